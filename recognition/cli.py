@@ -1,0 +1,113 @@
+"""`python -m recognition recognize PHOTO... [--json] [--overlay OUT.png]`: read the plates on photos.
+
+Exit status: 0 when every photo was read (an empty plate list is a valid answer), 1 when some
+photo could not be opened, 2 when the engine is unavailable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from recognition.pipeline.images import ImageRejected, load_photo
+from recognition.pipeline.types import EngineUnavailable, PhotoResult
+
+PHOTO_BATCH = 4  # photos per engine call: bounds memory for a long argument list
+
+
+def draw_overlay(image: np.ndarray, result: PhotoResult) -> np.ndarray:
+    """The photo with each plate's outline and its text drawn on it."""
+    import cv2
+
+    out = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    thickness = max(2, round(max(image.shape[:2]) / 400))
+    for plate in result.plates:
+        pts = np.round(np.array(plate.corners)).astype(np.int32)
+        cv2.polylines(out, [pts], True, (0, 220, 0), thickness)
+        label = f"{plate.text} {plate.confidence:.2f}"
+        scale = thickness * 0.45
+        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+        x, y = int(pts[:, 0].min()), max(int(pts[:, 1].min()) - 6, th + 4)
+        cv2.rectangle(out, (x, y - th - 4), (x + tw + 4, y + 4), (0, 0, 0), -1)
+        cv2.putText(out, label, (x + 2, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 255, 255), thickness)
+    return cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
+
+
+def _as_json(path: str, result: PhotoResult) -> dict[str, object]:
+    return {"photo": path, "plates": [asdict(p) for p in result.plates], "timings_ms": result.timings_ms}
+
+
+def _print_text(path: str, result: PhotoResult) -> None:
+    if not result.plates:
+        sys.stdout.write(f"{path}: no plate found\n")
+    for plate in result.plates:
+        alts = ", ".join(f"{a.text} {a.score:.2f}" for a in plate.alternatives[1:])
+        sys.stdout.write(
+            f"{path}: {plate.text}  format={plate.format}  confidence={plate.confidence:.2f}"
+            + (f"  alternatives: {alts}" if alts else "")
+            + "\n"
+        )
+
+
+def recognize(args: argparse.Namespace) -> int:
+    from recognition.pipeline.engine import load_engine
+
+    try:
+        engine = load_engine(args.models)
+    except EngineUnavailable as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    status, payload = 0, []
+    photos = list(args.photos)
+    for start in range(0, len(photos), PHOTO_BATCH):
+        loaded: list[tuple[str, np.ndarray]] = []
+        for path in photos[start : start + PHOTO_BATCH]:
+            try:
+                loaded.append((path, load_photo(Path(path).read_bytes())))
+            except (OSError, ImageRejected) as exc:
+                sys.stderr.write(f"error: {path}: {exc}\n")
+                status = 1
+        results = engine.recognize_batch([img for _, img in loaded]) if loaded else []
+        for (path, image), result in zip(loaded, results, strict=True):
+            if args.json:
+                payload.append(_as_json(path, result))
+            else:
+                _print_text(path, result)
+            if args.overlay:
+                _save_overlay(args.overlay, path, image, result, many=len(photos) > 1)
+    if args.json:
+        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+    return status
+
+
+def _save_overlay(target: Path, path: str, image: np.ndarray, result: PhotoResult, many: bool) -> None:
+    from PIL import Image
+
+    out = target
+    if many:
+        out = target.with_name(f"{target.stem}-{Path(path).stem}{target.suffix or '.png'}")
+    Image.fromarray(draw_overlay(image, result)).save(out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m recognition", description="platecheck recognition")
+    sub = parser.add_subparsers(dest="command", required=True)
+    rec = sub.add_parser("recognize", help="read the plates on photos")
+    rec.add_argument("photos", nargs="+", help="JPEG, PNG or WebP files")
+    rec.add_argument("--json", action="store_true", help="print JSON instead of text")
+    rec.add_argument("--overlay", type=Path, help="write the photo with outlines and text to this PNG")
+    rec.add_argument("--models", type=Path, default=None, help="models folder (default: models/)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    import torch
+
+    torch.set_num_threads(2)
+    return recognize(args)

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Reading(models.Model):
+    """One plate read on one photo by one engine version (or by a person).
+
+    Rows are never deleted when a newer model re-reads the photo, so results of model versions can
+    be compared on the same photos.
+    """
+
+    class Source(models.TextChoices):
+        ENGINE = "engine", "Engine"
+        HUMAN = "human", "Human"
+
+    photo = models.ForeignKey("listings.Photo", on_delete=models.CASCADE, related_name="readings")
+    model_version = models.CharField(max_length=64)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.ENGINE)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="readings",
+    )
+    plate_text = models.CharField(max_length=16, db_index=True)
+    plate_format = models.CharField(max_length=16, blank=True)
+    confidence = models.FloatField()
+    char_confidences = models.JSONField(default=list)
+    alternatives = models.JSONField(default=list)
+    corners = models.JSONField(default=list)
+    box = models.JSONField(default=list)
+    detection_score = models.FloatField(default=0.0)
+    timings = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["photo_id", "-created_at", "id"]
+        indexes = [
+            models.Index(fields=["photo", "model_version"], name="reading_photo_version_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plate_text} ({self.model_version})"

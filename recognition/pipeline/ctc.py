@@ -1,0 +1,77 @@
+"""Reading CTC output: best path, per-character probabilities and nearby alternative texts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from recognition.pipeline.regions import Candidate
+
+TOP_K = 3
+# Characters below this probability are worth trying with their runner-up.
+UNSURE = 0.9
+# At most this many unsure characters are varied (2**n alternatives).
+MAX_VARIED = 3
+
+
+@dataclass(frozen=True)
+class LineRead:
+    """The reader's best path for one text line."""
+
+    text: str
+    score: float  # product of the characters' probabilities
+    char_probs: tuple[tuple[tuple[str, float], ...], ...]  # per char top-k, read char first
+
+
+def best_path(probs: np.ndarray, charset: str) -> LineRead:
+    """Greedy CTC decoding of (time, classes) probabilities, class 0 = blank."""
+    best = probs.argmax(axis=1)
+    chars: list[tuple[tuple[str, float], ...]] = []
+    prev, peak = 0, -1.0
+    for t, idx in enumerate(best):
+        if idx == 0:
+            prev = 0
+            continue
+        p = float(probs[t, idx])
+        if idx == prev:
+            if p > peak:  # keep the frame where the repeated character is surest
+                peak = p
+                chars[-1] = _top_k(probs[t], charset)
+            continue
+        chars.append(_top_k(probs[t], charset))
+        prev, peak = idx, p
+    text = "".join(c[0][0] for c in chars)
+    score = float(np.prod([c[0][1] for c in chars])) if chars else 0.0
+    return LineRead(text, score, tuple(chars))
+
+
+def _top_k(frame: np.ndarray, charset: str) -> tuple[tuple[str, float], ...]:
+    order = np.argsort(frame[1:])[::-1][:TOP_K]
+    return tuple((charset[i], float(frame[i + 1])) for i in order)
+
+
+def variants(line: LineRead) -> list[Candidate]:
+    """The best path and its runner-up substitutions at the least sure characters."""
+    out = [Candidate(line.text, line.score, line.char_probs)]
+    unsure = sorted((c[0][1], i) for i, c in enumerate(line.char_probs) if c[0][1] < UNSURE and len(c) > 1)
+    for _, i in unsure[:MAX_VARIED]:
+        for cand in list(out):
+            chars = list(cand.text)
+            probs = list(cand.char_probs)
+            alt, p_alt = probs[i][1]
+            chars[i] = alt
+            probs[i] = (probs[i][1], probs[i][0], *probs[i][2:])
+            score = cand.score / max(probs[i][1][1], 1e-9) * p_alt
+            out.append(Candidate("".join(chars), score, tuple(probs)))
+    return out
+
+
+def join_lines(top: list[Candidate], bottom: list[Candidate], limit: int = 4) -> list[Candidate]:
+    """Two-line plate candidates: top line text followed by bottom line text."""
+    out = [
+        Candidate(a.text + b.text, a.score * b.score, a.char_probs + b.char_probs)
+        for a in top[:limit]
+        for b in bottom[:limit]
+    ]
+    return sorted(out, key=lambda c: c.score, reverse=True)

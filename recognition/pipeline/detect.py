@@ -1,0 +1,93 @@
+"""Batch plate detection with the trained Mask R-CNN: boxes, masks, corners and scores."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from recognition.pipeline.detector import DetectorConfig, build_detector, to_tensor
+from recognition.pipeline.rectify import corners_from_mask
+from recognition.pipeline.weights import read_verified
+
+log = logging.getLogger(__name__)
+
+# Detections below this score are dropped: chosen on the validation PR curve (see the model card).
+DETECTION_THRESHOLD = 0.5
+# Photos are shrunk to this longer side before detection; the network works at 768 anyway and
+# full-size masks of a 12-megapixel photo would cost more than the network itself.
+DETECT_MAX_SIDE = 1024
+
+
+@dataclass(frozen=True)
+class PlateDetection:
+    box: tuple[float, float, float, float]
+    mask: np.ndarray  # float32 HxW probabilities, at detection resolution (see `scale`)
+    corners: np.ndarray  # (4, 2) TL, TR, BR, BL in original photo pixels
+    score: float
+    corners_from_mask: bool
+    scale: float  # mask pixels per photo pixel
+
+
+class PlateDetector:
+    def __init__(self, model: torch.nn.Module, config: DetectorConfig, version: str) -> None:
+        self.model = model.eval()
+        self.config = config
+        self.version = version
+        self.threshold = DETECTION_THRESHOLD
+
+    @classmethod
+    def load(cls, folder: Path) -> PlateDetector:
+        weights, manifest = read_verified(folder)
+        config = DetectorConfig.from_json(manifest["config"])
+        model = build_detector(config)
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+        detector = cls(model, config, manifest["version"])
+        detector.threshold = float(manifest.get("threshold", DETECTION_THRESHOLD))
+        return detector
+
+    @torch.inference_mode()
+    def detect(self, images: Sequence[np.ndarray]) -> list[list[PlateDetection]]:
+        """Plates on each RGB uint8 image, best first."""
+        scaled, scales = zip(*(_shrink(im) for im in images), strict=True) if images else ((), ())
+        outputs = self.model([to_tensor(im) for im in scaled]) if images else []
+        return [
+            _detections(out, scale, self.threshold)
+            for out, scale in zip(outputs, scales, strict=True)
+        ]
+
+
+def _shrink(image: np.ndarray) -> tuple[np.ndarray, float]:
+    h, w = image.shape[:2]
+    scale = min(1.0, DETECT_MAX_SIDE / max(h, w))
+    if scale == 1.0:
+        return image, 1.0
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+
+def _detections(out: dict[str, torch.Tensor], scale: float, threshold: float) -> list[PlateDetection]:
+    found: list[PlateDetection] = []
+    scores = out["scores"].numpy()
+    for i in np.where(scores >= threshold)[0]:
+        box = out["boxes"][i].numpy()
+        mask = out["masks"][i, 0].numpy()
+        corners, from_mask = corners_from_mask(mask, box)
+        found.append(
+            PlateDetection(
+                box=tuple(float(v) / scale for v in box),  # type: ignore[arg-type]
+                mask=mask,
+                corners=corners / scale,
+                score=float(scores[i]),
+                corners_from_mask=from_mask,
+                scale=scale,
+            )
+        )
+    return found
+

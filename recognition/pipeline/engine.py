@@ -1,0 +1,80 @@
+"""The whole engine: detect -> corners -> straighten -> read -> format rules, on batches.
+
+    engine = load_engine()            # raises EngineUnavailable without trained weights
+    results = engine.recognize_batch([rgb_image, ...])
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from recognition.pipeline.detect import PlateDetection, PlateDetector
+from recognition.pipeline.rectify import rectify
+from recognition.pipeline.types import PhotoResult, PlateReading
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+
+
+class PlateEngine:
+    """Detector and reader loaded once; `recognize_batch` is safe to call repeatedly."""
+
+    def __init__(self, detector: PlateDetector, reader) -> None:  # reader: ocr.PlateReader
+        self.detector = detector
+        self.reader = reader
+        self.version = f"{detector.version}+{reader.version}"
+
+    def detect(self, images: Sequence[np.ndarray]) -> list[list[PlateDetection]]:
+        return self.detector.detect(images)
+
+    def recognize_batch(self, images: Sequence[np.ndarray]) -> list[PhotoResult]:
+        t0 = time.perf_counter()
+        detections = self.detector.detect(images)
+        t1 = time.perf_counter()
+        crops = [rectify(img, d.corners) for img, dets in zip(images, detections, strict=True) for d in dets]
+        t2 = time.perf_counter()
+        readings = self.reader.read_batch(crops) if crops else []
+        t3 = time.perf_counter()
+        n = max(len(images), 1)
+        timings = {
+            "detect_ms": (t1 - t0) * 1000 / n,
+            "rectify_ms": (t2 - t1) * 1000 / n,
+            "read_ms": (t3 - t2) * 1000 / n,
+        }
+        results: list[PhotoResult] = []
+        it = iter(readings)
+        for dets in detections:
+            plates = tuple(_reading(d, next(it)) for d in dets)
+            results.append(PhotoResult(plates=plates, timings_ms=dict(timings)))
+        return results
+
+
+def _reading(det: PlateDetection, ocr) -> PlateReading:
+    corners = tuple((float(x), float(y)) for x, y in det.corners)
+    return PlateReading(
+        text=ocr.text,
+        format=ocr.format,
+        confidence=float(ocr.confidence) * det.score,
+        char_confidences=tuple(float(c) for c in ocr.char_confidences),
+        alternatives=tuple(ocr.alternatives),
+        corners=corners,  # type: ignore[arg-type]
+        box=det.box,
+        detection_score=det.score,
+    )
+
+
+def load_engine(models_dir: Path | None = None) -> PlateEngine:
+    """Load the detector and reader from `models_dir`; raises EngineUnavailable if missing."""
+    from recognition.pipeline.ocr import PlateReader
+
+    folder = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
+    detector = PlateDetector.load(folder / "detector")
+    reader = PlateReader.load(folder / "ocr")
+    log.info("engine loaded: %s", detector.version)
+    return PlateEngine(detector, reader)

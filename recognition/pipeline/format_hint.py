@@ -1,0 +1,63 @@
+"""What a straightened crop says about its plate format before any text is read.
+
+Colour is cheap and telling: the 2015 Ukrainian and EU plates carry a blue band at the left
+(the Ukrainian one with a yellow-and-blue flag), Mercosul plates a blue band along the top, old
+Brazilian plates a grey background. A square crop holds a two-line plate (or a US one, which
+rectify also sends to the square size). The hint only weighs formats; the text decides.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from recognition.pipeline.regions import FormatHint
+from recognition.pipeline.rectify import SQUARE_ASPECT
+
+# Share of strong-blue pixels that marks a band in its strip.
+BAND_SHARE = 0.25
+# Share of yellow pixels in the left band that marks the Ukrainian flag.
+FLAG_SHARE = 0.04
+
+
+def _share(hsv: np.ndarray, lo: tuple[int, int, int], hi: tuple[int, int, int]) -> float:
+    if hsv.size == 0:
+        return 0.0
+    mask = cv2.inRange(hsv, np.array(lo, np.uint8), np.array(hi, np.uint8))
+    return float(np.count_nonzero(mask)) / mask.size
+
+
+def colour_features(crop: np.ndarray) -> dict[str, float]:
+    """Band and background colour shares of an RGB crop."""
+    h, w = crop.shape[:2]
+    hsv = cv2.cvtColor(crop, cv2.COLOR_RGB2HSV)
+    square = w / max(h, 1) < SQUARE_ASPECT
+    # The band of a square plate spans only its top line.
+    rows = slice(int(0.1 * h), int((0.5 if square else 0.9) * h))
+    left = hsv[rows, int(0.01 * w) : max(int(0.1 * w), 2)]
+    top = hsv[int(0.03 * h) : max(int(0.2 * h), 2), int(0.2 * w) : int(0.8 * w)]
+    middle = hsv[int(0.3 * h) : int(0.7 * h), int(0.2 * w) : int(0.8 * w)]
+    blue = ((95, 90, 40), (135, 255, 255))
+    yellow = ((15, 90, 90), (38, 255, 255))
+    return {
+        "aspect": w / max(h, 1),
+        "blue_left": _share(left, *blue),
+        "yellow_left": _share(left, *yellow),
+        "blue_top": _share(top, *blue),
+        "grey": float(np.median(middle[..., 1]) < 40 and 90 < np.median(middle[..., 2]) < 215) if middle.size else 0.0,
+    }
+
+
+def format_hint(crop: np.ndarray) -> FormatHint:
+    f = colour_features(crop)
+    two_line = f["aspect"] < SQUARE_ASPECT
+    if f["blue_left"] > BAND_SHARE:
+        ua = f["yellow_left"] > FLAG_SHARE
+        priors = {"ua_2015": 1.0, "ua_square": 1.0, "eu": 0.7 if ua else 0.95, "ua_2004": 0.5, "us": 0.3, "br": 0.4}
+    elif f["blue_top"] > BAND_SHARE:
+        priors = {"br": 1.0, "us": 0.6, "eu": 0.5, "ua_2004": 0.5, "ua_2015": 0.5, "ua_square": 0.5}
+    elif f["grey"]:
+        priors = {"br": 1.0, "us": 0.7, "ua_2004": 0.7, "eu": 0.6, "ua_2015": 0.5, "ua_square": 0.6}
+    else:
+        priors = {"ua_2004": 0.9, "ua_square": 0.9, "us": 0.8, "br": 0.75, "eu": 0.7, "ua_2015": 0.6}
+    return FormatHint(priors=priors, two_line=two_line)

@@ -1,0 +1,8 @@
+"""Ukrainian plate of the 2015 standard: `AA 1234 BB`, flag and `UA` band on the left."""
+
+from __future__ import annotations
+
+from recognition.pipeline.regions.rules import PlateFormat
+from recognition.pipeline.regions.ukraine import UA_LETTERS, UA_PATTERN, refine_prefix
+
+FORMAT = PlateFormat(code="ua_2015", patterns=(UA_PATTERN,), letters=UA_LETTERS, refine=refine_prefix)

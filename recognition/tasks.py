@@ -1,0 +1,167 @@
+"""Celery adapters around recognition.services: recognise photos, then cross-check listings.
+
+State lives in rows (Photo.status, Reading), so every task ignores its result and is safe to run
+twice: that is what makes acks_late (redeliver if the worker dies) correct.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.utils import timezone
+
+from recognition import services
+from recognition.engine_loader import TransientRecognitionError, engine_recognize, get_engine
+from recognition.pipeline.types import EngineUnavailable
+
+logger = logging.getLogger(__name__)
+
+# Errors that pass on their own: a busy GPU, a database or broker restart.
+TRANSIENT_ERRORS = (TransientRecognitionError, TimeoutError, OperationalError, InterfaceError)
+# Three retries with exponential backoff span about a minute: long enough for a restart.
+MAX_RETRIES = 3
+
+_RECOGNITION_TASK = {
+    "bind": True,
+    "queue": "recognition",
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "ignore_result": True,
+    "soft_time_limit": settings.RECOGNITION_SOFT_TIME_LIMIT,
+    "time_limit": settings.RECOGNITION_TIME_LIMIT,
+    "autoretry_for": TRANSIENT_ERRORS,
+    "max_retries": MAX_RETRIES,
+    "retry_backoff": settings.RECOGNITION_RETRY_BACKOFF,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+}
+
+
+@shared_task(name="recognition.tasks.recognize_photo", **_RECOGNITION_TASK)
+def recognize_photo(self, photo_id: int) -> None:  # type: ignore[no-untyped-def]
+    _recognize(self, [photo_id])
+
+
+@shared_task(name="recognition.tasks.recognize_photos", **_RECOGNITION_TASK)
+def recognize_photos(self, photo_ids: list[int]) -> None:  # type: ignore[no-untyped-def]
+    _recognize(self, photo_ids)
+
+
+def _recognize(task, photo_ids: Sequence[int]) -> None:  # type: ignore[no-untyped-def]
+    try:
+        engine = get_engine()
+    except EngineUnavailable as exc:
+        for photo_id in photo_ids:
+            services.photo_fail(photo_id=photo_id, error=f"engine unavailable: {exc}")
+        return
+    claims = [
+        claim
+        for photo_id in photo_ids
+        if (claim := services.photo_claim(photo_id=photo_id, engine_version=engine.version))
+    ]
+    if not claims:
+        return
+    try:
+        images = [services.photo_image_load(photo_id=c.photo_id) for c in claims]
+        results = engine_recognize(engine, images)
+    except TRANSIENT_ERRORS as exc:
+        _on_transient(task, claims, exc)
+        raise
+    except SoftTimeLimitExceeded:
+        _fail_all(claims, "recognition took longer than the time limit")
+        raise
+    except Exception as exc:
+        _fail_all(claims, f"{type(exc).__name__}: {exc}")
+        raise
+    stored = [
+        claim.listing_id
+        for claim, result in zip(claims, results, strict=True)
+        if services.photo_readings_store(
+            photo_id=claim.photo_id, engine_version=engine.version, result=result
+        )
+    ]
+    for listing_id in sorted(set(stored)):
+        _enqueue_crosscheck(listing_id)
+
+
+def _on_transient(task, claims: Sequence[services.Claim], exc: Exception) -> None:  # type: ignore[no-untyped-def]
+    error = f"{type(exc).__name__}: {exc}"
+    final = task.request.retries >= task.max_retries
+    for claim in claims:
+        if final:
+            services.photo_fail(photo_id=claim.photo_id, error=f"gave up after retries: {error}")
+        else:
+            services.photo_release_for_retry(photo_id=claim.photo_id, error=error)
+    logger.warning("transient recognition error (retry %s): %s", task.request.retries, error)
+
+
+def _fail_all(claims: Sequence[services.Claim], error: str) -> None:
+    for claim in claims:
+        services.photo_fail(photo_id=claim.photo_id, error=error)
+
+
+def _enqueue_crosscheck(listing_id: int) -> None:
+    # Imported here: registry depends on recognition results, never the other way round.
+    try:
+        from registry.tasks import crosscheck_listing
+    except ImportError:
+        logger.error(
+            "registry.tasks.crosscheck_listing is not installed; listing %s unchecked", listing_id
+        )
+        return
+    crosscheck_listing.delay(listing_id)
+
+
+@shared_task(
+    name="recognition.tasks.recognize_backlog",
+    queue="default",
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=600,
+    time_limit=660,
+)
+def recognize_backlog(limit: int | None = None) -> int:
+    """Nightly: send every photo not yet read by the installed engine, in engine-sized batches."""
+    try:
+        version = get_engine().version
+    except EngineUnavailable as exc:
+        logger.error("backlog skipped, engine unavailable: %s", exc)
+        return 0
+    from recognition.selectors import photo_ids_backlog
+
+    ids = photo_ids_backlog(engine_version=version, limit=limit)
+    size = settings.RECOGNITION_BACKLOG_BATCH
+    for start in range(0, len(ids), size):
+        recognize_photos.delay(ids[start : start + size])
+    logger.info("backlog: %d photos in batches of %d for %s", len(ids), size, version)
+    return len(ids)
+
+
+@shared_task(
+    name="recognition.tasks.requeue_stale_photos",
+    queue="default",
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=120,
+    time_limit=180,
+)
+def requeue_stale_photos() -> int:
+    """Re-send photos whose message was lost: enqueue failed at upload, or a hard time limit."""
+    from recognition.selectors import photo_ids_stale
+
+    cutoff = timezone.now() - timedelta(seconds=settings.RECOGNITION_TIME_LIMIT * 2)
+    ids = photo_ids_stale(older_than=cutoff)
+    for photo_id in ids:
+        recognize_photo.delay(photo_id)
+    if ids:
+        logger.warning("requeued %d stale photos", len(ids))
+    return len(ids)
+
+
+__all__ = ["recognize_backlog", "recognize_photo", "recognize_photos", "requeue_stale_photos"]

@@ -1,0 +1,185 @@
+"""Detector training data: the real scenes of ../shared/datasets with synthetic plates pasted in.
+
+Real labels are axis-aligned boxes only, so an untouched real plate uses its box as its mask.
+Synthetic plates are pasted over labelled plates (covering them, so the label becomes an exact
+quadrilateral) and at new places under steep poses, which gives exact masks and corners.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from recognition.pipeline.detector import to_tensor
+from recognition.synth.compose import cover_box, paste, pose_corners, random_pose
+from recognition.synth.degrade import degrade_camera, degrade_surface
+from recognition.synth.plates import render_plate
+
+DETECTION_SETS = ("openalpr_endtoend", "openimages_plates", "romanian_dashcam", "polish_roboflow_pd")
+# Sets whose images hold plates nobody boxed: their unmatched detections are ignored in scoring.
+PARTIAL_LABEL_SETS = frozenset({"openalpr_endtoend", "openimages_plates"})
+# Weighted toward Ukrainian formats, which have no real data at all.
+PASTE_FORMATS = ("ua_2015",) * 4 + ("ua_2004",) * 2 + ("ua_square",) * 2 + ("eu", "us", "br")
+MAX_SIDE = 864  # scenes are shrunk to this on load; the model's own transform rescales further
+MIN_BOX_PX = 4.0
+
+
+@dataclass(frozen=True)
+class SceneRecord:
+    path: Path
+    dataset: str
+    boxes: tuple[tuple[float, float, float, float], ...]
+    texts: tuple[str | None, ...]
+
+
+def load_records(root: Path, split: str, sets: tuple[str, ...] = DETECTION_SETS) -> list[SceneRecord]:
+    records: list[SceneRecord] = []
+    for name in sets:
+        labels = root / name / "labels.jsonl"
+        if not labels.exists():
+            continue
+        for line in labels.read_text().splitlines():
+            row = json.loads(line)
+            if row.get("split") != split or row.get("crop"):
+                continue
+            plates = [p for p in row["plates"] if p.get("box")]
+            records.append(
+                SceneRecord(
+                    path=root / name / row["image"],
+                    dataset=name,
+                    boxes=tuple(tuple(p["box"]) for p in plates),
+                    texts=tuple(p.get("text") for p in plates),
+                )
+            )
+    return records
+
+
+def read_rgb(path: Path, max_side: int = MAX_SIDE) -> tuple[np.ndarray, float]:
+    """Decode an image as RGB and shrink it to `max_side`; returns (image, scale applied)."""
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ValueError(f"cannot decode {path}")
+    h, w = bgr.shape[:2]
+    scale = min(1.0, max_side / max(h, w))
+    if scale < 1.0:
+        bgr = cv2.resize(bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), scale
+
+
+def box_mask(shape: tuple[int, int], box: np.ndarray) -> np.ndarray:
+    mask = np.zeros(shape, np.uint8)
+    x1, y1, x2, y2 = np.round(box).astype(int)
+    mask[max(y1, 0) : max(y2, 0), max(x1, 0) : max(x2, 0)] = 1
+    return mask
+
+
+def _overlaps(quad: np.ndarray, boxes: list[np.ndarray], shape: tuple[int, int]) -> bool:
+    x1, y1 = quad.min(0)
+    x2, y2 = quad.max(0)
+    if x1 < 0 or y1 < 0 or x2 >= shape[1] or y2 >= shape[0]:
+        return True
+    for b in boxes:
+        if x1 < b[2] + 4 and b[0] - 4 < x2 and y1 < b[3] + 4 and b[1] - 4 < y2:
+            return True
+    return False
+
+
+class PlateSceneDataset(Dataset):
+    """Each item is (image tensor, Mask R-CNN target); the same index and epoch give the same
+    sample, so a resumed run sees the data it would have seen."""
+
+    def __init__(
+        self,
+        records: list[SceneRecord],
+        seed: int,
+        p_cover: float = 0.5,
+        max_new: int = 2,
+        max_yaw: float = 70.0,
+        train: bool = True,
+    ) -> None:
+        self.records = records
+        self.seed = seed
+        self.p_cover = p_cover
+        self.max_new = max_new
+        self.max_yaw = max_yaw
+        self.train = train
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        rng = random.Random(hash((self.seed, self.epoch, index)))
+        record = self.records[index]
+        image, scale = read_rgb(record.path)
+        boxes = [np.array(b, np.float32) * scale for b in record.boxes]
+        if self.train and rng.random() < 0.5:
+            image = np.ascontiguousarray(image[:, ::-1])
+            w = image.shape[1]
+            boxes = [np.array([w - b[2], b[1], w - b[0], b[3]], np.float32) for b in boxes]
+        masks: list[np.ndarray] = []
+        kept: list[np.ndarray] = []
+        for box in boxes:
+            if min(box[2] - box[0], box[3] - box[1]) < MIN_BOX_PX:
+                continue
+            if self.train and rng.random() < self.p_cover:
+                plate = degrade_surface(render_plate(rng.choice(PASTE_FORMATS), rng).image, rng)
+                pasted = paste(image, plate, cover_box(tuple(box), plate.shape[:2], rng))
+                masks.append(pasted.mask)
+                kept.append(_quad_box(pasted.corners, image.shape[:2]))
+            else:
+                masks.append(box_mask(image.shape[:2], box))
+                kept.append(box)
+        if self.train:
+            for _ in range(rng.randint(0, self.max_new)):
+                self._paste_new(image, kept, masks, rng)
+            image = degrade_camera(image, rng, strength=0.6)
+        return to_tensor(image), _target(kept, masks, image.shape[:2])
+
+    def _paste_new(
+        self, image: np.ndarray, kept: list[np.ndarray], masks: list[np.ndarray], rng: random.Random
+    ) -> None:
+        h, w = image.shape[:2]
+        plate = degrade_surface(render_plate(rng.choice(PASTE_FORMATS), rng).image, rng)
+        for _ in range(10):
+            width = rng.uniform(0.04, 0.3) * w
+            yaw, pitch, roll = random_pose(rng, self.max_yaw)
+            centre = (rng.uniform(0.1, 0.9) * w, rng.uniform(0.2, 0.95) * h)
+            quad = pose_corners(plate.shape[:2], centre, width, yaw, pitch, roll)
+            if not _overlaps(quad, kept, (h, w)):
+                pasted = paste(image, plate, quad)
+                masks.append(pasted.mask)
+                kept.append(_quad_box(pasted.corners, (h, w)))
+                return
+
+
+def _quad_box(quad: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    x1, y1 = np.clip(quad.min(0), 0, None)
+    x2, y2 = quad.max(0)
+    return np.array([x1, y1, min(x2, shape[1] - 1), min(y2, shape[0] - 1)], np.float32)
+
+
+def _target(boxes: list[np.ndarray], masks: list[np.ndarray], shape: tuple[int, int]) -> dict[str, torch.Tensor]:
+    if not boxes:
+        return {
+            "boxes": torch.zeros((0, 4), dtype=torch.float32),
+            "labels": torch.zeros((0,), dtype=torch.int64),
+            "masks": torch.zeros((0, *shape), dtype=torch.uint8),
+        }
+    return {
+        "boxes": torch.from_numpy(np.stack(boxes)).float(),
+        "labels": torch.ones(len(boxes), dtype=torch.int64),
+        "masks": torch.from_numpy(np.stack(masks)),
+    }
+
+
+def collate(batch: list[tuple[torch.Tensor, dict[str, torch.Tensor]]]) -> tuple[list, list]:
+    images, targets = zip(*batch, strict=True)
+    return list(images), list(targets)

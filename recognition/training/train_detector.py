@@ -1,0 +1,171 @@
+"""Train the plate detector from random weights on real scenes plus pasted synthetic plates.
+
+    python -m recognition.training.train_detector --data ../shared/datasets --out runs/detector
+
+A run is resumable: it restarts from `OUT/last.pth` when that file exists. `--export` writes the
+best checkpoint (by validation F1) to `models/detector/` with its manifest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Subset
+
+from recognition.pipeline.detector import DetectorConfig, build_detector
+from recognition.pipeline.weights import write_manifest
+from recognition.training.det_data import (
+    PARTIAL_LABEL_SETS,
+    PlateSceneDataset,
+    collate,
+    load_records,
+)
+from recognition.training.engine import evaluate, save_checkpoint, train_one_epoch
+
+log = logging.getLogger("train_detector")
+DETECTOR_VERSION_PREFIX = "det"
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, required=True, help="the shared datasets folder")
+    p.add_argument("--out", type=Path, default=Path("runs/detector"))
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--batch-size", type=int, default=2)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--warmup", type=int, default=300, help="linear warm-up steps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--backbone", default="mobilenet_v3_large", choices=["mobilenet_v3_large", "resnet18"])
+    p.add_argument("--fpn-channels", type=int, default=96)
+    p.add_argument("--min-size", type=int, default=512, help="inference short side")
+    p.add_argument("--max-size", type=int, default=768, help="inference long side limit")
+    p.add_argument("--train-sizes", type=int, nargs="+", default=[448, 512, 576])
+    p.add_argument("--val-limit", type=int, default=120, help="val images scored each epoch")
+    p.add_argument("--time-budget", type=float, default=0, help="stop after this many minutes")
+    p.add_argument("--export", type=Path, default=None, help="write best weights here and stop")
+    return p
+
+
+def _config(args: argparse.Namespace) -> DetectorConfig:
+    return DetectorConfig(
+        backbone=args.backbone,
+        fpn_channels=args.fpn_channels,
+        min_size=args.min_size,
+        max_size=args.max_size,
+    )
+
+
+def export(args: argparse.Namespace) -> Path:
+    best = torch.load(args.out / "best.pth", map_location="cpu", weights_only=True)
+    cfg = DetectorConfig.from_json(json.loads(best["config"]))
+    args.export.mkdir(parents=True, exist_ok=True)
+    weights = args.export / "detector.pth"
+    torch.save(best["model"], weights)
+    version = f"{DETECTOR_VERSION_PREFIX}-{time.strftime('%Y%m%d')}-s{best['step']}"
+    manifest = write_manifest(
+        weights,
+        version=version,
+        input_size=[cfg.min_size, cfg.max_size],
+        extra={"config": cfg.to_json(), "val": json.loads(best["metrics"]), "step": best["step"]},
+    )
+    log.info("exported %s (%s)", weights, manifest["sha256"])
+    return weights
+
+
+def main(args: argparse.Namespace) -> None:
+    if args.export:
+        export(args)
+        return
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    cfg = _config(args)
+    model = build_detector(cfg)
+    model.transform.min_size = tuple(args.train_sizes)
+    model.transform.max_size = max(args.max_size, int(max(args.train_sizes) * 1.5))
+    train_set = PlateSceneDataset(load_records(args.data, "train"), seed=args.seed)
+    val_records = load_records(args.data, "val")
+    rng = random.Random(args.seed)
+    val_idx = sorted(rng.sample(range(len(val_records)), min(args.val_limit, len(val_records))))
+    val_set = Subset(PlateSceneDataset(val_records, seed=args.seed, train=False), val_idx)
+    ignore = [val_records[i].dataset in PARTIAL_LABEL_SETS for i in val_idx]
+
+    steps_per_epoch = len(train_set) // args.batch_size
+    total = steps_per_epoch * args.epochs
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda s: min(1.0, (s + 1) / args.warmup) * 0.5 * (1 + np.cos(np.pi * min(s, total) / total)),
+    )
+    start_epoch, step, best_f1 = 0, 0, -1.0
+    last = args.out / "last.pth"
+    if last.exists():
+        state = torch.load(last, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start_epoch, step, best_f1 = state["epoch"], state["step"], state["best_f1"]
+        log.info("resumed from %s at epoch %d step %d (best F1 %.3f)", last, start_epoch, step, best_f1)
+
+    started = time.monotonic()
+    out_of_time = False
+
+    def checkpoint(epoch: int, s: int) -> None:
+        nonlocal out_of_time
+        if s % 100 == 0:
+            save_checkpoint(last, model=model.state_dict(), optimizer=optimizer.state_dict(),
+                            scheduler=scheduler.state_dict(), epoch=epoch, step=s, best_f1=best_f1)  # fmt: skip
+        if args.time_budget and time.monotonic() - started > args.time_budget * 60:
+            out_of_time = True
+
+    for epoch in range(start_epoch, args.epochs):
+        train_set.epoch = epoch
+        # Resuming mid-epoch replays the epoch from its start: simple, and costs < 1 epoch.
+        g = torch.Generator().manual_seed(args.seed * 1000 + epoch)
+        loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=g,
+                            collate_fn=collate, num_workers=0)  # fmt: skip
+        step = train_one_epoch(
+            model, optimizer, scheduler, _stop_when(loader, lambda: out_of_time), epoch, step,
+            lambda s, e=epoch: checkpoint(e, s),
+        )  # fmt: skip
+        model.transform.min_size = (cfg.min_size,)
+        model.transform.max_size = cfg.max_size
+        metrics = evaluate(model, val_set, lambda i: ignore[i])
+        model.transform.min_size = tuple(args.train_sizes)
+        model.transform.max_size = max(args.max_size, int(max(args.train_sizes) * 1.5))
+        log.info("epoch %d step %d val %s", epoch, step, metrics)
+        with (args.out / "metrics.jsonl").open("a") as fh:
+            fh.write(json.dumps({"epoch": epoch, "step": step, **metrics}) + "\n")
+        if metrics["f1"] > best_f1:
+            best_f1 = metrics["f1"]
+            save_checkpoint(args.out / "best.pth", model=model.state_dict(), step=step,
+                            config=json.dumps(cfg.to_json()), metrics=json.dumps(metrics))  # fmt: skip
+        save_checkpoint(last, model=model.state_dict(), optimizer=optimizer.state_dict(),
+                        scheduler=scheduler.state_dict(), epoch=epoch + 1, step=step, best_f1=best_f1)  # fmt: skip
+        if out_of_time:
+            log.info("time budget of %.0f min reached after epoch %d", args.time_budget, epoch)
+            break
+    log.info("done in %.1f min; best val F1 %.3f", (time.monotonic() - started) / 60, best_f1)
+
+
+def _stop_when(loader, stop):
+    for batch in loader:
+        if stop():
+            return
+        yield batch
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    main(get_args_parser().parse_args())

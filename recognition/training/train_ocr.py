@@ -1,0 +1,199 @@
+"""Train the plate reader (EasyOCR custom recogniser) with CTC on synthetic and real plate lines.
+
+    python -m recognition.training.train_ocr --data ../shared/datasets --output-dir runs/ocr \
+        --epochs 24 --steps-per-epoch 400
+    python -m recognition.training.train_ocr --resume runs/ocr/checkpoint.pth ...
+    python -m recognition.training.train_ocr --export runs/ocr/best.pth --models-dir models/ocr
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import logging
+import random
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from recognition.pipeline import ocr_net
+from recognition.pipeline.ocr_input import LINE_H, LINE_W
+from recognition.pipeline.weights import write_manifest
+from recognition.training.ocr_data import (
+    CHARSET,
+    LineStream,
+    load_real_crops,
+    synth_val_set,
+)
+from recognition.training.ocr_engine import Schedule, accuracy, read_lines, train_one_epoch
+
+logger = logging.getLogger("recognition.training.train_ocr")
+
+NETWORK_PARAMS = {"input_channel": 1, "output_channel": 128, "hidden_size": 96}
+MODEL_NAME = "platereader"
+
+
+def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description="Plate reader (CTC) training", add_help=add_help)
+    p.add_argument("--data", default="../shared/datasets", type=Path, help="datasets directory")
+    p.add_argument("--output-dir", default="runs/ocr", type=Path, help="checkpoints and logs")
+    p.add_argument("--epochs", default=24, type=int)
+    p.add_argument("--steps-per-epoch", default=400, type=int)
+    p.add_argument("--batch-size", default=64, type=int)
+    p.add_argument("--lr", default=2e-3, type=float, help="peak learning rate (one-cycle)")
+    p.add_argument("--time-budget", default=0.0, type=float, help="minutes of training (0: no limit)")
+    p.add_argument("--weight-decay", default=1e-4, type=float)
+    p.add_argument("--real-fraction", default=0.3, type=float, help="share of real crops per batch")
+    p.add_argument("--workers", default=1, type=int, help="data generation processes")
+    p.add_argument("--threads", default=1, type=int, help="torch threads for the training step")
+    p.add_argument("--val-synth", default=300, type=int, help="size of the synthetic UA val set")
+    p.add_argument("--seed", default=0, type=int)
+    p.add_argument("--resume", default=None, type=Path, help="checkpoint to resume from")
+    p.add_argument("--test-only", action="store_true", help="only validate --resume")
+    p.add_argument("--export", default=None, type=Path, help="export this checkpoint and exit")
+    p.add_argument("--models-dir", default="models/ocr", type=Path, help="where --export writes")
+    return p
+
+
+def build_model() -> ocr_net.Model:
+    return ocr_net.Model(num_class=len(CHARSET) + 1, **NETWORK_PARAMS)
+
+
+def _batches(loader: DataLoader) -> Iterator[list[tuple[np.ndarray, str]]]:
+    while True:
+        yield from loader
+
+
+def validate(model: torch.nn.Module, real_val: list, synth_val: list) -> dict[str, float]:
+    scores: dict[str, float] = {}
+    preds = read_lines(model, [c.image for c in real_val])
+    for key, val in accuracy(preds, [c.text for c in real_val]).items():
+        scores[f"real_{key}"] = val
+    for source in sorted({c.source for c in real_val}):
+        idx = [i for i, c in enumerate(real_val) if c.source == source]
+        sub = accuracy([preds[i] for i in idx], [real_val[i].text for i in idx])
+        scores[f"{source}_exact"] = sub["exact"]
+    spreds = read_lines(model, [img for img, _ in synth_val])
+    for key, val in accuracy(spreds, [t for _, t in synth_val]).items():
+        scores[f"synth_ua_{key}"] = val
+    # One number to pick the best checkpoint: real and Ukrainian plates weigh the same.
+    scores["score"] = 0.5 * scores["real_exact"] + 0.5 * scores["synth_ua_exact"]
+    return scores
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def export(checkpoint: Path, models_dir: Path, quantize: bool = True) -> dict:
+    """Write the EasyOCR custom-model files and the manifest that the reader checks at load."""
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    # EasyOCR strips a 7-character `module.` prefix from every key (a DataParallel habit).
+    state = {f"module.{k}": v for k, v in ckpt["model"].items()}
+    weights = models_dir / f"{MODEL_NAME}.pth"
+    torch.save(state, weights)
+    shutil.copyfile(Path(ocr_net.__file__), models_dir / f"{MODEL_NAME}.py")
+    yaml_text = (
+        "network_params:\n"
+        + "".join(f"  {k}: {v}\n" for k, v in NETWORK_PARAMS.items())
+        + f"imgH: {LINE_H}\n"
+        + "lang_list: ['en']\n"
+        + f"character_list: '{CHARSET}'\n"
+    )
+    (models_dir / f"{MODEL_NAME}.yaml").write_text(yaml_text)
+    digest = sha256_file(weights)
+    manifest = write_manifest(
+        weights,
+        version=f"ocr-{datetime.date.today():%Y%m%d}-{digest[:8]}",
+        input_size=[LINE_H, LINE_W],
+        extra={
+            "name": MODEL_NAME,
+            "character_list": CHARSET,
+            "network_params": NETWORK_PARAMS,
+            "quantize": quantize,
+            "epoch": ckpt.get("epoch"),
+            "val": ckpt.get("val", {}),
+        },
+    )
+    logger.info("exported %s (%s) to %s", checkpoint, manifest["version"], models_dir)
+    return manifest
+
+
+def main(args: argparse.Namespace) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if args.export:
+        export(args.export, args.models_dir)
+        return
+    torch.set_num_threads(args.threads)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+
+    real_train = load_real_crops(args.data, "train")
+    real_val = load_real_crops(args.data, "val", margin=0.04)
+    synth_val = synth_val_set(args.val_synth)
+    logger.info("real crops: %d train, %d val; synthetic val %d", len(real_train), len(real_val), len(synth_val))
+
+    model = build_model()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    total_steps = args.epochs * args.steps_per_epoch
+    schedule = Schedule(args.lr, total_steps, args.time_budget * 60)
+    start_epoch, best = 0, -1.0
+    if args.resume:
+        ckpt = torch.load(args.resume, map_location="cpu", weights_only=True)
+        model.load_state_dict(ckpt["model"])
+        if not args.test_only:
+            optimizer.load_state_dict(ckpt["optimizer"])
+            schedule.load_state_dict(ckpt["schedule"])
+        start_epoch, best = ckpt["epoch"] + 1, ckpt.get("best", -1.0)
+        logger.info("resumed from %s at epoch %d", args.resume, start_epoch)
+    if args.test_only:
+        logger.info("val: %s", json.dumps(validate(model, real_val, synth_val)))
+        return
+
+    # Each epoch gets a fresh stream seed so that a resumed run does not replay the same samples.
+    log_path = args.output_dir / "log.jsonl"
+    for epoch in range(start_epoch, args.epochs):
+        if schedule.progress >= 1.0:
+            break
+        stream = LineStream(real_train, args.real_fraction, seed=args.seed * 100 + epoch)
+        loader = DataLoader(stream, batch_size=args.batch_size, num_workers=args.workers, collate_fn=list)
+        stats = train_one_epoch(model, _batches(loader), optimizer, schedule, args.steps_per_epoch, epoch)
+        t0 = time.perf_counter()
+        val = validate(model, real_val, synth_val)
+        stats["val_sec"] = time.perf_counter() - t0
+        is_best = val["score"] > best
+        best = max(best, val["score"])
+        ckpt = {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "schedule": schedule.state_dict(),
+            "epoch": epoch,
+            "best": best,
+            "val": val,
+            "args": {k: str(v) for k, v in vars(args).items()},
+        }
+        torch.save(ckpt, args.output_dir / "checkpoint.pth")
+        if is_best:
+            torch.save(ckpt, args.output_dir / "best.pth")
+        record = {"epoch": epoch, **stats, **val, "best": is_best, "time": time.time()}
+        with log_path.open("a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        logger.info("epoch %d: %s", epoch, json.dumps(record))
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())

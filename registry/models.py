@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class ImportRun(models.Model):
+    """One import of one register file (a ZIP counts as one run, all its CSVs together)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    file_name = models.CharField(max_length=255)
+    file_sha256 = models.CharField(max_length=64, db_index=True)
+    file_size = models.BigIntegerField(default=0)
+    variant = models.CharField(max_length=16, blank=True)
+    encoding = models.CharField(max_length=16, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    error = models.TextField(blank=True)
+    rows_read = models.BigIntegerField(default=0)
+    rows_inserted = models.BigIntegerField(default=0)
+    rows_duplicate = models.BigIntegerField(default=0)
+    rows_rejected = models.BigIntegerField(default=0)
+    listings_touched = models.IntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    parse_seconds = models.FloatField(default=0.0)
+    merge_seconds = models.FloatField(default=0.0)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.status})"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class ImportReject(models.Model):
+    run = models.ForeignKey(ImportRun, on_delete=models.CASCADE, related_name="rejects")
+    source = models.CharField(max_length=255, blank=True, help_text="CSV name inside a ZIP.")
+    line = models.PositiveIntegerField()
+    reason = models.CharField(max_length=255)
+    raw = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run_id", "source", "line"]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+class RegisterRecord(models.Model):
+    """One registration operation, kept forever: plates move between cars, history is evidence.
+
+    The current record for a plate is the latest by ``d_reg``, then by ``id`` (rows are inserted
+    in file order), see ``registry.selectors.register_current_for_plate``.
+    """
+
+    plate = models.CharField(max_length=16, blank=True, help_text="As in the file (Cyrillic).")
+    plate_latin = models.CharField(max_length=16, blank=True)
+    vin = models.CharField(max_length=32, blank=True)
+    brand = models.CharField(max_length=128, blank=True)
+    model = models.CharField(max_length=128, blank=True)
+    make_norm = models.CharField(max_length=64, blank=True)
+    model_norm = models.CharField(max_length=128, blank=True)
+    colour = models.CharField(max_length=64, blank=True)
+    colour_canonical = models.CharField(max_length=16, blank=True)
+    make_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    d_reg = models.DateField()
+    oper_code = models.IntegerField(null=True, blank=True)
+    oper_name = models.CharField(max_length=255, blank=True)
+    dep_code = models.CharField(max_length=16, blank=True)
+    dep = models.CharField(max_length=255, blank=True)
+    kind = models.CharField(max_length=64, blank=True)
+    body = models.CharField(max_length=64, blank=True)
+    purpose = models.CharField(max_length=64, blank=True)
+    fuel = models.CharField(max_length=64, blank=True)
+    capacity = models.IntegerField(null=True, blank=True)
+    own_weight = models.IntegerField(null=True, blank=True)
+    total_weight = models.IntegerField(null=True, blank=True)
+    person = models.CharField(max_length=4, blank=True)
+    koatuu = models.CharField(max_length=16, blank=True)
+    source_variant = models.CharField(max_length=16, blank=True)
+    # No index on the run: it is only read from the run's admin page, and every index costs
+    # import time on millions of rows.
+    import_run = models.ForeignKey(
+        ImportRun, on_delete=models.PROTECT, related_name="records", db_index=False
+    )
+    line = models.PositiveIntegerField()
+    row_hash = models.UUIDField(unique=True, help_text="blake2b-128 of the operation's fields.")
+
+    class Meta:
+        indexes = [
+            # "current record for a plate" is one index scan: newest d_reg first, then row order.
+            models.Index(fields=["plate_latin", "-d_reg", "-id"], name="register_plate_idx"),
+            models.Index(fields=["vin", "-d_reg", "-id"], name="register_vin_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plate or self.vin} {self.brand} {self.model} ({self.d_reg})"

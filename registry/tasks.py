@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.db import OperationalError
+
+from registry import services
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=60,
+    time_limit=90,
+    autoretry_for=(OperationalError,),  # a dropped connection or a lock timeout: try again
+    retry_backoff=True,
+    max_retries=5,
+)
+def crosscheck_listing(listing_id: int) -> None:
+    """Re-derive the listing's flags from its readings and the register (idempotent)."""
+    flags = services.listing_crosscheck(listing_id=listing_id)
+    logger.info("cross-checked listing %s: %d flags", listing_id, len(flags))

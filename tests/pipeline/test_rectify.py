@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import itertools
+
+import cv2
+import numpy as np
+import pytest
+
+from recognition.pipeline.rectify import (
+    SQUARE_SIZE,
+    WIDE_SIZE,
+    corners_from_mask,
+    is_square,
+    order_corners,
+    quad_iou,
+    rectify,
+)
+
+PLATE = np.array([[40, 60], [240, 70], [236, 112], [44, 104]], np.float32)
+
+
+def _rotate(points: np.ndarray, degrees: float, centre: tuple[float, float] = (140, 86)) -> np.ndarray:
+    m = cv2.getRotationMatrix2D(centre, degrees, 1.0)
+    return (np.c_[points, np.ones(4)] @ m.T).astype(np.float32)
+
+
+@pytest.mark.parametrize("perm", list(itertools.permutations(range(4))))
+def test_it_orders_corners_whatever_the_input_order(perm):
+    assert np.allclose(order_corners(PLATE[list(perm)]), PLATE)
+
+
+@pytest.mark.parametrize("degrees", [-40, -20, -5, 0, 5, 20, 40])
+def test_it_keeps_the_top_edge_first_under_rotation(degrees):
+    rotated = _rotate(PLATE, degrees)
+    assert np.allclose(order_corners(rotated[::-1]), rotated, atol=1e-3)
+
+
+def test_it_orders_a_mirrored_quadrilateral():
+    mirrored = PLATE.copy()
+    mirrored[:, 0] = 300 - mirrored[:, 0]  # a horizontal flip turns clockwise into counter-clockwise
+    ordered = order_corners(mirrored)
+    assert ordered[0][0] < ordered[1][0]  # TL left of TR
+    assert ordered[0][1] < ordered[3][1]  # TL above BL
+    assert ordered[1][1] < ordered[2][1]  # TR above BR
+
+
+def _mask(quad: np.ndarray, shape=(200, 300)) -> np.ndarray:
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mask, [np.round(quad).astype(np.int32)], 1)
+    return mask
+
+
+def _box(quad: np.ndarray) -> tuple[float, float, float, float]:
+    (x1, y1), (x2, y2) = quad.min(0), quad.max(0)
+    return float(x1), float(y1), float(x2), float(y2)
+
+
+def test_it_finds_the_corners_of_a_perspective_mask():
+    corners, from_mask = corners_from_mask(_mask(PLATE), _box(PLATE))
+    assert from_mask
+    assert quad_iou(corners, PLATE) > 0.95
+
+
+def test_it_joins_a_fragmented_mask():
+    mask = _mask(PLATE)
+    mask[:, 120:126] = 0  # a bolt or glare splits the plate in two
+    corners, from_mask = corners_from_mask(mask, _box(PLATE))
+    assert from_mask
+    assert quad_iou(corners, PLATE) > 0.93
+
+
+def test_it_keeps_the_visible_part_of_a_clipped_mask():
+    shifted = PLATE + np.array([-60, 0], np.float32)  # the left end leaves the frame
+    corners, from_mask = corners_from_mask(_mask(shifted), (0.0, *_box(shifted)[1:]))
+    assert from_mask
+    assert corners[:, 0].min() >= 0
+    assert quad_iou(corners, np.clip(shifted, 0, None)) > 0.9
+
+
+def test_it_falls_back_to_the_box_when_the_mask_is_unusable():
+    box = _box(PLATE)
+    speck = np.zeros((200, 300), np.uint8)
+    speck[80:83, 100:103] = 1
+    corners, from_mask = corners_from_mask(speck, box)
+    assert not from_mask
+    assert np.allclose(corners, [[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]])
+
+
+def test_rectify_maps_the_corners_to_the_crop_corners():
+    image = np.zeros((200, 300, 3), np.uint8)
+    cv2.fillPoly(image, [np.round(PLATE).astype(np.int32)], (255, 255, 255))
+    marker = PLATE[0] + np.array([6, 3])  # a dark dot just inside the top-left corner
+    cv2.circle(image, tuple(int(v) for v in marker), 2, (255, 0, 0), -1)
+    crop = rectify(image, PLATE)
+    assert crop.shape == (WIDE_SIZE[1], WIDE_SIZE[0], 3)
+    assert crop[:, :, 1].mean() > 200  # the plate fills the crop
+    red = np.argwhere((crop[:, :, 0] > 150) & (crop[:, :, 1] < 100))
+    assert len(red) and red[:, 1].mean() < WIDE_SIZE[0] * 0.2 and red[:, 0].mean() < WIDE_SIZE[1] * 0.5
+
+
+def test_rectify_uses_the_square_size_for_two_line_plates():
+    square = np.array([[50, 50], [190, 50], [190, 150], [50, 150]], np.float32)
+    assert is_square(square)
+    assert rectify(np.zeros((200, 300, 3), np.uint8), square).shape == (SQUARE_SIZE[1], SQUARE_SIZE[0], 3)

@@ -1,0 +1,125 @@
+"""Recognition tasks run in-process (eager): idempotence, versions, failures, the backlog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from recognition import tasks
+from recognition.engine_loader import reset_engine
+from recognition.models import Reading
+from recognition.services import reading_create_human
+from tests.fixtures.factories import PhotoFactory, ReadingFactory
+from webapp.listings.models import Photo
+
+pytestmark = pytest.mark.django_db
+
+
+def refreshed(photo: Photo) -> Photo:
+    photo.refresh_from_db()
+    return photo
+
+
+def test_recognising_twice_stores_one_set_of_readings(engine_control: Path):
+    photo = PhotoFactory()
+    tasks.recognize_photo.delay(photo.pk)
+    tasks.recognize_photo.delay(photo.pk)
+    assert refreshed(photo).status == Photo.Status.DONE
+    assert photo.attempts == 1
+    reading = Reading.objects.get(photo=photo)
+    assert reading.model_version == "double-1"
+    assert len(reading.corners) == 4
+    assert reading.timings == {"detect": 1.0, "read": 0.5}
+
+
+def test_a_newer_model_keeps_the_old_readings(engine_control: Path, monkeypatch):
+    photo = PhotoFactory()
+    tasks.recognize_photo.delay(photo.pk)
+    monkeypatch.setenv("ENGINE_DOUBLE_VERSION", "double-2")
+    reset_engine()
+    tasks.recognize_photo.delay(photo.pk)
+    versions = sorted(Reading.objects.filter(photo=photo).values_list("model_version", flat=True))
+    assert versions == ["double-1", "double-2"]
+    assert refreshed(photo).model_version == "double-2"
+
+
+def test_no_engine_installed_fails_the_photo_with_a_clear_error(engine_control: Path):
+    (engine_control / "mode").write_text("unavailable")
+    photo = PhotoFactory()
+    tasks.recognize_photo.delay(photo.pk)
+    assert refreshed(photo).status == Photo.Status.FAILED
+    assert photo.last_error.startswith("engine unavailable: ")
+    assert not Reading.objects.filter(photo=photo).exists()
+
+
+def test_a_transient_error_that_never_clears_fails_after_the_retries(engine_control: Path):
+    (engine_control / "mode").write_text("transient:99")
+    photo = PhotoFactory()
+    tasks.recognize_photo.delay(photo.pk)
+    assert refreshed(photo).status == Photo.Status.FAILED
+    assert photo.last_error.startswith("gave up after retries: TimeoutError")
+    assert (engine_control / "transient_count").read_text() == str(tasks.MAX_RETRIES + 1)
+
+
+def test_an_unexpected_engine_error_is_recorded_on_the_photo(engine_control: Path, monkeypatch):
+    def explode(engine, images):
+        raise ValueError("bad tensor shape")
+
+    monkeypatch.setattr(tasks, "engine_recognize", explode)
+    photo = PhotoFactory()
+    tasks.recognize_photo.delay(photo.pk)
+    assert refreshed(photo).status == Photo.Status.FAILED
+    assert photo.last_error == "ValueError: bad tensor shape"
+
+
+def test_the_backlog_rereads_photos_of_older_models_in_batches(
+    engine_control: Path, settings, monkeypatch
+):
+    settings.RECOGNITION_BACKLOG_BATCH = 2
+    old = [PhotoFactory(status=Photo.Status.DONE, model_version="double-0") for _ in range(3)]
+    current = PhotoFactory(status=Photo.Status.DONE, model_version="double-1")
+    sent: list[list[int]] = []
+    monkeypatch.setattr(tasks.recognize_photos, "delay", lambda ids: sent.append(ids))
+    assert tasks.recognize_backlog.delay().get() == 3
+    assert sent == [[old[0].pk, old[1].pk], [old[2].pk]]
+    tasks.recognize_photos.apply(args=[sent[0] + [current.pk]])
+    assert Reading.objects.filter(photo__in=old[:2], model_version="double-1").count() == 2
+    assert not Reading.objects.filter(photo=current).exists()
+    assert (engine_control / "calls").read_text().split()[1] == "2"  # one batch of two
+
+
+def test_a_photo_started_too_often_without_finishing_is_a_poison_photo(engine_control, settings):
+    photo = PhotoFactory(status=Photo.Status.PROCESSING, attempts=settings.RECOGNITION_MAX_ATTEMPTS)
+    tasks.recognize_photo.delay(photo.pk)
+    assert refreshed(photo).status == Photo.Status.FAILED
+    assert "poison photo" in photo.last_error
+    assert completed_calls_none(engine_control)
+
+
+def completed_calls_none(control: Path) -> bool:
+    return not (control / "calls").exists()
+
+
+def test_a_moderator_correction_is_a_human_reading_next_to_the_engines(moderator):
+    engine_reading = ReadingFactory(plate_text="A123BC77")
+    human = reading_create_human(
+        photo_id=engine_reading.photo_id,
+        plate_text="а 124 вс 77",
+        user=moderator,
+        base_reading_id=engine_reading.pk,
+    )
+    assert human.source == Reading.Source.HUMAN
+    assert human.plate_text == "A124BC77"
+    assert human.corners == engine_reading.corners
+    assert human.created_by == moderator
+    assert Reading.objects.filter(photo_id=engine_reading.photo_id).count() == 2
+
+
+def test_a_correction_must_name_a_reading_of_the_same_photo(moderator):
+    other = ReadingFactory()
+    photo = PhotoFactory()
+    with pytest.raises(ValueError, match="is not on photo"):
+        reading_create_human(
+            photo_id=photo.pk, plate_text="A1", user=moderator, base_reading_id=other.pk
+        )

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from recognition.models import Reading
+from tests.fixtures import images
+from webapp.listings.models import Listing, Photo
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_ingests_a_csv_and_is_idempotent(
+    tmp_path: Path, engine_control: Path, partner, django_capture_on_commit_callbacks
+):
+    # given
+    (tmp_path / "a.jpg").write_bytes(images.jpeg())
+    (tmp_path / "b.webp").write_bytes(images.webp())
+    (tmp_path / "bad.jpg").write_bytes(b"not a photo")
+    (tmp_path / "listings.csv").write_text(
+        "marketplace_id,declared_make,declared_year,photos\n"
+        "MP-1,Lada,2015,a.jpg;b.webp\n"
+        "MP-2,Kia,,bad.jpg;a.jpg\n"
+    )
+    out = StringIO()
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("ingest_listings", str(tmp_path), "--owner", "partner", "--no-progress", stdout=out)
+        call_command("ingest_listings", str(tmp_path / "listings.csv"), "--no-progress", stdout=out)
+    # then
+    first, second = out.getvalue().strip().splitlines()
+    assert first == "ingested 2 listings: 3 new photos, 0 already there, 1 rejected"
+    assert second == "ingested 0 listings: 0 new photos, 3 already there, 1 rejected"
+    assert Listing.objects.get(marketplace_id="MP-1").declared_year == 2015
+    assert Listing.objects.get(marketplace_id="MP-2").owner == partner
+    assert set(Photo.objects.values_list("status", flat=True)) == {Photo.Status.DONE}
+    assert Reading.objects.count() == 3
+
+
+def test_it_ingests_a_folder_per_listing(tmp_path: Path, engine_control: Path):
+    folder = tmp_path / "MP-9"
+    folder.mkdir()
+    (folder / "front.png").write_bytes(images.png())
+    (folder / "listing.json").write_text(json.dumps({"declared_make": "BMW"}))
+    call_command("ingest_listings", str(tmp_path), "--no-progress", stdout=StringIO())
+    listing = Listing.objects.get(marketplace_id="MP-9")
+    assert listing.declared_make == "BMW"
+    assert listing.photos.count() == 1
+
+
+def test_load_sample_prints_a_moderator_login(tmp_path: Path, engine_control: Path):
+    out = StringIO()
+    login_file = tmp_path / "login.txt"
+    call_command("load_sample", "--login-file", str(login_file), stdout=out)
+    call_command("load_sample", "--login-file", str(login_file), stdout=out)
+    password = login_file.read_text().split()[1]
+    assert out.getvalue().count(f"moderator login: moderator / {password}") == 2
+    from django.contrib.auth import authenticate
+
+    assert authenticate(username="moderator", password=password).is_staff

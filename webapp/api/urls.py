@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
+
+from webapp.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("token/", obtain_auth_token, name="token"),
+    path("listings/", views.ListingListCreate.as_view(), name="listing-list"),
+    path("listings/<int:pk>/", views.ListingDetail.as_view(), name="listing-detail"),
+    path("listings/<int:pk>/photos/", views.ListingPhotos.as_view(), name="listing-photos"),
+]

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from webapp.listings import services
+from webapp.listings.ingest import ListingToIngest, listings_read
+from webapp.listings.models import Listing
+from webapp.listings.validation import PhotoRejected
+
+logger = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Ingest listings with photos from a folder or a CSV file (see webapp/listings/ingest.py)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("source", type=Path, help="A CSV file, or a folder of listings.")
+        parser.add_argument("--owner", help="Username of the partner the listings belong to.")
+        parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+
+    def handle(self, *args: object, **options: object) -> None:
+        source = options["source"]
+        assert isinstance(source, Path)
+        if not source.exists():
+            raise CommandError(f"{source} does not exist")
+        owner = self._owner(options.get("owner"))
+        try:
+            listings = listings_read(source)
+        except (ValueError, OSError) as exc:
+            raise CommandError(str(exc)) from exc
+        total = sum(len(item.photos) for item in listings)
+        counts = {"listings": 0, "photos": 0, "duplicates": 0, "rejected": 0}
+        with tqdm(total=total, unit="photo", disable=bool(options["no_progress"])) as bar:
+            for item in listings:
+                self._ingest(item, owner=owner, counts=counts, bar=bar)
+        self.stdout.write(
+            "ingested {listings} listings: {photos} new photos, {duplicates} already there, "
+            "{rejected} rejected".format(**counts)
+        )
+
+    def _owner(self, username: object):  # type: ignore[no-untyped-def]
+        if not username:
+            return None
+        try:
+            return get_user_model().objects.get(username=username)
+        except get_user_model().DoesNotExist as exc:
+            raise CommandError(f"no user {username!r}") from exc
+
+    def _ingest(self, item: ListingToIngest, *, owner, counts: dict[str, int], bar: tqdm) -> None:  # type: ignore[no-untyped-def]
+        listing = Listing.objects.filter(marketplace_id=item.marketplace_id).first()
+        if listing is None:
+            listing, _ = services.listing_create(
+                marketplace_id=item.marketplace_id, owner=owner, declared=item.declared
+            )
+            counts["listings"] += 1
+        for path in item.photos:
+            bar.update(1)
+            try:
+                with path.open("rb") as handle:
+                    added = services.photo_add(listing=listing, upload=handle)
+            except (PhotoRejected, OSError) as exc:
+                counts["rejected"] += 1
+                logger.warning("%s: %s rejected: %s", item.marketplace_id, path.name, exc)
+                continue
+            counts["photos" if added.created else "duplicates"] += 1

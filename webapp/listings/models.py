@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Listing(models.Model):
+    marketplace_id = models.CharField(max_length=64, unique=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="listings",
+        help_text="The partner account that created the listing.",
+    )
+    declared_make = models.CharField(max_length=64, blank=True)
+    declared_model = models.CharField(max_length=64, blank=True)
+    declared_colour = models.CharField(max_length=64, blank=True)
+    declared_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    declared_plate = models.CharField(max_length=16, blank=True)
+    declared_vin = models.CharField(max_length=17, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.marketplace_id
+
+
+def photo_upload_to(instance: Photo, filename: str) -> str:
+    # Content-addressed names: a re-upload never overwrites another photo's file.
+    suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    return f"photos/{instance.sha256[:2]}/{instance.sha256}.{suffix}"
+
+
+class Photo(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="photos")
+    image = models.FileField(upload_to=photo_upload_to, max_length=255)
+    sha256 = models.CharField(max_length=64)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    model_version = models.CharField(
+        max_length=64, blank=True, help_text="Engine version of the last successful recognition."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["listing", "sha256"], name="photo_unique_per_listing"),
+        ]
+
+    def __str__(self) -> str:
+        return f"photo {self.pk} of {self.listing_id}"
+
+
+class Flag(models.Model):
+    class Kind(models.TextChoices):
+        PLATE_NOT_IN_REGISTER = "plate_not_in_register", "Plate not in register"
+        MAKE_MISMATCH = "make_mismatch", "Make mismatch"
+        MODEL_MISMATCH = "model_mismatch", "Model mismatch"
+        COLOUR_MISMATCH = "colour_mismatch", "Colour mismatch"
+        YEAR_MISMATCH = "year_mismatch", "Year mismatch"
+        MULTIPLE_PLATES = "multiple_plates", "Multiple plates"
+        DECLARED_PLATE_MISMATCH = "declared_plate_mismatch", "Declared plate mismatch"
+        VIN_MISMATCH = "vin_mismatch", "VIN mismatch"
+        PLATE_ON_OTHER_LISTING = "plate_on_other_listing", "Plate on another listing"
+
+    class Severity(models.IntegerChoices):
+        LOW = 1, "Low"
+        MEDIUM = 2, "Medium"
+        HIGH = 3, "High"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CONFIRMED = "confirmed", "Confirmed"
+        DISMISSED = "dismissed", "Dismissed"
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="flags")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    key = models.CharField(max_length=64, blank=True)
+    severity = models.PositiveSmallIntegerField(choices=Severity.choices)
+    evidence = models.JSONField(default=dict)
+    evidence_hash = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    plate_text = models.CharField(max_length=16, blank=True, db_index=True)
+    plate_format = models.CharField(max_length=16, blank=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reviewed_flags",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["status", "-severity", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["listing", "kind", "key"], name="flag_unique_kind_key"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-severity", "created_at"], name="flag_queue_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.listing_id}"

@@ -1,0 +1,33 @@
+"""Reads for listings: who may see what."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Prefetch, QuerySet
+
+from recognition.models import Reading
+from webapp.listings.models import Listing, Photo
+
+
+def listing_list_visible(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Listing]:
+    """Staff see every listing; a partner sees the listings it created; anyone else none."""
+    if not user.is_authenticated:
+        return Listing.objects.none()
+    listings = Listing.objects.all()
+    if not user.is_staff:
+        listings = listings.filter(owner=user)
+    return listings.select_related("owner").prefetch_related(
+        Prefetch(
+            "photos",
+            queryset=Photo.objects.order_by("id").prefetch_related(
+                Prefetch("readings", queryset=Reading.objects.order_by("-created_at", "id"))
+            ),
+        ),
+        "flags",
+    )
+
+
+def listing_get_visible(
+    *, user: AbstractBaseUser | AnonymousUser, listing_id: int
+) -> Listing | None:
+    return listing_list_visible(user=user).filter(pk=listing_id).first()

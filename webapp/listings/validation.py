@@ -1,0 +1,160 @@
+"""Upload validation: what a photo really is, how big it is, and which way up.
+
+Every check runs on the bytes, never on the client's file name or content type. Dimensions are
+read from the header and refused before any pixel is decoded, so a small file that expands to
+gigabytes (a decompression bomb) costs nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import warnings
+from dataclasses import dataclass
+from typing import IO
+
+from django.conf import settings
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+logger = logging.getLogger(__name__)
+
+# Format name (as Pillow reports it) -> (file extension, magic-byte test).
+_SIGNATURES: dict[str, tuple[str, object]] = {
+    "JPEG": ("jpg", lambda head: head.startswith(b"\xff\xd8\xff")),
+    "PNG": ("png", lambda head: head.startswith(b"\x89PNG\r\n\x1a\n")),
+    "WEBP": ("webp", lambda head: head[:4] == b"RIFF" and head[8:12] == b"WEBP"),
+}
+# EXIF tag 0x0112: how the camera was held; values other than 1 need a rotation or flip.
+_EXIF_ORIENTATION = 0x0112
+# Re-encoding an upright JPEG at this quality keeps plate characters sharp for OCR.
+_JPEG_QUALITY = 95
+
+
+class PhotoRejected(ValueError):
+    """The upload is not a photo we accept; `code` is stable, `reason` is for people."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ValidatedPhoto:
+    content: bytes  # what we store: the upload itself, or its upright re-encoding
+    sha256: str  # of the uploaded bytes, so the same upload is recognised again
+    format: str
+    extension: str
+    width: int
+    height: int
+    rotated: bool
+
+
+def read_limited(upload: IO[bytes], *, max_bytes: int) -> bytes:
+    """Read at most max_bytes + 1 so an oversized stream is refused without buffering it all."""
+    if hasattr(upload, "seek"):
+        upload.seek(0)
+    data = upload.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise PhotoRejected("too_large", f"file is larger than {max_bytes} bytes")
+    return data
+
+
+def sniff_format(head: bytes) -> str:
+    for name, (_ext, matches) in _SIGNATURES.items():
+        if matches(head):  # type: ignore[operator]
+            return name
+    raise PhotoRejected("unsupported_type", "not a JPEG, PNG or WebP image")
+
+
+def photo_validate(
+    upload: IO[bytes],
+    *,
+    max_bytes: int | None = None,
+    max_pixels: int | None = None,
+) -> ValidatedPhoto:
+    max_bytes = settings.PHOTO_MAX_BYTES if max_bytes is None else max_bytes
+    max_pixels = settings.PHOTO_MAX_PIXELS if max_pixels is None else max_pixels
+    data = read_limited(upload, max_bytes=max_bytes)
+    if not data:
+        raise PhotoRejected("empty", "file is empty")
+    fmt = sniff_format(data[:16])
+    _header_size(data, fmt=fmt, max_pixels=max_pixels)
+    _verify_structure(data)
+    image = _decode(data)
+    content, width, height, rotated = _upright(image, data, fmt=fmt)
+    return ValidatedPhoto(
+        content=content,
+        sha256=hashlib.sha256(data).hexdigest(),
+        format=fmt,
+        extension=str(_SIGNATURES[fmt][0]),
+        width=width,
+        height=height,
+        rotated=rotated,
+    )
+
+
+def _open(data: bytes) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns above its own global limit; our limit is checked right after.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise PhotoRejected("too_many_pixels", f"image has too many pixels: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        raise PhotoRejected("corrupt", "image header cannot be read") from exc
+
+
+def _header_size(data: bytes, *, fmt: str, max_pixels: int) -> tuple[int, int]:
+    image = _open(data)
+    if image.format != fmt:
+        raise PhotoRejected("unsupported_type", f"content looks like {fmt} but decodes otherwise")
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise PhotoRejected("corrupt", "image has no pixels")
+    if width * height > max_pixels:
+        raise PhotoRejected(
+            "too_many_pixels",
+            f"image is {width}x{height} = {width * height} pixels, the limit is {max_pixels}",
+        )
+    return width, height
+
+
+def _verify_structure(data: bytes) -> None:
+    try:
+        _open(data).verify()
+    except PhotoRejected:
+        raise
+    except Exception as exc:  # Pillow raises many types for broken files
+        code = "truncated" if "truncat" in str(exc).lower() else "corrupt"
+        raise PhotoRejected(code, f"image is corrupt: {exc}") from exc
+
+
+def _decode(data: bytes) -> Image.Image:
+    image = _open(data)
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        logger.warning("ImageFile.LOAD_TRUNCATED_IMAGES is on; truncated photos may pass")
+    try:
+        image.load()
+    except OSError as exc:
+        code = "truncated" if "truncated" in str(exc) else "corrupt"
+        raise PhotoRejected(code, f"image cannot be decoded: {exc}") from exc
+    except (SyntaxError, ValueError) as exc:
+        raise PhotoRejected("corrupt", f"image cannot be decoded: {exc}") from exc
+    return image
+
+
+def _upright(image: Image.Image, data: bytes, *, fmt: str) -> tuple[bytes, int, int, bool]:
+    orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
+    if orientation in (None, 1):
+        return data, image.width, image.height, False
+    upright = ImageOps.exif_transpose(image)
+    buffer = io.BytesIO()
+    options: dict[str, object] = {"exif": upright.getexif().tobytes()}
+    if fmt == "JPEG":
+        options.update(quality=_JPEG_QUALITY, subsampling=0)
+        upright = upright.convert("RGB") if upright.mode not in ("RGB", "L") else upright
+    upright.save(buffer, format=fmt, **options)
+    return buffer.getvalue(), upright.width, upright.height, True

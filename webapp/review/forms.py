@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from django import forms
+
+from webapp.listings.models import Flag
+from webapp.review.selectors import QueueFilters
+from webapp.review.services import BULK_MAX_FLAGS, PLATE_MAX_LENGTH, REASON_MAX_LENGTH
+
+STATUS_CHOICES = [("", "Any status"), *Flag.Status.choices]
+KIND_CHOICES = [("", "Any kind"), *Flag.Kind.choices]
+SEVERITY_CHOICES = [("", "Any severity"), *((str(v), label) for v, label in Flag.Severity.choices)]
+
+
+class QueueFilterForm(forms.Form):
+    plate = forms.CharField(required=False, max_length=32, label="Plate")
+    status = forms.ChoiceField(required=False, choices=STATUS_CHOICES)
+    kind = forms.ChoiceField(required=False, choices=KIND_CHOICES)
+    severity = forms.TypedChoiceField(required=False, choices=SEVERITY_CHOICES, coerce=int, empty_value=None)
+    plate_format = forms.CharField(required=False, max_length=16, label="Format")
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, data: object = None, **kwargs: object) -> None:
+        # A fresh visit (no query string) shows the open flags.
+        if data is not None and not data:
+            data = {"status": Flag.Status.OPEN}
+        super().__init__(data, **kwargs)
+
+    def filters(self) -> QueueFilters:
+        if not self.is_valid():
+            return QueueFilters()
+        d = self.cleaned_data
+        return QueueFilters(
+            status=d["status"] or "",
+            kind=d["kind"] or "",
+            severity=d["severity"],
+            plate_format=d["plate_format"].strip(),
+            date_from=d["date_from"],
+            date_to=d["date_to"],
+            plate=d["plate"].strip(),
+        )
+
+
+class DecisionForm(forms.Form):
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    reason = forms.CharField(required=False, max_length=REASON_MAX_LENGTH)
+
+
+class CorrectPlateForm(forms.Form):
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    photo_id = forms.IntegerField(min_value=1)
+    base_reading_id = forms.IntegerField(required=False, min_value=1)
+    plate_text = forms.CharField(max_length=PLATE_MAX_LENGTH + 8)
+
+
+class BulkForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("confirm", "Confirm"), ("dismiss", "Dismiss")])
+    reason = forms.CharField(required=False, max_length=REASON_MAX_LENGTH)
+
+    def pairs(self, data: object) -> list[tuple[int, int]]:
+        """The checked ``flag`` ids with the ``version_<id>`` each row carried."""
+        out: list[tuple[int, int]] = []
+        for raw in data.getlist("flag")[: BULK_MAX_FLAGS + 1]:  # type: ignore[attr-defined]
+            try:
+                flag_id = int(raw)
+                version = int(data.get(f"version_{flag_id}", ""))  # type: ignore[attr-defined]
+            except ValueError:
+                continue
+            out.append((flag_id, version))
+        return out

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+MODERATORS_GROUP = "Moderators"
+
+
+class AuditEntry(models.Model):
+    """One moderator action on one flag: who, when, what, and the state before and after.
+
+    Rows are append-only. The flag link survives a flag being deleted (the snapshot in
+    ``before``/``after`` and ``flag_ref`` keep the trail readable).
+    """
+
+    class Action(models.TextChoices):
+        CONFIRM = "confirm", "Confirm"
+        DISMISS = "dismiss", "Dismiss"
+        CORRECT_PLATE = "correct_plate", "Correct plate"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="review_audit_entries",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=16, choices=Action.choices)
+    flag = models.ForeignKey(
+        "listings.Flag",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_entries",
+    )
+    flag_ref = models.PositiveBigIntegerField(help_text="Flag id, kept if the flag is deleted.")
+    listing = models.ForeignKey(
+        "listings.Listing",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_entries",
+    )
+    bulk = models.BooleanField(default=False, help_text="Part of a bulk decision.")
+    reason = models.TextField(blank=True)
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+        indexes = [models.Index(fields=["flag_ref", "-created_at"], name="audit_flag_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} flag {self.flag_ref} by {self.user_id}"

@@ -1,0 +1,71 @@
+"""OCR-confusion-tolerant plate keys for the moderator's plate search.
+
+A search for ``AA1234BB`` must find a flag whose reading says ``AA1234B8``: both sides are
+folded onto one "confusion key" where every character that OCR mixes up with a digit becomes
+that digit. The same fold runs in Python (for the typed query) and in PostgreSQL (over
+``Flag.plate_text``, backed by an expression index from this app's migrations), so the two
+definitions below must stay character-for-character identical.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Func, Value
+from django.db.models.fields import CharField
+
+# Pairs of (look-alike, what it folds to). Letters fold onto the digit OCR mistakes them for;
+# Cyrillic look-alikes fold like their Latin twins. Lower case is folded explicitly so the SQL
+# side needs no locale-dependent upper() for Cyrillic.
+_FOLDS: tuple[tuple[str, str], ...] = (
+    ("OQDU", "0000"),
+    ("IJL", "111"),
+    ("Z", "2"),
+    ("S", "5"),
+    ("G", "6"),
+    ("T", "7"),
+    ("B", "8"),
+    # Cyrillic twins of Ukrainian plate letters (А В Е І К М Н О Р С Т Х) and common typos.
+    ("АЕКМНРСХУ", "AEKMHPCXY"),
+    ("ВІЇЫОТ", "811107"),
+)
+
+_SEPARATORS = " -_.·|"
+
+
+def _build_maps() -> tuple[str, str]:
+    src: list[str] = []
+    dst: list[str] = []
+    for letters, targets in _FOLDS:
+        for letter, target in zip(letters, targets, strict=True):
+            for variant in dict.fromkeys((letter, letter.lower())):
+                src.append(variant)
+                dst.append(target)
+    # Remaining Latin lower case folds to upper case (the folded ones are already listed).
+    for code in range(ord("a"), ord("z") + 1):
+        ch = chr(code)
+        if ch not in src:
+            src.append(ch)
+            dst.append(ch.upper())
+    return "".join(src), "".join(dst)
+
+
+FOLD_FROM, FOLD_TO = _build_maps()
+# PostgreSQL translate() deletes characters of `from` that have no partner in `to`.
+SQL_FROM = FOLD_FROM + _SEPARATORS
+SQL_TO = FOLD_TO
+
+_TABLE = str.maketrans(FOLD_FROM, FOLD_TO, _SEPARATORS)
+
+
+def plate_key(text: str) -> str:
+    """The confusion key of a plate text: ``"aa 1234 bb"`` -> ``"AA123488"``."""
+    return text.translate(_TABLE)
+
+
+class PlateKey(Func):
+    """SQL twin of :func:`plate_key` over a text column (same as the index expression)."""
+
+    function = "translate"
+    output_field = CharField()
+
+    def __init__(self, expression: object, **extra: object) -> None:
+        super().__init__(expression, Value(SQL_FROM), Value(SQL_TO), **extra)

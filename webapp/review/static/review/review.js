@@ -1,0 +1,105 @@
+// Keyboard shortcuts for moderators. Plain DOM, no dependencies.
+//   queue:  j / k move, o or Enter open, x select
+//   detail: j / k next / previous flag, c confirm, d dismiss, e edit plate, u back to queue
+(function () {
+  "use strict";
+
+  function typing(target) {
+    const tag = target && target.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
+  }
+
+  function go(url) { if (url) { window.location.href = url; } }
+
+  function queuePage() {
+    const rows = Array.from(document.querySelectorAll("table.queue tbody tr[data-href]"));
+    let current = -1;
+    function select(index) {
+      if (!rows.length) { return; }
+      if (current >= 0) { rows[current].classList.remove("current"); }
+      current = Math.max(0, Math.min(rows.length - 1, index));
+      rows[current].classList.add("current");
+      rows[current].scrollIntoView({ block: "nearest" });
+    }
+    rows.forEach(function (row, index) {
+      row.addEventListener("click", function (event) {
+        if (event.target.closest("a, input, button, label")) { return; }
+        select(index);
+        go(row.dataset.href);
+      });
+      const box = row.querySelector("input[type=checkbox]");
+      box.addEventListener("change", function () { row.classList.toggle("selected", box.checked); });
+    });
+    const all = document.getElementById("select-all");
+    if (all) {
+      all.addEventListener("change", function () {
+        rows.forEach(function (row) {
+          const box = row.querySelector("input[type=checkbox]");
+          box.checked = all.checked;
+          row.classList.toggle("selected", box.checked);
+        });
+      });
+    }
+    return {
+      j: function () { select(current + 1); },
+      k: function () { select(current - 1); },
+      o: function () { if (current >= 0) { go(rows[current].dataset.href); } },
+      Enter: function () { if (current >= 0) { go(rows[current].dataset.href); } },
+      x: function () {
+        if (current < 0) { return; }
+        const box = rows[current].querySelector("input[type=checkbox]");
+        box.checked = !box.checked;
+        rows[current].classList.toggle("selected", box.checked);
+      },
+    };
+  }
+
+  function detailPage() {
+    const body = document.body.dataset;
+    function focus(id) {
+      const field = document.getElementById(id);
+      if (field) { field.focus(); field.select(); }
+    }
+    return {
+      j: function () { go(body.next); },
+      k: function () { go(body.prev); },
+      u: function () { go(body.queue); },
+      c: function () {
+        const form = document.getElementById("confirm-form");
+        if (form) { form.requestSubmit(); }
+      },
+      d: function () { focus("dismiss-reason"); },
+      e: function () { focus("plate-input"); },
+    };
+  }
+
+  function wireCorrectForm() {
+    // Keep base_reading_id in step with the photo picked for the correction.
+    const form = document.getElementById("correct-form");
+    if (!form) { return; }
+    const select = form.querySelector("select[name=photo_id]");
+    const base = form.querySelector("input[name=base_reading_id]");
+    select.addEventListener("change", function () {
+      base.value = select.selectedOptions[0].dataset.reading || "";
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    const page = document.body.dataset.page;
+    const keys = page === "queue" ? queuePage() : page === "detail" ? detailPage() : null;
+    wireCorrectForm();
+    if (!keys) { return; }
+    document.addEventListener("keydown", function (event) {
+      if (event.ctrlKey || event.metaKey || event.altKey) { return; }
+      if (typing(event.target)) {
+        if (event.key === "Escape") { event.target.blur(); }
+        return;
+      }
+      const action = keys[event.key];
+      if (action) {
+        event.preventDefault();
+        action();
+      }
+    });
+  });
+})();

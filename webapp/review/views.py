@@ -1,0 +1,241 @@
+"""Thin views: parse the request, call a selector or a service, render or redirect."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+)
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.html import format_html
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET, require_POST
+
+from webapp.listings.models import Flag, Photo
+from recognition.models import Reading
+from webapp.review import crop, dashboard, selectors, services
+from webapp.review.forms import BulkForm, CorrectPlateForm, DecisionForm, QueueFilterForm
+from webapp.review.permissions import moderator_required
+
+logger = logging.getLogger(__name__)
+
+
+def _filter_form(request: HttpRequest) -> QueueFilterForm:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return QueueFilterForm(params)
+
+
+def _querystring(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+def _flag_url(flag_id: int, querystring: str) -> str:
+    url = reverse("review:flag", args=[flag_id])
+    return f"{url}?{querystring}" if querystring else url
+
+
+def _queue_url(querystring: str) -> str:
+    url = reverse("review:queue")
+    return f"{url}?{querystring}" if querystring else url
+
+
+def _error_text(error: ValidationError) -> str:
+    return " ".join(error.messages)
+
+
+@require_GET
+@moderator_required
+def queue(request: HttpRequest) -> HttpResponse:
+    form = _filter_form(request)
+    try:
+        page = int(request.GET.get("page", "1"))
+    except ValueError:
+        page = 1
+    result = selectors.flag_queue(filters=form.filters(), page=page)
+    without_kind = request.GET.copy()
+    without_kind.pop("page", None)
+    without_kind.pop("kind", None)
+    return render(
+        request,
+        "review/queue.html",
+        {
+            "form": form,
+            "page": result,
+            "querystring": _querystring(request),
+            "kind_querystring": without_kind.urlencode(),
+        },
+    )
+
+
+@require_POST
+@moderator_required
+def bulk(request: HttpRequest) -> HttpResponse:
+    form = BulkForm(request.POST)
+    back = _queue_url(request.POST.get("querystring", ""))
+    if not form.is_valid():
+        messages.error(request, "Choose confirm or dismiss.")
+        return HttpResponseRedirect(back)
+    pairs = form.pairs(request.POST)
+    if not pairs:
+        messages.warning(request, "Select at least one flag.")
+        return HttpResponseRedirect(back)
+    status = Flag.Status.CONFIRMED if form.cleaned_data["decision"] == "confirm" else Flag.Status.DISMISSED
+    try:
+        result = services.flags_bulk_decide(
+            flags=pairs, user=request.user, status=status, reason=form.cleaned_data["reason"]
+        )
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return HttpResponseRedirect(back)
+    if result.decided:
+        messages.success(request, f"{len(result.decided)} flag(s) {status.label.lower()}.")
+    for conflict in result.conflicts:
+        messages.error(request, str(conflict))
+    return HttpResponseRedirect(back)
+
+
+@require_GET
+@moderator_required
+def flag_detail(request: HttpRequest, flag_id: int) -> HttpResponse:
+    try:
+        detail = selectors.flag_detail(flag_id=flag_id)
+    except Flag.DoesNotExist as exc:
+        raise Http404("No such flag.") from exc
+    form = _filter_form(request)
+    prev_id, next_id = selectors.flag_neighbours(flag=detail.flag, filters=form.filters())
+    querystring = _querystring(request)
+    return render(
+        request,
+        "review/detail.html",
+        {
+            "d": detail,
+            "flag": detail.flag,
+            "listing": detail.flag.listing,
+            "querystring": querystring,
+            "prev_url": _flag_url(prev_id, querystring) if prev_id else "",
+            "next_url": _flag_url(next_id, querystring) if next_id else "",
+            "queue_url": _queue_url(querystring),
+        },
+    )
+
+
+def _after_decision(request: HttpRequest, flag: Flag) -> str:
+    """Where a decided flag sends the moderator: the next flag of the same queue view."""
+    querystring = _querystring(request)
+    _prev, next_id = selectors.flag_neighbours(flag=flag, filters=_filter_form(request).filters())
+    return _flag_url(next_id, querystring) if next_id else _queue_url(querystring)
+
+
+@require_POST
+@moderator_required
+def flag_decide(request: HttpRequest, flag_id: int, decision: str) -> HttpResponse:
+    flag = get_object_or_404(Flag.objects.defer("evidence"), pk=flag_id)
+    here = _flag_url(flag_id, _querystring(request))
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("Missing flag version.")
+    args = {"flag_id": flag_id, "version": form.cleaned_data["version"], "user": request.user}
+    reason = form.cleaned_data["reason"]
+    destination = _after_decision(request, flag)
+    try:
+        if decision == "confirm":
+            services.flag_confirm(**args, note=reason)
+        else:
+            services.flag_dismiss(**args, reason=reason)
+    except services.FlagConflict as conflict:
+        messages.error(request, str(conflict))
+        return HttpResponseRedirect(here)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return HttpResponseRedirect(here)
+    verb = "confirmed" if decision == "confirm" else "dismissed"
+    messages.success(request, format_html('Flag <a href="{}">#{}</a> {}.', here, flag_id, verb))
+    return HttpResponseRedirect(destination)
+
+
+@require_POST
+@moderator_required
+def flag_correct(request: HttpRequest, flag_id: int) -> HttpResponse:
+    here = _flag_url(flag_id, _querystring(request))
+    form = CorrectPlateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Type the plate text and pick the photo it is on.")
+        return HttpResponseRedirect(here)
+    data = form.cleaned_data
+    try:
+        correction = services.flag_correct_plate(
+            flag_id=flag_id,
+            version=data["version"],
+            user=request.user,
+            photo_id=data["photo_id"],
+            plate_text=data["plate_text"],
+            base_reading_id=data["base_reading_id"],
+        )
+    except services.FlagConflict as conflict:
+        messages.error(request, str(conflict))
+        return HttpResponseRedirect(here)
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return HttpResponseRedirect(here)
+    summary = ", ".join(f"{f.get_kind_display()} ({f.get_status_display().lower()})" for f in correction.flags)
+    messages.success(
+        request,
+        f"Plate corrected to {correction.plate_text}; cross-check re-run: "
+        + (summary or "no flags on this listing now."),
+    )
+    if Flag.objects.filter(pk=flag_id).exists():
+        return HttpResponseRedirect(here)
+    return HttpResponseRedirect(_queue_url(_querystring(request)))
+
+
+@require_GET
+@moderator_required
+@cache_control(private=True, max_age=3600)
+def plate_crop(request: HttpRequest, reading_id: int) -> HttpResponse:
+    try:
+        reading = selectors.reading_for_crop(reading_id=reading_id)
+    except Reading.DoesNotExist as exc:
+        raise Http404("No such reading.") from exc
+    try:
+        with reading.photo.image.open("rb") as handle:
+            data = handle.read(crop.MAX_PHOTO_BYTES)
+        png = crop.plate_crop_png(photo_bytes=data, corners=reading.corners)
+    except (OSError, ValueError) as exc:
+        logger.warning("no plate crop for reading %s: %s", reading_id, exc)
+        raise Http404("No crop for this reading.") from exc
+    return HttpResponse(png, content_type="image/png")
+
+
+@require_GET
+@moderator_required
+@cache_control(private=True, max_age=3600)
+def photo_image(request: HttpRequest, photo_id: int) -> HttpResponse:
+    photo = get_object_or_404(Photo, pk=photo_id)
+    try:
+        handle = photo.image.open("rb")
+    except OSError as exc:
+        raise Http404("The photo file is missing.") from exc
+    return FileResponse(handle)
+
+
+@require_GET
+@moderator_required
+def dashboard_view(request: HttpRequest) -> HttpResponse:
+    try:
+        days = min(max(int(request.GET.get("days", "30")), 7), 365)
+    except ValueError:
+        days = 30
+    stats = selectors.dashboard_stats(days=days)
+    return render(request, "review/dashboard.html", {"stats": stats, "charts": dashboard.charts(stats), "days": days})

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path
+from django.views.static import serve
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("api/v1/", include("webapp.api.urls")),
+    path("review/", include("webapp.review.urls")),
+    path("healthz", healthz, name="healthz"),
+]
+
+if settings.DEBUG or settings.SERVE_MEDIA:
+    # The demo and tests serve uploads from Django; production puts a web server in front.
+    urlpatterns += [
+        path(f"{settings.MEDIA_URL}<path:path>", serve, {"document_root": settings.MEDIA_ROOT})
+    ]
