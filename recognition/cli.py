@@ -1,4 +1,4 @@
-"""`python -m recognition recognize PHOTO... [--json] [--overlay OUT.png]`: read the plates on photos.
+"""`python -m recognition recognize PHOTO... [--json] [--overlay OUT.png]`: read plates on photos.
 
 Exit status: 0 when every photo was read (an empty plate list is a valid answer), 1 when some
 photo could not be opened, 2 when the engine is unavailable.
@@ -34,12 +34,18 @@ def draw_overlay(image: np.ndarray, result: PhotoResult) -> np.ndarray:
         (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
         x, y = int(pts[:, 0].min()), max(int(pts[:, 1].min()) - 6, th + 4)
         cv2.rectangle(out, (x, y - th - 4), (x + tw + 4, y + 4), (0, 0, 0), -1)
-        cv2.putText(out, label, (x + 2, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 255, 255), thickness)
+        cv2.putText(
+            out, label, (x + 2, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 255, 255), thickness
+        )
     return cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
 
 
 def _as_json(path: str, result: PhotoResult) -> dict[str, object]:
-    return {"photo": path, "plates": [asdict(p) for p in result.plates], "timings_ms": result.timings_ms}
+    return {
+        "photo": path,
+        "plates": [asdict(p) for p in result.plates],
+        "timings_ms": result.timings_ms,
+    }
 
 
 def _print_text(path: str, result: PhotoResult) -> None:
@@ -57,11 +63,7 @@ def _print_text(path: str, result: PhotoResult) -> None:
 def recognize(args: argparse.Namespace) -> int:
     from recognition.pipeline.engine import load_engine
 
-    try:
-        engine = load_engine(args.models)
-    except EngineUnavailable as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return 2
+    engine = None  # loaded on the first readable photo: bad input is reported without the wait
     status, payload = 0, []
     photos = list(args.photos)
     for start in range(0, len(photos), PHOTO_BATCH):
@@ -72,8 +74,17 @@ def recognize(args: argparse.Namespace) -> int:
             except (OSError, ImageRejected) as exc:
                 sys.stderr.write(f"error: {path}: {exc}\n")
                 status = 1
-        results = engine.recognize_batch([img for _, img in loaded]) if loaded else []
-        for (path, image), result in zip(loaded, results, strict=True):
+        if not loaded:
+            continue
+        if engine is None:
+            try:
+                engine = load_engine(args.models)
+            except EngineUnavailable as exc:
+                sys.stderr.write(f"error: {exc}\n")
+                return 2
+        for (path, image), result in zip(
+            loaded, engine.recognize_batch([i for _, i in loaded]), strict=True
+        ):
             if args.json:
                 payload.append(_as_json(path, result))
             else:
@@ -85,7 +96,9 @@ def recognize(args: argparse.Namespace) -> int:
     return status
 
 
-def _save_overlay(target: Path, path: str, image: np.ndarray, result: PhotoResult, many: bool) -> None:
+def _save_overlay(
+    target: Path, path: str, image: np.ndarray, result: PhotoResult, many: bool
+) -> None:
     from PIL import Image
 
     out = target
@@ -95,12 +108,16 @@ def _save_overlay(target: Path, path: str, image: np.ndarray, result: PhotoResul
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m recognition", description="platecheck recognition")
+    parser = argparse.ArgumentParser(
+        prog="python -m recognition", description="platecheck recognition"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     rec = sub.add_parser("recognize", help="read the plates on photos")
     rec.add_argument("photos", nargs="+", help="JPEG, PNG or WebP files")
     rec.add_argument("--json", action="store_true", help="print JSON instead of text")
-    rec.add_argument("--overlay", type=Path, help="write the photo with outlines and text to this PNG")
+    rec.add_argument(
+        "--overlay", type=Path, help="write the photo with outlines and text to this PNG"
+    )
     rec.add_argument("--models", type=Path, default=None, help="models folder (default: models/)")
     return parser
 

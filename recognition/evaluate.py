@@ -1,8 +1,8 @@
 """Benchmarks of the recognition engine.
 
-    python -m recognition.evaluate detect [--data ../shared/datasets] [--out bench/out]
-    python -m recognition.evaluate read   [--data ../shared/datasets] [--out bench/out]
-    python -m recognition.evaluate e2e    [--data ../shared/datasets] [--out bench/out]
+python -m recognition.evaluate detect [--data ../shared/datasets] [--out bench/out]
+python -m recognition.evaluate read   [--data ../shared/datasets] [--out bench/out]
+python -m recognition.evaluate e2e    [--data ../shared/datasets] [--out bench/out]
 """
 
 from __future__ import annotations

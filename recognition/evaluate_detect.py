@@ -59,7 +59,9 @@ def evaluate_real(detector: PlateDetector, data: Path, limit: int | None) -> dic
                 [(s, tp, False) for s, tp, _ in rows], n_gt[key]
             ).at_threshold(detector.threshold),
         }
-    report["_curve"] = DetectionCounts.from_scored(scored.get("all", []), n_gt.get("all", 0)).curve()
+    report["_curve"] = DetectionCounts.from_scored(
+        scored.get("all", []), n_gt.get("all", 0)
+    ).curve()
     return report
 
 
@@ -67,7 +69,9 @@ def evaluate_angles(detector: PlateDetector, data: Path, per_bucket: int) -> dic
     found: dict[str, list[bool]] = {bucket_name(b): [] for b in YAW_BUCKETS}
     ious: dict[str, list[float]] = {bucket_name(b): [] for b in YAW_BUCKETS}
     times: list[float] = []
-    for sample in tqdm(angle_set(data, per_bucket), total=per_bucket * len(YAW_BUCKETS), desc="angles"):
+    for sample in tqdm(
+        angle_set(data, per_bucket), total=per_bucket * len(YAW_BUCKETS), desc="angles"
+    ):
         t0 = time.perf_counter()
         dets = detector.detect([sample.image])[0]
         times.append((time.perf_counter() - t0) * 1000)
@@ -77,7 +81,9 @@ def evaluate_angles(detector: PlateDetector, data: Path, per_bucket: int) -> dic
         hit = bool(len(overlap)) and overlap.max() >= 0.5
         found[sample.bucket].append(hit)
         if hit:
-            ious[sample.bucket].append(quad_iou(dets[int(overlap.argmax())].corners, sample.corners))
+            ious[sample.bucket].append(
+                quad_iou(dets[int(overlap.argmax())].corners, sample.corners)
+            )
     return {
         "recall_by_yaw": {k: float(np.mean(v)) for k, v in found.items()},
         "corner_iou_by_yaw": {k: float(np.mean(v)) if v else 0.0 for k, v in ious.items()},
@@ -105,7 +111,12 @@ def plot(report: dict, out: Path) -> None:
     rec = report["angles"]["recall_by_yaw"]
     ax.bar(list(rec), list(rec.values()), color="#3b6ea5")
     ax.axhline(0.95, color="red", ls="--", label="target 0.95")
-    ax.set(xlabel="yaw bucket (degrees)", ylabel="recall", ylim=(0, 1.05), title="Recall by angle (synthetic UA)")
+    ax.set(
+        xlabel="yaw bucket (degrees)",
+        ylabel="recall",
+        ylim=(0, 1.05),
+        title="Recall by angle (synthetic UA)",
+    )
     ax.legend()
     fig.tight_layout()
     fig.savefig(out / "detect_recall_by_angle.png", dpi=120)

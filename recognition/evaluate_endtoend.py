@@ -38,11 +38,15 @@ class Case:
 
 
 def real_cases(data: Path, limit: int | None = None) -> Iterator[Case]:
-    records = [r for r in load_records(data, "val", ("openalpr_endtoend",)) if r.texts and r.texts[0]]
+    records = [
+        r for r in load_records(data, "val", ("openalpr_endtoend",)) if r.texts and r.texts[0]
+    ]
     for rec in records[: limit or None]:
         image, scale = read_rgb(rec.path, max_side=4096)
         region = rec.path.name.split("_")[1] if rec.path.name.count("_") >= 2 else "?"
-        yield Case(image, np.array(rec.boxes[0], np.float32) * scale, str(rec.texts[0]), f"real/{region}")
+        yield Case(
+            image, np.array(rec.boxes[0], np.float32) * scale, str(rec.texts[0]), f"real/{region}"
+        )
 
 
 def synthetic_cases(data: Path, per_bucket: int) -> Iterator[Case]:
@@ -68,7 +72,10 @@ def rapidocr_peer() -> callable:
         out = peer(image[:, :, ::-1].copy())  # the peer takes BGR like OpenCV
         if out.boxes is None:
             return []
-        return [(np.concatenate([b.min(0), b.max(0)]).astype(np.float32), t) for b, t in zip(out.boxes, out.txts, strict=True)]
+        return [
+            (np.concatenate([b.min(0), b.max(0)]).astype(np.float32), t)
+            for b, t in zip(out.boxes, out.txts, strict=True)
+        ]
 
     return run
 
@@ -95,14 +102,18 @@ def judge_text_lines(found: list[tuple[np.ndarray, str]], case: Case) -> bool:
     """A general OCR reports text lines, not plates: the lines whose centres fall inside the plate
     box are joined top to bottom, left to right (generous to the peer: no IoU on its boxes)."""
     x1, y1, x2, y2 = case.box
-    inside = [(b, t) for b, t in found if x1 <= (b[0] + b[2]) / 2 <= x2 and y1 <= (b[1] + b[3]) / 2 <= y2]
+    inside = [
+        (b, t) for b, t in found if x1 <= (b[0] + b[2]) / 2 <= x2 and y1 <= (b[1] + b[3]) / 2 <= y2
+    ]
     inside.sort(key=lambda bt: (round(float(bt[0][1]) / max(y2 - y1, 1) * 2), float(bt[0][0])))
     joined = score_text("".join(t for _, t in inside))
     target = score_text(case.text)
     return bool(joined == target or any(score_text(t) == target for _, t in inside))
 
 
-def run_benchmark(readers: dict[str, tuple[callable, callable]], cases: list[Case]) -> dict[str, object]:
+def run_benchmark(
+    readers: dict[str, tuple[callable, callable]], cases: list[Case]
+) -> dict[str, object]:
     report: dict[str, object] = {}
     for name, (reader, judge) in readers.items():
         hits: dict[str, list[bool]] = {}
@@ -117,7 +128,10 @@ def run_benchmark(readers: dict[str, tuple[callable, callable]], cases: list[Cas
         report[name] = {
             "accuracy": {k: float(np.mean(v)) for k, v in sorted(hits.items())},
             "n": {k: len(v) for k, v in sorted(hits.items())},
-            "ms_per_photo": {"p50": float(np.percentile(times, 50)), "p95": float(np.percentile(times, 95))},
+            "ms_per_photo": {
+                "p50": float(np.percentile(times, 50)),
+                "p95": float(np.percentile(times, 95)),
+            },
         }
     return report
 
@@ -166,7 +180,9 @@ def _plot(report: dict, path: Path) -> None:
     for i, (name, r) in enumerate(report.items()):
         xs = np.arange(len(groups)) + i * width
         ax.bar(xs, [r["accuracy"].get(g, 0) for g in groups], width, label=name)
-    ax.set_xticks(np.arange(len(groups)) + width * (len(report) - 1) / 2, groups, rotation=30, ha="right")
+    ax.set_xticks(
+        np.arange(len(groups)) + width * (len(report) - 1) / 2, groups, rotation=30, ha="right"
+    )
     ax.set(ylabel="end-to-end accuracy", ylim=(0, 1.05), title="Plate found and read exactly")
     ax.legend()
     fig.tight_layout()

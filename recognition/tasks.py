@@ -57,8 +57,9 @@ def _recognize(task, photo_ids: Sequence[int]) -> None:  # type: ignore[no-untyp
     try:
         engine = get_engine()
     except EngineUnavailable as exc:
+        reason = str(exc).removeprefix("engine unavailable: ")
         for photo_id in photo_ids:
-            services.photo_fail(photo_id=photo_id, error=f"engine unavailable: {exc}")
+            services.photo_fail(photo_id=photo_id, error=f"engine unavailable: {reason}")
         return
     claims = [
         claim

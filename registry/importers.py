@@ -207,8 +207,11 @@ def detect_encoding(sample: bytes) -> str:
         return "utf-8"
     text = b"\n".join(lines).decode("cp1251", errors="replace")
     non_ascii = [ch for ch in text if ord(ch) > 127]
-    cyrillic = sum(1 for ch in non_ascii if "\u0400" <= ch <= "\u04ff")
-    if non_ascii and cyrillic / len(non_ascii) >= 0.8:
+    cyrillic = [ch for ch in non_ascii if "\u0400" <= ch <= "\u04ff"]
+    # The register writes its words in upper case; Latin-1 accents (é, è) land on lower-case
+    # Cyrillic in cp1251, so case tells a real cp1251 register from mojibake.
+    upper = sum(1 for ch in cyrillic if ch.isupper())
+    if non_ascii and len(cyrillic) / len(non_ascii) >= 0.8 and upper / len(cyrillic) >= 0.7:
         return "cp1251"
     raise RegisterFormatError(
         "file is neither UTF-8 nor Windows-1251 (cp1251) text; re-save it as UTF-8"

@@ -6,11 +6,13 @@ whose ``row_hash`` is already stored is skipped, which is what makes re-importin
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 
-from django.db import connection
+from django.db import connection, connections
 
 from registry.importers import RegisterRow
 from registry.models import ImportRun, RegisterRecord
@@ -43,33 +45,82 @@ def _merge_select_sql(field_name: str) -> str:
     return field.column
 
 
-def load_postgres(*, rows: Iterable[RegisterRow], run: ImportRun, variant: str) -> int:
-    """Stream rows through COPY into a temp table, then merge with ON CONFLICT DO NOTHING."""
-    names = list(_COLUMNS)
-    stage_columns = ", ".join(_stage_column_sql(column) for column in names)
-    copy_sql = f"COPY registry_stage ({', '.join(names)}) FROM STDIN"
-    merge_sql = (
-        f"INSERT INTO {RegisterRecord._meta.db_table} "
-        f"({', '.join(names)}, source_variant, import_run_id) "
-        f"SELECT {', '.join(_merge_select_sql(n) for n in names)}, %s, %s "
-        "FROM registry_stage ORDER BY line "
+def _merge_sql(table: str) -> str:
+    names = ", ".join(_COLUMNS)
+    return (
+        f"INSERT INTO {RegisterRecord._meta.db_table} ({names}, source_variant, import_run_id) "
+        f"SELECT {', '.join(_merge_select_sql(n) for n in _COLUMNS)}, %s, %s "
+        f"FROM {table} ORDER BY line "
         "ON CONFLICT (row_hash) DO NOTHING"
     )
+
+
+def _copy_sql(table: str) -> str:
+    return f"COPY {table} ({', '.join(_COLUMNS)}) FROM STDIN"
+
+
+def load_postgres(*, rows: Iterable[RegisterRow], run: ImportRun, variant: str) -> int:
+    """Stream rows through COPY into a staging table, then merge with ON CONFLICT DO NOTHING.
+
+    Outside a transaction (the command, the bench) the merge of one round runs on a second
+    connection while the next round is parsed and copied: parsing is Python's core, merging is
+    PostgreSQL's. Inside a transaction (tests) everything runs on the one connection.
+    """
+    if connection.in_atomic_block:
+        return _load_serial(rows=iter(rows), run=run, variant=variant)
+    return _load_pipelined(rows=iter(rows), run=run, variant=variant)
+
+
+def _stage_columns() -> str:
+    return ", ".join(_stage_column_sql(column) for column in _COLUMNS)
+
+
+def _load_serial(*, rows: Iterator[RegisterRow], run: ImportRun, variant: str) -> int:
     inserted = 0
-    iterator = iter(rows)
     with connection.cursor() as cursor:
         # Temp tables are never WAL-logged, which is most of what makes the staging step cheap.
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS registry_stage ({stage_columns})")
-        raw = cursor.cursor
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS registry_stage ({_stage_columns()})")
         while True:
             cursor.execute("TRUNCATE registry_stage")
-            copied = _copy_chunk(raw, copy_sql, iterator)
-            if not copied:
+            if not _copy_chunk(cursor.cursor, _copy_sql("registry_stage"), rows):
                 break
-            cursor.execute(merge_sql, [variant, run.pk])
+            cursor.execute(_merge_sql("registry_stage"), [variant, run.pk])
             inserted += cursor.rowcount
-            logger.debug("merged %d rows, %d new", copied, cursor.rowcount)
         cursor.execute("DROP TABLE IF EXISTS registry_stage")
+    return inserted
+
+
+def _merge_in_thread(table: str, variant: str, run_id: int) -> int:
+    with connection.cursor() as cursor:  # this thread's own connection
+        cursor.execute(_merge_sql(table), [variant, run_id])
+        return int(cursor.rowcount)
+
+
+def _load_pipelined(*, rows: Iterator[RegisterRow], run: ImportRun, variant: str) -> int:
+    # Two unlogged tables used in turn: one is being filled while the other is merged.
+    tables = [f"registry_stage_{run.pk}_{side}" for side in (0, 1)]
+    inserted = 0
+    pending: Future[int] | None = None
+    with ThreadPoolExecutor(max_workers=1) as pool, connection.cursor() as cursor:
+        try:
+            for table in tables:
+                cursor.execute(f"CREATE UNLOGGED TABLE IF NOT EXISTS {table} ({_stage_columns()})")
+            for round_number in itertools.count():
+                table = tables[round_number % 2]
+                cursor.execute(f"TRUNCATE {table}")
+                copied = _copy_chunk(cursor.cursor, _copy_sql(table), rows)
+                if pending is not None:
+                    inserted += pending.result()  # keeps merges, and so ids, in file order
+                    pending = None
+                if not copied:
+                    break
+                pending = pool.submit(_merge_in_thread, table, variant, run.pk)
+        finally:
+            if pending is not None:
+                pending.result()
+            pool.submit(connections.close_all).result()
+            for table in tables:
+                cursor.execute(f"DROP TABLE IF EXISTS {table}")
     return inserted
 
 

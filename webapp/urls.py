@@ -26,5 +26,9 @@ urlpatterns = [
 if settings.DEBUG or settings.SERVE_MEDIA:
     # The demo and tests serve uploads from Django; production puts a web server in front.
     urlpatterns += [
-        path(f"{settings.MEDIA_URL}<path:path>", serve, {"document_root": settings.MEDIA_ROOT})
+        path(
+            f"{settings.MEDIA_URL.lstrip('/')}<path:path>",
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
     ]

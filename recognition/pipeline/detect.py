@@ -72,7 +72,9 @@ def _shrink(image: np.ndarray) -> tuple[np.ndarray, float]:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
 
 
-def _detections(out: dict[str, torch.Tensor], scale: float, threshold: float) -> list[PlateDetection]:
+def _detections(
+    out: dict[str, torch.Tensor], scale: float, threshold: float
+) -> list[PlateDetection]:
     found: list[PlateDetection] = []
     scores = out["scores"].numpy()
     for i in np.where(scores >= threshold)[0]:
@@ -90,4 +92,3 @@ def _detections(out: dict[str, torch.Tensor], scale: float, threshold: float) ->
             )
         )
     return found
-

@@ -14,9 +14,9 @@ import torch
 from torch import nn
 from torchvision.models import mobilenet_v3_large, resnet18
 from torchvision.models.detection import MaskRCNN
-from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.backbone_utils import BackboneWithFPN
+from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
 from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
 from torchvision.ops import MultiScaleRoIAlign
 from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
@@ -124,8 +124,7 @@ def to_tensor(image: np.ndarray) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def run_detector(
-    model: MaskRCNN, images: Sequence[np.ndarray]
-) -> list[dict[str, torch.Tensor]]:
+def run_detector(model: MaskRCNN, images: Sequence[np.ndarray]) -> list[dict[str, torch.Tensor]]:
     model.eval()
-    return model([to_tensor(im) for im in images])
+    outputs: list[dict[str, torch.Tensor]] = model([to_tensor(im) for im in images])
+    return outputs

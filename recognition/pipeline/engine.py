@@ -1,7 +1,7 @@
 """The whole engine: detect -> corners -> straighten -> read -> format rules, on batches.
 
-    engine = load_engine()            # raises EngineUnavailable without trained weights
-    results = engine.recognize_batch([rgb_image, ...])
+engine = load_engine()            # raises EngineUnavailable without trained weights
+results = engine.recognize_batch([rgb_image, ...])
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import numpy as np
 
 from recognition.pipeline.detect import PlateDetection, PlateDetector
 from recognition.pipeline.rectify import rectify
+from recognition.pipeline.ocr import OcrResult, PlateReader
 from recognition.pipeline.types import PhotoResult, PlateReading
 
 log = logging.getLogger(__name__)
+
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 
@@ -25,7 +27,7 @@ DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 class PlateEngine:
     """Detector and reader loaded once; `recognize_batch` is safe to call repeatedly."""
 
-    def __init__(self, detector: PlateDetector, reader) -> None:  # reader: ocr.PlateReader
+    def __init__(self, detector: PlateDetector, reader: PlateReader) -> None:
         self.detector = detector
         self.reader = reader
         self.version = f"{detector.version}+{reader.version}"
@@ -37,7 +39,11 @@ class PlateEngine:
         t0 = time.perf_counter()
         detections = self.detector.detect(images)
         t1 = time.perf_counter()
-        crops = [rectify(img, d.corners) for img, dets in zip(images, detections, strict=True) for d in dets]
+        crops = [
+            rectify(img, d.corners)
+            for img, dets in zip(images, detections, strict=True)
+            for d in dets
+        ]
         t2 = time.perf_counter()
         readings = self.reader.read_batch(crops) if crops else []
         t3 = time.perf_counter()
@@ -55,7 +61,7 @@ class PlateEngine:
         return results
 
 
-def _reading(det: PlateDetection, ocr) -> PlateReading:
+def _reading(det: PlateDetection, ocr: OcrResult) -> PlateReading:
     corners = tuple((float(x), float(y)) for x, y in det.corners)
     return PlateReading(
         text=ocr.text,
@@ -71,8 +77,6 @@ def _reading(det: PlateDetection, ocr) -> PlateReading:
 
 def load_engine(models_dir: Path | None = None) -> PlateEngine:
     """Load the detector and reader from `models_dir`; raises EngineUnavailable if missing."""
-    from recognition.pipeline.ocr import PlateReader
-
     folder = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
     detector = PlateDetector.load(folder / "detector")
     reader = PlateReader.load(folder / "ocr")

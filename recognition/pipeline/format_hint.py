@@ -11,8 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from recognition.pipeline.regions import FormatHint
 from recognition.pipeline.rectify import SQUARE_ASPECT
+from recognition.pipeline.regions import FormatHint
 
 # Share of strong-blue pixels that marks a band in its strip.
 BAND_SHARE = 0.25

@@ -52,7 +52,6 @@ class BidirectionalLSTM(nn.Module):
         self.linear = nn.Linear(hidden_size * 2, output_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.rnn.flatten_parameters()
         recurrent, _ = self.rnn(x)
         return self.linear(recurrent)
 

@@ -55,7 +55,9 @@ def _quad_from_hull(hull: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def corners_from_mask(mask: np.ndarray, box: np.ndarray | tuple[float, ...]) -> tuple[np.ndarray, bool]:
+def corners_from_mask(
+    mask: np.ndarray, box: np.ndarray | tuple[float, ...]
+) -> tuple[np.ndarray, bool]:
     """Corners (TL, TR, BR, BL) of the plate outlined by `mask` (HxW, probabilities or 0/1).
 
     Fragments of one plate (a mask split by a bolt or glare) are joined through their convex
@@ -81,12 +83,14 @@ def corners_from_mask(mask: np.ndarray, box: np.ndarray | tuple[float, ...]) -> 
 
 def is_square(corners: np.ndarray) -> bool:
     tl, tr, br, bl = np.asarray(corners, np.float32)
-    width = (np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
-    height = (np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
+    width = float(np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
+    height = float(np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
     return width / max(height, 1e-6) < SQUARE_ASPECT
 
 
-def rectify(image: np.ndarray, corners: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+def rectify(
+    image: np.ndarray, corners: np.ndarray, size: tuple[int, int] | None = None
+) -> np.ndarray:
     """The plate straightened to a fixed size: WIDE_SIZE, or SQUARE_SIZE for two-line plates."""
     corners = np.asarray(corners, np.float32).reshape(4, 2)
     if size is None:
@@ -94,7 +98,9 @@ def rectify(image: np.ndarray, corners: np.ndarray, size: tuple[int, int] | None
     w, h = size
     dst = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     matrix = cv2.getPerspectiveTransform(corners, dst)
-    return cv2.warpPerspective(image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpPerspective(
+        image, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
 
 
 def quad_iou(a: np.ndarray, b: np.ndarray) -> float:

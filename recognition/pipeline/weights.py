@@ -38,7 +38,9 @@ def read_verified(folder: Path) -> tuple[Path, dict[str, Any]]:
     """The weights file named by `folder/manifest.json`, after checking its sha256."""
     manifest_path = folder / MANIFEST
     if not manifest_path.exists():
-        raise EngineUnavailable(f"engine unavailable: no trained weights in {folder} (missing {MANIFEST})")
+        raise EngineUnavailable(
+            f"engine unavailable: no trained weights in {folder} (missing {MANIFEST})"
+        )
     try:
         manifest = json.loads(manifest_path.read_text())
         weights = folder / manifest["file"]
@@ -46,7 +48,9 @@ def read_verified(folder: Path) -> tuple[Path, dict[str, Any]]:
     except (ValueError, KeyError) as exc:
         raise WeightsRejected(f"weights manifest {manifest_path} is unreadable: {exc}") from exc
     if not weights.exists():
-        raise EngineUnavailable(f"engine unavailable: {weights} named by {manifest_path} is missing")
+        raise EngineUnavailable(
+            f"engine unavailable: {weights} named by {manifest_path} is missing"
+        )
     actual = sha256_file(weights)
     if actual != expected:
         raise WeightsRejected(

@@ -53,7 +53,9 @@ def angle_set(data_root: Path, per_bucket: int = 40, seed: int = 2026) -> Iterat
             h, w = image.shape[:2]
             width = rng.uniform(0.14, 0.3) * w
             centre = (rng.uniform(0.3, 0.7) * w, rng.uniform(0.4, 0.8) * h)
-            quad = pose_corners(plate.image.shape[:2], centre, width, yaw, rng.uniform(-12, 12), rng.uniform(-3, 3))
+            quad = pose_corners(
+                plate.image.shape[:2], centre, width, yaw, rng.uniform(-12, 12), rng.uniform(-3, 3)
+            )
             pasted = paste(image, degrade_surface(plate.image, rng, 0.5), quad)
             image = degrade_camera(image, rng, strength=0.4)
             yield AngleSample(image, pasted.corners, plate.text, fmt, abs(yaw), bucket_name(bucket))

@@ -32,11 +32,15 @@ def project_corners(
         [[-width / 2, -height / 2, 0], [width / 2, -height / 2, 0],
          [width / 2, height / 2, 0], [-width / 2, height / 2, 0]], np.float64,
     )  # fmt: skip
-    ry = np.array([[math.cos(yaw), 0, math.sin(yaw)], [0, 1, 0], [-math.sin(yaw), 0, math.cos(yaw)]])
+    ry = np.array(
+        [[math.cos(yaw), 0, math.sin(yaw)], [0, 1, 0], [-math.sin(yaw), 0, math.cos(yaw)]]
+    )
     rx = np.array(
         [[1, 0, 0], [0, math.cos(pitch), -math.sin(pitch)], [0, math.sin(pitch), math.cos(pitch)]]
     )
-    rz = np.array([[math.cos(roll), -math.sin(roll), 0], [math.sin(roll), math.cos(roll), 0], [0, 0, 1]])
+    rz = np.array(
+        [[math.cos(roll), -math.sin(roll), 0], [math.sin(roll), math.cos(roll), 0], [0, 0, 1]]
+    )
     rotated = pts @ (rz @ rx @ ry).T
     # A camera about 4 plate widths away: perspective is visible but not extreme.
     distance = 4.0 * width
@@ -45,13 +49,17 @@ def project_corners(
     return (rotated[:, :2] * (f / z)[:, None]).astype(np.float32)
 
 
-def warp_plate(plate: np.ndarray, corners: Quad, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def warp_plate(
+    plate: np.ndarray, corners: Quad, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
     """Warp a flat plate so its corners land on `corners`; returns (image, coverage 0..1)."""
     h, w = plate.shape[:2]
     src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     matrix = cv2.getPerspectiveTransform(src, corners.astype(np.float32))
     size = (shape[1], shape[0])
-    warped = cv2.warpPerspective(plate, matrix, size, flags=cv2.INTER_AREA if w > 200 else cv2.INTER_LINEAR)
+    warped = cv2.warpPerspective(
+        plate, matrix, size, flags=cv2.INTER_AREA if w > 200 else cv2.INTER_LINEAR
+    )
     alpha = cv2.warpPerspective(np.ones((h, w), np.float32), matrix, size, flags=cv2.INTER_LINEAR)
     return warped, alpha
 
@@ -80,14 +88,18 @@ def pose_corners(
     return quad + np.array(centre, np.float32)
 
 
-def random_pose(rng: random.Random, max_yaw: float = 60.0, max_pitch: float = 30.0) -> tuple[float, float, float]:
+def random_pose(
+    rng: random.Random, max_yaw: float = 60.0, max_pitch: float = 30.0
+) -> tuple[float, float, float]:
     # Most listing photos are near-frontal; a third are steep, up to the limits.
     yaw = rng.uniform(0, max_yaw) if rng.random() < 0.6 else rng.uniform(0, max_yaw / 3)
     pitch = rng.uniform(-max_pitch, max_pitch) * (0.4 if rng.random() < 0.6 else 1.0)
     return yaw * rng.choice((-1, 1)), pitch, rng.uniform(-6, 6)
 
 
-def cover_box(box: tuple[float, float, float, float], plate_shape: tuple[int, int], rng: random.Random) -> Quad:
+def cover_box(
+    box: tuple[float, float, float, float], plate_shape: tuple[int, int], rng: random.Random
+) -> Quad:
     """Corners for a plate that covers a labelled box, with a mild pose, so the original plate
     disappears under the synthetic one."""
     x1, y1, x2, y2 = box

@@ -140,7 +140,9 @@ def _band(draw: ImageDraw.ImageDraw, h: int, width: int, kind: str, rng: random.
         # The Ukrainian flag above the country code.
         fy0, fx0, fw = int(h * 0.16), 14, width - 16
         draw.rectangle((fx0, fy0, fx0 + fw, fy0 + int(h * 0.14)), fill=(0, 87, 183))
-        draw.rectangle((fx0, fy0 + int(h * 0.14), fx0 + fw, fy0 + int(h * 0.28)), fill=(255, 215, 0))
+        draw.rectangle(
+            (fx0, fy0 + int(h * 0.14), fx0 + fw, fy0 + int(h * 0.28)), fill=(255, 215, 0)
+        )
     else:
         cx, cy, r = (6 + width) / 2, h * 0.32, h * 0.17
         for k in range(12):
@@ -175,7 +177,9 @@ def render_plate(fmt: str, rng: random.Random, lines: tuple[str, ...] | None = N
         draw.rounded_rectangle((1, 1, w - 2, h - 2), radius=14, outline=ink, width=6)
         _band(draw, h // 2, 90, "ua", rng)
         _draw_text_fit(draw, (110, 24, w - 30, h // 2 - 14), lines[0], font_path, ink)
-        _draw_text_fit(draw, (24, h // 2 + 10, w - 24, h - 26), _spaced(fmt, lines[1]), font_path, ink)
+        _draw_text_fit(
+            draw, (24, h // 2 + 10, w - 24, h - 26), _spaced(fmt, lines[1]), font_path, ink
+        )
     elif fmt == "us":
         w, h = 610, 305
         bg = rng.choice(((245, 245, 240), (250, 240, 200), (225, 235, 250), (240, 240, 225)))
@@ -197,7 +201,9 @@ def render_plate(fmt: str, rng: random.Random, lines: tuple[str, ...] | None = N
             draw.rectangle((6, 6, w - 7, 56), fill=(0, 51, 153))
             _draw_text_fit(draw, (300, 10, 500, 52), "BRASIL", font_path, (255, 255, 255))
         else:
-            _draw_text_fit(draw, (250, 8, 550, 52), rng.choice(("SP", "RJ", "MG", "PR")), font_path, ink)
+            _draw_text_fit(
+                draw, (250, 8, 550, 52), rng.choice(("SP", "RJ", "MG", "PR")), font_path, ink
+            )
         _draw_text_fit(draw, (30, 66, w - 30, h - 24), _spaced(fmt, lines[0]), font_path, ink)
     else:
         raise ValueError(f"unknown plate format {fmt!r}")

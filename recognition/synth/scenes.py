@@ -45,7 +45,9 @@ def _street(h: int, w: int, rng: random.Random) -> np.ndarray:
         x = rng.randrange(w)
         bw, bh = rng.randint(80, 260), rng.randint(60, horizon)
         shade = rng.randint(90, 200)
-        cv2.rectangle(img, (x, horizon - bh), (x + bw, horizon), (shade, shade - 10, shade - 25), -1)
+        cv2.rectangle(
+            img, (x, horizon - bh), (x + bw, horizon), (shade, shade - 10, shade - 25), -1
+        )
     road = rng.randint(70, 110)
     img[horizon:] = (road, road, road + 4)
     noise = np.random.default_rng(rng.randrange(2**32)).normal(0, 6, img.shape)
@@ -62,11 +64,12 @@ def _car(img: np.ndarray, colour: tuple[int, int, int], rng: random.Random) -> t
     x0, x1 = cx - cw // 2, cx + cw // 2
     for wx in (x0 + cw // 8, x1 - cw // 8):  # wheels
         cv2.ellipse(img, (wx, bottom), (cw // 10, cw // 14), 0, 0, 360, (15, 15, 15), -1)
-    body = np.array([[x0, bottom - cw // 20], [x0 + cw // 30, top + cw // 4], [x0 + cw // 5, top],
-                     [x1 - cw // 5, top], [x1 - cw // 30, top + cw // 4], [x1, bottom - cw // 20]])  # fmt: skip
+    side, roof = cw // 30, top + cw // 4
+    body = np.array([[x0, bottom - cw // 20], [x0 + side, roof], [x0 + cw // 5, top],
+                     [x1 - cw // 5, top], [x1 - side, roof], [x1, bottom - cw // 20]])  # fmt: skip
     cv2.fillPoly(img, [body], colour)
     glass = np.array([[x0 + cw // 5 + 10, top + 12], [x1 - cw // 5 - 10, top + 12],
-                      [x1 - cw // 9, top + cw // 4 - 6], [x0 + cw // 9, top + cw // 4 - 6]])  # fmt: skip
+                      [x1 - cw // 9, roof - 6], [x0 + cw // 9, roof - 6]])  # fmt: skip
     cv2.fillPoly(img, [glass], (45, 55, 65))
     ly = top + cw // 4 + cw // 20
     for lx in (x0 + cw // 20, x1 - cw // 20 - cw // 7):  # tail lights
@@ -83,7 +86,9 @@ def render_scene(text: str, fmt: str, colour: str, rng: random.Random, yaw: floa
     cx, cy, cw = _car(img, rgb, rng)
     plate = render_plate(fmt, rng, lines=lines)
     width = cw * (0.28 if fmt == "ua_square" else 0.4)
-    quad = pose_corners(plate.image.shape[:2], (cx, cy), width, yaw, rng.uniform(-5, 5), rng.uniform(-2, 2))
+    quad = pose_corners(
+        plate.image.shape[:2], (cx, cy), width, yaw, rng.uniform(-5, 5), rng.uniform(-2, 2)
+    )
     pasted = paste(img, plate.image, quad)
     img = degrade_camera(img, rng, strength=0.2)
     return Scene(img, pasted.corners, plate.text, fmt)
@@ -98,7 +103,11 @@ def main(argv: list[str]) -> int:
         for view, yaw in (("a", rng.uniform(-12, 12)), ("b", rng.uniform(20, 35))):
             scene = render_scene(text, fmt, colour, rng, yaw=yaw)
             path = out / f"{text}_{view}.jpg"
-            cv2.imwrite(str(path), cv2.cvtColor(scene.image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 88])
+            cv2.imwrite(
+                str(path),
+                cv2.cvtColor(scene.image, cv2.COLOR_RGB2BGR),
+                [cv2.IMWRITE_JPEG_QUALITY, 88],
+            )
             sys.stdout.write(f"{path}\n")
     return 0
 

@@ -22,7 +22,12 @@ from recognition.synth.compose import cover_box, paste, pose_corners, random_pos
 from recognition.synth.degrade import degrade_camera, degrade_surface
 from recognition.synth.plates import render_plate
 
-DETECTION_SETS = ("openalpr_endtoend", "openimages_plates", "romanian_dashcam", "polish_roboflow_pd")
+DETECTION_SETS = (
+    "openalpr_endtoend",
+    "openimages_plates",
+    "romanian_dashcam",
+    "polish_roboflow_pd",
+)
 # Sets whose images hold plates nobody boxed: their unmatched detections are ignored in scoring.
 PARTIAL_LABEL_SETS = frozenset({"openalpr_endtoend", "openimages_plates"})
 # Weighted toward Ukrainian formats, which have no real data at all.
@@ -39,7 +44,9 @@ class SceneRecord:
     texts: tuple[str | None, ...]
 
 
-def load_records(root: Path, split: str, sets: tuple[str, ...] = DETECTION_SETS) -> list[SceneRecord]:
+def load_records(
+    root: Path, split: str, sets: tuple[str, ...] = DETECTION_SETS
+) -> list[SceneRecord]:
     records: list[SceneRecord] = []
     for name in sets:
         labels = root / name / "labels.jsonl"
@@ -141,7 +148,9 @@ class PlateSceneDataset(Dataset):
             for _ in range(rng.randint(0, self.max_new)):
                 self._paste_new(image, kept, masks, rng)
             image = degrade_camera(image, rng, strength=0.6)
-        return to_tensor(image), _target(kept, masks, image.shape[:2])
+        target = _target(kept, masks, image.shape[:2])
+        target["partial"] = torch.tensor(record.dataset in PARTIAL_LABEL_SETS)
+        return to_tensor(image), target
 
     def _paste_new(
         self, image: np.ndarray, kept: list[np.ndarray], masks: list[np.ndarray], rng: random.Random
@@ -166,7 +175,9 @@ def _quad_box(quad: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.array([x1, y1, min(x2, shape[1] - 1), min(y2, shape[0] - 1)], np.float32)
 
 
-def _target(boxes: list[np.ndarray], masks: list[np.ndarray], shape: tuple[int, int]) -> dict[str, torch.Tensor]:
+def _target(
+    boxes: list[np.ndarray], masks: list[np.ndarray], shape: tuple[int, int]
+) -> dict[str, torch.Tensor]:
     if not boxes:
         return {
             "boxes": torch.zeros((0, 4), dtype=torch.float32),

@@ -34,7 +34,9 @@ DETECTOR_VERSION_PREFIX = "det"
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--data", type=Path, required=True, help="the shared datasets folder")
     p.add_argument("--out", type=Path, default=Path("runs/detector"))
     p.add_argument("--epochs", type=int, default=12)
@@ -44,12 +46,22 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=int, default=300, help="linear warm-up steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--backbone", default="mobilenet_v3_large", choices=["mobilenet_v3_large", "resnet18"])
+    p.add_argument(
+        "--backbone", default="mobilenet_v3_large", choices=["mobilenet_v3_large", "resnet18"]
+    )
     p.add_argument("--fpn-channels", type=int, default=96)
     p.add_argument("--min-size", type=int, default=512, help="inference short side")
     p.add_argument("--max-size", type=int, default=768, help="inference long side limit")
     p.add_argument("--train-sizes", type=int, nargs="+", default=[448, 512, 576])
     p.add_argument("--val-limit", type=int, default=120, help="val images scored each epoch")
+    p.add_argument(
+        "--pseudo-from-epoch",
+        type=int,
+        default=2,
+        help="from this epoch on, confident unlabelled detections on partially labelled sets "
+        "become labels",
+    )
+    p.add_argument("--pseudo-threshold", type=float, default=0.8)
     p.add_argument("--time-budget", type=float, default=0, help="stop after this many minutes")
     p.add_argument("--export", type=Path, default=None, help="write best weights here and stop")
     return p
@@ -106,7 +118,9 @@ def main(args: argparse.Namespace) -> None:
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
-        lambda s: min(1.0, (s + 1) / args.warmup) * 0.5 * (1 + np.cos(np.pi * min(s, total) / total)),
+        lambda s: (
+            min(1.0, (s + 1) / args.warmup) * 0.5 * (1 + np.cos(np.pi * min(s, total) / total))
+        ),
     )
     start_epoch, step, best_f1 = 0, 0, -1.0
     last = args.out / "last.pth"
@@ -116,16 +130,23 @@ def main(args: argparse.Namespace) -> None:
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         start_epoch, step, best_f1 = state["epoch"], state["step"], state["best_f1"]
-        log.info("resumed from %s at epoch %d step %d (best F1 %.3f)", last, start_epoch, step, best_f1)
+        log.info(
+            "resumed from %s at epoch %d step %d (best F1 %.3f)", last, start_epoch, step, best_f1
+        )
 
     started = time.monotonic()
     out_of_time = False
 
+    def save_state(epoch: int, s: int) -> None:
+        state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}
+        save_checkpoint(
+            last, model=model.state_dict(), epoch=epoch, step=s, best_f1=best_f1, **state
+        )
+
     def checkpoint(epoch: int, s: int) -> None:
         nonlocal out_of_time
         if s % 100 == 0:
-            save_checkpoint(last, model=model.state_dict(), optimizer=optimizer.state_dict(),
-                            scheduler=scheduler.state_dict(), epoch=epoch, step=s, best_f1=best_f1)  # fmt: skip
+            save_state(epoch, s)
         if args.time_budget and time.monotonic() - started > args.time_budget * 60:
             out_of_time = True
 
@@ -138,6 +159,7 @@ def main(args: argparse.Namespace) -> None:
         step = train_one_epoch(
             model, optimizer, scheduler, _stop_when(loader, lambda: out_of_time), epoch, step,
             lambda s, e=epoch: checkpoint(e, s),
+            pseudo_threshold=args.pseudo_threshold if epoch >= args.pseudo_from_epoch else None,
         )  # fmt: skip
         model.transform.min_size = (cfg.min_size,)
         model.transform.max_size = cfg.max_size
@@ -149,10 +171,11 @@ def main(args: argparse.Namespace) -> None:
             fh.write(json.dumps({"epoch": epoch, "step": step, **metrics}) + "\n")
         if metrics["f1"] > best_f1:
             best_f1 = metrics["f1"]
-            save_checkpoint(args.out / "best.pth", model=model.state_dict(), step=step,
-                            config=json.dumps(cfg.to_json()), metrics=json.dumps(metrics))  # fmt: skip
-        save_checkpoint(last, model=model.state_dict(), optimizer=optimizer.state_dict(),
-                        scheduler=scheduler.state_dict(), epoch=epoch + 1, step=step, best_f1=best_f1)  # fmt: skip
+            save_checkpoint(
+                args.out / "best.pth", model=model.state_dict(), step=step,
+                config=json.dumps(cfg.to_json()), metrics=json.dumps(metrics),
+            )  # fmt: skip
+        save_state(epoch + 1, step)
         if out_of_time:
             log.info("time budget of %.0f min reached after epoch %d", args.time_budget, epoch)
             break

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import hashlib
 import json
 import logging
 import random
@@ -25,7 +24,7 @@ from torch.utils.data import DataLoader
 
 from recognition.pipeline import ocr_net
 from recognition.pipeline.ocr_input import LINE_H, LINE_W
-from recognition.pipeline.weights import write_manifest
+from recognition.pipeline.weights import sha256_file, write_manifest
 from recognition.training.ocr_data import (
     CHARSET,
     LineStream,
@@ -88,15 +87,7 @@ def validate(model: torch.nn.Module, real_val: list, synth_val: list) -> dict[st
     return scores
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def export(checkpoint: Path, models_dir: Path, quantize: bool = True) -> dict:
+def export(checkpoint: Path, models_dir: Path, quantize: bool = False) -> dict:
     """Write the EasyOCR custom-model files and the manifest that the reader checks at load."""
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
     models_dir.mkdir(parents=True, exist_ok=True)

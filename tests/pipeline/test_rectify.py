@@ -19,7 +19,9 @@ from recognition.pipeline.rectify import (
 PLATE = np.array([[40, 60], [240, 70], [236, 112], [44, 104]], np.float32)
 
 
-def _rotate(points: np.ndarray, degrees: float, centre: tuple[float, float] = (140, 86)) -> np.ndarray:
+def _rotate(
+    points: np.ndarray, degrees: float, centre: tuple[float, float] = (140, 86)
+) -> np.ndarray:
     m = cv2.getRotationMatrix2D(centre, degrees, 1.0)
     return (np.c_[points, np.ones(4)] @ m.T).astype(np.float32)
 
@@ -37,7 +39,9 @@ def test_it_keeps_the_top_edge_first_under_rotation(degrees):
 
 def test_it_orders_a_mirrored_quadrilateral():
     mirrored = PLATE.copy()
-    mirrored[:, 0] = 300 - mirrored[:, 0]  # a horizontal flip turns clockwise into counter-clockwise
+    mirrored[:, 0] = (
+        300 - mirrored[:, 0]
+    )  # a horizontal flip turns clockwise into counter-clockwise
     ordered = order_corners(mirrored)
     assert ordered[0][0] < ordered[1][0]  # TL left of TR
     assert ordered[0][1] < ordered[3][1]  # TL above BL
@@ -83,7 +87,9 @@ def test_it_falls_back_to_the_box_when_the_mask_is_unusable():
     speck[80:83, 100:103] = 1
     corners, from_mask = corners_from_mask(speck, box)
     assert not from_mask
-    assert np.allclose(corners, [[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]])
+    assert np.allclose(
+        corners, [[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]]
+    )
 
 
 def test_rectify_maps_the_corners_to_the_crop_corners():
@@ -95,10 +101,16 @@ def test_rectify_maps_the_corners_to_the_crop_corners():
     assert crop.shape == (WIDE_SIZE[1], WIDE_SIZE[0], 3)
     assert crop[:, :, 1].mean() > 200  # the plate fills the crop
     red = np.argwhere((crop[:, :, 0] > 150) & (crop[:, :, 1] < 100))
-    assert len(red) and red[:, 1].mean() < WIDE_SIZE[0] * 0.2 and red[:, 0].mean() < WIDE_SIZE[1] * 0.5
+    assert len(red)
+    assert red[:, 1].mean() < WIDE_SIZE[0] * 0.2
+    assert red[:, 0].mean() < WIDE_SIZE[1] * 0.5
 
 
 def test_rectify_uses_the_square_size_for_two_line_plates():
     square = np.array([[50, 50], [190, 50], [190, 150], [50, 150]], np.float32)
     assert is_square(square)
-    assert rectify(np.zeros((200, 300, 3), np.uint8), square).shape == (SQUARE_SIZE[1], SQUARE_SIZE[0], 3)
+    assert rectify(np.zeros((200, 300, 3), np.uint8), square).shape == (
+        SQUARE_SIZE[1],
+        SQUARE_SIZE[0],
+        3,
+    )

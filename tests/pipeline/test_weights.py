@@ -13,7 +13,8 @@ def test_it_loads_weights_that_match_their_manifest(tmp_path):
     weights.write_bytes(b"weights")
     write_manifest(weights, version="t-1", input_size=[512, 768])
     path, manifest = read_verified(tmp_path)
-    assert path == weights and manifest["version"] == "t-1"
+    assert path == weights
+    assert manifest["version"] == "t-1"
 
 
 def test_it_refuses_weights_with_the_wrong_sha256(tmp_path):

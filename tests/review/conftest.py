@@ -35,7 +35,7 @@ def car_photo_bytes(text: str = "AA1234BB") -> bytes:
 
 @pytest.fixture
 def moderator(moderator):
-    moderator.groups.add(Group.objects.get(name=MODERATORS_GROUP))
+    moderator.groups.add(Group.objects.get_or_create(name=MODERATORS_GROUP)[0])
     return moderator
 
 
@@ -44,7 +44,7 @@ def second_moderator(django_user_model):
     from tests.fixtures.factories import UserFactory
 
     user = UserFactory(username="moderator2")
-    user.groups.add(Group.objects.get(name=MODERATORS_GROUP))
+    user.groups.add(Group.objects.get_or_create(name=MODERATORS_GROUP)[0])
     return user
 
 
@@ -58,7 +58,9 @@ def mod_client(moderator) -> Client:
 @pytest.fixture
 def flagged_listing():
     """A listing whose photo reads AA1234B8 while the seller declared AA1234BB."""
-    listing = ListingFactory(declared_plate="AA1234BB", declared_make="Toyota", declared_model="Corolla")
+    listing = ListingFactory(
+        declared_plate="AA1234BB", declared_make="Toyota", declared_model="Corolla"
+    )
     content = car_photo_bytes()
     photo = PhotoFactory(
         listing=listing,

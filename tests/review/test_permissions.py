@@ -39,7 +39,9 @@ def test_signed_in_non_moderators_get_403(name, outsider, flagged_listing):
     client.force_login(outsider)
     url = _url(name, flagged_listing)
 
-    response = client.post(url, {"version": 1, "reason": "x"}) if name in POST_PAGES else client.get(url)
+    response = (
+        client.post(url, {"version": 1, "reason": "x"}) if name in POST_PAGES else client.get(url)
+    )
 
     assert response.status_code == 403
     flagged_listing["flag"].refresh_from_db()

@@ -76,7 +76,12 @@ def test_pagination():
     last = flag_queue(filters=QueueFilters(), page=3, per_page=3)
     beyond = flag_queue(filters=QueueFilters(), page=99, per_page=3)
 
-    assert (first.num_pages, len(first.flags), first.has_next, first.has_previous) == (3, 3, True, False)
+    assert (first.num_pages, len(first.flags), first.has_next, first.has_previous) == (
+        3,
+        3,
+        True,
+        False,
+    )
     assert (len(last.flags), last.has_next) == (1, False)
     assert beyond.number == 3
 

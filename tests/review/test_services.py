@@ -38,7 +38,9 @@ def crosscheck_calls(monkeypatch):
 def test_confirm_closes_the_flag_and_writes_an_audit_entry(moderator, flagged_listing):
     flag = flagged_listing["flag"]
 
-    decided = services.flag_confirm(flag_id=flag.pk, version=flag.version, user=moderator, note="clear case")
+    decided = services.flag_confirm(
+        flag_id=flag.pk, version=flag.version, user=moderator, note="clear case"
+    )
 
     assert decided.status == Flag.Status.CONFIRMED
     assert decided.reviewer == moderator
@@ -66,7 +68,9 @@ def test_dismiss_needs_a_reason(moderator, flagged_listing):
 def test_dismiss_stores_the_reason(moderator, flagged_listing):
     flag = flagged_listing["flag"]
 
-    services.flag_dismiss(flag_id=flag.pk, version=flag.version, user=moderator, reason="OCR misread")
+    services.flag_dismiss(
+        flag_id=flag.pk, version=flag.version, user=moderator, reason="OCR misread"
+    )
 
     flag.refresh_from_db()
     assert flag.status == Flag.Status.DISMISSED
@@ -74,14 +78,18 @@ def test_dismiss_stores_the_reason(moderator, flagged_listing):
     assert AuditEntry.objects.get().after["note"] == "OCR misread"
 
 
-def test_a_stale_version_is_a_conflict_not_an_overwrite(moderator, second_moderator, flagged_listing):
+def test_a_stale_version_is_a_conflict_not_an_overwrite(
+    moderator, second_moderator, flagged_listing
+):
     # given two moderators who both loaded version 1
     flag = flagged_listing["flag"]
     services.flag_confirm(flag_id=flag.pk, version=1, user=moderator)
 
     # when the second one dismisses with the version they saw
     with pytest.raises(services.FlagConflict) as conflict:
-        services.flag_dismiss(flag_id=flag.pk, version=1, user=second_moderator, reason="looks fine")
+        services.flag_dismiss(
+            flag_id=flag.pk, version=1, user=second_moderator, reason="looks fine"
+        )
 
     # then the first decision stands and the message says who made it
     flag.refresh_from_db()
@@ -93,7 +101,9 @@ def test_a_stale_version_is_a_conflict_not_an_overwrite(moderator, second_modera
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_simultaneous_decisions_let_exactly_one_win(moderator, second_moderator, flagged_listing):
+def test_two_simultaneous_decisions_let_exactly_one_win(
+    moderator, second_moderator, flagged_listing
+):
     flag = flagged_listing["flag"]
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
@@ -109,10 +119,16 @@ def test_two_simultaneous_decisions_let_exactly_one_win(moderator, second_modera
             connection.close()
 
     threads = [
-        threading.Thread(target=act, args=(moderator, lambda u: services.flag_confirm(flag_id=flag.pk, version=1, user=u))),
         threading.Thread(
             target=act,
-            args=(second_moderator, lambda u: services.flag_dismiss(flag_id=flag.pk, version=1, user=u, reason="no")),
+            args=(moderator, lambda u: services.flag_confirm(flag_id=flag.pk, version=1, user=u)),
+        ),
+        threading.Thread(
+            target=act,
+            args=(
+                second_moderator,
+                lambda u: services.flag_dismiss(flag_id=flag.pk, version=1, user=u, reason="no"),
+            ),
         ),
     ]
     for thread in threads:
@@ -141,20 +157,29 @@ def test_bulk_decides_the_selected_flags_and_reports_conflicts(moderator, flagge
 
     assert result.decided == [first.pk, second.pk]
     assert [c.current.pk for c in result.conflicts] == [stale.pk]
-    assert set(Flag.objects.filter(status="dismissed").values_list("pk", flat=True)) == {first.pk, second.pk}
+    assert set(Flag.objects.filter(status="dismissed").values_list("pk", flat=True)) == {
+        first.pk,
+        second.pk,
+    }
     assert AuditEntry.objects.filter(bulk=True).count() == 2
 
 
 def test_bulk_dismiss_needs_a_reason(moderator, flagged_listing):
     flag = flagged_listing["flag"]
     with pytest.raises(ValidationError):
-        services.flags_bulk_decide(flags=[(flag.pk, 1)], user=moderator, status=Flag.Status.DISMISSED)
+        services.flags_bulk_decide(
+            flags=[(flag.pk, 1)], user=moderator, status=Flag.Status.DISMISSED
+        )
 
 
 def test_correct_plate_stores_a_human_reading_and_reruns_the_crosscheck(
     moderator, flagged_listing, crosscheck_calls
 ):
-    flag, photo, reading = flagged_listing["flag"], flagged_listing["photo"], flagged_listing["reading"]
+    flag, photo, reading = (
+        flagged_listing["flag"],
+        flagged_listing["photo"],
+        flagged_listing["reading"],
+    )
 
     correction = services.flag_correct_plate(
         flag_id=flag.pk,
@@ -176,25 +201,33 @@ def test_correct_plate_stores_a_human_reading_and_reruns_the_crosscheck(
     assert entry.before["plate_text"] == "AA1234B8"
 
 
-def test_correct_plate_with_a_stale_version_changes_nothing(moderator, flagged_listing, crosscheck_calls):
+def test_correct_plate_with_a_stale_version_changes_nothing(
+    moderator, flagged_listing, crosscheck_calls
+):
     flag, photo = flagged_listing["flag"], flagged_listing["photo"]
     services.flag_confirm(flag_id=flag.pk, version=1, user=moderator)
 
     with pytest.raises(services.FlagConflict):
-        services.flag_correct_plate(flag_id=flag.pk, version=1, user=moderator, photo_id=photo.pk, plate_text="AA1234BB")
+        services.flag_correct_plate(
+            flag_id=flag.pk, version=1, user=moderator, photo_id=photo.pk, plate_text="AA1234BB"
+        )
 
     assert not Reading.objects.filter(source=Reading.Source.HUMAN).exists()
     assert crosscheck_calls == []
 
 
-def test_correct_plate_rejects_a_photo_of_another_listing(moderator, flagged_listing, crosscheck_calls):
+def test_correct_plate_rejects_a_photo_of_another_listing(
+    moderator, flagged_listing, crosscheck_calls
+):
     from tests.fixtures.factories import PhotoFactory
 
     flag = flagged_listing["flag"]
     elsewhere = PhotoFactory()
 
     with pytest.raises(ValidationError):
-        services.flag_correct_plate(flag_id=flag.pk, version=1, user=moderator, photo_id=elsewhere.pk, plate_text="AA1234BB")
+        services.flag_correct_plate(
+            flag_id=flag.pk, version=1, user=moderator, photo_id=elsewhere.pk, plate_text="AA1234BB"
+        )
 
     flag.refresh_from_db()
     assert flag.version == 1
@@ -203,4 +236,6 @@ def test_correct_plate_rejects_a_photo_of_another_listing(moderator, flagged_lis
 def test_correct_plate_rejects_garbage(moderator, flagged_listing, crosscheck_calls):
     flag, photo = flagged_listing["flag"], flagged_listing["photo"]
     with pytest.raises(ValidationError):
-        services.flag_correct_plate(flag_id=flag.pk, version=1, user=moderator, photo_id=photo.pk, plate_text="??")
+        services.flag_correct_plate(
+            flag_id=flag.pk, version=1, user=moderator, photo_id=photo.pk, plate_text="??"
+        )

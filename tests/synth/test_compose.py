@@ -14,7 +14,8 @@ from recognition.synth.plates import FORMATS, UA_LETTERS, UA_REGIONS, render_pla
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_it_renders_every_format_with_its_text(fmt):
     plate = render_plate(fmt, random.Random(7))
-    assert plate.image.dtype == np.uint8 and plate.image.ndim == 3
+    assert plate.image.dtype == np.uint8
+    assert plate.image.ndim == 3
     assert plate.text == "".join(plate.lines)
     assert plate.text.isalnum() and plate.text.isupper() or plate.text.isdigit()
 
@@ -40,7 +41,8 @@ def test_a_pasted_plate_reads_back_its_exact_mask_and_corners():
     cv2.fillPoly(polygon, [np.round(quad).astype(np.int32)], 1)
     assert (pasted.mask != polygon).sum() < 0.01 * polygon.sum()
     found, from_mask = corners_from_mask(pasted.mask, (*quad.min(0), *quad.max(0)))
-    assert from_mask and quad_iou(found, quad) > 0.95
+    assert from_mask
+    assert quad_iou(found, quad) > 0.95
     # Straightening the scene with the labelled corners gives the plate back.
     crop = rectify(scene, quad, size=(plate.image.shape[1] // 4, plate.image.shape[0] // 4))
     small = cv2.resize(plate.image, (crop.shape[1], crop.shape[0]), interpolation=cv2.INTER_AREA)
@@ -53,4 +55,7 @@ def test_a_cover_plate_hides_the_labelled_box():
     for _ in range(20):
         quad = cover_box(box, (224, 1040), rng)
         (x1, y1), (x2, y2) = quad.min(0), quad.max(0)
-        assert x1 <= box[0] and y1 <= box[1] and x2 >= box[2] and y2 >= box[3]
+        assert x1 <= box[0]
+        assert y1 <= box[1]
+        assert x2 >= box[2]
+        assert y2 >= box[3]

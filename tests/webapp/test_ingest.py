@@ -29,7 +29,9 @@ def test_it_ingests_a_csv_and_is_idempotent(
     out = StringIO()
     # when
     with django_capture_on_commit_callbacks(execute=True):
-        call_command("ingest_listings", str(tmp_path), "--owner", "partner", "--no-progress", stdout=out)
+        call_command(
+            "ingest_listings", str(tmp_path), "--owner", "partner", "--no-progress", stdout=out
+        )
         call_command("ingest_listings", str(tmp_path / "listings.csv"), "--no-progress", stdout=out)
     # then
     first, second = out.getvalue().strip().splitlines()

@@ -68,9 +68,7 @@ def listings_from_folders(root: Path) -> list[ListingToIngest]:
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         meta = folder / "listing.json"
         row = json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else {}
-        photos = tuple(
-            sorted(p for p in folder.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)
-        )
+        photos = tuple(sorted(p for p in folder.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES))
         declared = _declared({k: str(v) for k, v in row.items() if v is not None})
         listings.append(ListingToIngest(row.get("marketplace_id", folder.name), declared, photos))
     return listings

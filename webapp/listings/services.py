@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import IO
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -113,7 +112,10 @@ def photo_enqueue_recognition(*, photo_id: int) -> None:
     from recognition.tasks import recognize_photo
 
     # robust: the photo is saved even when the broker is down; requeue_stale_photos resends it.
-    transaction.on_commit(partial(recognize_photo.delay, photo_id), robust=True)
+    def enqueue() -> None:
+        recognize_photo.delay(photo_id)
+
+    transaction.on_commit(enqueue, robust=True)
 
 
 __all__ = [

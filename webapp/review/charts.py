@@ -76,12 +76,14 @@ def line_chart(
     for k in range(5):
         value = top_value * k / 4
         yy = y(value)
-        parts.append(f'<line class="grid" x1="{left}" x2="{width - right}" y1="{yy:.1f}" y2="{yy:.1f}"/>')
-        parts.append(f'<text class="tick" x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end">{escape(y_format(value))}</text>')
+        parts.append(
+            f'<line class="grid" x1="{left}" x2="{width - right}" y1="{yy:.1f}" y2="{yy:.1f}"/>'
+        )
+        parts.append(_tick(left - 6, yy + 4, y_format(value), "end"))
     step = max(1, math.ceil(n / 10))
     for i, label in enumerate(labels):
         if i % step == 0 or i == n - 1:
-            parts.append(f'<text class="tick" x="{x(i):.1f}" y="{height - bottom + 16}" text-anchor="middle">{escape(label)}</text>')
+            parts.append(_tick(x(i), height - bottom + 16, label, "middle"))
     for s in series:
         parts.extend(_line(s, x, y))
     parts.extend(_legend(series, left, height - 6))
@@ -112,7 +114,9 @@ def _legend(series: Sequence[Series], x0: int, y0: int) -> list[str]:
     out: list[str] = []
     x = x0
     for s in series:
-        out.append(f'<rect class="swatch {s.css_class}" x="{x}" y="{y0 - 9}" width="10" height="10"/>')
+        out.append(
+            f'<rect class="swatch {s.css_class}" x="{x}" y="{y0 - 9}" width="10" height="10"/>'
+        )
         out.append(f'<text class="legend" x="{x + 14}" y="{y0}">{escape(s.name)}</text>')
         x += 24 + 7 * len(s.name)
     return out
@@ -131,7 +135,9 @@ def bar_chart(
     row_h, top, label_w, value_w = 22, 28, 200, 150
     height = top + row_h * max(len(bars), 1) + 8
     plot_w = width - label_w - value_w
-    top_value = max_value if max_value is not None else _nice_max(max((b.value for b in bars), default=0))
+    top_value = (
+        max_value if max_value is not None else _nice_max(max((b.value for b in bars), default=0))
+    )
     parts = [_open(width, height, title)]
     parts.append(f'<text class="chart-title" x="0" y="16">{escape(title)}</text>')
     if not bars:
@@ -139,16 +145,23 @@ def bar_chart(
     for i, bar in enumerate(bars):
         yy = top + i * row_h
         bar_w = plot_w * min(bar.value, top_value) / top_value if top_value else 0
-        parts.append(f'<text class="tick" x="{label_w - 8}" y="{yy + 15}" text-anchor="end">{escape(bar.label)}</text>')
-        parts.append(f'<rect class="track" x="{label_w}" y="{yy + 3}" width="{plot_w}" height="{row_h - 6}"/>')
+        box = f'x="{label_w}" y="{yy + 3}" height="{row_h - 6}"'
+        parts.append(_tick(label_w - 8, yy + 15, bar.label, "end"))
+        parts.append(f'<rect class="track" {box} width="{plot_w}"/>')
         parts.append(
-            f'<rect class="bar {css_class}" x="{label_w}" y="{yy + 3}" width="{bar_w:.1f}" height="{row_h - 6}">'
+            f'<rect class="bar {css_class}" {box} width="{bar_w:.1f}">'
             f"<title>{escape(bar.label)}: {escape(value_format(bar.value))}</title></rect>"
         )
         text = value_format(bar.value) + (f"  {bar.note}" if bar.note else "")
-        parts.append(f'<text class="tick" x="{label_w + plot_w + 8}" y="{yy + 15}">{escape(text)}</text>')
+        parts.append(_tick(label_w + plot_w + 8, yy + 15, text))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _tick(x: float, y: float, text: str, anchor: str = "start") -> str:
+    return (
+        f'<text class="tick" x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}">{escape(text)}</text>'
+    )
 
 
 def _open(width: int, height: int, title: str) -> str:

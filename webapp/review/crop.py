@@ -28,7 +28,9 @@ def _own_rectify(image: np.ndarray, corners: Sequence[Sequence[float]]) -> np.nd
     aspect = width_px / height_px if height_px > 1 else DEFAULT_ASPECT
     out_w = CROP_WIDTH
     out_h = max(16, round(out_w / max(aspect, 0.5)))
-    dst = np.array([[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]], dtype=np.float32)
+    dst = np.array(
+        [[0, 0], [out_w - 1, 0], [out_w - 1, out_h - 1], [0, out_h - 1]], dtype=np.float32
+    )
     matrix = cv2.getPerspectiveTransform(src, dst)
     return cv2.warpPerspective(image, matrix, (out_w, out_h), flags=cv2.INTER_CUBIC)
 
@@ -46,7 +48,9 @@ def _rectify(image: np.ndarray, corners: Sequence[Sequence[float]]) -> np.ndarra
         return _own_rectify(image, corners)
     if crop.shape[1] < CROP_WIDTH:
         scale = CROP_WIDTH / max(crop.shape[1], 1)
-        crop = cv2.resize(crop, (CROP_WIDTH, max(16, round(crop.shape[0] * scale))), interpolation=cv2.INTER_CUBIC)
+        crop = cv2.resize(
+            crop, (CROP_WIDTH, max(16, round(crop.shape[0] * scale))), interpolation=cv2.INTER_CUBIC
+        )
     return crop
 
 

@@ -40,7 +40,9 @@ def charts(stats: DashboardStats) -> dict[str, SafeString]:
             )
         ),
         "by_kind": mark_safe(  # noqa: S308
-            bar_chart(bars=_bars(stats.by_kind), title="False-alarm rate per flag kind", max_value=1.0)
+            bar_chart(
+                bars=_bars(stats.by_kind), title="False-alarm rate per flag kind", max_value=1.0
+            )
         ),
         "by_model": mark_safe(  # noqa: S308
             bar_chart(

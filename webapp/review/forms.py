@@ -15,7 +15,9 @@ class QueueFilterForm(forms.Form):
     plate = forms.CharField(required=False, max_length=32, label="Plate")
     status = forms.ChoiceField(required=False, choices=STATUS_CHOICES)
     kind = forms.ChoiceField(required=False, choices=KIND_CHOICES)
-    severity = forms.TypedChoiceField(required=False, choices=SEVERITY_CHOICES, coerce=int, empty_value=None)
+    severity = forms.TypedChoiceField(
+        required=False, choices=SEVERITY_CHOICES, coerce=int, empty_value=None
+    )
     plate_format = forms.CharField(required=False, max_length=16, label="Format")
     date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))

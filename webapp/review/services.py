@@ -99,7 +99,9 @@ def _decide(
                  "reviewer_id": user.pk, "reviewed_at": now.isoformat()}  # fmt: skip
         AuditEntry.objects.create(
             user=user,
-            action=AuditEntry.Action.CONFIRM if status == Flag.Status.CONFIRMED else AuditEntry.Action.DISMISS,
+            action=AuditEntry.Action.CONFIRM
+            if status == Flag.Status.CONFIRMED
+            else AuditEntry.Action.DISMISS,
             flag_id=flag_id,
             flag_ref=flag_id,
             listing_id=before.listing_id,
@@ -114,14 +116,18 @@ def _decide(
 
 def flag_confirm(*, flag_id: int, version: int, user: AbstractBaseUser, note: str = "") -> Flag:
     """The mismatch is real."""
-    return _decide(flag_id=flag_id, version=version, user=user, status=Flag.Status.CONFIRMED, reason=note)
+    return _decide(
+        flag_id=flag_id, version=version, user=user, status=Flag.Status.CONFIRMED, reason=note
+    )
 
 
 def flag_dismiss(*, flag_id: int, version: int, user: AbstractBaseUser, reason: str) -> Flag:
     """A false alarm; the reason is required so the team can learn from it."""
     if not reason.strip():
         raise ValidationError({"reason": "Give a reason for dismissing the flag."})
-    return _decide(flag_id=flag_id, version=version, user=user, status=Flag.Status.DISMISSED, reason=reason)
+    return _decide(
+        flag_id=flag_id, version=version, user=user, status=Flag.Status.DISMISSED, reason=reason
+    )
 
 
 @dataclass(frozen=True)
@@ -147,7 +153,9 @@ def flags_bulk_decide(
     result = BulkResult()
     for flag_id, version in flags:
         try:
-            _decide(flag_id=flag_id, version=version, user=user, status=status, reason=reason, bulk=True)
+            _decide(
+                flag_id=flag_id, version=version, user=user, status=status, reason=reason, bulk=True
+            )
         except FlagConflict as conflict:
             result.conflicts.append(conflict)
         else:
@@ -211,7 +219,11 @@ def flag_correct_plate(
             flag_ref=flag_id,
             listing_id=before.listing_id,
             reason=f"{before.plate_text or '?'} -> {text}",
-            before={**flag_snapshot(before), "photo_id": photo.pk, "base_reading_id": base_reading_id},
+            before={
+                **flag_snapshot(before),
+                "photo_id": photo.pk,
+                "base_reading_id": base_reading_id,
+            },
             after={
                 "reading_id": reading.pk,
                 "plate_text": text,

@@ -20,8 +20,8 @@ from django.utils.html import format_html
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
-from webapp.listings.models import Flag, Photo
 from recognition.models import Reading
+from webapp.listings.models import Flag, Photo
 from webapp.review import crop, dashboard, selectors, services
 from webapp.review.forms import BulkForm, CorrectPlateForm, DecisionForm, QueueFilterForm
 from webapp.review.permissions import moderator_required
@@ -91,7 +91,11 @@ def bulk(request: HttpRequest) -> HttpResponse:
     if not pairs:
         messages.warning(request, "Select at least one flag.")
         return HttpResponseRedirect(back)
-    status = Flag.Status.CONFIRMED if form.cleaned_data["decision"] == "confirm" else Flag.Status.DISMISSED
+    status = (
+        Flag.Status.CONFIRMED
+        if form.cleaned_data["decision"] == "confirm"
+        else Flag.Status.DISMISSED
+    )
     try:
         result = services.flags_bulk_decide(
             flags=pairs, user=request.user, status=status, reason=form.cleaned_data["reason"]
@@ -189,7 +193,9 @@ def flag_correct(request: HttpRequest, flag_id: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, _error_text(error))
         return HttpResponseRedirect(here)
-    summary = ", ".join(f"{f.get_kind_display()} ({f.get_status_display().lower()})" for f in correction.flags)
+    summary = ", ".join(
+        f"{f.get_kind_display()} ({f.get_status_display().lower()})" for f in correction.flags
+    )
     messages.success(
         request,
         f"Plate corrected to {correction.plate_text}; cross-check re-run: "
@@ -238,4 +244,8 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     except ValueError:
         days = 30
     stats = selectors.dashboard_stats(days=days)
-    return render(request, "review/dashboard.html", {"stats": stats, "charts": dashboard.charts(stats), "days": days})
+    return render(
+        request,
+        "review/dashboard.html",
+        {"stats": stats, "charts": dashboard.charts(stats), "days": days},
+    )

@@ -65,8 +65,6 @@ def _fits(cand: Candidate, hint: FormatHint) -> list[Resolved]:
         if fitted is None:
             continue
         factor = fitted.factor
-        if code == "us" and us.STRICT.fit(fitted.text, probs) is None:
-            factor *= us.LOOSE_FACTOR
         # Two-line crops are square Ukrainian plates or US plates, never the wide formats.
         if hint.two_line != bool(fmt.line_lengths) and code != "us":
             continue

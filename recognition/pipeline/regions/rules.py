@@ -40,6 +40,10 @@ class PlateFormat:
     code: str
     patterns: tuple[str, ...]
     letters: str = LATIN_LETTERS
+    # Patterns that accept almost anything (US vanity plates): a fit costs `loose_factor`, so a
+    # strict pattern wins even after a look-alike fix.
+    loose_patterns: tuple[str, ...] = ()
+    loose_factor: float = 1.0
     # Lengths of the printed lines, top to bottom, for two-line plates; () for one line.
     line_lengths: tuple[int, ...] = ()
     # Extra check on the fitted text (Ukrainian region prefixes); may repair it or return None.
@@ -53,12 +57,15 @@ class PlateFormat:
         """The best way to read `text` in this format, or None when it cannot be one."""
         probs = list(char_probs) if char_probs else [((ch, 1.0),) for ch in text]
         best: Fitted | None = None
-        for pattern in self.patterns:
+        patterns = [(p, 1.0) for p in self.patterns] + [(p, self.loose_factor) for p in self.loose_patterns]
+        for pattern, cost in patterns:
             if len(pattern) != len(text):
                 continue
             fitted = fit_pattern(text, pattern, self.letters, probs, self.code)
             if fitted is not None and self.refine is not None:
                 fitted = self.refine(fitted, probs)
+            if fitted is not None and cost != 1.0:
+                fitted = Fitted(fitted.text, fitted.format, fitted.char_confidences, fitted.factor * cost, fitted.fixes)
             if fitted is not None and (best is None or fitted.factor > best.factor):
                 best = fitted
         return best

@@ -6,34 +6,79 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('listings', '0001_initial'),
+        ("listings", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('action', models.CharField(choices=[('confirm', 'Confirm'), ('dismiss', 'Dismiss'), ('correct_plate', 'Correct plate')], max_length=16)),
-                ('flag_ref', models.PositiveBigIntegerField(help_text='Flag id, kept if the flag is deleted.')),
-                ('bulk', models.BooleanField(default=False, help_text='Part of a bulk decision.')),
-                ('reason', models.TextField(blank=True)),
-                ('before', models.JSONField(default=dict)),
-                ('after', models.JSONField(default=dict)),
-                ('flag', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='audit_entries', to='listings.flag')),
-                ('listing', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='audit_entries', to='listings.listing')),
-                ('user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='review_audit_entries', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("confirm", "Confirm"),
+                            ("dismiss", "Dismiss"),
+                            ("correct_plate", "Correct plate"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "flag_ref",
+                    models.PositiveBigIntegerField(
+                        help_text="Flag id, kept if the flag is deleted."
+                    ),
+                ),
+                ("bulk", models.BooleanField(default=False, help_text="Part of a bulk decision.")),
+                ("reason", models.TextField(blank=True)),
+                ("before", models.JSONField(default=dict)),
+                ("after", models.JSONField(default=dict)),
+                (
+                    "flag",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="audit_entries",
+                        to="listings.flag",
+                    ),
+                ),
+                (
+                    "listing",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="audit_entries",
+                        to="listings.listing",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="review_audit_entries",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'audit entries',
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['flag_ref', '-created_at'], name='audit_flag_idx')],
+                "verbose_name_plural": "audit entries",
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["flag_ref", "-created_at"], name="audit_flag_idx")
+                ],
             },
         ),
     ]

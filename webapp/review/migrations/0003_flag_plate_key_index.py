@@ -4,8 +4,8 @@ from django.db import migrations
 
 # The confusion fold of webapp/review/plates.py, frozen here: a change to the fold needs a new
 # migration that re-creates the index (tests/review/test_plates.py checks they agree).
-SQL_FROM = 'OoQqDdUuIiJjLlZzSsGgTtBbАаЕеКкМмНнРрСсХхУуВвІіЇїЫыОоТтacefhkmnprvwxy -_.·|'
-SQL_TO = '000000001111112255667788AAEEKKMMHHPPCCXXYY881111110077ACEFHKMNPRVWXY'
+SQL_FROM = "OoQqDdUuIiJjLlZzSsGgTtBbАаЕеКкМмНнРрСсХхУуВвІіЇїЫыОоТтacefhkmnprvwxy -_.·|"
+SQL_TO = "000000001111112255667788AAEEKKMMHHPPCCXXYY881111110077ACEFHKMNPRVWXY"
 INDEX = "review_flag_plate_key_idx"
 
 

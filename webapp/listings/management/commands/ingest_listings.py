@@ -16,7 +16,9 @@ logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
-    help = "Ingest listings with photos from a folder or a CSV file (see webapp/listings/ingest.py)."
+    help = (
+        "Ingest listings with photos from a folder or a CSV file (see webapp/listings/ingest.py)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("source", type=Path, help="A CSV file, or a folder of listings.")

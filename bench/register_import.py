@@ -1,0 +1,206 @@
+"""Register import benchmark on PostgreSQL: throughput, memory, re-import, lookups, cross-check.
+
+Runs against its own database (default ``platecheck_bench``, created and migrated if missing)
+and empties the register tables there first, so never point it at a database you care about.
+
+    .venv/bin/python bench/register_generate.py --rows 500000 --formats dmy2
+    .venv/bin/python bench/register_import.py var/bench/register/register_2024_dmy2_500000.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+BENCH_DB_URL = "postgres://platecheck:platecheck@127.0.0.1:5432/platecheck_bench"
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="+", type=Path)
+    parser.add_argument(
+        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", BENCH_DB_URL)
+    )
+    parser.add_argument("--lookups", type=int, default=2000, help="plate lookups to time")
+    parser.add_argument("--listings", type=int, default=300, help="listings to cross-check")
+    parser.add_argument("--keep", action="store_true", help="do not empty the register first")
+    return parser
+
+
+def setup_django(database_url: str) -> None:
+    name = database_url.rsplit("/", 1)[-1]
+    if "bench" not in name:
+        sys.exit(f"refusing to run on {name!r}: the bench empties tables; use a *bench* database")
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+    os.environ.setdefault("CELERY_BROKER_URL", "")  # eager tasks: no worker needed
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import psycopg
+
+    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def say(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed_import(path: Path, *, force: bool) -> tuple[object, float]:
+    from registry.services import register_import
+
+    started = time.perf_counter()
+    run = register_import(path=path, force=force, progress=False, enqueue_crosscheck=False)
+    return run, time.perf_counter() - started
+
+
+def bench_imports(files: list[Path]) -> None:
+    from registry.models import RegisterRecord
+
+    for path in files:
+        before = RegisterRecord.objects.count()
+        run, seconds = timed_import(path, force=True)
+        say(
+            f"import {path.name}: {run.rows_read:,} rows ({run.rows_inserted:,} new,"
+            f" {run.rows_duplicate:,} duplicates, {run.rows_rejected:,} rejected)"
+            f" in {seconds:.1f}s = {run.rows_read / seconds:,.0f} rows/s;"
+            f" peak RSS {peak_rss_mb():.0f} MB"
+        )
+        assert RegisterRecord.objects.count() == before + run.rows_inserted
+        count = RegisterRecord.objects.count()
+        run2, seconds2 = timed_import(path, force=True)
+        changed = RegisterRecord.objects.count() - count
+        say(
+            f"re-import (forced, parsed again): {run2.rows_inserted:,} new,"
+            f" {changed:,} rows changed,"
+            f" {seconds2:.1f}s = {run2.rows_read / seconds2:,.0f} rows/s ({seconds / seconds2:.2f}x"
+            f" the first); peak RSS {peak_rss_mb():.0f} MB"
+        )
+        run3, seconds3 = timed_import(path, force=False)
+        say(f"re-import (same sha256, skipped): {seconds3:.2f}s, status {run3.status}")
+
+
+def bench_lookups(count: int) -> None:
+    from registry.models import RegisterRecord
+    from registry.selectors import register_current_for_plate
+
+    total = RegisterRecord.objects.count()
+    rng = random.Random(7)
+    ids = [rng.randrange(1, max(total, 2)) for _ in range(count)]
+    start_id = RegisterRecord.objects.order_by("id").values_list("id", flat=True).first() or 0
+    plates = list(
+        RegisterRecord.objects.filter(id__in=[start_id + i for i in ids])
+        .exclude(plate_latin="")
+        .values_list("plate", flat=True)
+    )
+    plates += [f"ZZ{rng.randrange(10000):04d}ZZ" for _ in range(count // 10)]  # misses
+    rng.shuffle(plates)
+    timings = []
+    for plate in plates:
+        started = time.perf_counter()
+        register_current_for_plate(plate=plate)
+        timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    p95 = timings[int(len(timings) * 0.95) - 1]
+    say(
+        f"plate lookup (current record, {len(timings):,} plates over {total:,} rows):"
+        f" p50 {statistics.median(timings):.2f} ms, p95 {p95:.2f} ms, max {timings[-1]:.2f} ms"
+    )
+
+
+def bench_crosscheck(count: int) -> None:
+    from recognition.models import Reading
+    from registry.models import RegisterRecord
+    from registry.services import listing_crosscheck
+    from webapp.listings.models import Flag, Listing, Photo
+
+    rng = random.Random(11)
+    records = list(
+        RegisterRecord.objects.exclude(plate_latin="")
+        .order_by("?")[:count]
+        .values_list("plate_latin", "make_norm", "model_norm", "colour", "make_year", "vin")
+    )
+    Listing.objects.filter(marketplace_id__startswith="bench-").delete()
+    listings = []
+    for index, (plate, make, model, colour, year, vin) in enumerate(records):
+        listing = Listing.objects.create(
+            marketplace_id=f"bench-{index}",
+            declared_make=make if rng.random() < 0.8 else "BMW",
+            declared_model=model,
+            declared_colour="silver" if rng.random() < 0.3 else colour,
+            declared_year=year,
+            declared_plate=plate if rng.random() < 0.5 else "",
+            declared_vin=vin if rng.random() < 0.5 else "",
+        )
+        for photo_index in range(3):
+            photo = Photo.objects.create(
+                listing=listing,
+                image=f"bench/{index}-{photo_index}.jpg",
+                sha256=f"{index:032d}{photo_index:032d}",
+                width=1280,
+                height=960,
+                status=Photo.Status.DONE,
+            )
+            Reading.objects.create(
+                photo=photo,
+                model_version="bench",
+                plate_text=plate,
+                plate_format="ua",
+                confidence=rng.uniform(0.4, 0.99),
+            )
+        listings.append(listing.pk)
+    started = time.perf_counter()
+    for listing_id in listings:
+        listing_crosscheck(listing_id=listing_id)
+    seconds = time.perf_counter() - started
+    flags = Flag.objects.filter(listing_id__in=listings).count()
+    started = time.perf_counter()
+    for listing_id in listings:
+        listing_crosscheck(listing_id=listing_id)
+    again = time.perf_counter() - started
+    assert Flag.objects.filter(listing_id__in=listings).count() == flags
+    say(
+        f"cross-check: {len(listings)} listings x 3 photos in {seconds:.2f}s ="
+        f" {len(listings) / seconds:,.0f} listings/s ({flags} flags);"
+        f" re-run {len(listings) / again:,.0f} listings/s, no new flags"
+    )
+
+
+def main(args: argparse.Namespace) -> None:
+    setup_django(args.database_url)
+    from django.db import connection
+
+    if not args.keep:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "TRUNCATE registry_registerrecord, registry_importreject, registry_importrun"
+            )
+    say(f"PostgreSQL {connection.pg_version}, {os.cpu_count()} CPUs, load {os.getloadavg()}")
+    bench_imports(args.files)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE registry_registerrecord")
+    bench_lookups(args.lookups)
+    bench_crosscheck(args.listings)
+    say(f"peak RSS of the whole run: {peak_rss_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main(get_args_parser().parse_args())

@@ -1,0 +1,279 @@
+"""Server time of the review queue and flag pages with 100,000 open flags, on PostgreSQL.
+
+    DATABASE_URL=postgres://platecheck:platecheck@127.0.0.1:5432/platecheck \
+        .venv/bin/python bench/review_bench.py [--flags 100000] [--runs 40] [--keepdb]
+
+Works in a throw-away test database (``test_<name>``, created with migrations and dropped at the
+end unless --keepdb), fills it with bulk_create, then times requests through Django's test
+Client: everything the server does (middleware, session, queries, templates), no network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import statistics
+import string
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+os.environ.setdefault("DATABASE_URL", "postgres://platecheck:platecheck@127.0.0.1:5432/platecheck")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth.models import Group, User  # noqa: E402
+from django.core.signals import request_started  # noqa: E402
+from django.db import connection, reset_queries  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from recognition.models import Reading  # noqa: E402
+from webapp.listings.models import Flag, Listing, Photo  # noqa: E402
+from webapp.review.models import MODERATORS_GROUP  # noqa: E402
+
+QUEUE_TARGET_MS = 150
+DETAIL_TARGET_MS = 250
+# Ukrainian plates use the 12 letters that look alike in Latin and Cyrillic.
+LETTERS = "ABCEHIKMOPTX"
+KINDS = [k for k, _ in Flag.Kind.choices]
+FORMATS = ["ua", "ua", "ua", "ua_transit", "ua_diplomatic"]
+BATCH = 5000
+BENCH_DB = "platecheck_review_bench"
+
+
+def say(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def plate(rng: random.Random) -> str:
+    return (
+        "".join(rng.choices(LETTERS, k=2))
+        + "".join(rng.choices(string.digits, k=4))
+        + "".join(rng.choices(LETTERS, k=2))
+    )
+
+
+def fill(n_flags: int, rng: random.Random) -> list[str]:
+    """Two open flags per listing, one photo and reading each, some register rows."""
+    n_listings = n_flags // 2
+    t0 = time.perf_counter()
+    plates = [plate(rng) for _ in range(n_listings)]
+    Listing.objects.bulk_create(
+        [
+            Listing(
+                marketplace_id=f"BENCH-{i:07d}",
+                declared_make="Toyota",
+                declared_model="Corolla",
+                declared_colour="white",
+                declared_year=2015 + i % 8,
+                declared_plate=plates[i],
+            )
+            for i in range(n_listings)
+        ],
+        batch_size=BATCH,
+    )
+    listing_ids = list(Listing.objects.order_by("id").values_list("id", flat=True))
+    Photo.objects.bulk_create(
+        [
+            Photo(
+                listing_id=lid,
+                image=f"photos/bench/{lid}.jpg",
+                sha256=f"{lid:064x}",
+                width=1280,
+                height=960,
+                status=Photo.Status.DONE,
+                model_version=rng.choice(["v1", "v2"]),
+            )
+            for lid in listing_ids
+        ],
+        batch_size=BATCH,
+    )
+    photo_ids = list(Photo.objects.order_by("id").values_list("id", "listing_id"))
+    corners = [[500.0, 700.0], [760.0, 690.0], [762.0, 745.0], [502.0, 756.0]]
+    Reading.objects.bulk_create(
+        [
+            Reading(
+                photo_id=pid,
+                model_version="v1",
+                plate_text=plates[i],
+                plate_format="ua",
+                confidence=0.9,
+                char_confidences=[0.9] * 8,
+                alternatives=[{"text": plates[i], "score": 0.9}],
+                corners=corners,
+                box=[500.0, 690.0, 762.0, 756.0],
+                detection_score=0.95,
+                timings={},
+            )
+            for i, (pid, _lid) in enumerate(photo_ids)
+        ],
+        batch_size=BATCH,
+    )
+    flags = []
+    for i, lid in enumerate(listing_ids):
+        for kind in rng.sample(KINDS, 2):
+            flags.append(
+                Flag(
+                    listing_id=lid,
+                    kind=kind,
+                    key=plates[i],
+                    severity=rng.choice([1, 2, 2, 3]),
+                    evidence={"plate": plates[i]},
+                    evidence_hash=uuid.uuid4().hex,
+                    plate_text=plates[i],
+                    plate_format=rng.choice(FORMATS),
+                )
+            )
+    Flag.objects.bulk_create(flags, batch_size=BATCH)
+    _fill_register(plates[: n_listings // 2], rng)
+    with connection.cursor() as cursor:
+        # Spread the flags over two months so date filters and ordering do real work.
+        cursor.execute(
+            "UPDATE listings_flag SET created_at = now() - random() * interval '60 days'"
+        )
+        cursor.execute("ANALYZE")
+    elapsed = time.perf_counter() - t0
+    say(f"filled {Flag.objects.count():,} flags on {n_listings:,} listings in {elapsed:.0f} s")
+    return plates
+
+
+def _fill_register(plates: list[str], rng: random.Random) -> None:
+    try:
+        from registry.models import ImportRun, RegisterRecord
+    except ImportError:
+        return
+    run = ImportRun.objects.create(file_name="bench.csv", file_sha256="0" * 64, status="done")
+    RegisterRecord.objects.bulk_create(
+        [
+            RegisterRecord(
+                plate=p,
+                plate_latin=p,
+                brand="TOYOTA",
+                model="COROLLA",
+                colour="білий",
+                make_year=2015,
+                d_reg=dt.date(2020, 1, 1) + dt.timedelta(days=rng.randrange(1500)),
+                oper_name="registration",
+                import_run=run,
+                line=i,
+                row_hash=uuid.uuid4(),
+            )
+            for i, p in enumerate(plates)
+        ],
+        batch_size=BATCH,
+    )
+
+
+def timed(client: Client, url: str, runs: int) -> tuple[list[float], int]:
+    for _ in range(3):  # warm caches and the connection
+        assert client.get(url).status_code == 200, url
+    times = []
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - t0) * 1000)
+        assert response.status_code == 200, url
+    return times, len(queries)
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--flags", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--keepdb", action="store_true", help="reuse / keep the bench database")
+    parser.add_argument("--seed", type=int, default=6)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+
+    setup_test_environment()
+    # Like assertNumQueries: keep the query log across the request so it can be counted.
+    request_started.disconnect(reset_queries)
+    # Its own database name, so the bench never collides with a test run's test_platecheck*.
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DB
+    db_name = connection.creation.create_test_db(verbosity=0, keepdb=args.keepdb)
+    try:
+        plates = (
+            fill(args.flags, rng)
+            if Flag.objects.count() < args.flags
+            else list(Flag.objects.values_list("plate_text", flat=True)[:1000])
+        )
+        user, _ = User.objects.get_or_create(username="bench-moderator")
+        user.groups.add(Group.objects.get_or_create(name=MODERATORS_GROUP)[0])
+        client = Client()
+        client.force_login(user)
+
+        some_plate = plates[rng.randrange(len(plates))]
+        misread = (
+            some_plate.replace("B", "8").replace("O", "0")
+            if any(c in some_plate for c in "BO")
+            else some_plate
+        )
+        queue = {
+            "open, page 1": "/review/",
+            "open, page 40": "/review/?status=open&page=40",
+            "kind filter": "/review/?status=open&kind=make_mismatch",
+            "severity + format": "/review/?status=open&severity=3&plate_format=ua_transit",
+            "date range 7 d": "/review/?status=open&date_from=" + _days_ago(7),
+            "plate search (confusion)": f"/review/?status=open&plate={misread}",
+            "plate prefix": f"/review/?status=open&plate={some_plate[:4]}",
+            "all statuses": "/review/?status=",
+        }
+        flag_ids = list(Flag.objects.order_by("?").values_list("id", flat=True)[:20])
+        rows = []
+        queue_all: list[float] = []
+        for name, url in queue.items():
+            times, n_queries = timed(client, url, args.runs)
+            queue_all += times
+            rows.append(("queue", name, times, n_queries))
+        detail_all: list[float] = []
+        per_flag = max(2, args.runs // len(flag_ids))
+        detail_queries = 0
+        for fid in flag_ids:
+            times, detail_queries = timed(client, f"/review/flags/{fid}/?status=open", per_flag)
+            detail_all += times
+        rows.append(("detail", f"{len(flag_ids)} random flags", detail_all, detail_queries))
+        times, n_queries = timed(client, "/review/dashboard/", max(5, args.runs // 4))
+        rows.append(("dashboard", "30 days", times, n_queries))
+
+        say(f"\n{'page':<10} {'case':<26} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
+        for page, name, times, n_queries in rows:
+            say(f"{page:<10} {name:<26} {pct(times, 50):8.1f} {pct(times, 95):8.1f} {n_queries:8d}")
+        q95, d95 = pct(queue_all, 95), pct(detail_all, 95)
+        say()
+        for label, values, p95, target in (
+            ("queue ", queue_all, q95, QUEUE_TARGET_MS),
+            ("detail", detail_all, d95, DETAIL_TARGET_MS),
+        ):
+            verdict = "OK" if p95 < target else "MISSED"
+            p50 = pct(values, 50)
+            say(f"{label} p50 {p50:.1f} ms, p95 {p95:.1f} ms (target < {target}) {verdict}")
+        return 0 if q95 < QUEUE_TARGET_MS and d95 < DETAIL_TARGET_MS else 1
+    finally:
+        if not args.keepdb:
+            connection.creation.destroy_test_db(db_name, verbosity=0)
+
+
+def _days_ago(days: int) -> str:
+    return (timezone.localdate() - dt.timedelta(days=days)).isoformat()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

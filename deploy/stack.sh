@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The production-like stack on this machine without systemd: gunicorn, a default-queue worker,
+# one recognition worker per GPU (concurrency 1) and beat, against Debian's PostgreSQL and Redis.
+#   bash deploy/stack.sh start|stop|status
+# Settings come from deploy/env (copied from deploy/env.example on first start).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+run=var/run
+logs=var/log
+mkdir -p "$run" "$logs"
+[ -f deploy/env ] || cp deploy/env.example deploy/env
+set -a; . deploy/env; set +a
+celery=.venv/bin/celery
+
+start() {
+  .venv/bin/python manage.py migrate --no-input -v 0
+  .venv/bin/python manage.py collectstatic --no-input -v 0
+  .venv/bin/gunicorn --config deploy/gunicorn.conf.py --daemon --pid "$run/web.pid" \
+    --access-logfile "$logs/web-access.log" --error-logfile "$logs/web.log"
+  $celery -A webapp worker --detach -Q default -n default@%h --concurrency 2 \
+    --pidfile "$run/worker-default.pid" --logfile "$logs/worker-default.log"
+  local gpus="${RECOGNITION_GPUS:-}"
+  if [ -z "$gpus" ]; then gpus="cpu"; fi
+  for gpu in ${gpus//,/ }; do
+    CUDA_VISIBLE_DEVICES="$([ "$gpu" = cpu ] && echo "" || echo "$gpu")" \
+      $celery -A webapp worker --detach -Q recognition -n "recognition-$gpu@%h" --concurrency 1 \
+      --prefetch-multiplier 1 --pidfile "$run/worker-recognition-$gpu.pid" \
+      --logfile "$logs/worker-recognition-$gpu.log"
+  done
+  $celery -A webapp beat --detach --schedule var/celerybeat-schedule \
+    --pidfile "$run/beat.pid" --logfile "$logs/beat.log"
+  echo "started; web on http://${GUNICORN_BIND}/ , logs in $logs/"
+}
+
+stop() {
+  for pidfile in "$run"/*.pid; do
+    [ -e "$pidfile" ] || continue
+    kill -TERM "$(cat "$pidfile")" 2>/dev/null || true
+    rm -f "$pidfile"
+  done
+  echo "stopped"
+}
+
+status() {
+  for pidfile in "$run"/*.pid; do
+    [ -e "$pidfile" ] || continue
+    if kill -0 "$(cat "$pidfile")" 2>/dev/null; then state=running; else state=dead; fi
+    printf '%-32s %s\n' "$(basename "$pidfile" .pid)" "$state"
+  done
+  curl -fsS "http://${GUNICORN_BIND}/healthz" && echo
+}
+
+case "${1:-}" in
+  start | stop | status) "$1" ;;
+  *) echo "usage: bash deploy/stack.sh start|stop|status" >&2; exit 2 ;;
+esac

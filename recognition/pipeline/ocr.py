@@ -1,0 +1,203 @@
+"""The plate reader: the recogniser trained here, loaded and run through EasyOCR, plus format rules.
+
+    reader = PlateReader.load(Path("models/ocr"))   # checks the manifest; EasyOCR is built lazily
+    results = reader.read_batch([crop, ...])         # straightened RGB crops from rectify()
+
+EasyOCR's `Reader` (detector off, custom `platereader` network) owns the network and its
+character converter. `read_batch` feeds it the whole batch at once with EasyOCR's own
+`AlignCollate` preprocessing, and keeps the per-frame probabilities that `Reader.recognize` throws
+away: they give per-character confidences and the CTC alternatives that the format rules need.
+`Reader.recognize` on the same line gives the same text (a test holds this).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recognition.pipeline.ctc import LineRead, best_path, join_lines, variants
+from recognition.pipeline.format_hint import format_hint
+from recognition.pipeline.ocr_input import LINE_H, LINE_W, split_lines, to_line_input
+from recognition.pipeline.regions import ALL_FORMATS, Candidate, FormatHint, Resolved, resolve
+from recognition.pipeline.types import Alternative, EngineUnavailable, WeightsRejected
+from recognition.pipeline.weights import read_verified
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME = "platereader"
+# Lines per forward pass: larger batches stop paying off on 2 CPU cores and cost memory.
+BATCH_LINES = 64
+
+
+@dataclass(frozen=True)
+class OcrResult:
+    text: str  # canonical Latin
+    format: str
+    confidence: float
+    char_confidences: tuple[float, ...]
+    alternatives: tuple[Alternative, ...]
+    lines: tuple[str, ...]  # the text of each printed line, top to bottom
+    valid: bool = False  # the text fits its format's rules
+
+
+def _check_files(folder: Path, manifest: dict[str, Any]) -> None:
+    for suffix in (".yaml", ".py"):
+        if not (folder / f"{MODEL_NAME}{suffix}").exists():
+            raise EngineUnavailable(f"reader unavailable: {folder / (MODEL_NAME + suffix)} is missing")
+    if list(manifest.get("input_size", [])) != [LINE_H, LINE_W]:
+        raise WeightsRejected(
+            f"reader weights in {folder} expect input {manifest.get('input_size')}, "
+            f"this code feeds {[LINE_H, LINE_W]}: re-export them"
+        )
+
+
+class PlateReader:
+    """Reads straightened plate crops; thread-safe lazy construction of the EasyOCR reader."""
+
+    def __init__(self, folder: Path, manifest: dict[str, Any]) -> None:
+        self.folder = folder
+        self.manifest = manifest
+        self.version = str(manifest["version"])
+        self.charset = str(manifest.get("character_list", ""))
+        self._reader: Any = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, folder: Path) -> PlateReader:
+        """Check `folder`'s manifest (sha256, input size); raises EngineUnavailable/WeightsRejected."""
+        folder = Path(folder)
+        _, manifest = read_verified(folder)
+        _check_files(folder, manifest)
+        return cls(folder, manifest)
+
+    @property
+    def easyocr_reader(self) -> Any:
+        """The `easyocr.Reader` running our network, built on first use."""
+        if self._reader is None:
+            with self._lock:
+                if self._reader is None:
+                    self._reader = self._build()
+        return self._reader
+
+    def _build(self) -> Any:
+        try:
+            import easyocr
+        except ImportError as exc:  # pragma: no cover - easyocr is a hard requirement
+            raise EngineUnavailable("reader unavailable: easyocr is not installed") from exc
+        folder = str(self.folder.resolve())
+        # EasyOCR prints download progress and a CPU warning to stdout; keep logs clean.
+        with contextlib.redirect_stdout(io.StringIO()):
+            reader = easyocr.Reader(
+                ["en"],
+                gpu=False,
+                detector=False,
+                download_enabled=False,
+                recog_network=MODEL_NAME,
+                model_storage_directory=folder,
+                user_network_directory=folder,
+                quantize=bool(self.manifest.get("quantize", True)),
+                verbose=False,
+            )
+        if "".join(reader.character) != self.charset:
+            raise WeightsRejected(f"{self.folder}: yaml character_list does not match the manifest")
+        log.info("plate reader %s loaded through EasyOCR", self.version)
+        return reader
+
+    # -- inference -----------------------------------------------------------------------------
+
+    def line_probs(self, lines: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """(time, classes) probabilities per line, through EasyOCR's preprocessing and network."""
+        import torch
+        from easyocr.recognition import AlignCollate
+        from PIL import Image
+
+        reader = self.easyocr_reader
+        collate = AlignCollate(imgH=LINE_H, imgW=LINE_W, keep_ratio_with_pad=True)
+        out: list[np.ndarray] = []
+        for i in range(0, len(lines), BATCH_LINES):
+            images = [Image.fromarray(to_line_input(line), "L") for line in lines[i : i + BATCH_LINES]]
+            with torch.no_grad():
+                logits = reader.recognizer(collate(images), None)
+                out.extend(torch.softmax(logits, dim=2).numpy())
+        return out
+
+    def read_lines(self, lines: Sequence[np.ndarray]) -> list[LineRead]:
+        return [best_path(p, self.charset) for p in self.line_probs(lines)] if lines else []
+
+    def recognize_line(self, line: np.ndarray) -> tuple[str, float]:
+        """EasyOCR's own `Reader.recognize` on one line (its text and confidence)."""
+        result = self.easyocr_reader.recognize(to_line_input(line), detail=1, reformat=False)
+        return (str(result[0][1]), float(result[0][2])) if result else ("", 0.0)
+
+    def candidates(self, crops: Sequence[np.ndarray]) -> list[list[tuple[list[Candidate], FormatHint]]]:
+        """Per crop, one or two readings (as one line, as two lines), each with its hint."""
+        jobs: list[tuple[int, str, np.ndarray]] = []
+        hints = [format_hint(c) for c in crops]
+        for k, (crop, hint) in enumerate(zip(crops, hints, strict=True)):
+            jobs.append((k, "whole", crop))
+            if hint.two_line:
+                top, bottom = split_lines(crop)
+                jobs += [(k, "top", top), (k, "bottom", bottom)]
+        reads = self.read_lines([j[2] for j in jobs])
+        per_crop: list[dict[str, LineRead]] = [{} for _ in crops]
+        for (k, part, _), read in zip(jobs, reads, strict=True):
+            per_crop[k][part] = read
+        out = []
+        for parts, hint in zip(per_crop, hints, strict=True):
+            options = [(variants(parts["whole"]), FormatHint(hint.priors, two_line=False))]
+            if "top" in parts:
+                joined = join_lines(variants(parts["top"]), variants(parts["bottom"]))
+                options.append((joined, FormatHint(hint.priors, two_line=True)))
+            out.append(options)
+        return out
+
+    def read_batch(self, crops: Sequence[np.ndarray]) -> list[OcrResult]:
+        """Read straightened RGB crops (any size; square ones may hold two lines), in order."""
+        crops = [_as_rgb(c) for c in crops]
+        return [best_of(options) for options in self.candidates(crops)]
+
+
+def _as_rgb(crop: np.ndarray) -> np.ndarray:
+    arr = np.asarray(crop)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=2)
+    if arr.ndim != 3 or arr.shape[2] not in (3, 4) or arr.shape[0] < 2 or arr.shape[1] < 2:
+        raise ValueError(f"a plate crop must be an RGB image, got shape {arr.shape}")
+    return np.ascontiguousarray(arr[..., :3].astype(np.uint8, copy=False))
+
+
+def to_result(best: Resolved) -> OcrResult:
+    fmt = ALL_FORMATS.get(best.format, ALL_FORMATS["unknown"])
+    return OcrResult(
+        text=best.text,
+        format=best.format,
+        confidence=round(float(best.confidence), 4),
+        char_confidences=tuple(round(float(c), 4) for c in best.char_confidences),
+        alternatives=best.alternatives,
+        lines=fmt.lines(best.text) if best.text else (),
+        valid=best.valid,
+    )
+
+
+def best_of(options: Sequence[tuple[Sequence[Candidate], FormatHint]]) -> OcrResult:
+    """Resolve each way of reading a crop and keep the best (valid format first, then score)."""
+    resolved = [resolve(cands, hint) for cands, hint in options]
+    best = max(resolved, key=lambda r: (r.valid, r.score))
+    extra = [Alternative(r.text, round(r.confidence, 4)) for r in resolved if r is not best and r.text]
+    seen, unique = {best.text}, []
+    for alt in (*best.alternatives, *extra):
+        if alt.text not in seen:
+            seen.add(alt.text)
+            unique.append(alt)
+    return to_result(
+        Resolved(best.text, best.format, best.confidence, best.char_confidences, best.valid, best.score,
+                 best.source, tuple(unique[:3]))
+    )  # fmt: skip

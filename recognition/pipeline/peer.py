@@ -1,0 +1,119 @@
+"""A second reader from the `rapidocr` wheel (PP-OCR recogniser, offline) and the combination.
+
+The peer reads the same straightened crops as our reader. Its text is general-purpose: it also
+reads the `UA` band, state names and separators, so its candidates are the whole text and its
+word-level pieces. `combine_readers` puts both readers' candidates through the format rules
+(valid format first, then score); our reader is always part of it and never dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import cv2
+import numpy as np
+
+from recognition.pipeline.format_hint import format_hint
+from recognition.pipeline.ocr import OcrResult, PlateReader, best_of
+from recognition.pipeline.ocr_input import split_lines
+from recognition.pipeline.regions import Candidate, FormatHint, normalise_plate
+
+log = logging.getLogger(__name__)
+
+# Tokens the peer reads that are not part of the registration number.
+NOISE_TOKENS = frozenset({"UA", "BR", "BRASIL", "BRAZIL", "USA", "EU"})
+# The peer gives one score per text, not per character; its candidates are worth this much
+# relative to ours when both readings fit a format equally well.
+PEER_WEIGHT = 0.9
+# A piece cut from the peer's text (a dropped band or state word) costs this factor.
+PIECE_FACTOR = 0.85
+
+
+class RapidPeer:
+    """PP-OCR recogniser shipped in the rapidocr wheel; built on first use."""
+
+    def __init__(self) -> None:
+        self._rec: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def rec(self) -> Any:
+        if self._rec is None:
+            with self._lock:
+                if self._rec is None:
+                    from rapidocr import RapidOCR
+
+                    engine = RapidOCR(params={"Global.log_level": "error"})
+                    self._rec = engine._load_rec_model()
+        return self._rec
+
+    def read(self, images: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+        """(text, score) per RGB image, in order."""
+        if not images:
+            return []
+        from rapidocr.ch_ppocr_rec.typings import TextRecInput
+
+        bgr = [cv2.cvtColor(np.ascontiguousarray(im), cv2.COLOR_RGB2BGR) for im in images]
+        out = self.rec(TextRecInput(img=bgr))
+        return [(str(t), float(s)) for t, s in zip(out.txts, out.scores, strict=True)]
+
+
+def peer_candidates(text: str, score: float) -> list[Candidate]:
+    """The peer's text as plate candidates: the whole of it and its pieces without band words."""
+    words = [normalise_plate(w) for w in text.replace("-", " ").split()]
+    words = [w for w in words if w]
+    kept = [w for w in words if w not in NOISE_TOKENS]
+    texts = {"".join(words): score, "".join(kept): score * PIECE_FACTOR}
+    for w in kept:
+        texts.setdefault(w, score * PIECE_FACTOR)
+    for noise in NOISE_TOKENS:  # a band word glued to the number: "UAIE0487KK"
+        joined = "".join(words)
+        if joined.startswith(noise):
+            texts.setdefault(joined[len(noise) :], score * PIECE_FACTOR)
+    out = []
+    for t, s in texts.items():
+        t = "".join(ch for ch in t if ch.isalnum())
+        if t:
+            out.append(Candidate(t, s * PEER_WEIGHT, tuple(((ch, s),) for ch in t), source="rapidocr"))
+    return out
+
+
+def peer_options(peer: RapidPeer, crops: Sequence[np.ndarray], hints: Sequence[FormatHint]) -> list[list[tuple[list[Candidate], FormatHint]]]:
+    """The peer's ways of reading each crop, shaped like `PlateReader.candidates`."""
+    jobs: list[tuple[int, str, np.ndarray]] = []
+    for k, (crop, hint) in enumerate(zip(crops, hints, strict=True)):
+        jobs.append((k, "whole", crop))
+        if hint.two_line:
+            top, bottom = split_lines(crop)
+            jobs += [(k, "top", top), (k, "bottom", bottom)]
+    reads = peer.read([j[2] for j in jobs])
+    parts: list[dict[str, tuple[str, float]]] = [{} for _ in crops]
+    for (k, part, _), read in zip(jobs, reads, strict=True):
+        parts[k][part] = read
+    out = []
+    for p, hint in zip(parts, hints, strict=True):
+        options = [(peer_candidates(*p["whole"]), FormatHint(hint.priors, two_line=False))]
+        if "top" in p:
+            (t1, s1), (t2, s2) = p["top"], p["bottom"]
+            options.append((peer_candidates(f"{t1}{t2}", s1 * s2), FormatHint(hint.priors, two_line=True)))
+        out.append(options)
+    return out
+
+
+def combine_readers(reader: PlateReader, peer: RapidPeer, crops: Sequence[np.ndarray]) -> list[OcrResult]:
+    """Both readers' candidates through the format rules: valid format first, then score."""
+    ours = reader.candidates(crops)
+    hints = [format_hint(c) for c in crops]
+    theirs = peer_options(peer, crops, hints)
+    results = []
+    for a, b in zip(ours, theirs, strict=True):
+        merged = [(ca + cb, ha) for (ca, ha), (cb, _) in zip(a, b, strict=True)]
+        results.append(best_of(merged))
+    return results
+
+
+def peer_only(peer: RapidPeer, crops: Sequence[np.ndarray], hints: Sequence[FormatHint]) -> list[OcrResult]:
+    return [best_of(opts) for opts in peer_options(peer, crops, hints)]

@@ -1,0 +1,292 @@
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import pytest
+
+from registry.crosscheck import (
+    CrosscheckInput,
+    Finding,
+    Kind,
+    ListingFacts,
+    OtherListingFacts,
+    ReadingFacts,
+    RecordFacts,
+    Severity,
+    crosscheck,
+    current_record,
+    vote_plates,
+)
+
+CAMRY = RecordFacts(
+    record_id=10,
+    d_reg=dt.date(2023, 3, 14),
+    plate="АА1234ВВ",
+    plate_latin="AA1234BB",
+    vin="JTNB11HK0J3000001",
+    brand="TOYOTA",
+    model="CAMRY",
+    make_norm="TOYOTA",
+    model_norm="CAMRY",
+    colour="БІЛИЙ",
+    make_year=2018,
+)
+LANOS = replace(
+    CAMRY,
+    record_id=5,
+    d_reg=dt.date(2016, 4, 2),
+    vin="SUF4A0000E0000100",
+    brand="DAEWOO",
+    model="LANOS",
+    make_norm="DAEWOO",
+    model_norm="LANOS",
+    colour="СІРИЙ",
+    make_year=2005,
+)
+CAMRY_LISTING = ListingFacts(
+    listing_id=1,
+    owner_id=100,
+    declared_make="Toyota",
+    declared_model="Camry XLE",
+    declared_colour="white",
+    declared_year=2018,
+)
+
+
+def reading(
+    photo: int, text: str = "AA1234BB", confidence: float = 0.95, **kw: object
+) -> ReadingFacts:
+    return ReadingFacts(
+        reading_id=photo * 10, photo_id=photo, plate_text=text, confidence=confidence, **kw
+    )  # type: ignore[arg-type]
+
+
+def kinds(findings: list[Finding]) -> dict[str, int]:
+    return {f"{f.kind.value}:{f.key}" if f.key else f.kind.value: int(f.severity) for f in findings}
+
+
+CASES = [
+    pytest.param(CAMRY_LISTING, [reading(1), reading(2)], [CAMRY, LANOS], [], {}, id="all-match"),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_make="Honda", declared_model="Accord"),
+        [reading(1), reading(2)],
+        [CAMRY],
+        [],
+        {"make_mismatch": 3},
+        id="make-mismatch-high-model-not-double-flagged",
+    ),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_model="Corolla"),
+        [reading(1)],
+        [CAMRY],
+        [],
+        {"model_mismatch": 2},
+        id="model-mismatch",
+    ),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_colour="red"),
+        [reading(1)],
+        [CAMRY],
+        [],
+        {"colour_mismatch": 2},
+        id="colour-mismatch",
+    ),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_colour="silver"),
+        [reading(1)],
+        [CAMRY],
+        [],
+        {},
+        id="near-colour-is-soft",
+    ),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_year=2019),
+        [reading(1)],
+        [CAMRY],
+        [],
+        {"year_mismatch": 1},
+        id="year-off-by-one-low",
+    ),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_year=2010),
+        [reading(1)],
+        [CAMRY],
+        [],
+        {"year_mismatch": 3},
+        id="year-far-off-high",
+    ),
+    pytest.param(
+        CAMRY_LISTING,
+        [reading(1, "KA9999XX")],
+        [],
+        [],
+        {"plate_not_in_register:KA9999XX": 3},
+        id="plate-not-in-register",
+    ),
+    pytest.param(
+        CAMRY_LISTING,
+        [reading(1, "KA9999XX", 0.45)],
+        [],
+        [],
+        {"plate_not_in_register:KA9999XX": 1},
+        id="low-confidence-lowers-severity",
+    ),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_make="Honda"),
+        [reading(1, confidence=0.7)],
+        [CAMRY],
+        [],
+        {"make_mismatch": 2},
+        id="medium-confidence-caps-at-medium",
+    ),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_plate="BC 7777 AX"),
+        [reading(1), reading(2)],
+        [CAMRY],
+        [],
+        {"declared_plate_mismatch": 3},
+        id="declared-plate-differs-from-photos",
+    ),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_plate="аа1234вв"),
+        [reading(1)],
+        [CAMRY],
+        [],
+        {},
+        id="declared-plate-in-cyrillic-matches",
+    ),
+    pytest.param(
+        CAMRY_LISTING,
+        [reading(1), reading(2), reading(3, "BC7777AX", 0.9)],
+        [CAMRY],
+        [],
+        {"multiple_plates": 2},
+        id="several-plates",
+    ),
+    pytest.param(
+        CAMRY_LISTING,
+        [reading(1), reading(2), reading(3, "AA1284BB", 0.5)],
+        [CAMRY],
+        [],
+        {},
+        id="one-char-misread-is-outvoted",
+    ),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_vin="WBAKS410X00C00002"),
+        [reading(1)],
+        [CAMRY],
+        [],
+        {"vin_mismatch": 3},
+        id="vin-mismatch",
+    ),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_make="Daewoo", declared_model="Lanos"),
+        [reading(1)],
+        [CAMRY, LANOS],
+        [],
+        {"make_mismatch": 2},
+        id="plate-moved-earlier-match-lowers-severity",
+    ),
+    pytest.param(
+        CAMRY_LISTING,
+        [reading(1)],
+        [CAMRY],
+        [OtherListingFacts(2, "MP-2", "AA1234BB", owner_id=200)],
+        {"plate_on_other_listing:AA1234BB": 2},
+        id="same-plate-on-another-sellers-listing",
+    ),
+    pytest.param(
+        CAMRY_LISTING,
+        [reading(1)],
+        [CAMRY],
+        [OtherListingFacts(2, "MP-2", "AA1234BB", owner_id=100)],
+        {"plate_on_other_listing:AA1234BB": 1},
+        id="same-seller-relisting-is-low",
+    ),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_plate="АА1234ВВ", declared_make="BMW"),
+        [],
+        [CAMRY],
+        [],
+        {"make_mismatch": 3},
+        id="no-photos-uses-declared-plate",
+    ),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_plate="KA5555KA"),
+        [],
+        [],
+        [],
+        {"plate_not_in_register:KA5555KA": 2},
+        id="declared-plate-not-in-register-is-medium",
+    ),
+]
+
+
+@pytest.mark.parametrize(("listing", "readings", "records", "others", "expected"), CASES)
+def test_crosscheck_cases(
+    listing: ListingFacts,
+    readings: list[ReadingFacts],
+    records: list[RecordFacts],
+    others: list[OtherListingFacts],
+    expected: dict[str, int],
+) -> None:
+    findings = crosscheck(CrosscheckInput(listing, tuple(readings), tuple(records), tuple(others)))
+    assert kinds(findings) == expected
+
+
+def test_vin_only_matching_for_2026_records() -> None:
+    # given a 2026 record (no plate column) for the declared VIN, and a plate not in the register
+    record = replace(CAMRY, plate="", plate_latin="", record_id=30, d_reg=dt.date(2026, 1, 1))
+    listing = replace(CAMRY_LISTING, declared_vin="jtnb11hk0j3000001", declared_make="BMW")
+    # when
+    findings = crosscheck(CrosscheckInput(listing, (reading(1, "KA0000KA"),), (record,)))
+    # then the car is compared by VIN, and a plate-less record does not contradict the plate
+    assert kinds(findings) == {"make_mismatch": 3}
+    assert findings[0].evidence["matched_by"] == "vin"
+
+
+def test_latest_registration_is_current_with_row_order_for_ties() -> None:
+    same_day = replace(CAMRY, record_id=11, model="CAMRY HYBRID")
+    assert current_record([LANOS, same_day, CAMRY]) == same_day
+    assert current_record([]) is None
+
+
+def test_photos_vote_and_a_human_reading_overrides_the_engine() -> None:
+    readings = [
+        reading(1, "AA1234BB", 0.6),
+        reading(2, "AA1234BB", 0.6),
+        reading(3, "BC7777AX", 0.9),
+        ReadingFacts(99, 3, "AA1234BB", 1.0, human=True),
+    ]
+    [vote] = vote_plates(readings)
+    assert vote.plate == "AA1234BB"
+    assert vote.photos == (1, 2, 3)
+    assert vote.confidence > 0.99
+
+
+def test_only_the_newest_model_version_counts_per_photo() -> None:
+    readings = [
+        ReadingFacts(1, 1, "KA0000KA", 0.9, model_version="v1"),
+        ReadingFacts(2, 1, "AA1234BB", 0.9, model_version="v2"),
+    ]
+    assert [v.plate for v in vote_plates(readings)] == ["AA1234BB"]
+
+
+def test_evidence_hash_ignores_confidence_but_not_the_facts() -> None:
+    listing = replace(CAMRY_LISTING, declared_make="Honda")
+    [first] = crosscheck(CrosscheckInput(listing, (reading(1, confidence=0.9),), (CAMRY,)))
+    [again] = crosscheck(CrosscheckInput(listing, (reading(1, confidence=0.97),), (CAMRY,)))
+    newer = replace(
+        CAMRY, record_id=12, d_reg=dt.date(2024, 1, 1), brand="LEXUS", make_norm="LEXUS"
+    )
+    [changed] = crosscheck(CrosscheckInput(listing, (reading(1),), (CAMRY, newer)))
+    assert first.evidence_hash == again.evidence_hash
+    assert changed.evidence_hash != first.evidence_hash
+
+
+def test_kinds_are_the_flag_kinds() -> None:
+    from webapp.listings.models import Flag
+
+    assert {kind.value for kind in Kind} == set(Flag.Kind.values)
+    assert {int(s) for s in Severity} == set(Flag.Severity.values)

@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import pytest
+
+from recognition.pipeline.regions import normalise_plate as engine_normalise_plate
+from registry.normalise import (
+    Match,
+    compare_colour,
+    compare_make,
+    compare_model,
+    normalise_colour,
+    normalise_plate,
+    normalise_vin,
+    register_make_model,
+    split_brand,
+    to_cyrillic,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("АХ1312КК", "AX1312KK"),
+        ("аа 1234-вв", "AA1234BB"),
+        ("BC 7777 AX", "BC7777AX"),
+        ("КА-0101-АМ", "KA0101AM"),
+        ("", ""),
+    ],
+)
+def test_plates_get_one_latin_key(text: str, expected: str) -> None:
+    assert normalise_plate(text) == expected
+
+
+@pytest.mark.parametrize("text", ["АХ1312КК", "аа 1234-вв", "Ї1234ЫУ", "AB\u00a01234 CE", "a.b|c"])
+def test_plate_key_is_the_engines_key(text: str) -> None:
+    # Readings are stored with the engine's helper: both sides must agree on every input.
+    assert normalise_plate(text) == engine_normalise_plate(text)
+
+
+def test_latin_plate_round_trips_through_cyrillic() -> None:
+    assert to_cyrillic("AX1312KK") == "АХ1312КК"
+    assert normalise_plate(to_cyrillic("AX1312KK")) == "AX1312KK"
+
+
+def test_vins_are_cleaned() -> None:
+    assert normalise_vin(" jthck262882026114 ") == "JTHCK262882026114"
+    assert normalise_vin("JTHCK2628-8202-6114") == "JTHCK262882026114"
+    assert normalise_vin("JТНСК262882026114") == "JTHCK262882026114"  # Cyrillic Т Н С К
+
+
+@pytest.mark.parametrize(
+    ("brand", "make", "rest"),
+    [
+        ("MERCEDES-BENZ", "MERCEDES-BENZ", ""),
+        ("MERCEDES BENZ", "MERCEDES-BENZ", ""),
+        ("MB", "MERCEDES-BENZ", ""),
+        ("Мерседес", "MERCEDES-BENZ", ""),
+        ("mercedes-benz e 220", "MERCEDES-BENZ", "E 220"),
+        ("TESLA MODEL X", "TESLA", "MODEL X"),
+        ("ВАЗ", "LADA", ""),
+        ("VW", "VOLKSWAGEN", ""),
+        ("SOME NEW BRAND", "SOME NEW BRAND", ""),
+    ],
+)
+def test_brand_aliases_and_brands_that_hold_the_model(brand: str, make: str, rest: str) -> None:
+    assert split_brand(brand) == (make, rest)
+
+
+@pytest.mark.parametrize(
+    ("brand", "model", "expected"),
+    [
+        ("TESLA MODEL X", "", ("TESLA", "MODEL X")),
+        ("TESLA MODEL X", "MODEL X", ("TESLA", "MODEL X")),
+        ("LEXUS", "IS 250", ("LEXUS", "IS 250")),
+        ("MB", "E220 CDI", ("MERCEDES-BENZ", "E 220")),
+        ("MERCEDES-BENZ", "MERCEDES-BENZ E 220", ("MERCEDES-BENZ", "E 220")),
+    ],
+)
+def test_register_make_and_model(brand: str, model: str, expected: tuple[str, str]) -> None:
+    assert register_make_model(brand, model) == expected
+
+
+@pytest.mark.parametrize(
+    ("declared", "registered", "expected"),
+    [
+        ("IS250", "IS 250", Match.MATCH),
+        ("is-250", "IS 250", Match.MATCH),
+        ("Camry XLE", "CAMRY", Match.MATCH),
+        ("Golf", "GOLF VARIANT", Match.SOFT),
+        ("520", "520D", Match.SOFT),
+        ("Corolla", "CAMRY", Match.MISMATCH),
+        ("X5", "X50", Match.MISMATCH),
+        ("Model S", "MODEL X", Match.MISMATCH),
+        ("", "CAMRY", Match.UNKNOWN),
+    ],
+)
+def test_models_compare_despite_case_spacing_and_trims(
+    declared: str, registered: str, expected: Match
+) -> None:
+    assert compare_model(declared, registered) is expected
+
+
+def test_makes_compare_through_aliases() -> None:
+    assert compare_make("Mercedes", "MERCEDES-BENZ") is Match.MATCH
+    assert compare_make("BMW", "MERCEDES-BENZ") is Match.MISMATCH
+    assert compare_make("", "BMW") is Match.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("text", "colour"),
+    [
+        ("ЧОРНИЙ", "black"),
+        ("БІЛИЙ", "white"),
+        ("СІРИЙ", "grey"),
+        ("ЧЕРВОНИЙ", "red"),
+        ("СИНІЙ", "blue"),
+        ("ЗЕЛЕНИЙ", "green"),
+        ("Silver metallic", "silver"),
+        ("gray", "grey"),
+        ("темно-синій", "blue"),
+        ("light blue", "light_blue"),
+        ("серебристый", "silver"),
+        ("чорна", "black"),
+        ("plaid", ""),
+    ],
+)
+def test_colours_map_to_one_palette(text: str, colour: str) -> None:
+    assert normalise_colour(text) == colour
+
+
+@pytest.mark.parametrize(
+    ("declared", "registered", "expected"),
+    [
+        ("grey", "СІРИЙ", Match.MATCH),
+        ("silver", "СІРИЙ", Match.SOFT),
+        ("beige", "КОРИЧНЕВИЙ", Match.SOFT),
+        ("red", "СИНІЙ", Match.MISMATCH),
+        ("", "СИНІЙ", Match.UNKNOWN),
+    ],
+)
+def test_near_colours_are_a_soft_match(declared: str, registered: str, expected: Match) -> None:
+    assert compare_colour(declared, registered) is expected

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.fixtures.factories import FlagFactory, ListingFactory
+from webapp.listings.models import Flag
+from webapp.review.selectors import dashboard_stats
+
+pytestmark = pytest.mark.django_db
+
+
+def _decided(kind: str, status: str, model_version: str, hours: float, moderator) -> Flag:
+    flag = FlagFactory(
+        listing=ListingFactory(owner=None),
+        kind=kind,
+        key=f"{kind}-{status}-{hours}",
+        plate_text="AA0000AA",
+        evidence={"model_version": model_version},
+    )
+    now = timezone.now()
+    Flag.objects.filter(pk=flag.pk).update(
+        status=status,
+        reviewer=moderator,
+        reviewed_at=now,
+        created_at=now - dt.timedelta(hours=hours),
+    )
+    return flag
+
+
+def test_false_alarm_rate_per_kind_and_model_version(moderator):
+    _decided("make_mismatch", "dismissed", "v1", 2, moderator)
+    _decided("make_mismatch", "confirmed", "v2", 4, moderator)
+    _decided("vin_mismatch", "dismissed", "v1", 6, moderator)
+    FlagFactory(listing=ListingFactory(owner=None), key="open")
+
+    stats = dashboard_stats(days=7)
+
+    kinds = {r.label: (r.dismissed, r.decided) for r in stats.by_kind}
+    models = {r.label: r.rate for r in stats.by_model}
+    assert kinds == {"Make mismatch": (1, 2), "VIN mismatch": (1, 1)}
+    assert models == {"v1": 1.0, "v2": 0.0}
+    assert stats.open_now == 1
+    assert sum(stats.confirmed) == 1
+    assert sum(stats.dismissed) == 2
+    assert stats.median_hours[-1] == pytest.approx(4.0, abs=0.01)
+    assert len(stats.days) == 7
+
+
+def test_the_model_version_falls_back_to_the_listings_photos(moderator):
+    from tests.fixtures.factories import PhotoFactory
+
+    flag = _decided("make_mismatch", "dismissed", "", 1, moderator)
+    PhotoFactory(listing=flag.listing, model_version="engine-7")
+
+    assert [r.label for r in dashboard_stats(days=7).by_model] == ["engine-7"]
+
+
+def test_the_dashboard_page_draws_charts(mod_client, moderator):
+    _decided("make_mismatch", "dismissed", "v1", 2, moderator)
+
+    response = mod_client.get(reverse("review:dashboard"), {"days": "14"})
+
+    assert response.status_code == 200
+    assert response.content.count(b"<svg") == 4
+    assert b"False-alarm rate per model version" in response.content

@@ -1,0 +1,207 @@
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from django.urls import reverse
+
+from recognition.models import Reading
+from tests.fixtures.factories import FlagFactory, ListingFactory, PhotoFactory, ReadingFactory
+from tests.review.conftest import PLATE_CORNERS
+from webapp.listings.models import Flag
+from webapp.review import services
+from webapp.review.crop import CROP_WIDTH, plate_crop_png
+from webapp.review.models import AuditEntry
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_detail_page_uses_a_bounded_number_of_queries(
+    mod_client, flagged_listing, django_assert_max_num_queries
+):
+    # given a listing with several photos and readings, other listings and audit entries
+    listing = flagged_listing["listing"]
+    for _ in range(4):
+        photo = PhotoFactory(listing=listing, width=64, height=48, model_version="test-1")
+        ReadingFactory(photo=photo, plate_text="AA1234B8")
+        ReadingFactory(photo=photo, plate_text="AA1234B8", model_version="old-0")
+        ReadingFactory(
+            photo=PhotoFactory(listing=ListingFactory(owner=None)), plate_text="AA1234B8"
+        )
+    for kind in ("make_mismatch", "colour_mismatch", "year_mismatch"):
+        FlagFactory(listing=listing, kind=kind, key=kind)
+    flag = flagged_listing["flag"]
+
+    with django_assert_max_num_queries(14):
+        response = mod_client.get(reverse("review:flag", args=[flag.pk]))
+
+    assert response.status_code == 200
+    assert response.content.count(b"<polygon") == 5
+    assert b"old-0" not in response.content  # older model versions stay out of the way
+    assert len(response.context["d"].other_listings) == 4
+
+
+def test_the_detail_page_shows_the_three_columns_with_differences(mod_client, flagged_listing):
+    flag = flagged_listing["flag"]
+
+    response = mod_client.get(reverse("review:flag", args=[flag.pk]))
+
+    rows = {row.label: row for row in response.context["d"].compare}
+    assert rows["Plate"].declared == "AA1234BB"
+    assert rows["Plate"].photos == "AA1234B8"
+    assert rows["Plate"].differs
+    assert not rows["Make"].differs
+    assert b'class="diff"' in response.content
+
+
+def test_the_outline_is_drawn_in_photo_pixels(mod_client, flagged_listing):
+    response = mod_client.get(reverse("review:flag", args=[flagged_listing["flag"].pk]))
+
+    assert b'viewBox="0 0 640 480"' in response.content
+    assert b'points="200.0,300.0 430.0,290.0 432.0,340.0 202.0,352.0"' in response.content
+
+
+def test_the_plate_crop_is_straightened_and_enlarged(mod_client, flagged_listing):
+    response = mod_client.get(reverse("review:plate_crop", args=[flagged_listing["reading"].pk]))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/png"
+    image = cv2.imdecode(np.frombuffer(response.content, np.uint8), cv2.IMREAD_COLOR)
+    assert image.shape[1] == CROP_WIDTH
+    # the plate is white: a straightened crop is mostly white, not the red car around it
+    assert image.mean() > 150
+
+
+def test_the_crop_function_maps_the_corners_to_the_output_rectangle():
+    from tests.review.conftest import car_photo_bytes
+
+    png = plate_crop_png(photo_bytes=car_photo_bytes(), corners=PLATE_CORNERS)
+    crop = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+
+    h, w = crop.shape
+    assert 80 < h < 140  # 230 x 52 px plate keeps roughly its 4.5:1 shape
+    assert crop[h // 2, 5] > 200  # just inside the left edge: white plate
+
+
+def test_a_reading_without_corners_has_no_crop(mod_client, flagged_listing):
+    reading = ReadingFactory(photo=flagged_listing["photo"], corners=[])
+    assert mod_client.get(reverse("review:plate_crop", args=[reading.pk])).status_code == 404
+
+
+def test_the_audit_trail_is_shown_on_the_flag(mod_client, moderator, flagged_listing):
+    flag = flagged_listing["flag"]
+    services.flag_dismiss(
+        flag_id=flag.pk, version=1, user=moderator, reason="OCR misread the plate"
+    )
+
+    response = mod_client.get(reverse("review:flag", args=[flag.pk]))
+
+    assert b"audit-entry" in response.content
+    assert b"OCR misread the plate" in response.content
+
+
+def test_a_second_moderator_gets_a_clear_message(mod_client, second_moderator, flagged_listing):
+    # given the page was loaded at version 1, then someone else confirmed
+    flag = flagged_listing["flag"]
+    services.flag_confirm(flag_id=flag.pk, version=1, user=second_moderator)
+
+    response = mod_client.post(
+        reverse("review:dismiss", args=[flag.pk]), {"version": 1, "reason": "fine"}, follow=True
+    )
+
+    flag.refresh_from_db()
+    assert flag.status == Flag.Status.CONFIRMED
+    messages = [str(m) for m in response.context["messages"]]
+    assert any("changed by moderator2" in m for m in messages)
+    assert AuditEntry.objects.count() == 1
+
+
+def test_a_decision_moves_on_to_the_next_flag_of_the_queue(mod_client, flagged_listing):
+    flag = flagged_listing["flag"]
+    later = FlagFactory(
+        listing=ListingFactory(owner=None), key="BB", plate_text="BB0000BB", severity=1
+    )
+
+    response = mod_client.post(
+        reverse("review:confirm", args=[flag.pk]) + "?status=open", {"version": 1}
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("review:flag", args=[later.pk]) + "?status=open"
+
+
+def test_correcting_the_plate_reruns_the_real_crosscheck(mod_client, moderator, flagged_listing):
+    from registry.services import listing_crosscheck
+
+    # given flags produced by the real cross-check for a misread plate
+    listing, photo, reading = (
+        flagged_listing["listing"],
+        flagged_listing["photo"],
+        flagged_listing["reading"],
+    )
+    Flag.objects.filter(listing=listing).delete()
+    flags = listing_crosscheck(listing_id=listing.pk)
+    assert flags, "the misread should raise at least one flag"
+    flag = flags[0]
+
+    # when the moderator types what the photo really shows
+    response = mod_client.post(
+        reverse("review:correct", args=[flag.pk]),
+        {
+            "version": flag.version,
+            "photo_id": photo.pk,
+            "base_reading_id": reading.pk,
+            "plate_text": "AA1234BB",
+        },
+    )
+
+    # then a human reading exists, the cross-check ran and the audit says so
+    assert response.status_code == 302
+    assert Reading.objects.filter(photo=photo, source="human", plate_text="AA1234BB").exists()
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.CORRECT_PLATE)
+    assert entry.flag_ref == flag.pk
+    assert not Flag.objects.filter(
+        listing=listing, kind=Flag.Kind.DECLARED_PLATE_MISMATCH, status=Flag.Status.OPEN
+    ).exists()
+
+
+def test_the_register_column_shows_the_current_record_and_the_older_ones(mod_client, flagged_listing):
+    import datetime as dt
+    import uuid
+
+    from registry.models import ImportRun, RegisterRecord
+
+    run = ImportRun.objects.create(file_name="r.csv", file_sha256="0" * 64)
+    for day, brand, colour in ((dt.date(2019, 5, 1), "HONDA", "black"), (dt.date(2023, 2, 1), "TOYOTA", "white")):
+        RegisterRecord.objects.create(
+            plate="АА1234В8", plate_latin="AA1234B8", brand=brand, model="COROLLA", colour=colour,
+            make_year=2018, d_reg=day, oper_name="registration", import_run=run, line=1, row_hash=uuid.uuid4(),
+        )  # fmt: skip
+
+    response = mod_client.get(reverse("review:flag", args=[flagged_listing["flag"].pk]))
+
+    detail = response.context["d"]
+    assert detail.register_current.make == "TOYOTA"
+    assert [r.make for r in detail.register_history] == ["HONDA"]
+    rows = {row.label: row for row in detail.compare}
+    assert not rows["Make"].differs  # Toyota vs TOYOTA is the same make
+    assert b"Older register records" in response.content
+
+
+def test_the_admin_searches_audit_entries(client, moderator, flagged_listing):
+    from tests.fixtures.factories import UserFactory
+
+    flag = flagged_listing["flag"]
+    services.flag_dismiss(flag_id=flag.pk, version=1, user=moderator, reason="OCR misread")
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+
+    found = client.get("/admin/review/auditentry/", {"q": "misread", "action__exact": "dismiss"})
+    missing = client.get("/admin/review/auditentry/", {"q": "nothing-like-this"})
+    entry = AuditEntry.objects.get()
+    change = client.get(f"/admin/review/auditentry/{entry.pk}/change/")
+
+    assert found.status_code == 200
+    assert b"OCR misread" in found.content
+    assert b"OCR misread" not in missing.content
+    assert change.status_code == 200

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.fixtures import images
+from tests.fixtures.factories import FlagFactory, ListingFactory, PhotoFactory, ReadingFactory
+from webapp.listings.models import Photo
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client_(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def test_an_admin_uploads_a_photo_through_the_same_validation(admin_client_):
+    listing = ListingFactory()
+    good = SimpleUploadedFile("car.webp", images.webp())
+    response = admin_client_.post(
+        "/admin/listings/photo/add/", {"listing": listing.pk, "upload": good}
+    )
+    assert response.status_code == 302, response.content[:2000]
+    assert Photo.objects.get(listing=listing).width == 80
+    bad = SimpleUploadedFile("car.jpg", b"not an image")
+    response = admin_client_.post(
+        "/admin/listings/photo/add/", {"listing": listing.pk, "upload": bad}
+    )
+    assert response.status_code == 200
+    assert b"not a JPEG, PNG or WebP image" in response.content
+    assert Photo.objects.filter(listing=listing).count() == 1
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/listings/listing/?q=MP",
+        "/admin/listings/photo/?status__exact=pending",
+        "/admin/listings/flag/?status__exact=open&q=A123",
+        "/admin/recognition/reading/?source__exact=engine&q=A123",
+    ],
+)
+def test_admin_lists_filter_and_search(admin_client_, url):
+    reading = ReadingFactory()
+    FlagFactory(listing=reading.photo.listing)
+    PhotoFactory(listing=reading.photo.listing)
+    response = admin_client_.get(url)
+    assert response.status_code == 200
+    assert b"0 results" not in response.content
+
+
+def test_listing_change_page_shows_its_photos(admin_client_):
+    photo = PhotoFactory()
+    response = admin_client_.get(f"/admin/listings/listing/{photo.listing_id}/change/")
+    assert response.status_code == 200
+    assert photo.image.name.encode() in response.content
