@@ -30,6 +30,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lookups", type=int, default=2000, help="plate lookups to time")
     parser.add_argument("--listings", type=int, default=300, help="listings to cross-check")
     parser.add_argument("--keep", action="store_true", help="do not empty the register first")
+    parser.add_argument(
+        "--unlogged",
+        action="store_true",
+        help="make the register table UNLOGGED first (to measure what WAL costs)",
+    )
     return parser
 
 
@@ -64,12 +69,43 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time of every postgres process on this host (backends, WAL writer, checkpointer),
+    including backends that already exited (the postmaster's reaped-children times)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+            if "(postgres" not in fields[0]:
+                continue
+            values = fields[1].split()
+            total += sum(int(value) for value in values[11:15])  # utime stime cutime cstime
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / ticks
+
+
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed_import(path: Path, *, force: bool) -> tuple[object, float]:
     from registry.services import register_import
 
+    cpu, pg_cpu = own_cpu_seconds(), postgres_cpu_seconds()
     started = time.perf_counter()
     run = register_import(path=path, force=force, progress=False, enqueue_crosscheck=False)
-    return run, time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    cpu, pg_cpu = own_cpu_seconds() - cpu, postgres_cpu_seconds() - pg_cpu
+    rows = max(run.rows_read, 1)
+    say(
+        f"  CPU: importer {cpu:.1f}s ({cpu / rows * 1e6:.1f} us/row),"
+        f" PostgreSQL {pg_cpu:.1f}s ({pg_cpu / rows * 1e6:.1f} us/row);"
+        f" wall {seconds:.1f}s, load {os.getloadavg()[0]:.1f}"
+    )
+    return run, seconds
 
 
 def bench_imports(files: list[Path]) -> None:
@@ -100,6 +136,7 @@ def bench_imports(files: list[Path]) -> None:
 
 def bench_lookups(count: int) -> None:
     from registry.models import RegisterRecord
+    from registry.normalise import normalise_plate
     from registry.selectors import register_current_for_plate
 
     total = RegisterRecord.objects.count()
@@ -118,12 +155,31 @@ def bench_lookups(count: int) -> None:
         started = time.perf_counter()
         register_current_for_plate(plate=plate)
         timings.append((time.perf_counter() - started) * 1000)
-    timings.sort()
-    p95 = timings[int(len(timings) * 0.95) - 1]
     say(
-        f"plate lookup (current record, {len(timings):,} plates over {total:,} rows):"
-        f" p50 {statistics.median(timings):.2f} ms, p95 {p95:.2f} ms, max {timings[-1]:.2f} ms"
+        f"plate lookup, selector (ORM), {len(timings):,} plates over {total:,} rows:"
+        f" {_pcts(timings)}"
     )
+    from django.db import connection
+
+    sql = (
+        "SELECT * FROM registry_registerrecord WHERE plate_latin = %s"
+        " ORDER BY d_reg DESC, id DESC LIMIT 1"
+    )
+    raw = []
+    with connection.cursor() as cursor:
+        for plate in plates:
+            key = normalise_plate(plate)
+            started = time.perf_counter()
+            cursor.execute(sql, [key])
+            cursor.fetchone()
+            raw.append((time.perf_counter() - started) * 1000)
+    say(f"plate lookup, one SQL round trip: {_pcts(raw)}")
+
+
+def _pcts(timings: list[float]) -> str:
+    timings = sorted(timings)
+    p95 = timings[int(len(timings) * 0.95) - 1]
+    return f"p50 {statistics.median(timings):.2f} ms, p95 {p95:.2f} ms, max {timings[-1]:.2f} ms"
 
 
 def bench_crosscheck(count: int) -> None:
@@ -193,6 +249,10 @@ def main(args: argparse.Namespace) -> None:
             cursor.execute(
                 "TRUNCATE registry_registerrecord, registry_importreject, registry_importrun"
             )
+    with connection.cursor() as cursor:
+        persistence = "UNLOGGED" if args.unlogged else "LOGGED"
+        cursor.execute(f"ALTER TABLE registry_registerrecord SET {persistence}")
+    say(f"register table {persistence}")
     say(f"PostgreSQL {connection.pg_version}, {os.cpu_count()} CPUs, load {os.getloadavg()}")
     bench_imports(args.files)
     with connection.cursor() as cursor:

@@ -29,11 +29,12 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import Group, User  # noqa: E402
-from django.core.signals import request_started  # noqa: E402
-from django.db import connection, reset_queries  # noqa: E402
+from django.core.cache import cache  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from recognition.models import Reading  # noqa: E402
@@ -141,7 +142,9 @@ def fill(n_flags: int, rng: random.Random) -> list[str]:
         cursor.execute(
             "UPDATE listings_flag SET created_at = now() - random() * interval '60 days'"
         )
-        cursor.execute("ANALYZE")
+        # What autovacuum does soon after a bulk load in production: statistics for the planner
+        # and a visibility map, without which index-only scans still visit the table.
+        cursor.execute("VACUUM ANALYZE")
     elapsed = time.perf_counter() - t0
     say(f"filled {Flag.objects.count():,} flags on {n_listings:,} listings in {elapsed:.0f} s")
     return plates
@@ -174,18 +177,25 @@ def _fill_register(plates: list[str], rng: random.Random) -> None:
     )
 
 
-def timed(client: Client, url: str, runs: int) -> tuple[list[float], int]:
-    for _ in range(3):  # warm caches and the connection
+def timed(client: Client, url: str, runs: int, *, cold: bool = False) -> tuple[list[float], int]:
+    """Server times of ``runs`` requests; ``cold`` empties the cache (untimed) before each one,
+    so every request also pays for the queue's counts query."""
+    for _ in range(3):  # warm the connection and the template cache
         assert client.get(url).status_code == 200, url
     times = []
+    if cold:
+        cache.clear()
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
+    n_queries = len(queries)  # now: the next request resets the connection's query log
     for _ in range(runs):
+        if cold:
+            cache.clear()
         t0 = time.perf_counter()
         response = client.get(url)
         times.append((time.perf_counter() - t0) * 1000)
         assert response.status_code == 200, url
-    return times, len(queries)
+    return times, n_queries
 
 
 def pct(values: list[float], q: float) -> float:
@@ -203,9 +213,8 @@ def main() -> int:
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
-    setup_test_environment()
-    # Like assertNumQueries: keep the query log across the request so it can be counted.
-    request_started.disconnect(reset_queries)
+    # Not setup_test_environment(): its instrumented template rendering is test-only overhead.
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     # Its own database name, so the bench never collides with a test run's test_platecheck*.
     connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DB
     db_name = connection.creation.create_test_db(verbosity=0, keepdb=args.keepdb)
@@ -243,6 +252,11 @@ def main() -> int:
             times, n_queries = timed(client, url, args.runs)
             queue_all += times
             rows.append(("queue", name, times, n_queries))
+        queue_cold: list[float] = []
+        for name, url in queue.items():
+            times, n_queries = timed(client, url, args.runs, cold=True)
+            queue_cold += times
+            rows.append(("queue*", name, times, n_queries))
         detail_all: list[float] = []
         per_flag = max(2, args.runs // len(flag_ids))
         detail_queries = 0
@@ -256,10 +270,12 @@ def main() -> int:
         say(f"\n{'page':<10} {'case':<26} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
         for page, name, times, n_queries in rows:
             say(f"{page:<10} {name:<26} {pct(times, 50):8.1f} {pct(times, 95):8.1f} {n_queries:8d}")
+        say("queue* = counts cache emptied before every request (worst case)")
         q95, d95 = pct(queue_all, 95), pct(detail_all, 95)
         say()
         for label, values, p95, target in (
             ("queue ", queue_all, q95, QUEUE_TARGET_MS),
+            ("queue*", queue_cold, pct(queue_cold, 95), QUEUE_TARGET_MS),
             ("detail", detail_all, d95, DETAIL_TARGET_MS),
         ):
             verdict = "OK" if p95 < target else "MISSED"

@@ -30,7 +30,9 @@ from recognition.training.ocr_engine import edit_distance, score_key
 log = logging.getLogger(__name__)
 
 BATCH = 32  # crops per read_batch call when timing, about the plates of a batch of photos
-CORNER_NOISE = 0.02  # corner error of the synthetic set, as a share of the plate's edge
+CORNER_NOISE = 0.02
+# The fallback combination consults the peer only below this confidence of our own reading.
+FALLBACK_BELOW = 0.8  # corner error of the synthetic set, as a share of the plate's edge
 
 
 @dataclass(frozen=True)
@@ -42,13 +44,18 @@ class Item:
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description="plate reader benchmark", prog="python -m recognition.evaluate read")
+    p = argparse.ArgumentParser(
+        description="plate reader benchmark", prog="python -m recognition.evaluate read"
+    )
     p.add_argument("--data", default="../shared/datasets", type=Path)
-    p.add_argument("--models", default="models/ocr", type=Path, help="reader folder (manifest.json)")
+    p.add_argument(
+        "--models", default="models/ocr", type=Path, help="reader folder (manifest.json)"
+    )
     p.add_argument("--out", default="bench/out", type=Path)
     p.add_argument("--per-bucket", default=50, type=int, help="synthetic plates per yaw bucket")
     p.add_argument("--no-peer", action="store_true", help="skip rapidocr and the combination")
     p.add_argument("--seed", default=2026, type=int)
+    p.add_argument("--limit-real", default=0, type=int, help="use only N real crops (smoke runs)")
     return p
 
 
@@ -68,13 +75,17 @@ def synth_items(data: Path, per_bucket: int, seed: int) -> list[Item]:
     items = []
     for s in angle_set(data, per_bucket=per_bucket, seed=seed):
         corners = np.asarray(s.corners, np.float32)
-        edges = np.array([np.linalg.norm(corners[1] - corners[0]), np.linalg.norm(corners[3] - corners[0])])
+        edges = np.array(
+            [np.linalg.norm(corners[1] - corners[0]), np.linalg.norm(corners[3] - corners[0])]
+        )
         noisy = corners + rng.normal(0, CORNER_NOISE, (4, 2)).astype(np.float32) * edges
         items.append(Item(rectify(s.image, noisy), s.text, s.bucket, s.format))
     return items
 
 
-def timed(fn: Callable[[Sequence[np.ndarray]], list[OcrResult]], crops: list[np.ndarray]) -> tuple[list[OcrResult], list[float]]:
+def timed(
+    fn: Callable[[Sequence[np.ndarray]], list[OcrResult]], crops: list[np.ndarray]
+) -> tuple[list[OcrResult], list[float]]:
     out: list[OcrResult] = []
     per_crop_ms = []
     for i in range(0, len(crops), BATCH):
@@ -95,23 +106,36 @@ def scores(items: Sequence[Item], texts: Sequence[str]) -> dict[str, float]:
     }
 
 
-def grouped(items: Sequence[Item], texts: Sequence[str], key: Callable[[Item], str]) -> dict[str, dict[str, float]]:
+def grouped(
+    items: Sequence[Item], texts: Sequence[str], key: Callable[[Item], str]
+) -> dict[str, dict[str, float]]:
     groups: dict[str, list[int]] = collections.defaultdict(list)
     for i, item in enumerate(items):
         groups[key(item)].append(i)
-    return {g: scores([items[i] for i in idx], [texts[i] for i in idx]) for g, idx in sorted(groups.items())}
+    return {
+        g: scores([items[i] for i in idx], [texts[i] for i in idx])
+        for g, idx in sorted(groups.items())
+    }
 
 
-def confusions(items: Sequence[Item], texts: Sequence[str], top: int = 25) -> list[dict[str, object]]:
+def confusions(
+    items: Sequence[Item], texts: Sequence[str], top: int = 25
+) -> list[dict[str, object]]:
     """Character substitutions (truth -> read) where lengths agree, most frequent first."""
     counts: collections.Counter[tuple[str, str]] = collections.Counter()
     for item, text in zip(items, texts, strict=True):
         if len(text) == len(item.truth):
-            counts.update((t, p) for t, p in zip(item.truth, text, strict=True) if score_key(t) != score_key(p))
+            counts.update(
+                (t, p)
+                for t, p in zip(item.truth, text, strict=True)
+                if score_key(t) != score_key(p)
+            )
     return [{"truth": t, "read": p, "count": c} for (t, p), c in counts.most_common(top)]
 
 
-def evaluate_system(name: str, fn: Callable[[Sequence[np.ndarray]], list[OcrResult]], sets: dict[str, list[Item]]) -> dict:
+def evaluate_system(
+    name: str, fn: Callable[[Sequence[np.ndarray]], list[OcrResult]], sets: dict[str, list[Item]]
+) -> dict:
     report: dict[str, object] = {}
     all_ms: list[float] = []
     for set_name, items in sets.items():
@@ -125,18 +149,32 @@ def evaluate_system(name: str, fn: Callable[[Sequence[np.ndarray]], list[OcrResu
             "valid_share": round(sum(r.valid for r in results) / max(len(results), 1), 4),
             "confusions": confusions(items, texts),
         }
-    report["ms_per_crop"] = {"p50": round(float(np.percentile(all_ms, 50)), 2), "p95": round(float(np.percentile(all_ms, 95)), 2)}
-    log.warning("%s: %s", name, json.dumps({k: v.get("exact") for k, v in report.items() if isinstance(v, dict) and "exact" in v}))
+    report["ms_per_crop"] = {
+        "p50": round(float(np.percentile(all_ms, 50)), 2),
+        "p95": round(float(np.percentile(all_ms, 95)), 2),
+    }
+    log.warning(
+        "%s: %s",
+        name,
+        json.dumps(
+            {k: v.get("exact") for k, v in report.items() if isinstance(v, dict) and "exact" in v}
+        ),
+    )
     return report
 
 
-def single_crop_latency(reader: PlateReader, items: Sequence[Item], n: int = 40) -> dict[str, float]:
+def single_crop_latency(
+    reader: PlateReader, items: Sequence[Item], n: int = 40
+) -> dict[str, float]:
     ms = []
     for item in items[:n]:
         t0 = time.perf_counter()
         reader.read_batch([item.crop])
         ms.append((time.perf_counter() - t0) * 1000)
-    return {"p50": round(float(np.percentile(ms, 50)), 2), "p95": round(float(np.percentile(ms, 95)), 2)}
+    return {
+        "p50": round(float(np.percentile(ms, 50)), 2),
+        "p95": round(float(np.percentile(ms, 95)), 2),
+    }
 
 
 def plot(report: dict, out: Path) -> None:
@@ -163,7 +201,9 @@ def plot(report: dict, out: Path) -> None:
     conf = report["systems"]["platereader"]["real"]["confusions"][:15]
     if conf:
         fig, ax = plt.subplots(figsize=(7, 4))
-        ax.barh([f"{c['truth']}->{c['read']}" for c in conf][::-1], [c["count"] for c in conf][::-1])
+        ax.barh(
+            [f"{c['truth']}->{c['read']}" for c in conf][::-1], [c["count"] for c in conf][::-1]
+        )
         ax.set_title("Most frequent character confusions (real val, our reader)")
         fig.tight_layout()
         fig.savefig(out / "read_confusions.png", dpi=120)
@@ -175,7 +215,10 @@ def main(argv: list[str] | None = None) -> dict:
     args.out.mkdir(parents=True, exist_ok=True)
     random.seed(args.seed)
     reader = PlateReader.load(args.models)
-    sets = {"real": real_items(args.data), "synth_ua": synth_items(args.data, args.per_bucket, args.seed)}
+    real = real_items(args.data)
+    if args.limit_real:
+        real = random.Random(args.seed).sample(real, min(args.limit_real, len(real)))
+    sets = {"real": real, "synth_ua": synth_items(args.data, args.per_bucket, args.seed)}
     reader.read_batch([sets["real"][0].crop])  # build EasyOCR before timing
 
     def raw(crops: Sequence[np.ndarray]) -> list[OcrResult]:
@@ -196,12 +239,15 @@ def main(argv: list[str] | None = None) -> dict:
         peer = RapidPeer()
         systems["rapidocr"] = lambda crops: peer_only(peer, crops, [format_hint(c) for c in crops])
         systems["combined"] = lambda crops: combine_readers(reader, peer, crops)
+        systems["combined_fallback"] = lambda crops: combine_readers(
+            reader, peer, crops, consult_below=FALLBACK_BELOW
+        )
     report = {
         "reader_version": reader.version,
         "sets": {k: len(v) for k, v in sets.items()},
         "systems": {name: evaluate_system(name, fn, sets) for name, fn in systems.items()},
         "single_crop_ms": single_crop_latency(reader, sets["real"]),
-        "note": "exact = whole plate right after O->0, I->1 on both sides; ms per crop in batches of 32",
+        "note": "exact: whole plate right after O->0 and I->1; ms per crop in batches of 32",
     }
     (args.out / "read.json").write_text(json.dumps(report, indent=2) + "\n")
     plot(report, args.out)

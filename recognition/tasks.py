@@ -10,7 +10,8 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
-from celery import shared_task
+import numpy as np
+from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -44,16 +45,16 @@ _RECOGNITION_TASK = {
 
 
 @shared_task(name="recognition.tasks.recognize_photo", **_RECOGNITION_TASK)
-def recognize_photo(self, photo_id: int) -> None:  # type: ignore[no-untyped-def]
+def recognize_photo(self: Task, photo_id: int) -> None:
     _recognize(self, [photo_id])
 
 
 @shared_task(name="recognition.tasks.recognize_photos", **_RECOGNITION_TASK)
-def recognize_photos(self, photo_ids: list[int]) -> None:  # type: ignore[no-untyped-def]
+def recognize_photos(self: Task, photo_ids: list[int]) -> None:
     _recognize(self, photo_ids)
 
 
-def _recognize(task, photo_ids: Sequence[int]) -> None:  # type: ignore[no-untyped-def]
+def _recognize(task: Task, photo_ids: Sequence[int]) -> None:
     try:
         engine = get_engine()
     except EngineUnavailable as exc:
@@ -66,10 +67,10 @@ def _recognize(task, photo_ids: Sequence[int]) -> None:  # type: ignore[no-untyp
         for photo_id in photo_ids
         if (claim := services.photo_claim(photo_id=photo_id, engine_version=engine.version))
     ]
+    claims, images = _load_images(claims)
     if not claims:
         return
     try:
-        images = [services.photo_image_load(photo_id=c.photo_id) for c in claims]
         results = engine_recognize(engine, images)
     except TRANSIENT_ERRORS as exc:
         _on_transient(task, claims, exc)
@@ -91,7 +92,7 @@ def _recognize(task, photo_ids: Sequence[int]) -> None:  # type: ignore[no-untyp
         _enqueue_crosscheck(listing_id)
 
 
-def _on_transient(task, claims: Sequence[services.Claim], exc: Exception) -> None:  # type: ignore[no-untyped-def]
+def _on_transient(task: Task, claims: Sequence[services.Claim], exc: Exception) -> None:
     error = f"{type(exc).__name__}: {exc}"
     final = task.request.retries >= task.max_retries
     for claim in claims:
@@ -100,6 +101,23 @@ def _on_transient(task, claims: Sequence[services.Claim], exc: Exception) -> Non
         else:
             services.photo_release_for_retry(photo_id=claim.photo_id, error=error)
     logger.warning("transient recognition error (retry %s): %s", task.request.retries, error)
+
+
+def _load_images(
+    claims: Sequence[services.Claim],
+) -> tuple[list[services.Claim], list[np.ndarray]]:
+    """Decode each photo; one unreadable file fails that photo, not the rest of its batch."""
+    loaded: list[tuple[services.Claim, np.ndarray]] = []
+    for claim in claims:
+        try:
+            loaded.append((claim, services.photo_image_load(photo_id=claim.photo_id)))
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:
+            services.photo_fail(
+                photo_id=claim.photo_id, error=f"cannot read the stored photo: {exc}"
+            )
+    return [claim for claim, _ in loaded], [image for _, image in loaded]
 
 
 def _fail_all(claims: Sequence[services.Claim], error: str) -> None:

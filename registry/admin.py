@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
@@ -53,7 +53,7 @@ def rejects_csv_response(runs: QuerySet[ImportRun], filename: str) -> StreamingH
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ImportRunAdmin(admin.ModelAdmin):
     list_display = (
         "id",
         "file_name",
@@ -120,7 +120,7 @@ class EstimatedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        query = self.object_list.query  # type: ignore[union-attr]
+        query = self.object_list.query
         if connection.vendor == "postgresql" and not query.where:
             with connection.cursor() as cursor:
                 cursor.execute(
@@ -134,7 +134,7 @@ class EstimatedCountPaginator(Paginator):
 
 
 @admin.register(RegisterRecord)
-class RegisterRecordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RegisterRecordAdmin(admin.ModelAdmin):
     list_display = (
         "plate",
         "vin",
@@ -170,4 +170,6 @@ class RegisterRecordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if not term:
             return queryset, False
         plate, vin = normalise_plate(term), normalise_vin(term)
-        return queryset.filter(plate_latin=plate) | queryset.filter(vin=vin), False
+        if not plate and not vin:
+            return queryset.none(), False
+        return queryset.filter(Q(plate_latin=plate or None) | Q(vin=vin or None)), False

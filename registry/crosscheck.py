@@ -23,7 +23,7 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from registry.normalise import (
@@ -204,14 +204,9 @@ def vote_plates(readings: Iterable[ReadingFacts]) -> list[PlateVote]:
     for vote in votes:
         winner = next((m for m in merged if _one_char_apart(m.plate, vote.plate)), None)
         if winner is not None and vote.confidence < CONFIDENT:
-            index = merged.index(winner)
             photos = tuple(sorted({*winner.photos, *vote.photos}))
-            merged[index] = PlateVote(
-                winner.plate,
-                photos,
-                winner.confidence,
-                winner.plate_format,
-                (*winner.variants, vote.plate),
+            merged[merged.index(winner)] = replace(
+                winner, photos=photos, variants=(*winner.variants, vote.plate)
             )
         else:
             merged.append(vote)
@@ -280,17 +275,13 @@ def _subject(
     listing: ListingFacts, votes: Sequence[PlateVote], records: Sequence[RecordFacts]
 ) -> _Subject:
     declared_plate = normalise_plate(listing.declared_plate)
-    plate, source, confidence, fmt = "", PlateSource.VIN, 1.0, ""
+    plate, source, confidence, fmt = declared_plate, PlateSource.DECLARED, 1.0, ""
     if votes:
         top = votes[0]
-        plate, source, confidence, fmt = (
-            top.plate,
-            PlateSource.PHOTOS,
-            top.confidence,
-            top.plate_format,
-        )
-    elif declared_plate:
-        plate, source = declared_plate, PlateSource.DECLARED
+        plate, source, confidence = top.plate, PlateSource.PHOTOS, top.confidence
+        fmt = top.plate_format
+    elif not declared_plate:
+        source = PlateSource.VIN
     plate_records = _chronological(r for r in records if plate and r.plate_latin == plate)
     vin = normalise_vin(listing.declared_vin)
     vin_records = _chronological(r for r in records if vin and r.vin == vin)
@@ -420,7 +411,8 @@ def _vehicle_findings(
                 "",
                 severity,
                 evidence,
-                (subject.plate, declared, registered, str(record.record_id)),
+                # The record by date and VIN, not by id: a rebuilt register must not reopen.
+                (subject.plate, declared, registered, record.d_reg.isoformat(), record.vin),
                 subject.plate,
                 subject.plate_format,
             )

@@ -275,6 +275,11 @@ class RegisterSource:
                 self.bad_raw[number] = raw.decode(encoding, errors="replace")
                 yield "\n"
                 continue
+            if "\x00" in text:
+                bad_lines[number] = "NUL byte"
+                self.bad_raw[number] = text.replace("\x00", "\\x00")
+                yield "\n"
+                continue
             if text.count('"') % 2:
                 bad_lines[number] = "unbalanced quotes"
                 self.bad_raw[number] = text

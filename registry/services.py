@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -16,7 +17,6 @@ from recognition.models import Reading
 from registry import crosscheck as rules
 from registry import loaders
 from registry.importers import (
-    RegisterFormatError,
     RegisterRow,
     RegisterSource,
     Reject,
@@ -81,7 +81,7 @@ def register_import(
     try:
         sources = open_register(path, encoding=encoding)
         _import_sources(run=run, sources=sources, progress=progress)
-    except (RegisterFormatError, OSError) as exc:
+    except Exception as exc:  # whatever broke, the run must not stay "running"
         run.status, run.error, run.finished_at = ImportRun.Status.FAILED, str(exc), timezone.now()
         run.save(update_fields=["status", "error", "finished_at"])
         raise
@@ -132,7 +132,7 @@ def _import_sources(*, run: ImportRun, sources: list[RegisterSource], progress: 
 class _RowCounter:
     """Splits a source's output into rows for the loader and rejects for the report."""
 
-    def __init__(self, *, run: ImportRun, source: RegisterSource, bar: tqdm) -> None:  # type: ignore[type-arg]
+    def __init__(self, *, run: ImportRun, source: RegisterSource, bar: tqdm) -> None:
         self.run, self.source, self.bar = run, source, bar
         self.valid = self.rejected = 0
         self._rejects: list[ImportReject] = []
@@ -170,34 +170,41 @@ class _RowCounter:
 
 def register_listings_touched(*, run: ImportRun) -> list[int]:
     """Listings whose read or declared plate, or declared VIN, got a record in this run."""
-    candidates: dict[str, set[int]] = {}
-    for listing_id, plate in Reading.objects.values_list(
-        "photo__listing_id", "plate_text"
-    ).distinct():
-        candidates.setdefault(plate, set()).add(listing_id)
-    for listing_id, plate in Listing.objects.exclude(declared_plate="").values_list(
-        "pk", "declared_plate"
-    ):
-        candidates.setdefault(normalise_plate(plate), set()).add(listing_id)
-    by_vin: dict[str, set[int]] = {}
-    for listing_id, vin in Listing.objects.exclude(declared_vin="").values_list(
-        "pk", "declared_vin"
-    ):
-        by_vin.setdefault(normalise_vin(vin), set()).add(listing_id)
-    touched: set[int] = set()
-    for field, index in (("plate_latin", candidates), ("vin", by_vin)):
-        keys = sorted(index)
-        for start in range(0, len(keys), PLATE_QUERY_BATCH):
-            hits = (
-                RegisterRecord.objects.filter(
-                    import_run=run, **{f"{field}__in": keys[start : start + PLATE_QUERY_BATCH]}
-                )
-                .values_list(field, flat=True)
-                .distinct()
-            )
-            for key in hits:
-                touched.update(index[key])
+    new_for_reading = RegisterRecord.objects.filter(
+        import_run=run, plate_latin=OuterRef("plate_text")
+    )
+    touched = set(
+        Reading.objects.filter(Exists(new_for_reading))
+        .values_list("photo__listing_id", flat=True)
+        .distinct()
+    )
+    # Declared values are stored as typed, so they are normalised here, in batches.
+    declared = Listing.objects.exclude(declared_plate="", declared_vin="").values_list(
+        "pk", "declared_plate", "declared_vin"
+    )
+    by_plate: dict[str, list[int]] = {}
+    by_vin: dict[str, list[int]] = {}
+    for listing_id, plate, vin in declared.iterator(chunk_size=PLATE_QUERY_BATCH):
+        if plate:
+            by_plate.setdefault(normalise_plate(plate), []).append(listing_id)
+        if vin:
+            by_vin.setdefault(normalise_vin(vin), []).append(listing_id)
+        if len(by_plate) >= PLATE_QUERY_BATCH or len(by_vin) >= PLATE_QUERY_BATCH:
+            touched.update(_hits(run, by_plate, by_vin))
+            by_plate, by_vin = {}, {}
+    touched.update(_hits(run, by_plate, by_vin))
     return sorted(touched)
+
+
+def _hits(run: ImportRun, by_plate: dict[str, list[int]], by_vin: dict[str, list[int]]) -> set[int]:
+    found: set[int] = set()
+    for field, index in (("plate_latin", by_plate), ("vin", by_vin)):
+        if not index:
+            continue
+        keys = RegisterRecord.objects.filter(import_run=run, **{f"{field}__in": list(index)})
+        for key in keys.values_list(field, flat=True).distinct():
+            found.update(index[key])
+    return found
 
 
 def _enqueue_crosschecks(listing_ids: list[int]) -> None:

@@ -157,8 +157,9 @@ REST_FRAMEWORK = {
 }
 
 # Celery. An empty broker (the demo) runs every task in-process, synchronously.
-CELERY_BROKER_URL = envstr("CELERY_BROKER_URL")
-CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL == ""
+CELERY_TASK_ALWAYS_EAGER = envstr("CELERY_BROKER_URL") == ""
+# memory:// keeps eager mode from ever reaching for an AMQP server on localhost.
+CELERY_BROKER_URL = envstr("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = envbool("CELERY_TASK_EAGER_PROPAGATES", default=False)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True

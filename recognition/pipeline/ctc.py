@@ -54,7 +54,9 @@ def _top_k(frame: np.ndarray, charset: str) -> tuple[tuple[str, float], ...]:
 def variants(line: LineRead) -> list[Candidate]:
     """The best path and its runner-up substitutions at the least sure characters."""
     out = [Candidate(line.text, line.score, line.char_probs)]
-    unsure = sorted((c[0][1], i) for i, c in enumerate(line.char_probs) if c[0][1] < UNSURE and len(c) > 1)
+    unsure = sorted(
+        (c[0][1], i) for i, c in enumerate(line.char_probs) if c[0][1] < UNSURE and len(c) > 1
+    )
     for _, i in unsure[:MAX_VARIED]:
         for cand in list(out):
             chars = list(cand.text)

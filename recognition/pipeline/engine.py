@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from recognition.pipeline.detect import PlateDetection, PlateDetector
-from recognition.pipeline.rectify import rectify
 from recognition.pipeline.ocr import OcrResult, PlateReader
+from recognition.pipeline.rectify import rectify
 from recognition.pipeline.types import PhotoResult, PlateReading
 
 log = logging.getLogger(__name__)

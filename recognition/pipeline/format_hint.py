@@ -44,7 +44,9 @@ def colour_features(crop: np.ndarray) -> dict[str, float]:
         "blue_left": _share(left, *blue),
         "yellow_left": _share(left, *yellow),
         "blue_top": _share(top, *blue),
-        "grey": float(np.median(middle[..., 1]) < 40 and 90 < np.median(middle[..., 2]) < 215) if middle.size else 0.0,
+        "grey": float(np.median(middle[..., 1]) < 40 and 90 < np.median(middle[..., 2]) < 215)
+        if middle.size
+        else 0.0,
     }
 
 
@@ -53,11 +55,25 @@ def format_hint(crop: np.ndarray) -> FormatHint:
     two_line = f["aspect"] < SQUARE_ASPECT
     if f["blue_left"] > BAND_SHARE:
         ua = f["yellow_left"] > FLAG_SHARE
-        priors = {"ua_2015": 1.0, "ua_square": 1.0, "eu": 0.7 if ua else 0.95, "ua_2004": 0.5, "us": 0.3, "br": 0.4}
+        priors = {
+            "ua_2015": 1.0,
+            "ua_square": 1.0,
+            "eu": 0.7 if ua else 0.95,
+            "ua_2004": 0.5,
+            "us": 0.3,
+            "br": 0.4,
+        }
     elif f["blue_top"] > BAND_SHARE:
         priors = {"br": 1.0, "us": 0.6, "eu": 0.5, "ua_2004": 0.5, "ua_2015": 0.5, "ua_square": 0.5}
     elif f["grey"]:
         priors = {"br": 1.0, "us": 0.7, "ua_2004": 0.7, "eu": 0.6, "ua_2015": 0.5, "ua_square": 0.6}
     else:
-        priors = {"ua_2004": 0.9, "ua_square": 0.9, "us": 0.8, "br": 0.75, "eu": 0.7, "ua_2015": 0.6}
+        priors = {
+            "ua_2004": 0.9,
+            "ua_square": 0.9,
+            "us": 0.8,
+            "br": 0.75,
+            "eu": 0.7,
+            "ua_2015": 0.6,
+        }
     return FormatHint(priors=priors, two_line=two_line)

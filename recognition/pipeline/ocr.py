@@ -13,10 +13,11 @@ away: they give per-character confidences and the CTC alternatives that the form
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from recognition.pipeline.ctc import LineRead, best_path, join_lines, variants
 from recognition.pipeline.format_hint import format_hint
 from recognition.pipeline.ocr_input import LINE_H, LINE_W, split_lines, to_line_input
 from recognition.pipeline.regions import ALL_FORMATS, Candidate, FormatHint, Resolved, resolve
+from recognition.pipeline.regions.registry import MAX_ALTERNATIVES
 from recognition.pipeline.types import Alternative, EngineUnavailable, WeightsRejected
 from recognition.pipeline.weights import read_verified
 
@@ -35,6 +37,21 @@ log = logging.getLogger(__name__)
 MODEL_NAME = "platereader"
 # Lines per forward pass: larger batches stop paying off on 2 CPU cores and cost memory.
 BATCH_LINES = 64
+# The BiLSTM runs 40 small sequential steps; with more than one OpenMP thread on a busy 2-core
+# machine each step waits on the other thread (measured 12 ms/crop with 1 thread vs 41 with 2).
+INFER_THREADS = 1
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(min(n, before))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)
@@ -51,7 +68,9 @@ class OcrResult:
 def _check_files(folder: Path, manifest: dict[str, Any]) -> None:
     for suffix in (".yaml", ".py"):
         if not (folder / f"{MODEL_NAME}{suffix}").exists():
-            raise EngineUnavailable(f"reader unavailable: {folder / (MODEL_NAME + suffix)} is missing")
+            raise EngineUnavailable(
+                f"reader unavailable: {folder / (MODEL_NAME + suffix)} is missing"
+            )
     if list(manifest.get("input_size", [])) != [LINE_H, LINE_W]:
         raise WeightsRejected(
             f"reader weights in {folder} expect input {manifest.get('input_size')}, "
@@ -72,7 +91,8 @@ class PlateReader:
 
     @classmethod
     def load(cls, folder: Path) -> PlateReader:
-        """Check `folder`'s manifest (sha256, input size); raises EngineUnavailable/WeightsRejected."""
+        """Check the manifest (sha256, input size); raises EngineUnavailable or WeightsRejected."""
+        # (the check happens here, at load; EasyOCR itself is built on first use)
         folder = Path(folder)
         _, manifest = read_verified(folder)
         _check_files(folder, manifest)
@@ -123,8 +143,10 @@ class PlateReader:
         collate = AlignCollate(imgH=LINE_H, imgW=LINE_W, keep_ratio_with_pad=True)
         out: list[np.ndarray] = []
         for i in range(0, len(lines), BATCH_LINES):
-            images = [Image.fromarray(to_line_input(line), "L") for line in lines[i : i + BATCH_LINES]]
-            with torch.no_grad():
+            images = [
+                Image.fromarray(to_line_input(line), "L") for line in lines[i : i + BATCH_LINES]
+            ]
+            with torch.no_grad(), _torch_threads(INFER_THREADS):
                 logits = reader.recognizer(collate(images), None)
                 out.extend(torch.softmax(logits, dim=2).numpy())
         return out
@@ -137,7 +159,9 @@ class PlateReader:
         result = self.easyocr_reader.recognize(to_line_input(line), detail=1, reformat=False)
         return (str(result[0][1]), float(result[0][2])) if result else ("", 0.0)
 
-    def candidates(self, crops: Sequence[np.ndarray]) -> list[list[tuple[list[Candidate], FormatHint]]]:
+    def candidates(
+        self, crops: Sequence[np.ndarray]
+    ) -> list[list[tuple[list[Candidate], FormatHint]]]:
         """Per crop, one or two readings (as one line, as two lines), each with its hint."""
         jobs: list[tuple[int, str, np.ndarray]] = []
         hints = [format_hint(c) for c in crops]
@@ -191,13 +215,12 @@ def best_of(options: Sequence[tuple[Sequence[Candidate], FormatHint]]) -> OcrRes
     """Resolve each way of reading a crop and keep the best (valid format first, then score)."""
     resolved = [resolve(cands, hint) for cands, hint in options]
     best = max(resolved, key=lambda r: (r.valid, r.score))
-    extra = [Alternative(r.text, round(r.confidence, 4)) for r in resolved if r is not best and r.text]
+    extra = [
+        Alternative(r.text, round(r.confidence, 4)) for r in resolved if r is not best and r.text
+    ]
     seen, unique = {best.text}, []
     for alt in (*best.alternatives, *extra):
         if alt.text not in seen:
             seen.add(alt.text)
             unique.append(alt)
-    return to_result(
-        Resolved(best.text, best.format, best.confidence, best.char_confidences, best.valid, best.score,
-                 best.source, tuple(unique[:3]))
-    )  # fmt: skip
+    return to_result(dataclasses.replace(best, alternatives=tuple(unique[:MAX_ALTERNATIVES])))

@@ -1,4 +1,4 @@
-"""How a straightened plate crop becomes the reader's input lines (shared by training and inference)."""
+"""How a straightened plate crop becomes the reader's input lines (training and inference)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,9 @@ import torch
 from torch import nn
 
 
-def _conv(cin: int, cout: int, kernel: int | tuple[int, int] = 3, padding: int = 1) -> nn.Sequential:
+def _conv(
+    cin: int, cout: int, kernel: int | tuple[int, int] = 3, padding: int = 1
+) -> nn.Sequential:
     return nn.Sequential(
         nn.Conv2d(cin, cout, kernel, 1, padding, bias=False),
         nn.BatchNorm2d(cout),
@@ -42,7 +44,8 @@ class VGGFeatures(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.ConvNet(x)
+        out: torch.Tensor = self.ConvNet(x)
+        return out
 
 
 class BidirectionalLSTM(nn.Module):
@@ -53,11 +56,14 @@ class BidirectionalLSTM(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         recurrent, _ = self.rnn(x)
-        return self.linear(recurrent)
+        out: torch.Tensor = self.linear(recurrent)
+        return out
 
 
 class Model(nn.Module):
-    def __init__(self, input_channel: int, output_channel: int, hidden_size: int, num_class: int) -> None:
+    def __init__(
+        self, input_channel: int, output_channel: int, hidden_size: int, num_class: int
+    ) -> None:
         super().__init__()
         self.FeatureExtraction = VGGFeatures(input_channel, output_channel)
         self.AdaptiveAvgPool = nn.AdaptiveAvgPool2d((None, 1))
@@ -71,4 +77,5 @@ class Model(nn.Module):
         """Logits (batch, time, classes); `text` is unused (EasyOCR's signature)."""
         features = self.FeatureExtraction(input)
         features = self.AdaptiveAvgPool(features.permute(0, 3, 1, 2)).squeeze(3)
-        return self.Prediction(self.SequenceModeling(features).contiguous())
+        out: torch.Tensor = self.Prediction(self.SequenceModeling(features).contiguous())
+        return out

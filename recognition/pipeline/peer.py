@@ -47,7 +47,7 @@ class RapidPeer:
                     from rapidocr import RapidOCR
 
                     engine = RapidOCR(params={"Global.log_level": "error"})
-                    self._rec = engine._load_rec_model()
+                    self._rec = engine._load_rec_model()  # type: ignore[no-untyped-call]
         return self._rec
 
     def read(self, images: Sequence[np.ndarray]) -> list[tuple[str, float]]:
@@ -77,11 +77,15 @@ def peer_candidates(text: str, score: float) -> list[Candidate]:
     for t, s in texts.items():
         t = "".join(ch for ch in t if ch.isalnum())
         if t:
-            out.append(Candidate(t, s * PEER_WEIGHT, tuple(((ch, s),) for ch in t), source="rapidocr"))
+            out.append(
+                Candidate(t, s * PEER_WEIGHT, tuple(((ch, s),) for ch in t), source="rapidocr")
+            )
     return out
 
 
-def peer_options(peer: RapidPeer, crops: Sequence[np.ndarray], hints: Sequence[FormatHint]) -> list[list[tuple[list[Candidate], FormatHint]]]:
+def peer_options(
+    peer: RapidPeer, crops: Sequence[np.ndarray], hints: Sequence[FormatHint]
+) -> list[list[tuple[list[Candidate], FormatHint]]]:
     """The peer's ways of reading each crop, shaped like `PlateReader.candidates`."""
     jobs: list[tuple[int, str, np.ndarray]] = []
     for k, (crop, hint) in enumerate(zip(crops, hints, strict=True)):
@@ -98,22 +102,38 @@ def peer_options(peer: RapidPeer, crops: Sequence[np.ndarray], hints: Sequence[F
         options = [(peer_candidates(*p["whole"]), FormatHint(hint.priors, two_line=False))]
         if "top" in p:
             (t1, s1), (t2, s2) = p["top"], p["bottom"]
-            options.append((peer_candidates(f"{t1}{t2}", s1 * s2), FormatHint(hint.priors, two_line=True)))
+            options.append(
+                (peer_candidates(f"{t1}{t2}", s1 * s2), FormatHint(hint.priors, two_line=True))
+            )
         out.append(options)
     return out
 
 
-def combine_readers(reader: PlateReader, peer: RapidPeer, crops: Sequence[np.ndarray]) -> list[OcrResult]:
-    """Both readers' candidates through the format rules: valid format first, then score."""
+def combine_readers(
+    reader: PlateReader,
+    peer: RapidPeer,
+    crops: Sequence[np.ndarray],
+    consult_below: float = 1.0,
+) -> list[OcrResult]:
+    """Both readers' candidates through the format rules: valid format first, then score.
+
+    The peer is slow on a CPU (PP-OCR's recogniser), so it is consulted only for crops whose
+    own reading is invalid or below `consult_below` confidence (1.0: always).
+    """
     ours = reader.candidates(crops)
-    hints = [format_hint(c) for c in crops]
-    theirs = peer_options(peer, crops, hints)
-    results = []
-    for a, b in zip(ours, theirs, strict=True):
-        merged = [(ca + cb, ha) for (ca, ha), (cb, _) in zip(a, b, strict=True)]
-        results.append(best_of(merged))
-    return results
+    own = [best_of(options) for options in ours]
+    unsure = [k for k, r in enumerate(own) if not r.valid or r.confidence < consult_below]
+    if not unsure:
+        return own
+    sub = [crops[k] for k in unsure]
+    theirs = peer_options(peer, sub, [format_hint(c) for c in sub])
+    for k, b in zip(unsure, theirs, strict=True):
+        merged = [(ca + cb, ha) for (ca, ha), (cb, _) in zip(ours[k], b, strict=True)]
+        own[k] = best_of(merged)
+    return own
 
 
-def peer_only(peer: RapidPeer, crops: Sequence[np.ndarray], hints: Sequence[FormatHint]) -> list[OcrResult]:
+def peer_only(
+    peer: RapidPeer, crops: Sequence[np.ndarray], hints: Sequence[FormatHint]
+) -> list[OcrResult]:
     return [best_of(opts) for opts in peer_options(peer, crops, hints)]

@@ -86,19 +86,32 @@ def view_and_rectify(
     centre = quad.mean(axis=0)
     noisy = centre + (quad - centre) * (1 + pad)
     span = np.array([np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[3] - quad[0])])
-    noisy = noisy + np.array([[rng.gauss(0, corner_noise) * span[0], rng.gauss(0, corner_noise) * span[1]] for _ in range(4)])
+    noisy = noisy + np.array(
+        [
+            [rng.gauss(0, corner_noise) * span[0], rng.gauss(0, corner_noise) * span[1]]
+            for _ in range(4)
+        ]
+    )
     out_h = max(16, int(round(small_h * rng.uniform(0.8, 1.6))))
     out_w = int(round(out_h * pw / ph))
     dst = np.float32([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]])
     back = cv2.getPerspectiveTransform(noisy.astype(np.float32), dst)
-    return cv2.warpPerspective(scene, back, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpPerspective(
+        scene, back, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
 
 
-def synth_plate_crop(fmt: str, rng: random.Random, *, yaw: float | None = None) -> tuple[np.ndarray, str, tuple[str, ...]]:
+def synth_plate_crop(
+    fmt: str, rng: random.Random, *, yaw: float | None = None
+) -> tuple[np.ndarray, str, tuple[str, ...]]:
     """A straightened synthetic crop of `fmt`: (RGB crop, text, lines)."""
     plate = render_plate(fmt, rng)
     # Downscale before the surface effects: the plates are rendered far larger than photos show.
-    img = cv2.resize(plate.image, (plate.image.shape[1] // 2, plate.image.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    img = cv2.resize(
+        plate.image,
+        (plate.image.shape[1] // 2, plate.image.shape[0] // 2),
+        interpolation=cv2.INTER_AREA,
+    )
     img = degrade_surface(img, rng)
     if yaw is None:
         yaw = rng.choice((-1, 1)) * min(abs(rng.gauss(0, 25)), 65)
@@ -124,14 +137,20 @@ def jitter_real_crop(crop: np.ndarray, rng: random.Random, strength: float = 1.0
     h, w = crop.shape[:2]
     src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     pad = rng.uniform(-0.04, 0.08) * strength
-    dst = src + np.float32([[-pad * w, -pad * h], [pad * w, -pad * h], [pad * w, pad * h], [-pad * w, pad * h]])
-    dst += np.float32([[rng.gauss(0, 0.025 * strength) * w, rng.gauss(0, 0.04 * strength) * h] for _ in range(4)])
+    dst = src + np.float32(
+        [[-pad * w, -pad * h], [pad * w, -pad * h], [pad * w, pad * h], [-pad * w, pad * h]]
+    )
+    dst += np.float32(
+        [[rng.gauss(0, 0.025 * strength) * w, rng.gauss(0, 0.04 * strength) * h] for _ in range(4)]
+    )
     angle = math.radians(rng.uniform(-5, 5) * strength)
     centre = dst.mean(axis=0)
     rot = np.float32([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
     dst = (dst - centre) @ rot.T + centre
     m = cv2.getPerspectiveTransform(dst.astype(np.float32), src)
-    out = cv2.warpPerspective(crop, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    out = cv2.warpPerspective(
+        crop, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
     return degrade_camera(out, rng, strength=0.6 * strength)
 
 

@@ -59,7 +59,7 @@ def cut_box(img: np.ndarray, box: list[float], margin: float) -> np.ndarray:
 
 
 def load_real_crops(data_dir: Path, split: str, margin: float = BOX_MARGIN) -> list[RealCrop]:
-    """Real plate crops of one split: the crop sets as they are, plates cut from end-to-end photos."""
+    """Real plate crops of one split: crop sets as they are, plates cut from end-to-end photos."""
     out: list[RealCrop] = []
     for name in (*CROP_SETS, PHOTO_SET):
         folder = data_dir / name
@@ -120,7 +120,9 @@ class LineStream(IterableDataset):
                     yield to_line_input(line.image), line.text
 
 
-def encode_batch(batch: list[tuple[np.ndarray, str]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def encode_batch(
+    batch: list[tuple[np.ndarray, str]],
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Images normalised as EasyOCR does ((x/255 - 0.5) / 0.5), CTC targets and their lengths."""
     images = np.stack([b[0] for b in batch]).astype(np.float32)
     x = torch.from_numpy(images).unsqueeze(1).div_(255.0).sub_(0.5).div_(0.5)

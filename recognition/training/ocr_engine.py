@@ -53,8 +53,15 @@ class Schedule:
     the larger of the step fraction and the elapsed-time fraction.
     """
 
-    def __init__(self, peak_lr: float, total_steps: int, budget_sec: float, warmup: float = 0.04) -> None:
-        self.peak_lr, self.total_steps, self.budget_sec, self.warmup = peak_lr, total_steps, budget_sec, warmup
+    def __init__(
+        self, peak_lr: float, total_steps: int, budget_sec: float, warmup: float = 0.04
+    ) -> None:
+        self.peak_lr, self.total_steps, self.budget_sec, self.warmup = (
+            peak_lr,
+            total_steps,
+            budget_sec,
+            warmup,
+        )
         self.step_count, self.elapsed = 0, 0.0
 
     @property
@@ -111,7 +118,9 @@ def train_one_epoch(
         if math.isfinite(loss.item()):
             total += loss.item()
             seen += 1
-        bar.set_postfix(loss=f"{total / max(seen, 1):.3f}", lr=f"{schedule.lr():.2e}", refresh=False)
+        bar.set_postfix(
+            loss=f"{total / max(seen, 1):.3f}", lr=f"{schedule.lr():.2e}", refresh=False
+        )
     return {"loss": total / max(seen, 1), "sec": time.perf_counter() - t0, "steps": float(seen)}
 
 

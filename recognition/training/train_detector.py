@@ -9,6 +9,7 @@ best checkpoint (by validation F1) to `models/detector/` with its manifest.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
 import random
@@ -79,6 +80,7 @@ def _config(args: argparse.Namespace) -> DetectorConfig:
 def export(args: argparse.Namespace) -> Path:
     best = torch.load(args.out / "best.pth", map_location="cpu", weights_only=True)
     cfg = DetectorConfig.from_json(json.loads(best["config"]))
+    val = json.loads(best["metrics"])
     args.export.mkdir(parents=True, exist_ok=True)
     weights = args.export / "detector.pth"
     torch.save(best["model"], weights)
@@ -87,7 +89,13 @@ def export(args: argparse.Namespace) -> Path:
         weights,
         version=version,
         input_size=[cfg.min_size, cfg.max_size],
-        extra={"config": cfg.to_json(), "val": json.loads(best["metrics"]), "step": best["step"]},
+        extra={
+            "config": cfg.to_json(),
+            "val": val,
+            "step": best["step"],
+            # The operating point: the validation F1-best score threshold, kept in a sane range.
+            "threshold": round(min(max(float(val["threshold"]), 0.3), 0.9), 3),
+        },
     )
     log.info("exported %s (%s)", weights, manifest["sha256"])
     return weights
@@ -118,14 +126,18 @@ def main(args: argparse.Namespace) -> None:
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
-        lambda s: (
+        lambda s: float(
             min(1.0, (s + 1) / args.warmup) * 0.5 * (1 + np.cos(np.pi * min(s, total) / total))
         ),
     )
     start_epoch, step, best_f1 = 0, 0, -1.0
     last = args.out / "last.pth"
     if last.exists():
-        state = torch.load(last, map_location="cpu", weights_only=True)
+        # Checkpoints written before the schedule returned plain floats hold numpy scalars.
+        with torch.serialization.safe_globals(
+            [np._core.multiarray.scalar, np.dtype, np.dtypes.Float64DType]
+        ):
+            state = torch.load(last, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -152,12 +164,14 @@ def main(args: argparse.Namespace) -> None:
 
     for epoch in range(start_epoch, args.epochs):
         train_set.epoch = epoch
-        # Resuming mid-epoch replays the epoch from its start: simple, and costs < 1 epoch.
         g = torch.Generator().manual_seed(args.seed * 1000 + epoch)
         loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=g,
                             collate_fn=collate, num_workers=0)  # fmt: skip
+        # Resuming mid-epoch: the same seed gives the same order, so skip the batches seen.
+        done = max(0, step - epoch * len(loader))
+        batches = itertools.islice(loader, done, None) if done else loader
         step = train_one_epoch(
-            model, optimizer, scheduler, _stop_when(loader, lambda: out_of_time), epoch, step,
+            model, optimizer, scheduler, _stop_when(batches, lambda: out_of_time), epoch, step,
             lambda s, e=epoch: checkpoint(e, s),
             pseudo_threshold=args.pseudo_threshold if epoch >= args.pseudo_from_epoch else None,
         )  # fmt: skip

@@ -47,7 +47,9 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--steps-per-epoch", default=400, type=int)
     p.add_argument("--batch-size", default=64, type=int)
     p.add_argument("--lr", default=2e-3, type=float, help="peak learning rate (one-cycle)")
-    p.add_argument("--time-budget", default=0.0, type=float, help="minutes of training (0: no limit)")
+    p.add_argument(
+        "--time-budget", default=0.0, type=float, help="minutes of training (0: no limit)"
+    )
     p.add_argument("--weight-decay", default=1e-4, type=float)
     p.add_argument("--real-fraction", default=0.3, type=float, help="share of real crops per batch")
     p.add_argument("--workers", default=1, type=int, help="data generation processes")
@@ -107,7 +109,7 @@ def export(checkpoint: Path, models_dir: Path, quantize: bool = False) -> dict:
     digest = sha256_file(weights)
     manifest = write_manifest(
         weights,
-        version=f"ocr-{datetime.date.today():%Y%m%d}-{digest[:8]}",
+        version=f"ocr-{datetime.datetime.now(tz=datetime.UTC):%Y%m%d}-{digest[:8]}",
         input_size=[LINE_H, LINE_W],
         extra={
             "name": MODEL_NAME,
@@ -136,7 +138,12 @@ def main(args: argparse.Namespace) -> None:
     real_train = load_real_crops(args.data, "train")
     real_val = load_real_crops(args.data, "val", margin=0.04)
     synth_val = synth_val_set(args.val_synth)
-    logger.info("real crops: %d train, %d val; synthetic val %d", len(real_train), len(real_val), len(synth_val))
+    logger.info(
+        "real crops: %d train, %d val; synthetic val %d",
+        len(real_train),
+        len(real_val),
+        len(synth_val),
+    )
 
     model = build_model()
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
@@ -161,8 +168,12 @@ def main(args: argparse.Namespace) -> None:
         if schedule.progress >= 1.0:
             break
         stream = LineStream(real_train, args.real_fraction, seed=args.seed * 100 + epoch)
-        loader = DataLoader(stream, batch_size=args.batch_size, num_workers=args.workers, collate_fn=list)
-        stats = train_one_epoch(model, _batches(loader), optimizer, schedule, args.steps_per_epoch, epoch)
+        loader = DataLoader(
+            stream, batch_size=args.batch_size, num_workers=args.workers, collate_fn=list
+        )
+        stats = train_one_epoch(
+            model, _batches(loader), optimizer, schedule, args.steps_per_epoch, epoch
+        )
         t0 = time.perf_counter()
         val = validate(model, real_val, synth_val)
         stats["val_sec"] = time.perf_counter() - t0

@@ -123,3 +123,12 @@ def test_a_correction_must_name_a_reading_of_the_same_photo(moderator):
         reading_create_human(
             photo_id=photo.pk, plate_text="A1", user=moderator, base_reading_id=other.pk
         )
+
+
+def test_an_unreadable_photo_fails_alone_and_the_rest_of_its_batch_is_read(engine_control):
+    broken, fine = PhotoFactory(), PhotoFactory()
+    broken.image.storage.delete(broken.image.name)
+    tasks.recognize_photos.delay([broken.pk, fine.pk])
+    assert refreshed(broken).status == Photo.Status.FAILED
+    assert broken.last_error.startswith("cannot read the stored photo")
+    assert refreshed(fine).status == Photo.Status.DONE

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from recognition.models import Reading
 from tests.fixtures import images
@@ -26,12 +27,18 @@ def upload_photo(marketplace_id: str = "MP-W1") -> Photo:
     return added[0].photo
 
 
-def wait_status(photo: Photo, *statuses: str, timeout: float = DONE_TIMEOUT_S) -> Photo:
+def wait_status(
+    photo: Photo, *statuses: str, worker: Worker, timeout: float = DONE_TIMEOUT_S
+) -> Photo:
     def settled() -> Photo | None:
         photo.refresh_from_db()
         return photo if photo.status in statuses else None
 
-    wait_for(settled, timeout=timeout, what=f"photo {photo.pk} to be {statuses}")
+    try:
+        wait_for(settled, timeout=timeout, what=f"photo {photo.pk} to be {statuses}")
+    except AssertionError as exc:
+        state = f"{photo.status} attempts={photo.attempts} error={photo.last_error!r}"
+        raise AssertionError(f"{exc}; photo is {state}; worker log:\n{worker.log()}") from None
     return photo
 
 
@@ -46,7 +53,7 @@ def test_an_uploaded_photo_goes_through_the_chain(celery_worker: Worker, engine_
     # when
     photo = upload_photo()
     # then
-    wait_status(photo, Photo.Status.DONE)
+    wait_status(photo, Photo.Status.DONE, worker=celery_worker)
     texts = sorted(Reading.objects.filter(photo=photo).values_list("plate_text", flat=True))
     assert texts == ["A123BC77", "X999XX99"]
     assert photo.model_version == "double-1"
@@ -59,7 +66,7 @@ def test_a_transient_engine_error_is_retried_then_succeeds(
 ):
     (engine_control / "mode").write_text("transient:2")
     photo = upload_photo()
-    wait_status(photo, Photo.Status.DONE)
+    wait_status(photo, Photo.Status.DONE, worker=celery_worker)
     assert (engine_control / "transient_count").read_text() == "2"
     assert photo.attempts == 3
     assert Reading.objects.filter(photo=photo).count() == 1
@@ -79,7 +86,7 @@ def test_a_worker_killed_mid_task_does_not_lose_the_photo(
     assert Photo.objects.get(pk=photo.pk).status == Photo.Status.PROCESSING
     celery_worker.start()
     # then the message is redelivered and the photo is read exactly once
-    wait_status(photo, Photo.Status.DONE)
+    wait_status(photo, Photo.Status.DONE, worker=celery_worker)
     assert photo.attempts == 2
     assert Reading.objects.filter(photo=photo).count() == 1
     assert completed_calls(engine_control) == 1
@@ -96,9 +103,26 @@ def test_a_photo_that_kills_the_worker_every_time_ends_failed(
         celery_worker.wait_dead(timeout=DONE_TIMEOUT_S)
         celery_worker.start()
     # then the next delivery gives up on it instead of dying again
-    wait_status(photo, Photo.Status.FAILED)
+    wait_status(photo, Photo.Status.FAILED, worker=celery_worker)
     assert photo.attempts == settings.RECOGNITION_MAX_ATTEMPTS
     assert "poison photo" in photo.last_error
     assert celery_worker.process is not None
     assert celery_worker.process.poll() is None
     assert not Reading.objects.filter(photo=photo).exists()
+
+
+def test_the_worker_survives_a_database_restart(celery_worker: Worker, engine_control: Path):
+    # given a worker that has already used its database connection
+    first = upload_photo("MP-W1")
+    wait_status(first, Photo.Status.DONE, worker=celery_worker)
+    # when every other session to the database is cut, as a PostgreSQL restart does
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] >= 1
+    second = upload_photo("MP-W2")
+    # then the next photo is still read (reconnecting, or retried as a transient error)
+    wait_status(second, Photo.Status.DONE, worker=celery_worker)
+    assert Reading.objects.filter(photo=second).count() == 1

@@ -54,12 +54,10 @@ CAMRY_LISTING = ListingFacts(
 )
 
 
-def reading(
-    photo: int, text: str = "AA1234BB", confidence: float = 0.95, **kw: object
-) -> ReadingFacts:
+def reading(photo: int, text: str = "AA1234BB", confidence: float = 0.95) -> ReadingFacts:
     return ReadingFacts(
-        reading_id=photo * 10, photo_id=photo, plate_text=text, confidence=confidence, **kw
-    )  # type: ignore[arg-type]
+        reading_id=photo * 10, photo_id=photo, plate_text=text, confidence=confidence
+    )
 
 
 def kinds(findings: list[Finding]) -> dict[str, int]:

@@ -165,3 +165,13 @@ def test_numbers_too_big_for_the_database_are_rejected(tmp_path: Path) -> None:
     _, rejects = parse(path)
     assert [reject.line for reject in rejects] == [2]
     assert "out of range" in rejects[0].reason
+
+
+def test_a_nul_byte_is_a_reject_not_a_failed_copy(tmp_path: Path) -> None:
+    lines = (SAMPLES / "register_2024.csv").read_bytes().split(b"\r\n")
+    lines[2] = lines[2].replace(b"BMW", b"B\x00MW")
+    path = tmp_path / "nul.csv"
+    path.write_bytes(b"\r\n".join(lines))
+    rows, rejects = parse(path)
+    assert [(r.line, r.reason) for r in rejects] == [(3, "NUL byte")]
+    assert len(rows) == 5

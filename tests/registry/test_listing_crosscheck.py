@@ -54,7 +54,8 @@ def test_findings_become_flags_with_evidence(register: None) -> None:
         ("colour_mismatch", ""): (2, "open"),
     }
     make = next(f for f in flags if f.kind == Flag.Kind.MAKE_MISMATCH)
-    assert make.plate_text == "AA1234BB" and make.plate_format == "ua"
+    assert make.plate_text == "AA1234BB"
+    assert make.plate_format == "ua"
     assert make.evidence["registered"] == "TOYOTA"
     assert make.evidence["record"]["plate"] == "АА1234ВВ"
     assert [r["brand"] for r in make.evidence["history"]] == ["DAEWOO"]
@@ -171,8 +172,10 @@ def test_the_task_runs_the_service_and_tolerates_a_missing_listing(register: Non
     assert Flag.objects.filter(listing=listing).count() == 1
     crosscheck_listing(999_999)
     options = crosscheck_listing
-    assert options.acks_late and options.ignore_result
-    assert options.soft_time_limit and options.time_limit
+    assert options.acks_late
+    assert options.ignore_result
+    assert options.soft_time_limit
+    assert options.time_limit
 
 
 def test_an_import_rechecks_the_listings_it_touches(

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.test import Client
 
@@ -31,6 +32,12 @@ def car_photo_bytes(text: str = "AA1234BB") -> bytes:
     ok, jpeg = cv2.imencode(".jpg", image)
     assert ok
     return jpeg.tobytes()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    # The queue's counts are cached; a test must not see another test's numbers.
+    cache.clear()
 
 
 @pytest.fixture

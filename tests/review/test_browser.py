@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
+from django.db import connection
 
 from recognition.models import Reading
 from tests.fixtures.factories import (
@@ -53,6 +54,9 @@ def page() -> Iterator[object]:
         yield page
         context.close()
         browser.close()
+        # ORM calls made while Playwright's loop runs get their own connection (Django keys
+        # connections by async context too); close it, or the test database cannot be dropped.
+        connection.close()
 
 
 def _flagged(marketplace_id: str, *, declared: str, read: str, severity: int, kind: str) -> Flag:
@@ -160,6 +164,11 @@ def test_a_moderator_works_through_the_queue(page, live_server, queue_data):
     assert "Register out of date" in audit.first.inner_text()
     assert "mila" in audit.first.inner_text()
     assert AuditEntry.objects.filter(flag_ref=third.pk, action="correct_plate").exists()
+
+    # the dashboard draws its charts from the decisions just made
+    page.goto(f"{live_server.url}/review/dashboard/")
+    assert page.locator("svg.chart").count() == 4
+    page.screenshot(path=str(ARTIFACTS / "review_dashboard.png"), full_page=True)
 
 
 def test_bulk_dismiss_from_the_queue(page, live_server, queue_data):

@@ -165,17 +165,23 @@ def test_correcting_the_plate_reruns_the_real_crosscheck(mod_client, moderator, 
     ).exists()
 
 
-def test_the_register_column_shows_the_current_record_and_the_older_ones(mod_client, flagged_listing):
+def test_the_register_column_shows_the_current_record_and_the_older_ones(
+    mod_client, flagged_listing
+):
     import datetime as dt
     import uuid
 
     from registry.models import ImportRun, RegisterRecord
 
     run = ImportRun.objects.create(file_name="r.csv", file_sha256="0" * 64)
-    for day, brand, colour in ((dt.date(2019, 5, 1), "HONDA", "black"), (dt.date(2023, 2, 1), "TOYOTA", "white")):
+    for day, brand, colour in (
+        (dt.date(2019, 5, 1), "HONDA", "black"),
+        (dt.date(2023, 2, 1), "TOYOTA", "white"),
+    ):
         RegisterRecord.objects.create(
-            plate="АА1234В8", plate_latin="AA1234B8", brand=brand, model="COROLLA", colour=colour,
-            make_year=2018, d_reg=day, oper_name="registration", import_run=run, line=1, row_hash=uuid.uuid4(),
+            plate="АА1234В8", plate_latin="AA1234B8", brand=brand, model="COROLLA",
+            colour=colour, make_year=2018, d_reg=day, oper_name="registration",
+            import_run=run, line=1, row_hash=uuid.uuid4(),
         )  # fmt: skip
 
     response = mod_client.get(reverse("review:flag", args=[flagged_listing["flag"].pk]))

@@ -107,3 +107,25 @@ def test_the_queue_page_filters_from_the_query_string(mod_client):
 
     assert b"KA7777XO" in response.content
     assert b"BC1111CB" not in response.content
+
+
+def test_counts_are_cached_briefly_and_refreshed_by_a_decision(
+    moderator, django_capture_on_commit_callbacks
+):
+    from webapp.review import services
+
+    first = _flag("AA0001AA")
+    assert flag_queue(filters=QueueFilters()).total == 1
+
+    # a flag from the cross-check shows in the rows at once, in the counts after a short while
+    _flag("AA0002AA")
+    page = flag_queue(filters=QueueFilters())
+    assert len(page.flags) == 2
+    assert page.total == 1
+
+    # a moderator's decision refreshes the counts as soon as it commits
+    with django_capture_on_commit_callbacks(execute=True):
+        services.flag_confirm(flag_id=first.pk, version=1, user=moderator)
+    assert flag_queue(filters=QueueFilters()).total == 1
+    assert flag_queue(filters=QueueFilters(status="confirmed")).total == 1
+    assert flag_queue(filters=QueueFilters(status="")).total == 2

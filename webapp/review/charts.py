@@ -48,21 +48,29 @@ def _nice_max(value: float) -> float:
     return float(10 ** (exponent + 1))
 
 
+def _axis(peak: float, *, integer: bool) -> tuple[float, float]:
+    """(top, step) of a y axis with 2 to 5 round steps; whole steps for counts."""
+    step = _nice_max(peak / 4) if peak > 0 else 1.0
+    if integer:
+        step = max(1.0, round(step))
+    return max(step, math.ceil(peak / step) * step), step
+
+
 def line_chart(
     *,
     labels: Sequence[str],
     series: Sequence[Series],
     title: str,
-    width: int = 720,
-    height: int = 240,
+    width: int = 1100,
+    height: int = 260,
     y_format: Formatter = _number,
-    y_max: float | None = None,
+    integer: bool = True,
 ) -> str:
     """Lines over a shared x axis of ``labels`` (e.g. days); ``None`` values leave a gap."""
-    left, right, top, bottom = 48, 12, 28, 36
+    left, right, top, bottom = 56, 28, 28, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = max((v for s in series for v in s.values if v is not None), default=0.0)
-    top_value = y_max if y_max is not None else _nice_max(peak)
+    top_value, step_value = _axis(peak, integer=integer)
     n = max(len(labels), 1)
 
     def x(i: int) -> float:
@@ -73,8 +81,8 @@ def line_chart(
 
     parts = [_open(width, height, title)]
     parts.append(f'<text class="chart-title" x="{left}" y="16">{escape(title)}</text>')
-    for k in range(5):
-        value = top_value * k / 4
+    for k in range(round(top_value / step_value) + 1):
+        value = step_value * k
         yy = y(value)
         parts.append(
             f'<line class="grid" x1="{left}" x2="{width - right}" y1="{yy:.1f}" y2="{yy:.1f}"/>'
@@ -126,13 +134,13 @@ def bar_chart(
     *,
     bars: Sequence[Bar],
     title: str,
-    width: int = 720,
+    width: int = 540,
     value_format: Formatter = percent,
     max_value: float | None = None,
     css_class: str = "s2",
 ) -> str:
     """Horizontal bars, one row per label, with the value and an optional note at the end."""
-    row_h, top, label_w, value_w = 22, 28, 200, 150
+    row_h, top, label_w, value_w = 22, 28, 170, 130
     height = top + row_h * max(len(bars), 1) + 8
     plot_w = width - label_w - value_w
     top_value = (
@@ -166,6 +174,6 @@ def _tick(x: float, y: float, text: str, anchor: str = "start") -> str:
 
 def _open(width: int, height: int, title: str) -> str:
     return (
-        f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
-        f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'
+        f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'
     )

@@ -9,6 +9,12 @@ from webapp.review.selectors import DashboardStats, RateRow
 
 
 def _hours(value: float) -> str:
+    if value == 0:
+        return "0"
+    if value < 1 / 60:
+        return f"{value * 3600:.0f} s"
+    if value < 1:
+        return f"{value * 60:.0f} min"
     return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} d"
 
 
@@ -37,6 +43,7 @@ def charts(stats: DashboardStats) -> dict[str, SafeString]:
                 title="Median time to decision (by decision day)",
                 series=[Series("median wait", stats.median_hours, "s4")],
                 y_format=_hours,
+                integer=False,
             )
         ),
         "by_kind": mark_safe(  # noqa: S308

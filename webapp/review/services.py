@@ -21,6 +21,7 @@ from django.utils import timezone
 from recognition.pipeline.regions import normalise_plate
 from webapp.listings.models import Flag, Listing, Photo
 from webapp.review.models import AuditEntry
+from webapp.review.selectors import queue_counts_invalidate
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ def _decide(
             before=flag_snapshot(before),
             after=after,
         )
+        transaction.on_commit(queue_counts_invalidate)
     logger.info("flag %s %s by user %s", flag_id, status, user.pk)
     return Flag.objects.select_related("reviewer").get(pk=flag_id)
 
@@ -234,5 +236,6 @@ def flag_correct_plate(
                 ],
             },
         )
+        transaction.on_commit(queue_counts_invalidate)
     logger.info("flag %s: plate corrected to %s by user %s", flag_id, text, user.pk)
     return Correction(reading_id=reading.pk, plate_text=text, flags=flags)

@@ -7,16 +7,18 @@ needed, times the crop's prior for that format (colour band, two lines).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from recognition.pipeline.regions import br, eu, ua_2004, ua_2015, ua_square, unknown, us
+from recognition.pipeline.regions import br, eu, ua_2004, ua_2015, ua_square, ukraine, unknown, us
 from recognition.pipeline.regions.rules import CharProbs, PlateFormat
 from recognition.pipeline.regions.text import normalise_plate
 from recognition.pipeline.types import Alternative
 
 FORMATS: dict[str, PlateFormat] = {
-    f.code: f for f in (ua_2015.FORMAT, ua_2004.FORMAT, ua_square.FORMAT, eu.FORMAT, us.FORMAT, br.FORMAT)
+    f.code: f
+    for f in (ua_2015.FORMAT, ua_2004.FORMAT, ua_square.FORMAT, eu.FORMAT, us.FORMAT, br.FORMAT)
 }
 ALL_FORMATS: dict[str, PlateFormat] = {**FORMATS, "unknown": unknown.FORMAT}
 # Prior of a format the hint says nothing about.
@@ -24,6 +26,8 @@ DEFAULT_PRIOR = 0.5
 # Text that fits no format keeps this share of its OCR score (it still ranks below any valid one).
 UNKNOWN_FACTOR = 0.5
 MAX_ALTERNATIVES = 3
+# Another valid prefix for an unsure one ranks below the chosen prefix.
+OTHER_PREFIX_FACTOR = 0.5
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,9 @@ class Resolved:
 
 def _fits(cand: Candidate, hint: FormatHint) -> list[Resolved]:
     text = normalise_plate(cand.text)
-    probs = cand.char_probs if len(cand.char_probs) == len(text) else tuple(((ch, 1.0),) for ch in text)
+    probs = (
+        cand.char_probs if len(cand.char_probs) == len(text) else tuple(((ch, 1.0),) for ch in text)
+    )
     out = []
     for code, fmt in FORMATS.items():
         fitted = fmt.fit(text, probs)
@@ -70,10 +76,34 @@ def _fits(cand: Candidate, hint: FormatHint) -> list[Resolved]:
             continue
         conf = min(1.0, cand.score * factor)
         score = conf * hint.priors.get(code, DEFAULT_PRIOR)
-        out.append(Resolved(fitted.text, code, conf, fitted.char_confidences, True, score, cand.source))
+        out.append(
+            Resolved(fitted.text, code, conf, fitted.char_confidences, True, score, cand.source)
+        )
+        if fmt.refine is ukraine.refine_prefix:
+            out += _other_prefixes(out[-1], probs)
     confs = tuple(p[0][1] if p else 1.0 for p in probs)
-    out.append(Resolved(text, "unknown", cand.score, confs, False, cand.score * UNKNOWN_FACTOR, cand.source))
+    out.append(
+        Resolved(
+            text, "unknown", cand.score, confs, False, cand.score * UNKNOWN_FACTOR, cand.source
+        )
+    )
     return out
+
+
+def _other_prefixes(best: Resolved, probs: Sequence[CharProbs]) -> list[Resolved]:
+    """Other valid region prefixes for an unsure prefix, as lower-ranked readings."""
+    if min(best.char_confidences[:2]) >= ukraine.UNCERTAIN:
+        return []
+    others = ukraine.prefix_alternatives(best.text[:2], best.char_confidences, probs)
+    return [
+        dataclasses.replace(
+            best,
+            text=prefix + best.text[2:],
+            confidence=best.confidence * OTHER_PREFIX_FACTOR,
+            score=best.score * OTHER_PREFIX_FACTOR,
+        )
+        for prefix in others[:2]
+    ]
 
 
 def resolve(candidates: Sequence[Candidate], hint: FormatHint | None = None) -> Resolved:
@@ -83,15 +113,13 @@ def resolve(candidates: Sequence[Candidate], hint: FormatHint | None = None) -> 
     if not readings:
         return Resolved("", "unknown", 0.0, (), False, 0.0, "none")
     readings.sort(key=lambda r: (r.valid, r.score), reverse=True)
-    best, seen, alternatives = readings[0], {readings[0].text}, []
+    best, seen = readings[0], {readings[0].text}
+    alternatives: list[Alternative] = []
     for r in readings[1:]:
         if r.text not in seen and len(alternatives) < MAX_ALTERNATIVES:
             seen.add(r.text)
             alternatives.append(Alternative(r.text, round(r.confidence, 4)))
-    return Resolved(
-        best.text, best.format, best.confidence, best.char_confidences, best.valid, best.score, best.source,
-        tuple(alternatives),
-    )  # fmt: skip
+    return dataclasses.replace(best, alternatives=tuple(alternatives))
 
 
 def is_valid(text: str, fmt: str) -> bool:

@@ -12,7 +12,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 # Letters that OCR reads in a digit slot, and the digit the plate most likely shows.
-DIGIT_FIXES = {"O": "0", "Q": "0", "D": "0", "U": "0", "I": "1", "L": "1", "T": "1", "Z": "2", "S": "5", "B": "8", "G": "6"}
+DIGIT_FIXES = {
+    "O": "0",
+    "Q": "0",
+    "D": "0",
+    "U": "0",
+    "I": "1",
+    "L": "1",
+    "T": "1",
+    "Z": "2",
+    "S": "5",
+    "B": "8",
+    "G": "6",
+}
 # Digits read in a letter slot, and the letter most likely shown.
 LETTER_FIXES = {"0": "O", "1": "I", "8": "B", "5": "S", "2": "Z", "6": "G", "4": "A", "7": "T"}
 # A fix from the look-alike table costs this factor of the reading's score, so that a reading that
@@ -47,7 +59,9 @@ class PlateFormat:
     # Lengths of the printed lines, top to bottom, for two-line plates; () for one line.
     line_lengths: tuple[int, ...] = ()
     # Extra check on the fitted text (Ukrainian region prefixes); may repair it or return None.
-    refine: Callable[[Fitted, Sequence[CharProbs]], Fitted | None] | None = field(default=None, compare=False)
+    refine: Callable[[Fitted, Sequence[CharProbs]], Fitted | None] | None = field(
+        default=None, compare=False
+    )
 
     def is_valid(self, text: str) -> bool:
         fitted = self.fit(text)
@@ -57,7 +71,9 @@ class PlateFormat:
         """The best way to read `text` in this format, or None when it cannot be one."""
         probs = list(char_probs) if char_probs else [((ch, 1.0),) for ch in text]
         best: Fitted | None = None
-        patterns = [(p, 1.0) for p in self.patterns] + [(p, self.loose_factor) for p in self.loose_patterns]
+        patterns = [(p, 1.0) for p in self.patterns] + [
+            (p, self.loose_factor) for p in self.loose_patterns
+        ]
         for pattern, cost in patterns:
             if len(pattern) != len(text):
                 continue
@@ -65,7 +81,13 @@ class PlateFormat:
             if fitted is not None and self.refine is not None:
                 fitted = self.refine(fitted, probs)
             if fitted is not None and cost != 1.0:
-                fitted = Fitted(fitted.text, fitted.format, fitted.char_confidences, fitted.factor * cost, fitted.fixes)
+                fitted = Fitted(
+                    fitted.text,
+                    fitted.format,
+                    fitted.char_confidences,
+                    fitted.factor * cost,
+                    fitted.fixes,
+                )
             if fitted is not None and (best is None or fitted.factor > best.factor):
                 best = fitted
         return best
@@ -88,7 +110,9 @@ def _slot_ok(ch: str, slot: str, letters: str) -> bool:
     return ch.isdigit() or ch in letters
 
 
-def fit_pattern(text: str, pattern: str, letters: str, probs: Sequence[CharProbs], code: str) -> Fitted | None:
+def fit_pattern(
+    text: str, pattern: str, letters: str, probs: Sequence[CharProbs], code: str
+) -> Fitted | None:
     out, confs, factor, fixes = [], [], 1.0, 0
     for ch, slot, options in zip(text, pattern, probs, strict=True):
         conf = options[0][1] if options else 1.0
@@ -97,7 +121,9 @@ def fit_pattern(text: str, pattern: str, letters: str, probs: Sequence[CharProbs
             confs.append(conf)
             continue
         runner = next(((c, p) for c, p in options[1:] if _slot_ok(c, slot, letters)), None)
-        table = DIGIT_FIXES.get(ch) if slot == "D" else LETTER_FIXES.get(ch) if slot == "L" else None
+        table = (
+            DIGIT_FIXES.get(ch) if slot == "D" else LETTER_FIXES.get(ch) if slot == "L" else None
+        )
         if table is not None and not _slot_ok(table, slot, letters):
             table = None
         if table is not None:

@@ -5,4 +5,6 @@ from __future__ import annotations
 from recognition.pipeline.regions.rules import PlateFormat
 from recognition.pipeline.regions.ukraine import UA_LETTERS, UA_PATTERN, refine_prefix
 
-FORMAT = PlateFormat(code="ua_2015", patterns=(UA_PATTERN,), letters=UA_LETTERS, refine=refine_prefix)
+FORMAT = PlateFormat(
+    code="ua_2015", patterns=(UA_PATTERN,), letters=UA_LETTERS, refine=refine_prefix
+)

@@ -6,5 +6,9 @@ from recognition.pipeline.regions.rules import PlateFormat
 from recognition.pipeline.regions.ukraine import UA_LETTERS, UA_PATTERN, refine_prefix
 
 FORMAT = PlateFormat(
-    code="ua_square", patterns=(UA_PATTERN,), letters=UA_LETTERS, line_lengths=(2, 6), refine=refine_prefix
+    code="ua_square",
+    patterns=(UA_PATTERN,),
+    letters=UA_LETTERS,
+    line_lengths=(2, 6),
+    refine=refine_prefix,
 )

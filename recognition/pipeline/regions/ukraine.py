@@ -21,13 +21,16 @@ UA_REGIONS = frozenset(
 UNCERTAIN = 0.9
 # Letter pairs that look alike in the plate font; used to pick among several valid prefixes.
 LOOKALIKE = frozenset(
-    frozenset(p) for p in ("OC", "EB", "EC", "MH", "MK", "PB", "TI", "XK", "XH", "KH", "PE", "OA", "TA", "XA")
+    frozenset(p)
+    for p in ("OC", "EB", "EC", "MH", "MK", "PB", "TI", "XK", "XH", "KH", "PE", "OA", "TA", "XA")
 )
 # Replacing a prefix letter without the OCR's own support costs this factor.
 PREFIX_FIX_FACTOR = 0.6
 
 
-def _candidates(prefix: str, confs: Sequence[float], probs: Sequence[CharProbs]) -> list[tuple[float, str, int, float]]:
+def _candidates(
+    prefix: str, confs: Sequence[float], probs: Sequence[CharProbs]
+) -> list[tuple[float, str, int, float]]:
     """(score, prefix, position, new confidence) of valid prefixes one letter away."""
     found = []
     for pos in (0, 1):
@@ -48,7 +51,7 @@ def _candidates(prefix: str, confs: Sequence[float], probs: Sequence[CharProbs])
 
 
 def refine_prefix(fitted: Fitted, probs: Sequence[CharProbs]) -> Fitted | None:
-    """Keep a valid region prefix; repair one uncertain letter to the closest valid one; else None."""
+    """A valid region prefix stays; one uncertain letter may move to the closest valid prefix."""
     prefix = fitted.text[:2]
     if prefix in UA_REGIONS:
         return fitted
@@ -59,9 +62,17 @@ def refine_prefix(fitted: Fitted, probs: Sequence[CharProbs]) -> Fitted | None:
     score, new, pos, conf = candidates[0]
     new_confs = list(confs)
     new_confs[pos] = conf
-    return Fitted(new + fitted.text[2:], fitted.format, tuple(new_confs), fitted.factor * min(score, 1.0), fitted.fixes + 1)
+    return Fitted(
+        new + fitted.text[2:],
+        fitted.format,
+        tuple(new_confs),
+        fitted.factor * min(score, 1.0),
+        fitted.fixes + 1,
+    )
 
 
-def prefix_alternatives(prefix: str, confs: Sequence[float], probs: Sequence[CharProbs]) -> list[str]:
+def prefix_alternatives(
+    prefix: str, confs: Sequence[float], probs: Sequence[CharProbs]
+) -> list[str]:
     """Valid prefixes one uncertain letter away from `prefix`, best first."""
     return [c[1] for c in _candidates(prefix, confs, probs)]
