@@ -12,23 +12,26 @@ mkdir -p "$run" "$logs"
 set -a; . deploy/env; set +a
 celery=.venv/bin/celery
 
+# Foreground processes under nohup: Django's logging writes to stderr, which goes to the log.
+launch() {
+  local name="$1"; shift
+  nohup "$@" >> "$logs/$name.log" 2>&1 &
+  echo $! > "$run/$name.pid"
+}
+
 start() {
   .venv/bin/python manage.py migrate --no-input -v 0
   .venv/bin/python manage.py collectstatic --no-input -v 0
-  .venv/bin/gunicorn --config deploy/gunicorn.conf.py --daemon --pid "$run/web.pid" \
-    --access-logfile "$logs/web-access.log" --error-logfile "$logs/web.log"
-  $celery -A webapp worker --detach -Q default -n default@%h --concurrency 2 \
-    --pidfile "$run/worker-default.pid" --logfile "$logs/worker-default.log"
+  launch web .venv/bin/gunicorn --config deploy/gunicorn.conf.py
+  launch worker-default $celery -A webapp worker -Q default -n default@%h --concurrency 2
   local gpus="${RECOGNITION_GPUS:-}"
   if [ -z "$gpus" ]; then gpus="cpu"; fi
   for gpu in ${gpus//,/ }; do
     CUDA_VISIBLE_DEVICES="$([ "$gpu" = cpu ] && echo "" || echo "$gpu")" \
-      $celery -A webapp worker --detach -Q recognition -n "recognition-$gpu@%h" --concurrency 1 \
-      --prefetch-multiplier 1 --pidfile "$run/worker-recognition-$gpu.pid" \
-      --logfile "$logs/worker-recognition-$gpu.log"
+      launch "worker-recognition-$gpu" $celery -A webapp worker -Q recognition \
+      -n "recognition-$gpu@%h" --concurrency 1 --prefetch-multiplier 1
   done
-  $celery -A webapp beat --detach --schedule var/celerybeat-schedule \
-    --pidfile "$run/beat.pid" --logfile "$logs/beat.log"
+  launch beat $celery -A webapp beat --schedule var/celerybeat-schedule
   echo "started; web on http://${GUNICORN_BIND}/ , logs in $logs/"
 }
 

@@ -4,7 +4,7 @@ Pure Python, no Django: ``open_register(path)`` yields one ``RegisterSource`` pe
 ``.csv`` or each CSV inside a ``.zip``); ``source.rows()`` yields typed ``RegisterRow`` values
 and ``Reject`` values for bad rows, one line at a time, so memory does not grow with the file.
 
-Format facts (see docs in registry/sample_data/README.md):
+Format facts (the samples in tests/registry/samples/README.md show each variant):
 - ``;``-separated, strings quoted, numbers bare, UTF-8 with or without BOM;
 - 2013-2020: no VIN column, dates ``YYYY-MM-DD``; 2021-22: ``DD.MM.YYYY``; 2023+: ``DD.MM.YY``;
 - 2026: 17 columns and no ``N_REG_NEW`` plate column, so matching goes by VIN.

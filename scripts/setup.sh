@@ -33,7 +33,6 @@ venv() {
   local want; want="$(sha256sum requirements.txt | cut -d' ' -f1)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     log "installing pinned requirements (torch pulls its CUDA libraries; they also run on CPU)"
-    .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet -r requirements.txt
     echo "$want" > "$stamp"
   fi

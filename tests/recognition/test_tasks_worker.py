@@ -111,10 +111,13 @@ def test_a_photo_that_kills_the_worker_every_time_ends_failed(
     assert not Reading.objects.filter(photo=photo).exists()
 
 
-def test_the_worker_survives_a_database_restart(celery_worker: Worker, engine_control: Path):
-    # given a worker that has already used its database connection
-    first = upload_photo("MP-W1")
-    wait_status(first, Photo.Status.DONE, worker=celery_worker)
+def test_a_database_restart_mid_task_is_retried_and_the_photo_still_read(
+    celery_worker: Worker, engine_control: Path
+):
+    # given a worker inside the engine, holding its database connection
+    (engine_control / "mode").write_text("block")
+    photo = upload_photo()
+    wait_for((engine_control / "started").exists, timeout=DONE_TIMEOUT_S, what="engine start")
     # when every other session to the database is cut, as a PostgreSQL restart does
     with connection.cursor() as cursor:
         cursor.execute(
@@ -122,7 +125,9 @@ def test_the_worker_survives_a_database_restart(celery_worker: Worker, engine_co
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
         assert cursor.fetchone()[0] >= 1
-    second = upload_photo("MP-W2")
-    # then the next photo is still read (reconnecting, or retried as a transient error)
-    wait_status(second, Photo.Status.DONE, worker=celery_worker)
-    assert Reading.objects.filter(photo=second).count() == 1
+    (engine_control / "mode").write_text("ok")
+    (engine_control / "release").touch()
+    # then storing fails on the dead connection, is retried as transient, and succeeds
+    wait_status(photo, Photo.Status.DONE, worker=celery_worker)
+    assert photo.attempts == 2
+    assert Reading.objects.filter(photo=photo).count() == 1

@@ -204,3 +204,11 @@ def test_backslashes_tabs_and_long_values_survive_copy(samples: Path, tmp_path: 
     record = RegisterRecord.objects.get()
     assert record.model == "CAMRY\\\\2.5\tHYBRID"
     assert record.dep == "Д" * 255  # cut to the column's width instead of failing the round
+
+
+def test_the_command_checks_every_file_before_importing_any(samples: Path) -> None:
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="no such file: missing.csv"):
+        call_command("import_register", str(samples / "register_2024.csv"), "missing.csv")
+    assert not ImportRun.objects.exists()

@@ -30,10 +30,11 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        missing = [str(path) for path in options["files"] if not path.is_file()]
+        if missing:
+            raise CommandError(f"no such file: {', '.join(missing)}")
         failed = 0
         for path in options["files"]:
-            if not path.is_file():
-                raise CommandError(f"{path}: no such file")
             try:
                 run = register_import(
                     path=path,
