@@ -84,7 +84,7 @@ class BackendCpu:
 
     Polls the bench database's backends from a thread and keeps each one's last reading, so
     the merge connection that closes at the end of an import is still counted. WAL writer and
-    checkpointer work caused by the import is not included.
+    checkpointer work caused by the import, and autovacuum, are not included.
     """
 
     def __init__(self, database: str) -> None:
@@ -101,7 +101,8 @@ class BackendCpu:
             own = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
             while not self._stop.wait(0.2):
                 pids = conn.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> %s",
+                    "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> %s"
+                    " AND backend_type = 'client backend'",
                     [self.database, own],
                 ).fetchall()
                 for (pid,) in pids:
@@ -187,7 +188,8 @@ def bench_lookups(count: int) -> None:
         register_current_for_plate(plate=plate)
         timings.append((time.perf_counter() - started) * 1000)
     say(
-        f"plate lookup, selector register_current_for_plate, {len(timings):,} plates over {total:,} rows:"
+        f"plate lookup, selector register_current_for_plate, {len(timings):,} plates"
+        f" over {total:,} rows:"
         f" {_pcts(timings)}"
     )
     from django.db import connection
@@ -250,7 +252,7 @@ def bench_crosscheck(count: int) -> None:
                 photo=photo,
                 model_version="bench",
                 plate_text=plate,
-                plate_format="ua",
+                plate_format="ua_2015",
                 confidence=rng.uniform(0.4, 0.99),
             )
         listings.append(listing.pk)

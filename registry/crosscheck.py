@@ -39,6 +39,8 @@ from registry.normalise import (
 CONFIDENT = 0.85
 # Below this a reading is a hint only: findings from it are capped at LOW.
 PLAUSIBLE = 0.6
+# Engine plate formats the Ukrainian register can hold (ua_2015, ua_2004, ua_square).
+UKRAINIAN_FORMATS = "ua_"
 
 
 class Kind(enum.StrEnum):
@@ -334,14 +336,17 @@ def _plate_not_in_register(subject: _Subject) -> Finding | None:
     registered_plates = sorted({r.plate_latin for r in subject.vin_records if r.plate_latin})
     if subject.vin_records and not registered_plates:
         return None  # the VIN is only in plate-less (2026) files: nothing to contradict
-    if subject.plate_source is PlateSource.PHOTOS:
-        severity = cap_for(subject.plate_confidence)
-    else:
+    if subject.plate_source is not PlateSource.PHOTOS:
         severity = Severity.MEDIUM  # a typo in a form is likelier than a fake plate
+    elif subject.plate_format and not subject.plate_format.startswith(UKRAINIAN_FORMATS):
+        severity = Severity.LOW  # foreign or unreadable format: the register cannot know it
+    else:
+        severity = cap_for(subject.plate_confidence)
     evidence: dict[str, Any] = {
         "plate": subject.plate,
         "source": subject.plate_source.value,
         "confidence": round(subject.plate_confidence, 3),
+        "plate_format": subject.plate_format,
     }
     if registered_plates:
         evidence["declared_vin_plates"] = registered_plates

@@ -227,7 +227,8 @@ def listing_crosscheck(*, listing_id: int) -> list[Flag]:
     - a CONFIRMED flag stays confirmed; its evidence is refreshed;
     - an OPEN flag whose finding disappeared is deleted (nobody acted on it, and the review
       queue should not show stale work); DISMISSED and CONFIRMED flags are kept as history.
-    Runs under a row lock on the listing, so concurrent runs for one listing serialise.
+    Runs under row locks on the listing and its flags, so concurrent runs for one listing
+    serialise and a moderator's decision is never silently overwritten.
     """
     with transaction.atomic():
         listing = Listing.objects.select_for_update().filter(pk=listing_id).first()
@@ -235,7 +236,10 @@ def listing_crosscheck(*, listing_id: int) -> list[Flag]:
             logger.info("listing %s is gone: nothing to cross-check", listing_id)
             return []
         findings = rules.crosscheck(crosscheck_input_for_listing(listing=listing))
-        existing = {(f.kind, f.key): f for f in Flag.objects.filter(listing_id=listing_id)}
+        # Locked, so a moderator's concurrent decision is either seen here or waits for this
+        # transaction and then fails its version check instead of being overwritten.
+        flags = Flag.objects.select_for_update().filter(listing_id=listing_id)
+        existing = {(f.kind, f.key): f for f in flags}
         live = [_flag_upsert(listing_id, finding, existing) for finding in findings]
         wanted = {(f.kind.value, f.key) for f in findings}
         stale = [

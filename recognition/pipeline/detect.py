@@ -22,6 +22,9 @@ DETECTION_THRESHOLD = 0.5
 # Photos are shrunk to this longer side before detection; the network works at 768 anyway and
 # full-size masks of a 12-megapixel photo would cost more than the network itself.
 DETECT_MAX_SIDE = 1024
+# A lower-scoring box that lies this much inside a better one is a part of the same plate
+# (one line of a two-line plate, say), which per-class NMS at IoU 0.5 lets through.
+NESTED_SHARE = 0.7
 
 
 @dataclass(frozen=True)
@@ -72,13 +75,26 @@ def _shrink(image: np.ndarray) -> tuple[np.ndarray, float]:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
 
 
+def _inside_share(box: np.ndarray, other: np.ndarray) -> float:
+    """The share of `box`'s area that lies inside `other`."""
+    w = min(box[2], other[2]) - max(box[0], other[0])
+    h = min(box[3], other[3]) - max(box[1], other[1])
+    area = max((box[2] - box[0]) * (box[3] - box[1]), 1e-6)
+    return float(max(w, 0) * max(h, 0) / area)
+
+
 def _detections(
     out: dict[str, torch.Tensor], scale: float, threshold: float
 ) -> list[PlateDetection]:
     found: list[PlateDetection] = []
     scores = out["scores"].numpy()
-    for i in np.where(scores >= threshold)[0]:
-        box = out["boxes"][i].numpy()
+    boxes = out["boxes"].numpy()
+    kept: list[np.ndarray] = []
+    for i in np.where(scores >= threshold)[0]:  # torchvision returns them best first
+        box = boxes[i]
+        if any(_inside_share(box, better) >= NESTED_SHARE for better in kept):
+            continue
+        kept.append(box)
         mask = out["masks"][i, 0].numpy()
         corners, from_mask = corners_from_mask(mask, box)
         found.append(

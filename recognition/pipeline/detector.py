@@ -120,7 +120,10 @@ def build_detector(cfg: DetectorConfig) -> MaskRCNN:
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
     """RGB uint8 HxWx3 -> float CxHxW in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
+    array = np.ascontiguousarray(image)
+    if not array.flags.writeable:  # decoded photos are read-only views; torch wants to own them
+        array = array.copy()
+    return torch.from_numpy(array).permute(2, 0, 1).float().div_(255.0)
 
 
 @torch.inference_mode()

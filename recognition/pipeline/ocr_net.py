@@ -71,11 +71,16 @@ class Model(nn.Module):
             BidirectionalLSTM(output_channel, hidden_size, hidden_size),
             BidirectionalLSTM(hidden_size, hidden_size, hidden_size),
         )
+        # A direct path from the visual features: CTC learns the alignment through it quickly,
+        # before the BiLSTM has learnt anything. Without it training sat on a loss plateau
+        # (about 2.9) for 1,300 steps; with it the loss fell below 2 within 200 steps.
+        self.Shortcut = nn.Linear(output_channel, hidden_size)
         self.Prediction = nn.Linear(hidden_size, num_class)
 
     def forward(self, input: torch.Tensor, text: torch.Tensor | None = None) -> torch.Tensor:  # noqa: A002
         """Logits (batch, time, classes); `text` is unused (EasyOCR's signature)."""
         features = self.FeatureExtraction(input)
         features = self.AdaptiveAvgPool(features.permute(0, 3, 1, 2)).squeeze(3)
-        out: torch.Tensor = self.Prediction(self.SequenceModeling(features).contiguous())
+        context = self.SequenceModeling(features) + self.Shortcut(features)
+        out: torch.Tensor = self.Prediction(context.contiguous())
         return out

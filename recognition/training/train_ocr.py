@@ -57,6 +57,7 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--val-synth", default=300, type=int, help="size of the synthetic UA val set")
     p.add_argument("--seed", default=0, type=int)
     p.add_argument("--resume", default=None, type=Path, help="checkpoint to resume from")
+    p.add_argument("--init-from", default=None, type=Path, help="warm-start weights (non-strict)")
     p.add_argument("--test-only", action="store_true", help="only validate --resume")
     p.add_argument("--export", default=None, type=Path, help="export this checkpoint and exit")
     p.add_argument("--models-dir", default="models/ocr", type=Path, help="where --export writes")
@@ -150,6 +151,10 @@ def main(args: argparse.Namespace) -> None:
     total_steps = args.epochs * args.steps_per_epoch
     schedule = Schedule(args.lr, total_steps, args.time_budget * 60)
     start_epoch, best = 0, -1.0
+    if args.init_from and not args.resume:
+        state = torch.load(args.init_from, map_location="cpu", weights_only=True)["model"]
+        missing, _ = model.load_state_dict(state, strict=False)
+        logger.info("warm start from %s; new layers: %s", args.init_from, missing)
     if args.resume:
         ckpt = torch.load(args.resume, map_location="cpu", weights_only=True)
         model.load_state_dict(ckpt["model"])

@@ -131,6 +131,22 @@ CASES = [
         id="low-confidence-lowers-severity",
     ),
     pytest.param(
+        CAMRY_LISTING,
+        [replace(reading(1, "WX12345"), plate_format="eu")],
+        [],
+        [],
+        {"plate_not_in_register:WX12345": 1},
+        id="foreign-plate-not-in-register-is-low",
+    ),
+    pytest.param(
+        CAMRY_LISTING,
+        [replace(reading(1, "KA9999XX"), plate_format="ua_2015")],
+        [],
+        [],
+        {"plate_not_in_register:KA9999XX": 3},
+        id="ukrainian-format-not-in-register-is-high",
+    ),
+    pytest.param(
         replace(CAMRY_LISTING, declared_make="Honda"),
         [reading(1, confidence=0.7)],
         [CAMRY],

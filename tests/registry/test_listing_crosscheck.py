@@ -31,7 +31,7 @@ def listing_with_photos(*plates: tuple[str, float], **declared: object):
         ReadingFactory(
             photo=PhotoFactory(listing=listing),
             plate_text=text,
-            plate_format="ua",
+            plate_format="ua_2015",
             confidence=confidence,
         )
     return listing
@@ -55,7 +55,7 @@ def test_findings_become_flags_with_evidence(register: None) -> None:
     }
     make = next(f for f in flags if f.kind == Flag.Kind.MAKE_MISMATCH)
     assert make.plate_text == "AA1234BB"
-    assert make.plate_format == "ua"
+    assert make.plate_format == "ua_2015"
     assert make.evidence["registered"] == "TOYOTA"
     assert make.evidence["record"]["plate"] == "АА1234ВВ"
     assert [r["brand"] for r in make.evidence["history"]] == ["DAEWOO"]
@@ -121,7 +121,12 @@ def test_a_confirmed_flag_stays_confirmed_with_fresh_evidence(register: None) ->
     listing = listing_with_photos(("KA9999XX", 0.7))
     [flag] = listing_crosscheck(listing_id=listing.pk)
     Flag.objects.filter(pk=flag.pk).update(status=Flag.Status.CONFIRMED)
-    ReadingFactory(photo=PhotoFactory(listing=listing), plate_text="KA9999XX", confidence=0.9)
+    ReadingFactory(
+        photo=PhotoFactory(listing=listing),
+        plate_text="KA9999XX",
+        confidence=0.9,
+        plate_format="ua_2015",
+    )
     [again] = listing_crosscheck(listing_id=listing.pk)
     assert (again.pk, again.status, again.severity) == (flag.pk, "confirmed", 3)
 
