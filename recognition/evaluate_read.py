@@ -52,7 +52,7 @@ def get_args_parser() -> argparse.ArgumentParser:
         "--models", default="models/ocr", type=Path, help="reader folder (manifest.json)"
     )
     p.add_argument("--out", default="bench/out", type=Path)
-    p.add_argument("--per-bucket", default=50, type=int, help="synthetic plates per yaw bucket")
+    p.add_argument("--per-bucket", default=40, type=int, help="synthetic plates per yaw bucket")
     p.add_argument("--no-peer", action="store_true", help="skip rapidocr and the combination")
     p.add_argument("--seed", default=2026, type=int)
     p.add_argument("--limit-real", default=0, type=int, help="use only N real crops (smoke runs)")
@@ -236,7 +236,9 @@ def main(argv: list[str] | None = None) -> dict:
         from recognition.pipeline.format_hint import format_hint
         from recognition.pipeline.peer import RapidPeer, combine_readers, peer_only
 
-        peer = RapidPeer()
+        # Shared reads: rapidocr alone runs first and pays for them; the combinations then reuse
+        # them, so their ms are ours plus the peer's ms measured alone (see "note").
+        peer = RapidPeer(cache=True)
         systems["rapidocr"] = lambda crops: peer_only(peer, crops, [format_hint(c) for c in crops])
         systems["combined"] = lambda crops: combine_readers(reader, peer, crops)
         systems["combined_fallback"] = lambda crops: combine_readers(
@@ -247,7 +249,10 @@ def main(argv: list[str] | None = None) -> dict:
         "sets": {k: len(v) for k, v in sets.items()},
         "systems": {name: evaluate_system(name, fn, sets) for name, fn in systems.items()},
         "single_crop_ms": single_crop_latency(reader, sets["real"]),
-        "note": "exact: whole plate right after O->0 and I->1; ms per crop in batches of 32",
+        "note": (
+            "exact: whole plate right after O->0 and I->1; ms per crop in batches of 32; "
+            "combined ms reuse the peer reads cached by the rapidocr run: add rapidocr ms"
+        ),
     }
     (args.out / "read.json").write_text(json.dumps(report, indent=2) + "\n")
     plot(report, args.out)

@@ -126,6 +126,9 @@ class PlateReader:
                 quantize=bool(self.manifest.get("quantize", True)),
                 verbose=False,
             )
+        # EasyOCR switches to eval mode only inside its own predict loop; the batched path here
+        # calls the network directly, and BatchNorm must not use batch statistics.
+        reader.recognizer.eval()
         if "".join(reader.character) != self.charset:
             raise WeightsRejected(f"{self.folder}: yaml character_list does not match the manifest")
         log.info("plate reader %s loaded through EasyOCR", self.version)

@@ -64,6 +64,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--pseudo-threshold", type=float, default=0.8)
     p.add_argument("--time-budget", type=float, default=0, help="stop after this many minutes")
+    p.add_argument(
+        "--init-from", type=Path, default=None,
+        help="start from these weights (a best.pth) with a fresh optimizer and schedule",
+    )  # fmt: skip
     p.add_argument("--export", type=Path, default=None, help="write best weights here and stop")
     return p
 
@@ -132,6 +136,11 @@ def main(args: argparse.Namespace) -> None:
     )
     start_epoch, step, best_f1 = 0, 0, -1.0
     last = args.out / "last.pth"
+    if args.init_from and not last.exists():
+        model.load_state_dict(
+            torch.load(args.init_from, map_location="cpu", weights_only=True)["model"]
+        )
+        log.info("initialised from %s", args.init_from)
     if last.exists():
         # Checkpoints written before the schedule returned plain floats hold numpy scalars.
         with torch.serialization.safe_globals(

@@ -51,7 +51,6 @@ def test_valid_plates_pass_their_format_unchanged(fmt: str, text: str) -> None:
         ("br", "A8C1234", "ABC1234"),
         ("br", "0BC1D23", "OBC1D23"),
         ("eu", "BA1Z3XY", "BA123XY"),
-        ("us", "7A8C1Z3", "7ABC123"),
     ],
 )
 def test_lookalikes_in_the_wrong_slot_are_fixed(fmt: str, read: str, fixed: str) -> None:
@@ -68,11 +67,25 @@ def test_lookalikes_in_the_wrong_slot_are_fixed(fmt: str, read: str, fixed: str)
         ("ua_2004", "AAA234BB"),  # A has no digit look-alike
         ("br", "ABCD1234"),
         ("eu", "12"),
+        ("us", "ABCDEFGHJ"),  # longer than any US plate
     ],
 )
 def test_unfixable_text_is_refused(fmt: str, text: str) -> None:
     assert not is_valid(text, fmt)
     assert fix_text(text, fmt) is None
+
+
+def test_us_vanity_text_is_kept_as_read() -> None:
+    # Vanity plates make look-alike fixes unsafe in the US: a reading that fits no standard
+    # serial stays as read (and is valid), rather than being forced into one.
+    assert fix_text("7A8C1Z3", "us") == "7A8C1Z3"
+    assert is_valid("GOBRUIN", "us")
+
+
+def test_us_runner_up_moves_a_reading_to_a_standard_serial() -> None:
+    probs = *sure("7ABC12"), (("Z", 0.49), ("3", 0.48))
+    best = resolve([Candidate("7ABC12Z", 0.5, probs)], FormatHint({"us": 1.0}))
+    assert best.text == "7ABC123"
 
 
 def test_the_region_list_matches_the_renderer() -> None:

@@ -71,8 +71,8 @@ def _fits(cand: Candidate, hint: FormatHint) -> list[Resolved]:
         if fitted is None:
             continue
         factor = fitted.factor
-        # Two-line crops are square Ukrainian plates or US plates, never the wide formats.
-        if hint.two_line != bool(fmt.line_lengths) and code != "us":
+        # Only square Ukrainian plates print two lines; a square US crop is read as one line.
+        if hint.two_line != bool(fmt.line_lengths):
             continue
         conf = min(1.0, cand.score * factor)
         score = conf * hint.priors.get(code, DEFAULT_PRIOR)
