@@ -118,6 +118,8 @@ def run_benchmark(
     for name, (reader, judge) in readers.items():
         hits: dict[str, list[bool]] = {}
         times: list[float] = []
+        if cases:
+            reader(cases[0].image)  # warm-up: lazy model builds are not per-photo cost
         for case in tqdm(cases, desc=f"end-to-end {name}", unit="photo"):
             t0 = time.perf_counter()
             found = reader(case.image)

@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from recognition.models import Reading
 from recognition.pipeline.regions import normalise_plate
+from registry import normalise
 from webapp.listings.models import Flag, Listing, Photo
 from webapp.review import register
 from webapp.review.models import AuditEntry
@@ -317,15 +318,23 @@ def _compare(
         ("Year", listing.declared_year or "", rec.year or "", ""),
         ("VIN", listing.declared_vin, rec.vin, ""),
     ]
+    # Make, model and colour differ only as the cross-check sees it: `MB` is MERCEDES-BENZ,
+    # `IS250` is `IS 250` and grey is СІРИЙ.
+    semantic = {
+        "Make": lambda d, r: normalise.compare_make(d, r),
+        "Model": lambda d, r: normalise.compare_model(d, r, listing.declared_make),
+        "Colour": lambda d, r: normalise.compare_colour(d, r),
+    }
     out = []
     for label, declared, registered, photos in rows:
         if label == "Plate":
             values = {normalise_plate(str(v)) for v in (declared, registered, *plates) if _norm(v)}
+            differs = len(values) > 1
+        elif label in semantic:
+            differs = semantic[label](str(declared), str(registered)) == normalise.Match.MISMATCH
         else:
-            values = {_norm(v) for v in (declared, registered) if _norm(v)}
-        out.append(
-            CompareRow(label, str(declared or ""), str(registered or ""), photos, len(values) > 1)
-        )
+            differs = len({_norm(v) for v in (declared, registered) if _norm(v)}) > 1
+        out.append(CompareRow(label, str(declared or ""), str(registered or ""), photos, differs))
     return out
 
 

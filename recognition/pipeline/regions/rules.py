@@ -126,7 +126,10 @@ def fit_pattern(
         )
         if table is not None and not _slot_ok(table, slot, letters):
             table = None
-        if table is not None:
+        # The OCR's own runner-up costs its probability ratio, the table a fixed factor; the
+        # cheaper repair wins.
+        runner_cost = runner[1] / max(conf, 1e-6) if runner is not None else 0.0
+        if table is not None and TABLE_FIX_FACTOR >= runner_cost:
             # The glyph is clear; only its class was wrong, so the character keeps its confidence.
             out.append(table)
             confs.append(conf)
@@ -134,7 +137,7 @@ def fit_pattern(
         elif runner is not None:
             out.append(runner[0])
             confs.append(runner[1])
-            factor *= runner[1] / max(conf, 1e-6)
+            factor *= min(runner_cost, 1.0)
         else:
             return None
         fixes += 1
