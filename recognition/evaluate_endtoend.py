@@ -150,13 +150,19 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     p.add_argument("--data", type=Path, default=Path("../shared/datasets"))
     p.add_argument("--models", type=Path, default=DEFAULT_MODELS_DIR)
     p.add_argument("--out", type=Path, default=Path("bench/out"))
-    p.add_argument("--per-bucket", type=int, default=20, help="synthetic photos per yaw bucket")
+    p.add_argument("--per-bucket", type=int, default=10, help="synthetic photos per yaw bucket")
     p.add_argument("--limit", type=int, default=None, help="first N real val photos only")
     p.add_argument("--no-peer", action="store_true", help="skip the rapidocr whole-photo peer")
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     cases = [*real_cases(args.data, args.limit), *synthetic_cases(args.data, args.per_bucket)]
-    readers = {"platecheck": (ours(load_engine(args.models)), judge_plate_reader)}
+    readers = {
+        "platecheck": (ours(load_engine(args.models)), judge_plate_reader),
+        "platecheck_reader_alone": (
+            ours(load_engine(args.models, with_peer=False)),
+            judge_plate_reader,
+        ),
+    }
     if not args.no_peer:
         readers["rapidocr_whole_photo"] = (rapidocr_peer(), judge_text_lines)
     report = run_benchmark(readers, cases)
