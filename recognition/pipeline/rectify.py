@@ -88,6 +88,16 @@ def is_square(corners: np.ndarray) -> bool:
     return width / max(height, 1e-6) < SQUARE_ASPECT
 
 
+def grow_corners(corners: np.ndarray, pad_x: float, pad_y: float) -> np.ndarray:
+    """The quadrilateral widened by `pad_x` of its width on each side, `pad_y` of its height."""
+    tl, tr, br, bl = np.asarray(corners, np.float32).reshape(4, 2)
+    across = ((tr - tl) + (br - bl)) / 2
+    down = ((bl - tl) + (br - tr)) / 2
+    sx = np.array([-1, 1, 1, -1], np.float32)[:, None]
+    sy = np.array([-1, -1, 1, 1], np.float32)[:, None]
+    return np.asarray([tl, tr, br, bl]) + sx * across * pad_x + sy * down * pad_y
+
+
 def rectify(
     image: np.ndarray, corners: np.ndarray, size: tuple[int, int] | None = None
 ) -> np.ndarray:

@@ -10,6 +10,7 @@ from recognition.pipeline.rectify import (
     SQUARE_SIZE,
     WIDE_SIZE,
     corners_from_mask,
+    grow_corners,
     is_square,
     order_corners,
     quad_iou,
@@ -114,3 +115,9 @@ def test_rectify_uses_the_square_size_for_two_line_plates():
         SQUARE_SIZE[0],
         3,
     )
+
+
+def test_grow_corners_widens_each_side_by_its_share():
+    square = np.array([[10, 10], [110, 10], [110, 30], [10, 30]], np.float32)
+    grown = grow_corners(square, 0.1, 0.25)
+    assert np.allclose(grown, [[0, 5], [120, 5], [120, 35], [0, 35]])
