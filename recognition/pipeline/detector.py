@@ -6,8 +6,7 @@ the inference code always rebuilds exactly the network that was trained.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -42,7 +41,6 @@ class DetectorConfig:
     mask_head_channels: int = 64
     box_head_dim: int = 256
     score_thresh: float = 0.05
-    extra: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -124,10 +122,3 @@ def to_tensor(image: np.ndarray) -> torch.Tensor:
     if not array.flags.writeable:  # decoded photos are read-only views; torch wants to own them
         array = array.copy()
     return torch.from_numpy(array).permute(2, 0, 1).float().div_(255.0)
-
-
-@torch.inference_mode()
-def run_detector(model: MaskRCNN, images: Sequence[np.ndarray]) -> list[dict[str, torch.Tensor]]:
-    model.eval()
-    outputs: list[dict[str, torch.Tensor]] = model([to_tensor(im) for im in images])
-    return outputs
