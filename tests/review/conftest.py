@@ -62,14 +62,10 @@ def mod_client(moderator) -> Client:
     return client
 
 
-@pytest.fixture
-def flagged_listing():
-    """A listing whose photo reads AA1234B8 while the seller declared AA1234BB."""
-    listing = ListingFactory(
-        declared_plate="AA1234BB", declared_make="Toyota", declared_model="Corolla"
-    )
-    content = car_photo_bytes()
-    photo = PhotoFactory(
+def done_photo(listing, *, plate: str = "AA1234BB"):
+    """A recognised photo of `listing`: a drawn car whose plate shows `plate`."""
+    content = car_photo_bytes(plate)
+    return PhotoFactory(
         listing=listing,
         content=content,
         image=ContentFile(content, name="car.jpg"),
@@ -78,6 +74,15 @@ def flagged_listing():
         status="done",
         model_version="test-1",
     )
+
+
+@pytest.fixture
+def flagged_listing():
+    """A listing whose photo reads AA1234B8 while the seller declared AA1234BB."""
+    listing = ListingFactory(
+        declared_plate="AA1234BB", declared_make="Toyota", declared_model="Corolla"
+    )
+    photo = done_photo(listing)
     reading = ReadingFactory(
         photo=photo,
         plate_text="AA1234B8",

@@ -8,18 +8,16 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core.files.base import ContentFile
 from django.db import connection
 
 from recognition.models import Reading
 from tests.fixtures.factories import (
     FlagFactory,
     ListingFactory,
-    PhotoFactory,
     ReadingFactory,
     UserFactory,
 )
-from tests.review.conftest import PHOTO_H, PHOTO_W, PLATE_CORNERS, car_photo_bytes
+from tests.review.conftest import PLATE_CORNERS, done_photo
 from webapp.listings.models import Flag
 from webapp.review.models import MODERATORS_GROUP, AuditEntry
 
@@ -61,16 +59,7 @@ def page() -> Iterator[object]:
 
 def _flagged(marketplace_id: str, *, declared: str, read: str, severity: int, kind: str) -> Flag:
     listing = ListingFactory(owner=None, marketplace_id=marketplace_id, declared_plate=declared)
-    content = car_photo_bytes(read)
-    photo = PhotoFactory(
-        listing=listing,
-        content=content,
-        image=ContentFile(content, name="car.jpg"),
-        width=PHOTO_W,
-        height=PHOTO_H,
-        status="done",
-        model_version="test-1",
-    )
+    photo = done_photo(listing, plate=read)
     ReadingFactory(
         photo=photo, plate_text=read, plate_format="ua", confidence=0.74, corners=PLATE_CORNERS
     )
