@@ -29,25 +29,34 @@ class AngleSample:
     format: str
     yaw: float
     bucket: str
+    lines: tuple[str, ...] = ()
 
 
 def bucket_name(bucket: tuple[int, int]) -> str:
     return f"{bucket[0]}-{bucket[1]}"
 
 
-def angle_set(data_root: Path, per_bucket: int = 40, seed: int = 2026) -> Iterator[AngleSample]:
+def angle_set(
+    data_root: Path,
+    per_bucket: int = 40,
+    seed: int = 2026,
+    *,
+    split: str = "val",
+    formats: tuple[str, ...] = UA_FORMATS,
+) -> Iterator[AngleSample]:
+    """The evaluation set by default; `split="train"` with another seed gives training scenes."""
     from recognition.training.det_data import load_records, read_rgb
 
-    scenes = load_records(data_root, "val")
+    scenes = load_records(data_root, split)
     if not scenes:
-        raise FileNotFoundError(f"no val scenes under {data_root}")
+        raise FileNotFoundError(f"no {split} scenes under {data_root}")
     rng = random.Random(seed)
     for bucket in YAW_BUCKETS:
         for _ in range(per_bucket):
             record = rng.choice(scenes)
             image, _ = read_rgb(record.path)
             image = image.copy()
-            fmt = rng.choice(UA_FORMATS)
+            fmt = rng.choice(formats)
             plate = render_plate(fmt, rng)
             yaw = rng.uniform(*bucket) * rng.choice((-1, 1))
             h, w = image.shape[:2]
@@ -58,4 +67,6 @@ def angle_set(data_root: Path, per_bucket: int = 40, seed: int = 2026) -> Iterat
             )
             pasted = paste(image, degrade_surface(plate.image, rng, 0.5), quad)
             image = degrade_camera(image, rng, strength=0.4)
-            yield AngleSample(image, pasted.corners, plate.text, fmt, abs(yaw), bucket_name(bucket))
+            yield AngleSample(
+                image, pasted.corners, plate.text, fmt, abs(yaw), bucket_name(bucket), plate.lines
+            )

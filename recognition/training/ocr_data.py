@@ -85,6 +85,21 @@ def load_real_crops(data_dir: Path, split: str, margin: float = BOX_MARGIN) -> l
     return out
 
 
+def load_detected_crops(folder: Path) -> list[RealCrop]:
+    """Crops written by `recognition.training.det_crops` (the detector's own crop geometry)."""
+    labels = folder / "labels.jsonl"
+    if not labels.exists():
+        raise FileNotFoundError(f"{labels} missing: run python -m recognition.training.det_crops")
+    out: list[RealCrop] = []
+    for line in labels.read_text().splitlines():
+        row = json.loads(line)
+        img = _read_rgb(folder / row["image"])
+        text = _clean_text(row["text"])
+        if img is not None and text:
+            out.append(RealCrop(img, text, row["source"], row["region"]))
+    return out
+
+
 def synth_val_set(n: int, seed: int = 12345) -> list[tuple[np.ndarray, str]]:
     """A fixed synthetic Ukrainian set (one-line formats) for validation during training."""
     rng = random.Random(seed)

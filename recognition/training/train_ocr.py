@@ -28,6 +28,7 @@ from recognition.pipeline.weights import sha256_file, write_manifest
 from recognition.training.ocr_data import (
     CHARSET,
     LineStream,
+    load_detected_crops,
     load_real_crops,
     synth_val_set,
 )
@@ -56,6 +57,18 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--threads", default=1, type=int, help="torch threads for the training step")
     p.add_argument("--val-synth", default=300, type=int, help="size of the synthetic UA val set")
     p.add_argument("--seed", default=0, type=int)
+    p.add_argument(
+        "--detected-crops",
+        default=None,
+        type=Path,
+        help="train crops cut through the detector (recognition.training.det_crops, train split)",
+    )
+    p.add_argument(
+        "--detected-val",
+        default=None,
+        type=Path,
+        help="val crops cut through the detector; scored with the real val crops",
+    )
     p.add_argument("--resume", default=None, type=Path, help="checkpoint to resume from")
     p.add_argument("--init-from", default=None, type=Path, help="warm-start weights (non-strict)")
     p.add_argument("--test-only", action="store_true", help="only validate --resume")
@@ -138,6 +151,10 @@ def main(args: argparse.Namespace) -> None:
 
     real_train = load_real_crops(args.data, "train")
     real_val = load_real_crops(args.data, "val", margin=0.04)
+    if args.detected_crops:
+        real_train += load_detected_crops(args.detected_crops)
+    if args.detected_val:
+        real_val += load_detected_crops(args.detected_val)
     synth_val = synth_val_set(args.val_synth)
     logger.info(
         "real crops: %d train, %d val; synthetic val %d",
