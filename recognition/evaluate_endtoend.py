@@ -153,15 +153,24 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     p.add_argument("--per-bucket", type=int, default=10, help="synthetic photos per yaw bucket")
     p.add_argument("--limit", type=int, default=None, help="first N real val photos only")
     p.add_argument("--no-peer", action="store_true", help="skip the rapidocr whole-photo peer")
+    p.add_argument(
+        "--crop-pad",
+        type=float,
+        nargs=2,
+        default=None,
+        metavar=("X", "Y"),
+        help="margin around the detected plate instead of the engine's CROP_PAD (to measure it)",
+    )
     args = p.parse_args(argv)
     torch.set_num_threads(2)
     cases = [*real_cases(args.data, args.limit), *synthetic_cases(args.data, args.per_bucket)]
+    engines = [load_engine(args.models), load_engine(args.models, with_peer=False)]
+    for engine in engines:
+        if args.crop_pad:
+            engine.crop_pad = (args.crop_pad[0], args.crop_pad[1])
     readers = {
-        "platecheck": (ours(load_engine(args.models)), judge_plate_reader),
-        "platecheck_reader_alone": (
-            ours(load_engine(args.models, with_peer=False)),
-            judge_plate_reader,
-        ),
+        "platecheck": (ours(engines[0]), judge_plate_reader),
+        "platecheck_reader_alone": (ours(engines[1]), judge_plate_reader),
     }
     if not args.no_peer:
         readers["rapidocr_whole_photo"] = (rapidocr_peer(), judge_text_lines)
