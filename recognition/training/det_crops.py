@@ -38,6 +38,7 @@ from recognition.pipeline.metrics import box_iou
 from recognition.pipeline.ocr_input import split_lines
 from recognition.pipeline.rectify import SQUARE_SIZE, grow_corners, rectify
 from recognition.synth.angle_set import angle_set
+from recognition.training.det_data import load_records, read_rgb
 from recognition.training.ocr_data import PHOTO_SET, _clean_text
 
 log = logging.getLogger(__name__)
@@ -48,11 +49,6 @@ MATCH_IOU = 0.5
 # so the trained reader copes with the engine's CROP_PAD anywhere in that range.
 TRAIN_PAD = (0.04, 0.08)
 ALL_FORMATS = ("ua_2015", "ua_2015", "ua_2004", "ua_square", "eu", "us", "br")
-
-
-def _quad_box(quad: np.ndarray) -> np.ndarray:
-    q = np.asarray(quad, np.float32).reshape(4, 2)
-    return np.array([q[:, 0].min(), q[:, 1].min(), q[:, 0].max(), q[:, 1].max()], np.float32)
 
 
 def _best_match(
@@ -88,21 +84,20 @@ class CropWriter:
 def real_crops(
     detector: PlateDetector, data: Path, split: str, pad: tuple[float, float], writer: CropWriter
 ) -> None:
-    folder = data / PHOTO_SET
-    rows = [json.loads(x) for x in (folder / "labels.jsonl").read_text().splitlines()]
-    rows = [r for r in rows if r["split"] == split]
     missed = 0
-    for row in tqdm(rows, desc=f"{PHOTO_SET} {split}", unit="photo"):
-        bgr = cv2.imread(str(folder / row["image"]), cv2.IMREAD_COLOR)
-        if bgr is None:
+    for rec in tqdm(
+        load_records(data, split, (PHOTO_SET,)), desc=f"{PHOTO_SET} {split}", unit="photo"
+    ):
+        try:
+            image, scale = read_rgb(rec.path, max_side=4096)  # full size, as the engine gets it
+        except ValueError:
             continue
-        image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-        region = (row.get("region") or "us").split("-")[0]
-        for plate in row["plates"]:
-            text = _clean_text(plate.get("text"))
-            if not text or not plate.get("box"):
+        region = (rec.region or "us").split("-")[0]
+        for box, raw_text in zip(rec.boxes, rec.texts, strict=True):
+            text = _clean_text(raw_text)
+            if not text:
                 continue
-            crop = _best_match(detector, image, np.array(plate["box"], np.float32), pad)
+            crop = _best_match(detector, image, np.array(box, np.float32) * scale, pad)
             if crop is None:
                 missed += 1
                 continue
@@ -122,7 +117,8 @@ def synthetic_crops(
     samples = angle_set(data, per_bucket, seed, split=split, formats=ALL_FORMATS)
     missed = 0
     for s in tqdm(samples, total=per_bucket * 5, desc=f"synthetic {split}", unit="scene"):
-        crop = _best_match(detector, s.image, _quad_box(s.corners), pad)
+        box = np.concatenate([s.corners.min(0), s.corners.max(0)]).astype(np.float32)
+        crop = _best_match(detector, s.image, box, pad)
         if crop is None:
             missed += 1
             continue

@@ -42,6 +42,7 @@ class SceneRecord:
     dataset: str
     boxes: tuple[tuple[float, float, float, float], ...]
     texts: tuple[str | None, ...]
+    region: str | None = None  # the label's `region` (br, eu, us-<state>), where it has one
 
 
 def load_records(
@@ -63,6 +64,7 @@ def load_records(
                     dataset=name,
                     boxes=tuple(tuple(p["box"]) for p in plates),
                     texts=tuple(p.get("text") for p in plates),
+                    region=row.get("region"),
                 )
             )
     return records
