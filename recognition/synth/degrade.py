@@ -101,6 +101,19 @@ CAMERA_EFFECTS = (
 )
 
 
+def privacy_blur(img: np.ndarray, rng: random.Random) -> np.ndarray:
+    """The plate as marketplaces and photo sites hide it: pixelated or blurred past reading.
+
+    Open Images and seller photos often show such plates; they are still plates to find (a
+    listing with a hidden plate is itself worth a moderator's look)."""
+    h, w = img.shape[:2]
+    if rng.random() < 0.5:
+        cells = rng.randint(4, 12)
+        small = cv2.resize(img, (cells, max(1, round(cells * h / w))), interpolation=cv2.INTER_AREA)
+        return cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
+    return cv2.GaussianBlur(img, (0, 0), rng.uniform(0.08, 0.2) * w)
+
+
 def degrade_surface(img: np.ndarray, rng: random.Random, strength: float = 1.0) -> np.ndarray:
     """Dirt, shadow and glare on the plate itself (before it is warped into a scene)."""
     for effect, p in SURFACE_EFFECTS:

@@ -19,7 +19,7 @@ from torch.utils.data import Dataset
 
 from recognition.pipeline.detector import to_tensor
 from recognition.synth.compose import cover_box, paste, pose_corners, random_pose
-from recognition.synth.degrade import degrade_camera, degrade_surface
+from recognition.synth.degrade import degrade_camera, degrade_surface, privacy_blur
 from recognition.synth.plates import render_plate
 
 DETECTION_SETS = (
@@ -112,6 +112,8 @@ class PlateSceneDataset(Dataset):
         max_new: int = 2,
         max_yaw: float = 70.0,
         train: bool = True,
+        new_width: tuple[float, float] = (0.04, 0.3),
+        p_privacy: float = 0.0,
     ) -> None:
         self.records = records
         self.seed = seed
@@ -119,6 +121,10 @@ class PlateSceneDataset(Dataset):
         self.max_new = max_new
         self.max_yaw = max_yaw
         self.train = train
+        # Width of a newly pasted plate as a share of the scene's width.
+        self.new_width = new_width
+        # Share of pasted plates hidden by pixelation or blur, as photo sites hide them.
+        self.p_privacy = p_privacy
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -139,7 +145,7 @@ class PlateSceneDataset(Dataset):
             if min(box[2] - box[0], box[3] - box[1]) < MIN_BOX_PX:
                 continue
             if self.train and rng.random() < self.p_cover:
-                plate = degrade_surface(render_plate(rng.choice(PASTE_FORMATS), rng).image, rng)
+                plate = self._plate(rng)
                 pasted = paste(image, plate, cover_box(tuple(box), plate.shape[:2], rng))
                 masks.append(pasted.mask)
                 kept.append(_quad_box(pasted.corners, image.shape[:2]))
@@ -158,9 +164,11 @@ class PlateSceneDataset(Dataset):
         self, image: np.ndarray, kept: list[np.ndarray], masks: list[np.ndarray], rng: random.Random
     ) -> None:
         h, w = image.shape[:2]
-        plate = degrade_surface(render_plate(rng.choice(PASTE_FORMATS), rng).image, rng)
+        plate = self._plate(rng)
         for _ in range(10):
-            width = rng.uniform(0.04, 0.3) * w
+            # Log-uniform, so that small distant plates are as common as near ones.
+            lo, hi = self.new_width
+            width = float(np.exp(rng.uniform(np.log(lo), np.log(hi)))) * w
             yaw, pitch, roll = random_pose(rng, self.max_yaw)
             centre = (rng.uniform(0.1, 0.9) * w, rng.uniform(0.2, 0.95) * h)
             quad = pose_corners(plate.shape[:2], centre, width, yaw, pitch, roll)
@@ -169,6 +177,10 @@ class PlateSceneDataset(Dataset):
                 masks.append(pasted.mask)
                 kept.append(_quad_box(pasted.corners, (h, w)))
                 return
+
+    def _plate(self, rng: random.Random) -> np.ndarray:
+        plate = degrade_surface(render_plate(rng.choice(PASTE_FORMATS), rng).image, rng)
+        return privacy_blur(plate, rng) if rng.random() < self.p_privacy else plate
 
 
 def _quad_box(quad: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -1,0 +1,88 @@
+"""Detector training scenes: hidden (privacy-blurred) plates and the size of new plates."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import cv2
+import numpy as np
+import pytest
+
+from recognition.synth.degrade import privacy_blur
+from recognition.synth.plates import render_plate
+from recognition.training.det_data import PlateSceneDataset, load_records
+
+
+def _detail(img: np.ndarray) -> float:
+    return float(cv2.Laplacian(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), cv2.CV_64F).var())
+
+
+def test_a_hidden_plate_keeps_its_size_and_loses_its_characters() -> None:
+    rng = random.Random(4)
+    seen_blocky = seen_smooth = False
+    for _ in range(30):
+        plate = render_plate("ua_2015", rng).image
+        hidden = privacy_blur(plate, rng)
+        assert hidden.shape == plate.shape
+        assert hidden.dtype == np.uint8
+        # Character strokes are the plate's fine detail; hiding removes nearly all of it.
+        assert _detail(hidden) < 0.2 * _detail(plate)
+        # The plate's overall colour survives, so it still looks like a plate-shaped patch.
+        assert abs(float(hidden.mean()) - float(plate.mean())) < 25
+        rows_equal = np.mean(np.all(hidden[1:] == hidden[:-1], axis=(1, 2)))
+        seen_blocky |= rows_equal > 0.8
+        seen_smooth |= rows_equal < 0.5
+    assert seen_blocky  # pixelation is drawn ...
+    assert seen_smooth  # ... and so is blur
+
+
+@pytest.fixture
+def scenes(tmp_path):
+    folder = tmp_path / "romanian_dashcam"
+    (folder / "images").mkdir(parents=True)
+    rows = []
+    for i in range(6):
+        scene = np.full((480, 800, 3), 60 + 20 * i, np.uint8)
+        cv2.imwrite(str(folder / "images" / f"s{i}.jpg"), scene)
+        box = [300, 300, 420, 330]
+        rows.append({"image": f"images/s{i}.jpg", "width": 800, "height": 480, "split": "train",
+                     "plates": [{"box": box, "quad": None, "text": None}]})  # fmt: skip
+    (folder / "labels.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    return load_records(tmp_path, "train")
+
+
+def test_new_plates_are_pasted_at_the_asked_sizes(scenes) -> None:
+    ds = PlateSceneDataset(scenes, seed=3, p_cover=0.0, max_new=2, new_width=(0.02, 0.05))
+    widths = []
+    for epoch in range(4):
+        ds.epoch = epoch
+        for i in range(len(ds)):
+            image, target = ds[i]
+            boxes = target["boxes"].numpy()
+            assert len(boxes) == len(target["masks"]) >= 1
+            for box, mask in zip(boxes, target["masks"].numpy(), strict=True):
+                x1, y1, x2, y2 = np.round(box).astype(int)
+                assert mask[y1 : y2 + 1, x1 : x2 + 1].sum() >= 0.5 * mask.sum() > 0
+            # The labelled plate comes first (left as it is: p_cover is 0), new plates after it.
+            assert boxes[0][2] - boxes[0][0] == pytest.approx(120, abs=1)
+            widths += [b[2] - b[0] for b in boxes[1:]]
+    assert widths, "no plate was pasted"
+    w = image.shape[-1]
+    assert max(widths) <= 0.05 * w + 2
+    assert min(widths) >= 0.3 * 0.02 * w  # a steep yaw narrows the box, never this much
+
+
+def test_the_operating_threshold_keeps_the_promised_recall_at_steep_angles() -> None:
+    from recognition.training.train_detector import recall_keeping_threshold
+
+    rng = random.Random(9)
+    scores = [rng.uniform(0.5, 1.0) for _ in range(38)] + [0.0, 0.0]  # two plates never found
+    t = recall_keeping_threshold(scores, 0.95)
+    recall = np.mean([s >= t for s in scores])
+    assert recall >= 0.95
+    assert np.mean([s >= t + 1e-6 for s in scores]) < 0.95  # and no higher threshold would do
+    # A floor that the misses already break leaves only "everything the network reports".
+    assert recall_keeping_threshold(scores, 1.0) == 0.0
+    with pytest.raises(ValueError, match="no plates"):
+        recall_keeping_threshold([], 0.95)
