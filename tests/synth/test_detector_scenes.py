@@ -86,3 +86,17 @@ def test_the_operating_threshold_keeps_the_promised_recall_at_steep_angles() -> 
     assert recall_keeping_threshold(scores, 1.0) == 0.0
     with pytest.raises(ValueError, match="no plates"):
         recall_keeping_threshold([], 0.95)
+
+
+def test_checkpoints_average_element_wise_and_refuse_other_shapes() -> None:
+    import torch
+
+    from recognition.training.average_weights import average
+
+    a = {"w": torch.tensor([1.0, 3.0]), "n": torch.tensor(7)}
+    b = {"w": torch.tensor([3.0, 5.0]), "n": torch.tensor(9)}
+    out = average([a, b])
+    assert torch.equal(out["w"], torch.tensor([2.0, 4.0]))
+    assert int(out["n"]) == 7  # counters are not averaged
+    with pytest.raises(ValueError, match="different architectures"):
+        average([a, {"w": torch.tensor([1.0, 1.0])}])
