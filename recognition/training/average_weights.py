@@ -13,14 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import random
 from pathlib import Path
 
 import torch
-from torch.utils.data import Subset
 
 from recognition.pipeline.detector import DetectorConfig, build_detector
-from recognition.training.det_data import PARTIAL_LABEL_SETS, PlateSceneDataset, load_records
+from recognition.training.det_data import validation_subset
 from recognition.training.engine import evaluate, save_checkpoint
 
 log = logging.getLogger("average_weights")
@@ -64,11 +62,7 @@ def main(args: argparse.Namespace) -> None:
     cfg = DetectorConfig.from_json(json.loads(configs.pop()))
     model = build_detector(cfg)
     model.load_state_dict(average([c["model"] for c in checkpoints]))
-    val_records = load_records(args.data, "val")
-    rng = random.Random(args.seed)
-    val_idx = sorted(rng.sample(range(len(val_records)), min(args.val_limit, len(val_records))))
-    val_set = Subset(PlateSceneDataset(val_records, seed=args.seed, train=False), val_idx)
-    ignore = [val_records[i].dataset in PARTIAL_LABEL_SETS for i in val_idx]
+    val_set, ignore = validation_subset(args.data, args.seed, args.val_limit)
     metrics = evaluate(model, val_set, lambda i: ignore[i])
     log.info("average of %d checkpoints: val %s", len(checkpoints), metrics)
     args.out.mkdir(parents=True, exist_ok=True)

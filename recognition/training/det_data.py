@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 
 from recognition.pipeline.detector import to_tensor
 from recognition.synth.compose import cover_box, paste, pose_corners, random_pose
@@ -68,6 +68,16 @@ def load_records(
                 )
             )
     return records
+
+
+def validation_subset(root: Path, seed: int, limit: int) -> tuple[Subset, list[bool]]:
+    """The val images scored each epoch (`limit` of them, drawn by `seed`), and for each whether
+    its unmatched detections are ignored (partially labelled sets)."""
+    records = load_records(root, "val")
+    rng = random.Random(seed)
+    idx = sorted(rng.sample(range(len(records)), min(limit, len(records))))
+    subset = Subset(PlateSceneDataset(records, seed=seed, train=False), idx)
+    return subset, [records[i].dataset in PARTIAL_LABEL_SETS for i in idx]
 
 
 def read_rgb(path: Path, max_side: int = MAX_SIDE) -> tuple[np.ndarray, float]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Subset
+from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from recognition.pipeline.detect import PlateDetector
@@ -28,10 +28,10 @@ from recognition.pipeline.metrics import box_iou
 from recognition.pipeline.weights import write_manifest
 from recognition.synth.angle_set import YAW_BUCKETS, angle_set, bucket_name
 from recognition.training.det_data import (
-    PARTIAL_LABEL_SETS,
     PlateSceneDataset,
     collate,
     load_records,
+    validation_subset,
 )
 from recognition.training.engine import evaluate, save_checkpoint, train_one_epoch
 
@@ -189,11 +189,7 @@ def main(args: argparse.Namespace) -> None:
         load_records(args.data, "train"), seed=args.seed,
         new_width=tuple(args.new_plate_width), p_privacy=args.p_privacy,
     )  # fmt: skip
-    val_records = load_records(args.data, "val")
-    rng = random.Random(args.seed)
-    val_idx = sorted(rng.sample(range(len(val_records)), min(args.val_limit, len(val_records))))
-    val_set = Subset(PlateSceneDataset(val_records, seed=args.seed, train=False), val_idx)
-    ignore = [val_records[i].dataset in PARTIAL_LABEL_SETS for i in val_idx]
+    val_set, ignore = validation_subset(args.data, args.seed, args.val_limit)
 
     steps_per_epoch = len(train_set) // args.batch_size
     total = steps_per_epoch * args.epochs
