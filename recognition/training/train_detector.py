@@ -176,6 +176,8 @@ def main(args: argparse.Namespace) -> None:
     if args.export:
         export(args)
         return
+    if args.epochs < 1:
+        raise SystemExit("--epochs must be at least 1")
     torch.manual_seed(args.seed)
     random.seed(args.seed)
     np.random.seed(args.seed)
