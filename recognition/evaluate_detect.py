@@ -75,7 +75,7 @@ def evaluate_angles(detector: PlateDetector, data: Path, per_bucket: int) -> dic
         t0 = time.perf_counter()
         dets = detector.detect([sample.image])[0]
         times.append((time.perf_counter() - t0) * 1000)
-        gt_box = np.concatenate([sample.corners.min(0), sample.corners.max(0)])[None]
+        gt_box = sample.box[None]
         boxes = np.array([d.box for d in dets], np.float32).reshape(-1, 4)
         overlap = box_iou(boxes, gt_box)[:, 0] if len(boxes) else np.zeros(0)
         hit = bool(len(overlap)) and overlap.max() >= 0.5

@@ -51,8 +51,7 @@ def real_cases(data: Path, limit: int | None = None) -> Iterator[Case]:
 
 def synthetic_cases(data: Path, per_bucket: int) -> Iterator[Case]:
     for s in angle_set(data, per_bucket, seed=7):
-        box = np.concatenate([s.corners.min(0), s.corners.max(0)])
-        yield Case(s.image, box, s.text, f"synthetic/{s.bucket}")
+        yield Case(s.image, s.box, s.text, f"synthetic/{s.bucket}")
 
 
 def ours(engine) -> callable:

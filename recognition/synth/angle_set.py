@@ -31,6 +31,11 @@ class AngleSample:
     bucket: str
     lines: tuple[str, ...] = ()
 
+    @property
+    def box(self) -> np.ndarray:
+        """The plate's axis-aligned box (x1, y1, x2, y2), as a detector reports it."""
+        return np.concatenate([self.corners.min(0), self.corners.max(0)]).astype(np.float32)
+
 
 def bucket_name(bucket: tuple[int, int]) -> str:
     return f"{bucket[0]}-{bucket[1]}"

@@ -117,8 +117,7 @@ def synthetic_crops(
     samples = angle_set(data, per_bucket, seed, split=split, formats=ALL_FORMATS)
     missed = 0
     for s in tqdm(samples, total=per_bucket * 5, desc=f"synthetic {split}", unit="scene"):
-        box = np.concatenate([s.corners.min(0), s.corners.max(0)]).astype(np.float32)
-        crop = _best_match(detector, s.image, box, pad)
+        crop = _best_match(detector, s.image, s.box, pad)
         if crop is None:
             missed += 1
             continue
