@@ -124,6 +124,7 @@ class PlateSceneDataset(Dataset):
         train: bool = True,
         new_width: tuple[float, float] = (0.04, 0.3),
         p_privacy: float = 0.0,
+        log_share: float = 1.0,
     ) -> None:
         self.records = records
         self.seed = seed
@@ -133,6 +134,10 @@ class PlateSceneDataset(Dataset):
         self.train = train
         # Width of a newly pasted plate as a share of the scene's width.
         self.new_width = new_width
+        # Share of new plates sized log-uniformly (small ones as common as near ones); the rest
+        # are uniform over the same range, which keeps large steep plates, whose exact masks
+        # teach the mask head the outline at steep angles, common.
+        self.log_share = log_share
         # Share of pasted plates hidden by pixelation or blur, as photo sites hide them.
         self.p_privacy = p_privacy
         self.epoch = 0
@@ -176,9 +181,12 @@ class PlateSceneDataset(Dataset):
         h, w = image.shape[:2]
         plate = self._plate(rng)
         for _ in range(10):
-            # Log-uniform, so that small distant plates are as common as near ones.
             lo, hi = self.new_width
-            width = float(np.exp(rng.uniform(np.log(lo), np.log(hi)))) * w
+            # At the default share of 1 no extra draw is made, so earlier runs' data is unchanged.
+            if self.log_share >= 1 or rng.random() < self.log_share:
+                width = float(np.exp(rng.uniform(np.log(lo), np.log(hi)))) * w
+            else:
+                width = rng.uniform(lo, hi) * w
             yaw, pitch, roll = random_pose(rng, self.max_yaw)
             centre = (rng.uniform(0.1, 0.9) * w, rng.uniform(0.2, 0.95) * h)
             quad = pose_corners(plate.shape[:2], centre, width, yaw, pitch, roll)

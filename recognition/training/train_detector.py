@@ -68,8 +68,13 @@ def get_args_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument(
         "--new-plate-width", type=float, nargs=2, default=[0.04, 0.3], metavar=("MIN", "MAX"),
-        help="width of newly pasted synthetic plates as a share of the scene (log-uniform)",
+        help="width of newly pasted synthetic plates as a share of the scene",
     )  # fmt: skip
+    p.add_argument(
+        "--log-width-share", type=float, default=1.0,
+        help="share of new plates sized log-uniformly; the rest uniformly over the same range",
+    )  # fmt: skip
+    p.add_argument("--max-new-plates", type=int, default=2, help="new plates per scene, 0 to N")
     p.add_argument(
         "--p-privacy", type=float, default=0.0,
         help="share of pasted plates pixelated or blurred as photo sites hide plates",
@@ -193,6 +198,7 @@ def main(args: argparse.Namespace) -> None:
     train_set = PlateSceneDataset(
         load_records(args.data, "train"), seed=args.seed,
         new_width=tuple(args.new_plate_width), p_privacy=args.p_privacy,
+        log_share=args.log_width_share, max_new=args.max_new_plates,
     )  # fmt: skip
     val_set, ignore = validation_subset(args.data, args.seed, args.val_limit)
 

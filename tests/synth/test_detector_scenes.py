@@ -73,6 +73,35 @@ def test_new_plates_are_pasted_at_the_asked_sizes(scenes) -> None:
     assert min(widths) >= 0.3 * 0.02 * w  # a steep yaw narrows the box, never this much
 
 
+def _new_plate_widths(ds: PlateSceneDataset, epochs: int) -> list[float]:
+    widths = []
+    for epoch in range(epochs):
+        ds.epoch = epoch
+        for i in range(len(ds)):
+            image, target = ds[i]
+            boxes = target["boxes"].numpy()[1:]  # the labelled plate first, new plates after it
+            widths += [(b[2] - b[0]) / image.shape[-1] for b in boxes]
+    return widths
+
+
+def test_a_uniform_share_of_sizes_brings_back_large_plates(scenes) -> None:
+    kw = {"seed": 5, "p_cover": 0.0, "max_new": 3, "new_width": (0.02, 0.3)}
+    log_only = _new_plate_widths(PlateSceneDataset(scenes, **kw), 8)
+    mixed = _new_plate_widths(PlateSceneDataset(scenes, log_share=0.0, **kw), 8)
+    assert len(log_only) > 20 and len(mixed) > 20
+    assert max(mixed) <= 0.3 + 0.01
+    # Log-uniform over 2-30 % has its median near 7.7 %, uniform near 16 %; poses narrow boxes.
+    assert np.median(log_only) < 0.09
+    assert np.median(mixed) > 0.11
+    # Up to 3 new plates per scene, and at times all 3 are placed.
+    ds = PlateSceneDataset(scenes, **kw)
+    counts = []
+    for epoch in range(8):
+        ds.epoch = epoch
+        counts += [len(ds[i][1]["boxes"]) - 1 for i in range(len(ds))]
+    assert max(counts) == 3
+
+
 def test_the_operating_threshold_keeps_the_promised_recall_at_steep_angles() -> None:
     from recognition.training.train_detector import recall_keeping_threshold
 
