@@ -88,7 +88,8 @@ def test_a_uniform_share_of_sizes_brings_back_large_plates(scenes) -> None:
     kw = {"seed": 5, "p_cover": 0.0, "max_new": 3, "new_width": (0.02, 0.3)}
     log_only = _new_plate_widths(PlateSceneDataset(scenes, **kw), 8)
     mixed = _new_plate_widths(PlateSceneDataset(scenes, log_share=0.0, **kw), 8)
-    assert len(log_only) > 20 and len(mixed) > 20
+    assert len(log_only) > 20
+    assert len(mixed) > 20
     assert max(mixed) <= 0.3 + 0.01
     # Log-uniform over 2-30 % has its median near 7.7 %, uniform near 16 %; poses narrow boxes.
     assert np.median(log_only) < 0.09
