@@ -18,8 +18,10 @@ import torch
 from torch.utils.data import Dataset, Subset
 
 from recognition.pipeline.detector import to_tensor
+from recognition.pipeline.rectify import box_corners
 from recognition.synth.compose import cover_box, paste, pose_corners, random_pose
 from recognition.synth.degrade import degrade_camera, degrade_surface, privacy_blur
+from recognition.synth.distractors import KINDS, distractor_box, draw_distractor
 from recognition.synth.plates import render_plate
 
 DETECTION_SETS = (
@@ -125,6 +127,7 @@ class PlateSceneDataset(Dataset):
         new_width: tuple[float, float] = (0.04, 0.3),
         p_privacy: float = 0.0,
         log_share: float = 1.0,
+        p_distractor: float = 0.0,
     ) -> None:
         self.records = records
         self.seed = seed
@@ -138,6 +141,8 @@ class PlateSceneDataset(Dataset):
         # are uniform over the same range, which keeps large steep plates, whose exact masks
         # teach the mask head the outline at steep angles, common.
         self.log_share = log_share
+        # Share of scenes given 1-2 unlabelled look-alikes (lights, badges, signs): background.
+        self.p_distractor = p_distractor
         # Share of pasted plates hidden by pixelation or blur, as photo sites hide them.
         self.p_privacy = p_privacy
         self.epoch = 0
@@ -170,6 +175,10 @@ class PlateSceneDataset(Dataset):
         if self.train:
             for _ in range(rng.randint(0, self.max_new)):
                 self._paste_new(image, kept, masks, rng)
+            # At the default of 0 no extra draw is made, so earlier runs' data is unchanged.
+            if self.p_distractor > 0 and rng.random() < self.p_distractor:
+                for _ in range(rng.randint(1, 2)):
+                    self._draw_distractor(image, kept, rng)
             image = degrade_camera(image, rng, strength=0.6)
         target = _target(kept, masks, image.shape[:2])
         target["partial"] = torch.tensor(record.dataset in PARTIAL_LABEL_SETS)
@@ -194,6 +203,16 @@ class PlateSceneDataset(Dataset):
                 pasted = paste(image, plate, quad)
                 masks.append(pasted.mask)
                 kept.append(_quad_box(pasted.corners, (h, w)))
+                return
+
+    def _draw_distractor(
+        self, image: np.ndarray, kept: list[np.ndarray], rng: random.Random
+    ) -> None:
+        kind = rng.choice(KINDS)
+        for _ in range(5):
+            box = distractor_box(kind, image.shape[:2], rng)
+            if not _overlaps(box_corners(box), kept, image.shape[:2]):
+                draw_distractor(image, box, kind, rng)
                 return
 
     def _plate(self, rng: random.Random) -> np.ndarray:

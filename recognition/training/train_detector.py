@@ -74,6 +74,10 @@ def get_args_parser() -> argparse.ArgumentParser:
         "--log-width-share", type=float, default=1.0,
         help="share of new plates sized log-uniformly; the rest uniformly over the same range",
     )  # fmt: skip
+    p.add_argument(
+        "--p-distractor", type=float, default=0.0,
+        help="share of scenes given unlabelled look-alikes (lights, badges, signs) as background",
+    )  # fmt: skip
     p.add_argument("--max-new-plates", type=int, default=2, help="new plates per scene, 0 to N")
     p.add_argument(
         "--p-privacy", type=float, default=0.0,
@@ -199,6 +203,7 @@ def main(args: argparse.Namespace) -> None:
         load_records(args.data, "train"), seed=args.seed,
         new_width=tuple(args.new_plate_width), p_privacy=args.p_privacy,
         log_share=args.log_width_share, max_new=args.max_new_plates,
+        p_distractor=args.p_distractor,
     )  # fmt: skip
     val_set, ignore = validation_subset(args.data, args.seed, args.val_limit)
 

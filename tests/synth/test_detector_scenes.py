@@ -130,3 +130,54 @@ def test_checkpoints_average_element_wise_and_refuse_other_shapes() -> None:
     assert int(out["n"]) == 7  # counters are not averaged
     with pytest.raises(ValueError, match="different architectures"):
         average([a, {"w": torch.tensor([1.0, 1.0])}])
+
+
+@pytest.mark.parametrize("kind", ["light_string", "lamp_pair", "emblem", "sign"])
+def test_a_distractor_is_drawn_inside_its_box_only(kind) -> None:
+    from recognition.synth.distractors import distractor_box, draw_distractor
+
+    rng = random.Random(11)
+    for _ in range(5):
+        scene = np.full((480, 800, 3), 40, np.uint8)
+        box = distractor_box(kind, scene.shape[:2], rng)
+        x1, y1, x2, y2 = box
+        assert 0 <= x1 < x2 <= 800
+        assert 0 <= y1 < y2 <= 480
+        draw_distractor(scene, box, kind, rng)
+        changed = np.any(scene != 40, axis=2)
+        assert changed.sum() > 20, "nothing was drawn"
+        ys, xs = np.nonzero(changed)
+        # Lights bloom a little past their bulbs; patches stay inside the box.
+        slack = 0.5 * (y2 - y1) + 30 if kind in ("light_string", "lamp_pair") else 1
+        assert xs.min() >= x1 - slack
+        assert xs.max() <= x2 + slack
+        assert ys.min() >= y1 - slack
+        assert ys.max() <= y2 + slack
+
+
+def test_distractors_add_no_labels_and_keep_off_the_plates(scenes) -> None:
+    import torch
+
+    from recognition.synth.distractors import draw_distractor
+
+    # given the same scenes with and without look-alikes
+    plain = PlateSceneDataset(scenes, seed=2, p_cover=0.0, max_new=0)
+    busy = PlateSceneDataset(scenes, seed=2, p_cover=0.0, max_new=0, p_distractor=1.0)
+    for i in range(len(scenes)):
+        (a, ta), (b, tb) = plain[i], busy[i]
+        # then a look-alike is background: the labels are the same, the pixels are not
+        assert torch.equal(ta["boxes"], tb["boxes"])
+        assert torch.equal(ta["masks"], tb["masks"])
+        assert not torch.equal(a, b)
+    # and a look-alike is never drawn over a plate (a lamp's glow may reach it, as it does)
+    rng = random.Random(8)
+    plate_box = np.array([300, 300, 420, 330], np.float32)
+    drawn = 0
+    for _ in range(200):
+        image = np.full((480, 800, 3), 40, np.uint8)
+        busy._draw_distractor(image, [plate_box], rng)
+        drawn += int(np.any(image != 40))
+        assert np.abs(image[300:330, 300:420].astype(int) - 40).mean() < 12
+    assert drawn > 150
+    with pytest.raises(ValueError, match="unknown distractor"):
+        draw_distractor(np.zeros((10, 10, 3), np.uint8), np.array([0, 0, 5, 5]), "tree", rng)
