@@ -25,7 +25,7 @@ from tqdm import tqdm
 from recognition.pipeline.detect import PlateDetector
 from recognition.pipeline.detector import DetectorConfig, build_detector
 from recognition.pipeline.metrics import box_iou
-from recognition.pipeline.weights import write_manifest
+from recognition.pipeline.weights import sha256_file, write_manifest
 from recognition.synth.angle_set import YAW_BUCKETS, angle_set
 from recognition.training.det_data import (
     PlateSceneDataset,
@@ -135,7 +135,10 @@ def export(args: argparse.Namespace) -> Path:
     args.export.mkdir(parents=True, exist_ok=True)
     weights = args.export / "detector.pth"
     torch.save(best["model"], weights)
-    version = f"{DETECTOR_VERSION_PREFIX}-{time.strftime('%Y%m%d')}-s{best['step']}"
+    # The step alone repeats across rounds (a one-epoch round ends at step 586, as round 4 did),
+    # so the weights' own hash makes the version unique.
+    stamp = f"{time.strftime('%Y%m%d')}-s{best['step']}-{sha256_file(weights)[:8]}"
+    version = f"{DETECTOR_VERSION_PREFIX}-{stamp}"
     manifest = write_manifest(
         weights,
         version=version,
