@@ -71,7 +71,7 @@ def lamp_pair(scene: np.ndarray, box: np.ndarray, rng: random.Random) -> None:
 
 
 def _patch_emblem(h: int, rng: random.Random) -> tuple[np.ndarray, np.ndarray]:
-    """A chrome badge: an ellipse or rounded shield with a letter or a bar, on transparency."""
+    """A chrome badge: a rimmed ellipse with a letter or a bar, on transparency."""
     w = int(h * rng.uniform(1.0, 1.8))
     img = Image.new("RGB", (w, h), (0, 0, 0))
     alpha = Image.new("L", (w, h), 0)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from recognition.synth.degrade import privacy_blur
+from recognition.synth.distractors import KINDS
 from recognition.synth.plates import render_plate
 from recognition.training.det_data import PlateSceneDataset, load_records
 
@@ -132,7 +133,7 @@ def test_checkpoints_average_element_wise_and_refuse_other_shapes() -> None:
         average([a, {"w": torch.tensor([1.0, 1.0])}])
 
 
-@pytest.mark.parametrize("kind", ["light_string", "lamp_pair", "emblem", "sign"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_a_distractor_is_drawn_inside_its_box_only(kind) -> None:
     from recognition.synth.distractors import distractor_box, draw_distractor
 
