@@ -13,6 +13,7 @@ import torch
 
 from recognition.pipeline.detector import DetectorConfig, build_detector, to_tensor
 from recognition.pipeline.rectify import corners_from_mask
+from recognition.pipeline.verify import ReaderCheck
 from recognition.pipeline.weights import read_verified
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class PlateDetector:
         self.config = config
         self.version = version
         self.threshold = DETECTION_THRESHOLD
+        self.reader_check = ReaderCheck.plain(self.threshold)
 
     @classmethod
     def load(cls, folder: Path) -> PlateDetector:
@@ -53,15 +55,20 @@ class PlateDetector:
         model.load_state_dict(state)
         detector = cls(model, config, manifest["version"])
         detector.threshold = float(manifest.get("threshold", DETECTION_THRESHOLD))
+        detector.reader_check = ReaderCheck.from_manifest(manifest, detector.threshold)
         return detector
 
     @torch.inference_mode()
-    def detect(self, images: Sequence[np.ndarray]) -> list[list[PlateDetection]]:
-        """Plates on each RGB uint8 image, best first."""
+    def detect(
+        self, images: Sequence[np.ndarray], threshold: float | None = None
+    ) -> list[list[PlateDetection]]:
+        """Plates on each RGB uint8 image, best first, scoring at least `threshold` (default:
+        the manifest's operating threshold; the engine asks for its reader check's candidates)."""
+        threshold = self.threshold if threshold is None else threshold
         scaled, scales = zip(*(_shrink(im) for im in images), strict=True) if images else ((), ())
         outputs = self.model([to_tensor(im) for im in scaled]) if images else []
         return [
-            _detections(out, scale, self.threshold)
+            detections_from_output(out, scale, threshold)
             for out, scale in zip(outputs, scales, strict=True)
         ]
 
@@ -83,7 +90,7 @@ def _inside_share(box: np.ndarray, other: np.ndarray) -> float:
     return float(max(w, 0) * max(h, 0) / area)
 
 
-def _detections(
+def detections_from_output(
     out: dict[str, torch.Tensor], scale: float, threshold: float
 ) -> list[PlateDetection]:
     found: list[PlateDetection] = []

@@ -1,4 +1,4 @@
-"""The whole engine: detect -> corners -> straighten -> read -> format rules, on batches.
+"""The whole engine: detect -> corners -> straighten -> read -> check -> format rules, on batches.
 
 engine = load_engine()            # raises EngineUnavailable without trained weights
 results = engine.recognize_batch([rgb_image, ...])
@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from recognition.pipeline.detect import PlateDetection, PlateDetector
-from recognition.pipeline.ocr import OcrResult, PlateReader
-from recognition.pipeline.peer import RapidPeer, combine_readers
+from recognition.pipeline.ocr import OcrResult, PlateReader, best_of
+from recognition.pipeline.peer import RapidPeer, consult_peer
 from recognition.pipeline.rectify import grow_corners, rectify
 from recognition.pipeline.types import PhotoResult, PlateReading
 
@@ -42,10 +42,32 @@ class CombinedReader:
         self.peer = peer
         self.version = reader.version + ("+rapidocr" if peer else "")
 
-    def read_batch(self, crops: Sequence[np.ndarray]) -> list[OcrResult]:
-        if self.peer is None:
-            return self.reader.read_batch(crops)
-        return combine_readers(self.reader, self.peer, crops, consult_below=CONSULT_PEER_BELOW)
+    def read_batch(
+        self,
+        crops: Sequence[np.ndarray],
+        keep: Callable[[int, OcrResult], bool] | None = None,
+    ) -> list[OcrResult | None]:
+        """A reading per crop; None for the crops that `keep(index, own reading)` refuses.
+
+        Our reader reads every crop first, so the check costs no second reading; the peer is
+        asked only about the kept crops that our reader is unsure of.
+        """
+        ours = self.reader.candidates(crops)
+        own = [best_of(options) for options in ours]
+        chosen = [k for k, r in enumerate(own) if keep is None or keep(k, r)]
+        results: list[OcrResult | None] = [None] * len(crops)
+        finished = [own[k] for k in chosen]
+        if self.peer is not None and chosen:
+            finished = consult_peer(
+                self.peer,
+                [crops[k] for k in chosen],
+                [ours[k] for k in chosen],
+                finished,
+                CONSULT_PEER_BELOW,
+            )
+        for k, result in zip(chosen, finished, strict=True):
+            results[k] = result
+        return results
 
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -54,26 +76,34 @@ DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 class PlateEngine:
     """Detector and reader loaded once; `recognize_batch` is safe to call repeatedly."""
 
-    def __init__(self, detector: PlateDetector, reader: PlateReader | CombinedReader) -> None:
+    def __init__(self, detector: PlateDetector, reader: CombinedReader) -> None:
         self.detector = detector
         self.reader = reader
         self.version = f"{detector.version}+{reader.version}"
         self.crop_pad = CROP_PAD
-
-    def detect(self, images: Sequence[np.ndarray]) -> list[list[PlateDetection]]:
-        return self.detector.detect(images)
+        # Which detections are plates: sure ones, and weaker ones that our reader can read
+        # (recognition/pipeline/verify.py; fitted per detector and reader, in the manifest).
+        self.check = detector.reader_check
+        if self.check.reader and self.check.reader != reader.reader.version:
+            log.warning(
+                "the detector's reader check was fitted with reader %s, not %s; refit it with "
+                "python -m recognition.training.fit_reader_check",
+                self.check.reader,
+                reader.reader.version,
+            )
 
     def recognize_batch(self, images: Sequence[np.ndarray]) -> list[PhotoResult]:
         t0 = time.perf_counter()
-        detections = self.detector.detect(images)
+        detections = self.detector.detect(images, threshold=self.check.candidate)
         t1 = time.perf_counter()
-        crops = [
-            rectify(img, grow_corners(d.corners, *self.crop_pad))
-            for img, dets in zip(images, detections, strict=True)
-            for d in dets
-        ]
+        flat = [(img, d) for img, dets in zip(images, detections, strict=True) for d in dets]
+        crops = [rectify(img, grow_corners(d.corners, *self.crop_pad)) for img, d in flat]
         t2 = time.perf_counter()
-        readings = self.reader.read_batch(crops) if crops else []
+
+        def keep(k: int, own: OcrResult) -> bool:
+            return self.check.keeps(score=flat[k][1].score, confidence=own.confidence)
+
+        readings = self.reader.read_batch(crops, keep) if crops else []
         t3 = time.perf_counter()
         n = max(len(images), 1)
         timings = {
@@ -84,7 +114,8 @@ class PlateEngine:
         results: list[PhotoResult] = []
         it = iter(readings)
         for dets in detections:
-            plates = tuple(_reading(d, next(it)) for d in dets)
+            pairs = [(d, next(it)) for d in dets]
+            plates = tuple(_reading(d, ocr) for d, ocr in pairs if ocr is not None)
             results.append(PhotoResult(plates=plates, timings_ms=dict(timings)))
         return results
 

@@ -136,15 +136,28 @@ def combine_readers(
     """
     ours = reader.candidates(crops)
     own = [best_of(options) for options in ours]
+    return consult_peer(peer, crops, ours, own, consult_below)
+
+
+def consult_peer(
+    peer: RapidPeer,
+    crops: Sequence[np.ndarray],
+    ours: Sequence[list[tuple[list[Candidate], FormatHint]]],
+    own: Sequence[OcrResult],
+    consult_below: float,
+) -> list[OcrResult]:
+    """`own` (our reader's results from its candidates `ours`), with the peer's candidates
+    merged in for the crops whose reading is invalid or below `consult_below`."""
+    results = list(own)
     unsure = [k for k, r in enumerate(own) if not r.valid or r.confidence < consult_below]
     if not unsure:
-        return own
+        return results
     sub = [crops[k] for k in unsure]
     theirs = peer_options(peer, sub, [format_hint(c) for c in sub])
     for k, b in zip(unsure, theirs, strict=True):
         merged = [(ca + cb, ha) for (ca, ha), (cb, _) in zip(ours[k], b, strict=True)]
-        own[k] = best_of(merged)
-    return own
+        results[k] = best_of(merged)
+    return results
 
 
 def peer_only(

@@ -1,0 +1,116 @@
+"""The reader's check on detections: which of the detector's boxes are kept as plates.
+
+The detector's score alone cannot tell a plate from a look-alike (a string of festive lights, a
+car badge, a shop sign) at the score where small, distant plates are found too. Our reader can:
+on the real val photos it reads a median confidence of 0.32 from plates and 0.00 from what the
+detector mistook for one. So a detection stands on its own only when the detector is sure of it;
+a weaker one is kept when the reader reads text from its crop.
+
+    check = ReaderCheck(sure=0.97, candidate=0.3, min_confidence=0.05)
+    check.keeps(score=0.6, confidence=0.4)   # True: a weak box the reader can read
+
+The values are fitted for a pair of detector and reader weights
+(`python -m recognition.training.fit_reader_check`) and stored in the detector's manifest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+# Unmatched detections on partially labelled sets are neither right nor wrong (see metrics.py).
+Scored = tuple[float, float, bool, bool]  # (detector score, reader confidence, matched, ignored)
+
+
+@dataclass(frozen=True)
+class ReaderCheck:
+    sure: float  # a detection at or above this score is a plate on the detector's word
+    candidate: float  # below this score a detection is dropped without reading it
+    min_confidence: float  # the reader's confidence that keeps a candidate below `sure`
+    reader: str = ""  # the reader version the values were fitted with
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.candidate <= self.sure:
+            raise ValueError(
+                f"reader check needs 0 <= candidate <= sure, got {self.candidate}, {self.sure}"
+            )
+
+    @classmethod
+    def plain(cls, threshold: float) -> ReaderCheck:
+        """The detector's threshold alone: what weights without a fitted check get."""
+        return cls(sure=threshold, candidate=threshold, min_confidence=0.0)
+
+    @classmethod
+    def from_manifest(cls, manifest: Mapping[str, Any], threshold: float) -> ReaderCheck:
+        raw = manifest.get("reader_check")
+        if not raw:
+            return cls.plain(threshold)
+        return cls(
+            sure=float(raw["sure"]),
+            candidate=float(raw["candidate"]),
+            min_confidence=float(raw["min_confidence"]),
+            reader=str(raw.get("reader", "")),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def needs_reading(self, score: float) -> bool:
+        return self.candidate <= score < self.sure
+
+    def keeps(self, *, score: float, confidence: float) -> bool:
+        if score >= self.sure:
+            return True
+        return score >= self.candidate and confidence >= self.min_confidence
+
+
+def check_f1(check: ReaderCheck, scored: Iterable[Scored], n_gt: int) -> dict[str, float]:
+    """Precision, recall and F1 of the detections `check` keeps (IoU matching done upstream)."""
+    tp = fp = 0
+    for score, confidence, matched, ignored in scored:
+        if not check.keeps(score=score, confidence=confidence):
+            continue
+        if matched:
+            tp += 1
+        elif not ignored:
+            fp += 1
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / n_gt if n_gt else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "fp": fp,
+            "fn": n_gt - tp}  # fmt: skip
+
+
+def fit_check(
+    scored: Sequence[Scored],
+    n_gt: int,
+    grid: Iterable[ReaderCheck],
+    *,
+    plate_reads: Mapping[str, Sequence[Sequence[tuple[float, float]]]] | None = None,
+    recall_floor: float = 0.95,
+) -> tuple[ReaderCheck, dict[str, float]]:
+    """The check with the best F1 on `scored` among those in `grid` that keep at least
+    `recall_floor` of the plates in every group of `plate_reads` (per yaw bucket: for each
+    plate, (score, reader confidence) of every detection that matches it; a plate is found when
+    the check keeps any of them).
+    Ties go to the earlier check in `grid`."""
+    best: tuple[ReaderCheck, dict[str, float]] | None = None
+    for check in grid:
+        if plate_reads and not all(
+            _recall(check, reads) >= recall_floor for reads in plate_reads.values()
+        ):
+            continue
+        metrics = check_f1(check, scored, n_gt)
+        if best is None or metrics["f1"] > best[1]["f1"]:
+            best = (check, metrics)
+    if best is None:
+        raise ValueError("no reader check in the grid keeps the promised recall")
+    return best
+
+
+def _recall(check: ReaderCheck, plates: Sequence[Sequence[tuple[float, float]]]) -> float:
+    if not plates:
+        return 0.0
+    found = sum(any(check.keeps(score=s, confidence=c) for s, c in reads) for reads in plates)
+    return found / len(plates)
