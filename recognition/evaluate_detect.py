@@ -138,7 +138,19 @@ def plot(report: dict, out: Path) -> None:
 
     precision, recall, _ = report["real"].pop("_curve")
     fig, ax = plt.subplots(figsize=(5, 4))
-    ax.plot(recall, precision)
+    ax.plot(recall, precision, label="detector score")
+    plain = report["real"]["all"]["at_threshold"]
+    checked = report["real"]["all"]["with_reader_check"]
+    ax.plot(
+        plain["recall"],
+        plain["precision"],
+        "o",
+        color="grey",
+        label=f"threshold {report['threshold']:.2f} (F1 {plain['f1']:.3f})",
+    )
+    ax.plot(checked["recall"], checked["precision"], "*", color="#c0392b", markersize=11,
+            label=f"with the reader's check (F1 {checked['f1']:.3f})")  # fmt: skip
+    ax.legend(loc="lower left", fontsize=8)
     ax.set(xlabel="recall", ylabel="precision", title="Plate detection PR (real val, IoU ≥ 0.5)",
            xlim=(0, 1), ylim=(0, 1.02))  # fmt: skip
     ax.grid(alpha=0.3)
