@@ -136,3 +136,11 @@ def test_the_shipped_detector_carries_a_check_fitted_with_the_shipped_reader() -
     assert "reader_check" in manifest
     assert detector.reader_check.reader == reader.version
     assert detector.reader_check.candidate <= detector.threshold <= detector.reader_check.sure
+
+
+def test_the_fit_grid_offers_the_plain_threshold_first_so_ties_keep_it() -> None:
+    from recognition.training.fit_reader_check import grid
+
+    checks = list(grid(0.893))
+    assert checks[0] == ReaderCheck.plain(0.893)
+    assert len(set(checks)) == len(checks) > 100
