@@ -19,12 +19,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from recognition.pipeline.detect import PlateDetection, PlateDetector, detections_from_output
+from recognition.pipeline.detect import PlateDetector, detections_from_output
 from recognition.pipeline.engine import DEFAULT_MODELS_DIR
 from recognition.pipeline.metrics import DetectionCounts, box_iou, match_detections
 from recognition.pipeline.ocr import PlateReader
-from recognition.pipeline.rectify import quad_iou, rectify
-from recognition.pipeline.verify import Scored, check_f1
+from recognition.pipeline.rectify import quad_iou
+from recognition.pipeline.verify import Scored, check_f1, read_confidences, scored_candidates
 from recognition.synth.angle_set import YAW_BUCKETS, angle_set, bucket_name
 from recognition.training.det_data import PARTIAL_LABEL_SETS, load_records, read_rgb
 
@@ -36,11 +36,6 @@ def _percentiles(values: list[float]) -> dict[str, float]:
         return {"p50": 0.0, "p95": 0.0}
     arr = np.array(values)
     return {"p50": float(np.percentile(arr, 50)), "p95": float(np.percentile(arr, 95))}
-
-
-def _confidences(reader: PlateReader, image: np.ndarray, dets: list[PlateDetection]) -> list[float]:
-    crops = [rectify(image, d.corners) for d in dets]
-    return [r.confidence for r in reader.read_batch(crops)] if crops else []
 
 
 def evaluate_real(
@@ -61,15 +56,13 @@ def evaluate_real(
         matched = match_detections(out["boxes"].numpy(), out["scores"].numpy(), gt)
         # The engine's view: candidates (nested parts dropped) with our reader's confidence.
         dets = detections_from_output(out, 1.0, check.candidate)
-        boxes = np.array([d.box for d in dets], np.float32).reshape(-1, 4)
-        hits = match_detections(boxes, np.array([d.score for d in dets], np.float32), gt)
-        confs = _confidences(reader, image, dets)
         ignore = rec.dataset in PARTIAL_LABEL_SETS
+        candidates = scored_candidates(
+            dets, read_confidences(reader, image, dets), gt, ignore_unmatched=ignore
+        )
         for key in (rec.dataset, "all"):
             scored.setdefault(key, []).extend((s, tp, ignore and not tp) for s, tp in matched)
-            checked.setdefault(key, []).extend(
-                (s, c, tp, ignore and not tp) for (s, tp), c in zip(hits, confs, strict=True)
-            )
+            checked.setdefault(key, []).extend(candidates)
             n_gt[key] = n_gt.get(key, 0) + len(gt)
     report: dict[str, object] = {"ms_per_photo": _percentiles(times), "images": len(records)}
     for key, rows in scored.items():
@@ -115,7 +108,7 @@ def evaluate_angles(
             best = sure[int(overlap[sure].argmax())]
             ious[sample.bucket].append(quad_iou(dets[best].corners, sample.corners))
         on_plate = [d for d, o in zip(dets, overlap, strict=True) if o >= 0.5]
-        confs = _confidences(reader, sample.image, on_plate)
+        confs = read_confidences(reader, sample.image, on_plate)
         found_checked[sample.bucket].append(
             any(check.keeps(score=d.score, confidence=c)
                 for d, c in zip(on_plate, confs, strict=True))

@@ -17,7 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from recognition.pipeline.metrics import match_detections
+from recognition.pipeline.rectify import rectify
+
+if TYPE_CHECKING:
+    from recognition.pipeline.detect import PlateDetection
+    from recognition.pipeline.ocr import PlateReader
 
 # Unmatched detections on partially labelled sets are neither right nor wrong (see metrics.py).
 Scored = tuple[float, float, bool, bool]  # (detector score, reader confidence, matched, ignored)
@@ -56,13 +65,35 @@ class ReaderCheck:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
-    def needs_reading(self, score: float) -> bool:
-        return self.candidate <= score < self.sure
-
     def keeps(self, *, score: float, confidence: float) -> bool:
         if score >= self.sure:
             return True
         return score >= self.candidate and confidence >= self.min_confidence
+
+
+def read_confidences(
+    reader: PlateReader, image: np.ndarray, detections: Sequence[PlateDetection]
+) -> list[float]:
+    """Our reader's confidence on each detection's straightened crop: what the check weighs."""
+    crops = [rectify(image, d.corners) for d in detections]
+    return [r.confidence for r in reader.read_batch(crops)] if crops else []
+
+
+def scored_candidates(
+    detections: Sequence[PlateDetection],
+    confidences: Sequence[float],
+    gt: np.ndarray,
+    *,
+    ignore_unmatched: bool,
+) -> list[Scored]:
+    """Each detection (best first) matched to the labelled boxes `gt`, with its confidence."""
+    boxes = np.array([d.box for d in detections], np.float32).reshape(-1, 4)
+    scores = np.array([d.score for d in detections], np.float32)
+    matched = match_detections(boxes, scores, gt)
+    return [
+        (score, conf, tp, ignore_unmatched and not tp)
+        for (score, tp), conf in zip(matched, confidences, strict=True)
+    ]
 
 
 def check_f1(check: ReaderCheck, scored: Iterable[Scored], n_gt: int) -> dict[str, float]:

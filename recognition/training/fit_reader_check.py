@@ -23,15 +23,20 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from recognition.pipeline.detect import PlateDetection, PlateDetector
-from recognition.pipeline.metrics import box_iou, match_detections
+from recognition.pipeline.detect import PlateDetector
+from recognition.pipeline.metrics import box_iou
 from recognition.pipeline.ocr import PlateReader
-from recognition.pipeline.rectify import rectify
-from recognition.pipeline.verify import ReaderCheck, Scored, check_f1, fit_check
+from recognition.pipeline.verify import (
+    ReaderCheck,
+    Scored,
+    check_f1,
+    fit_check,
+    read_confidences,
+    scored_candidates,
+)
 from recognition.pipeline.weights import MANIFEST
-from recognition.synth.angle_set import YAW_BUCKETS, angle_set
 from recognition.training.det_data import PARTIAL_LABEL_SETS, SceneRecord, load_records, read_rgb
-from recognition.training.train_detector import ANGLE_CHECK_SEED, ANGLE_RECALL_FLOOR
+from recognition.training.train_detector import ANGLE_RECALL_FLOOR, promised_angle_check
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +68,6 @@ def grid(threshold: float) -> Iterator[ReaderCheck]:
         yield ReaderCheck(sure=sure, candidate=candidate, min_confidence=confidence)
 
 
-def read_detections(
-    reader: PlateReader, image: np.ndarray, dets: list[PlateDetection]
-) -> list[float]:
-    """Our reader's confidence on each detection's straightened crop."""
-    if not dets:
-        return []
-    return [r.confidence for r in reader.read_batch([rectify(image, d.corners) for d in dets])]
-
-
 def score_photos(
     detector: PlateDetector, reader: PlateReader, records: list[SceneRecord], floor: float
 ) -> tuple[list[Scored], int]:
@@ -83,13 +79,12 @@ def score_photos(
         dets = detector.detect([image], threshold=floor)[0]
         gt = np.array(rec.boxes, np.float32).reshape(-1, 4) * scale
         n_gt += len(gt)
-        boxes = np.array([d.box for d in dets], np.float32).reshape(-1, 4)
-        scores = np.array([d.score for d in dets], np.float32)
-        # Both lists are best first, so the matches line up with the detections.
-        matched = match_detections(boxes, scores, gt)
-        ignore = rec.dataset in PARTIAL_LABEL_SETS
-        for (score, tp), conf in zip(matched, read_detections(reader, image, dets), strict=True):
-            scored.append((score, conf, tp, ignore and not tp))
+        scored += scored_candidates(
+            dets,
+            read_confidences(reader, image, dets),
+            gt,
+            ignore_unmatched=rec.dataset in PARTIAL_LABEL_SETS,
+        )
     return scored, n_gt
 
 
@@ -97,17 +92,13 @@ def angle_reads(
     detector: PlateDetector, reader: PlateReader, data: Path, per_bucket: int, floor: float
 ) -> dict[str, list[list[tuple[float, float]]]]:
     """Per yaw bucket up to 60 degrees, each plate's matching detections as (score, confidence)."""
-    promised = len(YAW_BUCKETS) - 1  # 60-75 degrees is reported, not promised
-    samples = itertools.islice(
-        angle_set(data, per_bucket, ANGLE_CHECK_SEED, split="train"), per_bucket * promised
-    )
     plates: dict[str, list[list[tuple[float, float]]]] = {}
-    for sample in tqdm(samples, total=per_bucket * promised, desc="angle check"):
+    for sample in promised_angle_check(data, per_bucket):
         dets = detector.detect([sample.image], threshold=floor)[0]
         boxes = np.array([d.box for d in dets], np.float32).reshape(-1, 4)
         hits = box_iou(boxes, sample.box[None])[:, 0] >= 0.5 if dets else np.zeros(0, bool)
         hit_dets = [d for d, h in zip(dets, hits, strict=True) if h]
-        confs = read_detections(reader, sample.image, hit_dets)
+        confs = read_confidences(reader, sample.image, hit_dets)
         reads = [(d.score, c) for d, c in zip(hit_dets, confs, strict=True)]
         plates.setdefault(sample.bucket, []).append(reads)
     return plates

@@ -15,6 +15,7 @@ import logging
 import math
 import random
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,7 @@ from recognition.pipeline.detect import PlateDetector
 from recognition.pipeline.detector import DetectorConfig, build_detector
 from recognition.pipeline.metrics import box_iou
 from recognition.pipeline.weights import sha256_file, write_manifest
-from recognition.synth.angle_set import YAW_BUCKETS, angle_set
+from recognition.synth.angle_set import YAW_BUCKETS, AngleSample, angle_set
 from recognition.training.det_data import (
     PlateSceneDataset,
     collate,
@@ -155,17 +156,23 @@ def export(args: argparse.Namespace) -> Path:
     return weights
 
 
-def angle_safe_threshold(detector: PlateDetector, data: Path, per_bucket: int) -> float:
-    """The highest score threshold that keeps recall >= ANGLE_RECALL_FLOOR in every yaw bucket
-    up to 60 degrees, on synthetic plates pasted into train scenes."""
-    detector.threshold = detector.config.score_thresh
-    scores: dict[str, list[float]] = {}
+def promised_angle_check(data: Path, per_bucket: int) -> Iterator[AngleSample]:
+    """The synthetic plates (train scenes, seed ANGLE_CHECK_SEED) of the yaw buckets up to 60
+    degrees, with a progress bar: what the exported threshold and the reader check must keep."""
     promised = len(YAW_BUCKETS) - 1  # 60-75 degrees is reported, not promised
     # The set is drawn bucket by bucket, so stopping before the last changes none of the rest.
     samples = itertools.islice(
         angle_set(data, per_bucket, ANGLE_CHECK_SEED, split="train"), per_bucket * promised
     )
-    for sample in tqdm(samples, total=per_bucket * promised, desc="angle check"):
+    yield from tqdm(samples, total=per_bucket * promised, desc="angle check")
+
+
+def angle_safe_threshold(detector: PlateDetector, data: Path, per_bucket: int) -> float:
+    """The highest score threshold that keeps recall >= ANGLE_RECALL_FLOOR in every yaw bucket
+    up to 60 degrees, on synthetic plates pasted into train scenes."""
+    detector.threshold = detector.config.score_thresh
+    scores: dict[str, list[float]] = {}
+    for sample in promised_angle_check(data, per_bucket):
         dets = detector.detect([sample.image])[0]
         boxes = np.array([d.box for d in dets], np.float32).reshape(-1, 4)
         found = np.array([d.score for d in dets], np.float32)

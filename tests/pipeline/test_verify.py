@@ -27,9 +27,6 @@ def test_a_weaker_detection_stands_only_when_the_reader_reads_it() -> None:
 
 def test_a_detection_below_the_candidates_is_dropped_however_well_it_reads() -> None:
     assert not CHECK.keeps(score=0.29, confidence=1.0)
-    assert not CHECK.needs_reading(0.29)
-    assert CHECK.needs_reading(0.3)
-    assert not CHECK.needs_reading(0.95)
 
 
 def test_weights_without_a_fitted_check_keep_the_plain_threshold() -> None:
