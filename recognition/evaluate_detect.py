@@ -21,7 +21,12 @@ from tqdm import tqdm
 
 from recognition.pipeline.detect import PlateDetector, detections_from_output
 from recognition.pipeline.engine import DEFAULT_MODELS_DIR
-from recognition.pipeline.metrics import DetectionCounts, box_iou, match_detections
+from recognition.pipeline.metrics import (
+    DetectionCounts,
+    assign_detections,
+    box_iou,
+    match_detections,
+)
 from recognition.pipeline.ocr import PlateReader
 from recognition.pipeline.rectify import quad_iou
 from recognition.pipeline.verify import Scored, check_f1, read_confidences, scored_candidates
@@ -29,6 +34,10 @@ from recognition.synth.angle_set import YAW_BUCKETS, angle_set, bucket_name
 from recognition.training.det_data import PARTIAL_LABEL_SETS, load_records, read_rgb
 
 log = logging.getLogger(__name__)
+
+# Plate width where the network sees it (after its resize to 512 / 768), in pixels: the
+# buckets of "recall by width", which shows where recall is lost.
+WIDTH_BUCKETS = ((0, 15), (15, 30), (30, 50), (50, 100), (100, 10_000))
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:
@@ -46,6 +55,7 @@ def evaluate_real(
     scored: dict[str, list[tuple[float, bool, bool]]] = {}
     checked: dict[str, list[Scored]] = {}
     n_gt: dict[str, int] = {}
+    by_width: dict[str, list[tuple[float, bool, bool]]] = {}
     times: list[float] = []
     for rec in tqdm(records, desc="real val", unit="img"):
         image, scale = read_rgb(rec.path, max_side=4096)
@@ -57,13 +67,24 @@ def evaluate_real(
         # The engine's view: candidates (nested parts dropped) with our reader's confidence.
         dets = detections_from_output(out, 1.0, check.candidate)
         ignore = rec.dataset in PARTIAL_LABEL_SETS
-        candidates = scored_candidates(
-            dets, read_confidences(reader, image, dets), gt, ignore_unmatched=ignore
-        )
+        confidences = read_confidences(reader, image, dets)
+        candidates = scored_candidates(dets, confidences, gt, ignore_unmatched=ignore)
+        widths = (gt[:, 2] - gt[:, 0]) * network_scale(detector, image.shape[:2])
+        found = found_plates(out, detector.threshold, gt)
+        kept = [d for d, c in zip(dets, confidences, strict=True)
+                if check.keeps(score=d.score, confidence=c)]  # fmt: skip
+        found_checked = found_plates(
+            {"boxes": np.array([d.box for d in kept], np.float32).reshape(-1, 4),
+             "scores": np.array([d.score for d in kept], np.float32)},
+            0.0, gt,
+        )  # fmt: skip
         for key in (rec.dataset, "all"):
             scored.setdefault(key, []).extend((s, tp, ignore and not tp) for s, tp in matched)
             checked.setdefault(key, []).extend(candidates)
             n_gt[key] = n_gt.get(key, 0) + len(gt)
+            by_width.setdefault(key, []).extend(
+                zip(widths.tolist(), found.tolist(), found_checked.tolist(), strict=True)
+            )
     report: dict[str, object] = {"ms_per_photo": _percentiles(times), "images": len(records)}
     for key, rows in scored.items():
         counts = DetectionCounts.from_scored(rows, n_gt[key])
@@ -78,10 +99,44 @@ def evaluate_real(
                 check, [(s, c, tp, False) for s, c, tp, _ in checked[key]], n_gt[key]
             ),
         }
+        report[key]["recall_by_width"] = recall_by_width(by_width[key])
     report["_curve"] = DetectionCounts.from_scored(
         scored.get("all", []), n_gt.get("all", 0)
     ).curve()
     return report
+
+
+def network_scale(detector: PlateDetector, shape: tuple[int, int]) -> float:
+    """The factor by which the network's transform resizes an image of `shape`."""
+    transform = detector.model.transform
+    short, long = min(shape), max(shape)
+    return min(float(transform.min_size[-1]) / short, float(transform.max_size) / long)
+
+
+def found_plates(out: dict, threshold: float, gt: np.ndarray) -> np.ndarray:
+    """Which labelled plates a detection at or above `threshold` matches (IoU >= 0.5)."""
+    boxes = np.asarray(out["boxes"], np.float32).reshape(-1, 4)
+    scores = np.asarray(out["scores"], np.float32)
+    sure = scores >= threshold
+    found = np.zeros(len(gt), bool)
+    for _, g in assign_detections(boxes[sure], scores[sure], gt):
+        if g >= 0:
+            found[g] = True
+    return found
+
+
+def recall_by_width(rows: list[tuple[float, bool, bool]]) -> dict[str, dict[str, float]]:
+    """Recall per plate-width bucket: (width at the network's input, found, found with check)."""
+    out: dict[str, dict[str, float]] = {}
+    for lo, hi in WIDTH_BUCKETS:
+        sel = [(f, c) for w, f, c in rows if lo <= w < hi]
+        name = f"{lo}-{hi}" if hi < 10_000 else f">={lo}"
+        out[name] = {
+            "plates": len(sel),
+            "recall": float(np.mean([f for f, _ in sel])) if sel else 0.0,
+            "recall_with_reader_check": float(np.mean([c for _, c in sel])) if sel else 0.0,
+        }
+    return out
 
 
 def evaluate_angles(
@@ -162,6 +217,21 @@ def plot(report: dict, out: Path) -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(out / "detect_recall_by_angle.png", dpi=120)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    widths = report["real"]["all"]["recall_by_width"]
+    x = np.arange(len(widths))
+    alone = [v["recall"] for v in widths.values()]
+    with_check = [v["recall_with_reader_check"] for v in widths.values()]
+    ax.bar(x - 0.2, alone, 0.4, color="grey", label="detector alone")
+    ax.bar(x + 0.2, with_check, 0.4, color="#c0392b", label="with the reader's check")
+    for k, v in enumerate(widths.values()):
+        ax.text(k, 1.02, f"n={v['plates']}", ha="center", fontsize=8)
+    ax.set_xticks(x, list(widths))
+    ax.set(xlabel="plate width at the network's input (px)", ylabel="recall", ylim=(0, 1.1),
+           title="Recall by plate width (real val)")  # fmt: skip
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "detect_recall_by_width.png", dpi=120)
     plt.close("all")
 
 
@@ -207,6 +277,12 @@ def _print_summary(report: dict) -> None:
         lines.append(
             f"  {key:20s} P {m['precision']:.3f}  R {m['recall']:.3f}  F1 {m['f1']:.3f}    "
             f"P {c['precision']:.3f}  R {c['recall']:.3f}  F1 {c['f1']:.3f}"
+        )
+    lines.append("  recall by plate width at the network's input (all real val):")
+    for name, v in real["all"]["recall_by_width"].items():
+        lines.append(
+            f"    {name:>8} px: {v['plates']:3d} plates  recall {v['recall']:.3f}  "
+            f"with the check {v['recall_with_reader_check']:.3f}"
         )
     ms = real["ms_per_photo"]
     lines.append(f"  network ms/photo p50 {ms['p50']:.0f}  p95 {ms['p95']:.0f}")

@@ -24,24 +24,30 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.asarray(inter / union, np.float32)
 
 
+def assign_detections(
+    boxes: np.ndarray, scores: np.ndarray, gt: np.ndarray, iou: float = IOU_MATCH
+) -> list[tuple[int, int]]:
+    """Greedy matching by descending score: (detection index, labelled box index or -1)."""
+    order = np.argsort(-scores, kind="stable")
+    ious = box_iou(boxes[order], gt)
+    taken = np.zeros(len(gt), bool)
+    out: list[tuple[int, int]] = []
+    for row, idx in enumerate(order):
+        hit = -1
+        if len(gt):
+            cand = np.where(~taken & (ious[row] >= iou))[0]
+            if len(cand):
+                hit = int(cand[np.argmax(ious[row, cand])])
+                taken[hit] = True
+        out.append((int(idx), hit))
+    return out
+
+
 def match_detections(
     boxes: np.ndarray, scores: np.ndarray, gt: np.ndarray, iou: float = IOU_MATCH
 ) -> list[tuple[float, bool]]:
     """Greedy matching by descending score: each (score, is_true_positive)."""
-    order = np.argsort(-scores)
-    ious = box_iou(boxes[order], gt)
-    taken = np.zeros(len(gt), bool)
-    out: list[tuple[float, bool]] = []
-    for row, idx in enumerate(order):
-        hit = False
-        if len(gt):
-            cand = np.where(~taken & (ious[row] >= iou))[0]
-            if len(cand):
-                best = cand[np.argmax(ious[row, cand])]
-                taken[best] = True
-                hit = True
-        out.append((float(scores[idx]), hit))
-    return out
+    return [(float(scores[d]), g >= 0) for d, g in assign_detections(boxes, scores, gt, iou)]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from recognition.pipeline.metrics import match_detections
+from recognition.pipeline.metrics import assign_detections
 from recognition.pipeline.rectify import rectify
 
 if TYPE_CHECKING:
@@ -89,10 +89,11 @@ def scored_candidates(
     """Each detection (best first) matched to the labelled boxes `gt`, with its confidence."""
     boxes = np.array([d.box for d in detections], np.float32).reshape(-1, 4)
     scores = np.array([d.score for d in detections], np.float32)
-    matched = match_detections(boxes, scores, gt)
+    if len(confidences) != len(detections):
+        raise ValueError("one confidence per detection is needed")
     return [
-        (score, conf, tp, ignore_unmatched and not tp)
-        for (score, tp), conf in zip(matched, confidences, strict=True)
+        (float(scores[d]), confidences[d], g >= 0, ignore_unmatched and g < 0)
+        for d, g in assign_detections(boxes, scores, gt)
     ]
 
 

@@ -6,6 +6,10 @@ festive lights and pairs of tail lights in night dash-cam frames, chrome badges 
 emblems on cars, and shop signs. Plates are upper-case, dark on light, one or two lines in a
 bordered rectangle; the signs drawn here are mixed-case words, so that they never look like a
 plate format the renderer makes.
+
+From round 9 on two glowing kinds join them (overlays of the round-6 detector's false positives
+on the night dash-cam val frames: single lit lamp blocks of cars, brake lights and fog lamps, and
+lit shop lettering on dark facades, most scored above 0.95).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from PIL import Image, ImageDraw
 from recognition.synth.plates import _font, available_fonts
 
 KINDS = ("light_string", "lamp_pair", "emblem", "sign")
+GLOW_KINDS = ("lamp_block", "lit_sign")
+ALL_KINDS = KINDS + GLOW_KINDS
 _BULB_COLOURS = ((255, 60, 60), (80, 255, 80), (90, 150, 255))
 _VOWELS = "aeiouy"
 _CONSONANTS = "".join(c for c in string.ascii_lowercase if c not in _VOWELS)
@@ -70,6 +76,61 @@ def lamp_pair(scene: np.ndarray, box: np.ndarray, rng: random.Random) -> None:
     _add_glow(scene, light * rng.uniform(0.5, 1.0), sigma=max(2.0, ry * rng.uniform(0.6, 1.5)))
 
 
+def lamp_block(scene: np.ndarray, box: np.ndarray, rng: random.Random) -> None:
+    """One lit lamp of a car (a brake light, a fog lamp): a glowing rounded block, at times
+    split into brighter segments, with its bloom."""
+    x1, y1, x2, y2 = np.round(box).astype(int)
+    light = np.zeros(scene.shape, np.float32)
+    colour = rng.choice(((255, 40, 60), (255, 90, 150), (255, 245, 230), (255, 170, 40)))
+    radius = max(1, int((y2 - y1) * rng.uniform(0.1, 0.4)))
+    body = np.zeros(scene.shape[:2], np.uint8)
+    cv2.rectangle(body, (x1 + radius, y1), (x2 - radius, y2), 1, -1)
+    cv2.rectangle(body, (x1, y1 + radius), (x2, y2 - radius), 1, -1)
+    for cx, cy in ((x1 + radius, y1 + radius), (x2 - radius, y1 + radius),
+                   (x1 + radius, y2 - radius), (x2 - radius, y2 - radius)):  # fmt: skip
+        cv2.circle(body, (cx, cy), radius, 1, -1)
+    light[body == 1] = np.array(colour, np.float32) * rng.uniform(0.5, 0.9)
+    segments = rng.choice((0, 2, 3, 4))
+    for k in range(segments):  # brighter cores, side by side or stacked
+        if (x2 - x1) > 2 * (y2 - y1) or rng.random() < 0.5:
+            sx = x1 + (x2 - x1) * (k + 0.15) / segments
+            seg = (
+                int(sx),
+                int(y1 + (y2 - y1) * 0.2),
+                int(sx + (x2 - x1) * 0.7 / segments),
+                int(y2 - (y2 - y1) * 0.2),
+            )
+        else:
+            sy = y1 + (y2 - y1) * (k + 0.15) / segments
+            seg = (
+                int(x1 + (x2 - x1) * 0.15),
+                int(sy),
+                int(x2 - (x2 - x1) * 0.15),
+                int(sy + (y2 - y1) * 0.7 / segments),
+            )
+        cv2.rectangle(light, seg[:2], seg[2:], (255, 255, 255), -1)
+    sigma = max(2.0, (y2 - y1) * rng.uniform(0.15, 0.6))
+    _add_glow(scene, light * rng.uniform(0.6, 1.0), sigma=sigma)
+
+
+def lit_sign(scene: np.ndarray, box: np.ndarray, rng: random.Random) -> None:
+    """Lit shop lettering on a dark facade: a mixed-case word, or two, glowing."""
+    x1, y1, x2, y2 = np.round(box).astype(int)
+    w, h = x2 - x1, y2 - y1
+    if w < 4 or h < 4:
+        return
+    text = " ".join(_word(rng) for _ in range(rng.randint(1, 2)))
+    font = _font(rng.choice(available_fonts()), max(8, int(h * 0.8)))
+    mask = Image.new("L", (max(w, int(font.getlength(text)) + 4), h), 0)
+    ImageDraw.Draw(mask).text((mask.width / 2, h / 2), text, fill=255, font=font, anchor="mm")
+    letters = cv2.resize(np.asarray(mask, np.float32) / 255, (w, h), interpolation=cv2.INTER_AREA)
+    colour = rng.choice(((255, 255, 255), (255, 240, 200), (120, 200, 255), (255, 80, 80)))
+    scene[y1:y2, x1:x2] = (scene[y1:y2, x1:x2] * rng.uniform(0.2, 0.6)).astype(np.uint8)
+    light = np.zeros(scene.shape, np.float32)
+    light[y1:y2, x1:x2] = letters[..., None] * np.array(colour, np.float32)
+    _add_glow(scene, light * rng.uniform(0.7, 1.0), sigma=max(1.5, h * rng.uniform(0.05, 0.2)))
+
+
 def _patch_emblem(h: int, rng: random.Random) -> tuple[np.ndarray, np.ndarray]:
     """A chrome badge: a rimmed ellipse with a letter or a bar, on transparency."""
     w = int(h * rng.uniform(1.0, 1.8))
@@ -118,6 +179,10 @@ def draw_distractor(scene: np.ndarray, box: np.ndarray, kind: str, rng: random.R
         light_string(scene, box, rng)
     elif kind == "lamp_pair":
         lamp_pair(scene, box, rng)
+    elif kind == "lamp_block":
+        lamp_block(scene, box, rng)
+    elif kind == "lit_sign":
+        lit_sign(scene, box, rng)
     elif kind in ("emblem", "sign"):
         h = max(8, int(box[3] - box[1]))
         patch, alpha = (_patch_emblem if kind == "emblem" else _patch_sign)(h * 2, rng)
@@ -126,7 +191,7 @@ def draw_distractor(scene: np.ndarray, box: np.ndarray, kind: str, rng: random.R
         width = min(box[2] - box[0], (box[3] - box[1]) * pw / ph)
         _paste_patch(scene, np.array([box[0], box[1], box[0] + width, box[3]]), patch, alpha)
     else:
-        raise ValueError(f"unknown distractor kind {kind!r}; expected one of {KINDS}")
+        raise ValueError(f"unknown distractor kind {kind!r}; expected one of {ALL_KINDS}")
 
 
 def distractor_box(kind: str, shape: tuple[int, int], rng: random.Random) -> np.ndarray:
@@ -137,7 +202,8 @@ def distractor_box(kind: str, shape: tuple[int, int], rng: random.Random) -> np.
         x, y = rng.uniform(0, w - bw), rng.uniform(0, 0.35 * h)
     else:
         bw = rng.uniform(0.04, 0.25) * w
-        ratio = {"lamp_pair": (0.08, 0.2), "emblem": (0.5, 1.0), "sign": (0.15, 0.4)}[kind]
+        ratio = {"lamp_pair": (0.08, 0.2), "emblem": (0.5, 1.0), "sign": (0.15, 0.4),
+                 "lamp_block": (0.25, 0.7), "lit_sign": (0.15, 0.35)}[kind]  # fmt: skip
         bh = bw * rng.uniform(*ratio)
         x, y = rng.uniform(0, w - bw), rng.uniform(0, h - bh)
     return np.array([x, y, x + bw, y + bh], np.float32)

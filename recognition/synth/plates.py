@@ -2,7 +2,8 @@
 
 Sizes follow the real plates' proportions (520 x 112 mm for the one-line European and Ukrainian
 plates, 280 x 200 mm for the square Ukrainian plate, 12 x 6 inch for US plates, 400 x 130 mm for
-Brazilian ones) at a scale of 2 px per mm, which is larger than any plate in a listing photo.
+Brazilian ones, 520 x 111 mm for British ones) at a scale of 2 px per mm, which is larger than
+any plate in a listing photo.
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ UA_REGIONS = (
     "KA KB KC KE KH KI KK KM KO KP KT KX HA HB HC HE HH HI HK HM HO HP HT HX "
     "IA IB IC IE IH II IK IM IO IP IT IX"
 ).split()
-FORMATS = ("ua_2015", "ua_2004", "ua_square", "eu", "us", "br")
+FORMATS = ("ua_2015", "ua_2004", "ua_square", "eu", "us", "br", "uk")
+# British plates: yellow at the rear, white at the front, and the old black plates with white
+# letters. They teach the detector that a plate need not be white (the detector missed large
+# yellow plates on the Open Images val photos).
+UK_COLOURS = (
+    ((250, 205, 25), (15, 15, 15)),
+    ((250, 205, 25), (15, 15, 15)),
+    ((245, 245, 240), (15, 15, 15)),
+    ((20, 20, 20), (235, 235, 230)),
+)
 
 # Debian font packages installed by the README's setup; the first found is used, the others
 # add variety to training.
@@ -92,6 +102,14 @@ def random_text(fmt: str, rng: random.Random) -> tuple[str, ...]:
             return (head + "".join(rng.choice(digits) for _ in range(4)),)
         return (head + rng.choice(digits) + rng.choice(letters) + rng.choice(digits) * 1
                 + rng.choice(digits),)  # fmt: skip
+    if fmt == "uk":
+        letters = string.ascii_uppercase.replace("I", "").replace("Q", "")
+        if rng.random() < 0.7:  # the current AB12 CDE
+            return ("".join(rng.choice(letters) for _ in range(2))
+                    + "".join(rng.choice(digits) for _ in range(2))
+                    + "".join(rng.choice(letters) for _ in range(3)),)  # fmt: skip
+        return (rng.choice(letters) + "".join(rng.choice(digits) for _ in range(rng.randint(1, 3)))
+                + "".join(rng.choice(letters) for _ in range(3)),)  # fmt: skip
     raise ValueError(f"unknown plate format {fmt!r}")
 
 
@@ -103,6 +121,10 @@ def _spaced(fmt: str, line: str) -> str:
         return f"{line[:4]} {line[4:]}"
     if fmt == "br" and len(line) == 7 and line[4].isdigit():
         return f"{line[:3]}-{line[3:]}"
+    if fmt == "uk" and line[1].isdigit():
+        return f"{line[:-3]} {line[-3:]}"
+    if fmt == "uk" and len(line) == 7:
+        return f"{line[:4]} {line[4:]}"
     if fmt == "eu" and len(line) >= 6:
         cut = next((i for i, c in enumerate(line) if c.isdigit()), 2)
         return f"{line[:cut]} {line[cut:]}"
@@ -135,7 +157,8 @@ def _band(draw: ImageDraw.ImageDraw, h: int, width: int, kind: str, rng: random.
     blue = (0, 51, 153)
     draw.rectangle((6, 6, width, h - 7), fill=blue)
     small = _font(available_fonts()[0], int(h * 0.28))
-    code = {"ua": "UA"}.get(kind, rng.choice(("SK", "CZ", "D", "PL", "RO", "NL", "F", "LT")))
+    countries = ("GB", "UK") if kind == "uk" else ("SK", "CZ", "D", "PL", "RO", "NL", "F", "LT")
+    code = {"ua": "UA"}.get(kind, rng.choice(countries))
     if kind == "ua":
         # The Ukrainian flag above the country code.
         fy0, fx0, fw = int(h * 0.16), 14, width - 16
@@ -205,6 +228,17 @@ def render_plate(fmt: str, rng: random.Random, lines: tuple[str, ...] | None = N
                 draw, (250, 8, 550, 52), rng.choice(("SP", "RJ", "MG", "PR")), font_path, ink
             )
         _draw_text_fit(draw, (30, 66, w - 30, h - 24), _spaced(fmt, lines[0]), font_path, ink)
+    elif fmt == "uk":
+        w, h = 1040, 222
+        bg, ink = rng.choice(UK_COLOURS)
+        img = Image.new("RGB", (w, h), bg)
+        draw = ImageDraw.Draw(img)
+        draw.rounded_rectangle((1, 1, w - 2, h - 2), radius=14, outline=ink, width=4)
+        left = 20
+        if bg != UK_COLOURS[-1][0] and rng.random() < 0.5:
+            _band(draw, h, 90, "uk", rng)
+            left = 104
+        _draw_text_fit(draw, (left, 28, w - 24, h - 28), _spaced(fmt, lines[0]), font_path, ink)
     else:
         raise ValueError(f"unknown plate format {fmt!r}")
     return PlateImage(np.asarray(img), "".join(lines), fmt, lines)

@@ -128,6 +128,8 @@ class PlateSceneDataset(Dataset):
         p_privacy: float = 0.0,
         log_share: float = 1.0,
         p_distractor: float = 0.0,
+        paste_formats: tuple[str, ...] = PASTE_FORMATS,
+        distractor_kinds: tuple[str, ...] = KINDS,
     ) -> None:
         self.records = records
         self.seed = seed
@@ -145,6 +147,9 @@ class PlateSceneDataset(Dataset):
         self.p_distractor = p_distractor
         # Share of pasted plates hidden by pixelation or blur, as photo sites hide them.
         self.p_privacy = p_privacy
+        # Formats of pasted plates, drawn uniformly from this sequence (repeats weight them).
+        self.paste_formats = paste_formats
+        self.distractor_kinds = distractor_kinds
         self.epoch = 0
 
     def __len__(self) -> int:
@@ -208,7 +213,7 @@ class PlateSceneDataset(Dataset):
     def _draw_distractor(
         self, image: np.ndarray, kept: list[np.ndarray], rng: random.Random
     ) -> None:
-        kind = rng.choice(KINDS)
+        kind = rng.choice(self.distractor_kinds)
         for _ in range(5):
             box = distractor_box(kind, image.shape[:2], rng)
             if not _overlaps(box_corners(box), kept, image.shape[:2]):
@@ -216,7 +221,7 @@ class PlateSceneDataset(Dataset):
                 return
 
     def _plate(self, rng: random.Random) -> np.ndarray:
-        plate = degrade_surface(render_plate(rng.choice(PASTE_FORMATS), rng).image, rng)
+        plate = degrade_surface(render_plate(rng.choice(self.paste_formats), rng).image, rng)
         return privacy_blur(plate, rng) if rng.random() < self.p_privacy else plate
 
 

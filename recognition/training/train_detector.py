@@ -28,7 +28,10 @@ from recognition.pipeline.detector import DetectorConfig, build_detector
 from recognition.pipeline.metrics import box_iou
 from recognition.pipeline.weights import sha256_file, write_manifest
 from recognition.synth.angle_set import YAW_BUCKETS, AngleSample, angle_set
+from recognition.synth.distractors import ALL_KINDS, KINDS
+from recognition.synth.plates import FORMATS
 from recognition.training.det_data import (
+    PASTE_FORMATS,
     PlateSceneDataset,
     collate,
     load_records,
@@ -79,10 +82,18 @@ def get_args_parser() -> argparse.ArgumentParser:
         "--p-distractor", type=float, default=0.0,
         help="share of scenes given unlabelled look-alikes (lights, badges, signs) as background",
     )  # fmt: skip
+    p.add_argument(
+        "--distractor-kinds", nargs="+", default=list(KINDS), choices=ALL_KINDS,
+        help="kinds of look-alikes drawn, uniformly (repeat one to weight it)",
+    )  # fmt: skip
     p.add_argument("--max-new-plates", type=int, default=2, help="new plates per scene, 0 to N")
     p.add_argument(
         "--p-privacy", type=float, default=0.0,
         help="share of pasted plates pixelated or blurred as photo sites hide plates",
+    )  # fmt: skip
+    p.add_argument(
+        "--paste-formats", nargs="+", default=list(PASTE_FORMATS), choices=FORMATS,
+        help="formats of pasted synthetic plates, drawn uniformly (repeat one to weight it)",
     )  # fmt: skip
     p.add_argument("--train-sizes", type=int, nargs="+", default=[448, 512, 576])
     p.add_argument("--val-limit", type=int, default=120, help="val images scored each epoch")
@@ -213,7 +224,8 @@ def main(args: argparse.Namespace) -> None:
         load_records(args.data, "train"), seed=args.seed,
         new_width=tuple(args.new_plate_width), p_privacy=args.p_privacy,
         log_share=args.log_width_share, max_new=args.max_new_plates,
-        p_distractor=args.p_distractor,
+        p_distractor=args.p_distractor, paste_formats=tuple(args.paste_formats),
+        distractor_kinds=tuple(args.distractor_kinds),
     )  # fmt: skip
     val_set, ignore = validation_subset(args.data, args.seed, args.val_limit)
 

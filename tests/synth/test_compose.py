@@ -8,7 +8,13 @@ import pytest
 
 from recognition.pipeline.rectify import corners_from_mask, quad_iou, rectify
 from recognition.synth.compose import cover_box, paste, pose_corners
-from recognition.synth.plates import FORMATS, UA_LETTERS, UA_REGIONS, render_plate
+from recognition.synth.plates import (
+    FORMATS,
+    UA_LETTERS,
+    UA_REGIONS,
+    UK_COLOURS,
+    render_plate,
+)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
@@ -27,6 +33,29 @@ def test_ukrainian_plates_use_real_prefixes_and_allowed_letters():
         assert text[:2] in UA_REGIONS
         assert text[2:6].isdigit()
         assert set(text[6:]) <= set(UA_LETTERS)
+
+
+def test_british_plates_follow_the_two_schemes_in_their_colours():
+    rng = random.Random(4)
+    backgrounds = set()
+    for _ in range(100):
+        plate = render_plate("uk", rng)
+        text = plate.text
+        assert not set(text) & set("IQ")
+        if text[1].isalpha():  # AB12 CDE
+            assert len(text) == 7
+            assert text[2:4].isdigit()
+            assert text[4:].isalpha()
+        else:  # the older A123 BCD
+            assert text[0].isalpha()
+            assert text[1:-3].isdigit()
+            assert text[-3:].isalpha()
+        # The plate's middle, where no band is drawn, has one of the British colours.
+        h, w = plate.image.shape[:2]
+        corner = tuple(int(v) for v in plate.image[h // 2, w - 12])
+        assert corner in {bg for bg, _ in UK_COLOURS}
+        backgrounds.add(corner)
+    assert len(backgrounds) == 3  # yellow, white and black plates all occur
 
 
 def test_a_pasted_plate_reads_back_its_exact_mask_and_corners():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from recognition.synth.degrade import privacy_blur
-from recognition.synth.distractors import KINDS
+from recognition.synth.distractors import ALL_KINDS
 from recognition.synth.plates import render_plate
 from recognition.training.det_data import PlateSceneDataset, load_records
 
@@ -133,7 +133,7 @@ def test_checkpoints_average_element_wise_and_refuse_other_shapes() -> None:
         average([a, {"w": torch.tensor([1.0, 1.0])}])
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ALL_KINDS)
 def test_a_distractor_is_drawn_inside_its_box_only(kind) -> None:
     from recognition.synth.distractors import distractor_box, draw_distractor
 
@@ -149,7 +149,8 @@ def test_a_distractor_is_drawn_inside_its_box_only(kind) -> None:
         assert changed.sum() > 20, "nothing was drawn"
         ys, xs = np.nonzero(changed)
         # Lights bloom a little past their bulbs; patches stay inside the box.
-        slack = 0.5 * (y2 - y1) + 30 if kind in ("light_string", "lamp_pair") else 1
+        glows = ("light_string", "lamp_pair", "lamp_block", "lit_sign")
+        slack = 0.5 * (y2 - y1) + 30 if kind in glows else 1
         assert xs.min() >= x1 - slack
         assert xs.max() <= x2 + slack
         assert ys.min() >= y1 - slack
@@ -182,3 +183,38 @@ def test_distractors_add_no_labels_and_keep_off_the_plates(scenes) -> None:
     assert drawn > 150
     with pytest.raises(ValueError, match="unknown distractor"):
         draw_distractor(np.zeros((10, 10, 3), np.uint8), np.array([0, 0, 5, 5]), "tree", rng)
+
+
+def test_the_training_data_options_keep_earlier_rounds_defaults() -> None:
+    from recognition.synth.distractors import KINDS
+    from recognition.training.det_data import PASTE_FORMATS
+    from recognition.training.train_detector import get_args_parser
+
+    parser = get_args_parser()
+    # Earlier rounds' commands name neither option, so they draw the same data as before.
+    args = parser.parse_args(["--data", "d"])
+    assert tuple(args.paste_formats) == PASTE_FORMATS
+    assert tuple(args.distractor_kinds) == KINDS
+    assert "uk" not in PASTE_FORMATS
+    args = parser.parse_args(
+        ["--data", "d", "--paste-formats", "ua_2015", "uk", "uk", "--distractor-kinds", "lit_sign"]
+    )
+    assert args.paste_formats == ["ua_2015", "uk", "uk"]
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--data", "d", "--paste-formats", "xx"])
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--data", "d", "--distractor-kinds", "cloud"])
+
+
+def test_glowing_look_alikes_are_background_in_training_scenes(scenes) -> None:
+    import torch
+
+    plain = PlateSceneDataset(scenes, seed=4, p_cover=0.0, max_new=0)
+    glowing = PlateSceneDataset(
+        scenes, seed=4, p_cover=0.0, max_new=0, p_distractor=1.0,
+        distractor_kinds=("lamp_block", "lit_sign"),
+    )  # fmt: skip
+    for i in range(len(scenes)):
+        (a, ta), (b, tb) = plain[i], glowing[i]
+        assert torch.equal(ta["boxes"], tb["boxes"])
+        assert not torch.equal(a, b)
