@@ -70,13 +70,13 @@ def evaluate_real(
         confidences = read_confidences(reader, image, dets)
         candidates = scored_candidates(dets, confidences, gt, ignore_unmatched=ignore)
         widths = (gt[:, 2] - gt[:, 0]) * network_scale(detector, image.shape[:2])
-        found = found_plates(out, detector.threshold, gt)
-        kept = [d for d, c in zip(dets, confidences, strict=True)
-                if check.keeps(score=d.score, confidence=c)]  # fmt: skip
+        scores = out["scores"].numpy()
+        found = found_plates(out["boxes"].numpy(), scores, gt, scores >= detector.threshold)
         found_checked = found_plates(
-            {"boxes": np.array([d.box for d in kept], np.float32).reshape(-1, 4),
-             "scores": np.array([d.score for d in kept], np.float32)},
-            0.0, gt,
+            np.array([d.box for d in dets], np.float32).reshape(-1, 4),
+            np.array([d.score for d in dets], np.float32), gt,
+            np.array([check.keeps(score=d.score, confidence=c)
+                      for d, c in zip(dets, confidences, strict=True)], bool),
         )  # fmt: skip
         for key in (rec.dataset, "all"):
             scored.setdefault(key, []).extend((s, tp, ignore and not tp) for s, tp in matched)
@@ -113,14 +113,14 @@ def network_scale(detector: PlateDetector, shape: tuple[int, int]) -> float:
     return min(float(transform.min_size[-1]) / short, float(transform.max_size) / long)
 
 
-def found_plates(out: dict, threshold: float, gt: np.ndarray) -> np.ndarray:
-    """Which labelled plates a detection at or above `threshold` matches (IoU >= 0.5)."""
-    boxes = np.asarray(out["boxes"], np.float32).reshape(-1, 4)
-    scores = np.asarray(out["scores"], np.float32)
-    sure = scores >= threshold
+def found_plates(
+    boxes: np.ndarray, scores: np.ndarray, gt: np.ndarray, kept: np.ndarray
+) -> np.ndarray:
+    """Which labelled plates a kept detection matches, in the same greedy matching over all the
+    detections that the P/R counts use (so recall by width adds up to their recall)."""
     found = np.zeros(len(gt), bool)
-    for _, g in assign_detections(boxes[sure], scores[sure], gt):
-        if g >= 0:
+    for d, g in assign_detections(boxes, scores, gt):
+        if g >= 0 and kept[d]:
             found[g] = True
     return found
 

@@ -27,11 +27,12 @@ FORMATS = ("ua_2015", "ua_2004", "ua_square", "eu", "us", "br", "uk")
 # British plates: yellow at the rear, white at the front, and the old black plates with white
 # letters. They teach the detector that a plate need not be white (the detector missed large
 # yellow plates on the Open Images val photos).
+UK_BLACK = (20, 20, 20)  # the old black plates carry no band
 UK_COLOURS = (
     ((250, 205, 25), (15, 15, 15)),
     ((250, 205, 25), (15, 15, 15)),
     ((245, 245, 240), (15, 15, 15)),
-    ((20, 20, 20), (235, 235, 230)),
+    (UK_BLACK, (235, 235, 230)),
 )
 
 # Debian font packages installed by the README's setup; the first found is used, the others
@@ -235,7 +236,7 @@ def render_plate(fmt: str, rng: random.Random, lines: tuple[str, ...] | None = N
         draw = ImageDraw.Draw(img)
         draw.rounded_rectangle((1, 1, w - 2, h - 2), radius=14, outline=ink, width=4)
         left = 20
-        if bg != UK_COLOURS[-1][0] and rng.random() < 0.5:
+        if bg != UK_BLACK and rng.random() < 0.5:
             _band(draw, h, 90, "uk", rng)
             left = 104
         _draw_text_fit(draw, (left, 28, w - 24, h - 28), _spaced(fmt, lines[0]), font_path, ink)

@@ -37,9 +37,15 @@ def test_counts_at_a_threshold_leave_out_ignored_detections():
 
 
 def test_found_plates_and_recall_by_width():
-    out = {"boxes": np.array([[10, 10, 110, 40], [200, 10, 300, 40]]), "scores": [0.95, 0.5]}
-    assert found_plates(out, 0.9, GT).tolist() == [True, False]
-    assert found_plates(out, 0.3, GT).tolist() == [True, True]
+    boxes = np.array([[10, 10, 110, 40], [200, 10, 300, 40]], np.float32)
+    scores = np.array([0.95, 0.5], np.float32)
+    assert found_plates(boxes, scores, GT, scores >= 0.9).tolist() == [True, False]
+    assert found_plates(boxes, scores, GT, scores >= 0.3).tolist() == [True, True]
+    # A dropped detection does not hand its plate to a lower one that overlaps it too: the
+    # matching is the one over all detections, as in the P/R counts.
+    twin = np.array([[10, 10, 110, 40], [12, 10, 112, 40]], np.float32)
+    found = found_plates(twin, np.array([0.9, 0.8], np.float32), GT, np.array([False, True]))
+    assert found.tolist() == [False, False]
     rows = [(12.0, False, False), (20.0, True, False), (25.0, False, True), (400.0, True, True)]
     by_width = recall_by_width(rows)
     assert by_width["0-15"] == {"plates": 1, "recall": 0.0, "recall_with_reader_check": 0.0}
