@@ -29,7 +29,7 @@ from recognition.pipeline.metrics import (
 )
 from recognition.pipeline.ocr import PlateReader
 from recognition.pipeline.rectify import quad_iou
-from recognition.pipeline.verify import Scored, check_f1, read_confidences, scored_candidates
+from recognition.pipeline.verify import Scored, check_f1, read_crops, scored_candidates
 from recognition.synth.angle_set import YAW_BUCKETS, angle_set, bucket_name
 from recognition.training.det_data import PARTIAL_LABEL_SETS, load_records, read_rgb
 
@@ -64,19 +64,19 @@ def evaluate_real(
         times.append((time.perf_counter() - t0) * 1000)
         gt = np.array(rec.boxes, np.float32).reshape(-1, 4) * scale
         matched = match_detections(out["boxes"].numpy(), out["scores"].numpy(), gt)
-        # The engine's view: candidates (nested parts dropped) with our reader's confidence.
+        # The engine's view: candidates (nested parts dropped) with our reader's reading.
         dets = detections_from_output(out, 1.0, check.candidate)
         ignore = rec.dataset in PARTIAL_LABEL_SETS
-        confidences = read_confidences(reader, image, dets)
-        candidates = scored_candidates(dets, confidences, gt, ignore_unmatched=ignore)
+        reads = read_crops(reader, image, dets)
+        candidates = scored_candidates(dets, reads, gt, ignore_unmatched=ignore)
         widths = (gt[:, 2] - gt[:, 0]) * network_scale(detector, image.shape[:2])
         scores = out["scores"].numpy()
         found = found_plates(out["boxes"].numpy(), scores, gt, scores >= detector.threshold)
         found_checked = found_plates(
             np.array([d.box for d in dets], np.float32).reshape(-1, 4),
             np.array([d.score for d in dets], np.float32), gt,
-            np.array([check.keeps(score=d.score, confidence=c)
-                      for d, c in zip(dets, confidences, strict=True)], bool),
+            np.array([check.keeps(score=d.score, read=r)
+                      for d, r in zip(dets, reads, strict=True)], bool),
         )  # fmt: skip
         for key in (rec.dataset, "all"):
             scored.setdefault(key, []).extend((s, tp, ignore and not tp) for s, tp in matched)
@@ -163,10 +163,10 @@ def evaluate_angles(
             best = sure[int(overlap[sure].argmax())]
             ious[sample.bucket].append(quad_iou(dets[best].corners, sample.corners))
         on_plate = [d for d, o in zip(dets, overlap, strict=True) if o >= 0.5]
-        confs = read_confidences(reader, sample.image, on_plate)
+        reads = read_crops(reader, sample.image, on_plate)
         found_checked[sample.bucket].append(
-            any(check.keeps(score=d.score, confidence=c)
-                for d, c in zip(on_plate, confs, strict=True))
+            any(check.keeps(score=d.score, read=r)
+                for d, r in zip(on_plate, reads, strict=True))
         )  # fmt: skip
     return {
         "recall_by_yaw": {k: float(np.mean(v)) for k, v in found.items()},
@@ -269,7 +269,8 @@ def _print_summary(report: dict) -> None:
     lines = [
         f"detector {report['model']} (threshold {report['threshold']:.2f}); reader check: sure "
         f"{check['sure']:.2f}, candidates {check['candidate']:.2f} read at confidence "
-        f">= {check['min_confidence']:.2f} by {report['reader']}",
+        f">= {check['min_confidence']:.2f}, readings of >= {check['min_chars']} characters, by "
+        f"{report['reader']}",
         f"  {'':20s} {'detector alone':28s} with the reader's check",
     ]
     for key in sorted(k for k in real if isinstance(real[k], dict) and "at_threshold" in real[k]):

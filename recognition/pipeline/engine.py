@@ -18,6 +18,7 @@ from recognition.pipeline.ocr import OcrResult, PlateReader, best_of
 from recognition.pipeline.peer import RapidPeer, consult_peer
 from recognition.pipeline.rectify import grow_corners, rectify
 from recognition.pipeline.types import PhotoResult, PlateReading
+from recognition.pipeline.verify import CropRead
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ class PlateEngine:
         t2 = time.perf_counter()
 
         def keep(k: int, own: OcrResult) -> bool:
-            return self.check.keeps(score=flat[k][1].score, confidence=own.confidence)
+            return self.check.keeps(score=flat[k][1].score, read=CropRead.of(own))
 
         readings = self.reader.read_batch(crops, keep) if crops else []
         t3 = time.perf_counter()

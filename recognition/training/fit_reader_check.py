@@ -12,6 +12,7 @@ and printed, as a held-out figure. `--dry-run` prints without writing.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import logging
@@ -27,11 +28,13 @@ from recognition.pipeline.detect import PlateDetector
 from recognition.pipeline.metrics import box_iou
 from recognition.pipeline.ocr import PlateReader
 from recognition.pipeline.verify import (
+    CropRead,
     ReaderCheck,
     Scored,
     check_f1,
     fit_check,
-    read_confidences,
+    plate_recall,
+    read_crops,
     scored_candidates,
 )
 from recognition.pipeline.weights import MANIFEST
@@ -45,6 +48,9 @@ log = logging.getLogger(__name__)
 CANDIDATE_GRID = (0.1, 0.2, 0.3, 0.5, 0.7)
 SURE_GRID = (0.9, 0.93, 0.95, 0.97, 0.98, 0.99)
 CONFIDENCE_GRID = (0.02, 0.05, 0.1, 0.2, 0.3)
+# Shortest reading kept: 0 weighs no length; 3 and 4 allow one or no character lost at a plate's
+# edge from the 4-character serials, the shortest standard ones of the formats we read.
+MIN_CHARS_GRID = (0, 3, 4)
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -60,18 +66,21 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def grid(threshold: float) -> Iterator[ReaderCheck]:
-    """The detector's plain threshold first (ties keep it), then every combination."""
+    """The detector's plain threshold first (ties keep it), then every combination, the ones
+    that weigh no length first (ties keep the simpler check)."""
     yield ReaderCheck.plain(threshold)
-    for sure, candidate, confidence in itertools.product(
-        SURE_GRID, CANDIDATE_GRID, CONFIDENCE_GRID
+    for chars, sure, candidate, confidence in itertools.product(
+        MIN_CHARS_GRID, SURE_GRID, CANDIDATE_GRID, CONFIDENCE_GRID
     ):
-        yield ReaderCheck(sure=sure, candidate=candidate, min_confidence=confidence)
+        yield ReaderCheck(
+            sure=sure, candidate=candidate, min_confidence=confidence, min_chars=chars
+        )
 
 
 def score_photos(
     detector: PlateDetector, reader: PlateReader, records: list[SceneRecord], floor: float
 ) -> tuple[list[Scored], int]:
-    """Every detection down to `floor` on `records`, as (score, confidence, matched, ignored)."""
+    """Every detection down to `floor` on `records`, as (score, reading, matched, ignored)."""
     scored: list[Scored] = []
     n_gt = 0
     for rec in tqdm(records, desc="val photos", unit="photo"):
@@ -81,7 +90,7 @@ def score_photos(
         n_gt += len(gt)
         scored += scored_candidates(
             dets,
-            read_confidences(reader, image, dets),
+            read_crops(reader, image, dets),
             gt,
             ignore_unmatched=rec.dataset in PARTIAL_LABEL_SETS,
         )
@@ -90,16 +99,16 @@ def score_photos(
 
 def angle_reads(
     detector: PlateDetector, reader: PlateReader, data: Path, per_bucket: int, floor: float
-) -> dict[str, list[list[tuple[float, float]]]]:
-    """Per yaw bucket up to 60 degrees, each plate's matching detections as (score, confidence)."""
-    plates: dict[str, list[list[tuple[float, float]]]] = {}
+) -> dict[str, list[list[tuple[float, CropRead]]]]:
+    """Per yaw bucket up to 60 degrees, each plate's matching detections as (score, reading)."""
+    plates: dict[str, list[list[tuple[float, CropRead]]]] = {}
     for sample in promised_angle_check(data, per_bucket):
         dets = detector.detect([sample.image], threshold=floor)[0]
         boxes = np.array([d.box for d in dets], np.float32).reshape(-1, 4)
         hits = box_iou(boxes, sample.box[None])[:, 0] >= 0.5 if dets else np.zeros(0, bool)
         hit_dets = [d for d, h in zip(dets, hits, strict=True) if h]
-        confs = read_confidences(reader, sample.image, hit_dets)
-        reads = [(d.score, c) for d, c in zip(hit_dets, confs, strict=True)]
+        crop_reads = read_crops(reader, sample.image, hit_dets)
+        reads = [(d.score, r) for d, r in zip(hit_dets, crop_reads, strict=True)]
         plates.setdefault(sample.bucket, []).append(reads)
     return plates
 
@@ -122,7 +131,7 @@ def main(args: argparse.Namespace) -> ReaderCheck:
         fit_rows, fit_gt, grid(detector.threshold), plate_reads=plates,
         recall_floor=ANGLE_RECALL_FLOOR,
     )  # fmt: skip
-    check = ReaderCheck(check.sure, check.candidate, check.min_confidence, reader.version)
+    check = dataclasses.replace(check, reader=reader.version)
     plain = ReaderCheck.plain(detector.threshold)
     report = {
         "fit_images": len(fit_recs),
@@ -132,13 +141,7 @@ def main(args: argparse.Namespace) -> ReaderCheck:
         "held_out_images": len(rest_recs),
         "held_out": check_f1(check, rest_rows, rest_gt),
         "held_out_plain_threshold": check_f1(plain, rest_rows, rest_gt),
-        "angle_recall": {
-            bucket: sum(
-                any(check.keeps(score=s, confidence=c) for s, c in reads) for reads in found
-            )
-            / len(found)
-            for bucket, found in plates.items()
-        },  # fmt: skip
+        "angle_recall": {bucket: plate_recall(check, found) for bucket, found in plates.items()},
     }
     summary = json.dumps({"reader_check": check.to_json(), **report}, indent=2)
     print(summary)  # noqa: T201 - the tool's report

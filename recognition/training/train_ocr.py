@@ -70,7 +70,12 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
         help="val crops cut through the detector; scored with the real val crops",
     )
     p.add_argument("--resume", default=None, type=Path, help="checkpoint to resume from")
-    p.add_argument("--init-from", default=None, type=Path, help="warm-start weights (non-strict)")
+    p.add_argument(
+        "--init-from",
+        default=None,
+        type=Path,
+        help="warm-start weights (non-strict): a checkpoint, or an exported platereader.pth",
+    )
     p.add_argument("--test-only", action="store_true", help="only validate --resume")
     p.add_argument("--export", default=None, type=Path, help="export this checkpoint and exit")
     p.add_argument("--models-dir", default="models/ocr", type=Path, help="where --export writes")
@@ -79,6 +84,14 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 def build_model() -> ocr_net.Model:
     return ocr_net.Model(num_class=len(CHARSET) + 1, **NETWORK_PARAMS)
+
+
+def warm_start_state(loaded: dict) -> dict[str, torch.Tensor]:
+    """The model's weights from a training checkpoint or from an exported reader, whose keys
+    carry EasyOCR's `module.` prefix (so the shipped weights can seed a new round)."""
+    if "model" in loaded:
+        return loaded["model"]
+    return {k.removeprefix("module."): v for k, v in loaded.items()}
 
 
 def _batches(loader: DataLoader) -> Iterator[list[tuple[np.ndarray, str]]]:
@@ -169,7 +182,7 @@ def main(args: argparse.Namespace) -> None:
     schedule = Schedule(args.lr, total_steps, args.time_budget * 60)
     start_epoch, best = 0, -1.0
     if args.init_from and not args.resume:
-        state = torch.load(args.init_from, map_location="cpu", weights_only=True)["model"]
+        state = warm_start_state(torch.load(args.init_from, map_location="cpu", weights_only=True))
         missing, _ = model.load_state_dict(state, strict=False)
         logger.info("warm start from %s; new layers: %s", args.init_from, missing)
     if args.resume:
