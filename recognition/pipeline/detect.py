@@ -65,7 +65,9 @@ class PlateDetector:
         """Plates on each RGB uint8 image, best first, scoring at least `threshold` (default:
         the manifest's operating threshold; the engine asks for its reader check's candidates)."""
         threshold = self.threshold if threshold is None else threshold
-        scaled, scales = zip(*(_shrink(im) for im in images), strict=True) if images else ((), ())
+        scaled, scales = (
+            zip(*(shrink_for_detection(im) for im in images), strict=True) if images else ((), ())
+        )
         outputs = self.model([to_tensor(im) for im in scaled]) if images else []
         return [
             detections_from_output(out, scale, threshold)
@@ -73,7 +75,8 @@ class PlateDetector:
         ]
 
 
-def _shrink(image: np.ndarray) -> tuple[np.ndarray, float]:
+def shrink_for_detection(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """The image the network is given (at most DETECT_MAX_SIDE), and its scale to the photo."""
     h, w = image.shape[:2]
     scale = min(1.0, DETECT_MAX_SIDE / max(h, w))
     if scale == 1.0:
