@@ -19,12 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from recognition.pipeline.detect import (
-    PlateDetector,
-    detections_from_output,
-    shrink_for_detection,
-)
-from recognition.pipeline.detector import to_tensor
+from recognition.pipeline.detect import PlateDetector, detections_from_output
 from recognition.pipeline.engine import DEFAULT_MODELS_DIR
 from recognition.pipeline.metrics import (
     DetectionCounts,
@@ -65,9 +60,8 @@ def evaluate_real(
     for rec in tqdm(records, desc="real val", unit="img"):
         image, scale = read_rgb(rec.path, max_side=4096)
         # The network sees what the engine gives it: the photo shrunk to DETECT_MAX_SIDE.
-        shrunk, shrink = shrink_for_detection(image)
         t0 = time.perf_counter()
-        out = detector.model([to_tensor(shrunk)])[0]
+        [(out, shrink)] = detector.outputs([image])
         times.append((time.perf_counter() - t0) * 1000)
         gt = np.array(rec.boxes, np.float32).reshape(-1, 4) * scale
         boxes = out["boxes"].numpy() / shrink
@@ -78,7 +72,7 @@ def evaluate_real(
         ignore = rec.dataset in PARTIAL_LABEL_SETS
         reads = read_crops(reader, image, dets)
         candidates = scored_candidates(dets, reads, gt, ignore_unmatched=ignore)
-        widths = (gt[:, 2] - gt[:, 0]) * shrink * network_scale(detector, shrunk.shape[:2])
+        widths = (gt[:, 2] - gt[:, 0]) * network_scale(detector, image.shape[:2])
         found = found_plates(boxes, scores, gt, scores >= detector.threshold)
         found_checked = found_plates(
             np.array([d.box for d in dets], np.float32).reshape(-1, 4),

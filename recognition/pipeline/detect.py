@@ -65,14 +65,18 @@ class PlateDetector:
         """Plates on each RGB uint8 image, best first, scoring at least `threshold` (default:
         the manifest's operating threshold; the engine asks for its reader check's candidates)."""
         threshold = self.threshold if threshold is None else threshold
-        scaled, scales = (
-            zip(*(shrink_for_detection(im) for im in images), strict=True) if images else ((), ())
-        )
-        outputs = self.model([to_tensor(im) for im in scaled]) if images else []
         return [
-            detections_from_output(out, scale, threshold)
-            for out, scale in zip(outputs, scales, strict=True)
+            detections_from_output(out, scale, threshold) for out, scale in self.outputs(images)
         ]
+
+    @torch.inference_mode()
+    def outputs(self, images: Sequence[np.ndarray]) -> list[tuple[dict[str, torch.Tensor], float]]:
+        """The network's raw output on each image shrunk as `detect` shrinks it (boxes in the
+        shrunk image's pixels), with the shrink factor: for benchmarks that need every score."""
+        if not images:
+            return []
+        scaled, scales = zip(*(shrink_for_detection(im) for im in images), strict=True)
+        return list(zip(self.model([to_tensor(im) for im in scaled]), scales, strict=True))
 
 
 def shrink_for_detection(image: np.ndarray) -> tuple[np.ndarray, float]:
