@@ -30,7 +30,7 @@ from recognition.pipeline.ocr_input import LINE_H, LINE_W, split_lines, to_line_
 from recognition.pipeline.regions import ALL_FORMATS, Candidate, FormatHint, Resolved, resolve
 from recognition.pipeline.regions.registry import MAX_ALTERNATIVES
 from recognition.pipeline.types import Alternative, EngineUnavailable, WeightsRejected
-from recognition.pipeline.weights import read_verified
+from recognition.pipeline.weights import read_verified, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +66,18 @@ class OcrResult:
 
 
 def _check_files(folder: Path, manifest: dict[str, Any]) -> None:
-    for suffix in (".yaml", ".py"):
+    for suffix in (".yaml", ".py", ".onnx"):
         if not (folder / f"{MODEL_NAME}{suffix}").exists():
             raise EngineUnavailable(
                 f"reader unavailable: {folder / (MODEL_NAME + suffix)} is missing"
             )
+    # The network's shape (the pretrained graph, weights stripped) is checked like the weights.
+    graph = folder / f"{MODEL_NAME}.onnx"
+    if sha256_file(graph) != manifest.get("graph_sha256"):
+        raise WeightsRejected(
+            f"reader graph {graph} rejected: its sha256 does not match the manifest's "
+            "graph_sha256 (file corrupt or replaced; re-export the reader)"
+        )
     if list(manifest.get("input_size", [])) != [LINE_H, LINE_W]:
         raise WeightsRejected(
             f"reader weights in {folder} expect input {manifest.get('input_size')}, "

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 # Model input size (height, width) of one text line; every line is stretched to it.
-LINE_H, LINE_W = 32, 160
+LINE_H, LINE_W = 48, 160
 # Where a straightened two-line plate is cut into its lines (fraction of height), with a small
 # overlap so a slightly misplaced crop keeps whole characters.
 SQUARE_SPLIT = 0.5

@@ -82,9 +82,7 @@ def corners_from_mask(
 
 
 def is_square(corners: np.ndarray) -> bool:
-    tl, tr, br, bl = np.asarray(corners, np.float32)
-    width = float(np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
-    height = float(np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
+    width, height = _sides(corners)
     return width / max(height, 1e-6) < SQUARE_ASPECT
 
 
@@ -96,6 +94,29 @@ def grow_corners(corners: np.ndarray, pad_x: float, pad_y: float) -> np.ndarray:
     sx = np.array([-1, 1, 1, -1], np.float32)[:, None]
     sy = np.array([-1, -1, 1, 1], np.float32)[:, None]
     return np.asarray([tl, tr, br, bl]) + sx * across * pad_x + sy * down * pad_y
+
+
+def _sides(corners: np.ndarray) -> tuple[float, float]:
+    tl, tr, br, bl = np.asarray(corners, np.float32).reshape(4, 2)
+    width = float(np.linalg.norm(tr - tl) + np.linalg.norm(br - bl)) / 2
+    height = float(np.linalg.norm(bl - tl) + np.linalg.norm(br - tr)) / 2
+    return width, height
+
+
+def grow_to_aspect(corners: np.ndarray, aspect: float, max_grow: float) -> np.ndarray:
+    """A one-line plate's quadrilateral lengthened along its long axis towards `aspect`.
+
+    Masks often stop short of a plate's ends (most often at the blue band), which cuts off its
+    first or last characters. A one-line European or Ukrainian plate is 4.6 times as wide as it
+    is tall, so a narrower quadrilateral is widened, on both sides since the missing end is not
+    known, by at most `max_grow` of its width. Square plates (below SQUARE_ASPECT) are left alone.
+    """
+    width, height = _sides(corners)
+    ratio = width / max(height, 1e-6)
+    if ratio < SQUARE_ASPECT or ratio >= aspect:
+        return np.asarray(corners, np.float32)
+    grow = min(aspect / ratio - 1.0, max_grow)
+    return grow_corners(corners, grow / 2, 0.0)
 
 
 def rectify(

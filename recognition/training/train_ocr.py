@@ -1,7 +1,10 @@
-"""Train the plate reader (EasyOCR custom recogniser) with CTC on synthetic and real plate lines.
+"""Fine-tune the plate reader (EasyOCR custom recogniser) with CTC on synthetic and real lines.
 
+The network starts from PaddleOCR's pretrained PP-OCR recogniser, converted once:
+
+    python -m recognition.training.ppocr_convert --output-dir runs/ppocr
     python -m recognition.training.train_ocr --data ../shared/datasets --output-dir runs/ocr \
-        --epochs 24 --steps-per-epoch 400
+        --graph runs/ppocr/skeleton.onnx --init-from runs/ppocr/init.pth --epochs 24
     python -m recognition.training.train_ocr --resume runs/ocr/checkpoint.pth ...
     python -m recognition.training.train_ocr --export runs/ocr/best.pth --models-dir models/ocr
 """
@@ -22,7 +25,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from recognition.pipeline import ocr_net
+from recognition.pipeline import ppocr_net
 from recognition.pipeline.ocr_input import LINE_H, LINE_W
 from recognition.pipeline.weights import sha256_file, write_manifest
 from recognition.training.ocr_data import (
@@ -36,8 +39,9 @@ from recognition.training.ocr_engine import Schedule, accuracy, read_lines, trai
 
 logger = logging.getLogger("recognition.training.train_ocr")
 
-NETWORK_PARAMS = {"input_channel": 1, "output_channel": 128, "hidden_size": 96}
 MODEL_NAME = "platereader"
+# EasyOCR passes these to `Model`; the graph file is copied beside the exported network code.
+NETWORK_PARAMS = {"graph_file": f"{MODEL_NAME}.onnx"}
 
 
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
@@ -69,6 +73,12 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
         type=Path,
         help="val crops cut through the detector; scored with the real val crops",
     )
+    p.add_argument(
+        "--graph",
+        default="runs/ppocr/skeleton.onnx",
+        type=Path,
+        help="the network's graph (recognition.training.ppocr_convert)",
+    )
     p.add_argument("--resume", default=None, type=Path, help="checkpoint to resume from")
     p.add_argument(
         "--init-from",
@@ -82,8 +92,8 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     return p
 
 
-def build_model() -> ocr_net.Model:
-    return ocr_net.Model(num_class=len(CHARSET) + 1, **NETWORK_PARAMS)
+def build_model(graph: Path) -> ppocr_net.Model:
+    return ppocr_net.Model(num_class=len(CHARSET) + 1, graph_file=str(graph.resolve()))
 
 
 def warm_start_state(loaded: dict) -> dict[str, torch.Tensor]:
@@ -116,15 +126,17 @@ def validate(model: torch.nn.Module, real_val: list, synth_val: list) -> dict[st
     return scores
 
 
-def export(checkpoint: Path, models_dir: Path, quantize: bool = False) -> dict:
+def export(checkpoint: Path, models_dir: Path, graph: Path, quantize: bool = False) -> dict:
     """Write the EasyOCR custom-model files and the manifest that the reader checks at load."""
     ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    graph = Path(ckpt.get("args", {}).get("graph", graph))
     models_dir.mkdir(parents=True, exist_ok=True)
     # EasyOCR strips a 7-character `module.` prefix from every key (a DataParallel habit).
     state = {f"module.{k}": v for k, v in ckpt["model"].items()}
     weights = models_dir / f"{MODEL_NAME}.pth"
     torch.save(state, weights)
-    shutil.copyfile(Path(ocr_net.__file__), models_dir / f"{MODEL_NAME}.py")
+    shutil.copyfile(Path(ppocr_net.__file__), models_dir / f"{MODEL_NAME}.py")
+    shutil.copyfile(graph, models_dir / NETWORK_PARAMS["graph_file"])
     yaml_text = (
         "network_params:\n"
         + "".join(f"  {k}: {v}\n" for k, v in NETWORK_PARAMS.items())
@@ -142,6 +154,8 @@ def export(checkpoint: Path, models_dir: Path, quantize: bool = False) -> dict:
             "name": MODEL_NAME,
             "character_list": CHARSET,
             "network_params": NETWORK_PARAMS,
+            "graph_sha256": sha256_file(models_dir / NETWORK_PARAMS["graph_file"]),
+            "pretrained": "PP-OCRv6_rec_small.onnx from the rapidocr wheel (Apache-2.0)",
             "quantize": quantize,
             "epoch": ckpt.get("epoch"),
             "val": ckpt.get("val", {}),
@@ -154,7 +168,7 @@ def export(checkpoint: Path, models_dir: Path, quantize: bool = False) -> dict:
 def main(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if args.export:
-        export(args.export, args.models_dir)
+        export(args.export, args.models_dir, args.graph)
         return
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
@@ -176,7 +190,7 @@ def main(args: argparse.Namespace) -> None:
         len(synth_val),
     )
 
-    model = build_model()
+    model = build_model(args.graph)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     total_steps = args.epochs * args.steps_per_epoch
     schedule = Schedule(args.lr, total_steps, args.time_budget * 60)
