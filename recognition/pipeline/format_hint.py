@@ -47,13 +47,45 @@ def colour_features(crop: np.ndarray) -> dict[str, float]:
         "grey": float(np.median(middle[..., 1]) < 40 and 90 < np.median(middle[..., 2]) < 215)
         if middle.size
         else 0.0,
+        # Transit and diplomatic Ukrainian plates are white on red.
+        "red": _share(middle, (0, 90, 60), (8, 255, 255))
+        + _share(middle, (170, 90, 60), (180, 255, 255)),
     }
+
+
+# European countries' own formats weigh like the generic European one; the Ukrainian types that
+# share a band weigh like the plate they look like. A trailer plate is a car plate's subset and
+# ranks just below it, so the same text is reported as the car format.
+_EU_COUNTRIES = ("pl", "sk", "ro", "md", "hu", "uk")
+
+
+def _complete(priors: dict[str, float]) -> dict[str, float]:
+    out = dict(priors)
+    for code in _EU_COUNTRIES:
+        out.setdefault(code, priors["eu"])
+    car = min(priors["ua_2015"], priors["ua_2004"])
+    out.setdefault("ua_trailer", 0.9 * car)
+    out.setdefault("ua_1995", priors["ua_2004"])
+    out.setdefault("ua_1995_square", priors["ua_square"])
+    out.setdefault("ua_moto", priors["ua_square"])
+    return out
 
 
 def format_hint(crop: np.ndarray) -> FormatHint:
     f = colour_features(crop)
     two_line = f["aspect"] < SQUARE_ASPECT
-    if f["blue_left"] > BAND_SHARE:
+    if f["red"] > BAND_SHARE:
+        priors = {
+            "ua_transit": 1.0,
+            "ua_diplomatic": 1.0,
+            "ua_2015": 0.4,
+            "ua_2004": 0.4,
+            "ua_square": 0.4,
+            "eu": 0.4,
+            "us": 0.3,
+            "br": 0.3,
+        }
+    elif f["blue_left"] > BAND_SHARE:
         ua = f["yellow_left"] > FLAG_SHARE
         priors = {
             "ua_2015": 1.0,
@@ -76,4 +108,4 @@ def format_hint(crop: np.ndarray) -> FormatHint:
             "eu": 0.7,
             "ua_2015": 0.6,
         }
-    return FormatHint(priors=priors, two_line=two_line)
+    return FormatHint(priors=_complete(priors), two_line=two_line)
