@@ -20,19 +20,20 @@ import threading
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from recognition.pipeline.ctc import LineRead, best_path, join_rows, variants
 from recognition.pipeline.format_hint import format_hint
-from recognition.pipeline.ocr_input import LINE_H, LINE_W, split_rows, to_line_input
+from recognition.pipeline.ocr_input import LINE_H, LINE_W, row_splits, to_line_input
 from recognition.pipeline.regions import FORMATS, Candidate, FormatHint, Resolved, resolve
 from recognition.pipeline.regions.registry import MAX_ALTERNATIVES
 from recognition.pipeline.types import Alternative, EngineUnavailable, WeightsRejected
 from recognition.pipeline.weights import read_verified
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MODEL_NAME = "platereader"
 # Lines per forward pass: larger batches stop paying off on 2 CPU cores and cost memory.
@@ -172,7 +173,8 @@ class PlateReader:
         for k, (crop, hint) in enumerate(zip(crops, hints, strict=True)):
             jobs.append((k, "whole", crop))
             if hint.two_line:
-                jobs += [(k, f"row{i}", row) for i, row in enumerate(split_rows(crop))]
+                for j, split in enumerate(row_splits(crop)):
+                    jobs += [(k, f"{j}:{i}", row) for i, row in enumerate(split)]
         reads = self.read_lines([j[2] for j in jobs])
         per_crop: list[dict[str, LineRead]] = [{} for _ in crops]
         for (k, part, _), read in zip(jobs, reads, strict=True):
@@ -193,12 +195,22 @@ class PlateReader:
 def _options(
     parts: dict[str, LineRead], hint: FormatHint
 ) -> list[tuple[list[Candidate], FormatHint]]:
+    """The whole crop as one line, and each way of splitting it into rows (`split:row` keys)."""
     options = [(variants(parts["whole"]), FormatHint(hint.priors, two_line=False))]
-    rows = [parts[f"row{i}"] for i in range(len(parts) - 1)]
-    if rows:
+    for rows in row_groups(parts):
         joined = join_rows([variants(r) for r in rows])
         options.append((joined, FormatHint(hint.priors, two_line=True, rows=len(rows))))
     return options
+
+
+def row_groups(parts: dict[str, T]) -> list[list[T]]:
+    """Rows of each split, top to bottom, from the `split:row` keys."""
+    groups: dict[int, dict[int, T]] = {}
+    for key, value in parts.items():
+        if ":" in key:
+            j, i = key.split(":")
+            groups.setdefault(int(j), {})[int(i)] = value
+    return [[g[i] for i in sorted(g)] for _, g in sorted(groups.items())]
 
 
 def _as_rgb(crop: np.ndarray) -> np.ndarray:

@@ -89,9 +89,16 @@ def split_rows(
         inner = [round(h * f) for f in fractions] if len(fractions) == n - 1 else []
         cuts = [0, *inner, h] if inner else _even_cuts(h, n)
         pad = int(round(h * SQUARE_OVERLAP))
-    return [
-        crop[max(0, cuts[i] - pad) : min(h, cuts[i + 1] + pad)] for i in range(len(cuts) - 1)
-    ]
+    return [crop[max(0, cuts[i] - pad) : min(h, cuts[i + 1] + pad)] for i in range(len(cuts) - 1)]
+
+
+def row_splits(crop: np.ndarray) -> list[list[np.ndarray]]:
+    """The ways to read a plate that may hold several rows: the rows its ink shows, or, when
+    the ink shows none, even cuts into two rows and into three."""
+    bands = row_bands(crop)
+    if 2 <= len(bands) <= MAX_ROWS:
+        return [split_rows(crop)]
+    return [split_rows(crop, rows=n) for n in range(2, MAX_ROWS + 1)]
 
 
 def split_lines(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

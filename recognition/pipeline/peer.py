@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 
 from recognition.pipeline.format_hint import format_hint
-from recognition.pipeline.ocr import OcrResult, PlateReader, best_of
-from recognition.pipeline.ocr_input import split_rows
+from recognition.pipeline.ocr import OcrResult, PlateReader, best_of, row_groups
+from recognition.pipeline.ocr_input import row_splits
 from recognition.pipeline.regions import Candidate, FormatHint, normalise_plate
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,8 @@ def peer_options(
     for k, (crop, hint) in enumerate(zip(crops, hints, strict=True)):
         jobs.append((k, "whole", crop))
         if hint.two_line:
-            jobs += [(k, f"row{i}", row) for i, row in enumerate(split_rows(crop))]
+            for j, split in enumerate(row_splits(crop)):
+                jobs += [(k, f"{j}:{i}", row) for i, row in enumerate(split)]
     reads = peer.read([j[2] for j in jobs])
     parts: list[dict[str, tuple[str, float]]] = [{} for _ in crops]
     for (k, part, _), read in zip(jobs, reads, strict=True):
@@ -113,8 +114,7 @@ def peer_options(
     out = []
     for p, hint in zip(parts, hints, strict=True):
         options = [(peer_candidates(*p["whole"]), FormatHint(hint.priors, two_line=False))]
-        rows = [p[f"row{i}"] for i in range(len(p) - 1)]
-        if rows:
+        for rows in row_groups(p):
             text = "".join(t for t, _ in rows)
             score = float(np.prod([s for _, s in rows]))
             options.append(

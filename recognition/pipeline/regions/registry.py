@@ -69,8 +69,9 @@ OVERLAPS: frozenset[frozenset[str]] = frozenset(
         "md/hu", "md/pl", "hu/pl",
         # LLDDLLL: Romanian county plates and current British ones.
         "ro/uk",
-        # LLLDDDD: Brazilian grey plates and US serials; LLDDDDD: Polish and US serials.
-        "br/us", "pl/us",
+        # LLLDDDD: Brazilian grey plates and US serials; LLDDDDD: Polish and US serials;
+        # LLLDLDD: Brazilian Mercosul plates and Polish `XYZ 1A23`.
+        "br/us", "pl/us", "pl/br",
         # CDP + 3 digits is also an LLLDDD plate.
         "ua_diplomatic/md", "ua_diplomatic/hu", "ua_diplomatic/us",
     )
