@@ -26,7 +26,10 @@ ROW_OVERLAP = 0.03
 PROFILE_MARGIN_Y = 0.05
 PROFILE_LEFT, PROFILE_RIGHT = 0.2, 0.04
 # An image row is ink when its ink share reaches this part of the profile's peak.
-INK_ROW = 0.08
+INK_ROW = 0.15
+# Local threshold: the neighbourhood is 1/INK_BLOCK of the crop's smaller side, and ink is at
+# least INK_CONTRAST grey levels darker than its mean.
+INK_BLOCK, INK_CONTRAST = 3, 12
 # Ink runs closer than this (share of height) are one text row; a row is at least this tall.
 MERGE_GAP, MIN_ROW = 0.025, 0.1
 MAX_ROWS = 3
@@ -35,9 +38,14 @@ Band = tuple[int, int]  # first and last+1 image row of a text row
 
 
 def _ink(grey: np.ndarray) -> np.ndarray:
-    """Ink mask: the minority side of Otsu's threshold (dark on light or light on dark)."""
+    """Ink mask: pixels clearly darker (or, for light-on-dark plates, lighter) than their
+    neighbourhood; a local threshold, so a shadow across the plate is not ink."""
     _, dark = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    return dark if dark.mean() <= 0.5 else 1 - dark
+    light_on_dark = dark.mean() > 0.5  # the minority side of Otsu's threshold is the ink
+    block = max(3, (min(grey.shape[:2]) // INK_BLOCK) | 1)
+    mode = cv2.THRESH_BINARY if light_on_dark else cv2.THRESH_BINARY_INV
+    c = -INK_CONTRAST if light_on_dark else INK_CONTRAST
+    return cv2.adaptiveThreshold(grey, 1, cv2.ADAPTIVE_THRESH_MEAN_C, mode, block, c)
 
 
 def row_bands(crop: np.ndarray) -> list[Band]:

@@ -107,7 +107,7 @@ def view_and_rectify(
     )
 
 
-def _seen_crop(
+def seen_crop(
     fmt: str, rng: random.Random, yaw: float | None = None
 ) -> tuple[np.ndarray, PlateImage]:
     plate = render_plate(fmt, rng)
@@ -129,7 +129,7 @@ def synth_plate_crop(
     fmt: str, rng: random.Random, *, yaw: float | None = None
 ) -> tuple[np.ndarray, str, tuple[str, ...]]:
     """A straightened synthetic crop of `fmt`: (RGB crop, text, lines)."""
-    crop, plate = _seen_crop(fmt, rng, yaw)
+    crop, plate = seen_crop(fmt, rng, yaw)
     return crop, plate.text, plate.lines
 
 
@@ -141,7 +141,7 @@ def synth_lines(rng: random.Random, fmt: str | None = None) -> list[LineSample]:
     """
     if fmt is None:
         fmt = rng.choices(list(FORMAT_WEIGHTS), weights=list(FORMAT_WEIGHTS.values()))[0]
-    crop, plate = _seen_crop(fmt, rng)
+    crop, plate = seen_crop(fmt, rng)
     if len(plate.lines) > 1:
         rows = split_rows(crop, rows=len(plate.lines), fractions=plate.row_fractions)
         return [LineSample(r, t, fmt) for r, t in zip(rows, plate.lines, strict=True)]
