@@ -1,13 +1,18 @@
-"""`python -m recognition recognize PHOTO... [--json] [--overlay OUT.png]`: read plates on photos.
+"""`python -m recognition recognize PHOTO... [--json] [--overlay OUT.png] [--regions ua,eu]`.
+
+Reads the plates on photos. Only text that fits a plate format of `--regions` (default: the
+PLATECHECK_REGIONS environment variable, else "ua,eu") is a plate; other text read on a detection
+is listed with `--json` under `debug.rejected`, never under `plates`.
 
 Exit status: 0 when every photo was read (an empty plate list is a valid answer), 1 when some
-photo could not be opened, 2 when the engine is unavailable.
+photo could not be opened, 2 when the engine is unavailable or the regions are unknown.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -15,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from recognition.pipeline.images import ImageRejected, load_photo
+from recognition.pipeline.regions import DEFAULT_REGIONS, UnknownRegion, region_formats
 from recognition.pipeline.types import EngineUnavailable, PhotoResult
 
 PHOTO_BATCH = 4  # photos per engine call: bounds memory for a long argument list
@@ -45,6 +51,8 @@ def _as_json(path: str, result: PhotoResult) -> dict[str, object]:
         "photo": path,
         "plates": [asdict(p) for p in result.plates],
         "timings_ms": result.timings_ms,
+        # Text read on detections that fits no plate format of the regions: not plates.
+        "debug": {"rejected": [asdict(r) for r in result.rejected]},
     }
 
 
@@ -63,6 +71,11 @@ def _print_text(path: str, result: PhotoResult) -> None:
 def recognize(args: argparse.Namespace) -> int:
     from recognition.pipeline.engine import load_engine
 
+    try:
+        region_formats(args.regions)
+    except UnknownRegion as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
     engine = None  # loaded on the first readable photo: bad input is reported without the wait
     status, payload = 0, []
     photos = list(args.photos)
@@ -78,7 +91,7 @@ def recognize(args: argparse.Namespace) -> int:
             continue
         if engine is None:
             try:
-                engine = load_engine(args.models)
+                engine = load_engine(args.models, regions=args.regions)
             except EngineUnavailable as exc:
                 sys.stderr.write(f"error: {exc}\n")
                 return 2
@@ -119,6 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--overlay", type=Path, help="write the photo with outlines and text to this PNG"
     )
     rec.add_argument("--models", type=Path, default=None, help="models folder (default: models/)")
+    rec.add_argument(
+        "--regions",
+        default=os.environ.get("PLATECHECK_REGIONS", DEFAULT_REGIONS),
+        help="plate regions reported, e.g. 'ua,eu' (codes: ua, eu, us, br, pl, md, ro, sk, hu, uk)",
+    )
     return parser
 
 

@@ -53,7 +53,10 @@ def get_engine() -> Engine:
     with _lock:
         if _engine is None:
             factory = engine_factory(settings.PLATECHECK_ENGINE)
-            engine = factory(models_dir=Path(settings.PLATECHECK_MODELS_DIR))
+            engine = factory(
+                models_dir=Path(settings.PLATECHECK_MODELS_DIR),
+                regions=settings.PLATECHECK_REGIONS,
+            )
             logger.info("recognition engine %s loaded", engine.version)
             _engine = engine
     return _engine

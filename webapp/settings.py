@@ -196,6 +196,14 @@ CELERY_BEAT_SCHEDULE = {
 # Recognition engine: a "module:callable" returning an Engine, loaded lazily once per process.
 PLATECHECK_ENGINE = envstr("PLATECHECK_ENGINE", "recognition.pipeline.engine:load_engine")
 PLATECHECK_MODELS_DIR = envstr("PLATECHECK_MODELS_DIR", str(BASE_DIR / "models"))
+# --- plate regions (issue #15) ---
+# Which plates are reported: only text that fits a plate format of these regions is a plate
+# (strict, like the `regions` of the ALPR APIs); other text is never reported. Comma-separated
+# codes: `ua` (every Ukrainian type), `eu` (Europe: pl, md, ro, sk, hu, uk and the generic EU
+# band plate), `us`, `br`, or one European country (`pl`, `md`, `ro`, `sk`, `hu`, `uk`).
+# Default: Ukraine plus Europe. An unknown code fails when the engine loads.
+PLATECHECK_REGIONS = envstr("PLATECHECK_REGIONS", "ua,eu")
+# --- end plate regions ---
 # A photo whose task was started this many times without finishing (worker killed each time)
 # is marked failed instead of being redelivered forever.
 RECOGNITION_MAX_ATTEMPTS = envint("RECOGNITION_MAX_ATTEMPTS", 3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,11 +70,22 @@ def variants(line: LineRead) -> list[Candidate]:
     return out
 
 
+def join_rows(rows: Sequence[list[Candidate]], limit: int = 4) -> list[Candidate]:
+    """Candidates of a plate of several rows: the rows' texts joined top to bottom, best first.
+
+    The format rules put the rows in the plate's canonical order (`PlateFormat.to_canonical`).
+    """
+    out = [Candidate("", 1.0, ())]
+    for row in rows:
+        out = [
+            Candidate(a.text + b.text, a.score * b.score, a.char_probs + b.char_probs)
+            for a in out
+            for b in row[:limit]
+        ]
+        out = sorted(out, key=lambda c: c.score, reverse=True)[: limit * limit]
+    return out if rows else []
+
+
 def join_lines(top: list[Candidate], bottom: list[Candidate], limit: int = 4) -> list[Candidate]:
     """Two-line plate candidates: top line text followed by bottom line text."""
-    out = [
-        Candidate(a.text + b.text, a.score * b.score, a.char_probs + b.char_probs)
-        for a in top[:limit]
-        for b in bottom[:limit]
-    ]
-    return sorted(out, key=lambda c: c.score, reverse=True)
+    return join_rows([top, bottom], limit)

@@ -1,14 +1,17 @@
 """The whole engine: detect -> corners -> straighten -> read -> check -> format rules, on batches.
 
-engine = load_engine()            # raises EngineUnavailable without trained weights
+engine = load_engine(regions="ua,eu")   # raises EngineUnavailable without trained weights
 results = engine.recognize_batch([rgb_image, ...])
+
+Plates only: a reading that fits no plate format of the engine's regions (see
+`regions.region_formats`) is not reported as a plate; it is kept in `PhotoResult.rejected`.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +20,8 @@ from recognition.pipeline.detect import PlateDetection, PlateDetector
 from recognition.pipeline.ocr import OcrResult, PlateReader, best_of
 from recognition.pipeline.peer import RapidPeer, consult_peer
 from recognition.pipeline.rectify import grow_corners, grow_to_aspect, rectify
-from recognition.pipeline.types import PhotoResult, PlateReading
+from recognition.pipeline.regions import DEFAULT_REGIONS, region_formats
+from recognition.pipeline.types import PhotoResult, PlateReading, RejectedText
 from recognition.pipeline.verify import CropRead
 
 log = logging.getLogger(__name__)
@@ -54,9 +58,15 @@ def plate_crop(
 class CombinedReader:
     """Our EasyOCR reader, with the rapidocr peer consulted on the crops it is unsure of."""
 
-    def __init__(self, reader: PlateReader, peer: RapidPeer | None) -> None:
+    def __init__(
+        self,
+        reader: PlateReader,
+        peer: RapidPeer | None,
+        formats: Collection[str] | None = None,
+    ) -> None:
         self.reader = reader
         self.peer = peer
+        self.formats = formats  # the plate formats accepted; None: all
         self.version = reader.version + ("+rapidocr" if peer else "")
 
     def read_batch(
@@ -70,7 +80,7 @@ class CombinedReader:
         asked only about the kept crops that our reader is unsure of.
         """
         ours = self.reader.candidates(crops)
-        own = [best_of(options) for options in ours]
+        own = [best_of(options, self.formats) for options in ours]
         chosen = [k for k, r in enumerate(own) if keep is None or keep(k, r)]
         results: list[OcrResult | None] = [None] * len(crops)
         finished = [own[k] for k in chosen]
@@ -81,6 +91,7 @@ class CombinedReader:
                 [ours[k] for k in chosen],
                 finished,
                 CONSULT_PEER_BELOW,
+                self.formats,
             )
         for k, result in zip(chosen, finished, strict=True):
             results[k] = result
@@ -93,9 +104,14 @@ DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 class PlateEngine:
     """Detector and reader loaded once; `recognize_batch` is safe to call repeatedly."""
 
-    def __init__(self, detector: PlateDetector, reader: CombinedReader) -> None:
+    def __init__(
+        self, detector: PlateDetector, reader: CombinedReader, regions: str = DEFAULT_REGIONS
+    ) -> None:
         self.detector = detector
         self.reader = reader
+        # The deployment's plate regions (strict: other text is never a plate).
+        self.regions = regions
+        reader.formats = region_formats(regions)
         self.version = f"{detector.version}+{reader.version}"
         self.crop_pad = CROP_PAD
         self.whole_plate_grow = WHOLE_PLATE_GROW
@@ -132,9 +148,14 @@ class PlateEngine:
         results: list[PhotoResult] = []
         it = iter(readings)
         for dets in detections:
-            pairs = [(d, next(it)) for d in dets]
-            plates = tuple(_reading(d, ocr) for d, ocr in pairs if ocr is not None)
-            results.append(PhotoResult(plates=plates, timings_ms=dict(timings)))
+            pairs = [(d, ocr) for d in dets if (ocr := next(it)) is not None]
+            plates = tuple(_reading(d, ocr) for d, ocr in pairs if ocr.valid)
+            rejected = tuple(
+                RejectedText(ocr.text, float(ocr.confidence) * d.score, d.box)
+                for d, ocr in pairs
+                if not ocr.valid and ocr.text
+            )
+            results.append(PhotoResult(plates, dict(timings), rejected))
         return results
 
 
@@ -152,13 +173,18 @@ def _reading(det: PlateDetection, ocr: OcrResult) -> PlateReading:
     )
 
 
-def load_engine(models_dir: Path | None = None, *, with_peer: bool = True) -> PlateEngine:
+def load_engine(
+    models_dir: Path | None = None, *, with_peer: bool = True, regions: str = DEFAULT_REGIONS
+) -> PlateEngine:
     """Load the detector and reader from `models_dir`; raises EngineUnavailable if missing.
 
     `with_peer=False` reads with our recogniser alone (no rapidocr), e.g. to measure it.
+    `regions`: the plate regions reported ("ua,eu"; "us,br,eu,ua" for the openalpr sets);
+    an unknown code raises `regions.UnknownRegion` before any weights are loaded.
     """
+    region_formats(regions)  # a bad setting fails fast, before the slow load
     folder = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
     detector = PlateDetector.load(folder / "detector")
     reader = CombinedReader(PlateReader.load(folder / "ocr"), RapidPeer() if with_peer else None)
     log.info("engine loaded: %s", detector.version)
-    return PlateEngine(detector, reader)
+    return PlateEngine(detector, reader, regions)

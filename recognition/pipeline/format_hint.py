@@ -18,6 +18,11 @@ from recognition.pipeline.regions import FormatHint
 BAND_SHARE = 0.25
 # Share of yellow pixels in the left band that marks the Ukrainian flag.
 FLAG_SHARE = 0.04
+# Share of red pixels above and below the characters that marks a red background (not red
+# ink, as on some US plates).
+RED_SHARE = 0.5
+# Prior of the red Ukrainian formats on a plate that is not red.
+NOT_RED_PRIOR = 0.3
 
 
 def _share(hsv: np.ndarray, lo: tuple[int, int, int], hi: tuple[int, int, int]) -> float:
@@ -47,13 +52,55 @@ def colour_features(crop: np.ndarray) -> dict[str, float]:
         "grey": float(np.median(middle[..., 1]) < 40 and 90 < np.median(middle[..., 2]) < 215)
         if middle.size
         else 0.0,
+        # Transit and diplomatic Ukrainian plates are white on red: their background shows in
+        # the strips above and below the characters.
+        "red": _red_share(hsv[int(0.04 * h) : max(int(0.12 * h), 2), int(0.05 * w) : w])
+        + _red_share(hsv[int(0.88 * h) : max(int(0.96 * h), 2), int(0.05 * w) : w]),
     }
+
+
+def _red_share(hsv: np.ndarray) -> float:
+    """Half the share of red pixels (two strips are added)."""
+    return 0.5 * (
+        _share(hsv, (0, 90, 60), (8, 255, 255)) + _share(hsv, (170, 90, 60), (180, 255, 255))
+    )
+
+
+# European countries' own formats weigh like the generic European one; the Ukrainian types that
+# share a band weigh like the plate they look like. A trailer plate is a car plate's subset and
+# ranks just below it, so the same text is reported as the car format.
+_EU_COUNTRIES = ("pl", "sk", "ro", "md", "hu", "uk")
+
+
+def _complete(priors: dict[str, float]) -> dict[str, float]:
+    out = dict(priors)
+    for code in _EU_COUNTRIES:
+        out.setdefault(code, priors["eu"])
+    car = min(priors["ua_2015"], priors["ua_2004"])
+    out.setdefault("ua_trailer", 0.9 * car)
+    out.setdefault("ua_1995", priors["ua_2004"])
+    out.setdefault("ua_1995_square", priors["ua_square"])
+    out.setdefault("ua_moto", priors["ua_square"])
+    for code in ("ua_transit", "ua_diplomatic"):  # white on red: unlikely on any other plate
+        out.setdefault(code, NOT_RED_PRIOR)
+    return out
 
 
 def format_hint(crop: np.ndarray) -> FormatHint:
     f = colour_features(crop)
     two_line = f["aspect"] < SQUARE_ASPECT
-    if f["blue_left"] > BAND_SHARE:
+    if f["red"] > RED_SHARE:
+        priors = {
+            "ua_transit": 1.0,
+            "ua_diplomatic": 1.0,
+            "ua_2015": 0.4,
+            "ua_2004": 0.4,
+            "ua_square": 0.4,
+            "eu": 0.4,
+            "us": 0.3,
+            "br": 0.3,
+        }
+    elif f["blue_left"] > BAND_SHARE:
         ua = f["yellow_left"] > FLAG_SHARE
         priors = {
             "ua_2015": 1.0,
@@ -76,4 +123,4 @@ def format_hint(crop: np.ndarray) -> FormatHint:
             "eu": 0.7,
             "ua_2015": 0.6,
         }
-    return FormatHint(priors=priors, two_line=two_line)
+    return FormatHint(priors=_complete(priors), two_line=two_line)

@@ -17,22 +17,23 @@ import dataclasses
 import io
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from recognition.pipeline.ctc import LineRead, best_path, join_lines, variants
+from recognition.pipeline.ctc import LineRead, best_path, join_rows, variants
 from recognition.pipeline.format_hint import format_hint
-from recognition.pipeline.ocr_input import LINE_H, LINE_W, split_lines, to_line_input
-from recognition.pipeline.regions import ALL_FORMATS, Candidate, FormatHint, Resolved, resolve
+from recognition.pipeline.ocr_input import LINE_H, LINE_W, row_splits, to_line_input
+from recognition.pipeline.regions import FORMATS, Candidate, FormatHint, Resolved, resolve
 from recognition.pipeline.regions.registry import MAX_ALTERNATIVES
 from recognition.pipeline.types import Alternative, EngineUnavailable, WeightsRejected
 from recognition.pipeline.weights import read_verified, sha256_file
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MODEL_NAME = "platereader"
 # Lines per forward pass: larger batches stop paying off on 2 CPU cores and cost memory.
@@ -172,31 +173,51 @@ class PlateReader:
     def candidates(
         self, crops: Sequence[np.ndarray]
     ) -> list[list[tuple[list[Candidate], FormatHint]]]:
-        """Per crop, one or two readings (as one line, as two lines), each with its hint."""
+        """Per crop, one or two readings (as one line; row by row when it may hold several
+        rows), each with its hint."""
         jobs: list[tuple[int, str, np.ndarray]] = []
         hints = [format_hint(c) for c in crops]
         for k, (crop, hint) in enumerate(zip(crops, hints, strict=True)):
             jobs.append((k, "whole", crop))
             if hint.two_line:
-                top, bottom = split_lines(crop)
-                jobs += [(k, "top", top), (k, "bottom", bottom)]
+                for j, split in enumerate(row_splits(crop)):
+                    jobs += [(k, f"{j}:{i}", row) for i, row in enumerate(split)]
         reads = self.read_lines([j[2] for j in jobs])
         per_crop: list[dict[str, LineRead]] = [{} for _ in crops]
         for (k, part, _), read in zip(jobs, reads, strict=True):
             per_crop[k][part] = read
-        out = []
-        for parts, hint in zip(per_crop, hints, strict=True):
-            options = [(variants(parts["whole"]), FormatHint(hint.priors, two_line=False))]
-            if "top" in parts:
-                joined = join_lines(variants(parts["top"]), variants(parts["bottom"]))
-                options.append((joined, FormatHint(hint.priors, two_line=True)))
-            out.append(options)
-        return out
+        return [_options(parts, hint) for parts, hint in zip(per_crop, hints, strict=True)]
 
-    def read_batch(self, crops: Sequence[np.ndarray]) -> list[OcrResult]:
-        """Read straightened RGB crops (any size; square ones may hold two lines), in order."""
+    def read_batch(
+        self, crops: Sequence[np.ndarray], formats: Collection[str] | None = None
+    ) -> list[OcrResult]:
+        """Read straightened RGB crops (any size; square ones may hold several rows), in order.
+
+        `formats`: the plate formats accepted (None: all); other text is an invalid reading.
+        """
         crops = [_as_rgb(c) for c in crops]
-        return [best_of(options) for options in self.candidates(crops)]
+        return [best_of(options, formats) for options in self.candidates(crops)]
+
+
+def _options(
+    parts: dict[str, LineRead], hint: FormatHint
+) -> list[tuple[list[Candidate], FormatHint]]:
+    """The whole crop as one line, and each way of splitting it into rows (`split:row` keys)."""
+    options = [(variants(parts["whole"]), FormatHint(hint.priors, two_line=False))]
+    for rows in row_groups(parts):
+        joined = join_rows([variants(r) for r in rows])
+        options.append((joined, FormatHint(hint.priors, two_line=True, rows=len(rows))))
+    return options
+
+
+def row_groups(parts: dict[str, T]) -> list[list[T]]:
+    """Rows of each split, top to bottom, from the `split:row` keys."""
+    groups: dict[int, dict[int, T]] = {}
+    for key, value in parts.items():
+        if ":" in key:
+            j, i = key.split(":")
+            groups.setdefault(int(j), {})[int(i)] = value
+    return [[g[i] for i in sorted(g)] for _, g in sorted(groups.items())]
 
 
 def _as_rgb(crop: np.ndarray) -> np.ndarray:
@@ -209,21 +230,27 @@ def _as_rgb(crop: np.ndarray) -> np.ndarray:
 
 
 def to_result(best: Resolved) -> OcrResult:
-    fmt = ALL_FORMATS.get(best.format, ALL_FORMATS["unknown"])
+    fmt = FORMATS.get(best.format)
     return OcrResult(
         text=best.text,
         format=best.format,
         confidence=round(float(best.confidence), 4),
         char_confidences=tuple(round(float(c), 4) for c in best.char_confidences),
         alternatives=best.alternatives,
-        lines=fmt.lines(best.text) if best.text else (),
+        lines=(fmt.lines(best.text) if fmt else (best.text,)) if best.text else (),
         valid=best.valid,
     )
 
 
-def best_of(options: Sequence[tuple[Sequence[Candidate], FormatHint]]) -> OcrResult:
-    """Resolve each way of reading a crop and keep the best (valid format first, then score)."""
-    resolved = [resolve(cands, hint) for cands, hint in options]
+def best_of(
+    options: Sequence[tuple[Sequence[Candidate], FormatHint]],
+    formats: Collection[str] | None = None,
+) -> OcrResult:
+    """Resolve each way of reading a crop and keep the best (valid format first, then score).
+
+    Only `formats` (None: all) make a reading valid; see `regions.region_formats`.
+    """
+    resolved = [resolve(cands, hint, formats) for cands, hint in options]
     best = max(resolved, key=lambda r: (r.valid, r.score))
     extra = [
         Alternative(r.text, round(r.confidence, 4)) for r in resolved if r is not best and r.text

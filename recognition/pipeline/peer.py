@@ -11,15 +11,15 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import cv2
 import numpy as np
 
 from recognition.pipeline.format_hint import format_hint
-from recognition.pipeline.ocr import OcrResult, PlateReader, best_of
-from recognition.pipeline.ocr_input import split_lines
+from recognition.pipeline.ocr import OcrResult, PlateReader, best_of, row_groups
+from recognition.pipeline.ocr_input import row_splits
 from recognition.pipeline.regions import Candidate, FormatHint, normalise_plate
 
 log = logging.getLogger(__name__)
@@ -105,8 +105,8 @@ def peer_options(
     for k, (crop, hint) in enumerate(zip(crops, hints, strict=True)):
         jobs.append((k, "whole", crop))
         if hint.two_line:
-            top, bottom = split_lines(crop)
-            jobs += [(k, "top", top), (k, "bottom", bottom)]
+            for j, split in enumerate(row_splits(crop)):
+                jobs += [(k, f"{j}:{i}", row) for i, row in enumerate(split)]
     reads = peer.read([j[2] for j in jobs])
     parts: list[dict[str, tuple[str, float]]] = [{} for _ in crops]
     for (k, part, _), read in zip(jobs, reads, strict=True):
@@ -114,10 +114,14 @@ def peer_options(
     out = []
     for p, hint in zip(parts, hints, strict=True):
         options = [(peer_candidates(*p["whole"]), FormatHint(hint.priors, two_line=False))]
-        if "top" in p:
-            (t1, s1), (t2, s2) = p["top"], p["bottom"]
+        for rows in row_groups(p):
+            text = "".join(t for t, _ in rows)
+            score = float(np.prod([s for _, s in rows]))
             options.append(
-                (peer_candidates(f"{t1}{t2}", s1 * s2), FormatHint(hint.priors, two_line=True))
+                (
+                    peer_candidates(text, score),
+                    FormatHint(hint.priors, two_line=True, rows=len(rows)),
+                )
             )
         out.append(options)
     return out
@@ -128,6 +132,7 @@ def combine_readers(
     peer: RapidPeer,
     crops: Sequence[np.ndarray],
     consult_below: float = 1.0,
+    formats: Collection[str] | None = None,
 ) -> list[OcrResult]:
     """Both readers' candidates through the format rules: valid format first, then score.
 
@@ -135,8 +140,8 @@ def combine_readers(
     own reading is invalid or below `consult_below` confidence (1.0: always).
     """
     ours = reader.candidates(crops)
-    own = [best_of(options) for options in ours]
-    return consult_peer(peer, crops, ours, own, consult_below)
+    own = [best_of(options, formats) for options in ours]
+    return consult_peer(peer, crops, ours, own, consult_below, formats)
 
 
 def consult_peer(
@@ -145,6 +150,7 @@ def consult_peer(
     ours: Sequence[list[tuple[list[Candidate], FormatHint]]],
     own: Sequence[OcrResult],
     consult_below: float,
+    formats: Collection[str] | None = None,
 ) -> list[OcrResult]:
     """`own` (our reader's results from its candidates `ours`), with the peer's candidates
     merged in for the crops whose reading is invalid or below `consult_below`."""
@@ -156,11 +162,14 @@ def consult_peer(
     theirs = peer_options(peer, sub, [format_hint(c) for c in sub])
     for k, b in zip(unsure, theirs, strict=True):
         merged = [(ca + cb, ha) for (ca, ha), (cb, _) in zip(ours[k], b, strict=True)]
-        results[k] = best_of(merged)
+        results[k] = best_of(merged, formats)
     return results
 
 
 def peer_only(
-    peer: RapidPeer, crops: Sequence[np.ndarray], hints: Sequence[FormatHint]
+    peer: RapidPeer,
+    crops: Sequence[np.ndarray],
+    hints: Sequence[FormatHint],
+    formats: Collection[str] | None = None,
 ) -> list[OcrResult]:
-    return [best_of(opts) for opts in peer_options(peer, crops, hints)]
+    return [best_of(opts, formats) for opts in peer_options(peer, crops, hints)]

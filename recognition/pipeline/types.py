@@ -38,9 +38,20 @@ class PlateReading:
 
 
 @dataclass(frozen=True)
+class RejectedText:
+    """Text read on a detection that fits no plate format of the active regions (debug only)."""
+
+    text: str
+    confidence: float
+    box: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
 class PhotoResult:
     plates: tuple[PlateReading, ...]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # Readings that are not plates (badges, model names, dealer text): never reported as plates.
+    rejected: tuple[RejectedText, ...] = ()
 
 
 class Engine(Protocol):

@@ -2,6 +2,10 @@
 
 The same seed always gives the same images, so two models are compared on identical inputs.
 Backgrounds come only from the `val` splits, which no training run sees.
+
+`ua_type_set` is the set of every Ukrainian plate type (2004/2015 series, 1995 series on one and
+two rows, square two-row, motorcycle, trailer, transit, diplomatic) at yaw 0-60 degrees, so a
+benchmark can report each type, and the plates of several rows, separately.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ import numpy as np
 
 from recognition.synth.compose import paste, pose_corners
 from recognition.synth.degrade import degrade_camera, degrade_surface
-from recognition.synth.plates import render_plate
+from recognition.synth.plates import UA_TYPES, render_plate
 
 YAW_BUCKETS: tuple[tuple[int, int], ...] = ((0, 15), (15, 30), (30, 45), (45, 60), (60, 75))
 UA_FORMATS = ("ua_2015", "ua_2015", "ua_2004", "ua_square")
+# The yaw range of the "every Ukrainian type" set (issue #15's target: 0-60 degrees).
+UA_TYPE_MAX_YAW = 60.0
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,11 @@ class AngleSample:
     yaw: float
     bucket: str
     lines: tuple[str, ...] = ()
+
+    @property
+    def rows(self) -> int:
+        """Printed rows of the plate (1 for a one-row plate)."""
+        return max(1, len(self.lines))
 
     @property
     def box(self) -> np.ndarray:
@@ -50,28 +61,64 @@ def angle_set(
     formats: tuple[str, ...] = UA_FORMATS,
 ) -> Iterator[AngleSample]:
     """The evaluation set by default; `split="train"` with another seed gives training scenes."""
-    from recognition.training.det_data import load_records, read_rgb
-
-    scenes = load_records(data_root, split)
-    if not scenes:
-        raise FileNotFoundError(f"no {split} scenes under {data_root}")
+    scenes = _scenes(data_root, split)
     rng = random.Random(seed)
     for bucket in YAW_BUCKETS:
         for _ in range(per_bucket):
-            record = rng.choice(scenes)
-            image, _ = read_rgb(record.path)
-            image = image.copy()
-            fmt = rng.choice(formats)
-            plate = render_plate(fmt, rng)
-            yaw = rng.uniform(*bucket) * rng.choice((-1, 1))
-            h, w = image.shape[:2]
-            width = rng.uniform(0.14, 0.3) * w
-            centre = (rng.uniform(0.3, 0.7) * w, rng.uniform(0.4, 0.8) * h)
-            quad = pose_corners(
-                plate.image.shape[:2], centre, width, yaw, rng.uniform(-12, 12), rng.uniform(-3, 3)
-            )
-            pasted = paste(image, degrade_surface(plate.image, rng, 0.5), quad)
-            image = degrade_camera(image, rng, strength=0.4)
-            yield AngleSample(
-                image, pasted.corners, plate.text, fmt, abs(yaw), bucket_name(bucket), plate.lines
-            )
+            scene = rng.choice(scenes)
+            yield _paste_sample(scene, rng.choice(formats), bucket, rng)
+
+
+def ua_type_set(
+    data_root: Path,
+    per_type: int = 20,
+    seed: int = 2027,
+    *,
+    split: str = "val",
+    formats: tuple[str, ...] = UA_TYPES,
+    max_yaw: float = UA_TYPE_MAX_YAW,
+) -> Iterator[AngleSample]:
+    """`per_type` synthetic photos of each Ukrainian plate type, yaw uniform in 0..`max_yaw`.
+
+    `AngleSample.format` names the type and `rows` tells the plates of several rows apart.
+    """
+    scenes = _scenes(data_root, split)
+    rng = random.Random(seed)
+    for fmt in formats:
+        for _ in range(per_type):
+            yield _paste_sample(rng.choice(scenes), fmt, (0.0, max_yaw), rng)
+
+
+def _scenes(data_root: Path, split: str) -> list[Path]:
+    from recognition.training.det_data import load_records
+
+    scenes = [r.path for r in load_records(data_root, split)]
+    if not scenes:
+        raise FileNotFoundError(f"no {split} scenes under {data_root}")
+    return scenes
+
+
+def _paste_sample(
+    scene: Path, fmt: str, yaw_range: tuple[float, float], rng: random.Random
+) -> AngleSample:
+    """A rendered `fmt` plate pasted into `scene` at a yaw in `yaw_range` (either side)."""
+    from recognition.training.det_data import read_rgb
+
+    image, _ = read_rgb(scene)
+    image = image.copy()
+    plate = render_plate(fmt, rng)
+    yaw = rng.uniform(*yaw_range) * rng.choice((-1, 1))
+    h, w = image.shape[:2]
+    width = rng.uniform(0.14, 0.3) * w
+    centre = (rng.uniform(0.3, 0.7) * w, rng.uniform(0.4, 0.8) * h)
+    quad = pose_corners(
+        plate.image.shape[:2], centre, width, yaw, rng.uniform(-12, 12), rng.uniform(-3, 3)
+    )
+    pasted = paste(image, degrade_surface(plate.image, rng, 0.5), quad)
+    image = degrade_camera(image, rng, strength=0.4)
+    bucket = next((b for b in YAW_BUCKETS if b[0] <= abs(yaw) < b[1]), YAW_BUCKETS[-1])
+    if yaw_range in YAW_BUCKETS:  # the angle set's own bucket, even for a yaw on its edge
+        bucket = (int(yaw_range[0]), int(yaw_range[1]))
+    return AngleSample(
+        image, pasted.corners, plate.text, fmt, abs(yaw), bucket_name(bucket), plate.lines
+    )

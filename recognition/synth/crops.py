@@ -2,8 +2,9 @@
 
 A rendered plate is seen by a simulated camera (yaw, pitch, resolution, blur), then straightened
 back with slightly wrong corners, because the real rectifier works from a predicted mask and never
-lands exactly on the plate's corners. Two-line plates are split into their lines the same way the
-reader splits them, so that training and inference see the same line images.
+lands exactly on the plate's corners. Plates of several rows are split into their rows the same
+way the reader splits them (`ocr_input.split_rows`), so that training and inference see the same
+line images; each row is its own training line with its own text.
 """
 
 from __future__ import annotations
@@ -15,12 +16,17 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from recognition.pipeline.ocr_input import LINE_H, LINE_W, split_lines, to_line_input
+from recognition.pipeline.ocr_input import LINE_H, LINE_W, split_lines, split_rows, to_line_input
 from recognition.synth.degrade import degrade_camera, degrade_surface
-from recognition.synth.plates import FORMATS, render_plate
+from recognition.synth.plates import FORMATS, PlateImage, render_plate
 
-# Training mix of synthetic formats: Ukrainian plates are the product's main market.
-FORMAT_WEIGHTS = {"ua_2015": 4, "ua_2004": 2, "ua_square": 2, "eu": 2, "us": 2, "br": 2}
+# Training mix of synthetic formats: Ukrainian plates are the product's main market, then the
+# neighbours' plates that the marketplace sees, then the openalpr sets' US and Brazilian plates.
+FORMAT_WEIGHTS = {
+    "ua_2015": 4, "ua_2004": 2, "ua_square": 2, "ua_1995": 1, "ua_1995_square": 1, "ua_moto": 1,
+    "ua_trailer": 1, "ua_transit": 1, "ua_diplomatic": 1,
+    "eu": 1, "pl": 1, "md": 1, "ro": 1, "sk": 1, "hu": 1, "uk": 1, "us": 2, "br": 2,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -101,10 +107,9 @@ def view_and_rectify(
     )
 
 
-def synth_plate_crop(
-    fmt: str, rng: random.Random, *, yaw: float | None = None
-) -> tuple[np.ndarray, str, tuple[str, ...]]:
-    """A straightened synthetic crop of `fmt`: (RGB crop, text, lines)."""
+def seen_crop(
+    fmt: str, rng: random.Random, yaw: float | None = None
+) -> tuple[np.ndarray, PlateImage]:
     plate = render_plate(fmt, rng)
     # Downscale before the surface effects: the plates are rendered far larger than photos show.
     img = cv2.resize(
@@ -117,19 +122,30 @@ def synth_plate_crop(
         yaw = rng.choice((-1, 1)) * min(abs(rng.gauss(0, 25)), 65)
     pitch = rng.uniform(-20, 20)
     plate_px = int(math.exp(rng.uniform(math.log(100), math.log(360))))
-    crop = view_and_rectify(img, rng, yaw=yaw, pitch=pitch, plate_px=plate_px)
+    return view_and_rectify(img, rng, yaw=yaw, pitch=pitch, plate_px=plate_px), plate
+
+
+def synth_plate_crop(
+    fmt: str, rng: random.Random, *, yaw: float | None = None
+) -> tuple[np.ndarray, str, tuple[str, ...]]:
+    """A straightened synthetic crop of `fmt`: (RGB crop, text, lines)."""
+    crop, plate = seen_crop(fmt, rng, yaw)
     return crop, plate.text, plate.lines
 
 
 def synth_lines(rng: random.Random, fmt: str | None = None) -> list[LineSample]:
-    """Line samples from one synthetic plate (two for a square plate)."""
+    """Line samples from one synthetic plate of any format: one per printed row.
+
+    A plate of several rows is cut where the reader cuts it (the rows its ink shows); when the
+    ink does not show them, at the rendered layout's row boundaries.
+    """
     if fmt is None:
         fmt = rng.choices(list(FORMAT_WEIGHTS), weights=list(FORMAT_WEIGHTS.values()))[0]
-    crop, text, lines = synth_plate_crop(fmt, rng)
-    if len(lines) == 2:
-        top, bottom = split_lines(crop)
-        return [LineSample(top, lines[0], fmt), LineSample(bottom, lines[1], fmt)]
-    return [LineSample(crop, text, fmt)]
+    crop, plate = seen_crop(fmt, rng)
+    if len(plate.lines) > 1:
+        rows = split_rows(crop, rows=len(plate.lines), fractions=plate.row_fractions)
+        return [LineSample(r, t, fmt) for r, t in zip(rows, plate.lines, strict=True)]
+    return [LineSample(crop, plate.text, fmt)]
 
 
 def jitter_real_crop(crop: np.ndarray, rng: random.Random, strength: float = 1.0) -> np.ndarray:
@@ -161,6 +177,7 @@ __all__ = [
     "LineSample",
     "jitter_real_crop",
     "split_lines",
+    "split_rows",
     "synth_lines",
     "synth_plate_crop",
     "to_line_input",

@@ -75,11 +75,12 @@ def test_unfixable_text_is_refused(fmt: str, text: str) -> None:
     assert fix_text(text, fmt) is None
 
 
-def test_us_vanity_text_is_kept_as_read() -> None:
-    # Vanity plates make look-alike fixes unsafe in the US: a reading that fits no standard
-    # serial stays as read (and is valid), rather than being forced into one.
-    assert fix_text("7A8C1Z3", "us") == "7A8C1Z3"
-    assert is_valid("GOBRUIN", "us")
+def test_us_vanity_text_is_no_longer_a_catch_all() -> None:
+    # The loose vanity patterns (any 2-8 characters) made badges and model names into US plates;
+    # they are gone: free text is not a US plate, a standard serial still is after fixes.
+    assert not is_valid("GOBRUIN", "us")
+    assert fix_text("GOBRUIN", "us") is None
+    assert fix_text("7A8C1Z3", "us") == "7ABC123"
 
 
 def test_us_runner_up_moves_a_reading_to_a_standard_serial() -> None:

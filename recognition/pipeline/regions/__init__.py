@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from recognition.pipeline.regions.regions import (
+    DEFAULT_REGIONS,
+    REGION_FORMATS,
+    UnknownRegion,
+    region_formats,
+)
 from recognition.pipeline.regions.registry import (
     ALL_FORMATS,
     FORMATS,
+    OVERLAPS,
+    UNKNOWN,
     Candidate,
     FormatHint,
     Resolved,
@@ -16,13 +24,19 @@ from recognition.pipeline.regions.text import normalise_plate, to_cyrillic, to_l
 
 __all__ = [
     "ALL_FORMATS",
+    "DEFAULT_REGIONS",
     "FORMATS",
+    "OVERLAPS",
+    "REGION_FORMATS",
+    "UNKNOWN",
     "Candidate",
     "FormatHint",
     "Resolved",
     "fix_text",
     "is_valid",
+    "UnknownRegion",
     "normalise_plate",
+    "region_formats",
     "resolve",
     "to_cyrillic",
     "to_latin",

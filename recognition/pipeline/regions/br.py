@@ -4,4 +4,4 @@ from __future__ import annotations
 
 from recognition.pipeline.regions.rules import PlateFormat
 
-FORMAT = PlateFormat(code="br", patterns=("LLLDDDD", "LLLDLDD"))
+FORMAT = PlateFormat(code="br", patterns=("LLLDDDD", "LLLDLDD"), region="br")

@@ -1,14 +1,20 @@
-"""Generic European band plate (Slovak, Czech, Polish, German... layouts seen in the data)."""
+"""Generic European band plate: layouts of the other EU countries seen in the data (Czech
+`1AB 2345`, German and Bulgarian forms...).
+
+It is generic: its reading of a text is dropped when a country's own format of the active regions
+fits the same text as read (then that country's format names it).
+"""
 
 from __future__ import annotations
 
 from recognition.pipeline.regions.rules import PlateFormat
 
-# Slovak BA123XY and BA1234, Czech 1AB2345, Polish and German short forms, and the generator's.
 FORMAT = PlateFormat(
     code="eu",
     patterns=(
         "LLDDDLL", "LLDDDD", "LLLDDDD", "LDDDDLL", "LLDDDLLL", "DLLDDDD", "DLDDDDD",
         "LLDDDDL", "LLLDDDLL", "LLDDDDLL", "LLLDDLL",
     ),
+    region="eu",
+    generic=True,
 )  # fmt: skip

@@ -3,6 +3,12 @@
 A format is a set of slot patterns (`L` letter, `D` digit, `A` either). OCR output is fitted to a
 pattern slot by slot: a letter read in a digit slot (or the reverse) is replaced by the OCR's own
 runner-up for that character when it fits, else by the fixed look-alike table.
+
+No format accepts arbitrary text: every pattern has a fixed length and fixed letter/digit slots,
+so words such as `KIA`, `TOYOTA` or `SIENNA` fit nothing and are not plates.
+
+A plate printed on several rows has `line_lengths` (top to bottom) and a `join_order`: the
+printed rows, by index, in the order they make the canonical text (top to bottom unless said).
 """
 
 from __future__ import annotations
@@ -52,12 +58,14 @@ class PlateFormat:
     code: str
     patterns: tuple[str, ...]
     letters: str = LATIN_LETTERS
-    # Patterns that accept almost anything (US vanity plates): a fit costs `loose_factor`, so a
-    # strict pattern wins even after a look-alike fix.
-    loose_patterns: tuple[str, ...] = ()
-    loose_factor: float = 1.0
-    # Lengths of the printed lines, top to bottom, for two-line plates; () for one line.
+    # Lengths of the printed lines, top to bottom, for plates of several rows; () for one line.
     line_lengths: tuple[int, ...] = ()
+    # The printed rows (indices, top = 0) in canonical order; () is top to bottom.
+    join_order: tuple[int, ...] = ()
+    # The region group the format belongs to (`ua`, `eu`, `us`, `br`).
+    region: str = ""
+    # A generic format (the catch-most European one) only counts when no country's format fits.
+    generic: bool = False
     # Extra check on the fitted text (Ukrainian region prefixes); may repair it or return None.
     refine: Callable[[Fitted, Sequence[CharProbs]], Fitted | None] | None = field(
         default=None, compare=False
@@ -71,35 +79,48 @@ class PlateFormat:
         """The best way to read `text` in this format, or None when it cannot be one."""
         probs = list(char_probs) if char_probs else [((ch, 1.0),) for ch in text]
         best: Fitted | None = None
-        patterns = [(p, 1.0) for p in self.patterns] + [
-            (p, self.loose_factor) for p in self.loose_patterns
-        ]
-        for pattern, cost in patterns:
+        for pattern in self.patterns:
             if len(pattern) != len(text):
                 continue
             fitted = fit_pattern(text, pattern, self.letters, probs, self.code)
             if fitted is not None and self.refine is not None:
                 fitted = self.refine(fitted, probs)
-            if fitted is not None and cost != 1.0:
-                fitted = Fitted(
-                    fitted.text,
-                    fitted.format,
-                    fitted.char_confidences,
-                    fitted.factor * cost,
-                    fitted.fixes,
-                )
             if fitted is not None and (best is None or fitted.factor > best.factor):
                 best = fitted
         return best
 
+    @property
+    def rows(self) -> int:
+        return len(self.line_lengths) or 1
+
+    def _order(self) -> tuple[int, ...]:
+        return self.join_order or tuple(range(self.rows))
+
+    def to_canonical(
+        self, printed: str, probs: Sequence[CharProbs] = ()
+    ) -> tuple[str, tuple[CharProbs, ...]] | None:
+        """Rows read top to bottom (concatenated) in canonical order; None if the lengths differ."""
+        if not self.line_lengths:
+            return printed, tuple(probs)
+        if len(printed) != sum(self.line_lengths):
+            return None
+        cuts = [sum(self.line_lengths[:k]) for k in range(self.rows + 1)]
+        spans = [(cuts[k], cuts[k + 1]) for k in self._order()]
+        text = "".join(printed[a:b] for a, b in spans)
+        out = tuple(p for a, b in spans for p in probs[a:b]) if len(probs) == len(printed) else ()
+        return text, out
+
     def lines(self, text: str) -> tuple[str, ...]:
+        """The printed rows, top to bottom, of a canonical text."""
         if not self.line_lengths:
             return (text,)
-        out, start = [], 0
-        for n in self.line_lengths:
-            out.append(text[start : start + n])
+        rows: dict[int, str] = {}
+        start = 0
+        for k in self._order():
+            n = self.line_lengths[k]
+            rows[k] = text[start : start + n]
             start += n
-        return tuple(out)
+        return tuple(rows[k] for k in range(self.rows))
 
 
 def _slot_ok(ch: str, slot: str, letters: str) -> bool:
@@ -113,6 +134,11 @@ def _slot_ok(ch: str, slot: str, letters: str) -> bool:
 def fit_pattern(
     text: str, pattern: str, letters: str, probs: Sequence[CharProbs], code: str
 ) -> Fitted | None:
+    # Every plate number has digits: a reading whose digit slots hold no digit at all is a word
+    # (a badge, a model name), not a plate made unreadable by look-alikes (`LOTOS` is no `L0TOS`).
+    read_digits = [ch.isdigit() for ch, s in zip(text, pattern, strict=True) if s == "D"]
+    if read_digits and not any(read_digits):
+        return None
     out, confs, factor, fixes = [], [], 1.0, 0
     for ch, slot, options in zip(text, pattern, probs, strict=True):
         conf = options[0][1] if options else 1.0

@@ -1,4 +1,15 @@
-"""Ukrainian plates: the allowed letters, the region prefixes and the closest-prefix repair."""
+"""Ukrainian plates: the allowed letters, the region prefixes and the closest-prefix repair.
+
+Sources (looked up, not guessed):
+- Wikipedia, "Vehicle registration plates of Ukraine" (en; mirrors iiab.live, wikimili.com,
+  wikipedia.moesalih.com): the 12 Latin look-alike letters (А В Е І К М Н О Р С Т Х); the 2004
+  series `AA 1234 BB` on a 520 x 112 mm plate; the 1995 series of five digits with a dash after
+  the third and a two-letter suffix, with a two-digit region code under the flag.
+- kennzeichen-guide.de/schilder-europas/ukraine: the region prefixes (2004 and 2013 codes) and
+  the 1995 region digits 01 (Crimea) to 27 (Chernivtsi).
+- uamotors.com.ua/news/56311: the series suffix of cars is issued from the start of the alphabet
+  (AA, AB, ...) and that of trailers from its end (XX, XT, XP, ...).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +28,8 @@ UA_REGIONS = frozenset(
         "IA IB IC IE IH II IK IM IO IP IT IX"
     ).split()
 )
+# The 1995 series' region code, printed small under the flag (not part of the number).
+UA_1995_REGION_DIGITS = tuple(f"{n:02d}" for n in range(1, 28))
 # A prefix letter below this confidence may be replaced to reach a valid prefix.
 UNCERTAIN = 0.9
 # Letter pairs that look alike in the plate font; used to pick among several valid prefixes.
@@ -76,3 +89,8 @@ def prefix_alternatives(
 ) -> list[str]:
     """Valid prefixes one uncertain letter away from `prefix`, best first."""
     return [c[1] for c in _candidates(prefix, confs, probs)]
+
+
+def has_region_prefix(fitted: Fitted, start: int) -> Fitted | None:
+    """The fitted text with a valid region prefix at `start`, as it stands (no repair)."""
+    return fitted if fitted.text[start : start + 2] in UA_REGIONS else None

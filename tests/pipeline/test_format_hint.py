@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import random
+
+import cv2
+import pytest
+
+from recognition.pipeline.format_hint import format_hint
+from recognition.pipeline.rectify import SQUARE_SIZE, WIDE_SIZE
+from recognition.synth.plates import MULTI_ROW, render_plate
+
+
+def crops(fmt: str, n: int = 10) -> list:
+    rng = random.Random(12)
+    size = SQUARE_SIZE if fmt in (*MULTI_ROW, "us") else WIDE_SIZE
+    return [cv2.resize(render_plate(fmt, rng).image, size) for _ in range(n)]
+
+
+@pytest.mark.parametrize("fmt", ["ua_transit", "ua_diplomatic"])
+def test_a_red_plate_favours_the_red_ukrainian_formats(fmt: str) -> None:
+    for crop in crops(fmt):
+        priors = format_hint(crop).priors
+        assert priors[fmt] == max(priors.values())
+        assert priors["ua_2015"] < priors[fmt]
+
+
+@pytest.mark.parametrize("fmt", ["us", "ua_2015", "pl", "ua_square"])
+def test_other_plates_do_not_look_red(fmt: str) -> None:
+    # (US plates with red characters included)
+    for crop in crops(fmt):
+        priors = format_hint(crop).priors
+        assert priors["ua_transit"] < max(priors.values())
+
+
+def test_plates_of_several_rows_are_square_crops() -> None:
+    for fmt in MULTI_ROW:
+        assert all(format_hint(c).two_line for c in crops(fmt, 3))
+    assert not any(format_hint(c).two_line for c in crops("ua_2015", 3))
+
+
+def test_a_trailer_ranks_below_the_car_plate_it_looks_like() -> None:
+    for crop in crops("ua_trailer", 3):
+        priors = format_hint(crop).priors
+        assert priors["ua_trailer"] < min(priors["ua_2015"], priors["ua_2004"])
