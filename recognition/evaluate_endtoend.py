@@ -27,7 +27,8 @@ import numpy as np
 from tqdm import tqdm
 
 from recognition.pipeline.metrics import box_iou
-from recognition.synth.angle_set import angle_set
+from recognition.pipeline.regions import DEFAULT_REGIONS
+from recognition.synth.angle_set import angle_set, ua_type_set
 from recognition.training.det_data import load_records, read_rgb
 
 log = logging.getLogger(__name__)
@@ -39,12 +40,28 @@ def score_text(text: str) -> str:
     return "".join(ch for ch in text.upper() if ch.isalnum()).translate(_SCORING_MAP)
 
 
+# The openalpr photos are American, Brazilian and European: read them with those regions on.
+# Ukrainian photos are read as the marketplace's deployment reads them (the default regions).
+OPENALPR_REGIONS = "us,br,eu,ua"
+
+
 @dataclass(frozen=True)
 class Case:
     image: np.ndarray
     box: np.ndarray | None  # (4,) x1 y1 x2 y2; None where only the text is labelled
     text: str
-    group: str  # e.g. "real/br", "synthetic/30-45" or "ua_parking/ua"
+    group: str  # e.g. "real/br", "synthetic/30-45", "ua_types/ua_1995" or "ua_parking/ua"
+    regions: str = DEFAULT_REGIONS
+    rows: int = 1  # printed rows of the plate
+
+    def keys(self) -> tuple[str, ...]:
+        """The report's groups this case counts in (its set, its subgroup, two-row plates)."""
+        top = self.group.split("/")[0]
+        return (top, self.group, *((f"{top}/two-row",) if self.rows > 1 else ()))
+
+
+Reader = Callable[[Case], list[tuple[np.ndarray, str]]]
+Judge = Callable[[list[tuple[np.ndarray, str]], Case], bool]
 
 
 def real_cases(data: Path, limit: int | None = None) -> Iterator[Case]:
@@ -54,9 +71,8 @@ def real_cases(data: Path, limit: int | None = None) -> Iterator[Case]:
     for rec in records[: limit or None]:
         image, scale = read_rgb(rec.path, max_side=4096)
         region = rec.path.name.split("_")[1] if rec.path.name.count("_") >= 2 else "?"
-        yield Case(
-            image, np.array(rec.boxes[0], np.float32) * scale, str(rec.texts[0]), f"real/{region}"
-        )
+        box = np.array(rec.boxes[0], np.float32) * scale
+        yield Case(image, box, str(rec.texts[0]), f"real/{region}", OPENALPR_REGIONS)
 
 
 def ua_parking_cases(data: Path) -> Iterator[Case]:
@@ -72,24 +88,32 @@ def ua_parking_cases(data: Path) -> Iterator[Case]:
 
 def synthetic_cases(data: Path, per_bucket: int) -> Iterator[Case]:
     for s in angle_set(data, per_bucket, seed=7):
-        yield Case(s.image, s.box, s.text, f"synthetic/{s.bucket}")
+        yield Case(s.image, s.box, s.text, f"synthetic/{s.bucket}", OPENALPR_REGIONS, s.rows)
 
 
-def ours(engine) -> callable:
-    def run(image: np.ndarray) -> list[tuple[np.ndarray, str]]:
-        result = engine.recognize_batch([image])[0]
+def ua_type_cases(data: Path, per_type: int) -> Iterator[Case]:
+    """Synthetic photos of every Ukrainian plate type, yaw 0-60 degrees."""
+    for s in ua_type_set(data, per_type):
+        yield Case(s.image, s.box, s.text, f"ua_types/{s.format}", DEFAULT_REGIONS, s.rows)
+
+
+def ours(engines: dict[str, object]) -> Reader:
+    """Our engine, loaded once per regions setting; each case is read with its own regions."""
+
+    def run(case: Case) -> list[tuple[np.ndarray, str]]:
+        result = engines[case.regions].recognize_batch([case.image])[0]  # type: ignore[attr-defined]
         return [(np.array(p.box, np.float32), p.text) for p in result.plates]
 
     return run
 
 
-def rapidocr_peer() -> callable:
+def rapidocr_peer() -> Reader:
     from rapidocr import RapidOCR
 
     peer = RapidOCR(params={"Global.log_level": "error"}) if _accepts_params() else RapidOCR()
 
-    def run(image: np.ndarray) -> list[tuple[np.ndarray, str]]:
-        out = peer(image[:, :, ::-1].copy())  # the peer takes BGR like OpenCV
+    def run(case: Case) -> list[tuple[np.ndarray, str]]:
+        out = peer(case.image[:, :, ::-1].copy())  # the peer takes BGR like OpenCV
         if out.boxes is None:
             return []
         return [
@@ -146,10 +170,6 @@ def judge_text_lines(found: list[tuple[np.ndarray, str]], case: Case) -> bool:
     return bool(joined == target or any(score_text(t) == target for _, t in inside))
 
 
-Reader = Callable[[np.ndarray], list[tuple[np.ndarray, str]]]
-Judge = Callable[[list[tuple[np.ndarray, str]], Case], bool]
-
-
 def run_benchmark(
     readers: dict[str, tuple[Reader, Judge]], cases: list[Case], plate_readers: set[str]
 ) -> dict[str, object]:
@@ -161,14 +181,14 @@ def run_benchmark(
         junk: dict[str, list[int]] = {}
         times: list[float] = []
         if cases:
-            reader(cases[0].image)  # warm-up: lazy model builds are not per-photo cost
+            reader(cases[0])  # warm-up: lazy model builds are not per-photo cost
         for case in tqdm(cases, desc=f"end-to-end {name}", unit="photo"):
             t0 = time.perf_counter()
-            found = reader(case.image)
+            found = reader(case)
             times.append((time.perf_counter() - t0) * 1000)
             ok = judge(found, case)
             extra = sum(not _is_label(b, t, case) for b, t in found)
-            for key in (case.group.split("/")[0], case.group):
+            for key in case.keys():
                 hits.setdefault(key, []).append(ok)
                 junk.setdefault(key, []).append(extra)
         report[name] = {
@@ -185,12 +205,13 @@ def run_benchmark(
     return report
 
 
-def whole_plate_rate(engine, peer, cases: list[Case]) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def whole_plate_rate(engines, peer, cases: list[Case]) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """Share of labelled plates with an engine crop from which either reader reads all of it."""
     from recognition.pipeline.engine import plate_crop
 
     whole: dict[str, list[bool]] = {}
     for case in tqdm(cases, desc="whole plate", unit="photo"):
+        engine = engines[case.regions]
         dets = engine.detector.detect([case.image], threshold=engine.check.candidate)[0]
         if case.box is not None:
             dets = [d for d in dets if _is_label(np.asarray(d.box, np.float32), "", case)]
@@ -198,7 +219,7 @@ def whole_plate_rate(engine, peer, cases: list[Case]) -> dict[str, float]:  # ty
         texts = [r.text for r in engine.reader.reader.read_batch(crops)] if crops else []
         texts += [t for t, _ in peer.read(crops)]
         ok = any(score_text(case.text) in score_text(t) for t in texts)
-        for key in (case.group.split("/")[0], case.group):
+        for key in case.keys():
             whole.setdefault(key, []).append(ok)
     return {k: float(np.mean(v)) for k, v in sorted(whole.items())}
 
@@ -216,6 +237,9 @@ def _args(argv: list[str] | None):  # type: ignore[no-untyped-def]
     p.add_argument("--limit", type=int, default=None, help="first N real val photos only")
     p.add_argument("--no-peer", action="store_true", help="skip the rapidocr whole-photo peer")
     p.add_argument("--no-ua", action="store_true", help="skip ua_parking_val")
+    p.add_argument(
+        "--per-type", type=int, default=20, help="synthetic photos per Ukrainian plate type"
+    )
     p.add_argument(
         "--crop-pad",
         type=float,
@@ -242,26 +266,28 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     args = _args(argv)
     torch.set_num_threads(2)
     cases = [*real_cases(args.data, args.limit), *synthetic_cases(args.data, args.per_bucket)]
+    cases += list(ua_type_cases(args.data, args.per_type))
     if not args.no_ua:
         cases += list(ua_parking_cases(args.data))
-    engines = [load_engine(args.models), load_engine(args.models, with_peer=False)]
-    for engine in engines:
+    regions = sorted({c.regions for c in cases})
+    full = {r: load_engine(args.models, regions=r) for r in regions}
+    alone = {r: load_engine(args.models, with_peer=False, regions=r) for r in regions}
+    for engine in (*full.values(), *alone.values()):
         if args.crop_pad:
             engine.crop_pad = (args.crop_pad[0], args.crop_pad[1])
         engine.whole_plate_grow = args.whole_plate_grow
     readers: dict[str, tuple[Reader, Judge]] = {
-        "platecheck": (ours(engines[0]), judge_plate_reader),
-        "platecheck_reader_alone": (ours(engines[1]), judge_plate_reader),
+        "platecheck": (ours(full), judge_plate_reader),  # type: ignore[arg-type]
+        "platecheck_reader_alone": (ours(alone), judge_plate_reader),  # type: ignore[arg-type]
     }
     if not args.no_peer:
         readers["rapidocr_whole_photo"] = (rapidocr_peer(), judge_text_lines)
     report = run_benchmark(readers, cases, plate_readers={"platecheck", "platecheck_reader_alone"})
-    report["whole_plate"] = whole_plate_rate(engines[0], RapidPeer(cache=True), cases)
+    report["whole_plate"] = whole_plate_rate(full, RapidPeer(cache=True), cases)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "endtoend.json").write_text(json.dumps(report, indent=2))
-    _plot(
-        {k: v for k, v in report.items() if k != "whole_plate"}, args.out / "endtoend_by_group.png"
-    )
+    systems = {k: v for k, v in report.items() if k != "whole_plate"}
+    _plot(systems, args.out / "endtoend_by_group.png")
     _print(report)
     return report
 

@@ -59,7 +59,7 @@ def _trainable(module: nn.Module) -> None:
 def build_graph(model: onnx.ModelProto) -> nn.Module:
     from onnx2torch import convert
 
-    graph = convert(_materialise(model))
+    graph: nn.Module = convert(_materialise(model))
     _trainable(graph)
     return graph
 

@@ -9,8 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
+from recognition.pipeline import ppocr_net
 from recognition.pipeline.ocr import OcrResult, PlateReader
-from recognition.pipeline.ocr_input import split_lines
+from recognition.pipeline.ocr_input import LINE_H, LINE_W, split_lines
 from recognition.pipeline.rectify import SQUARE_SIZE, WIDE_SIZE
 from recognition.pipeline.types import EngineUnavailable, WeightsRejected
 from recognition.synth.plates import render_plate
@@ -112,3 +113,27 @@ def test_weights_for_another_input_size_are_refused(tmp_path: Path) -> None:
 def test_a_missing_reader_is_unavailable(tmp_path: Path) -> None:
     with pytest.raises(EngineUnavailable, match="no trained weights"):
         PlateReader.load(tmp_path / "nothing-here")
+
+
+def test_a_replaced_network_graph_is_refused(tmp_path: Path) -> None:
+    # given a copy of the reader whose graph file was altered after export
+    folder = tmp_path / "ocr"
+    shutil.copytree(MODELS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    with (folder / "platereader.onnx").open("ab") as fh:
+        fh.write(b"\0")
+    # when / then
+    with pytest.raises(WeightsRejected, match="graph"):
+        PlateReader.load(folder)
+
+
+def test_the_network_code_easyocr_loads_is_the_sources() -> None:
+    # EasyOCR imports models/ocr/platereader.py by name; it must be the reviewed source file.
+    source = Path(ppocr_net.__file__).read_bytes()
+    assert (MODELS / "platereader.py").read_bytes() == source
+
+
+def test_the_shipped_reader_starts_from_the_pretrained_network() -> None:
+    manifest = json.loads((MODELS / "manifest.json").read_text())
+    assert manifest["network_params"] == {"graph_file": "platereader.onnx"}
+    assert "PP-OCR" in manifest["pretrained"]
+    assert manifest["input_size"] == [LINE_H, LINE_W]
