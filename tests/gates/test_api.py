@@ -44,10 +44,13 @@ def test_a_signed_frame_is_accepted_read_and_audited(post_frame, gate_engine, ga
     assert answer["confidence"] == pytest.approx(0.9)
     assert answer["passage"] == Passage.objects.get().pk
     frame = Frame.objects.get()
-    assert frame.plate_text == "AA1234BB" and frame.status == "done"
+    assert frame.plate_text == "AA1234BB"
+    assert frame.status == "done"
     assert frame.image.read() == body
     audit = DeviceRequest.objects.get()
-    assert audit.accepted and audit.code == "accepted" and audit.frame_id == frame.pk
+    assert audit.accepted
+    assert audit.code == "accepted"
+    assert audit.frame_id == frame.pk
     frame.device.refresh_from_db()
     assert frame.device.software_version == "test/1"
     assert frame.device.last_seen_at is not None
@@ -109,7 +112,8 @@ def test_an_unknown_device_is_refused(post_frame, gate_engine):
     assert response.status_code == 401
     assert response.json()["code"] == "unknown_device"
     row = _audited("unknown_device")
-    assert row.claimed_device_id == "gd_nobody" and row.device_id is None
+    assert row.claimed_device_id == "gd_nobody"
+    assert row.device_id is None
     _nothing_stored()
 
 

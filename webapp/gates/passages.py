@@ -26,8 +26,8 @@ from webapp.gates.models import Decision, Device, Frame, Passage
 
 logger = logging.getLogger(__name__)
 
-# A confident reading this far (in characters) from the passage's plate is another vehicle that
-# came up within the gap: it starts its own passage instead of spoiling this one's vote.
+# A confident reading this far (in characters) from every reading of the passage is another
+# vehicle that came up within the gap: it starts its own passage instead of spoiling this one's vote.
 NEW_VEHICLE_DISTANCE = 3
 NEW_VEHICLE_CONFIDENCE = 0.5
 
@@ -138,11 +138,10 @@ def _passage_for(frame: Frame) -> Passage | None:
         .order_by("-last_frame_at", "-id")
         .first()
     )
-    if passage is None or not passage.voted_plate or not frame.plate_text:
+    if passage is None or not frame.plate_text or frame.confidence < NEW_VEHICLE_CONFIDENCE:
         return passage
-    if frame.confidence >= NEW_VEHICLE_CONFIDENCE and (
-        _distance(frame.plate_text, passage.voted_plate) >= NEW_VEHICLE_DISTANCE
-    ):
+    seen = passage.frames.exclude(plate_text="").values_list("plate_text", flat=True)
+    if seen and all(_distance(frame.plate_text, text) >= NEW_VEHICLE_DISTANCE for text in seen):
         return None
     return passage
 
