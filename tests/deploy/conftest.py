@@ -90,9 +90,7 @@ def write_config(folder: Path, *, server_url: str, gate) -> Path:
     new = services.device_create(gate=gate)
     path = folder / "config.json"
     path.write_text(
-        json.dumps(
-            {"server": server_url, "device_id": new.device.device_id, "secret": new.secret}
-        )
+        json.dumps({"server": server_url, "device_id": new.device.device_id, "secret": new.secret})
     )
     return path
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -128,9 +127,10 @@ def test_the_gate_keeps_working_offline_and_delivers_every_frame_once_in_order(
     # A frame in flight when the server stopped may have been stored without its answer
     # reaching the gate: the gate queued it, resent it, and the server kept the first copy.
     for frame in stored:
-        assert frame.queued or DeviceRequest.objects.filter(
-            frame=frame, code="accepted_duplicate"
-        ).exists()
+        assert (
+            frame.queued
+            or DeviceRequest.objects.filter(frame=frame, code="accepted_duplicate").exists()
+        )
     assert [f.captured_at for f in stored] == sorted(f.captured_at for f in stored)
     sent = [line["frame_id"] for line in seen if line.get("event") == "queued_sent"]
     assert sent == queued_ids

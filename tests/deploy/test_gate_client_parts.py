@@ -8,6 +8,12 @@ from pathlib import Path
 
 import pytest
 
+
+def wall(*args: int) -> datetime:
+    """A wall-clock moment: access windows are local times with no zone attached."""
+    return datetime(*args)  # noqa: DTZ001
+
+
 PI_DIR = Path(__file__).resolve().parents[2] / "deploy" / "pi"
 sys.path.insert(0, str(PI_DIR))
 
@@ -51,18 +57,19 @@ def test_the_queue_survives_a_restart(tmp_path):
 
 def test_client_and_server_sign_alike():
     args = {"secret": "s3cret", "method": "POST", "path": "/api/v1/gates/frames/?frame=a",
-            "timestamp": "1700000000", "nonce": "abcdefghijklmnop", "body": b"\xff\xd8\xff"}  # fmt: skip
+            "timestamp": "1700000000", "nonce": "abcdefghijklmnop",
+            "body": b"\xff\xd8\xff"}  # fmt: skip
     assert protocol.sign(**args) == signing.sign(**args)
 
 
 WINDOWS = [
     {"days": "01234", "hour_from": time(8), "hour_until": time(18)},
     {"hour_from": time(22), "hour_until": time(6)},
-    {"valid_from": datetime(2026, 12, 1), "valid_until": datetime(2026, 12, 10, 12)},
+    {"valid_from": wall(2026, 12, 1), "valid_until": wall(2026, 12, 10, 12)},
     {"hour_from": time(12)},
     {},
 ]
-MOMENTS = [datetime(2026, 12, d, h, m) for d in (1, 5, 9, 10, 11) for h, m in
+MOMENTS = [wall(2026, 12, d, h, m) for d in (1, 5, 9, 10, 11) for h, m in
            ((0, 0), (5, 59), (8, 0), (12, 0), (17, 59), (18, 0), (22, 30))]  # fmt: skip
 
 
@@ -89,9 +96,9 @@ def test_offline_decisions_from_the_cached_list():
         "blocked": ["BC7777AX"],
         "allow_confusable": False,
     }  # fmt: skip
-    wednesday_noon = datetime(2026, 12, 2, 12)
+    wednesday_noon = wall(2026, 12, 2, 12)
     assert client_rules.decide_offline("AA1234BB", access, wednesday_noon)[0] == "open"
-    assert client_rules.decide_offline("AA1234BB", access, datetime(2026, 12, 5, 12))[0] == "deny"
+    assert client_rules.decide_offline("AA1234BB", access, wall(2026, 12, 5, 12))[0] == "deny"
     assert client_rules.decide_offline("BC7777AX", access, wednesday_noon)[0] == "deny"
     assert client_rules.decide_offline("", access, wednesday_noon)[0] == "unknown"
     access["blocked"] = ["AA1234BB"]

@@ -67,7 +67,7 @@ def test_another_car_within_the_gap_starts_its_own_passage(post_frame, gate_engi
 
 
 def _at(year: int, month: int, day: int, hour: int, minute: int = 0) -> float:
-    local = timezone.make_aware(datetime(year, month, day, hour, minute))
+    local = timezone.make_aware(datetime(year, month, day, hour, minute))  # noqa: DTZ001
     return local.timestamp()
 
 

@@ -8,6 +8,12 @@ import pytest
 
 from webapp.gates.rules import FrameReading, Vote, Window, decide, plates_match, vote, window_admits
 
+
+def wall(*args: int) -> datetime:
+    """A wall-clock moment: access windows are local times with no zone attached."""
+    return datetime(*args)  # noqa: DTZ001
+
+
 PLATE = "AA1234BB"
 
 
@@ -52,14 +58,14 @@ WEEKDAYS_8_TO_18 = Window(days="01234", hour_from=time(8), hour_until=time(18))
 @pytest.mark.parametrize(
     ("at", "admitted"),
     [
-        (datetime(2026, 12, 2, 8, 0), True),  # Wednesday, opening minute
-        (datetime(2026, 12, 2, 12, 30), True),
-        (datetime(2026, 12, 2, 17, 59), True),
-        (datetime(2026, 12, 2, 18, 0), False),  # the end is exclusive
-        (datetime(2026, 12, 2, 7, 59), False),
-        (datetime(2026, 12, 5, 12, 0), False),  # Saturday
-        (datetime(2026, 12, 6, 12, 0), False),  # Sunday
-        (datetime(2026, 12, 4, 9, 0), True),  # Friday
+        (wall(2026, 12, 2, 8, 0), True),  # Wednesday, opening minute
+        (wall(2026, 12, 2, 12, 30), True),
+        (wall(2026, 12, 2, 17, 59), True),
+        (wall(2026, 12, 2, 18, 0), False),  # the end is exclusive
+        (wall(2026, 12, 2, 7, 59), False),
+        (wall(2026, 12, 5, 12, 0), False),  # Saturday
+        (wall(2026, 12, 6, 12, 0), False),  # Sunday
+        (wall(2026, 12, 4, 9, 0), True),  # Friday
     ],
 )
 def test_a_plate_allowed_on_weekdays_from_8_to_18(at, admitted):
@@ -68,16 +74,16 @@ def test_a_plate_allowed_on_weekdays_from_8_to_18(at, admitted):
 
 def test_a_night_window_wraps_past_midnight():
     night = Window(hour_from=time(22), hour_until=time(6))
-    assert window_admits(night, datetime(2026, 12, 2, 23, 0))
-    assert window_admits(night, datetime(2026, 12, 3, 5, 59))
-    assert not window_admits(night, datetime(2026, 12, 2, 12, 0))
+    assert window_admits(night, wall(2026, 12, 2, 23, 0))
+    assert window_admits(night, wall(2026, 12, 3, 5, 59))
+    assert not window_admits(night, wall(2026, 12, 2, 12, 0))
 
 
 def test_a_date_range_bounds_the_entry():
-    window = Window(valid_from=datetime(2026, 12, 1), valid_until=datetime(2026, 12, 31, 23, 59))
-    assert not window_admits(window, datetime(2026, 11, 30, 23, 0))
-    assert window_admits(window, datetime(2026, 12, 15))
-    assert not window_admits(window, datetime(2027, 1, 1))
+    window = Window(valid_from=wall(2026, 12, 1), valid_until=wall(2026, 12, 31, 23, 59))
+    assert not window_admits(window, wall(2026, 11, 30, 23, 0))
+    assert window_admits(window, wall(2026, 12, 15))
+    assert not window_admits(window, wall(2027, 1, 1))
 
 
 def test_matching_is_exact_unless_the_gate_allows_one_confusable():

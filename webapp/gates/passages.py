@@ -27,7 +27,7 @@ from webapp.gates.models import Decision, Device, Frame, Passage
 logger = logging.getLogger(__name__)
 
 # A confident reading this far (in characters) from every reading of the passage is another
-# vehicle that came up within the gap: it starts its own passage instead of spoiling this one's vote.
+# vehicle that came up within the gap: it starts its own passage, not spoiling this one's vote.
 NEW_VEHICLE_DISTANCE = 3
 NEW_VEHICLE_CONFIDENCE = 0.5
 
