@@ -86,3 +86,16 @@ def test_a_bad_csv_row_imports_nothing(gate):
     with pytest.raises(ValueError, match="line 3"):
         services.access_csv_import(gate=gate, data=data)
     assert AccessEntry.objects.count() == 0
+
+
+def test_the_demo_gate_is_made_once_with_a_working_config(tmp_path):
+    config = tmp_path / "gate-demo.json"
+    _run("gate_demo", "--config-out", str(config))
+    _run("gate_demo", "--config-out", str(config))
+    gate = Gate.objects.get(name="demo-gate")
+    assert Device.objects.filter(gate=gate).count() == 1
+    device = Device.objects.get(gate=gate)
+    assert json.loads(config.read_text())["secret"] == device.secret
+    assert sorted(gate.access_entries.values_list("plate", flat=True)) == [
+        "AA1234BB", "AE2020OP", "KA0101AM",
+    ]  # fmt: skip
