@@ -219,6 +219,7 @@ class Answer:
     passage: int | None
     frame: int
     queued: bool
+    read_ms: float | None = None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -229,6 +230,7 @@ class Answer:
             "passage": self.passage,
             "frame": self.frame,
             "queued": self.queued,
+            "read_ms": None if self.read_ms is None else round(self.read_ms, 1),
         }
 
 
@@ -246,4 +248,5 @@ def frame_answer(*, frame: Frame) -> Answer:
         passage=passage.pk,
         frame=frame.pk,
         queued=frame.queued,
+        read_ms=frame.read_ms,
     )

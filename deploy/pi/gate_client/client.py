@@ -66,10 +66,13 @@ class GateClient:
 
     def handle(self, shot: Shot) -> None:
         if len(self.spool) == 0 or self._drain():
+            started = time.perf_counter()
             try:
                 answer = self.api.post_frame(
                     shot.jpeg, frame_id=shot.frame_id, captured_at=shot.captured_at, queued=False
                 )
+                # From the POST to the answer, as the gate waits for it (bench/gate_latency.py).
+                answer["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
             except Offline as exc:
                 self._went_offline(exc)
             except Refused as exc:
