@@ -71,11 +71,13 @@ def _wait_healthy(url: str, timeout: float = 60.0) -> None:
     raise SystemExit("the server did not come up")
 
 
-def _client_run(config: Path, frames: Path, state: Path, interval: float) -> list[dict]:
+def _client_run(
+    config: Path, frames: Path, state: Path, interval: float, timeout: float = 30.0
+) -> list[dict]:
     command = [
         sys.executable, "-m", "gate_client", "--config", str(config), "--simulate", str(frames),
         "--once", "--interval", str(interval), "--relay", "log", "--state-dir", str(state),
-        "--timeout", "30", "--offline-reader", "none",
+        "--timeout", str(timeout), "--offline-reader", "none",
     ]  # fmt: skip
     done = subprocess.run(
         command, cwd=PI_DIR, capture_output=True, text=True,
@@ -132,7 +134,8 @@ def main() -> None:
         )  # fmt: skip
         try:
             _wait_healthy(f"http://127.0.0.1:{port}")
-            _client_run(config, warm, tmp / "state-warm", 0.0)  # loads the engine
+            # The first frame loads the engine in the web process (tens of seconds on a busy CPU).
+            _client_run(config, warm, tmp / "state-warm", 0.0, timeout=600.0)
             p95s = []
             for run in range(1, args.runs + 1):
                 lines = _client_run(config, frames, tmp / f"state-{run}", args.interval)

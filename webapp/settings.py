@@ -237,8 +237,10 @@ GATE_CLOCK_SKEW_S = envint("GATE_CLOCK_SKEW_S", 30)
 # A 1280x720 JPEG is 100-300 KB; 2 MB leaves room for a 1080p frame at high quality.
 GATE_FRAME_MAX_BYTES = envint("GATE_FRAME_MAX_BYTES", 2 * 1024 * 1024)
 GATE_FRAME_MAX_PIXELS = envint("GATE_FRAME_MAX_PIXELS", 4096 * 3072)
-# Two frames a second is more than a gate needs; a device sending more is broken or hostile.
-GATE_FRAMES_PER_MINUTE = envint("GATE_FRAMES_PER_MINUTE", 120)
+# The Pi client sends two frames a second; twice that is a broken or hostile device.
+GATE_FRAMES_PER_MINUTE = envint("GATE_FRAMES_PER_MINUTE", 240)
+# Frames from a device's offline queue: enough to catch up on an hour's outage in minutes.
+GATE_QUEUED_FRAMES_PER_MINUTE = envint("GATE_QUEUED_FRAMES_PER_MINUTE", 1200)
 # How long a frame's request waits for the gates worker before answering "unknown".
 GATE_READ_TIMEOUT_S = envint("GATE_READ_TIMEOUT_S", 5)
 # Nonces and rate counters must be shared by every web process: set CACHE_URL to Redis in

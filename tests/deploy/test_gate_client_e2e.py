@@ -62,3 +62,33 @@ def test_the_relay_opens_for_a_listed_plate_and_stays_shut_for_another(
     assert Frame.objects.count() == 4
     assert DeviceRequest.objects.filter(accepted=False).count() == 0
     assert DeviceRequest.objects.filter(method="GET", accepted=True).count() >= 1
+
+
+def test_a_throttled_frame_is_kept_and_delivered_later(
+    live_server, gate_engine, gate, tmp_path, settings
+):
+    # given: a server that takes two live frames a minute from this device
+    settings.GATE_FRAMES_PER_MINUTE = 2
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for k in range(5):
+        shutil.copy(SAMPLES / f"{LISTED}_a.jpg", frames / f"{LISTED}_{k}.jpg")
+    teach(gate_engine, (frames / f"{LISTED}_0.jpg").read_bytes(), LISTED)
+    config = write_config(tmp_path, server_url=live_server.url, gate=gate)
+    # when
+    command = client_command(
+        config, frames, tmp_path / "state", tmp_path / "relay.jsonl",
+        "--interval", "0.05", "--retry", "0.2",
+    )  # fmt: skip
+    client = start_client(command, tmp_path / "client.log")
+    out, _ = client.communicate(timeout=90)
+    # then: nothing was lost; the throttled frames came back through the queue
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert client.returncode == 0
+    assert [line.get("source") for line in lines if "event" not in line] == [
+        "server", "server", "cache", "cache", "cache",
+    ]  # fmt: skip
+    assert sum(line.get("event") == "queued_sent" for line in lines) == 3
+    assert Frame.objects.count() == 5
+    assert Frame.objects.filter(queued=True).count() == 3
+    assert DeviceRequest.objects.filter(code="rate_limited").count() >= 1

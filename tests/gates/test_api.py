@@ -243,3 +243,12 @@ def test_the_access_list_is_served_to_its_signed_device(device_with_secret, gate
     assert payload["blocked"] == ["BC7777AX"]
     unsigned = client.get(path)
     assert unsigned.status_code == 401
+
+
+def test_queued_frames_have_their_own_rate_budget(post_frame, gate_engine, settings):
+    settings.GATE_FRAMES_PER_MINUTE = 2
+    settings.GATE_QUEUED_FRAMES_PER_MINUTE = 3
+    live = [post_frame(frame_jpeg(60 + k)).status_code for k in range(3)]
+    queued = [post_frame(frame_jpeg(70 + k), queued=True).status_code for k in range(4)]
+    assert live == [200, 200, 429]
+    assert queued == [200, 200, 200, 429]

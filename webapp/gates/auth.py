@@ -114,16 +114,20 @@ def nonce_spend(*, signed: SignedRequest) -> None:
         raise Refusal(409, "replayed_nonce", "this nonce was already used")
 
 
-def rate_count(*, device: Device, now: float | None = None) -> None:
-    """Sliding-window estimate over two fixed minutes: no burst slips through at a boundary."""
+def rate_count(*, device: Device, queued: bool = False, now: float | None = None) -> None:
+    """Sliding-window estimate over two fixed minutes: no burst slips through at a boundary.
+
+    Frames from the device's offline queue have their own, larger budget: a gate coming back
+    from an outage must be able to catch up without its live frames being refused.
+    """
+    limit = settings.GATE_QUEUED_FRAMES_PER_MINUTE if queued else settings.GATE_FRAMES_PER_MINUTE
+    bucket = "queued" if queued else "live"
     minutes = (time.time() if now is None else now) / 60
     minute = int(minutes)
-    key = f"gates:rate:{device.device_id}:{minute}"
+    key = f"gates:rate:{bucket}:{device.device_id}:{minute}"
     cache.add(key, 0, timeout=180)
     count = cache.incr(key)
-    previous = cache.get(f"gates:rate:{device.device_id}:{minute - 1}", 0)
+    previous = cache.get(f"gates:rate:{bucket}:{device.device_id}:{minute - 1}", 0)
     estimate = count + previous * (1 - (minutes - minute))
-    if estimate > settings.GATE_FRAMES_PER_MINUTE:
-        raise Refusal(
-            429, "rate_limited", f"more than {settings.GATE_FRAMES_PER_MINUTE} frames a minute"
-        )
+    if estimate > limit:
+        raise Refusal(429, "rate_limited", f"more than {limit} {bucket} frames a minute")

@@ -131,7 +131,7 @@ def frame_post(request: HttpRequest) -> JsonResponse:
     """POST /api/v1/gates/frames/: one signed JPEG in, the gate's decision out."""
     try:
         device, body = _authenticate(request, body_needed=True)
-        auth.rate_count(device=device)
+        auth.rate_count(device=device, queued=request.GET.get("queued") == "1")
         pixels = _decode_jpeg(request, body)
         frame_id, captured_at, queued = _frame_params(request)
     except Refusal as refusal:

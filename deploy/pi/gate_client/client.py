@@ -25,6 +25,9 @@ from gate_client.spool import Spool
 
 logger = logging.getLogger(__name__)
 
+# 429: the server is throttling this device. Not a verdict on the frame: keep it and retry.
+THROTTLED = 429
+
 
 class GateClient:
     def __init__(
@@ -76,9 +79,11 @@ class GateClient:
             except Offline as exc:
                 self._went_offline(exc)
             except Refused as exc:
-                self._emit(shot, {"decision": "unknown", "source": "refused", "code": exc.code,
-                                  "reason": exc.detail})  # fmt: skip
-                return
+                if exc.status != THROTTLED:
+                    self._emit(shot, {"decision": "unknown", "source": "refused",
+                                      "code": exc.code, "reason": exc.detail})  # fmt: skip
+                    return
+                self._went_offline(exc)  # throttled: keep the frame, send it later
             else:
                 opened = answer.get("decision") == "open"
                 if opened:
@@ -128,6 +133,9 @@ class GateClient:
                 self._went_offline(exc)
                 return False
             except Refused as exc:
+                if exc.status == THROTTLED:
+                    self._went_offline(exc)  # the frame stays first in the queue
+                    return False
                 # Sending it again would be refused again; keep the gate's queue moving.
                 logger.error("queued frame %s refused: %s", entry.frame_id, exc)
                 answer = {"decision": "unknown", "code": exc.code, "reason": exc.detail}
