@@ -243,6 +243,8 @@ GATE_FRAMES_PER_MINUTE = envint("GATE_FRAMES_PER_MINUTE", 240)
 GATE_QUEUED_FRAMES_PER_MINUTE = envint("GATE_QUEUED_FRAMES_PER_MINUTE", 1200)
 # How long a frame's request waits for the gates worker before answering "unknown".
 GATE_READ_TIMEOUT_S = envint("GATE_READ_TIMEOUT_S", 5)
+# Set in the gates worker's unit only: load the engine when each worker process starts.
+GATES_PRELOAD_ENGINE = envbool("GATES_PRELOAD_ENGINE", default=False)
 # Nonces and rate counters must be shared by every web process: set CACHE_URL to Redis in
 # production (redis://127.0.0.1:6379/1). Unset (the demo's single process) keeps them in memory.
 if envstr("CACHE_URL"):
