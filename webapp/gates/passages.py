@@ -91,6 +91,7 @@ def frame_read_and_decide(*, frame_id: int, pixels: np.ndarray | None = None) ->
 
 
 def _store_reading(frame: Frame, result: PhotoResult, *, read_ms: float) -> None:
+    """On the row in memory: passage_vote saves it with the passage, in one commit."""
     best = max(result.plates, key=lambda p: p.confidence, default=None)
     frame.status = Frame.Status.DONE
     frame.read_ms = read_ms
@@ -99,11 +100,6 @@ def _store_reading(frame: Frame, result: PhotoResult, *, read_ms: float) -> None
         frame.confidence = float(best.confidence)
         frame.char_confidences = [float(c) for c in best.char_confidences]
         frame.corners = [[float(x), float(y)] for x, y in best.corners]
-    frame.save(
-        update_fields=[
-            "status", "read_ms", "plate_text", "confidence", "char_confidences", "corners"
-        ]
-    )  # fmt: skip
 
 
 def rules_text(text: str) -> str:
@@ -116,7 +112,6 @@ def _frame_failed(frame: Frame, error: str) -> Frame:
     logger.warning("gate frame %s not read: %s", frame.pk, error)
     frame.status = Frame.Status.FAILED
     frame.error = error
-    frame.save(update_fields=["status", "error"])
     return passage_vote(frame=frame)
 
 
@@ -152,6 +147,13 @@ def _distance(a: str, b: str) -> int:
     return sum(x != y for x, y in zip(a, b, strict=True))
 
 
+# Everything reading and voting writes on a frame, saved once.
+_READ_FIELDS = [
+    "status", "error", "read_ms", "plate_text", "confidence", "char_confidences", "corners",
+    "passage", "decision",
+]  # fmt: skip
+
+
 def passage_vote(*, frame: Frame) -> Frame:
     """Put the frame into its passage, vote the passage's readings again and decide."""
     gate = frame.device.gate
@@ -167,9 +169,8 @@ def passage_vote(*, frame: Frame) -> Frame:
                 started_at=frame.captured_at,
                 last_frame_at=frame.captured_at,
             )
-        frame.passage = passage
-        frame.save(update_fields=["passage"])
-        frames = list(passage.frames.exclude(status=Frame.Status.PENDING))
+        others = passage.frames.exclude(pk=frame.pk).exclude(status=Frame.Status.PENDING)
+        frames = [*others, frame]
         voted = rules.vote(_reading(f) for f in frames if f.status == Frame.Status.DONE)
         verdict = rules.decide(
             voted=voted,
@@ -181,8 +182,9 @@ def passage_vote(*, frame: Frame) -> Frame:
             deny_after_frames=gate.deny_after_frames,
         )
         _passage_update(passage, frame, frames, voted, verdict)
+        frame.passage = passage
         frame.decision = passage.decision
-        frame.save(update_fields=["decision"])
+        frame.save(update_fields=_READ_FIELDS)
     return frame
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -125,6 +126,28 @@ def _decide(frame: Frame, pixels: np.ndarray) -> Frame:
     return Frame.objects.select_related("passage").get(pk=frame.pk)
 
 
+def _accepted(
+    request: HttpRequest, device: Device, size: int, code: str, frame: Frame | None
+) -> None:
+    # One commit for both rows: every commit is a disk flush the gate waits for.
+    with transaction.atomic():
+        services.device_seen(
+            device=device,
+            address=request.META.get("REMOTE_ADDR"),
+            version=request.headers.get(signing.HEADER_VERSION, ""),
+        )
+        services.device_request_audit(
+            device=device,
+            claimed_device_id=device.device_id,
+            method=request.method or "",
+            path=request.get_full_path(),
+            address=request.META.get("REMOTE_ADDR"),
+            body_bytes=size,
+            code=code,
+            frame=frame,
+        )
+
+
 @csrf_exempt
 @require_POST
 def frame_post(request: HttpRequest) -> JsonResponse:
@@ -141,11 +164,6 @@ def frame_post(request: HttpRequest) -> JsonResponse:
             getattr(request, "_gate_device", None),
             getattr(request, "_gate_size", 0),
         )
-    services.device_seen(
-        device=device,
-        address=request.META.get("REMOTE_ADDR"),
-        version=request.headers.get(signing.HEADER_VERSION, ""),
-    )
     height, width = pixels.shape[:2]
     frame, created = passages.frame_store(
         device=device,
@@ -158,16 +176,7 @@ def frame_post(request: HttpRequest) -> JsonResponse:
     )
     if created:
         frame = _decide(frame, pixels)
-    services.device_request_audit(
-        device=device,
-        claimed_device_id=device.device_id,
-        method="POST",
-        path=request.get_full_path(),
-        address=request.META.get("REMOTE_ADDR"),
-        body_bytes=len(body),
-        code="accepted" if created else "accepted_duplicate",
-        frame=frame,
-    )
+    _accepted(request, device, len(body), "accepted" if created else "accepted_duplicate", frame)
     answer = passages.frame_answer(frame=Frame.objects.select_related("passage").get(pk=frame.pk))
     return JsonResponse(answer.as_json())
 
@@ -179,18 +188,5 @@ def access_list_get(request: HttpRequest) -> JsonResponse:
         device, _ = _authenticate(request, body_needed=False)
     except Refusal as refusal:
         return _refused(request, refusal, getattr(request, "_gate_device", None), 0)
-    services.device_seen(
-        device=device,
-        address=request.META.get("REMOTE_ADDR"),
-        version=request.headers.get(signing.HEADER_VERSION, ""),
-    )
-    services.device_request_audit(
-        device=device,
-        claimed_device_id=device.device_id,
-        method="GET",
-        path=request.get_full_path(),
-        address=request.META.get("REMOTE_ADDR"),
-        body_bytes=0,
-        code="accepted",
-    )
+    _accepted(request, device, 0, "accepted", None)
     return JsonResponse(selectors.access_list_payload(gate=device.gate))
