@@ -103,3 +103,49 @@ def test_offline_decisions_from_the_cached_list():
     assert client_rules.decide_offline("", access, wednesday_noon)[0] == "unknown"
     access["blocked"] = ["AA1234BB"]
     assert client_rules.decide_offline("AA1234BB", access, wednesday_noon)[0] == "deny"
+
+
+def _video(path: Path, frames: list[int]) -> None:
+    """An MJPEG file whose frames are flat grey at the given levels (a camera stand-in)."""
+    import cv2
+    import numpy as np
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (320, 180))
+    for level in frames:
+        writer.write(np.full((180, 320, 3), level, np.uint8))
+    writer.release()
+
+
+def _bright(jpeg: bytes) -> bool:
+    """Whether the frame is the bright one (the car): JPEG moves the levels a little."""
+    import cv2
+    import numpy as np
+
+    return float(cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_GRAYSCALE).mean()) > 125
+
+
+def test_the_camera_sends_only_frames_with_motion(tmp_path):
+    from gate_client.camera import OpenCvCamera
+
+    # given: still, still, a car arrives, it stays, it leaves, still
+    _video(tmp_path / "gate.avi", [50, 50, 50, 200, 200, 200, 50, 50])
+    camera = OpenCvCamera(
+        str(tmp_path / "gate.avi"), interval_s=0.0, on_motion=True, width=320, height=180,
+        max_read_failures=0,
+    )  # fmt: skip
+    # when
+    taken = list(camera.shots())
+    # then: the first frame (nothing to compare with), the arrival and the departure
+    assert [_bright(shot.jpeg) for shot in taken] == [False, True, False]
+    assert len({shot.frame_id for shot in taken}) == 3
+
+
+def test_the_camera_at_a_fixed_rate_sends_every_frame(tmp_path):
+    from gate_client.camera import OpenCvCamera
+
+    _video(tmp_path / "gate.avi", [50, 50, 200, 50])
+    camera = OpenCvCamera(
+        str(tmp_path / "gate.avi"), interval_s=0.0, on_motion=False, width=320, height=180,
+        max_read_failures=0,
+    )  # fmt: skip
+    assert [_bright(shot.jpeg) for shot in camera.shots()] == [False, False, True, False]

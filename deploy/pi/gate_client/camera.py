@@ -75,7 +75,14 @@ class OpenCvCamera:
     """A USB or CSI camera through OpenCV: every `interval_s`, or only on motion."""
 
     def __init__(
-        self, device: int | str, *, interval_s: float, on_motion: bool, width: int, height: int
+        self,
+        device: int | str,
+        *,
+        interval_s: float,
+        on_motion: bool,
+        width: int,
+        height: int,
+        max_read_failures: int | None = None,
     ) -> None:
         import cv2
 
@@ -85,16 +92,23 @@ class OpenCvCamera:
         self.capture.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
         self.interval_s = interval_s
         self.on_motion = on_motion
+        # None: a live camera is retried for ever; a video file ends after a few failed reads.
+        self.max_read_failures = max_read_failures
 
     def shots(self) -> Iterator[Shot]:
         cv2 = self.cv2
         previous = None
+        failures = 0
         while True:
             ok, image = self.capture.read()
             if not ok:
+                failures += 1
+                if self.max_read_failures is not None and failures > self.max_read_failures:
+                    return
                 logger.warning("camera read failed; retrying in 1 s")
                 time.sleep(1.0)
                 continue
+            failures = 0
             now = time.time()
             small = cv2.cvtColor(cv2.resize(image, (160, 90)), cv2.COLOR_BGR2GRAY)
             moved = (
