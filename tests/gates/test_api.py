@@ -252,3 +252,11 @@ def test_queued_frames_have_their_own_rate_budget(post_frame, gate_engine, setti
     queued = [post_frame(frame_jpeg(70 + k), queued=True).status_code for k in range(4)]
     assert live == [200, 200, 429]
     assert queued == [200, 200, 200, 429]
+
+
+def test_a_wrong_method_is_refused_and_audited(client, db):
+    response = client.get("/api/v1/gates/frames/")
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+    assert response["Allow"] == "POST"
+    _audited("method_not_allowed")

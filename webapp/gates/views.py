@@ -14,7 +14,6 @@ from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
 from PIL import Image, UnidentifiedImageError
 
 from webapp.celery import app as celery_app
@@ -148,10 +147,18 @@ def _accepted(
         )
 
 
+def _wrong_method(request: HttpRequest, allowed: str) -> JsonResponse:
+    refusal = Refusal(405, "method_not_allowed", f"use {allowed}")
+    response = _refused(request, refusal, None, 0)
+    response["Allow"] = allowed
+    return response
+
+
 @csrf_exempt
-@require_POST
 def frame_post(request: HttpRequest) -> JsonResponse:
     """POST /api/v1/gates/frames/: one signed JPEG in, the gate's decision out."""
+    if request.method != "POST":
+        return _wrong_method(request, "POST")
     try:
         device, body = _authenticate(request, body_needed=True)
         auth.rate_count(device=device, queued=request.GET.get("queued") == "1")
@@ -181,9 +188,10 @@ def frame_post(request: HttpRequest) -> JsonResponse:
     return JsonResponse(answer.as_json())
 
 
-@require_GET
 def access_list_get(request: HttpRequest) -> JsonResponse:
     """GET /api/v1/gates/access-list/: the device's gate's list, for deciding while offline."""
+    if request.method != "GET":
+        return _wrong_method(request, "GET")
     try:
         device, _ = _authenticate(request, body_needed=False)
     except Refusal as refusal:
