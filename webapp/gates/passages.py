@@ -21,6 +21,7 @@ from PIL import Image
 
 from recognition.engine_loader import engine_recognize, get_engine
 from recognition.pipeline.types import EngineUnavailable, PhotoResult
+from registry.normalise import normalise_plate
 from webapp.gates import rules, selectors
 from webapp.gates.models import Decision, Device, Frame, Passage
 
@@ -103,8 +104,6 @@ def _store_reading(frame: Frame, result: PhotoResult, *, read_ms: float) -> None
 
 
 def rules_text(text: str) -> str:
-    from registry.normalise import normalise_plate
-
     return normalise_plate(text)[:16]
 
 

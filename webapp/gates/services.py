@@ -115,7 +115,7 @@ def block_entry_add(
     )
 
 
-def _aware(text: str, field: str) -> datetime | None:
+def datetime_from_text(text: str, field: str) -> datetime | None:
     if not text:
         return None
     value = parse_datetime(text)
@@ -124,7 +124,7 @@ def _aware(text: str, field: str) -> datetime | None:
     return value if timezone.is_aware(value) else timezone.make_aware(value)
 
 
-def _time(text: str, field: str) -> time | None:
+def time_from_text(text: str, field: str) -> time | None:
     if not text:
         return None
     value = parse_time(text)
@@ -148,11 +148,11 @@ def access_csv_import(*, gate: Gate, data: str, added_by: AbstractBaseUser | Non
                 access_entry_add(
                     gate=gate,
                     plate=values["plate"],
-                    valid_from=_aware(values["valid_from"], "valid_from"),
-                    valid_until=_aware(values["valid_until"], "valid_until"),
+                    valid_from=datetime_from_text(values["valid_from"], "valid_from"),
+                    valid_until=datetime_from_text(values["valid_until"], "valid_until"),
                     days=values["days"],
-                    hour_from=_time(values["hour_from"], "hour_from"),
-                    hour_until=_time(values["hour_until"], "hour_until"),
+                    hour_from=time_from_text(values["hour_from"], "hour_from"),
+                    hour_until=time_from_text(values["hour_until"], "hour_until"),
                     note=values["note"],
                     added_by=added_by,
                 )

@@ -5,7 +5,7 @@ from django.utils.dateparse import parse_datetime, parse_time
 
 from webapp.gates import services
 from webapp.gates.models import Gate
-from webapp.gates.services import _aware, _time
+from webapp.gates.services import datetime_from_text, time_from_text
 
 
 class Command(BaseCommand):
@@ -32,11 +32,13 @@ class Command(BaseCommand):
             entry = services.access_entry_add(
                 gate=gate,
                 plate=str(options["plate"]),
-                valid_from=_aware(_day(str(options["valid_from"])), "--from"),
-                valid_until=_aware(_day(str(options["valid_until"]), end=True), "--until"),
+                valid_from=datetime_from_text(_day(str(options["valid_from"])), "--from"),
+                valid_until=datetime_from_text(
+                    _day(str(options["valid_until"]), end=True), "--until"
+                ),
                 days=str(options["days"]),
-                hour_from=_time(start, "--hours"),
-                hour_until=_time(end, "--hours"),
+                hour_from=time_from_text(start, "--hours"),
+                hour_until=time_from_text(end, "--hours"),
                 note=str(options["note"]),
             )
         except ValueError as exc:
