@@ -9,4 +9,4 @@ for unit in "$app_dir"/deploy/systemd/*.service; do
 done
 systemctl daemon-reload
 echo "edit /etc/platecheck/env, then:"
-echo "  systemctl enable --now platecheck-web platecheck-worker platecheck-beat platecheck-recognition@0"
+echo "  systemctl enable --now platecheck-web platecheck-worker platecheck-beat platecheck-recognition@0 platecheck-gates"

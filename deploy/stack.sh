@@ -31,6 +31,9 @@ start() {
       launch "worker-recognition-$gpu" $celery -A webapp worker -Q recognition \
       -n "recognition-$gpu@%h" --concurrency 1 --prefetch-multiplier 1
   done
+  # Parking gates (issue #16): their own queue and worker, never behind the recognition backlog.
+  GATES_PRELOAD_ENGINE=1 launch worker-gates $celery -A webapp worker -Q gates -n gates@%h \
+    --concurrency 2 --prefetch-multiplier 1
   launch beat $celery -A webapp beat --schedule var/celerybeat-schedule
   echo "started; web on http://${GUNICORN_BIND}/ , logs in $logs/"
 }

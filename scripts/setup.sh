@@ -78,6 +78,8 @@ demo() {
   .venv/bin/python manage.py migrate --no-input -v 0
   log "loading the sample register and listings; each photo runs through the chain in-process"
   .venv/bin/python manage.py load_sample
+  # Parking gates (issue #16): a demo gate, its device (config in var/gate-demo.json), a list.
+  .venv/bin/python manage.py gate_demo
   log "serving on http://127.0.0.1:8000/review/ (admin: /admin/, API: /api/v1/)"
   exec .venv/bin/python manage.py runserver 127.0.0.1:8000
 }

@@ -235,5 +235,34 @@ if envbool("SECURE_COOKIES", default=False):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 
+# --- Parking gates (webapp.gates, issue #16) -------------------------------------------------
+INSTALLED_APPS += ["webapp.gates"]
+# Gate frames have their own queue and worker (deploy/systemd/platecheck-gates.service): a gate
+# is waiting for the answer and must never sit behind the nightly recognition backlog.
+CELERY_TASK_ROUTES["webapp.gates.tasks.read_gate_frame"] = {"queue": "gates"}
+# A signed request's timestamp may be this far off the server's clock; nonces live twice as long.
+GATE_CLOCK_SKEW_S = envint("GATE_CLOCK_SKEW_S", 30)
+# A 1280x720 JPEG is 100-300 KB; 2 MB leaves room for a 1080p frame at high quality.
+GATE_FRAME_MAX_BYTES = envint("GATE_FRAME_MAX_BYTES", 2 * 1024 * 1024)
+GATE_FRAME_MAX_PIXELS = envint("GATE_FRAME_MAX_PIXELS", 4096 * 3072)
+# The Pi client sends two frames a second; twice that is a broken or hostile device.
+GATE_FRAMES_PER_MINUTE = envint("GATE_FRAMES_PER_MINUTE", 240)
+# Frames from a device's offline queue: enough to catch up on an hour's outage in minutes.
+GATE_QUEUED_FRAMES_PER_MINUTE = envint("GATE_QUEUED_FRAMES_PER_MINUTE", 1200)
+# How long a frame's request waits for the gates worker before answering "unknown".
+GATE_READ_TIMEOUT_S = envint("GATE_READ_TIMEOUT_S", 5)
+# Set in the gates worker's unit only: load the engine when each worker process starts.
+GATES_PRELOAD_ENGINE = envbool("GATES_PRELOAD_ENGINE", default=False)
+# Nonces and rate counters must be shared by every web process: set CACHE_URL to Redis in
+# production (redis://127.0.0.1:6379/1). Unset (the demo's single process) keeps them in memory.
+if envstr("CACHE_URL"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": envstr("CACHE_URL"),
+        }
+    }
+# --- end parking gates ------------------------------------------------------------------------
+
 # The demo serves uploaded photos from Django; in production nginx or similar does.
 SERVE_MEDIA = envbool("SERVE_MEDIA", default=DEBUG)

@@ -18,6 +18,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    # Parking gates (issue #16): the signed device API and the operator pages.
+    path("api/v1/gates/", include("webapp.gates.api_urls")),
+    path("gates/", include("webapp.gates.urls")),
     path("api/v1/", include("webapp.api.urls")),
     path("review/", include("webapp.review.urls")),
     path("healthz", healthz, name="healthz"),

@@ -1,0 +1,98 @@
+"""A bounded on-disk queue of frames the server has not received yet, oldest first.
+
+Each frame is two files, `<seq>.jpg` and `<seq>.json` (its id and capture time), written to a
+temporary name and renamed, so a power cut leaves either a whole entry or none. Over the bound
+the oldest frames go first: a gate that has been offline for hours keeps its latest traffic.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Queued:
+    seq: int
+    frame_id: str
+    captured_at: float
+    name: str
+    path: Path
+
+    def jpeg(self) -> bytes:
+        return self.path.read_bytes()
+
+
+class Spool:
+    def __init__(self, folder: Path, *, max_frames: int, max_bytes: int) -> None:
+        self.folder = folder
+        self.max_frames = max_frames
+        self.max_bytes = max_bytes
+        folder.mkdir(parents=True, exist_ok=True)
+        self.dropped = 0
+
+    def _entries(self) -> list[Queued]:
+        entries = []
+        for meta in self.folder.glob("*.json"):
+            try:
+                info = json.loads(meta.read_text())
+                entries.append(
+                    Queued(
+                        seq=int(meta.stem),
+                        frame_id=str(info["frame_id"]),
+                        captured_at=float(info["captured_at"]),
+                        name=str(info.get("name", "")),
+                        path=meta.with_suffix(".jpg"),
+                    )
+                )
+            except (ValueError, KeyError, OSError) as exc:
+                logger.warning("unreadable queue entry %s: %s", meta, exc)
+        return sorted(entries, key=lambda e: e.seq)
+
+    def __len__(self) -> int:
+        return len(self._entries())
+
+    def oldest(self) -> Queued | None:
+        entries = self._entries()
+        return entries[0] if entries else None
+
+    def put(self, *, jpeg: bytes, frame_id: str, captured_at: float, name: str) -> None:
+        entries = self._entries()
+        seq = entries[-1].seq + 1 if entries else 1
+        image = self.folder / f"{seq:012d}.jpg"
+        meta = image.with_suffix(".json")
+        _write_atomic(image, jpeg)
+        # The metadata last: an entry exists only once its image is complete.
+        _write_atomic(
+            meta,
+            json.dumps({"frame_id": frame_id, "captured_at": captured_at, "name": name}).encode(),
+        )
+        self._enforce_bound()
+
+    def remove(self, entry: Queued) -> None:
+        entry.path.with_suffix(".json").unlink(missing_ok=True)
+        entry.path.unlink(missing_ok=True)
+
+    def _enforce_bound(self) -> None:
+        entries = self._entries()
+        total = sum(e.path.stat().st_size for e in entries if e.path.exists())
+        while entries and (len(entries) > self.max_frames or total > self.max_bytes):
+            oldest = entries.pop(0)
+            total -= oldest.path.stat().st_size if oldest.path.exists() else 0
+            self.remove(oldest)
+            self.dropped += 1
+            logger.warning("offline queue full: dropped frame %s", oldest.frame_id)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(path)

@@ -1,0 +1,85 @@
+"""The operator pages in headless Chromium: a live passage with its outlined plate, then the
+access list edited through the form."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from tests.fixtures.factories import UserFactory
+from tests.fixtures.gate_engine import frame_jpeg, teach
+from webapp.gates import services
+from webapp.gates.models import AccessEntry
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def page() -> Iterator[object]:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        context.close()
+        browser.close()
+        connection.close()
+
+
+def test_an_operator_watches_a_passage_and_edits_the_access_list(
+    page, live_server, post_frame, gate_engine, gate
+):
+    # given: a staff operator and one passage through the gate
+    UserFactory(username="olga", is_staff=True)
+    services.access_entry_add(gate=gate, plate="AA1234BB")
+    body = frame_jpeg(1, width=640, height=360)
+    teach(gate_engine, body, "AA1234BB")
+    assert post_frame(body).json()["decision"] == "open"
+    ARTIFACTS.mkdir(exist_ok=True)
+    # when: the operator logs in to the live passages
+    page.goto(f"{live_server.url}/gates/")
+    page.fill("#id_username", "olga")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/gates/")
+    # then: the passage is there, with the frame loaded and the plate outlined
+    row = page.locator("tr[data-passage]")
+    assert row.count() == 1
+    assert row.get_attribute("data-decision") == "open"
+    assert "AA1234BB" in row.locator("td.plate").inner_text()
+    assert row.locator("polygon.plate-outline").count() == 1
+    loaded = page.evaluate(
+        """async () => {
+             const img = new Image();
+             img.src = document.querySelector('svg.thumb image').href.baseVal;
+             await img.decode();
+             return img.naturalWidth; }"""
+    )
+    assert loaded == 640
+    page.screenshot(path=str(ARTIFACTS / "gates_passages.png"), full_page=True)
+    # and the access list is edited through the form
+    page.goto(f"{live_server.url}/gates/{gate.pk}/access/")
+    page.fill("#id_plate", "KA0101AM")
+    page.fill("#id_days", "01234")
+    page.click("form.access-add button[type=submit]")
+    page.wait_for_selector("tr[data-plate=KA0101AM]")
+    assert AccessEntry.objects.filter(plate="KA0101AM", days="01234").exists()
+    page.click("tr[data-plate=AA1234BB] button")
+    page.wait_for_selector("tr[data-plate=AA1234BB]", state="detached")
+    assert not AccessEntry.objects.filter(plate="AA1234BB").exists()
+    page.screenshot(path=str(ARTIFACTS / "gates_access.png"), full_page=True)

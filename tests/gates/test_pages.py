@@ -1,0 +1,87 @@
+"""Operator pages: who may see them, and what they show."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from tests.fixtures.gate_engine import frame_jpeg, teach
+from tests.gates.factories import RegisterRecordFactory
+from webapp.gates import services
+from webapp.gates.models import AccessEntry
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator_client(client, moderator):
+    client.force_login(moderator)  # staff
+    return client
+
+
+def test_anonymous_users_are_sent_to_log_in_and_outsiders_refused(client, outsider):
+    assert client.get("/gates/").status_code == 302
+    client.force_login(outsider)
+    assert client.get("/gates/").status_code == 403
+    assert client.get("/gates/devices/").status_code == 403
+
+
+def test_live_passages_show_plate_outline_decision_latency_and_register(
+    operator_client, post_frame, gate_engine, gate
+):
+    RegisterRecordFactory(plate_latin="AA1234BB", brand="TOYOTA", model="CAMRY", colour="WHITE")
+    services.access_entry_add(gate=gate, plate="AA1234BB")
+    body = frame_jpeg(1)
+    teach(gate_engine, body, "AA1234BB")
+    frame_id = post_frame(body).json()["frame"]
+    page = operator_client.get("/gates/").content.decode()
+    assert "AA1234BB" in page
+    assert 'class="decision decision-open"' in page
+    assert "TOYOTA CAMRY, WHITE" in page
+    assert "plate-outline" in page
+    assert " ms</td>" in page
+    image = operator_client.get(f"/gates/frames/{frame_id}.jpg")
+    assert b"".join(image.streaming_content) == body
+
+
+def test_operators_edit_the_access_list(operator_client, gate):
+    response = operator_client.post(
+        f"/gates/{gate.pk}/access/",
+        {"plate": "ka 0101 am", "days": "01234", "hour_from": "08:00", "hour_until": "18:00"},
+    )
+    assert response.status_code == 302
+    entry = AccessEntry.objects.get()
+    assert (entry.plate, entry.days) == ("KA0101AM", "01234")
+    assert entry.added_by.username == "moderator"
+    bad = operator_client.post(f"/gates/{gate.pk}/access/", {"plate": "!!", "days": "9"})
+    assert bad.status_code == 200
+    assert AccessEntry.objects.count() == 1
+    operator_client.post(f"/gates/{gate.pk}/access/{entry.pk}/delete/")
+    assert AccessEntry.objects.count() == 0
+
+
+def test_csv_import_and_export_pages(operator_client, gate):
+    upload = SimpleUploadedFile("a.csv", b"plate,note\nAA1234BB,boss\nKA0101AM,\n", "text/csv")
+    operator_client.post(f"/gates/{gate.pk}/access/import/", {"file": upload})
+    assert AccessEntry.objects.count() == 2
+    exported = operator_client.get(f"/gates/{gate.pk}/access/export/").content.decode()
+    assert exported.splitlines()[1].startswith("AA1234BB")
+    broken = SimpleUploadedFile("b.csv", b"plate,days\nBC7777AX,9\n", "text/csv")
+    response = operator_client.post(
+        f"/gates/{gate.pk}/access/import/", {"file": broken}, follow=True
+    )
+    assert "nothing imported: line 2" in response.content.decode()
+    assert AccessEntry.objects.count() == 2
+
+
+def test_device_status_shows_frames_and_refusals(
+    operator_client, post_frame, gate_engine, device_with_secret
+):
+    device, _ = device_with_secret
+    post_frame(frame_jpeg(2))
+    post_frame(frame_jpeg(3), secret="wrong")
+    page = operator_client.get("/gates/devices/").content.decode()
+    assert device.device_id in page
+    assert '<td class="fpm">1</td>' in page
+    assert '<td class="refusals">1</td>' in page
+    assert "bad_signature" in page

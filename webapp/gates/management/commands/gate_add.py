@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from webapp.gates import services
+
+
+class Command(BaseCommand):
+    help = "Create a parking gate (safe to re-run)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name")
+        parser.add_argument("--site", default="", help="The site the gate belongs to.")
+
+    def handle(self, *args: object, **options: object) -> None:
+        gate = services.gate_create(name=str(options["name"]), site=str(options["site"]))
+        self.stdout.write(f"gate {gate.name} (id {gate.pk})")

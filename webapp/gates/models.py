@@ -1,0 +1,209 @@
+"""Parking gates: sites, gates, their Raspberry Pi devices, access and block lists, passages.
+
+A device's secret is stored because HMAC needs it on both sides; it is shown once, when the
+device is created (`gate_device_add`), and never again (not in the admin, not in any page).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Site(models.Model):
+    name = models.CharField(max_length=128, unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Gate(models.Model):
+    name = models.CharField(max_length=64, unique=True)
+    site = models.ForeignKey(
+        Site, null=True, blank=True, on_delete=models.SET_NULL, related_name="gates"
+    )
+    allow_confusable = models.BooleanField(
+        default=False,
+        help_text="Admit a plate that differs from an allowed one in a single OCR-confusable "
+        "character (0/O/D, 8/B, 1/I, 5/S, 2/Z). Off: it would also admit look-alike plates.",
+    )
+    min_confidence = models.FloatField(
+        default=0.6, help_text="Voted confidence needed before the gate opens."
+    )
+    deny_after_frames = models.PositiveSmallIntegerField(
+        default=5, help_text="Frames of one passage without a match before the gate says deny."
+    )
+    passage_gap_s = models.FloatField(
+        default=4.0, help_text="Frames closer together than this belong to one passage."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Device(models.Model):
+    device_id = models.CharField(max_length=32, unique=True)
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="devices")
+    secret = models.CharField(max_length=128, editable=False)
+    is_active = models.BooleanField(default=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    last_address = models.GenericIPAddressField(null=True, blank=True)
+    software_version = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["gate__name", "device_id"]
+
+    def __str__(self) -> str:
+        return self.device_id
+
+
+class AccessEntry(models.Model):
+    """One plate allowed through one gate, optionally only in a date range, on days, in hours."""
+
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="access_entries")
+    plate = models.CharField(max_length=16, help_text="Stored normalised (Latin, no spaces).")
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    days = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="Weekdays as digits, Monday=0 (e.g. 01234); blank: all.",
+    )
+    hour_from = models.TimeField(null=True, blank=True)
+    hour_until = models.TimeField(
+        null=True, blank=True, help_text="Exclusive; earlier than hour_from wraps past midnight."
+    )
+    note = models.CharField(max_length=255, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["gate__name", "plate", "id"]
+        indexes = [models.Index(fields=["gate", "plate"])]
+        verbose_name_plural = "access entries"
+
+    def __str__(self) -> str:
+        return f"{self.plate} @ {self.gate_id}"
+
+
+class BlockEntry(models.Model):
+    """A plate that never opens a gate: every gate when `gate` is blank."""
+
+    plate = models.CharField(max_length=16)
+    gate = models.ForeignKey(
+        Gate, null=True, blank=True, on_delete=models.CASCADE, related_name="block_entries"
+    )
+    reason = models.CharField(max_length=255, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["plate"]
+        verbose_name_plural = "block entries"
+
+    def __str__(self) -> str:
+        return self.plate
+
+
+class Decision(models.TextChoices):
+    OPEN = "open", "Open"
+    DENY = "deny", "Deny"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Passage(models.Model):
+    """The frames of one vehicle's approach, voted into one plate and one decision."""
+
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="passages")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="passages")
+    started_at = models.DateTimeField()
+    last_frame_at = models.DateTimeField()
+    frames_count = models.PositiveIntegerField(default=0)
+    voted_plate = models.CharField(max_length=16, blank=True)
+    confidence = models.FloatField(default=0.0)
+    decision = models.CharField(max_length=8, choices=Decision.choices, default=Decision.UNKNOWN)
+    reason = models.CharField(max_length=255, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decide_ms = models.FloatField(
+        null=True, blank=True, help_text="From the first frame's arrival to the decision."
+    )
+
+    class Meta:
+        ordering = ["-last_frame_at", "-id"]
+        indexes = [models.Index(fields=["device", "-last_frame_at"])]
+
+
+def frame_upload_to(instance: Frame, filename: str) -> str:
+    return f"gates/{instance.device_id}/{filename}"
+
+
+class Frame(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    passage = models.ForeignKey(
+        Passage, null=True, blank=True, on_delete=models.CASCADE, related_name="frames"
+    )
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="frames")
+    client_frame_id = models.CharField(
+        max_length=64, help_text="The device's id for the frame: a resend is stored once."
+    )
+    image = models.FileField(upload_to=frame_upload_to, max_length=255)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    captured_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    queued = models.BooleanField(
+        default=False, help_text="Sent from the device's offline queue: for the record only."
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    error = models.CharField(max_length=255, blank=True)
+    plate_text = models.CharField(max_length=16, blank=True)
+    confidence = models.FloatField(default=0.0)
+    char_confidences = models.JSONField(default=list)
+    corners = models.JSONField(default=list)
+    # What the passage said right after this frame was voted in: the device's answer.
+    decision = models.CharField(max_length=8, choices=Decision.choices, blank=True)
+    read_ms = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["device", "client_frame_id"], name="gates_frame_once_per_device"
+            )
+        ]
+
+
+class DeviceRequest(models.Model):
+    """Audit: every request that claimed to come from a device, accepted or refused."""
+
+    device = models.ForeignKey(
+        Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests"
+    )
+    claimed_device_id = models.CharField(max_length=64, blank=True)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=255)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    body_bytes = models.PositiveIntegerField(default=0)
+    accepted = models.BooleanField()
+    code = models.CharField(max_length=32)
+    reason = models.CharField(max_length=255, blank=True)
+    frame = models.ForeignKey(Frame, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["device", "-created_at"])]

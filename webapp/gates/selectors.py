@@ -1,0 +1,158 @@
+"""Reads for gates: who may pass now, the device's copy of its list, the operator pages."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from registry.models import RegisterRecord
+from registry.selectors import register_current_for_plate
+from webapp.gates import rules
+from webapp.gates.models import AccessEntry, BlockEntry, Device, DeviceRequest, Gate, Passage
+
+
+def _local_naive(value: datetime | None) -> datetime | None:
+    # Windows are wall-clock rules ("weekdays 08:00-18:00") in the site's TIME_ZONE.
+    if value is None:
+        return None
+    return timezone.localtime(value).replace(tzinfo=None)
+
+
+def entry_window(entry: AccessEntry) -> rules.Window:
+    return rules.Window(
+        valid_from=_local_naive(entry.valid_from),
+        valid_until=_local_naive(entry.valid_until),
+        days=entry.days,
+        hour_from=entry.hour_from,
+        hour_until=entry.hour_until,
+    )
+
+
+def allowed_plates(*, gate: Gate, at: datetime) -> list[str]:
+    local = _local_naive(at)
+    assert local is not None
+    return [
+        entry.plate
+        for entry in AccessEntry.objects.filter(gate=gate)
+        if rules.window_admits(entry_window(entry), local)
+    ]
+
+
+def blocked_plates(*, gate: Gate) -> list[str]:
+    return list(
+        BlockEntry.objects.filter(Q(gate=gate) | Q(gate__isnull=True)).values_list(
+            "plate", flat=True
+        )
+    )
+
+
+def _iso(value: object) -> str | None:
+    return value.isoformat() if value is not None else None  # type: ignore[attr-defined]
+
+
+def access_list_payload(*, gate: Gate) -> dict[str, object]:
+    """The device's offline copy: every entry with its window, the block-list, the settings."""
+    entries = [
+        {
+            "plate": e.plate,
+            "valid_from": _iso(_local_naive(e.valid_from)),
+            "valid_until": _iso(_local_naive(e.valid_until)),
+            "days": e.days,
+            "hour_from": _iso(e.hour_from),
+            "hour_until": _iso(e.hour_until),
+        }
+        for e in AccessEntry.objects.filter(gate=gate)
+    ]
+    return {
+        "gate": gate.name,
+        "timezone": settings.TIME_ZONE,
+        "allow_confusable": gate.allow_confusable,
+        "generated_at": timezone.now().isoformat(),
+        "entries": entries,
+        "blocked": blocked_plates(gate=gate),
+    }
+
+
+def access_csv_export(*, gate: Gate) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        ["plate", "valid_from", "valid_until", "days", "hour_from", "hour_until", "note"]
+    )
+    for e in AccessEntry.objects.filter(gate=gate):
+        writer.writerow(
+            [
+                e.plate,
+                _iso(_local_naive(e.valid_from)) or "",
+                _iso(_local_naive(e.valid_until)) or "",
+                e.days,
+                e.hour_from.strftime("%H:%M") if e.hour_from else "",
+                e.hour_until.strftime("%H:%M") if e.hour_until else "",
+                e.note,
+            ]
+        )
+    return buffer.getvalue()
+
+
+def passages_recent(*, gate: Gate | None = None, limit: int = 50) -> QuerySet[Passage]:
+    passages = Passage.objects.select_related("gate", "device")
+    if gate is not None:
+        passages = passages.filter(gate=gate)
+    return passages.order_by("-last_frame_at", "-id")[:limit]
+
+
+def passage_register_record(*, passage: Passage) -> RegisterRecord | None:
+    """The register's current record for the voted plate (make, model, colour)."""
+    if not passage.voted_plate:
+        return None
+    return register_current_for_plate(plate=passage.voted_plate)
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    device: Device
+    frames_last_minute: int
+    refusals_last_hour: int
+    last_refusal: str
+
+
+def device_statuses() -> list[DeviceStatus]:
+    now = timezone.now()
+    devices = Device.objects.select_related("gate").annotate(
+        frames_minute=Count(
+            "frames", filter=Q(frames__received_at__gte=now - timedelta(minutes=1))
+        ),
+    )
+    refusals = dict(
+        DeviceRequest.objects.filter(accepted=False, created_at__gte=now - timedelta(hours=1))
+        .values_list("device_id")
+        .annotate(n=Count("id"))
+        .values_list("device_id", "n")
+    )
+    statuses = []
+    for device in devices:
+        last = (
+            DeviceRequest.objects.filter(device=device, accepted=False)
+            .order_by("-created_at", "-id")
+            .values_list("code", flat=True)
+            .first()
+        )
+        statuses.append(
+            DeviceStatus(
+                device=device,
+                frames_last_minute=device.frames_minute,  # type: ignore[attr-defined]
+                refusals_last_hour=refusals.get(device.pk, 0),
+                last_refusal=last or "",
+            )
+        )
+    return statuses
+
+
+def gate_by_name(*, name: str) -> Gate:
+    return Gate.objects.get(name=name)

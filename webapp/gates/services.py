@@ -1,0 +1,188 @@
+"""Writes for gates: provisioning, access and block lists (with CSV import), the audit trail."""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, time
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime, parse_time
+
+from registry.normalise import normalise_plate
+from webapp.gates.models import (
+    AccessEntry,
+    BlockEntry,
+    Device,
+    DeviceRequest,
+    Frame,
+    Gate,
+    Site,
+)
+
+# 32 bytes of secret: HMAC-SHA256's block strength, printable for a config file.
+SECRET_BYTES = 32
+CSV_FIELDS = ("plate", "valid_from", "valid_until", "days", "hour_from", "hour_until", "note")
+
+
+def gate_create(*, name: str, site: str = "") -> Gate:
+    site_row = Site.objects.get_or_create(name=site)[0] if site else None
+    gate, _ = Gate.objects.get_or_create(name=name, defaults={"site": site_row})
+    return gate
+
+
+@dataclass(frozen=True)
+class NewDevice:
+    device: Device
+    secret: str  # shown once, to whoever provisions the device
+
+
+def device_create(*, gate: Gate) -> NewDevice:
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    device = Device.objects.create(device_id=f"gd_{secrets.token_hex(6)}", gate=gate, secret=secret)
+    return NewDevice(device=device, secret=secret)
+
+
+def device_revoke(*, device_id: str) -> Device:
+    device = Device.objects.get(device_id=device_id)
+    if device.is_active:
+        device.is_active = False
+        device.revoked_at = timezone.now()
+        device.save(update_fields=["is_active", "revoked_at"])
+    return device
+
+
+def device_seen(*, device: Device, address: str | None, version: str) -> None:
+    Device.objects.filter(pk=device.pk).update(
+        last_seen_at=timezone.now(), last_address=address, software_version=version[:64]
+    )
+
+
+def plate_key(text: str) -> str:
+    key = normalise_plate(text)
+    if not key or len(key) > 16 or not key.isalnum():
+        raise ValueError(f"not a plate: {text!r}")
+    return key
+
+
+def _days(text: str) -> str:
+    days = "".join(sorted(set(text.replace(",", "").replace(" ", ""))))
+    if any(ch not in "0123456" for ch in days):
+        raise ValueError(f"days must be digits 0-6 (Monday=0), got {text!r}")
+    return days
+
+
+def access_entry_add(
+    *,
+    gate: Gate,
+    plate: str,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+    days: str = "",
+    hour_from: time | None = None,
+    hour_until: time | None = None,
+    note: str = "",
+    added_by: AbstractBaseUser | None = None,
+) -> AccessEntry:
+    if valid_from and valid_until and valid_until < valid_from:
+        raise ValueError("valid_until is before valid_from")
+    return AccessEntry.objects.create(
+        gate=gate,
+        plate=plate_key(plate),
+        valid_from=valid_from,
+        valid_until=valid_until,
+        days=_days(days),
+        hour_from=hour_from,
+        hour_until=hour_until,
+        note=note[:255],
+        added_by=added_by,
+    )
+
+
+def access_entry_delete(*, gate: Gate, entry_id: int) -> None:
+    AccessEntry.objects.filter(gate=gate, pk=entry_id).delete()
+
+
+def block_entry_add(
+    *, plate: str, gate: Gate | None = None, reason: str = "", added_by=None
+) -> BlockEntry:
+    return BlockEntry.objects.create(
+        plate=plate_key(plate), gate=gate, reason=reason[:255], added_by=added_by
+    )
+
+
+def datetime_from_text(text: str, field: str) -> datetime | None:
+    if not text:
+        return None
+    value = parse_datetime(text)
+    if value is None:
+        raise ValueError(f"{field}: not a date-time {text!r} (use YYYY-MM-DD HH:MM)")
+    return value if timezone.is_aware(value) else timezone.make_aware(value)
+
+
+def time_from_text(text: str, field: str) -> time | None:
+    if not text:
+        return None
+    value = parse_time(text)
+    if value is None:
+        raise ValueError(f"{field}: not a time {text!r} (use HH:MM)")
+    return value
+
+
+def access_csv_import(*, gate: Gate, data: str, added_by: AbstractBaseUser | None = None) -> int:
+    """All rows or none: the first bad row raises ValueError naming its line, nothing is kept."""
+    reader = csv.DictReader(io.StringIO(data))
+    if reader.fieldnames is None or "plate" not in reader.fieldnames:
+        raise ValueError(
+            f"the CSV needs a header row with at least 'plate' ({', '.join(CSV_FIELDS)})"
+        )
+    count = 0
+    with transaction.atomic():
+        for line, row in enumerate(reader, start=2):
+            values = {k: (row.get(k) or "").strip() for k in CSV_FIELDS}
+            try:
+                access_entry_add(
+                    gate=gate,
+                    plate=values["plate"],
+                    valid_from=datetime_from_text(values["valid_from"], "valid_from"),
+                    valid_until=datetime_from_text(values["valid_until"], "valid_until"),
+                    days=values["days"],
+                    hour_from=time_from_text(values["hour_from"], "hour_from"),
+                    hour_until=time_from_text(values["hour_until"], "hour_until"),
+                    note=values["note"],
+                    added_by=added_by,
+                )
+            except ValueError as exc:
+                raise ValueError(f"line {line}: {exc}") from exc
+            count += 1
+    return count
+
+
+def device_request_audit(
+    *,
+    device: Device | None,
+    claimed_device_id: str,
+    method: str,
+    path: str,
+    address: str | None,
+    body_bytes: int,
+    code: str,
+    reason: str = "",
+    frame: Frame | None = None,
+) -> DeviceRequest:
+    return DeviceRequest.objects.create(
+        device=device,
+        claimed_device_id=claimed_device_id[:64],
+        method=method[:8],
+        path=path[:255],
+        address=address,
+        body_bytes=body_bytes,
+        accepted=code.startswith("accepted"),
+        code=code[:32],
+        reason=reason[:255],
+        frame=frame,
+    )

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from webapp.gates import pages
+
+app_name = "gates"
+
+urlpatterns = [
+    path("", pages.passages_live, name="passages"),
+    path("frames/<int:frame_id>.jpg", pages.frame_image, name="frame_image"),
+    path("devices/", pages.devices, name="devices"),
+    path("<int:gate_id>/access/", pages.access_list, name="access_list"),
+    path("<int:gate_id>/access/import/", pages.access_import, name="access_import"),
+    path("<int:gate_id>/access/export/", pages.access_export, name="access_export"),
+    path(
+        "<int:gate_id>/access/<int:entry_id>/delete/",
+        pages.access_entry_delete,
+        name="access_delete",
+    ),
+]
