@@ -65,6 +65,12 @@ class ListingListCreate(generics.ListAPIView):
     def get_queryset(self):
         return selectors.listing_list_visible(user=self.request.user)
 
+    def get_serializer_class(self):
+        # OPTIONS describes POST with this too, so its fields show as writable.
+        if self.request is not None and self.request.method == "POST":
+            return ListingCreateSerializer
+        return ListingSerializer
+
     @extend_schema(
         request=ListingCreateSerializer,
         responses={201: ListingSerializer},
@@ -72,7 +78,7 @@ class ListingListCreate(generics.ListAPIView):
         "rejects the whole request and nothing is stored.",
     )
     def post(self, request: Request) -> Response:
-        serializer = ListingCreateSerializer(data=request.data)
+        serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         declared = services.ListingDeclared(
