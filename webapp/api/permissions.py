@@ -46,6 +46,8 @@ class HasScope(BasePermission):
     code = "missing_scope"
 
     def has_permission(self, request: Request, view: APIView) -> bool:
+        if not (request.user and request.user.is_authenticated):
+            return False
         if not hasattr(view, request.method.lower()):
             return True  # the view answers 405 for a method it does not have
         wanted = getattr(view, "scopes", {})

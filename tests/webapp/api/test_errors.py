@@ -19,7 +19,8 @@ def assert_shape(response, status: int, code: str | None = None) -> dict:
     assert body["errors"], body
     for error in body["errors"]:
         assert set(error) == {"code", "detail", "attr"}
-        assert error["code"] and error["detail"]
+        assert error["code"]
+        assert error["detail"]
     if code is not None:
         assert code in [e["code"] for e in body["errors"]], body
     return body
