@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django_filters.fields import IsoDateTimeField
 from rest_framework.pagination import CursorPagination
 
 from recognition.pipeline.regions import normalise_plate
@@ -45,6 +49,23 @@ def _has_unread_photo() -> Exists:
     )
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """ISO 8601 in any offset, turned into UTC: PostgreSQL refuses offsets beyond 15:59."""
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None or parsed.tzinfo is None:
+            return parsed
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as exc:
+            raise ValidationError("the time is out of range", code="invalid") from exc
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class ListingFilter(django_filters.FilterSet):
     marketplace_id = django_filters.CharFilter(help_text="exact marketplace id")
     status = django_filters.ChoiceFilter(
@@ -56,7 +77,7 @@ class ListingFilter(django_filters.FilterSet):
     plate = django_filters.CharFilter(
         method="filter_plate", help_text="declared, read or flagged plate (spaces ignored)"
     )
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = UtcIsoDateTimeFilter(
         method="filter_updated_since",
         help_text="the listing, one of its photos or flags changed at or after this time",
     )

@@ -82,3 +82,9 @@ def test_throttled_is_429_with_retry_after(token_client, partner, settings):
     response = client.get("/api/v1/listings/")
     assert_shape(response, 429, "throttled")
     assert 0 < int(response["Retry-After"]) <= 60
+
+
+def test_options_shows_post_fields_as_writable(client_for, partner):
+    actions = client_for(partner).options("/api/v1/listings/").json()["actions"]["POST"]
+    assert actions["marketplace_id"]["read_only"] is False
+    assert actions["marketplace_id"]["required"] is True
