@@ -357,6 +357,8 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 
 # HTTPS: all from the environment so the demo on http://127.0.0.1 keeps working.
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", default=False)
+# Health checks come over plain http from the machine itself (deploy/stack.sh status).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", default=False)

@@ -1,0 +1,152 @@
+"""Webhook delivery latency to a healthy receiver: from the commit of the event to the signed
+request arriving, through Redis and a real Celery worker (solo pool), as in production.
+
+    python bench/webhook_delivery.py [--events 40] [--repeats 3] [--interval 0.1]
+
+The bench makes its own SQLite database in a temporary folder and uses the Redis database
+BENCH_BROKER_URL (default redis://127.0.0.1:6379/13), which it empties. Events go round-robin to
+five listings, so deliveries of one listing also wait for their order. Prints p50/p95 per run
+and the median p95 of --repeats runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+WORKER_START_TIMEOUT_S = 120
+LISTINGS = 5
+
+arrivals: dict[str, float] = {}
+
+
+class Receiver(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        arrivals.setdefault(self.headers["webhook-id"], time.time())
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+def configure(folder: Path) -> dict[str, str]:
+    env = {
+        "DJANGO_SETTINGS_MODULE": "webapp.settings",
+        "DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
+        "CELERY_BROKER_URL": os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13"),
+        "WEBHOOK_ALLOW_PRIVATE": "1",
+        "MEDIA_ROOT": str(folder / "media"),
+        "LOG_LEVEL": "WARNING",
+        "PYTHONPATH": str(REPO),
+    }
+    os.environ.update(env)
+    return {**os.environ, **env}
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "celery", "-A", "webapp", "worker", "-P", "solo", "-Q", "default",
+        "-l", "info", "-n", "bench@%h", "--without-heartbeat", "--without-gossip",
+        "--without-mingle",
+    ]  # fmt: skip
+    with log.open("wb") as handle:
+        worker = subprocess.Popen(command, cwd=REPO, env=env, stdout=handle, stderr=handle)
+    deadline = time.monotonic() + WORKER_START_TIMEOUT_S
+    while b" ready." not in log.read_bytes():
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"the worker did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    return worker
+
+
+def run_once(args: argparse.Namespace, listings: list, endpoint_url: str) -> list[float]:
+    from django.db import transaction
+
+    from webapp.partners.models import WebhookDelivery
+    from webapp.partners.webhooks import webhook_event_emit
+
+    committed: dict[str, float] = {}
+    for n in tqdm(range(args.events), desc="events", leave=False):
+        with transaction.atomic():
+            webhook_event_emit(
+                event="flag.decided", listing_id=listings[n % LISTINGS].pk, data={"n": n}
+            )
+            message = WebhookDelivery.objects.order_by("-id").values_list("message_id", flat=True)[
+                0
+            ]
+        committed[message] = time.time()
+        time.sleep(args.interval)
+    deadline = time.monotonic() + 120
+    while not set(committed) <= set(arrivals) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    missing = set(committed) - set(arrivals)
+    if missing:
+        raise SystemExit(f"{len(missing)} events never arrived")
+    return [(arrivals[m] - t) * 1000 for m, t in committed.items()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=40)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--interval", type=float, default=0.1, help="seconds between events")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="webhook-bench-"))
+    env = configure(folder)
+    import django
+    import redis
+
+    django.setup()
+    from django.core.management import call_command
+
+    from tests.fixtures.factories import ListingFactory, UserFactory
+    from webapp.partners.webhooks import webhook_endpoint_create
+
+    call_command("migrate", verbosity=0)
+    redis.Redis.from_url(env["CELERY_BROKER_URL"]).flushdb()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    partner = UserFactory(username="bench-partner")
+    webhook_endpoint_create(owner=partner, url=url, events=["flag.decided"])
+    listings = [ListingFactory(owner=partner) for _ in range(LISTINGS)]
+    worker = start_worker(env, folder / "worker.log")
+    try:
+        p95s = []
+        for run in range(1, args.repeats + 1):
+            latencies = run_once(args, listings, url)
+            p50, p95 = np.percentile(latencies, 50), np.percentile(latencies, 95)
+            p95s.append(float(p95))
+            print(  # noqa: T201
+                f"run {run}: {len(latencies)} events, p50 {p50:.0f} ms, p95 {p95:.0f} ms, "
+                f"max {max(latencies):.0f} ms"
+            )
+        median = statistics.median(p95s)
+        print(f"webhook delivery p95 (median of {args.repeats} runs): {median:.0f} ms")  # noqa: T201
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        server.shutdown()
+
+
+if __name__ == "__main__":
+    main()
