@@ -6,13 +6,16 @@ request arriving, through Redis and a real Celery worker (solo pool), as in prod
 The bench makes its own SQLite database in a temporary folder and uses the Redis database
 BENCH_BROKER_URL (default redis://127.0.0.1:6379/13), which it empties. Events go round-robin to
 five listings, so deliveries of one listing also wait for their order. Prints p50/p95 per run
-and the median p95 of --repeats runs.
+and the median p95 of --repeats runs; then the receiver goes down for --outage seconds (retries
+scaled to start at 1 s) and the bench checks that every event is accepted once, in order.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -31,12 +34,20 @@ WORKER_START_TIMEOUT_S = 120
 LISTINGS = 5
 
 arrivals: dict[str, float] = {}
+accepted: list[tuple[str, int, int]] = []  # (webhook-id, listing, n) in the order accepted
+down_until = 0.0  # the receiver answers 503 until then (the outage run)
 
 
 class Receiver(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+        if time.time() < down_until:
+            self.send_response(503)
+            self.end_headers()
+            return
         arrivals.setdefault(self.headers["webhook-id"], time.time())
-        self.rfile.read(int(self.headers.get("content-length", 0)))
+        data = body["data"]
+        accepted.append((self.headers["webhook-id"], data["listing_id"], data["n"]))
         self.send_response(204)
         self.end_headers()
 
@@ -53,6 +64,9 @@ def configure(folder: Path) -> dict[str, str]:
         "WEBHOOK_ALLOW_PRIVATE": "1",
         "MEDIA_ROOT": str(folder / "media"),
         "LOG_LEVEL": "WARNING",
+        # Scaled for the outage run: retries after 1, 2, 4, 8, 8... seconds instead of minutes.
+        "WEBHOOK_BACKOFF_BASE_S": "1",
+        "WEBHOOK_BACKOFF_MAX_S": "8",
         "PYTHONPATH": str(REPO),
     }
     os.environ.update(env)
@@ -101,6 +115,40 @@ def run_once(args: argparse.Namespace, listings: list, endpoint_url: str) -> lis
     return [(arrivals[m] - t) * 1000 for m, t in committed.items()]
 
 
+def outage(args: argparse.Namespace, listings: list) -> None:
+    """The receiver is down for --outage seconds while events happen; beat's scan (called here
+    once a second, as beat would) resends. Every event must be accepted once, in order per
+    listing."""
+    global down_until
+    from webapp.partners.tasks import webhooks_send_due
+    from webapp.partners.webhooks import webhook_event_emit
+
+    accepted.clear()
+    events = args.events
+    down_until = time.time() + args.outage
+    for n in range(events):
+        webhook_event_emit(
+            event="flag.decided", listing_id=listings[n % LISTINGS].pk, data={"n": n}
+        )
+        time.sleep(args.outage / events / 2)
+    deadline = time.monotonic() + args.outage * 4 + 60
+    while len({m for m, _, _ in accepted}) < events and time.monotonic() < deadline:
+        webhooks_send_due()
+        time.sleep(1)
+    back_after = max(arrivals[m] for m, _, _ in accepted) - down_until if accepted else -1
+    ids = [m for m, _, _ in accepted]
+    in_order = all(
+        [n for _, lst, n in accepted if lst == listing.pk]
+        == sorted(n for _, lst, n in accepted if lst == listing.pk)
+        for listing in listings
+    )
+    print(  # noqa: T201
+        f"outage of {args.outage:.0f} s: {len(set(ids))}/{events} events accepted, "
+        f"duplicates {len(ids) - len(set(ids))}, in order per listing: {in_order}; "
+        f"all in {back_after:.1f} s after the receiver came back"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -108,6 +156,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--interval", type=float, default=0.1, help="seconds between events")
+    parser.add_argument("--outage", type=float, default=20, help="receiver down (s); 0: skip")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="webhook-bench-"))
@@ -142,10 +191,13 @@ def main() -> None:
             )
         median = statistics.median(p95s)
         print(f"webhook delivery p95 (median of {args.repeats} runs): {median:.0f} ms")  # noqa: T201
+        if args.outage > 0:
+            outage(args, listings)
     finally:
         worker.terminate()
         worker.wait(timeout=30)
         server.shutdown()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -245,6 +245,8 @@ if not DEBUG and SECRET_KEY in _PUBLIC_SECRET_KEYS:
         "(deploy/install-systemd.sh generates one) or DEBUG=1 for the demo"
     )
 
+# DRF's own tokens are kept in plain text and never expire; webapp.partners replaces them.
+INSTALLED_APPS.remove("rest_framework.authtoken")
 INSTALLED_APPS += [
     "django_filters",
     "drf_spectacular",

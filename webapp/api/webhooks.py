@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import django_filters
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers, status
@@ -65,6 +66,18 @@ class DeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class DeliveryFilter(django_filters.FilterSet):
+    # A plain number: a choice field would tell apart other partners' endpoint ids.
+    endpoint = django_filters.NumberFilter(field_name="endpoint_id")
+    listing_id = django_filters.NumberFilter()
+    status = django_filters.ChoiceFilter(choices=WebhookDelivery.Status.choices)
+    event = django_filters.ChoiceFilter(choices=WebhookEvent.choices)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["endpoint", "listing_id", "status", "event"]
+
+
 class EndpointList(generics.ListCreateAPIView):
     """Your webhook endpoints; POST registers one and returns its signing secret once."""
 
@@ -124,7 +137,7 @@ class DeliveryList(generics.ListAPIView):
     permission_classes = [HasScope]
     scopes = _WEBHOOKS
     serializer_class = DeliverySerializer
-    filterset_fields = ["endpoint", "status", "event", "listing_id"]
+    filterset_class = DeliveryFilter
     ordering_fields = ["created_at", "id"]
     ordering = ["-created_at", "-id"]
 

@@ -97,6 +97,10 @@ def test_webhooks_of_another_partner_are_invisible(token_client, partner, other_
     assert client.get(f"/api/v1/webhooks/endpoints/{theirs.pk}/").status_code == 404
     assert client.delete(f"/api/v1/webhooks/endpoints/{theirs.pk}/").status_code == 404
     assert client.get("/api/v1/webhooks/deliveries/").json()["results"] == []
+    # filtering by their endpoint looks the same as filtering by one that does not exist
+    for endpoint_id in (theirs.pk, 999_999):
+        answer = client.get("/api/v1/webhooks/deliveries/", {"endpoint": endpoint_id})
+        assert (answer.status_code, answer.json()["results"]) == (200, [])
     redeliver = client.post(f"/api/v1/webhooks/deliveries/{delivery.pk}/redeliver/")
     assert redeliver.status_code == 404
 
