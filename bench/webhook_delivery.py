@@ -3,8 +3,8 @@ request arriving, through Redis and a real Celery worker (solo pool), as in prod
 
     python bench/webhook_delivery.py [--events 40] [--repeats 3] [--interval 0.1]
 
-The bench makes its own SQLite database in a temporary folder and uses the Redis database
-BENCH_BROKER_URL (default redis://127.0.0.1:6379/13), which it empties. Events go round-robin to
+The bench makes its own PostgreSQL database beside DATABASE_URL's (dropped at the end) and
+uses the Redis database BENCH_BROKER_URL (default redis://127.0.0.1:6379/13), which it empties. Events go round-robin to
 five listings, so deliveries of one listing also wait for their order. Prints p50/p95 per run
 and the median p95 of --repeats runs; then the receiver goes down for --outage seconds (retries
 scaled to start at 1 s) and the bench checks that every event is accepted once, in order.
@@ -24,6 +24,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 from tqdm import tqdm
@@ -55,11 +56,31 @@ class Receiver(BaseHTTPRequestHandler):
         return
 
 
-def configure(folder: Path) -> dict[str, str]:
+def bench_database(server_url: str) -> tuple[str, str]:
+    """A fresh PostgreSQL database beside DATABASE_URL's (SQLite locks the worker out)."""
+    import psycopg
+
+    parts = urlsplit(server_url)
+    name = f"bench_webhooks_{os.getpid()}"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}")), name
+
+
+def drop_database(server_url: str, name: str) -> None:
+    import psycopg
+
+    admin = urlunsplit(urlsplit(server_url)._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def configure(folder: Path, database_url: str) -> dict[str, str]:
     env = {
         "DJANGO_SETTINGS_MODULE": "webapp.settings",
         "DEBUG": "1",
-        "DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
+        "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13"),
         "WEBHOOK_ALLOW_PRIVATE": "1",
         "MEDIA_ROOT": str(folder / "media"),
@@ -160,7 +181,11 @@ def main() -> None:
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="webhook-bench-"))
-    env = configure(folder)
+    server_url = os.environ.get(
+        "DATABASE_URL", "postgres://platecheck:platecheck@127.0.0.1:5432/platecheck"
+    )
+    database_url, database = bench_database(server_url)
+    env = configure(folder, database_url)
     import django
     import redis
 
@@ -198,6 +223,10 @@ def main() -> None:
         worker.wait(timeout=30)
         server.shutdown()
         shutil.rmtree(folder, ignore_errors=True)
+        from django.db import connections
+
+        connections.close_all()
+        drop_database(server_url, database)
 
 
 if __name__ == "__main__":
