@@ -4,10 +4,11 @@ request arriving, through Redis and a real Celery worker (solo pool), as in prod
     python bench/webhook_delivery.py [--events 40] [--repeats 3] [--interval 0.1]
 
 The bench makes its own PostgreSQL database beside DATABASE_URL's (dropped at the end) and
-uses the Redis database BENCH_BROKER_URL (default redis://127.0.0.1:6379/13), which it empties. Events go round-robin to
-five listings, so deliveries of one listing also wait for their order. Prints p50/p95 per run
-and the median p95 of --repeats runs; then the receiver goes down for --outage seconds (retries
-scaled to start at 1 s) and the bench checks that every event is accepted once, in order.
+uses the Redis database BENCH_BROKER_URL (default redis://127.0.0.1:6379/13), which it empties.
+Events go round-robin to five listings, so deliveries of one listing also wait for their order.
+Prints p50/p95 per run and the median p95 of --repeats runs; then the receiver goes down for
+--outage seconds (retries scaled to start at 1 s) and the bench checks that every event is
+accepted once, in order.
 """
 
 from __future__ import annotations
