@@ -245,8 +245,6 @@ if not DEBUG and SECRET_KEY in _PUBLIC_SECRET_KEYS:
         "(deploy/install-systemd.sh generates one) or DEBUG=1 for the demo"
     )
 
-# DRF's own tokens are kept in plain text and never expire; webapp.partners replaces them.
-INSTALLED_APPS.remove("rest_framework.authtoken")
 INSTALLED_APPS += [
     "django_filters",
     "drf_spectacular",
@@ -266,6 +264,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 
+# DRF's own tokens (rest_framework.authtoken, plain text, no expiry) no longer authenticate by
+# default: webapp.partners' hashed, scoped tokens replace them.
 REST_FRAMEWORK.update(
     {
         "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.exceptions import NotRegistered
 from django.http import HttpRequest
+from rest_framework.authtoken.models import TokenProxy
 
 from webapp.partners.models import ALL_SCOPES, PartnerToken, WebhookDelivery, WebhookEndpoint
 from webapp.partners.tokens import token_create, token_revoke
@@ -70,3 +72,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = ["message_id", "endpoint", "event", "status", "attempts", "created_at"]
     list_filter = ["status", "event"]
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+
+# DRF's token admin lists keys in plain text; partner tokens above replace those tokens.
+try:
+    admin.site.unregister(TokenProxy)
+except NotRegistered:
+    pass

@@ -143,6 +143,8 @@ def test_the_admin_shows_a_new_key_once_and_never_the_hash(client, partner):
     shown = re.search(r"pc_[0-9a-f]{12}_[\w-]{40,}", response.content.decode())
     assert shown is not None
     assert token.key_hash not in response.content.decode()
+    # DRF's plain-text token admin is gone
+    assert client.get("/admin/authtoken/tokenproxy/").status_code == 404
     page = client.get(f"/admin/partners/partnertoken/{token.pk}/change/").content.decode()
     assert token.key_hash not in page
     assert shown.group(0) not in page
