@@ -3,7 +3,9 @@
 set -euo pipefail
 app_dir="$(cd "$(dirname "$0")/.." && pwd)"
 install -d -m 0750 /etc/platecheck
-[ -f /etc/platecheck/env ] || install -m 0640 "$app_dir/deploy/env.example" /etc/platecheck/env
+# A new SECRET_KEY per installation: the example's placeholder is refused when DEBUG is off.
+[ -f /etc/platecheck/env ] || bash "$app_dir/deploy/make-env.sh" /etc/platecheck/env
+chmod 0640 /etc/platecheck/env
 for unit in "$app_dir"/deploy/systemd/*.service; do
   sed "s#@APP_DIR@#$app_dir#g" "$unit" > "/etc/systemd/system/$(basename "$unit")"
 done

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 run=var/run
 logs=var/log
 mkdir -p "$run" "$logs"
-[ -f deploy/env ] || cp deploy/env.example deploy/env
+[ -f deploy/env ] || bash deploy/make-env.sh deploy/env
 set -a; . deploy/env; set +a
 celery=.venv/bin/celery
 

@@ -19,6 +19,7 @@ from PIL import Image
 from recognition.models import Reading
 from recognition.pipeline.types import PhotoResult, PlateReading
 from webapp.listings.models import Photo
+from webapp.partners.webhooks import webhook_event_emit
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,9 @@ def photo_readings_store(*, photo_id: int, engine_version: str, result: PhotoRes
         photo.processed_at = timezone.now()
         photo.save(
             update_fields=["status", "model_version", "last_error", "processed_at", "updated_at"]
+        )
+        webhook_event_emit(
+            event="photo.recognized", listing_id=photo.listing_id, data={"photo_id": photo.pk}
         )
     return True
 

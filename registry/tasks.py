@@ -6,6 +6,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from registry import services
+from webapp.partners.webhooks import webhook_event_emit
 
 logger = logging.getLogger(__name__)
 
@@ -22,4 +23,5 @@ logger = logging.getLogger(__name__)
 def crosscheck_listing(listing_id: int) -> None:
     """Re-derive the listing's flags from its readings and the register (idempotent)."""
     flags = services.listing_crosscheck(listing_id=listing_id)
+    webhook_event_emit(event="listing.checked", listing_id=listing_id, data={"flags": len(flags)})
     logger.info("cross-checked listing %s: %d flags", listing_id, len(flags))

@@ -266,3 +266,157 @@ if envstr("CACHE_URL"):
 
 # The demo serves uploaded photos from Django; in production nginx or similar does.
 SERVE_MEDIA = envbool("SERVE_MEDIA", default=DEBUG)
+
+# --- Partner API and production security (issue 17) ---------------------------------------------
+from datetime import timedelta  # noqa: E402
+
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+
+# Keys that are public (this file, deploy/env.example): a process with DEBUG off refuses them.
+_PUBLIC_SECRET_KEYS = frozenset(
+    {"", "dev-only-insecure-key-change-me", "change-me-to-a-long-random-string"}
+)
+if not DEBUG and SECRET_KEY in _PUBLIC_SECRET_KEYS:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is missing or is the public example's; set a long random SECRET_KEY "
+        "(deploy/install-systemd.sh generates one) or DEBUG=1 for the demo"
+    )
+
+INSTALLED_APPS += [
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "drf_standardized_errors",
+    "axes",
+    "csp",
+    "webapp.partners",
+]
+MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
+# Bounds the whole API request (Content-Length) and gives Django's own 4xx pages the API shape.
+MIDDLEWARE.insert(2, "webapp.api.middleware.ApiRequestMiddleware")
+# Last, as django-axes asks: it turns a lockout found during authentication into a 429.
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = [
+    "webapp.partners.backends.AxesWebBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# DRF's own tokens (rest_framework.authtoken, plain text, no expiry) no longer authenticate by
+# default: webapp.partners' hashed, scoped tokens replace them.
+REST_FRAMEWORK.update(
+    {
+        "DEFAULT_AUTHENTICATION_CLASSES": [
+            "webapp.partners.authentication.PartnerTokenAuthentication",
+            "rest_framework.authentication.SessionAuthentication",
+        ],
+        "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+        "DEFAULT_PAGINATION_CLASS": "webapp.api.filters.ApiCursorPagination",
+        "DEFAULT_FILTER_BACKENDS": [
+            "django_filters.rest_framework.DjangoFilterBackend",
+            "rest_framework.filters.OrderingFilter",
+        ],
+        "DEFAULT_THROTTLE_CLASSES": ["webapp.api.throttles.TokenRateThrottle"],
+        "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+        "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
+    }
+)
+DRF_STANDARDIZED_ERRORS = {
+    "EXCEPTION_HANDLER_CLASS": "webapp.api.errors.ApiExceptionHandler",
+    "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
+    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "413", "415", "429"],
+    "ERROR_SCHEMAS": "webapp.api.schema.ERROR_SCHEMAS",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "platecheck partner API",
+    "DESCRIPTION": "Listings, photos, flags, webhooks and one-photo recognition for partners.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "PhotoStatusEnum": "webapp.api.schema.PHOTO_STATUS",
+        "FlagStatusEnum": "webapp.api.schema.FLAG_STATUS",
+        "DeliveryStatusEnum": "webapp.api.schema.DELIVERY_STATUS",
+        "WebhookEventEnum": "webapp.partners.models.WebhookEvent",
+    },
+    "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
+}
+
+# API throttles count per token in this cache; several web processes must share it (Redis).
+API_THROTTLE_CACHE_URL = envstr("API_THROTTLE_CACHE_URL")
+CACHES = globals().get("CACHES") or {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+CACHES["api-throttle"] = (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": API_THROTTLE_CACHE_URL}
+    if API_THROTTLE_CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api-throttle"}
+)
+API_THROTTLE_RATES = {
+    "token": envstr("API_RATE_TOKEN", "120/min"),
+    "recognize": envstr("API_RATE_RECOGNIZE", "30/min"),
+}
+# Tokens: lifetime of one made by the token endpoint or the command without --days.
+PARTNER_TOKEN_DAYS = envint("PARTNER_TOKEN_DAYS", 90)
+# Photos: a listing holds at most this many; one API request carries at most this many bytes.
+LISTING_MAX_PHOTOS = envint("LISTING_MAX_PHOTOS", 30)
+API_MAX_REQUEST_BYTES = envint("API_MAX_REQUEST_BYTES", 100 * 1024 * 1024)
+# Production: nginx serves MEDIA_ROOT from an `internal` location at this prefix after the
+# authorised view said yes (X-Accel-Redirect); empty serves the file from Django.
+PHOTO_ACCEL_REDIRECT_PREFIX = envstr("PHOTO_ACCEL_REDIRECT_PREFIX")
+
+# Webhooks: retried with exponential backoff (seconds) until this many seconds after the event.
+WEBHOOK_RETRY_WINDOW_S = envint("WEBHOOK_RETRY_WINDOW_S", 24 * 3600)
+WEBHOOK_BACKOFF_BASE_S = envint("WEBHOOK_BACKOFF_BASE_S", 5)
+WEBHOOK_BACKOFF_MAX_S = envint("WEBHOOK_BACKOFF_MAX_S", 3600)
+WEBHOOK_TIMEOUT_S = envint("WEBHOOK_TIMEOUT_S", 10)
+# An endpoint with this many deliveries in a row given up is disabled, and its partner told.
+WEBHOOK_DISABLE_AFTER = envint("WEBHOOK_DISABLE_AFTER", 5)
+# Loopback and private receivers are refused in production (SSRF); tests and demos allow them.
+WEBHOOK_ALLOW_PRIVATE = envbool("WEBHOOK_ALLOW_PRIVATE", default=DEBUG)
+CELERY_BEAT_SCHEDULE["webhooks-send-due"] = {
+    "task": "webapp.partners.tasks.webhooks_send_due",
+    "schedule": envint("WEBHOOK_SCAN_S", 15),
+}
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "platecheck@localhost")
+
+# Login page and token endpoint: locked per user name and per address after this many failures;
+# a locked request is answered 429 before any password is hashed.
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", 30)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "webapp.api.errors.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLED = envbool("AXES_ENABLED", default=True)
+# Behind a proxy the client address is the last hop nginx appends.
+AXES_IPWARE_PROXY_COUNT = envint("PROXY_COUNT", 0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+
+# HTTPS: all from the environment so the demo on http://127.0.0.1 keeps working.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", default=False)
+# Health checks come over plain http from the machine itself (deploy/stack.sh status).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", default=False)
+if envbool("SECURE_PROXY_SSL_HEADER", default=False):
+    # Only behind a proxy that sets (and strips from clients) X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}

@@ -4,7 +4,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
-from django.views.static import serve
+
+from webapp.api.photos import media_serve
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -26,12 +27,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
 ]
 
-if settings.DEBUG or settings.SERVE_MEDIA:
-    # The demo and tests serve uploads from Django; production puts a web server in front.
-    urlpatterns += [
-        path(
-            f"{settings.MEDIA_URL.lstrip('/')}<path:path>",
-            serve,
-            {"document_root": settings.MEDIA_ROOT},
-        )
-    ]
+# Photos are private (issue 17): every /media/ request passes the same check as the API;
+# in production nginx then sends the file (X-Accel-Redirect), see webapp/api/photos.py.
+urlpatterns += [path(f"{settings.MEDIA_URL.lstrip('/')}<path:path>", media_serve, name="media")]

@@ -4,13 +4,13 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from recognition.models import Reading
 from tests.fixtures import images
 from tests.fixtures.factories import FlagFactory, ListingFactory, ReadingFactory
 from webapp.listings.models import Listing, Photo
+from webapp.partners.models import PartnerToken
 
 pytestmark = pytest.mark.django_db
 
@@ -49,8 +49,9 @@ def test_a_partner_creates_a_listing_with_photos_and_they_are_recognised(
 def test_it_answers_4xx_with_a_reason_and_stores_nothing_for_a_bad_photo(client_for, partner):
     response = create_listing(client_for(partner), images.jpeg(), images.png()[:60])
     assert response.status_code == 400
-    assert response.json()["code"] == "truncated"
-    assert "p1.jpg" in response.json()["detail"]
+    error = response.json()["errors"][0]
+    assert error["code"] == "truncated"
+    assert "p1.jpg" in error["detail"]
     assert not Listing.objects.exists()
 
 
@@ -62,7 +63,7 @@ def test_it_answers_4xx_with_a_reason_and_stores_nothing_for_a_bad_photo(client_
 def test_it_rejects_bad_uploads_with_clear_statuses(client_for, partner, data, status):
     response = create_listing(client_for(partner), data)
     assert response.status_code == status
-    assert response.json()["detail"]
+    assert response.json()["errors"][0]["detail"]
 
 
 def test_the_same_photo_twice_is_stored_once(client_for, partner):
@@ -107,7 +108,7 @@ def test_staff_see_every_listing_with_photos_readings_and_flags(client_for, mode
     FlagFactory(listing=reading.photo.listing)
     ListingFactory()
     listed = client_for(moderator).get("/api/v1/listings/").json()
-    assert listed["count"] == 2
+    assert len(listed["results"]) == 2
     detail = client_for(moderator).get(f"/api/v1/listings/{reading.photo.listing_id}/").json()
     assert detail["photos"][0]["readings"][0]["plate_text"] == reading.plate_text
     assert detail["flags"][0]["kind"] == "plate_not_in_register"
@@ -115,20 +116,24 @@ def test_staff_see_every_listing_with_photos_readings_and_flags(client_for, mode
 
 def test_token_authentication_works(partner):
     client = APIClient()
-    token = Token.objects.create(user=partner)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    assert client.get("/api/v1/listings/").status_code == 200
     response = client.post(
         "/api/v1/token/", {"username": "partner", "password": "correct-horse-battery"}
     )
-    assert response.json()["token"] == token.key
+    assert response.status_code == 201
+    key = response.json()["token"]
+    assert PartnerToken.objects.get(user=partner).key_hash != key
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.get("/api/v1/listings/").status_code == 200
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    assert client.get("/api/v1/listings/").status_code == 200
 
 
 def test_duplicate_marketplace_id_is_a_400(client_for, partner):
     ListingFactory(marketplace_id="MP-1")
     response = create_listing(client_for(partner), images.jpeg())
     assert response.status_code == 400
-    assert "marketplace_id" in response.json()
+    error = response.json()["errors"][0]
+    assert (error["attr"], error["code"]) == ("marketplace_id", "duplicate")
 
 
 def test_exif_rotated_upload_is_stored_upright(client_for, partner):

@@ -1,9 +1,33 @@
+"""Listing, photo, reading and flag shapes for partners: their own data, nothing of others'."""
+
 from __future__ import annotations
 
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from recognition.models import Reading
 from webapp.listings.models import Flag, Listing, Photo
+
+ANOTHER_LISTING = "another listing"
+
+# Engine and worker error text stays with the team; a partner gets one of these codes.
+_ERROR_CODES = (
+    ("engine unavailable", "engine_unavailable"),
+    ("gave up after", "gave_up"),
+    ("retrying", "retrying"),
+    ("time limit", "timeout"),
+    ("cannot read the stored photo", "unreadable_photo"),
+)
+
+
+def photo_error_code(last_error: str) -> str:
+    if not last_error:
+        return ""
+    text = last_error.lower()
+    return next((code for marker, code in _ERROR_CODES if marker in text), "recognition_failed")
 
 
 class ReadingSerializer(serializers.ModelSerializer):
@@ -19,30 +43,68 @@ class ReadingSerializer(serializers.ModelSerializer):
 
 class PhotoSerializer(serializers.ModelSerializer):
     readings = ReadingSerializer(many=True, read_only=True)
-    image = serializers.SerializerMethodField()
+    image = serializers.SerializerMethodField(help_text="the photo, for its listing's owner only")
+    error_code = serializers.SerializerMethodField(
+        help_text="why recognition failed: engine_unavailable, gave_up, retrying, timeout, "
+        "unreadable_photo, recognition_failed; empty when it did not"
+    )
 
     class Meta:
         model = Photo
         fields = [
-            "id", "image", "sha256", "width", "height", "status", "attempts", "last_error",
+            "id", "image", "sha256", "width", "height", "status", "attempts", "error_code",
             "model_version", "created_at", "processed_at", "readings",
         ]  # fmt: skip
         read_only_fields = fields
 
     def get_image(self, photo: Photo) -> str:
+        url = reverse("api:photo-file", kwargs={"pk": photo.pk})
         request = self.context.get("request")
-        url = photo.image.url
         return request.build_absolute_uri(url) if request is not None else url
+
+    def get_error_code(self, photo: Photo) -> str:
+        return photo_error_code(photo.last_error)
+
+
+def evidence_for(*, flag: Flag, user: Any, owners: dict[int, int | None]) -> dict[str, Any]:
+    """Staff see the evidence as stored; a partner sees other partners' listings as
+    "another listing", without their ids."""
+    evidence = flag.evidence or {}
+    if getattr(user, "is_staff", False) or flag.kind != Flag.Kind.PLATE_ON_OTHER_LISTING:
+        return evidence
+    listings = []
+    for item in evidence.get("listings", []):
+        if owners.get(item.get("listing_id")) == user.pk:
+            listings.append(item)
+        else:
+            listings.append({"listing": ANOTHER_LISTING, "via": item.get("via", "")})
+    return {**evidence, "listings": listings}
 
 
 class FlagSerializer(serializers.ModelSerializer):
+    evidence = serializers.SerializerMethodField()
+
     class Meta:
         model = Flag
         fields = [
             "id", "kind", "key", "severity", "evidence", "status", "plate_text", "plate_format",
-            "reviewed_at", "note", "created_at",
+            "reviewed_at", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+    @extend_schema_field(serializers.DictField())
+    def get_evidence(self, flag: Flag) -> dict[str, Any]:
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        ids = [
+            item.get("listing_id")
+            for item in (flag.evidence or {}).get("listings", [])
+            if isinstance(item, dict)
+        ]
+        owners = dict(
+            Listing.objects.filter(pk__in=[i for i in ids if i]).values_list("pk", "owner_id")
+        )
+        return evidence_for(flag=flag, user=user, owners=owners)
 
 
 class ListingSerializer(serializers.ModelSerializer):
@@ -61,7 +123,7 @@ class ListingSerializer(serializers.ModelSerializer):
 
 
 class ListingCreateSerializer(serializers.Serializer):
-    """Input only: the listing fields of a multipart create; photos come as files."""
+    """A multipart create: the listing's fields, and its photos as files in `photos`."""
 
     marketplace_id = serializers.CharField(max_length=64)
     declared_make = serializers.CharField(
@@ -82,8 +144,26 @@ class ListingCreateSerializer(serializers.Serializer):
     declared_vin = serializers.CharField(
         max_length=17, required=False, default="", allow_blank=True
     )
+    photos = serializers.ListField(
+        child=serializers.FileField(), required=False, write_only=True,
+        help_text="JPEG, PNG or WebP files; see the photo limits in the description",
+    )  # fmt: skip
 
     def validate_marketplace_id(self, value: str) -> str:
         if Listing.objects.filter(marketplace_id=value).exists():
-            raise serializers.ValidationError("a listing with this marketplace id already exists")
+            raise serializers.ValidationError(
+                "a listing with this marketplace id already exists", code="duplicate"
+            )
         return value
+
+
+class PhotosUploadSerializer(serializers.Serializer):
+    photos = serializers.ListField(child=serializers.FileField(), min_length=1)
+
+
+class PhotoAddedSerializer(PhotoSerializer):
+    duplicate = serializers.BooleanField(help_text="the same bytes were already on the listing")
+
+    class Meta(PhotoSerializer.Meta):
+        fields = [*PhotoSerializer.Meta.fields, "duplicate"]
+        read_only_fields = fields

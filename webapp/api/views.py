@@ -1,55 +1,84 @@
-"""Partner API: thin adapters over webapp.listings services and selectors."""
+"""Partner API, listings: thin adapters over webapp.listings services and selectors."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from webapp.api.permissions import CanUpload
-from webapp.api.serializers import ListingCreateSerializer, ListingSerializer, PhotoSerializer
+from webapp.api.errors import ApiError, photo_rejected
+from webapp.api.filters import LISTING_ORDERING_FIELDS, ListingFilter
+from webapp.api.permissions import CanUpload, HasScope
+from webapp.api.serializers import (
+    ListingCreateSerializer,
+    ListingSerializer,
+    PhotoAddedSerializer,
+    PhotosUploadSerializer,
+)
 from webapp.listings import selectors, services
-from webapp.listings.models import Listing
+from webapp.listings.models import Listing, Photo
 from webapp.listings.validation import PhotoRejected
 
-# Oversized uploads are 413 and unknown content 415; every other rejection is a plain 400.
-_REJECTION_STATUS = {
-    "too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-    "unsupported_type": status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-}
 MAX_PHOTOS_PER_REQUEST = 30
 
 
-def rejection_response(exc: PhotoRejected) -> Response:
-    return Response(
-        {"detail": exc.reason, "code": exc.code},
-        status=_REJECTION_STATUS.get(exc.code, status.HTTP_400_BAD_REQUEST),
-    )
-
-
-def uploaded_photos(request: Request, *, required: bool) -> list:
+def uploaded_photos(request: Request, *, listing: Listing | None = None, required: bool) -> list:
     files = request.FILES.getlist("photos")
     if required and not files:
-        raise ValidationError({"photos": ["send one or more files in the `photos` field"]})
+        raise ValidationError(
+            {"photos": ["send one or more files in the `photos` field"]}, code="required"
+        )
     if len(files) > MAX_PHOTOS_PER_REQUEST:
-        raise ValidationError({"photos": [f"at most {MAX_PHOTOS_PER_REQUEST} photos per request"]})
+        raise ApiError(
+            status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            code="too_many_files",
+            detail=f"at most {MAX_PHOTOS_PER_REQUEST} photos per request",
+        )
+    stored = Photo.objects.filter(listing=listing).count() if listing is not None else 0
+    if stored + len(files) > settings.LISTING_MAX_PHOTOS:
+        raise ApiError(
+            status_code=status.HTTP_400_BAD_REQUEST,
+            code="too_many_photos",
+            detail=f"a listing holds at most {settings.LISTING_MAX_PHOTOS} photos "
+            f"({stored} stored)",
+        )
     return files
 
 
 class ListingListCreate(generics.ListAPIView):
-    permission_classes = [CanUpload]
+    """Your listings, newest first, with their photos, readings and flags."""
+
+    permission_classes = [CanUpload, HasScope]
+    scopes = {"GET": "read", "POST": "write"}
     serializer_class = ListingSerializer
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser]
+    filterset_class = ListingFilter
+    ordering_fields = LISTING_ORDERING_FIELDS
+    ordering = ["-created_at", "-id"]
 
     def get_queryset(self):
         return selectors.listing_list_visible(user=self.request.user)
 
+    def get_serializer_class(self):
+        # OPTIONS describes POST with this too, so its fields show as writable.
+        if self.request is not None and self.request.method == "POST":
+            return ListingCreateSerializer
+        return ListingSerializer
+
+    @extend_schema(
+        request=ListingCreateSerializer,
+        responses={201: ListingSerializer},
+        description="Create a listing with its photos in one multipart request; one bad photo "
+        "rejects the whole request and nothing is stored.",
+    )
     def post(self, request: Request) -> Response:
-        serializer = ListingCreateSerializer(data=request.data)
+        serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         declared = services.ListingDeclared(
@@ -68,37 +97,48 @@ class ListingListCreate(generics.ListAPIView):
                 photos=uploaded_photos(request, required=False),
             )
         except PhotoRejected as exc:
-            return rejection_response(exc)
+            raise photo_rejected(exc) from exc
         listing = selectors.listing_get_visible(user=request.user, listing_id=listing.pk)
         body = ListingSerializer(listing, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED)
 
 
 class ListingDetail(generics.RetrieveAPIView):
-    permission_classes = [CanUpload]
+    permission_classes = [CanUpload, HasScope]
+    scopes = {"GET": "read"}
     serializer_class = ListingSerializer
+    filter_backends: list = []  # one listing: nothing to filter or order
 
     def get_queryset(self):
         return selectors.listing_list_visible(user=self.request.user)
 
 
 class ListingPhotos(APIView):
-    permission_classes = [CanUpload]
+    permission_classes = [CanUpload, HasScope]
+    scopes = {"POST": "write"}
     parser_classes = [MultiPartParser, FormParser]
 
+    @extend_schema(
+        request=PhotosUploadSerializer,
+        responses={
+            200: OpenApiResponse(PhotoAddedSerializer(many=True), description="all duplicates"),
+            201: PhotoAddedSerializer(many=True),
+        },
+        description="Add photos to a listing; the same bytes twice are stored once.",
+    )
     def post(self, request: Request, pk: int) -> Response:
         listing = self._listing(request, pk)
         try:
             added = services.photos_add(
-                listing=listing, uploads=uploaded_photos(request, required=True)
+                listing=listing, uploads=uploaded_photos(request, listing=listing, required=True)
             )
         except PhotoRejected as exc:
-            return rejection_response(exc)
-        context = {"request": request}
-        body = [
-            {**PhotoSerializer(item.photo, context=context).data, "duplicate": not item.created}
-            for item in added
-        ]
+            raise photo_rejected(exc) from exc
+        for item in added:
+            item.photo.duplicate = not item.created  # type: ignore[attr-defined]
+        body = PhotoAddedSerializer(
+            [i.photo for i in added], many=True, context={"request": request}
+        ).data
         created = any(item.created for item in added)
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 

@@ -29,6 +29,8 @@ _SIGNATURES: dict[str, tuple[str, object]] = {
 _EXIF_ORIENTATION = 0x0112
 # Re-encoding an upright JPEG at this quality keeps plate characters sharp for OCR.
 _JPEG_QUALITY = 95
+# Image.info keys that carry metadata about the photo rather than its pixels.
+_METADATA_KEYS = ("exif", "xmp", "XML:com.adobe.xmp", "comment", "Description", "Author")
 
 
 class PhotoRejected(ValueError):
@@ -146,15 +148,25 @@ def _decode(data: bytes) -> Image.Image:
     return image
 
 
+def _has_metadata(image: Image.Image) -> bool:
+    """EXIF (GPS, camera serial, time), XMP or comments: none of it is needed to read a plate."""
+    return bool(image.getexif()) or any(key in image.info for key in _METADATA_KEYS)
+
+
 def _upright(image: Image.Image, data: bytes, *, fmt: str) -> tuple[bytes, int, int, bool]:
+    """The bytes to store: upright, and without metadata (re-encoded only when needed)."""
     orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
-    if orientation in (None, 1):
+    rotate = orientation not in (None, 1)
+    if not rotate and not _has_metadata(image):
         return data, image.width, image.height, False
-    upright = ImageOps.exif_transpose(image)
+    clean = ImageOps.exif_transpose(image) if rotate else image.copy()
+    clean.info = {}  # nothing of the upload's metadata is written back
     buffer = io.BytesIO()
-    options: dict[str, object] = {"exif": upright.getexif().tobytes()}
+    options: dict[str, object] = {}
+    if "icc_profile" in image.info:  # colour, not metadata: keep it
+        options["icc_profile"] = image.info["icc_profile"]
     if fmt == "JPEG":
         options.update(quality=_JPEG_QUALITY, subsampling=0)
-        upright = upright.convert("RGB") if upright.mode not in ("RGB", "L") else upright
-    upright.save(buffer, format=fmt, **options)
-    return buffer.getvalue(), upright.width, upright.height, True
+        clean = clean.convert("RGB") if clean.mode not in ("RGB", "L") else clean
+    clean.save(buffer, format=fmt, **options)
+    return buffer.getvalue(), clean.width, clean.height, rotate

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from recognition.pipeline.regions import normalise_plate
 from webapp.listings.models import Flag, Listing, Photo
+from webapp.partners.webhooks import webhook_event_emit
 from webapp.review.models import AuditEntry
 from webapp.review.selectors import queue_counts_invalidate
 
@@ -112,6 +113,11 @@ def _decide(
             after=after,
         )
         transaction.on_commit(queue_counts_invalidate)
+        webhook_event_emit(
+            event="flag.decided",
+            listing_id=before.listing_id,
+            data={"flag_id": flag_id, "status": status},
+        )
     logger.info("flag %s %s by user %s", flag_id, status, user.pk)
     return Flag.objects.select_related("reviewer").get(pk=flag_id)
 

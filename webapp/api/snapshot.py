@@ -1,0 +1,145 @@
+"""Partner API, snapshot: one photo read synchronously by the product's own engine.
+
+The answer follows the shape the established ALPR APIs use (results[] with plate, score,
+dscore, region, box, corners, candidates; processing_time in ms).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Any
+
+import numpy as np
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from PIL import Image
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from recognition.engine_loader import engine_recognize, get_engine
+from recognition.pipeline.regions import ALL_FORMATS
+from recognition.pipeline.types import EngineUnavailable, PhotoResult, PlateReading
+from webapp.api.errors import ApiError, photo_rejected
+from webapp.api.permissions import CanUpload, HasScope
+from webapp.api.throttles import RecognizeRateThrottle, TokenRateThrottle
+from webapp.listings.validation import PhotoRejected, photo_validate
+
+# Region codes a caller may name: a format's code or its country part (`ua` = every UA format).
+REGION_CODES = sorted(set(ALL_FORMATS) | {c.split("_")[0] for c in ALL_FORMATS})
+
+
+class RecognizeRequestSerializer(serializers.Serializer):
+    upload = serializers.FileField(help_text="one JPEG, PNG or WebP photo")
+    regions = serializers.ListField(
+        child=serializers.ChoiceField(choices=REGION_CODES), required=False, default=list,
+        help_text="keep only plates of these regions (e.g. ua, eu); all when empty",
+    )  # fmt: skip
+
+
+class RegionSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    score = serializers.FloatField()
+
+
+class BoxSerializer(serializers.Serializer):
+    xmin = serializers.IntegerField()
+    ymin = serializers.IntegerField()
+    xmax = serializers.IntegerField()
+    ymax = serializers.IntegerField()
+
+
+class CandidateSerializer(serializers.Serializer):
+    plate = serializers.CharField()
+    score = serializers.FloatField()
+
+
+class PointSerializer(serializers.Serializer):
+    x = serializers.FloatField()
+    y = serializers.FloatField()
+
+
+class PlateResultSerializer(serializers.Serializer):
+    plate = serializers.CharField()
+    score = serializers.FloatField(help_text="reading confidence, 0-1")
+    dscore = serializers.FloatField(help_text="detection confidence, 0-1")
+    region = RegionSerializer()
+    box = BoxSerializer()
+    corners = PointSerializer(many=True, help_text="top-left, top-right, bottom-right, bottom-left")
+    candidates = CandidateSerializer(many=True)
+
+
+class RecognizeResponseSerializer(serializers.Serializer):
+    processing_time = serializers.FloatField(help_text="milliseconds in the server")
+    results = PlateResultSerializer(many=True)
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    version = serializers.CharField(help_text="the engine that read the photo")
+
+
+def plate_result(plate: PlateReading) -> dict[str, Any]:
+    xmin, ymin, xmax, ymax = plate.box
+    return {
+        "plate": plate.text,
+        "score": round(float(plate.confidence), 4),
+        "dscore": round(float(plate.detection_score), 4),
+        "region": {"code": plate.format, "score": round(float(plate.confidence), 4)},
+        "box": {"xmin": int(xmin), "ymin": int(ymin), "xmax": int(xmax), "ymax": int(ymax)},
+        "corners": [{"x": float(x), "y": float(y)} for x, y in plate.corners],
+        "candidates": [
+            {"plate": a.text, "score": round(float(a.score), 4)} for a in plate.alternatives
+        ],
+    }
+
+
+def in_regions(plate: PlateReading, regions: list[str]) -> bool:
+    return not regions or any(
+        plate.format == code or plate.format.split("_")[0] == code for code in regions
+    )
+
+
+class Recognize(APIView):
+    """Read the plates on one photo now. Its own rate limit (API_RATE_RECOGNIZE)."""
+
+    permission_classes = [CanUpload, HasScope]
+    scopes = {"POST": "recognize"}
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [TokenRateThrottle, RecognizeRateThrottle]
+
+    @extend_schema(
+        request=RecognizeRequestSerializer,
+        responses={
+            200: RecognizeResponseSerializer,
+            503: OpenApiResponse(description="the recognition engine is not installed"),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        started = time.perf_counter()
+        form = RecognizeRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            photo = photo_validate(form.validated_data["upload"])
+        except PhotoRejected as exc:
+            raise photo_rejected(exc) from exc
+        with Image.open(io.BytesIO(photo.content)) as image:
+            pixels = np.asarray(image.convert("RGB"))
+        try:
+            engine = get_engine()
+            result: PhotoResult = engine_recognize(engine, [pixels])[0]
+        except EngineUnavailable as exc:
+            raise ApiError(
+                status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+                code="engine_unavailable",
+                detail="recognition is not available now",
+            ) from exc
+        regions = form.validated_data["regions"]
+        body = {
+            "processing_time": round((time.perf_counter() - started) * 1000, 1),
+            "results": [plate_result(p) for p in result.plates if in_regions(p, regions)],
+            "width": photo.width,
+            "height": photo.height,
+            "version": engine.version,
+        }
+        return Response(body)

@@ -1,0 +1,81 @@
+"""Tokens in the admin: the hash never shows; a new key is shown once, in the success message."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.exceptions import NotRegistered
+from django.http import HttpRequest
+from rest_framework.authtoken.models import TokenProxy
+
+from webapp.partners.models import ALL_SCOPES, PartnerToken, WebhookDelivery, WebhookEndpoint
+from webapp.partners.tokens import token_create, token_revoke
+
+
+class TokenCreateForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=[(s, s) for s in ALL_SCOPES], widget=forms.CheckboxSelectMultiple
+    )
+    days = forms.IntegerField(min_value=1, max_value=3650, initial=90)
+
+    class Meta:
+        model = PartnerToken
+        fields = ["user", "name", "scopes", "days"]
+
+
+@admin.register(PartnerToken)
+class PartnerTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "user", "scopes", "expires_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix", "user__username"]
+    readonly_fields = ["prefix", "scopes", "expires_at", "last_used_at", "revoked_at", "created_at"]
+    exclude = ["key_hash"]
+    actions = ["revoke"]
+
+    def get_form(self, request: HttpRequest, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = TokenCreateForm
+            kwargs["fields"] = ["user", "name", "scopes", "days"]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        return ["user", "name", *self.readonly_fields] if obj else []
+
+    def save_model(self, request: HttpRequest, obj: PartnerToken, form, change: bool) -> None:
+        if change:
+            return  # a token's fields do not change; revoke it and make a new one
+        issued = token_create(
+            user=form.cleaned_data["user"],
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scopes"],
+            days=form.cleaned_data["days"],
+        )
+        obj.pk = issued.token.pk
+        messages.warning(request, f"The new key, shown only this once: {issued.key}")
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request: HttpRequest, queryset) -> None:
+        for token in queryset:
+            token_revoke(token=token)
+        self.message_user(request, f"{queryset.count()} token(s) revoked")
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ["url", "owner", "events", "is_active", "failures_in_row", "disabled_at"]
+    list_filter = ["is_active"]
+    exclude = ["secret"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["message_id", "endpoint", "event", "status", "attempts", "created_at"]
+    list_filter = ["status", "event"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+
+# DRF's token admin lists keys in plain text; partner tokens above replace those tokens.
+try:
+    admin.site.unregister(TokenProxy)
+except NotRegistered:
+    pass

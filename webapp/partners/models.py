@@ -1,0 +1,122 @@
+"""Partner API tokens (hashed at rest) and webhook endpoints with their deliveries."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Scope(models.TextChoices):
+    READ = "read", "Read listings, photos and flags"
+    WRITE = "write", "Create listings and add photos"
+    WEBHOOKS = "webhooks", "Manage webhook endpoints"
+    RECOGNIZE = "recognize", "Recognise one photo synchronously"
+
+
+ALL_SCOPES = tuple(Scope.values)
+
+
+class PartnerToken(models.Model):
+    """Only the sha256 of the secret is stored; the key is shown once, when it is made."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="partner_tokens"
+    )
+    name = models.CharField(max_length=64)
+    # The public part of the key, so a lookup is one indexed query and the admin can name it.
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class WebhookEvent(models.TextChoices):
+    PHOTO_RECOGNIZED = "photo.recognized", "A photo's readings are stored"
+    LISTING_CHECKED = "listing.checked", "A listing's cross-check finished"
+    FLAG_DECIDED = "flag.decided", "A moderator decided a flag"
+
+
+class WebhookEndpoint(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    url = models.URLField(max_length=500)
+    events = models.JSONField(default=list)
+    secret = models.CharField(max_length=100)
+    is_active = models.BooleanField(default=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    disabled_reason = models.CharField(max_length=200, blank=True)
+    # Deliveries given up in a row; a success resets it.
+    failures_in_row = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(max_length=32, choices=WebhookEvent.choices)
+    # The webhook-id header: the same for every attempt, so a receiver can drop repeats.
+    message_id = models.CharField(max_length=40, unique=True)
+    # Events of one listing are delivered in order: a later one waits for the earlier ones.
+    listing_id = models.BigIntegerField(null=True, blank=True)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["endpoint", "listing_id", "status"], name="delivery_order_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.message_id}"
+
+
+class WebhookAttempt(models.Model):
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    number = models.PositiveIntegerField()
+    at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveIntegerField(null=True, blank=True)
+    # A short, stable description: "timeout", "connection refused", "HTTP 500".
+    error = models.CharField(max_length=200, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["delivery_id", "number"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.delivery_id}"
