@@ -24,12 +24,30 @@ CACHE = Path(__file__).resolve().parent / "out" / "plate_search_readings.json"
 
 
 def _cases(data: Path, limit_real: int | None, per_bucket: int):
+    """(key, case, texts of every labelled plate in the photo).
+
+    A synthetic photo is a rendered plate pasted on a real val scene, whose own plates stay
+    visible: they count as shown in that photo too, so a search for them may rightly find it.
+    """
     from recognition.evaluate_endtoend import real_cases, synthetic_cases
+    from recognition.training import det_data
 
     for i, case in enumerate(real_cases(data, limit_real)):
-        yield f"real/{i}", case
-    for i, case in enumerate(synthetic_cases(data, per_bucket)):
-        yield f"synthetic/{i}", case
+        yield f"real/{i}", case, [case.text]
+    texts = {r.path: [t for t in r.texts if t] for r in det_data.load_records(data, "val")}
+    scenes: list[Path] = []
+    original = det_data.read_rgb
+
+    def recording(path, *args, **kwargs):
+        scenes.append(Path(path))
+        return original(path, *args, **kwargs)
+
+    det_data.read_rgb = recording
+    try:
+        for i, case in enumerate(synthetic_cases(data, per_bucket)):
+            yield f"synthetic/{i}", case, [case.text, *texts.get(scenes[-1], [])]
+    finally:
+        det_data.read_rgb = original
 
 
 def _plates(result) -> list[dict[str, object]]:
@@ -58,12 +76,22 @@ def main() -> None:
     cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
     engine = load_engine()
     CACHE.parent.mkdir(parents=True, exist_ok=True)
-    for key, case in tqdm(list(_cases(args.data, args.limit_real, args.per_bucket))):
-        if key in cache and cache[key]["truth"] == case.text:
+    for key, case, shown in tqdm(list(_cases(args.data, args.limit_real, args.per_bucket))):
+        entry = cache.get(key, {})
+        if entry.get("truth") == case.text and entry.get("plates_shown") == shown:
+            continue
+        if entry.get("truth") == case.text:  # read before the scene's plates were recorded
+            entry["plates_shown"] = shown
             continue
         result = engine.recognize_batch([case.image])[0]
-        cache[key] = {"truth": case.text, "group": case.group, "plates": _plates(result)}
+        cache[key] = {
+            "truth": case.text,
+            "plates_shown": shown,
+            "group": case.group,
+            "plates": _plates(result),
+        }
         CACHE.write_text(json.dumps(cache, indent=1))
+    CACHE.write_text(json.dumps(cache, indent=1))
     sys.stdout.write(f"{len(cache)} photos cached in {CACHE}\n")
 
 

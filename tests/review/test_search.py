@@ -70,7 +70,9 @@ def test_far_plates_are_not_hits():
     assert plate_search(q="AA1234BB").hits == []
 
 
-@pytest.mark.parametrize(("q", "why"), [("", "at least"), ("a-1", "at least"), ("A" * 17, "at most")])
+@pytest.mark.parametrize(
+    ("q", "why"), [("", "at least"), ("a-1", "at least"), ("A" * 17, "at most")]
+)
 def test_unusable_queries_are_refused_with_the_reason(q, why):
     with pytest.raises(SearchError, match=why):
         plate_search(q=q)

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import (
     FileResponse,
+    QueryDict,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -67,6 +68,10 @@ def queue(request: HttpRequest) -> HttpResponse:
     without_kind = request.GET.copy()
     without_kind.pop("page", None)
     without_kind.pop("kind", None)
+    without_sort = request.GET.copy()
+    without_sort.pop("page", None)
+    without_sort.pop("sort", None)
+    kept = _kept_selection(request)
     return render(
         request,
         "review/queue.html",
@@ -75,38 +80,124 @@ def queue(request: HttpRequest) -> HttpResponse:
             "page": result,
             "querystring": _querystring(request),
             "kind_querystring": without_kind.urlencode(),
+            "sort_querystring": without_sort.urlencode(),
+            "sort": form.filters().sort,
+            "sort_columns": SORT_COLUMNS,
+            "kept_flags": set(kept["flags"]),
+            "kept_reason": kept["reason"],
         },
     )
+
+
+KEPT_SESSION_KEY = "review:kept-selection"
+SORT_COLUMNS = [
+    ("severity", "Sev."),
+    ("kind", "Kind"),
+    ("plate", "Plate"),
+    ("format", "Format"),
+    ("listing", "Listing"),
+    ("opened", "Opened"),
+    ("status", "Status"),
+]
+
+
+def _keep_selection(request: HttpRequest, *, flag_ids: list[int], reason: str) -> None:
+    """Remember the ticked rows and the typed reason across the redirect after an error."""
+    request.session[KEPT_SESSION_KEY] = {"flags": flag_ids[:500], "reason": reason[:500]}
+
+
+def _kept_selection(request: HttpRequest) -> dict:
+    return request.session.pop(KEPT_SESSION_KEY, None) or {"flags": [], "reason": ""}
+
+
+def _bulk_status(form: BulkForm) -> str:
+    if form.cleaned_data["decision"] == "confirm":
+        return Flag.Status.CONFIRMED
+    return Flag.Status.DISMISSED
+
+
+def _report_bulk(request: HttpRequest, result: services.BulkResult, status: str) -> None:
+    if result.decided:
+        label = Flag.Status(status).label.lower()
+        messages.success(request, f"{len(result.decided)} flag(s) {label}.")
+    for conflict in result.conflicts:
+        messages.error(request, str(conflict))
+
+
+def _bulk_matching(
+    request: HttpRequest, form: BulkForm, status: str, querystring: str
+) -> HttpResponse:
+    """Every flag the queue's filters match: a confirmation page with the count first."""
+    back = _queue_url(querystring)
+    filters = QueueFilterForm(QueryDict(querystring)).filters()
+    total = selectors.flag_count_matching(filters=filters)
+    reason = form.cleaned_data["reason"]
+    if status == Flag.Status.DISMISSED and not reason.strip():
+        messages.error(request, "Give a reason for dismissing the flags.")
+        return HttpResponseRedirect(back)
+    if total > services.BULK_FILTER_MAX_FLAGS:
+        messages.error(
+            request,
+            f"{total} flags match; narrow the filter to at most "
+            f"{services.BULK_FILTER_MAX_FLAGS} for one bulk decision.",
+        )
+        return HttpResponseRedirect(back)
+    agreed = form.cleaned_data["confirm_total"]
+    if agreed != total:
+        if agreed is not None:
+            messages.warning(request, f"The number of matching flags changed to {total}.")
+        context = {
+            "total": total,
+            "decision": form.cleaned_data["decision"],
+            "reason": reason,
+            "querystring": querystring,
+            "queue_url": back,
+        }
+        return render(request, "review/bulk_confirm.html", context)
+    pairs = selectors.flag_ids_matching(filters=filters, limit=services.BULK_FILTER_MAX_FLAGS)
+    try:
+        result = services.flags_bulk_decide(
+            flags=pairs,
+            user=request.user,
+            status=status,
+            reason=reason,
+            max_flags=services.BULK_FILTER_MAX_FLAGS,
+        )
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return HttpResponseRedirect(back)
+    _report_bulk(request, result, status)
+    return HttpResponseRedirect(back)
 
 
 @require_POST
 @moderator_required
 def bulk(request: HttpRequest) -> HttpResponse:
     form = BulkForm(request.POST)
-    back = _queue_url(request.POST.get("querystring", ""))
+    querystring = request.POST.get("querystring", "")
+    back = _queue_url(querystring)
+    pairs = form.pairs(request.POST)
     if not form.is_valid():
+        _keep_selection(
+            request, flag_ids=[i for i, _ in pairs], reason=request.POST.get("reason", "")
+        )
         messages.error(request, "Choose confirm or dismiss.")
         return HttpResponseRedirect(back)
-    pairs = form.pairs(request.POST)
+    status = _bulk_status(form)
+    if form.cleaned_data["scope"] == "filter":
+        return _bulk_matching(request, form, status, querystring)
     if not pairs:
         messages.warning(request, "Select at least one flag.")
         return HttpResponseRedirect(back)
-    status = (
-        Flag.Status.CONFIRMED
-        if form.cleaned_data["decision"] == "confirm"
-        else Flag.Status.DISMISSED
-    )
     try:
         result = services.flags_bulk_decide(
             flags=pairs, user=request.user, status=status, reason=form.cleaned_data["reason"]
         )
     except ValidationError as error:
+        _keep_selection(request, flag_ids=[i for i, _ in pairs], reason=form.cleaned_data["reason"])
         messages.error(request, _error_text(error))
         return HttpResponseRedirect(back)
-    if result.decided:
-        messages.success(request, f"{len(result.decided)} flag(s) {status.label.lower()}.")
-    for conflict in result.conflicts:
-        messages.error(request, str(conflict))
+    _report_bulk(request, result, status)
     return HttpResponseRedirect(back)
 
 

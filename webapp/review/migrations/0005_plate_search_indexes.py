@@ -20,8 +20,7 @@ INDEXES = {
     "review_reading_plate_trgm": (
         "recognition_reading",
         _fold(
-            "(plate_text::text || '/' || "
-            "jsonb_path_query_array(alternatives, '$[*].text')::text)"
+            "(plate_text::text || '/' || jsonb_path_query_array(alternatives, '$[*].text')::text)"
         ),
         "",
     ),

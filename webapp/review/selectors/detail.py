@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery
 
 from recognition.models import Reading
 from recognition.pipeline.regions import normalise_plate
@@ -43,6 +43,8 @@ class CompareRow:
     register: str
     photos: str
     differs: bool
+    # The register's value in the moderator's language (colours, vehicle kinds), "" if none.
+    register_translated: str = ""
 
 
 @dataclass
@@ -114,6 +116,7 @@ def _compare(
         "Model": lambda d, r: normalise.compare_model(d, r, listing.declared_make),
         "Colour": lambda d, r: normalise.compare_colour(d, r),
     }
+    translated = {"Colour": rec.colour_label}
     out = []
     for label, declared, registered, photos in rows:
         if label == "Plate":
@@ -123,7 +126,18 @@ def _compare(
             differs = semantic[label](str(declared), str(registered)) == normalise.Match.MISMATCH
         else:
             differs = len({_norm(v) for v in (declared, registered) if _norm(v)}) > 1
-        out.append(CompareRow(label, str(declared or ""), str(registered or ""), photos, differs))
+        out.append(
+            CompareRow(
+                label,
+                str(declared or ""),
+                str(registered or ""),
+                photos,
+                differs,
+                translated.get(label, ""),
+            )
+        )
+    if rec.kind:
+        out.append(CompareRow("Kind", "", rec.kind, "", False, rec.kind_label))
     return out
 
 
@@ -144,10 +158,17 @@ def flag_detail(*, flag_id: int) -> FlagDetail:
 
     other_listings: list[Listing] = []
     if plates:
+        # The listing's most pressing flag, so the moderator can open it from here.
+        first_flag = (
+            Flag.objects.filter(listing_id=OuterRef("pk"))
+            .order_by("-status", *QUEUE_ORDER)  # open > dismissed > confirmed
+            .values("pk")[:1]
+        )
         other_listings = list(
             Listing.objects.filter(photos__readings__plate_text__in=plates)
             .exclude(pk=listing.pk)
             .distinct()
+            .annotate(first_flag_id=Subquery(first_flag))
             .order_by("-created_at", "-id")[:OTHER_LISTINGS_LIMIT]
         )
     other_flags = list(

@@ -29,6 +29,16 @@ COUNTS_CACHE_SECONDS = 15
 COUNTS_GENERATION_KEY = "review:counts:generation"
 # Order of the queue: most severe first, then oldest first; id breaks ties so pages are stable.
 QUEUE_ORDER = ("-severity", "created_at", "id")
+# Sortable columns: the name in the query string -> the field; "-name" sorts descending.
+SORTS = {
+    "severity": "severity",
+    "kind": "kind",
+    "plate": "plate_text",
+    "format": "plate_format",
+    "listing": "listing__marketplace_id",
+    "opened": "created_at",
+    "status": "status",
+}
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,15 @@ class QueueFilters:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     plate: str = ""
+    sort: str = ""  # a key of SORTS, "-" first for descending; "" is QUEUE_ORDER
+
+    def order(self) -> tuple[str, ...]:
+        """ORDER BY for the rows: the chosen column, then id so pages are stable."""
+        field = SORTS.get(self.sort.lstrip("-"))
+        if not field:
+            return QUEUE_ORDER
+        desc = self.sort.startswith("-")
+        return (f"-{field}" if desc else field, "-id" if desc else "id")
 
 
 @dataclass(frozen=True)
@@ -156,7 +175,7 @@ def flag_queue(
         _filtered(filters, with_kind=True, with_format=True)
         .select_related("listing", "reviewer")
         .defer("evidence")
-        .order_by(*QUEUE_ORDER)[offset : offset + per_page]
+        .order_by(*filters.order())[offset : offset + per_page]
     )
     _label(rows)
     return QueuePage(
@@ -188,6 +207,8 @@ def flag_neighbours(*, flag: Flag, filters: QueueFilters) -> tuple[int | None, i
     cannot serve from the (status, severity, created_at) index.
     """
     qs = _filtered(filters, with_kind=True, with_format=True).order_by()
+    if filters.order() != QUEUE_ORDER:
+        return _sorted_neighbours(qs, flag=flag, filters=filters)
     sev, created, pk = flag.severity, flag.created_at, flag.pk
     same = qs.filter(severity=sev)
     # The plain bound on created_at gives the index scan its start; the OR breaks exact ties.
@@ -200,6 +221,31 @@ def flag_neighbours(*, flag: Flag, filters: QueueFilters) -> tuple[int | None, i
         qs.filter(severity__gt=sev), "severity", "-created_at", "-id"
     )
     return prev, nxt
+
+
+def _sorted_neighbours(
+    qs: QuerySet[Flag], *, flag: Flag, filters: QueueFilters
+) -> tuple[int | None, int | None]:
+    """Neighbours under a column sort: keyset on (column, id), both directions."""
+    field = SORTS[filters.sort.lstrip("-")]
+    value = Flag.objects.filter(pk=flag.pk).values_list(field, flat=True).first()
+    after = Q(**{f"{field}__gt": value}) | Q(**{field: value, "id__gt": flag.pk})
+    before = Q(**{f"{field}__lt": value}) | Q(**{field: value, "id__lt": flag.pk})
+    if filters.sort.startswith("-"):
+        after, before = before, after
+    forward = filters.order()
+    backward = tuple(o[1:] if o.startswith("-") else f"-{o}" for o in forward)
+    return _first_id(qs.filter(before), *backward), _first_id(qs.filter(after), *forward)
+
+
+def flag_ids_matching(*, filters: QueueFilters, limit: int) -> list[tuple[int, int]]:
+    """(id, version) of every flag the filters match, in queue order, at most ``limit``."""
+    qs = _filtered(filters, with_kind=True, with_format=True).order_by(*filters.order())
+    return list(qs.values_list("id", "version")[:limit])
+
+
+def flag_count_matching(*, filters: QueueFilters) -> int:
+    return _filtered(filters, with_kind=True, with_format=True).count()
 
 
 def _first_id(qs: QuerySet[Flag], *order: str) -> int | None:
