@@ -10,8 +10,9 @@ alternatives, from ``bench/out/plate_search_readings.json``), hidden among ``--r
 readings generated from the register generator's plates (``bench/register_generate.py``), a
 share of them with OCR-like errors and alternatives of their own. A query is a top-k hit when a
 reading of a photo showing that plate is among the first k results of ``plate_search``: its
-own photo, or a synthetic photo pasted on its real scene (whose plates stay visible). The hit rates do not
-change between runs; latency does, so each run's p95 is printed and the median reported.
+own photo, or a synthetic photo pasted on its real scene (whose plates stay visible). The hit
+rates do not change between runs; latency does, so each run's p95 is printed and the median
+reported.
 
 Works in its own database (``test_<name>`` created with migrations, dropped at the end unless
 --keepdb, which also skips reloading the corpus when it is already there).
@@ -20,7 +21,6 @@ Works in its own database (``test_<name>`` created with migrations, dropped at t
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import random

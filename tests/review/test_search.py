@@ -30,7 +30,7 @@ def test_look_alikes_cost_nothing_and_exact_text_ranks_first():
     result = plate_search(q="aa 1234 bb")
     assert [h.reading_id for h in result.hits[:2]] == [exact.pk, folded.pk]
     assert [h.distance for h in result.hits[:2]] == [0, 0]
-    assert result.hits[0].exact and not result.hits[1].exact
+    assert [h.exact for h in result.hits[:2]] == [True, False]
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,12 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import (
     FileResponse,
-    QueryDict,
     Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseRedirect,
+    QueryDict,
 )
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -201,6 +201,16 @@ def bulk(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(back)
 
 
+def _history_plate(detail: selectors.FlagDetail) -> str:
+    """The plate whose history page the flag page links to; "" when there is none."""
+    plate = (
+        detail.flag.plate_text
+        or (detail.plates_seen[0] if detail.plates_seen else "")
+        or detail.flag.listing.declared_plate
+    )
+    return plate if sum(ch.isalnum() for ch in plate) >= 4 else ""
+
+
 @require_GET
 @moderator_required
 def flag_detail(request: HttpRequest, flag_id: int) -> HttpResponse:
@@ -217,6 +227,7 @@ def flag_detail(request: HttpRequest, flag_id: int) -> HttpResponse:
         {
             "d": detail,
             "flag": detail.flag,
+            "history_plate": _history_plate(detail),
             "listing": detail.flag.listing,
             "querystring": querystring,
             "prev_url": _flag_url(prev_id, querystring) if prev_id else "",
