@@ -58,6 +58,7 @@ class ImportRunAdmin(admin.ModelAdmin):
         "id",
         "file_name",
         "status",
+        "progress_display",
         "variant",
         "encoding",
         "rows_read",
@@ -79,6 +80,23 @@ class ImportRunAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="progress")
+    def progress_display(self, run: ImportRun) -> str:
+        """Rows, rows/s and ETA of a running import (issue 20); reload for fresh numbers."""
+        if run.status != ImportRun.Status.RUNNING:
+            return "-"
+        p = run.progress()
+        eta = "?" if p.eta_seconds is None else f"{p.eta_seconds / 60:.0f} min"
+        share = "" if p.fraction is None else f" ({p.fraction:.0%})"
+        return format_html(
+            '<span class="import-progress" data-run="{}">{} rows{} · {} rows/s · ETA {}</span>',
+            run.pk,
+            f"{p.rows:,}",
+            share,
+            f"{p.rows_per_second:,.0f}",
+            eta,
+        )
 
     @admin.display(description="seconds")
     def duration(self, run: ImportRun) -> str:

@@ -2,25 +2,16 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin
-from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from django.views.static import serve
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
-
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", include("webapp.api.urls")),
     path("review/", include("webapp.review.urls")),
-    path("healthz", healthz, name="healthz"),
+    # issue 20: /healthz, /metrics and the model-versions page live in webapp.ops
+    path("", include("webapp.ops.urls")),
 ]
 
 if settings.DEBUG or settings.SERVE_MEDIA:
