@@ -75,3 +75,26 @@ def test_the_model_versions_page_is_for_staff(outsider):
     client = Client()
     client.force_login(outsider)
     assert client.get("/ops/models/").status_code == 302  # to the admin login
+
+
+@pytest.mark.integration
+def test_healthz_is_green_with_a_real_broker_and_worker(celery_worker, client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = celery_worker.env["CELERY_BROKER_URL"]
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok", body
+    assert body["checks"]["redis"]["status"] == "ok"
+    assert body["checks"]["broker"]["status"] == "ok"
+    assert body["checks"]["worker"]["detail"].startswith("1 worker(s)")
+
+
+@pytest.mark.integration
+def test_healthz_fails_when_the_worker_is_gone(celery_worker, client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = celery_worker.env["CELERY_BROKER_URL"]
+    celery_worker.stop()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert (
+        response.json()["checks"]["worker"]["detail"] == "RuntimeError: no worker answered a ping"
+    )
