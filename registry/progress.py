@@ -19,9 +19,9 @@ INTERVAL_SECONDS = 2.0
 
 
 class ProgressWriter:
-    def __init__(self, *, run_id: int, interval: float = INTERVAL_SECONDS) -> None:
+    def __init__(self, *, run_id: int, interval: float | None = None) -> None:
         self.run_id = run_id
-        self.interval = interval
+        self.interval = INTERVAL_SECONDS if interval is None else interval
         self._last = 0.0
         self._connection = None
 

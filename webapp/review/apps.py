@@ -17,9 +17,7 @@ def _sqlite_translate(text: str | None, source: str, target: str) -> str | None:
 def _add_sqlite_functions(sender: Any, connection: Any, **kwargs: Any) -> None:
     # The demo runs on SQLite: give it the one PostgreSQL function the plate key needs.
     if connection.vendor == "sqlite":
-        connection.connection.create_function(
-            "translate", 3, _sqlite_translate, deterministic=True
-        )
+        connection.connection.create_function("translate", 3, _sqlite_translate, deterministic=True)
 
 
 class ReviewConfig(AppConfig):
