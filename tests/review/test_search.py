@@ -106,9 +106,21 @@ def test_the_postgres_path_uses_the_trigram_indexes():
 def test_the_migration_freezes_the_same_fold():
     import importlib
 
+    from recognition import search_key
     from webapp.review import plates
 
     migration = importlib.import_module("webapp.review.migrations.0005_plate_search_indexes")
     assert (migration.SQL_FROM, migration.SQL_TO) == (plates.SQL_FROM, plates.SQL_TO)
+    assert (search_key.SQL_FROM, search_key.SQL_TO) == (plates.SQL_FROM, plates.SQL_TO)
     index_exprs = {expr for _table, expr, _where in migration.INDEXES.values()}
     assert index_exprs == {search.READING_EXPR, search.DECLARED_EXPR, search.REGISTER_EXPR}
+
+
+def test_the_search_key_column_folds_text_and_alternatives():
+    reading = _reading("aa1234bb", alternatives=["AA 1234 B8", "ka0001xo"])
+    reading.refresh_from_db()
+    if connection.vendor == "postgresql":
+        # separators (the spaces of the JSON text too) are dropped, look-alikes folded
+        assert reading.search_key == 'AA123488/["AA123488","AA123488","KA0001X0"]'
+    else:
+        assert reading.search_key == "AA1234BB"

@@ -118,6 +118,10 @@ def _stage_seconds(timings: dict, stage: str) -> float | None:
 
 
 class PlatecheckCollector(Collector):
+    def describe(self) -> list[Metric]:
+        # Without describe(), registering calls collect(): database queries at start-up.
+        return []
+
     def collect(self) -> Iterator[Metric]:
         errors = GaugeMetricFamily(
             "platecheck_metrics_errors", "Collectors that failed this scrape", labels=["part"]

@@ -17,13 +17,8 @@ def _fold(column_sql: str) -> str:
 # Trigram (GIN) indexes over folded plate texts; kept in this app (like 0003/0004) so the
 # owners' models stay as they defined them. Partial where most rows have no plate.
 INDEXES = {
-    "review_reading_plate_trgm": (
-        "recognition_reading",
-        _fold(
-            "(plate_text::text || '/' || jsonb_path_query_array(alternatives, '$[*].text')::text)"
-        ),
-        "",
-    ),
+    # The reading's text and alternatives, already folded by the database (generated column).
+    "review_reading_plate_trgm": ("recognition_reading", "search_key", ""),
     "review_listing_declared_trgm": (
         "listings_listing",
         _fold("declared_plate::text"),
@@ -57,7 +52,7 @@ def drop_indexes(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("listings", "0001_initial"),
-        ("recognition", "0001_initial"),
+        ("recognition", "0002_reading_search_key"),
         ("registry", "0001_initial"),
         ("review", "0004_flag_queue_indexes"),
     ]

@@ -9,8 +9,9 @@ one character), so look-alikes cost nothing; what remains is an edit distance on
   return a few hundred candidates sharing enough trigrams with the key; Python ranks them.
 - SQLite (the demo): a bounded scan of the same columns in Python.
 
-The candidate expressions below must match the indexes' expressions character for character,
-or PostgreSQL falls back to a sequential scan (``tests/review/test_search.py`` checks the plan).
+The declared-plate and register expressions below must match the indexes' expressions character
+for character, or PostgreSQL falls back to a sequential scan (``tests/review/test_search.py``
+checks the plans); readings carry their folded text in a generated column.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ class PlateHit:
     text: str  # the text that matched (a reading, an alternative, a declared plate, a plate)
     distance: int  # edits between the folded keys
     exact: bool  # the same characters as typed, not only look-alikes
+    score: float  # the distance with cheaper edits at the ends; what ranks the hits
     reading_text: str = ""  # the reading's own text when an alternative matched
     confidence: float = 0.0
     reading_id: int | None = None
@@ -75,8 +77,8 @@ class PlateHit:
     register_count: int = 0
 
     @property
-    def sort_key(self) -> tuple[int, int, int, float]:
-        return (self.distance, 0 if self.exact else 1, _SOURCE_RANK[self.source], -self.confidence)
+    def sort_key(self) -> tuple[float, int, int, float]:
+        return (self.score, 0 if self.exact else 1, _SOURCE_RANK[self.source], -self.confidence)
 
 
 @dataclass(frozen=True)
@@ -95,9 +97,8 @@ def _fold(column_sql: str) -> str:
     return f"translate({column_sql}, {_sql_literal(SQL_FROM)}, {_sql_literal(SQL_TO)})"
 
 
-READING_EXPR = _fold(
-    "(plate_text::text || '/' || jsonb_path_query_array(alternatives, '$[*].text')::text)"
-)
+# Reading.search_key: text and alternatives folded by the database (recognition/search_key.py).
+READING_EXPR = "search_key"
 DECLARED_EXPR = _fold("declared_plate::text")
 REGISTER_EXPR = _fold("plate_latin::text")
 
@@ -108,6 +109,25 @@ def _clean(text: str) -> str:
 
 def _distance(key: str, text: str) -> int:
     return Levenshtein.distance(key, plate_key(text), score_cutoff=MAX_DISTANCE + 1)
+
+
+# A character missing or added at either end of a reading (the plate's edge cut off, a screw
+# or the frame read as "I") is the commonest OCR length error: it costs half an edit.
+END_EDIT_COST = 0.5
+
+
+def _score(key: str, text: str, distance: int) -> float:
+    """Edit distance where characters missing or extra at the ends cost END_EDIT_COST."""
+    other = plate_key(text)
+    longer, shorter = (key, other) if len(key) >= len(other) else (other, key)
+    extra = len(longer) - len(shorter)
+    if extra == 0 or extra > MAX_DISTANCE:
+        return float(distance)
+    best = float(distance)
+    for head in range(extra + 1):
+        core = longer[head : len(longer) - (extra - head)]
+        best = min(best, END_EDIT_COST * extra + Levenshtein.distance(core, shorter))
+    return best
 
 
 def _reading_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[PlateHit]:
@@ -129,6 +149,7 @@ def _reading_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[Plate
                 source=source,
                 text=candidate,
                 distance=distance,
+                score=_score(key, candidate, distance),
                 exact=_clean(candidate) == query,
                 reading_text=text,
                 confidence=float(confidence or 0.0),
@@ -151,6 +172,7 @@ def _declared_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[Plat
                 source=Source.DECLARED,
                 text=declared,
                 distance=distance,
+                score=_score(key, declared, distance),
                 exact=_clean(declared) == query,
                 listing_id=listing_id,
                 marketplace_id=mp_id,
@@ -165,6 +187,7 @@ def _register_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[Plat
                 source=Source.REGISTER,
                 text=plate,
                 distance=distance,
+                score=_score(key, plate, distance),
                 exact=_clean(plate) == query,
                 register_date=str(last_date or ""),
                 register_count=int(count),
@@ -189,9 +212,7 @@ def _pg_candidates(key: str) -> tuple[list[tuple], list[tuple], list[tuple]]:
             " set_config('pg_trgm.similarity_threshold', %s, true)",
             [str(TRIGRAM_THRESHOLD), str(TRIGRAM_THRESHOLD)],
         )
-        expr = READING_EXPR.replace("plate_text", "r.plate_text").replace(
-            "alternatives", "r.alternatives"
-        )
+        expr = f"r.{READING_EXPR}"
         cursor.execute(
             f"SELECT {_READING_COLUMNS} FROM {reading} r"
             f" JOIN {photo} p ON p.id = r.photo_id JOIN {listing} l ON l.id = p.listing_id"
