@@ -98,3 +98,15 @@ def test_healthz_fails_when_the_worker_is_gone(celery_worker, client, settings):
     assert (
         response.json()["checks"]["worker"]["detail"] == "RuntimeError: no worker answered a ping"
     )
+
+
+def test_metrics_under_several_gunicorn_processes_still_carry_platecheck_figures(
+    monkeypatch, tmp_path
+):
+    from webapp.ops.metrics import exposition
+
+    PhotoFactory(status="done")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    body, content_type = exposition()
+    assert content_type.startswith("text/plain")
+    assert 'platecheck_photos{status="done"} 1.0' in body.decode()

@@ -9,6 +9,7 @@ latencies are read back from the readings it stored.
 from __future__ import annotations
 
 import logging
+import os
 import statistics
 from collections.abc import Iterator
 from datetime import timedelta
@@ -16,7 +17,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
-from prometheus_client import REGISTRY
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -149,3 +156,19 @@ def register_collector() -> None:
     if not _registered:
         REGISTRY.register(PlatecheckCollector())
         _registered = True
+
+
+def exposition() -> tuple[bytes, str]:
+    """The scrape's body and content type.
+
+    Under gunicorn's several processes (PROMETHEUS_MULTIPROC_DIR set), request metrics are
+    merged from every process's files, and this module's figures (read from the database, the
+    same in every process) are added once.
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        registry.register(PlatecheckCollector())
+    else:
+        registry = REGISTRY
+    return generate_latest(registry), CONTENT_TYPE_LATEST

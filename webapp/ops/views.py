@@ -9,9 +9,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from django_prometheus.exports import ExportToDjangoView
 
 from webapp.ops import health, selectors
+from webapp.ops.metrics import exposition
 
 
 @require_GET
@@ -40,7 +40,8 @@ def _metrics_allowed(request: HttpRequest) -> bool:
 def metrics(request: HttpRequest) -> HttpResponse:
     if not _metrics_allowed(request):
         raise PermissionDenied("Metrics are for staff and the monitoring server's address.")
-    return ExportToDjangoView(request)
+    body, content_type = exposition()
+    return HttpResponse(body, content_type=content_type)
 
 
 @require_GET

@@ -23,6 +23,7 @@ class PlateHitSerializer(serializers.Serializer):
     source = serializers.CharField()
     text = serializers.CharField()
     distance = serializers.IntegerField()
+    score = serializers.FloatField()
     exact = serializers.BooleanField()
     reading_text = serializers.CharField()
     confidence = serializers.FloatField()
