@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import OuterRef, Prefetch, Subquery
+from django.db import connection
+from django.db.models import OuterRef, Prefetch, Q, Subquery
 
 from recognition.models import Reading
 from recognition.pipeline.regions import normalise_plate
@@ -13,6 +14,7 @@ from registry import normalise
 from webapp.listings.models import Flag, Listing, Photo
 from webapp.review import register
 from webapp.review.models import AuditEntry
+from webapp.review.plates import plate_key
 from webapp.review.selectors.queue import QUEUE_ORDER
 
 # A plate seen on more listings than this is a data problem, not something to scroll through.
@@ -141,6 +143,21 @@ def _compare(
     return out
 
 
+def _same_plate(plates: list[str]) -> Q:
+    """Listings with a reading of one of ``plates``, look-alike spellings included.
+
+    On PostgreSQL a reading's ``search_key`` starts with its folded text and a ``/``, a prefix
+    the trigram index serves; SQLite (the demo) compares the texts as read.
+    """
+    if connection.vendor != "postgresql":
+        return Q(photos__readings__plate_text__in=plates)
+    keys = {plate_key(p) for p in plates if plate_key(p)}
+    condition = Q()
+    for key in keys:
+        condition |= Q(photos__readings__search_key__startswith=f"{key}/")
+    return condition
+
+
 def flag_detail(*, flag_id: int) -> FlagDetail:
     """Everything the flag page shows; raises Flag.DoesNotExist."""
     flag = Flag.objects.select_related("listing", "reviewer").get(pk=flag_id)
@@ -165,7 +182,7 @@ def flag_detail(*, flag_id: int) -> FlagDetail:
             .values("pk")[:1]
         )
         other_listings = list(
-            Listing.objects.filter(photos__readings__plate_text__in=plates)
+            Listing.objects.filter(_same_plate(plates))
             .exclude(pk=listing.pk)
             .distinct()
             .annotate(first_flag_id=Subquery(first_flag))
