@@ -120,3 +120,16 @@ def test_next_and_previous_follow_the_chosen_sort(mod_client):
     page = mod_client.get(url, {"status": "open", "sort": "-plate"})
     assert f"/flags/{flags['A'].pk}/" in page.context["next_url"]
     assert f"/flags/{flags['C'].pk}/" in page.context["prev_url"]
+
+
+def test_the_flag_page_keeps_what_was_typed_after_an_error(mod_client, flagged_listing):
+    flag = flagged_listing["flag"]
+    url = reverse("review:correct", args=[flag.pk])
+    data = {"version": flag.version, "photo_id": flagged_listing["photo"].pk, "plate_text": "#?!"}
+    page = mod_client.post(url, data, follow=True)
+    html = page.content.decode()
+    assert "Type the plate as letters and digits" in html
+    assert 'value="#?!"' in html
+    # once: a fresh visit shows the reading again
+    again = mod_client.get(reverse("review:flag", args=[flag.pk])).content.decode()
+    assert 'value="AA1234B8" aria-label="Corrected plate text"' in again

@@ -106,6 +106,17 @@ def _keep_selection(request: HttpRequest, *, flag_ids: list[int], reason: str) -
     request.session[KEPT_SESSION_KEY] = {"flags": flag_ids[:500], "reason": reason[:500]}
 
 
+def _keep_typed(request: HttpRequest, flag_id: int) -> None:
+    """Remember what was typed on the flag page (reason, plate, photo) across the redirect."""
+    request.session[f"review:kept-form:{flag_id}"] = {
+        name: request.POST.get(name, "")[:200] for name in ("reason", "plate_text", "photo_id")
+    }
+
+
+def _kept_typed(request: HttpRequest, flag_id: int) -> dict:
+    return request.session.pop(f"review:kept-form:{flag_id}", None) or {}
+
+
 def _kept_selection(request: HttpRequest) -> dict:
     return request.session.pop(KEPT_SESSION_KEY, None) or {"flags": [], "reason": ""}
 
@@ -228,6 +239,7 @@ def flag_detail(request: HttpRequest, flag_id: int) -> HttpResponse:
             "d": detail,
             "flag": detail.flag,
             "history_plate": _history_plate(detail),
+            "kept": _kept_typed(request, flag_id),
             "listing": detail.flag.listing,
             "querystring": querystring,
             "prev_url": _flag_url(prev_id, querystring) if prev_id else "",
@@ -264,6 +276,7 @@ def flag_decide(request: HttpRequest, flag_id: int, decision: str) -> HttpRespon
         messages.error(request, str(conflict))
         return HttpResponseRedirect(here)
     except ValidationError as error:
+        _keep_typed(request, flag_id)
         messages.error(request, _error_text(error))
         return HttpResponseRedirect(here)
     verb = "confirmed" if decision == "confirm" else "dismissed"
@@ -277,6 +290,7 @@ def flag_correct(request: HttpRequest, flag_id: int) -> HttpResponse:
     here = _flag_url(flag_id, _querystring(request))
     form = CorrectPlateForm(request.POST)
     if not form.is_valid():
+        _keep_typed(request, flag_id)
         messages.error(request, "Type the plate text and pick the photo it is on.")
         return HttpResponseRedirect(here)
     data = form.cleaned_data
@@ -293,6 +307,7 @@ def flag_correct(request: HttpRequest, flag_id: int) -> HttpResponse:
         messages.error(request, str(conflict))
         return HttpResponseRedirect(here)
     except ValidationError as error:
+        _keep_typed(request, flag_id)
         messages.error(request, _error_text(error))
         return HttpResponseRedirect(here)
     summary = ", ".join(
