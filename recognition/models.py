@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from recognition.search_key import ReadingSearchKey
+
 
 class Reading(models.Model):
     """One plate read on one photo by one engine version (or by a person).
@@ -35,6 +37,11 @@ class Reading(models.Model):
     detection_score = models.FloatField(default=0.0)
     timings = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Folded text + alternatives for the moderators' plate search (issue 20); the database
+    # computes it, so every writer (bulk_create included) keeps it right.
+    search_key = models.GeneratedField(
+        expression=ReadingSearchKey(), output_field=models.TextField(), db_persist=True
+    )
 
     class Meta:
         ordering = ["photo_id", "-created_at", "id"]

@@ -1,6 +1,37 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import models
+from django.utils import timezone
+
+
+@dataclass(frozen=True)
+class ImportProgress:
+    """How far a register import has got, from its run row (see registry/progress.py)."""
+
+    rows: int
+    bytes_read: int
+    bytes_total: int
+    elapsed_seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
+
+    @property
+    def fraction(self) -> float | None:
+        if not self.bytes_total:
+            return None
+        return min(1.0, self.bytes_read / self.bytes_total)
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Seconds left at the byte rate so far (rows vary in length, bytes do not lie)."""
+        if not self.bytes_read or not self.bytes_total or self.elapsed_seconds <= 0:
+            return None
+        rate = self.bytes_read / self.elapsed_seconds
+        return max(0.0, (self.bytes_total - self.bytes_read) / rate)
 
 
 class ImportRun(models.Model):
@@ -31,12 +62,27 @@ class ImportRun(models.Model):
     merge_seconds = models.FloatField(
         default=0.0, help_text="Seconds PostgreSQL spent merging (overlaps parsing)."
     )
+    # Live progress, written every few seconds while the run is going (registry/progress.py).
+    progress_rows = models.BigIntegerField(default=0)
+    progress_bytes = models.BigIntegerField(default=0)
+    progress_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.status})"
+
+    def progress(self) -> ImportProgress:
+        if self.status == self.Status.RUNNING:
+            rows, done = self.progress_rows, self.progress_bytes
+            elapsed = ((self.progress_at or self.started_at) - self.started_at).total_seconds()
+            if self.progress_at is None:
+                elapsed = (timezone.now() - self.started_at).total_seconds()
+        else:
+            rows, done = self.rows_read, self.file_size
+            elapsed = self.duration_seconds or 0.0
+        return ImportProgress(rows, done, self.file_size, elapsed)
 
     @property
     def duration_seconds(self) -> float | None:

@@ -24,6 +24,7 @@ from registry.importers import (
 )
 from registry.models import ImportReject, ImportRun, RegisterRecord
 from registry.normalise import normalise_plate, normalise_vin
+from registry.progress import ProgressWriter
 from registry.selectors import crosscheck_input_for_listing
 from webapp.listings.models import Flag, Listing
 
@@ -115,14 +116,17 @@ def _import_sources(*, run: ImportRun, sources: list[RegisterSource], progress: 
     )
     started = time.perf_counter()
     valid = 0
+    progress = ProgressWriter(run_id=run.pk)  # live rows / rows/s / ETA (issue 20)
     with bar:
         for source in sources:
-            counter = _RowCounter(run=run, source=source, bar=bar)
+            counter = _RowCounter(run=run, source=source, bar=bar, progress=progress)
+            counter.rows_before, counter.bytes_before = valid + run.rows_rejected, bar.n
             inserted = loaders.load_rows(rows=counter.rows(), run=run, variant=str(source.variant))
             counter.flush_rejects()
             run.rows_inserted += inserted
             valid += counter.valid
             run.rows_rejected += counter.rejected
+    progress.close()
     run.rows_read = valid + run.rows_rejected
     run.rows_duplicate = valid - run.rows_inserted
     run.parse_seconds = time.perf_counter() - started
@@ -132,8 +136,11 @@ def _import_sources(*, run: ImportRun, sources: list[RegisterSource], progress: 
 class _RowCounter:
     """Splits a source's output into rows for the loader and rejects for the report."""
 
-    def __init__(self, *, run: ImportRun, source: RegisterSource, bar: tqdm) -> None:
-        self.run, self.source, self.bar = run, source, bar
+    def __init__(
+        self, *, run: ImportRun, source: RegisterSource, bar: tqdm, progress: ProgressWriter
+    ) -> None:
+        self.run, self.source, self.bar, self.progress = run, source, bar, progress
+        self.rows_before = self.bytes_before = 0
         self.valid = self.rejected = 0
         self._rejects: list[ImportReject] = []
         self._reported = 0
@@ -158,6 +165,10 @@ class _RowCounter:
             if index % 10_000 == 0:
                 self.bar.update(self.source.bytes_read - self._reported)
                 self._reported = self.source.bytes_read
+                self.progress.update(
+                    rows=self.rows_before + self.valid + self.rejected,
+                    bytes_read=self.bytes_before + self.source.bytes_read,
+                )
             yield item
         self.bar.update(self.source.bytes_read - self._reported)
         self._reported = self.source.bytes_read

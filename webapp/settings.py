@@ -420,3 +420,15 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     }
 }
+# --- operators (issue 20): Prometheus metrics (django-prometheus), /healthz, model versions ---
+INSTALLED_APPS += ["django_prometheus", "webapp.ops"]
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    *MIDDLEWARE,
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+# /metrics answers staff and these client addresses (the Prometheus server). Empty by default:
+# behind a local reverse proxy every request would come from 127.0.0.1.
+METRICS_ALLOWED_ADDRESSES = envlist("METRICS_ALLOWED_ADDRESSES")
+# /healthz pings this Redis (default: the Celery broker when it is Redis).
+HEALTH_REDIS_URL = envstr("HEALTH_REDIS_URL")

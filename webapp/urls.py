@@ -2,19 +2,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin
-from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 
 from webapp.api.photos import media_serve
-
-
-def healthz(request: HttpRequest) -> JsonResponse:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
-
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -24,7 +14,8 @@ urlpatterns = [
     path("gates/", include("webapp.gates.urls")),
     path("api/v1/", include("webapp.api.urls")),
     path("review/", include("webapp.review.urls")),
-    path("healthz", healthz, name="healthz"),
+    # issue 20: /healthz, /metrics and the model-versions page live in webapp.ops
+    path("", include("webapp.ops.urls")),
 ]
 
 # Photos are private (issue 17): every /media/ request passes the same check as the API;

@@ -5,6 +5,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from webapp.api import photos, schema, snapshot, tokens, views, webhooks
+from webapp.review.api import PlateSearchView  # plate search (issue 20)
 
 # Registers the token scheme with drf-spectacular.
 __all__ = ["schema"]
@@ -47,4 +48,6 @@ urlpatterns = [
         webhooks.DeliveryRedeliver.as_view(),
         name="webhook-redeliver",
     ),
+    # --- plate search for moderators (issue 20) ---
+    path("plates/search/", PlateSearchView.as_view(), name="plate-search"),
 ]

@@ -3,9 +3,13 @@ from __future__ import annotations
 from django import forms
 
 from webapp.listings.models import Flag
+from webapp.review.models import AuditEntry
 from webapp.review.selectors import QueueFilters
+from webapp.review.selectors.audit import AuditFilters, moderator_choices
+from webapp.review.selectors.queue import SORTS
 from webapp.review.services import BULK_MAX_FLAGS, PLATE_MAX_LENGTH, REASON_MAX_LENGTH
 
+SORT_CHOICES = [("", "Default")] + [(f"{sign}{name}", name) for name in SORTS for sign in ("", "-")]
 STATUS_CHOICES = [("", "Any status"), *Flag.Status.choices]
 KIND_CHOICES = [("", "Any kind"), *Flag.Kind.choices]
 SEVERITY_CHOICES = [("", "Any severity"), *((str(v), label) for v, label in Flag.Severity.choices)]
@@ -21,6 +25,7 @@ class QueueFilterForm(forms.Form):
     plate_format = forms.CharField(required=False, max_length=16, label="Format")
     date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    sort = forms.ChoiceField(required=False, choices=SORT_CHOICES, widget=forms.HiddenInput)
 
     def __init__(self, data: object = None, **kwargs: object) -> None:
         # A fresh visit (no query string) shows the open flags.
@@ -40,6 +45,7 @@ class QueueFilterForm(forms.Form):
             date_from=d["date_from"],
             date_to=d["date_to"],
             plate=d["plate"].strip(),
+            sort=d["sort"] or "",
         )
 
 
@@ -58,6 +64,12 @@ class CorrectPlateForm(forms.Form):
 class BulkForm(forms.Form):
     decision = forms.ChoiceField(choices=[("confirm", "Confirm"), ("dismiss", "Dismiss")])
     reason = forms.CharField(required=False, max_length=REASON_MAX_LENGTH)
+    # "page": the ticked rows; "filter": every flag the queue's filters match (confirmed first).
+    scope = forms.ChoiceField(
+        required=False, choices=[("page", "Ticked rows"), ("filter", "Every matching flag")]
+    )
+    # The count the moderator was shown and agreed to; the decision runs only if it still holds.
+    confirm_total = forms.IntegerField(required=False, min_value=0)
 
     def pairs(self, data: object) -> list[tuple[int, int]]:
         """The checked ``flag`` ids with the ``version_<id>`` each row carried."""
@@ -70,3 +82,31 @@ class BulkForm(forms.Form):
                 continue
             out.append((flag_id, version))
         return out
+
+
+class AuditFilterForm(forms.Form):
+    moderator = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
+    action = forms.ChoiceField(
+        required=False, choices=[("", "Any action"), *AuditEntry.Action.choices]
+    )
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, data: object = None, **kwargs: object) -> None:
+        super().__init__(data, **kwargs)
+        self.fields["moderator"].choices = [("", "Any moderator"), *moderator_choices()]
+
+    def filters(self) -> AuditFilters:
+        if not self.is_valid():
+            return AuditFilters()
+        d = self.cleaned_data
+        return AuditFilters(
+            user_id=d["moderator"],
+            action=d["action"] or "",
+            date_from=d["date_from"],
+            date_to=d["date_to"],
+        )
+
+
+class PlateSearchForm(forms.Form):
+    q = forms.CharField(required=False, max_length=40, label="Plate")

@@ -11,7 +11,38 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 logger = logging.getLogger(__name__)
+
+# The register's vehicle kinds (KIND column), shown in the moderator's language beside the
+# original. Unknown kinds are shown as they are.
+VEHICLE_KINDS = {
+    "ЛЕГКОВИЙ": _("passenger car"),
+    "ВАНТАЖНИЙ": _("lorry"),
+    "АВТОБУС": _("bus"),
+    "МОТОЦИКЛ": _("motorcycle"),
+    "МОПЕД": _("moped"),
+    "ПРИЧІП": _("trailer"),
+    "НАПІВПРИЧІП": _("semi-trailer"),
+    "СПЕЦІАЛІЗОВАНИЙ": _("special-purpose vehicle"),
+    "СПЕЦІАЛЬНИЙ": _("special vehicle"),
+    "КВАДРОЦИКЛ": _("quad bike"),
+    "ТРАКТОР": _("tractor"),
+}
+
+
+def colour_label(colour: str) -> str:
+    """The register's colour (Ukrainian) in the moderator's language, "" when unknown."""
+    from registry import normalise
+
+    canonical = normalise.normalise_colour(colour or "")
+    return str(_(canonical.replace("_", " "))) if canonical else ""
+
+
+def kind_label(kind: str) -> str:
+    return str(VEHICLE_KINDS.get((kind or "").strip().upper(), ""))
+
 
 # A plate with more operations than this is a fleet plate; the page shows the newest ones.
 HISTORY_LIMIT = 30
@@ -27,7 +58,16 @@ class Record:
     vin: str = ""
     registered_on: dt.date | None = None
     operation: str = ""
+    kind: str = ""
     current: bool = False
+
+    @property
+    def colour_label(self) -> str:
+        return colour_label(self.colour)
+
+    @property
+    def kind_label(self) -> str:
+        return kind_label(self.kind)
 
 
 def _first(row: Any, *names: str) -> Any:
@@ -52,6 +92,7 @@ def _record(row: Any, *, current: bool) -> Record:
         vin=str(_first(row, "vin") or ""),
         registered_on=registered if isinstance(registered, dt.date) else None,
         operation=str(_first(row, "oper_name", "operation") or ""),
+        kind=str(_first(row, "kind") or ""),
         current=current,
     )
 

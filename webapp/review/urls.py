@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from webapp.review import views
+from webapp.review import audit_views, plate_views, views
 
 app_name = "review"
 
@@ -20,4 +20,8 @@ urlpatterns = [
     path("flags/<int:flag_id>/correct/", views.flag_correct, name="correct"),
     path("readings/<int:reading_id>/plate.png", views.plate_crop, name="plate_crop"),
     path("photos/<int:photo_id>/image", views.photo_image, name="photo_image"),
+    path("plates/", plate_views.plate_search_view, name="plate_search"),
+    path("plates/<str:plate>/", plate_views.plate_history_view, name="plate_history"),
+    path("audit/", audit_views.audit_log_view, name="audit_log"),
+    path("audit.csv", audit_views.audit_csv_view, name="audit_csv"),
 ]

@@ -13,6 +13,7 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseRedirect,
+    QueryDict,
 )
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -67,6 +68,10 @@ def queue(request: HttpRequest) -> HttpResponse:
     without_kind = request.GET.copy()
     without_kind.pop("page", None)
     without_kind.pop("kind", None)
+    without_sort = request.GET.copy()
+    without_sort.pop("page", None)
+    without_sort.pop("sort", None)
+    kept = _kept_selection(request)
     return render(
         request,
         "review/queue.html",
@@ -75,39 +80,146 @@ def queue(request: HttpRequest) -> HttpResponse:
             "page": result,
             "querystring": _querystring(request),
             "kind_querystring": without_kind.urlencode(),
+            "sort_querystring": without_sort.urlencode(),
+            "sort": form.filters().sort,
+            "sort_columns": SORT_COLUMNS,
+            "kept_flags": set(kept["flags"]),
+            "kept_reason": kept["reason"],
         },
     )
+
+
+KEPT_SESSION_KEY = "review:kept-selection"
+SORT_COLUMNS = [
+    ("severity", "Sev."),
+    ("kind", "Kind"),
+    ("plate", "Plate"),
+    ("format", "Format"),
+    ("listing", "Listing"),
+    ("opened", "Opened"),
+    ("status", "Status"),
+]
+
+
+def _keep_selection(request: HttpRequest, *, flag_ids: list[int], reason: str) -> None:
+    """Remember the ticked rows and the typed reason across the redirect after an error."""
+    request.session[KEPT_SESSION_KEY] = {"flags": flag_ids[:500], "reason": reason[:500]}
+
+
+def _keep_typed(request: HttpRequest, flag_id: int) -> None:
+    """Remember what was typed on the flag page (reason, plate, photo) across the redirect."""
+    request.session[f"review:kept-form:{flag_id}"] = {
+        name: request.POST.get(name, "")[:200] for name in ("reason", "plate_text", "photo_id")
+    }
+
+
+def _kept_typed(request: HttpRequest, flag_id: int) -> dict:
+    return request.session.pop(f"review:kept-form:{flag_id}", None) or {}
+
+
+def _kept_selection(request: HttpRequest) -> dict:
+    return request.session.pop(KEPT_SESSION_KEY, None) or {"flags": [], "reason": ""}
+
+
+def _bulk_status(form: BulkForm) -> str:
+    if form.cleaned_data["decision"] == "confirm":
+        return Flag.Status.CONFIRMED
+    return Flag.Status.DISMISSED
+
+
+def _report_bulk(request: HttpRequest, result: services.BulkResult, status: str) -> None:
+    if result.decided:
+        label = Flag.Status(status).label.lower()
+        messages.success(request, f"{len(result.decided)} flag(s) {label}.")
+    for conflict in result.conflicts:
+        messages.error(request, str(conflict))
+
+
+def _bulk_matching(
+    request: HttpRequest, form: BulkForm, status: str, querystring: str
+) -> HttpResponse:
+    """Every flag the queue's filters match: a confirmation page with the count first."""
+    back = _queue_url(querystring)
+    filters = QueueFilterForm(QueryDict(querystring)).filters()
+    total = selectors.flag_count_matching(filters=filters)
+    reason = form.cleaned_data["reason"]
+    if status == Flag.Status.DISMISSED and not reason.strip():
+        messages.error(request, "Give a reason for dismissing the flags.")
+        return HttpResponseRedirect(back)
+    if total > services.BULK_FILTER_MAX_FLAGS:
+        messages.error(
+            request,
+            f"{total} flags match; narrow the filter to at most "
+            f"{services.BULK_FILTER_MAX_FLAGS} for one bulk decision.",
+        )
+        return HttpResponseRedirect(back)
+    agreed = form.cleaned_data["confirm_total"]
+    if agreed != total:
+        if agreed is not None:
+            messages.warning(request, f"The number of matching flags changed to {total}.")
+        context = {
+            "total": total,
+            "decision": form.cleaned_data["decision"],
+            "reason": reason,
+            "querystring": querystring,
+            "queue_url": back,
+        }
+        return render(request, "review/bulk_confirm.html", context)
+    pairs = selectors.flag_ids_matching(filters=filters, limit=services.BULK_FILTER_MAX_FLAGS)
+    try:
+        result = services.flags_bulk_decide(
+            flags=pairs,
+            user=request.user,
+            status=status,
+            reason=reason,
+            max_flags=services.BULK_FILTER_MAX_FLAGS,
+        )
+    except ValidationError as error:
+        messages.error(request, _error_text(error))
+        return HttpResponseRedirect(back)
+    _report_bulk(request, result, status)
+    return HttpResponseRedirect(back)
 
 
 @require_POST
 @moderator_required
 def bulk(request: HttpRequest) -> HttpResponse:
     form = BulkForm(request.POST)
-    back = _queue_url(request.POST.get("querystring", ""))
+    querystring = request.POST.get("querystring", "")
+    back = _queue_url(querystring)
+    pairs = form.pairs(request.POST)
     if not form.is_valid():
+        _keep_selection(
+            request, flag_ids=[i for i, _ in pairs], reason=request.POST.get("reason", "")
+        )
         messages.error(request, "Choose confirm or dismiss.")
         return HttpResponseRedirect(back)
-    pairs = form.pairs(request.POST)
+    status = _bulk_status(form)
+    if form.cleaned_data["scope"] == "filter":
+        return _bulk_matching(request, form, status, querystring)
     if not pairs:
         messages.warning(request, "Select at least one flag.")
         return HttpResponseRedirect(back)
-    status = (
-        Flag.Status.CONFIRMED
-        if form.cleaned_data["decision"] == "confirm"
-        else Flag.Status.DISMISSED
-    )
     try:
         result = services.flags_bulk_decide(
             flags=pairs, user=request.user, status=status, reason=form.cleaned_data["reason"]
         )
     except ValidationError as error:
+        _keep_selection(request, flag_ids=[i for i, _ in pairs], reason=form.cleaned_data["reason"])
         messages.error(request, _error_text(error))
         return HttpResponseRedirect(back)
-    if result.decided:
-        messages.success(request, f"{len(result.decided)} flag(s) {status.label.lower()}.")
-    for conflict in result.conflicts:
-        messages.error(request, str(conflict))
+    _report_bulk(request, result, status)
     return HttpResponseRedirect(back)
+
+
+def _history_plate(detail: selectors.FlagDetail) -> str:
+    """The plate whose history page the flag page links to; "" when there is none."""
+    plate = (
+        detail.flag.plate_text
+        or (detail.plates_seen[0] if detail.plates_seen else "")
+        or detail.flag.listing.declared_plate
+    )
+    return plate if sum(ch.isalnum() for ch in plate) >= 4 else ""
 
 
 @require_GET
@@ -126,6 +238,8 @@ def flag_detail(request: HttpRequest, flag_id: int) -> HttpResponse:
         {
             "d": detail,
             "flag": detail.flag,
+            "history_plate": _history_plate(detail),
+            "kept": _kept_typed(request, flag_id),
             "listing": detail.flag.listing,
             "querystring": querystring,
             "prev_url": _flag_url(prev_id, querystring) if prev_id else "",
@@ -162,6 +276,7 @@ def flag_decide(request: HttpRequest, flag_id: int, decision: str) -> HttpRespon
         messages.error(request, str(conflict))
         return HttpResponseRedirect(here)
     except ValidationError as error:
+        _keep_typed(request, flag_id)
         messages.error(request, _error_text(error))
         return HttpResponseRedirect(here)
     verb = "confirmed" if decision == "confirm" else "dismissed"
@@ -175,6 +290,7 @@ def flag_correct(request: HttpRequest, flag_id: int) -> HttpResponse:
     here = _flag_url(flag_id, _querystring(request))
     form = CorrectPlateForm(request.POST)
     if not form.is_valid():
+        _keep_typed(request, flag_id)
         messages.error(request, "Type the plate text and pick the photo it is on.")
         return HttpResponseRedirect(here)
     data = form.cleaned_data
@@ -191,6 +307,7 @@ def flag_correct(request: HttpRequest, flag_id: int) -> HttpResponse:
         messages.error(request, str(conflict))
         return HttpResponseRedirect(here)
     except ValidationError as error:
+        _keep_typed(request, flag_id)
         messages.error(request, _error_text(error))
         return HttpResponseRedirect(here)
     summary = ", ".join(

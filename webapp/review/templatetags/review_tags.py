@@ -19,3 +19,38 @@ def age(value: dt.datetime | None) -> str:
         if seconds >= size:
             return f"{seconds // size} {unit}"
     return f"{seconds} s"
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_cell(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(_cell(v) for v in value) or "—"
+    if value in (None, ""):
+        return "—"
+    return str(value)
+
+
+@register.filter
+def evidence_rows(evidence: object) -> list[tuple[str, str]]:
+    """A flag's evidence (a JSON object) as (label, value) rows for a two-column table."""
+    if not isinstance(evidence, dict):
+        return [("value", _cell(evidence))] if evidence else []
+    return [(str(key).replace("_", " ").capitalize(), _cell(v)) for key, v in evidence.items()]
+
+
+@register.simple_tag
+def sort_link(querystring: str, current: str, column: str) -> str:
+    """Query string that sorts by ``column``; a second click on it reverses the order."""
+    new = f"-{column}" if current == column else column
+    return f"?{querystring}&sort={new}" if querystring else f"?sort={new}"
+
+
+@register.simple_tag
+def sort_state(current: str, column: str) -> str:
+    """aria-sort value of a column header."""
+    if current == column:
+        return "ascending"
+    if current == f"-{column}":
+        return "descending"
+    return "none"

@@ -28,8 +28,12 @@
         go(row.dataset.href);
       });
       const box = row.querySelector("input[type=checkbox]");
+      row.classList.toggle("selected", box.checked);  // kept after a validation error
       box.addEventListener("change", function () { row.classList.toggle("selected", box.checked); });
     });
+    // On a phone the kinds list would fill the first screen: start it folded.
+    const kinds = document.getElementById("kinds-box");
+    if (kinds && window.matchMedia("(max-width: 700px)").matches) { kinds.open = false; }
     const all = document.getElementById("select-all");
     if (all) {
       all.addEventListener("change", function () {

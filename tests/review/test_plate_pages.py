@@ -1,0 +1,126 @@
+"""Plate search page and API, a plate's history page, and the flag page's new parts."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from tests.fixtures.factories import FlagFactory, ListingFactory, ReadingFactory
+from tests.review.conftest import done_photo
+from tests.review.factories import RegisterRecordFactory
+from webapp.review.models import AuditEntry
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seen_twice(flagged_listing):
+    """The flagged listing's plate (read AA1234B8) also read on a second listing."""
+    other = ListingFactory(marketplace_id="MP-OTHER", declared_plate="")
+    photo = done_photo(other)
+    ReadingFactory(photo=photo, plate_text="AA1234BB", plate_format="ua")
+    other_flag = FlagFactory(listing=other, kind="plate_on_other_listing", key="AA1234BB",
+                             plate_text="AA1234BB", severity=3)  # fmt: skip
+    RegisterRecordFactory(plate_latin="AA1234BB", colour="СІРИЙ", kind="ЛЕГКОВИЙ")
+    RegisterRecordFactory(plate_latin="AA1234BB", brand="DAEWOO", model="LANOS",
+                          d_reg="2016-04-02", colour="БІЛИЙ")  # fmt: skip
+    AuditEntry.objects.create(user=None, action="dismiss", flag=other_flag,
+                              flag_ref=other_flag.pk, listing=other, reason="re-listed",
+                              before={"status": "open"}, after={"status": "dismissed"})  # fmt: skip
+    return {**flagged_listing, "other": other, "other_flag": other_flag}
+
+
+def test_the_search_page_finds_a_plate_through_ocr_errors(mod_client, seen_twice):
+    page = mod_client.get(reverse("review:plate_search"), {"q": "aa 1234 bb"})
+    assert page.status_code == 200
+    sources = [(h.source, h.text) for h in page.context["result"].hits]
+    assert ("reading", "AA1234BB") in sources
+    assert ("reading", "AA1234B8") in sources  # the look-alike the engine read
+    assert ("declared", "AA1234BB") in sources
+    assert ("register", "AA1234BB") in sources
+    assert reverse("review:plate_history", args=["AA1234B8"]) in page.content.decode()
+
+
+def test_the_search_page_explains_an_unusable_query(mod_client):
+    page = mod_client.get(reverse("review:plate_search"), {"q": "A1"})
+    assert page.status_code == 400
+    assert "at least 4" in page.content.decode()
+
+
+def test_the_search_api_is_for_moderators_only(client_for, moderator, partner, seen_twice):
+    url = "/api/v1/plates/search/"
+    assert client_for(partner).get(url, {"q": "AA1234BB"}).status_code == 403
+    response = client_for(moderator).get(url, {"q": "AA 1234 B8"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["key"] == "AA123488"
+    assert {r["marketplace_id"] for r in body["results"] if r["source"] == "reading"} == {
+        seen_twice["listing"].marketplace_id,
+        "MP-OTHER",
+    }
+    bad = client_for(moderator).get(url, {"q": ""})
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "bad_query"
+
+
+def test_the_api_refuses_anonymous_callers(api_client):
+    assert api_client.get("/api/v1/plates/search/", {"q": "AA1234BB"}).status_code == 401
+
+
+def test_the_history_page_shows_everything_about_the_plate(mod_client, seen_twice):
+    page = mod_client.get(reverse("review:plate_history", args=["AA1234BB"]))
+    assert page.status_code == 200
+    h = page.context["h"]
+    assert {row.listing.marketplace_id for row in h.listings} == {
+        seen_twice["listing"].marketplace_id,
+        "MP-OTHER",
+    }
+    assert {r.plate_text for r in h.readings} == {"AA1234BB", "AA1234B8"}
+    assert {f.pk for f in h.flags} == {seen_twice["flag"].pk, seen_twice["other_flag"].pk}
+    assert [e.reason for e in h.decisions] == ["re-listed"]
+    assert h.register_current.make == "TOYOTA"
+    assert [r.make for r in h.register_history] == ["DAEWOO"]
+    html = page.content.decode()
+    assert 'СІРИЙ <span class="muted">(grey)</span>' in html
+    assert "(passenger car)" in html
+    assert 'БІЛИЙ <span class="muted">(white)</span>' in html
+
+
+def test_the_flag_page_links_the_history_and_other_listings(mod_client, seen_twice):
+    flag = seen_twice["flag"]
+    page = mod_client.get(reverse("review:flag", args=[flag.pk]))
+    html = page.content.decode()
+    assert reverse("review:plate_history", args=["AA1234B8"]) in html
+    # the other listing (the same plate, read with a look-alike) is a link to its flag
+    if connection.vendor == "postgresql":
+        others = html.split('id="other-listings"', 1)[1].split("</ul>", 1)[0]
+        assert f'href="{reverse("review:flag", args=[seen_twice["other_flag"].pk])}"' in others
+    # evidence is a table, not a Python dict
+    assert '<table class="evidence"' in html
+    assert "{&#x27;declared&#x27;" not in html
+    assert "<th>Declared</th><td>AA1234BB</td>" in html
+
+
+def test_register_colour_is_translated_beside_the_original(mod_client, flagged_listing):
+    RegisterRecordFactory(plate_latin="AA1234B8", colour="СІРИЙ", kind="ЛЕГКОВИЙ")
+    page = mod_client.get(reverse("review:flag", args=[flagged_listing["flag"].pk]))
+    compare = {row.label: row for row in page.context["d"].compare}
+    assert (compare["Colour"].register, compare["Colour"].register_translated) == (
+        "СІРИЙ",
+        "grey",
+    )
+    assert compare["Kind"].register_translated == "passenger car"
+
+
+def test_outsiders_get_no_plate_pages(client, outsider):
+    client.force_login(outsider)
+    assert client.get(reverse("review:plate_search"), {"q": "AA1234BB"}).status_code == 403
+    assert client.get(reverse("review:plate_history", args=["AA1234BB"])).status_code == 403
+
+
+def test_other_listings_include_look_alike_readings(mod_client, seen_twice):
+    page = mod_client.get(reverse("review:flag", args=[seen_twice["flag"].pk]))
+    others = {listing.marketplace_id for listing in page.context["d"].other_listings}
+    # the flag's photo reads AA1234B8, MP-OTHER's reads AA1234BB: one plate on PostgreSQL
+    assert others == ({"MP-OTHER"} if connection.vendor == "postgresql" else set())

@@ -1,0 +1,126 @@
+"""Plate search over readings (with alternatives), declared plates and the register."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from tests.fixtures.factories import ListingFactory, PhotoFactory, ReadingFactory
+from tests.review.factories import RegisterRecordFactory
+from webapp.review.selectors import search
+from webapp.review.selectors.search import SearchError, plate_search
+
+pytestmark = pytest.mark.django_db
+
+
+def _reading(text: str, *, alternatives: list[str] = (), marketplace_id: str = "", **kw):
+    listing = ListingFactory(**({"marketplace_id": marketplace_id} if marketplace_id else {}))
+    photo = PhotoFactory(listing=listing)
+    alts = [{"text": text, "score": 0.9}] + [{"text": a, "score": 0.2} for a in alternatives]
+    return ReadingFactory(photo=photo, plate_text=text, alternatives=alts, **kw)
+
+
+def _texts(result) -> list[tuple[str, str, int]]:
+    return [(h.source, h.text, h.distance) for h in result.hits]
+
+
+def test_look_alikes_cost_nothing_and_exact_text_ranks_first():
+    folded = _reading("AA1234B8")
+    exact = _reading("AA1234BB")
+    result = plate_search(q="aa 1234 bb")
+    assert [h.reading_id for h in result.hits[:2]] == [exact.pk, folded.pk]
+    assert [h.distance for h in result.hits[:2]] == [0, 0]
+    assert [h.exact for h in result.hits[:2]] == [True, False]
+
+
+@pytest.mark.parametrize(
+    "read",
+    ["AA1234B", "AA12345BB", "AX1234BB", "A1234BB"],
+    ids=["missing", "inserted", "substituted", "missing-first"],
+)
+def test_one_edit_away_is_found(read):
+    reading = _reading(read)
+    _reading("KA9999XO")  # unrelated
+    hits = plate_search(q="AA1234BB").hits
+    assert [(h.reading_id, h.distance) for h in hits] == [(reading.pk, 1)]
+
+
+def test_alternatives_declared_plates_and_the_register_are_searched():
+    via_alt = _reading("AA1284BB", alternatives=["AA1234BB"])
+    ListingFactory(marketplace_id="MP-DECL", declared_plate="аа 1234 вв")  # Cyrillic, spaced
+    RegisterRecordFactory(plate_latin="AA1234BB")
+    RegisterRecordFactory(plate_latin="AA1234BB", d_reg="2024-01-02")
+    RegisterRecordFactory(plate_latin="BC7777CB")
+
+    hits = plate_search(q="AA1234BB").hits
+    by_source = {h.source: h for h in hits}
+    assert by_source["alternative"].reading_id == via_alt.pk
+    assert by_source["alternative"].reading_text == "AA1284BB"
+    assert by_source["declared"].marketplace_id == "MP-DECL"
+    assert (by_source["register"].text, by_source["register"].register_count) == ("AA1234BB", 2)
+    assert str(by_source["register"].register_date) == "2024-01-02"
+    assert "BC7777CB" not in {h.text for h in hits}
+    # the reading's own (wrong) text is not what matched
+    assert [h.source for h in hits][0] == "alternative"
+
+
+def test_far_plates_are_not_hits():
+    _reading("KA0001XO")
+    _reading("AA12")  # two missing characters
+    assert plate_search(q="AA1234BB").hits == []
+
+
+@pytest.mark.parametrize(
+    ("q", "why"), [("", "at least"), ("a-1", "at least"), ("A" * 17, "at most")]
+)
+def test_unusable_queries_are_refused_with_the_reason(q, why):
+    with pytest.raises(SearchError, match=why):
+        plate_search(q=q)
+
+
+def test_the_postgres_path_uses_the_trigram_indexes():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    for i in range(30):
+        _reading(f"BC{i:04d}XO")
+    with connection.cursor() as cursor:
+        for table in ("recognition_reading", "listings_listing"):
+            cursor.execute(f"ANALYZE {table}")
+        cursor.execute("SET enable_seqscan = off")
+        for table, expr in [
+            ("recognition_reading", search.READING_EXPR),
+            ("listings_listing", search.DECLARED_EXPR),
+        ]:  # the register's index is the same kind; on a handful of rows its B-tree wins
+            column = expr.split("(", 2)[-1].split(":")[0]
+            extra = "" if table == "recognition_reading" else f" AND {column} <> ''"
+            op = "<<%%" if table == "recognition_reading" else "%%"
+            lhs, rhs = ("%s", expr) if table == "recognition_reading" else (expr, "%s")
+            cursor.execute(
+                f"EXPLAIN SELECT 1 FROM {table} WHERE {lhs} {op} {rhs}{extra}", ["AA123488"]
+            )
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            assert "_trgm" in plan, plan
+        cursor.execute("RESET enable_seqscan")
+
+
+def test_the_migration_freezes_the_same_fold():
+    import importlib
+
+    from recognition import search_key
+    from webapp.review import plates
+
+    migration = importlib.import_module("webapp.review.migrations.0005_plate_search_indexes")
+    assert (migration.SQL_FROM, migration.SQL_TO) == (plates.SQL_FROM, plates.SQL_TO)
+    assert (search_key.SQL_FROM, search_key.SQL_TO) == (plates.SQL_FROM, plates.SQL_TO)
+    index_exprs = {expr for _table, expr, _where in migration.INDEXES.values()}
+    assert index_exprs == {search.READING_EXPR, search.DECLARED_EXPR, search.REGISTER_EXPR}
+
+
+def test_the_search_key_column_folds_text_and_alternatives():
+    reading = _reading("aa1234bb", alternatives=["AA 1234 B8", "ka0001xo"])
+    reading.refresh_from_db()
+    if connection.vendor == "postgresql":
+        # separators (the spaces of the JSON text too) are dropped, look-alikes folded
+        assert reading.search_key == 'AA123488/["AA123488","AA123488","KA0001X0"]'
+    else:
+        assert reading.search_key == "AA1234BB"

@@ -1,0 +1,112 @@
+"""Operators' endpoints: /healthz against the real Redis, broker and a real worker, /metrics
+access rules and figures, the model-versions page."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from tests.fixtures.factories import PhotoFactory, ReadingFactory
+from webapp.ops import health
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_fails_with_503_and_says_which_check(client, settings, tmp_path):
+    settings.PLATECHECK_MODELS_DIR = str(tmp_path)  # no manifests there
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "fail"
+    assert body["checks"]["engine"]["status"] == "fail"
+    assert "No such file" in body["checks"]["engine"]["detail"]
+    assert body["checks"]["database"]["status"] == "ok"
+
+
+def test_healthz_checks_a_broken_broker_and_redis(client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6399/0"  # nothing listens there
+    settings.HEALTH_REDIS_URL = ""
+    body = client.get("/healthz").json()
+    assert body["checks"]["redis"]["status"] == "fail"
+    assert body["checks"]["broker"]["status"] == "fail"
+
+
+def test_metrics_are_refused_to_strangers(client, outsider, settings):
+    settings.METRICS_ALLOWED_ADDRESSES = ["10.0.0.5"]
+    assert client.get("/metrics").status_code == 403
+    client.force_login(outsider)
+    assert client.get("/metrics").status_code == 403
+    scraper = Client(REMOTE_ADDR="10.0.0.5")
+    assert scraper.get("/metrics").status_code == 200
+
+
+def test_metrics_carry_the_platecheck_figures(client, moderator, settings):
+    settings.METRICS_ALLOWED_ADDRESSES = []
+    PhotoFactory(status="failed")
+    ReadingFactory(timings={"detect_ms": 100.0, "rectify_ms": 5.0, "read_ms": 20.0})
+    ReadingFactory(timings={"detect_ms": 300.0, "rectify_ms": 5.0, "read_ms": 40.0})
+    client.force_login(moderator)
+    text = client.get("/metrics").content.decode()
+    assert 'platecheck_photos{status="failed"} 1.0' in text
+    assert 'platecheck_recognition_latency_seconds{quantile="0.5",stage="detect"}' in text
+    assert "django_http_requests_latency_seconds_by_view_method" in text
+    assert 'platecheck_metrics_errors{part="photos"} 0.0' in text
+
+
+def test_the_model_versions_page_counts_photos_per_version(moderator):
+    version = health.installed_engine_version() + "+rapidocr"
+    ReadingFactory(model_version=version)
+    ReadingFactory(model_version="det-old+ocr-old")
+    client = Client()
+    client.force_login(moderator)
+    page = client.get("/ops/models/")
+    rows = {v.version: v for v in page.context["page"].versions}
+    assert rows[version].deployed
+    assert rows[version].photos == 1
+    assert not rows["det-old+ocr-old"].deployed
+    names = {c.name: c for c in page.context["page"].components}
+    assert set(names) == {"detector", "ocr"}
+    assert names["detector"].metrics
+    assert "Model card" in page.content.decode()
+
+
+def test_the_model_versions_page_is_for_staff(outsider):
+    client = Client()
+    client.force_login(outsider)
+    assert client.get("/ops/models/").status_code == 302  # to the admin login
+
+
+@pytest.mark.integration
+def test_healthz_is_green_with_a_real_broker_and_worker(celery_worker, client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = celery_worker.env["CELERY_BROKER_URL"]
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok", body
+    assert body["checks"]["redis"]["status"] == "ok"
+    assert body["checks"]["broker"]["status"] == "ok"
+    assert body["checks"]["worker"]["detail"].startswith("1 worker(s)")
+
+
+@pytest.mark.integration
+def test_healthz_fails_when_the_worker_is_gone(celery_worker, client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = celery_worker.env["CELERY_BROKER_URL"]
+    celery_worker.stop()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert (
+        response.json()["checks"]["worker"]["detail"] == "RuntimeError: no worker answered a ping"
+    )
+
+
+def test_metrics_under_several_gunicorn_processes_still_carry_platecheck_figures(
+    monkeypatch, tmp_path
+):
+    from webapp.ops.metrics import exposition
+
+    PhotoFactory(status="done")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    body, content_type = exposition()
+    assert content_type.startswith("text/plain")
+    assert 'platecheck_photos{status="done"} 1.0' in body.decode()

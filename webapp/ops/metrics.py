@@ -1,0 +1,174 @@
+"""Prometheus figures read at scrape time, next to django-prometheus' request metrics.
+
+Request latency and counts come from django-prometheus' middleware. What the database and the
+broker know (photos by status, queue depth, register import progress, recognition latency) is
+collected here when Prometheus scrapes, so no process has to keep counters in step: the worker's
+latencies are read back from the readings it stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import statistics
+from collections.abc import Iterator
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.utils import timezone
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+logger = logging.getLogger(__name__)
+
+# Recognition latency is summarised over the readings of this window (bounded row count).
+LATENCY_WINDOW = timedelta(hours=1)
+LATENCY_MAX_ROWS = 5000
+QUEUES = ("recognition", "default")
+STAGES = ("detect_ms", "rectify_ms", "read_ms")
+
+_registered = False
+
+
+def _photos() -> Iterator[Metric]:
+    from django.db.models import Count
+
+    from webapp.listings.models import Photo
+
+    family = GaugeMetricFamily(
+        "platecheck_photos", "Photos by recognition status", labels=["status"]
+    )
+    counts = dict(Photo.objects.values_list("status").annotate(n=Count("*")).order_by())
+    for status, _label in Photo.Status.choices:
+        family.add_metric([status], counts.get(status, 0))
+    yield family
+
+
+def _queue_depth() -> Iterator[Metric]:
+    url = "" if settings.CELERY_TASK_ALWAYS_EAGER else settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://")):
+        return
+    import redis
+
+    family = GaugeMetricFamily(
+        "platecheck_celery_queue_depth", "Messages waiting in a Celery queue", labels=["queue"]
+    )
+    client = redis.Redis.from_url(url, socket_timeout=1.0)
+    try:
+        for queue in QUEUES:
+            family.add_metric([queue], client.llen(queue))
+    finally:
+        client.close()
+    yield family
+
+
+def _imports() -> Iterator[Metric]:
+    from registry.models import ImportRun
+
+    rows = GaugeMetricFamily(
+        "platecheck_register_import_rows", "Rows read by a running register import", labels=["run"]
+    )
+    rate = GaugeMetricFamily(
+        "platecheck_register_import_rows_per_second", "Rows/s of a running import", labels=["run"]
+    )
+    eta = GaugeMetricFamily(
+        "platecheck_register_import_eta_seconds", "Seconds left of a running import", labels=["run"]
+    )
+    for run in ImportRun.objects.filter(status=ImportRun.Status.RUNNING):
+        progress = run.progress()
+        rows.add_metric([str(run.pk)], progress.rows)
+        rate.add_metric([str(run.pk)], progress.rows_per_second)
+        if progress.eta_seconds is not None:
+            eta.add_metric([str(run.pk)], progress.eta_seconds)
+    yield from (rows, rate, eta)
+
+
+def _recognition_latency() -> Iterator[Metric]:
+    from recognition.models import Reading
+
+    since = timezone.now() - LATENCY_WINDOW
+    timings = list(
+        Reading.objects.filter(source=Reading.Source.ENGINE, created_at__gte=since)
+        .order_by("-id")
+        .values_list("timings", flat=True)[:LATENCY_MAX_ROWS]
+    )
+    family = GaugeMetricFamily(
+        "platecheck_recognition_latency_seconds",
+        "Per-photo recognition time by stage over the last hour (quantiles of stored readings)",
+        labels=["stage", "quantile"],
+    )
+    for stage in (*STAGES, "total"):
+        values = sorted(_stage_seconds(t, stage) for t in timings if isinstance(t, dict))
+        values = [v for v in values if v is not None]
+        if len(values) < 2:
+            continue
+        cuts = statistics.quantiles(values, n=100)
+        for q, cut in (("0.5", cuts[49]), ("0.95", cuts[94]), ("0.99", cuts[98])):
+            family.add_metric([stage.removesuffix("_ms"), q], cut)
+    yield family
+
+
+def _stage_seconds(timings: dict, stage: str) -> float | None:
+    if stage == "total":
+        parts = [timings.get(s) for s in STAGES]
+        return sum(float(p) for p in parts if p is not None) / 1000 if any(parts) else None
+    value = timings.get(stage)
+    return float(value) / 1000 if value is not None else None
+
+
+class PlatecheckCollector(Collector):
+    def describe(self) -> list[Metric]:
+        # Without describe(), registering calls collect(): database queries at start-up.
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        errors = GaugeMetricFamily(
+            "platecheck_metrics_errors", "Collectors that failed this scrape", labels=["part"]
+        )
+        for name, part in (
+            ("photos", _photos),
+            ("queues", _queue_depth),
+            ("imports", _imports),
+            ("recognition", _recognition_latency),
+        ):
+            try:
+                yield from list(part())
+                errors.add_metric([name], 0)
+            except (DatabaseError, OSError, ConnectionError) as exc:
+                logger.warning("metrics: %s failed: %s", name, exc)
+                errors.add_metric([name], 1)
+            except Exception as exc:  # noqa: BLE001 - a scrape must not fail as a whole
+                logger.warning("metrics: %s failed: %s", name, exc)
+                errors.add_metric([name], 1)
+        yield errors
+
+
+def register_collector() -> None:
+    global _registered
+    if not _registered:
+        REGISTRY.register(PlatecheckCollector())
+        _registered = True
+
+
+def exposition() -> tuple[bytes, str]:
+    """The scrape's body and content type.
+
+    Under gunicorn's several processes (PROMETHEUS_MULTIPROC_DIR set), request metrics are
+    merged from every process's files, and this module's figures (read from the database, the
+    same in every process) are added once.
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        registry.register(PlatecheckCollector())
+    else:
+        registry = REGISTRY
+    return generate_latest(registry), CONTENT_TYPE_LATEST

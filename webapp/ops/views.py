@@ -1,0 +1,51 @@
+"""Operators' endpoints: /healthz, /metrics (staff or allowed addresses), model versions."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from webapp.ops import health, selectors
+from webapp.ops.metrics import exposition
+
+
+@require_GET
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    results = health.run_checks()
+    ok = all(r.status != "fail" for r in results)
+    body = {
+        "status": "ok" if ok else "fail",
+        "checks": {
+            r.name: {"status": r.status, "detail": r.detail, "ms": round(r.ms, 1)} for r in results
+        },
+    }
+    return JsonResponse(body, status=200 if ok else 503)
+
+
+def _metrics_allowed(request: HttpRequest) -> bool:
+    user = request.user
+    if user.is_authenticated and user.is_staff:
+        return True
+    return request.META.get("REMOTE_ADDR", "") in settings.METRICS_ALLOWED_ADDRESSES
+
+
+@require_GET
+@never_cache
+def metrics(request: HttpRequest) -> HttpResponse:
+    if not _metrics_allowed(request):
+        raise PermissionDenied("Metrics are for staff and the monitoring server's address.")
+    body, content_type = exposition()
+    return HttpResponse(body, content_type=content_type)
+
+
+@require_GET
+@staff_member_required
+def model_versions(request: HttpRequest) -> HttpResponse:
+    context = {"page": selectors.model_versions()}
+    return render(request, "ops/model_versions.html", context)

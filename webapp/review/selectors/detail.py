@@ -1,0 +1,216 @@
+"""Reads for one flag's page: photos with their readings, the register, related rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import OuterRef, Prefetch, Q, Subquery
+
+from recognition.models import Reading
+from recognition.pipeline.regions import normalise_plate
+from registry import normalise
+from webapp.listings.models import Flag, Listing, Photo
+from webapp.review import register
+from webapp.review.models import AuditEntry
+from webapp.review.plates import plate_key
+from webapp.review.selectors.queue import QUEUE_ORDER
+
+# A plate seen on more listings than this is a data problem, not something to scroll through.
+OTHER_LISTINGS_LIMIT = 20
+AUDIT_LIMIT = 100
+
+
+@dataclass
+class ReadingView:
+    reading: Reading
+    # "x1,y1 x2,y2 ..." in photo pixels, for an SVG <polygon> over a viewBox of the photo size.
+    points: str
+    label_x: float
+    label_y: float
+    current: bool
+
+
+@dataclass
+class PhotoView:
+    photo: Photo
+    readings: list[ReadingView] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CompareRow:
+    label: str
+    declared: str
+    register: str
+    photos: str
+    differs: bool
+    # The register's value in the moderator's language (colours, vehicle kinds), "" if none.
+    register_translated: str = ""
+
+
+@dataclass
+class FlagDetail:
+    flag: Flag
+    photos: list[PhotoView]
+    plates_seen: list[str]
+    register_current: register.Record | None
+    register_history: list[register.Record]
+    compare: list[CompareRow]
+    other_listings: list[Listing]
+    other_flags: list[Flag]
+    audit: list[AuditEntry]
+
+
+def _reading_views(photo: Photo) -> list[ReadingView]:
+    """Human readings and the readings of the photo's current model version, newest first.
+
+    Older model versions' readings stay in the database for comparisons but would only
+    clutter the moderator's view.
+    """
+    readings: list[Reading] = list(photo.readings.all())
+    current_version = photo.model_version or next(
+        (r.model_version for r in readings if r.source == Reading.Source.ENGINE), ""
+    )
+    views = []
+    for reading in readings:
+        if reading.source != Reading.Source.HUMAN and reading.model_version != current_version:
+            continue
+        corners = [(float(x), float(y)) for x, y in (reading.corners or [])][:4]
+        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in corners)
+        label_x = min((x for x, _ in corners), default=0.0)
+        label_y = max(0.0, min((y for _, y in corners), default=0.0) - 8)
+        views.append(ReadingView(reading, points, label_x, label_y, current=not views))
+    return views
+
+
+def _plates_seen(photos: Sequence[PhotoView]) -> list[str]:
+    # A human correction overrides what the engine read on the same photo.
+    seen: dict[str, None] = {}
+    for view in photos:
+        human = [r for r in view.readings if r.reading.source == Reading.Source.HUMAN]
+        for rv in human[:1] or view.readings:
+            if rv.reading.plate_text:
+                seen[rv.reading.plate_text] = None
+    return list(seen)
+
+
+def _norm(value: object) -> str:
+    return "".join(str(value or "").split()).casefold()
+
+
+def _compare(
+    listing: Listing, record: register.Record | None, plates: list[str]
+) -> list[CompareRow]:
+    rec = record or register.Record()
+    rows = [
+        ("Plate", listing.declared_plate, rec.plate, ", ".join(plates)),
+        ("Make", listing.declared_make, rec.make, ""),
+        ("Model", listing.declared_model, rec.model, ""),
+        ("Colour", listing.declared_colour, rec.colour, ""),
+        ("Year", listing.declared_year or "", rec.year or "", ""),
+        ("VIN", listing.declared_vin, rec.vin, ""),
+    ]
+    # Make, model and colour differ only as the cross-check sees it: `MB` is MERCEDES-BENZ,
+    # `IS250` is `IS 250` and grey is СІРИЙ.
+    semantic = {
+        "Make": lambda d, r: normalise.compare_make(d, r),
+        "Model": lambda d, r: normalise.compare_model(d, r, listing.declared_make),
+        "Colour": lambda d, r: normalise.compare_colour(d, r),
+    }
+    translated = {"Colour": rec.colour_label}
+    out = []
+    for label, declared, registered, photos in rows:
+        if label == "Plate":
+            values = {normalise_plate(str(v)) for v in (declared, registered, *plates) if _norm(v)}
+            differs = len(values) > 1
+        elif label in semantic:
+            differs = semantic[label](str(declared), str(registered)) == normalise.Match.MISMATCH
+        else:
+            differs = len({_norm(v) for v in (declared, registered) if _norm(v)}) > 1
+        out.append(
+            CompareRow(
+                label,
+                str(declared or ""),
+                str(registered or ""),
+                photos,
+                differs,
+                translated.get(label, ""),
+            )
+        )
+    if rec.kind:
+        out.append(CompareRow("Kind", "", rec.kind, "", False, rec.kind_label))
+    return out
+
+
+def _same_plate(plates: list[str]) -> Q:
+    """Listings with a reading of one of ``plates``, look-alike spellings included.
+
+    On PostgreSQL a reading's ``search_key`` starts with its folded text and a ``/``, a prefix
+    the trigram index serves; SQLite (the demo) compares the texts as read.
+    """
+    if connection.vendor != "postgresql":
+        return Q(photos__readings__plate_text__in=plates)
+    keys = {plate_key(p) for p in plates if plate_key(p)}
+    condition = Q()
+    for key in keys:
+        condition |= Q(photos__readings__search_key__startswith=f"{key}/")
+    return condition
+
+
+def flag_detail(*, flag_id: int) -> FlagDetail:
+    """Everything the flag page shows; raises Flag.DoesNotExist."""
+    flag = Flag.objects.select_related("listing", "reviewer").get(pk=flag_id)
+    listing = flag.listing
+    readings = Reading.objects.select_related("created_by").order_by("-created_at", "-id")
+    photos = list(
+        Photo.objects.filter(listing=listing)
+        .prefetch_related(Prefetch("readings", queryset=readings))
+        .order_by("id")
+    )
+    photo_views = [PhotoView(p, _reading_views(p)) for p in photos]
+    plates = _plates_seen(photo_views)
+    lookup_plate = flag.plate_text or (plates[0] if plates else "") or listing.declared_plate
+    current, history = register.records_for_plate(plate_text=lookup_plate)
+
+    other_listings: list[Listing] = []
+    if plates:
+        # The listing's most pressing flag, so the moderator can open it from here.
+        first_flag = (
+            Flag.objects.filter(listing_id=OuterRef("pk"))
+            .order_by("-status", *QUEUE_ORDER)  # open > dismissed > confirmed
+            .values("pk")[:1]
+        )
+        other_listings = list(
+            Listing.objects.filter(_same_plate(plates))
+            .exclude(pk=listing.pk)
+            .distinct()
+            .annotate(first_flag_id=Subquery(first_flag))
+            .order_by("-created_at", "-id")[:OTHER_LISTINGS_LIMIT]
+        )
+    other_flags = list(
+        Flag.objects.filter(listing=listing)
+        .exclude(pk=flag.pk)
+        .defer("evidence")
+        .order_by(*QUEUE_ORDER)
+    )
+    audit = list(
+        AuditEntry.objects.filter(flag_ref=flag.pk)
+        .select_related("user")
+        .order_by("-created_at", "-id")[:AUDIT_LIMIT]
+    )
+    return FlagDetail(
+        flag=flag,
+        photos=photo_views,
+        plates_seen=plates,
+        register_current=current,
+        register_history=history,
+        compare=_compare(listing, current, plates),
+        other_listings=other_listings,
+        other_flags=other_flags,
+        audit=audit,
+    )
+
+
+def reading_for_crop(*, reading_id: int) -> Reading:
+    return Reading.objects.select_related("photo").get(pk=reading_id)

@@ -1,0 +1,296 @@
+"""Plate search that survives OCR errors: readings (with their alternatives), declared plates
+and the register, tolerant of look-alike characters and one inserted, missing or substituted
+character, ranked.
+
+Both sides are folded onto the confusion key of :mod:`webapp.review.plates` (``B`` and ``8`` are
+one character), so look-alikes cost nothing; what remains is an edit distance on the keys.
+
+- PostgreSQL: pg_trgm GIN indexes over the folded expressions (``review`` migration 0005)
+  return a few hundred candidates sharing enough trigrams with the key; Python ranks them.
+- SQLite (the demo): a bounded scan of the same columns in Python.
+
+The declared-plate and register expressions below must match the indexes' expressions character
+for character, or PostgreSQL falls back to a sequential scan (``tests/review/test_search.py``
+checks the plans); readings carry their folded text in a generated column.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from rapidfuzz.distance import Levenshtein
+
+from recognition.models import Reading
+from registry.models import RegisterRecord
+from webapp.listings.models import Listing
+from webapp.review.plates import SQL_FROM, SQL_TO, plate_key
+
+logger = logging.getLogger(__name__)
+
+MIN_QUERY_CHARS = 4
+MAX_QUERY_CHARS = 16
+# Keys further apart than this are different plates, not misreadings.
+MAX_DISTANCE = 2
+RESULTS_LIMIT = 50
+# Rows fetched per source before ranking: the GIN scan is cheap, the rows' transfer is not.
+CANDIDATES_PER_SOURCE = 300
+# One edit on a 6-character key leaves 4 of its 7 trigrams: similarity 0.4; a bit below that.
+TRIGRAM_THRESHOLD = 0.35
+# The demo's SQLite scan stops here; more rows than this belong on PostgreSQL.
+SQLITE_SCAN_LIMIT = 200_000
+
+
+class SearchError(ValueError):
+    """The query cannot be searched (too short, too long); the message says why."""
+
+
+class Source:
+    READING = "reading"
+    ALTERNATIVE = "alternative"
+    DECLARED = "declared"
+    REGISTER = "register"
+
+
+# Among equally close texts: what the engine read beats its runner-up guesses, and both beat
+# a seller's claim or the register, which are not evidence of what the photo shows.
+_SOURCE_RANK = {Source.READING: 0, Source.ALTERNATIVE: 1, Source.DECLARED: 2, Source.REGISTER: 3}
+
+
+@dataclass(frozen=True)
+class PlateHit:
+    source: str
+    text: str  # the text that matched (a reading, an alternative, a declared plate, a plate)
+    distance: int  # edits between the folded keys
+    exact: bool  # the same characters as typed, not only look-alikes
+    score: float  # the distance with cheaper edits at the ends; what ranks the hits
+    reading_text: str = ""  # the reading's own text when an alternative matched
+    confidence: float = 0.0
+    reading_id: int | None = None
+    photo_id: int | None = None
+    listing_id: int | None = None
+    marketplace_id: str = ""
+    register_date: str = ""
+    register_count: int = 0
+
+    @property
+    def sort_key(self) -> tuple[float, int, int, float]:
+        return (self.score, 0 if self.exact else 1, _SOURCE_RANK[self.source], -self.confidence)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    key: str
+    hits: list[PlateHit] = field(default_factory=list)
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _fold(column_sql: str) -> str:
+    # Literals, not parameters: the planner matches an expression index only on equal constants.
+    return f"translate({column_sql}, {_sql_literal(SQL_FROM)}, {_sql_literal(SQL_TO)})"
+
+
+# Reading.search_key: text and alternatives folded by the database (recognition/search_key.py).
+READING_EXPR = "search_key"
+DECLARED_EXPR = _fold("declared_plate::text")
+REGISTER_EXPR = _fold("plate_latin::text")
+
+
+def _clean(text: str) -> str:
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+def _distance(key: str, text: str) -> int:
+    return Levenshtein.distance(key, plate_key(text), score_cutoff=MAX_DISTANCE + 1)
+
+
+# A character missing or added at either end of a reading (the plate's edge cut off, a screw
+# or the frame read as "I") is the commonest OCR length error: it costs half an edit.
+END_EDIT_COST = 0.5
+
+
+def _score(key: str, text: str, distance: int) -> float:
+    """Edit distance where characters missing or extra at the ends cost END_EDIT_COST."""
+    other = plate_key(text)
+    longer, shorter = (key, other) if len(key) >= len(other) else (other, key)
+    extra = len(longer) - len(shorter)
+    if extra == 0 or extra > MAX_DISTANCE:
+        return float(distance)
+    best = float(distance)
+    for head in range(extra + 1):
+        core = longer[head : len(longer) - (extra - head)]
+        best = min(best, END_EDIT_COST * extra + Levenshtein.distance(core, shorter))
+    return best
+
+
+def _reading_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[PlateHit]:
+    """One hit per reading: its own text or its closest alternative, whichever is nearer."""
+    for reading_id, text, alternatives, confidence, photo_id, listing_id, mp_id in rows:
+        if isinstance(alternatives, str):  # raw cursors hand jsonb over undecoded
+            alternatives = json.loads(alternatives)
+        options = [(Source.READING, text)] + [
+            (Source.ALTERNATIVE, str(alt.get("text", "")))
+            for alt in alternatives or []
+            if isinstance(alt, dict) and alt.get("text") and alt.get("text") != text
+        ]
+        best: PlateHit | None = None
+        for source, candidate in options:
+            distance = _distance(key, candidate)
+            if distance > MAX_DISTANCE:
+                continue
+            hit = PlateHit(
+                source=source,
+                text=candidate,
+                distance=distance,
+                score=_score(key, candidate, distance),
+                exact=_clean(candidate) == query,
+                reading_text=text,
+                confidence=float(confidence or 0.0),
+                reading_id=reading_id,
+                photo_id=photo_id,
+                listing_id=listing_id,
+                marketplace_id=mp_id,
+            )
+            if best is None or hit.sort_key < best.sort_key:
+                best = hit
+        if best is not None:
+            yield best
+
+
+def _declared_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[PlateHit]:
+    for listing_id, mp_id, declared in rows:
+        distance = _distance(key, declared)
+        if distance <= MAX_DISTANCE:
+            yield PlateHit(
+                source=Source.DECLARED,
+                text=declared,
+                distance=distance,
+                score=_score(key, declared, distance),
+                exact=_clean(declared) == query,
+                listing_id=listing_id,
+                marketplace_id=mp_id,
+            )
+
+
+def _register_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[PlateHit]:
+    for plate, last_date, count in rows:
+        distance = _distance(key, plate)
+        if distance <= MAX_DISTANCE:
+            yield PlateHit(
+                source=Source.REGISTER,
+                text=plate,
+                distance=distance,
+                score=_score(key, plate, distance),
+                exact=_clean(plate) == query,
+                register_date=str(last_date or ""),
+                register_count=int(count),
+            )
+
+
+_READING_COLUMNS = (
+    "r.id, r.plate_text, r.alternatives, r.confidence, r.photo_id, p.listing_id, l.marketplace_id"
+)
+
+
+def _pg_candidates(key: str) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    reading = Reading._meta.db_table
+    photo = "listings_photo"
+    listing = Listing._meta.db_table
+    register = RegisterRecord._meta.db_table
+    limit = CANDIDATES_PER_SOURCE
+    with transaction.atomic(), connection.cursor() as cursor:
+        # SET LOCAL: the thresholds end with this transaction, never leak to pooled connections.
+        cursor.execute(
+            "SELECT set_config('pg_trgm.strict_word_similarity_threshold', %s, true),"
+            " set_config('pg_trgm.similarity_threshold', %s, true)",
+            [str(TRIGRAM_THRESHOLD), str(TRIGRAM_THRESHOLD)],
+        )
+        expr = f"r.{READING_EXPR}"
+        cursor.execute(
+            f"SELECT {_READING_COLUMNS} FROM {reading} r"
+            f" JOIN {photo} p ON p.id = r.photo_id JOIN {listing} l ON l.id = p.listing_id"
+            f" WHERE %s <<%% {expr} ORDER BY %s <<<-> {expr} LIMIT {limit}",
+            [key, key],
+        )
+        readings = cursor.fetchall()
+        cursor.execute(
+            f"SELECT id, marketplace_id, declared_plate FROM {listing}"
+            f" WHERE declared_plate <> '' AND {DECLARED_EXPR} %% %s"
+            f" ORDER BY {DECLARED_EXPR} <-> %s LIMIT {limit}",
+            [key, key],
+        )
+        declared = cursor.fetchall()
+        cursor.execute(
+            f"SELECT plate_latin, max(d_reg), count(*) FROM {register}"
+            f" WHERE plate_latin <> '' AND {REGISTER_EXPR} %% %s"
+            f" GROUP BY plate_latin ORDER BY min({REGISTER_EXPR} <-> %s) LIMIT {limit}",
+            [key, key],
+        )
+        registered = cursor.fetchall()
+    return readings, declared, registered
+
+
+def _sqlite_candidates() -> tuple[Iterable[tuple], Iterable[tuple], Iterable[tuple]]:
+    readings = (
+        Reading.objects.order_by("-id")
+        .values_list(
+            "id",
+            "plate_text",
+            "alternatives",
+            "confidence",
+            "photo_id",
+            "photo__listing_id",
+            "photo__listing__marketplace_id",
+        )[:SQLITE_SCAN_LIMIT]
+        .iterator(chunk_size=2000)
+    )
+    declared = (
+        Listing.objects.exclude(declared_plate="")
+        .order_by("-id")
+        .values_list("id", "marketplace_id", "declared_plate")[:SQLITE_SCAN_LIMIT]
+        .iterator(chunk_size=2000)
+    )
+    rows = (
+        RegisterRecord.objects.exclude(plate_latin="")
+        .order_by("-id")
+        .values_list("plate_latin", "d_reg")[:SQLITE_SCAN_LIMIT]
+    )
+    latest: dict[str, list] = {}
+    for plate, d_reg in rows.iterator(chunk_size=2000):
+        entry = latest.setdefault(plate, [d_reg, 0])
+        entry[0] = max(entry[0], d_reg)
+        entry[1] += 1
+    return readings, declared, [(p, d, n) for p, (d, n) in latest.items()]
+
+
+def query_key(q: str) -> tuple[str, str]:
+    """The typed query cleaned (upper case, no separators) and its confusion key."""
+    query = _clean(q or "")
+    if len(query) < MIN_QUERY_CHARS:
+        raise SearchError(f"Type at least {MIN_QUERY_CHARS} letters or digits of the plate.")
+    if len(query) > MAX_QUERY_CHARS:
+        raise SearchError(f"A plate has at most {MAX_QUERY_CHARS} letters and digits.")
+    return query, plate_key(query)
+
+
+def plate_search(*, q: str, limit: int = RESULTS_LIMIT) -> SearchResult:
+    """Hits for a typed plate, nearest first; raises SearchError for an unusable query."""
+    query, key = query_key(q)
+    if connection.vendor == "postgresql":
+        readings, declared, registered = _pg_candidates(key)
+    else:
+        readings, declared, registered = _sqlite_candidates()
+    hits = [
+        *_reading_hits(query, key, readings),
+        *_declared_hits(query, key, declared),
+        *_register_hits(query, key, registered),
+    ]
+    hits.sort(key=lambda h: h.sort_key)
+    return SearchResult(query=query, key=key, hits=hits[:limit])
