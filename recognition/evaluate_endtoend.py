@@ -207,7 +207,7 @@ def run_benchmark(
 
 def whole_plate_rate(engines, peer, cases: list[Case]) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """Share of labelled plates with an engine crop from which either reader reads all of it."""
-    from recognition.pipeline.engine import plate_crop
+    from recognition.pipeline.rectify import plate_crop
 
     whole: dict[str, list[bool]] = {}
     for case in tqdm(cases, desc="whole plate", unit="photo"):
@@ -215,7 +215,10 @@ def whole_plate_rate(engines, peer, cases: list[Case]) -> dict[str, float]:  # t
         dets = engine.detector.detect([case.image], threshold=engine.check.candidate)[0]
         if case.box is not None:
             dets = [d for d in dets if _is_label(np.asarray(d.box, np.float32), "", case)]
-        crops = [plate_crop(case.image, d, engine.crop_pad, engine.whole_plate_grow) for d in dets]
+        crops = [
+            plate_crop(case.image, d.corners, engine.crop_pad, engine.whole_plate_grow)
+            for d in dets
+        ]
         texts = [r.text for r in engine.reader.reader.read_batch(crops)] if crops else []
         texts += [t for t, _ in peer.read(crops)]
         ok = any(score_text(case.text) in score_text(t) for t in texts)
@@ -227,7 +230,8 @@ def whole_plate_rate(engines, peer, cases: list[Case]) -> dict[str, float]:  # t
 def _args(argv: list[str] | None):  # type: ignore[no-untyped-def]
     import argparse
 
-    from recognition.pipeline.engine import DEFAULT_MODELS_DIR, WHOLE_PLATE_GROW
+    from recognition.pipeline.engine import DEFAULT_MODELS_DIR
+    from recognition.pipeline.rectify import WHOLE_PLATE_GROW
 
     p = argparse.ArgumentParser(prog="python -m recognition.evaluate e2e", description=__doc__)
     p.add_argument("--data", type=Path, default=Path("../shared/datasets"))

@@ -19,7 +19,7 @@ import numpy as np
 from recognition.pipeline.detect import PlateDetection, PlateDetector
 from recognition.pipeline.ocr import OcrResult, PlateReader, best_of
 from recognition.pipeline.peer import RapidPeer, consult_peer
-from recognition.pipeline.rectify import grow_corners, grow_to_aspect, rectify
+from recognition.pipeline.rectify import CROP_PAD, WHOLE_PLATE_GROW, plate_crop
 from recognition.pipeline.regions import DEFAULT_REGIONS, region_formats
 from recognition.pipeline.types import PhotoResult, PlateReading, RejectedText
 from recognition.pipeline.verify import CropRead
@@ -31,28 +31,6 @@ log = logging.getLogger(__name__)
 # rapidocr's recogniser also reads the crop and both candidate sets go through the format rules.
 # On the real val crops this lifts exact reads from 0.77 to 0.80 (bench/out/read.json).
 CONSULT_PEER_BELOW = 0.8
-# Margin added around the mask's quadrilateral before straightening (share of width, height).
-# The reader now trains on crops cut through the detector with a 4 %/8 % margin varied by jitter
-# (recognition/training/det_crops.py). Measured with those weights (`evaluate e2e --crop-pad`,
-# 56 real / 50 synthetic val photos): no margin 0.804 / 0.840, 2 %/4 % 0.786 / 0.880,
-# 4 %/8 % 0.750 / 0.880. Real photos decide (they are what users send), so no margin.
-CROP_PAD = (0.0, 0.0)
-# A one-line plate's crop is lengthened towards this width/height (520 x 112 mm plates), by at
-# most WHOLE_PLATE_GROW of its width, so that a mask stopping short of the plate's ends does not
-# cut characters off (recognition/pipeline/rectify.py: grow_to_aspect). 0 turns it off.
-WHOLE_PLATE_ASPECT = 4.6
-WHOLE_PLATE_GROW = 0.3
-
-
-def plate_crop(
-    image: np.ndarray,
-    detection: PlateDetection,
-    pad: tuple[float, float] = CROP_PAD,
-    grow: float = WHOLE_PLATE_GROW,
-) -> np.ndarray:
-    """The straightened crop the reader gets for one detection (the engine's one crop path)."""
-    corners = grow_to_aspect(detection.corners, WHOLE_PLATE_ASPECT, grow) if grow else None
-    return rectify(image, grow_corners(detection.corners if corners is None else corners, *pad))
 
 
 class CombinedReader:
@@ -131,7 +109,9 @@ class PlateEngine:
         detections = self.detector.detect(images, threshold=self.check.candidate)
         t1 = time.perf_counter()
         flat = [(img, d) for img, dets in zip(images, detections, strict=True) for d in dets]
-        crops = [plate_crop(img, d, self.crop_pad, self.whole_plate_grow) for img, d in flat]
+        crops = [
+            plate_crop(img, d.corners, self.crop_pad, self.whole_plate_grow) for img, d in flat
+        ]
         t2 = time.perf_counter()
 
         def keep(k: int, own: OcrResult) -> bool:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from recognition.pipeline.metrics import assign_detections
-from recognition.pipeline.rectify import rectify
+from recognition.pipeline.rectify import plate_crop
 
 if TYPE_CHECKING:
     from recognition.pipeline.detect import PlateDetection
@@ -97,7 +97,7 @@ def read_crops(
     reader: PlateReader, image: np.ndarray, detections: Sequence[PlateDetection]
 ) -> list[CropRead]:
     """Our reader's reading of each detection's straightened crop: what the check weighs."""
-    crops = [rectify(image, d.corners) for d in detections]
+    crops = [plate_crop(image, d.corners) for d in detections]
     return [CropRead.of(r) for r in reader.read_batch(crops)] if crops else []
 
 

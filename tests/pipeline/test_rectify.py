@@ -11,8 +11,10 @@ from recognition.pipeline.rectify import (
     WIDE_SIZE,
     corners_from_mask,
     grow_corners,
+    grow_to_aspect,
     is_square,
     order_corners,
+    plate_crop,
     quad_iou,
     rectify,
 )
@@ -121,3 +123,44 @@ def test_grow_corners_widens_each_side_by_its_share():
     square = np.array([[10, 10], [110, 10], [110, 30], [10, 30]], np.float32)
     grown = grow_corners(square, 0.1, 0.25)
     assert np.allclose(grown, [[0, 5], [120, 5], [120, 35], [0, 35]])
+
+
+def _width_height(corners: np.ndarray) -> tuple[float, float]:
+    tl, tr, _, bl = np.asarray(corners, np.float32)
+    return float(np.linalg.norm(tr - tl)), float(np.linalg.norm(bl - tl))
+
+
+def test_a_one_line_plate_clipped_by_its_mask_is_lengthened_on_both_sides() -> None:
+    # given a mask that stops short: 350 x 100 px where the plate is 4.6:1
+    clipped = np.array([[100, 50], [450, 50], [450, 150], [100, 150]], np.float32)
+    # when
+    grown = grow_to_aspect(clipped, 4.6, max_grow=0.5)
+    # then it is 4.6:1, centred where it was, and as tall as before
+    width, height = _width_height(grown)
+    assert width / height == pytest.approx(4.6, rel=1e-3)
+    assert height == pytest.approx(100)
+    assert grown[:, 0].mean() == pytest.approx(clipped[:, 0].mean())
+
+
+def test_lengthening_is_bounded_and_leaves_square_and_whole_plates_alone() -> None:
+    clipped = np.array([[100, 50], [350, 50], [350, 150], [100, 150]], np.float32)  # 2.5:1
+    square = np.array([[0, 0], [140, 0], [140, 100], [0, 100]], np.float32)
+    whole = np.array([[0, 0], [470, 0], [470, 100], [0, 100]], np.float32)
+    width, _ = _width_height(grow_to_aspect(clipped, 4.6, max_grow=0.3))
+    assert width == pytest.approx(250 * 1.3)
+    np.testing.assert_array_equal(grow_to_aspect(square, 4.6, max_grow=0.3), square)
+    np.testing.assert_array_equal(grow_to_aspect(whole, 4.6, max_grow=0.3), whole)
+
+
+def test_the_engine_crop_holds_characters_the_mask_cut_off() -> None:
+    # given a photo whose plate spans x 100..560 and a detection clipped to x 160..560; the
+    # missing end is not known, so half of the missing 60 px is added on each side
+    image = np.full((300, 700, 3), 255, np.uint8)
+    image[100:200, 135:145] = 0  # a dark first character just inside the plate's left end
+    clipped = np.array([[160, 100], [560, 100], [560, 200], [160, 200]], np.float32)
+    # when the engine cuts its crop, with and without lengthening
+    without = plate_crop(image, clipped, (0.0, 0.0), grow=0.0)
+    with_grow = plate_crop(image, clipped, (0.0, 0.0), grow=0.3)
+    # then only the lengthened crop holds the dark character
+    assert without.min() == 255
+    assert with_grow.min() < 50
