@@ -191,7 +191,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "requeue-stale-photos": {
         "task": "recognition.tasks.requeue_stale_photos",
-        "schedule": crontab(minute="*/15"),
+        # issue 18: cheap now that it never resends a queued or leased photo.
+        "schedule": crontab(minute="*/5"),
     },
     # issue 18: the cross-check outbox's sweeper (requests the broker never got).
     "crosscheck-sweep": {
