@@ -1,174 +1,365 @@
-"""Database loading of parsed register rows: PostgreSQL ``COPY`` + merge, or batched ORM inserts.
+"""Loading a register source into PostgreSQL inside the caller's transaction.
 
-Both loaders take an iterator of ``RegisterRow`` values and return how many rows were new; a row
-whose ``row_hash`` is already stored is skipped, which is what makes re-importing a file a no-op.
+Fast path (a clean file): the bytes go straight into ``COPY ... (FORMAT csv)`` into a temporary
+table of text columns, and the rows are checked, normalised and merged by one ``INSERT ...
+SELECT`` in SQL. Python only maps the few thousand distinct (brand, model) and colour values
+and converts the rows SQL's checks do not accept (for their exact reject reason, or for the
+rare value only Python normalises). A file PostgreSQL's CSV reader refuses (a wrong column
+count, a stray quote, a bad byte, a record over several lines) is rolled back to a savepoint and
+read line by line by ``registry.importers`` instead, which turns each bad line into a reject.
+
+Either way new rows are merged with ``ON CONFLICT (row_hash) DO NOTHING`` (re-importing is a
+no-op) and the plate and VIN of every new row land in the temp table ``registry_changed``, from
+which the caller finds the listings to cross-check again. Nothing commits here.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
-from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from itertools import islice
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from django.db import connection, connections, transaction
-from django.db.backends.utils import CursorWrapper
+import psycopg
+from django.db import connection, transaction
 
-from registry.importers import RegisterRow
+from registry.importers import (
+    ALL_COLUMNS,
+    RAW_TEXT_LIMIT,
+    DateFormat,
+    RegisterRow,
+    RegisterSource,
+    Reject,
+    convert_fields,
+)
 from registry.models import ImportRun, RegisterRecord
+from registry.normalise import (
+    PLATE_LATIN_SQL,
+    VIN_SQL,
+    date_parts_sql,
+    normalise_colour,
+    register_make_model,
+)
 
 if TYPE_CHECKING:
-    import psycopg
+    from django.db.backends.utils import CursorWrapper
 
 logger = logging.getLogger(__name__)
 
-# Rows per COPY + merge round: big enough that the merge's fixed cost is noise, small enough
-# that the temp table stays in temp_buffers and a crash loses at most one round.
-COPY_CHUNK_ROWS = 200_000
-# The merge sorts a round by line so ids follow file order; this keeps that sort in memory.
+COPY_BUFFER = 1 << 20
+COPY_CHUNK_ROWS = 200_000  # rows per COPY round of the line-by-line path
+ORM_BATCH_ROWS = 1_000  # rows per INSERT on SQLite (the demo)
 MERGE_WORK_MEM = "256MB"
-# Rows per INSERT on SQLite (the demo): under SQLite's 32k bound-variable limit at 27 columns.
-ORM_BATCH_ROWS = 1_000
-
-# RegisterRow fields are named after RegisterRecord columns and ordered for COPY.
+_PG_ENCODINGS = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1251": "WIN1251"}
 _COLUMNS: tuple[str, ...] = RegisterRow._fields
+_NUMBER_COLUMNS = ("OPER_CODE", "MAKE_YEAR", "CAPACITY", "OWN_WEIGHT", "TOTAL_WEIGHT")
 
 
-def _stage_column_sql(field_name: str) -> str:
-    field = RegisterRecord._meta.get_field(field_name)
-    if field.get_internal_type() == "CharField":
-        return f"{field.column} text"  # the merge truncates, so COPY never fails on a long value
-    return f"{field.column} {field.db_type(connection)}"
+class _NotClean(Exception):
+    """The fast path cannot read this file exactly as the line reader would."""
 
 
-def _merge_select_sql(field_name: str) -> str:
-    """Truncate text to the column's width in the merge, so one long value cannot fail a round."""
-    field = RegisterRecord._meta.get_field(field_name)
-    max_length = getattr(field, "max_length", None)
-    if field.get_internal_type() == "CharField" and max_length:
-        return f"left({field.column}, {max_length})"
-    return field.column
+@dataclass
+class Loaded:
+    valid: int = 0
+    inserted: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    fast: bool = False
 
 
-def _merge_sql(table: str) -> str:
+def prepare(cursor: CursorWrapper) -> None:
+    cursor.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS registry_changed (plate_latin text, vin text) "
+        "ON COMMIT DROP"
+    )
+    cursor.execute("SELECT set_config('work_mem', %s, true)", [MERGE_WORK_MEM])
+
+
+def load_source(*, source: RegisterSource, run: ImportRun, variant: str) -> Loaded:
+    with connection.cursor() as cursor:
+        prepare(cursor)
+        try:
+            with transaction.atomic():  # a savepoint: a refused COPY leaves nothing behind
+                return _load_fast(cursor, source=source, run=run, variant=variant)
+        except (_NotClean, psycopg.DataError, psycopg.errors.BadCopyFileFormat) as exc:
+            logger.info("%s: read line by line (%s)", source.name, str(exc).splitlines()[0])
+        return _load_lines(cursor, source=source, run=run, variant=variant)
+
+
+# --- fast path -----------------------------------------------------------------------------
+
+
+def _raw_column(source: RegisterSource, name: str) -> str:
+    """The raw text column holding `name` ('' for a column this variant lacks)."""
+    if name in source.columns:
+        return f"coalesce(r.c{source.columns.index(name)}, '')"
+    return "''"
+
+
+def _load_fast(
+    cursor: CursorWrapper, *, source: RegisterSource, run: ImportRun, variant: str
+) -> Loaded:
+    started = time.perf_counter()
+    columns = ", ".join(f"c{i} text" for i in range(len(source.columns)))
+    cursor.execute("DROP TABLE IF EXISTS registry_raw")
+    cursor.execute(
+        f"CREATE TEMP TABLE registry_raw ({columns}, "
+        "line bigint GENERATED ALWAYS AS IDENTITY (START WITH 2)) ON COMMIT DROP"
+    )
+    names = ", ".join(f"c{i}" for i in range(len(source.columns)))
+    encoding = _PG_ENCODINGS[source.encoding]
+    copy_sql = (
+        f"COPY registry_raw ({names}) FROM STDIN "
+        f"(FORMAT csv, DELIMITER ';', HEADER true, ENCODING '{encoding}')"
+    )
+    source.bytes_read = 0
+    with source.opener() as stream, cursor.cursor.copy(copy_sql) as copy:
+        while chunk := stream.read(COPY_BUFFER):
+            source.bytes_read += len(chunk)
+            copy.write(chunk)
+    copied = time.perf_counter()
+    any_text = " || ".join(f"coalesce(c{i}, '')" for i in range(len(source.columns)))
+    cursor.execute(f"SELECT min(line) FROM registry_raw WHERE ({any_text}) ~ '[\\r\\n\\x00]'")
+    if (line := cursor.fetchone()[0]) is not None:
+        raise _NotClean(f"a record spans lines from line {line}")
+    _map_tables(cursor, source)
+    inserted = _merge_raw(cursor, source=source, run=run, variant=variant)
+    result = Loaded(inserted=inserted, fast=True)
+    cursor.execute("SELECT count(*) FROM registry_raw")
+    total = int(cursor.fetchone()[0])
+    fixed = list(_convert_refused(cursor, source, result))
+    result.inserted += _merge_rows(cursor, iter(fixed), run=run, variant=variant)
+    result.valid = total - len(result.rejects)
+    run.merge_seconds += time.perf_counter() - copied
+    refused = len(fixed) + len(result.rejects)
+    logger.info(
+        "%s: COPY %.1fs, check+merge %.1fs, %d rows refused by SQL's checks",
+        source.name, copied - started, time.perf_counter() - copied, refused,
+    )  # fmt: skip
+    return result
+
+
+def _map_tables(cursor: CursorWrapper, source: RegisterSource) -> None:
+    """Python's make/model and colour keys for each distinct value (thousands, not millions)."""
+    brand, model = _raw_column(source, "BRAND"), _raw_column(source, "MODEL")
+    colour = _raw_column(source, "COLOR")
+    cursor.execute("DROP TABLE IF EXISTS registry_map_model, registry_map_colour")
+    cursor.execute(
+        "CREATE TEMP TABLE registry_map_model (brand text, model text, make_norm text, "
+        "model_norm text, PRIMARY KEY (brand, model)) ON COMMIT DROP"
+    )
+    cursor.execute(
+        "CREATE TEMP TABLE registry_map_colour (colour text PRIMARY KEY, canonical text) "
+        "ON COMMIT DROP"
+    )
+    cursor.execute(f"SELECT DISTINCT {brand}, {model} FROM registry_raw r")
+    pairs = cursor.fetchall()
+    with cursor.cursor.copy("COPY registry_map_model FROM STDIN") as copy:
+        for b, m in pairs:
+            copy.write_row((b, m, *register_make_model(b, m)))
+    cursor.execute(f"SELECT DISTINCT {colour} FROM registry_raw r")
+    colours = cursor.fetchall()
+    with cursor.cursor.copy("COPY registry_map_colour FROM STDIN") as copy:
+        for (c,) in colours:
+            copy.write_row((c, normalise_colour(c)))
+
+
+def _checks_sql(source: RegisterSource) -> tuple[str, dict[str, str]]:
+    """A lateral subquery of checked, typed values, and the SQL of each RegisterRow field.
+
+    `ok` is true only for rows SQL converts exactly as ``registry.importers`` would; every
+    other row goes to Python, which rejects it with its reason or converts it.
+    """
+    raw = {name: _raw_column(source, name) for name in ALL_COLUMNS}
+    fmt = source.date_format
+    day, month, year = date_parts_sql(raw["D_REG"], fmt)
+    # A column the variant lacks is NULL outright: PostgreSQL would fold ''::int and fail.
+    ints = {
+        name: f"CASE WHEN {raw[name]} ~ '^-?[0-9]{{1,9}}$' THEN {raw[name]}::int END"
+        if name in source.columns
+        else "NULL::int"
+        for name in _NUMBER_COLUMNS
+    }
+    int_ok = " AND ".join(f"({raw[n]} = '' OR {raw[n]} ~ '^-?[0-9]{{1,9}}$')" for n in ints)
+    lateral = f"""CROSS JOIN LATERAL (SELECT {day} AS dd, {month} AS mm, {year} AS yy) d
+        CROSS JOIN LATERAL (SELECT
+            CASE WHEN d.mm BETWEEN 1 AND 12 AND d.dd >= 1 AND d.yy >= 1
+                 THEN d.dd <= extract(day from make_date(d.yy, d.mm, 1)
+                                      + interval '1 month' - interval '1 day')
+                 ELSE false END AS date_ok,
+            {ints["MAKE_YEAR"]} AS make_year) t
+        CROSS JOIN LATERAL (SELECT {PLATE_LATIN_SQL.format(raw["N_REG_NEW"])} AS plate_latin) p
+        CROSS JOIN LATERAL (SELECT
+            t.date_ok AND {int_ok}
+            AND (t.make_year IS NULL OR t.make_year BETWEEN 1900 AND d.yy + 1)
+            AND p.plate_latin ~ '^[A-Z0-9]*$'
+            AND {raw["VIN"]} ~ '^[\\x01-\\x7f]*$' AS ok) k"""
+    hashed = " || chr(31) || ".join(raw[name] for name in ALL_COLUMNS)
+    values = {
+        "plate": raw["N_REG_NEW"],
+        "plate_latin": "p.plate_latin",
+        "vin": VIN_SQL.format(raw["VIN"]),
+        "brand": raw["BRAND"],
+        "model": raw["MODEL"],
+        "make_norm": "mm.make_norm",
+        "model_norm": "mm.model_norm",
+        "colour": raw["COLOR"],
+        "colour_canonical": "mc.canonical",
+        "make_year": "t.make_year",
+        "d_reg": "make_date(d.yy, d.mm, d.dd)",
+        "oper_code": ints["OPER_CODE"],
+        "oper_name": raw["OPER_NAME"],
+        "dep_code": raw["DEP_CODE"],
+        "dep": raw["DEP"],
+        "kind": raw["KIND"],
+        "body": raw["BODY"],
+        "purpose": raw["PURPOSE"],
+        "fuel": raw["FUEL"],
+        "capacity": ints["CAPACITY"],
+        "own_weight": ints["OWN_WEIGHT"],
+        "total_weight": ints["TOTAL_WEIGHT"],
+        "person": raw["PERSON"],
+        "koatuu": raw["REG_ADDR_KOATUU"],
+        "line": "r.line",
+        "row_hash": f"md5({hashed})::uuid",
+    }
+    return lateral, values
+
+
+def _width(name: str, expression: str) -> str:
+    """Cut text to the column's width, so one long value cannot fail the whole import."""
+    model_field = RegisterRecord._meta.get_field(name)
+    max_length = getattr(model_field, "max_length", None)
+    if model_field.get_internal_type() == "CharField" and max_length:
+        return f"left({expression}, {max_length})"
+    return expression
+
+
+def _insert_returning_sql(select: str) -> str:
+    table = RegisterRecord._meta.db_table
     names = ", ".join(_COLUMNS)
     return (
-        f"INSERT INTO {RegisterRecord._meta.db_table} ({names}, source_variant, import_run_id) "
-        f"SELECT {', '.join(_merge_select_sql(n) for n in _COLUMNS)}, %s, %s "
-        f"FROM {table} ORDER BY line "
-        "ON CONFLICT (row_hash) DO NOTHING"
+        f"WITH ins AS (INSERT INTO {table} ({names}, source_variant, import_run_id) {select} "
+        "ON CONFLICT (row_hash) DO NOTHING RETURNING plate_latin, vin), "
+        "kept AS (INSERT INTO registry_changed SELECT DISTINCT plate_latin, vin FROM ins) "
+        "SELECT count(*) FROM ins"
     )
 
 
-def _copy_sql(table: str) -> str:
-    return f"COPY {table} ({', '.join(_COLUMNS)}) FROM STDIN"
+def _merge_raw(
+    cursor: CursorWrapper, *, source: RegisterSource, run: ImportRun, variant: str
+) -> int:
+    lateral, values = _checks_sql(source)
+    selected = ", ".join(_width(name, values[name]) for name in _COLUMNS)
+    select = (
+        f"SELECT {selected}, %s, %s FROM registry_raw r {lateral} "
+        f"JOIN registry_map_model mm ON mm.brand = {values['brand']} "
+        f"AND mm.model = {values['model']} "
+        f"JOIN registry_map_colour mc ON mc.colour = {values['colour']} "
+        "WHERE k.ok ORDER BY r.line"
+    )
+    cursor.execute(_insert_returning_sql(select), [variant, run.pk])
+    return int(cursor.fetchone()[0])
 
 
-def load_postgres(*, rows: Iterable[RegisterRow], run: ImportRun, variant: str) -> int:
-    """Stream rows through COPY into a staging table, then merge with ON CONFLICT DO NOTHING.
-
-    Outside a transaction (the command, the bench) the merge of one round runs on a second
-    connection while the next round is parsed and copied: parsing is Python's core, merging is
-    PostgreSQL's. Inside a transaction (tests) everything runs on the one connection.
-    """
-    if connection.in_atomic_block:
-        return _load_serial(rows=iter(rows), run=run, variant=variant)
-    return _load_pipelined(rows=iter(rows), run=run, variant=variant)
-
-
-def _stage_columns() -> str:
-    return ", ".join(_stage_column_sql(column) for column in _COLUMNS)
-
-
-def _load_serial(*, rows: Iterator[RegisterRow], run: ImportRun, variant: str) -> int:
-    inserted = 0
-    with connection.cursor() as cursor:
-        # Temp tables are never WAL-logged, which is most of what makes the staging step cheap.
-        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS registry_stage ({_stage_columns()})")
-        while True:
-            cursor.execute("TRUNCATE registry_stage")
-            if not _copy_chunk(cursor.cursor, _copy_sql("registry_stage"), rows):
-                break
-            inserted += _merge(cursor, "registry_stage", variant, run)
-        cursor.execute("DROP TABLE IF EXISTS registry_stage")
-    return inserted
+def _convert_refused(
+    cursor: CursorWrapper, source: RegisterSource, result: Loaded
+) -> Iterator[RegisterRow]:
+    """Rows SQL's checks refused, through the line reader's converter: a row or a reject."""
+    lateral, _ = _checks_sql(source)
+    names = ", ".join(f"coalesce(r.c{i}, '')" for i in range(len(source.columns)))
+    cursor.execute(
+        f"SELECT r.line, {names} FROM registry_raw r {lateral} WHERE NOT k.ok ORDER BY r.line"
+    )
+    for line, *fields in cursor.fetchall():
+        converted = convert_fields(source, line, list(fields))
+        if isinstance(converted, Reject):
+            raw = ";".join(f'"{value}"' for value in fields)[:RAW_TEXT_LIMIT]
+            result.rejects.append(converted._replace(raw=raw))
+        else:
+            yield converted
 
 
-def _merge(cursor: CursorWrapper, table: str, variant: str, run: ImportRun) -> int:
+# --- line-by-line path -----------------------------------------------------------------------
+
+
+def _load_lines(
+    cursor: CursorWrapper, *, source: RegisterSource, run: ImportRun, variant: str
+) -> Loaded:
+    result = Loaded()
+
+    def rows() -> Iterator[RegisterRow]:
+        for item in source.rows():
+            if isinstance(item, Reject):
+                result.rejects.append(item)
+            else:
+                result.valid += 1
+                yield item
+
     started = time.perf_counter()
-    cursor.execute("SELECT set_config('work_mem', %s, true)", [MERGE_WORK_MEM])
-    cursor.execute(_merge_sql(table), [variant, run.pk])
-    # Only one merge is ever in flight, so this thread is the only writer of the counter.
+    result.inserted = _merge_rows(cursor, rows(), run=run, variant=variant)
     run.merge_seconds += time.perf_counter() - started
-    return int(cursor.rowcount)
+    return result
 
 
-def _merge_in_thread(table: str, variant: str, run: ImportRun) -> int:
-    with transaction.atomic(), connection.cursor() as cursor:  # this thread's own connection
-        return _merge(cursor, table, variant, run)
+def _stage_column_sql(name: str) -> str:
+    model_field = RegisterRecord._meta.get_field(name)
+    if model_field.get_internal_type() == "CharField":
+        return f"{model_field.column} text"
+    return f"{model_field.column} {model_field.db_type(connection)}"
 
 
-def _load_pipelined(*, rows: Iterator[RegisterRow], run: ImportRun, variant: str) -> int:
-    # Two unlogged tables used in turn: one is being filled while the other is merged.
-    tables = [f"registry_stage_{run.pk}_{side}" for side in (0, 1)]
+def _merge_rows(
+    cursor: CursorWrapper, rows: Iterator[RegisterRow], *, run: ImportRun, variant: str
+) -> int:
+    """COPY typed rows into a temp table in rounds, merging each round."""
+    stage = ", ".join(_stage_column_sql(name) for name in _COLUMNS)
+    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS registry_stage ({stage}) ON COMMIT DROP")
+    names = ", ".join(_COLUMNS)
+    selected = ", ".join(_width(name, name) for name in _COLUMNS)
+    merge = _insert_returning_sql(f"SELECT {selected}, %s, %s FROM registry_stage ORDER BY line")
     inserted = 0
-    pending: Future[int] | None = None
-    with ThreadPoolExecutor(max_workers=1) as pool, connection.cursor() as cursor:
-        try:
-            for table in tables:
-                cursor.execute(f"CREATE UNLOGGED TABLE IF NOT EXISTS {table} ({_stage_columns()})")
-            for round_number in itertools.count():
-                table = tables[round_number % 2]
-                cursor.execute(f"TRUNCATE {table}")
-                copied = _copy_chunk(cursor.cursor, _copy_sql(table), rows)
-                if pending is not None:
-                    inserted += pending.result()  # keeps merges, and so ids, in file order
-                    pending = None
-                if not copied:
-                    break
-                pending = pool.submit(_merge_in_thread, table, variant, run)
-        finally:
-            if pending is not None:
-                pending.result()
-            pool.submit(connections.close_all).result()
-            for table in tables:
-                cursor.execute(f"DROP TABLE IF EXISTS {table}")
-    return inserted
+    while True:
+        cursor.execute("TRUNCATE registry_stage")
+        count = 0
+        with cursor.cursor.copy(f"COPY registry_stage ({names}) FROM STDIN") as copy:
+            for row in islice(rows, COPY_CHUNK_ROWS):
+                copy.write_row(row)
+                count += 1
+        if not count:
+            return inserted
+        cursor.execute(merge, [variant, run.pk])
+        inserted += int(cursor.fetchone()[0])
 
 
-def _copy_chunk(raw_cursor: psycopg.Cursor[Any], copy_sql: str, rows: Iterator[RegisterRow]) -> int:
-    count = 0
-    with raw_cursor.copy(copy_sql) as copy:
-        write_row = copy.write_row  # psycopg's C formatter escapes and buffers
-        for row in islice(rows, COPY_CHUNK_ROWS):
-            write_row(row)
-            count += 1
-    return count
+# --- SQLite (the demo) -----------------------------------------------------------------------
 
 
-def load_orm(*, rows: Iterable[RegisterRow], run: ImportRun, variant: str) -> int:
-    """Portable fallback (SQLite demo): batched bulk_create that ignores known row hashes."""
+def load_orm(*, source: RegisterSource, run: ImportRun, variant: str) -> Loaded:
+    """Portable fallback: batched bulk_create that ignores known row hashes."""
+    result = Loaded()
     before = RegisterRecord.objects.filter(import_run=run).count()
-    iterator = iter(rows)
-    while batch := list(islice(iterator, ORM_BATCH_ROWS)):
-        RegisterRecord.objects.bulk_create(
-            [
-                RegisterRecord(
-                    **row._asdict(),
-                    source_variant=variant,
-                    import_run=run,
-                )
-                for row in batch
-            ],
-            ignore_conflicts=True,
-        )
-    return RegisterRecord.objects.filter(import_run=run).count() - before
+    batch: list[RegisterRecord] = []
+    for item in source.rows():
+        if isinstance(item, Reject):
+            result.rejects.append(item)
+            continue
+        result.valid += 1
+        batch.append(RegisterRecord(**item._asdict(), source_variant=variant, import_run=run))
+        if len(batch) >= ORM_BATCH_ROWS:
+            RegisterRecord.objects.bulk_create(batch, ignore_conflicts=True)
+            batch = []
+    RegisterRecord.objects.bulk_create(batch, ignore_conflicts=True)
+    result.inserted = RegisterRecord.objects.filter(import_run=run).count() - before
+    return result
 
 
-def load_rows(*, rows: Iterable[RegisterRow], run: ImportRun, variant: str) -> int:
+def load(*, source: RegisterSource, run: ImportRun, variant: str) -> Loaded:
     if connection.vendor == "postgresql":
-        return load_postgres(rows=rows, run=run, variant=variant)
-    return load_orm(rows=rows, run=run, variant=variant)
+        return load_source(source=source, run=run, variant=variant)
+    return load_orm(source=source, run=run, variant=variant)
+
+
+__all__ = ["DateFormat", "Loaded", "load", "load_orm", "load_source", "prepare"]
