@@ -28,7 +28,6 @@ from django.db import connection, transaction
 from registry.importers import (
     ALL_COLUMNS,
     RAW_TEXT_LIMIT,
-    DateFormat,
     RegisterRow,
     RegisterSource,
     Reject,
@@ -75,6 +74,16 @@ def prepare(cursor: CursorWrapper) -> None:
         "ON COMMIT DROP"
     )
     cursor.execute("SELECT set_config('work_mem', %s, true)", [MERGE_WORK_MEM])
+
+
+def start_import() -> None:
+    """An empty list of changed keys for this import (a caller's transaction may hold an older
+    import's: ON COMMIT DROP only fires at the outermost commit)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        prepare(cursor)
+        cursor.execute("TRUNCATE registry_changed")
 
 
 def load_source(*, source: RegisterSource, run: ImportRun, variant: str) -> Loaded:
@@ -362,4 +371,4 @@ def load(*, source: RegisterSource, run: ImportRun, variant: str) -> Loaded:
     return load_orm(source=source, run=run, variant=variant)
 
 
-__all__ = ["DateFormat", "Loaded", "load", "load_orm", "load_source", "prepare"]
+__all__ = ["Loaded", "load", "load_orm", "load_source", "prepare", "start_import"]

@@ -124,6 +124,7 @@ def _import_sources(*, run: ImportRun, sources: list[RegisterSource], progress: 
         desc=run.file_name,
         disable=not progress,
     )
+    loaders.start_import()
     with bar:
         for source in sources:
             loaded = loaders.load(source=source, run=run, variant=str(source.variant))
