@@ -350,6 +350,30 @@ class RegisterSource:
                 yield converted
 
 
+def parse_line(source: RegisterSource, number: int, raw: bytes) -> RegisterRow | Reject | None:
+    """One physical line on its own, with the line reader's reasons; None for a blank line."""
+    text = raw.rstrip(b"\r\n")
+    try:
+        decoded = text.decode(source.encoding)
+    except UnicodeDecodeError:
+        bad = text.decode(source.encoding, errors="replace")
+        return Reject(number, f"bad encoding (not {source.encoding})", bad[:RAW_TEXT_LIMIT])
+    if "\x00" in decoded:
+        return Reject(number, "NUL byte", decoded.replace("\x00", "\\x00")[:RAW_TEXT_LIMIT])
+    if decoded.count('"') % 2:
+        return Reject(number, "unbalanced quotes", decoded[:RAW_TEXT_LIMIT])
+    try:
+        fields = next(csv.reader([decoded], delimiter=";"), [])
+    except csv.Error as exc:
+        return Reject(number, f"unreadable CSV line: {exc}", decoded[:RAW_TEXT_LIMIT])
+    if not fields or (len(fields) == 1 and not fields[0].strip()):
+        return None
+    converted = convert_fields(source, number, fields)
+    if isinstance(converted, Reject):
+        return converted._replace(raw=decoded[:RAW_TEXT_LIMIT])
+    return converted
+
+
 def convert_fields(source: RegisterSource, line: int, fields: list[str]) -> RegisterRow | Reject:
     """One record's fields -> a typed row, or a reject with the reason (raw left empty)."""
     width = len(source.columns)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,21 @@ def test_sql_normalises_a_clean_file_exactly_as_the_line_reader(samples: Path, n
     for record, row in zip(stored, expected, strict=True):
         assert {f: record[f] for f in FIELDS} == {f: getattr(row, f) for f in FIELDS}
         assert record["row_hash"].hex == row.row_hash  # the same identity on both paths
+
+
+def test_broken_lines_are_read_by_python_and_the_rest_by_copy(samples: Path):
+    [source] = open_register(samples / "register_malformed.csv")
+    items = list(source.rows())
+    expected_rejects = [(r.line, r.reason) for r in items if isinstance(r, Reject)]
+    expected_rows = [r for r in items if not isinstance(r, Reject)]
+    run = ImportRun.objects.create(file_name="m", file_sha256="x")
+    with transaction.atomic():
+        loaded = loaders.load_source(source=source, run=run, variant=str(source.variant))
+    assert loaded.fast
+    assert [(r.line, r.reason) for r in loaded.rejects] == expected_rejects
+    assert (loaded.valid, loaded.inserted) == (len(expected_rows), len(expected_rows))
+    stored = list(RegisterRecord.objects.order_by("line").values_list("line", "row_hash"))
+    assert stored == [(row.line, uuid.UUID(row.row_hash)) for row in expected_rows]
 
 
 def test_bad_values_in_a_clean_csv_are_rejects_with_line_numbers(samples: Path, tmp_path: Path):
