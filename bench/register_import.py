@@ -180,7 +180,7 @@ def clean_copy(path: Path) -> Path:
     out = Path("/tmp") / f"{path.stem}.copyable.csv"
     with out.open("wb") as handle:
         with path.open("rb") as stream:
-            handle.write(stream.readline())
+            handle.write(stream.readline().rstrip(b"\r\n") + b"\n")
         loaders._copy_lines(source, handle.write)
     # _copy_lines prefixes each line with its number: strip it back off
     text = out.read_bytes().split(b"\n")

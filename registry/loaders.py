@@ -75,6 +75,9 @@ def prepare(cursor: CursorWrapper) -> None:
         "ON COMMIT DROP"
     )
     cursor.execute("SELECT set_config('work_mem', %s, true)", [MERGE_WORK_MEM])
+    # Each row's lateral values are computed once (OFFSET 0); a memo cache of them, keyed on
+    # rows that never repeat, only costs hashing and memory.
+    cursor.execute("SELECT set_config('enable_memoize', 'off', true)")
 
 
 def start_import() -> None:
@@ -241,9 +244,9 @@ def _checks_sql(source: RegisterSource) -> tuple[str, str, dict[str, str]]:
     """Lateral subqueries of typed values and of the check, and the SQL of each field.
 
     `ok` is true only for rows SQL converts exactly as ``registry.importers`` would; every
-    other row goes to Python, which rejects it with its reason or converts it. Each lateral
-    ends in OFFSET 0 so PostgreSQL computes it once per row instead of inlining it into every
-    place that uses its values.
+    other row goes to Python, which rejects it with its reason or converts it. The values'
+    lateral ends in OFFSET 0 so PostgreSQL computes it once per row instead of inlining it
+    into every place that uses its values.
     """
     raw = {name: _raw_column(source, name) for name in ALL_COLUMNS}
     day, month, year = date_parts_sql(raw["D_REG"], source.date_format)
@@ -262,14 +265,16 @@ def _checks_sql(source: RegisterSource) -> tuple[str, str, dict[str, str]]:
     lateral = f"""CROSS JOIN LATERAL (SELECT {day} AS dd, {month} AS mm, {year} AS yy,
             {plate} AS plate_latin, {numbers} OFFSET 0) n"""
     check = f"""CROSS JOIN LATERAL (SELECT
-            CASE WHEN n.mm BETWEEN 1 AND 12 AND n.dd >= 1 AND n.yy >= 1
-                 THEN n.dd <= extract(day from make_date(n.yy, n.mm, 1)
-                                      + interval '1 month' - interval '1 day')
-                 ELSE false END
+            n.yy >= 1 AND n.dd BETWEEN 1 AND CASE
+                WHEN n.mm IN (1, 3, 5, 7, 8, 10, 12) THEN 31
+                WHEN n.mm IN (4, 6, 9, 11) THEN 30
+                WHEN n.mm = 2 AND n.yy % 4 = 0 AND (n.yy % 100 <> 0 OR n.yy % 400 = 0) THEN 29
+                WHEN n.mm = 2 THEN 28
+                ELSE 0 END
             AND {int_ok}
             AND (n.n_make_year IS NULL OR n.n_make_year BETWEEN 1900 AND n.yy + 1)
             AND translate(n.plate_latin, '{_ALNUM}', '') = ''
-            AND {raw["VIN"]} ~ '^[\x01-\x7f]*$' AS ok OFFSET 0) k"""
+            AND {raw["VIN"]} ~ '^[\x01-\x7f]*$' AS ok) k"""
     hashed = " || chr(31) || ".join(raw[name] for name in ALL_COLUMNS)
     values = {
         "plate": raw["N_REG_NEW"],
