@@ -191,14 +191,17 @@ def run_plumbing(args: argparse.Namespace, workers: int, version: str, log_dir: 
         started = time.perf_counter()
         run = dispatch.backlog_enqueue(engine_version=version)
         due = Q(checked_at__isnull=True) | Q(checked_at__lt=F("requested_at"))
+        read_seconds = None
         with tqdm(total=run.total, unit="photo", desc=f"{workers} worker(s)") as bar:
             while time.perf_counter() - started < args.timeout:
                 tracker.poll()
                 done = Photo.objects.filter(model_version=version).count()
                 bar.update(done - bar.n)
+                if done >= run.total and read_seconds is None:
+                    read_seconds = time.perf_counter() - started
                 if done >= run.total and not CrosscheckRequest.objects.filter(due).exists():
                     break
-                time.sleep(1)
+                time.sleep(0.5)
         seconds = time.perf_counter() - started
         done = Photo.objects.filter(model_version=version).count()
     finally:
@@ -206,9 +209,11 @@ def run_plumbing(args: argparse.Namespace, workers: int, version: str, log_dir: 
     tracker.poll()
     db_cpu = tracker.total() - before
     failed = Photo.objects.filter(status=Photo.Status.FAILED).count()
+    read_rate = f"{done / read_seconds:,.1f}" if read_seconds else "-"
     say(
-        f"plumbing, {workers} worker(s): {done:,} of {run.total:,} photos read and their"
-        f" listings cross-checked in {seconds:.1f}s = {done / seconds:,.1f} photos/s;"
+        f"plumbing, {workers} worker(s): {done:,} of {run.total:,} photos read in"
+        f" {read_seconds or 0:.1f}s = {read_rate} photos/s; with every listing cross-checked"
+        f" {seconds:.1f}s = {done / seconds:,.1f} photos/s;"
         f" PostgreSQL CPU {db_cpu:.1f}s = {db_cpu / max(done, 1) * 1000:.2f} ms/photo;"
         f" failed {failed}; batch {args.batch}; load {os.getloadavg()[0]:.1f}"
     )
