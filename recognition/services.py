@@ -51,7 +51,7 @@ def photos_claim(*, photo_ids: Sequence[int], engine_version: str, worker: str) 
             .filter(pk__in=list(photo_ids))
             .order_by("pk")
         )
-        claimed = [p for p in photos if _claimable(p, engine_version, now)]
+        claimed = [p for p in photos if _claimable(p, engine_version, now, worker)]
         for photo in claimed:
             if photo.status in (Photo.Status.DONE, Photo.Status.FAILED):
                 photo.attempts = 0  # a new request (new model, or a retry asked for by a person)
@@ -67,7 +67,7 @@ def photos_claim(*, photo_ids: Sequence[int], engine_version: str, worker: str) 
 _CLAIM_FIELDS = ["status", "attempts", "lease_expires_at", "leased_by", "queued_at", "updated_at"]
 
 
-def _claimable(photo: Photo, engine_version: str, now: datetime) -> bool:
+def _claimable(photo: Photo, engine_version: str, now: datetime, worker: str) -> bool:
     if photo.status == Photo.Status.DONE and photo.model_version == engine_version:
         logger.info("photo %s already read by %s", photo.pk, engine_version)
         if photo.queued_at is not None:
@@ -75,7 +75,9 @@ def _claimable(photo: Photo, engine_version: str, now: datetime) -> bool:
         return False
     if photo.status != Photo.Status.PROCESSING:
         return True
-    if photo.lease_expires_at is not None and photo.lease_expires_at > now:
+    live = photo.lease_expires_at is not None and photo.lease_expires_at > now
+    # A process runs one task at a time: its own lease on a retry means its last try ended.
+    if live and photo.leased_by != worker[:128]:
         logger.info("photo %s is leased by %s: message dropped", photo.pk, photo.leased_by)
         return False
     if photo.attempts >= settings.RECOGNITION_MAX_ATTEMPTS:

@@ -15,7 +15,7 @@ import numpy as np
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 
 from recognition import dispatch, services
 from recognition.engine_loader import TransientRecognitionError, engine_recognize, get_engine
@@ -80,9 +80,14 @@ def _recognize(task: Task, photo_ids: Sequence[int]) -> None:
     except Exception as exc:
         _fail_all(claims, f"{type(exc).__name__}: {exc}")
         raise
-    listing_ids = services.photos_readings_store(
-        engine_version=engine.version, results=list(zip(claims, results, strict=True))
-    )
+    try:
+        listing_ids = services.photos_readings_store(
+            engine_version=engine.version, results=list(zip(claims, results, strict=True))
+        )
+    except TRANSIENT_ERRORS as exc:  # the database went away: free the photos, then retry
+        connection.close()
+        _on_transient(task, claims, exc)
+        raise
     # After the commit: if the broker is down now, the outbox rows wait for the sweeper.
     dispatch.crosscheck_send(listing_ids=listing_ids)
 

@@ -264,7 +264,7 @@ def _checks_sql(source: RegisterSource) -> tuple[str, str, dict[str, str]]:
     plate = PLATE_LATIN_SQL.format(raw["N_REG_NEW"])
     lateral = f"""CROSS JOIN LATERAL (SELECT {day} AS dd, {month} AS mm, {year} AS yy,
             {plate} AS plate_latin, {numbers} OFFSET 0) n"""
-    check = f"""CROSS JOIN LATERAL (SELECT
+    check = f"""CROSS JOIN LATERAL (SELECT coalesce(
             n.yy >= 1 AND n.dd BETWEEN 1 AND CASE
                 WHEN n.mm IN (1, 3, 5, 7, 8, 10, 12) THEN 31
                 WHEN n.mm IN (4, 6, 9, 11) THEN 30
@@ -274,7 +274,7 @@ def _checks_sql(source: RegisterSource) -> tuple[str, str, dict[str, str]]:
             AND {int_ok}
             AND (n.n_make_year IS NULL OR n.n_make_year BETWEEN 1900 AND n.yy + 1)
             AND translate(n.plate_latin, '{_ALNUM}', '') = ''
-            AND {raw["VIN"]} ~ '^[\x01-\x7f]*$' AS ok) k"""
+            AND {raw["VIN"]} ~ '^[\x01-\x7f]*$', false) AS ok) k"""
     hashed = " || chr(31) || ".join(raw[name] for name in ALL_COLUMNS)
     values = {
         "plate": raw["N_REG_NEW"],
