@@ -107,7 +107,7 @@ def load_source(*, source: RegisterSource, run: ImportRun, variant: str) -> Load
 def _raw_column(source: RegisterSource, name: str) -> str:
     """The raw text column holding `name` ('' for a column this variant lacks)."""
     if name in source.columns:
-        return f"coalesce(r.c{source.columns.index(name)}, '')"
+        return f"r.c{source.columns.index(name)}"  # never NULL: FORCE_NOT_NULL in the COPY
     return "''"
 
 
@@ -122,7 +122,7 @@ def _load_fast(
     encoding = _PG_ENCODINGS[source.encoding]
     copy_sql = (
         f"COPY registry_raw (line, {names}) FROM STDIN "
-        f"(FORMAT csv, DELIMITER ';', ENCODING '{encoding}')"
+        f"(FORMAT csv, DELIMITER ';', ENCODING '{encoding}', FORCE_NOT_NULL ({names}))"
     )
     with cursor.cursor.copy(copy_sql) as copy:
         suspects = _copy_lines(source, copy.write)
@@ -363,7 +363,7 @@ def _convert_refused(
         f"SELECT r.line FROM registry_raw r {lateral} {check} WHERE NOT k.ok"
     )
     cursor.execute("ANALYZE registry_refused")
-    names = ", ".join(f"coalesce(r.c{i}, '')" for i in range(len(source.columns)))
+    names = ", ".join(f"r.c{i}" for i in range(len(source.columns)))
     cursor.execute(
         f"SELECT r.line, {names} FROM registry_raw r JOIN registry_refused f ON f.line = r.line "
         "ORDER BY r.line"
