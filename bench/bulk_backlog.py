@@ -71,6 +71,7 @@ def setup(args: argparse.Namespace, work: Path, broker: str) -> None:
         ENGINE_DOUBLE_DIR=str(work / "engine"),
     )
     (work / "engine").mkdir()
+    (work / "engine" / "plates").write_text("A{w}{h}")
     sys.path.insert(0, str(REPO))
     import psycopg
 
@@ -98,18 +99,25 @@ def make_photos(count: int) -> None:
             "TRUNCATE listings_listing, listings_photo, recognition_reading, "
             "recognition_crosscheckrequest, recognition_backlogrun, listings_flag CASCADE"
         )
-    name = default_storage.save("bench/photo.jpg", io.BytesIO(jpeg()))
+    # One small JPEG per listing, its size unique, so the double reads a plate of its own per
+    # listing (plates "A{w}{h}"): with one plate for all, every cross-check would compare each
+    # listing with every other one (plate_on_other_listing), which no real night does.
     listings = Listing.objects.bulk_create(
-        Listing(marketplace_id=f"bench-{n}", declared_make="Toyota", declared_plate="A123BC77")
+        Listing(marketplace_id=f"bench-{n}", declared_make="Toyota")
         for n in range((count + PER_LISTING - 1) // PER_LISTING)
     )
+    sizes = [(32 + n % 256, 32 + n // 256) for n in range(len(listings))]
+    names = [
+        default_storage.save(f"bench/{w}x{h}.jpg", io.BytesIO(jpeg(width=w, height=h)))
+        for w, h in sizes
+    ]
     photos = (
         Photo(
             listing_id=listings[n // PER_LISTING].pk,
-            image=name,
+            image=names[n // PER_LISTING],
             sha256=f"{n:064d}",
-            width=64,
-            height=48,
+            width=sizes[n // PER_LISTING][0],
+            height=sizes[n // PER_LISTING][1],
             status=Photo.Status.DONE,
             model_version="double-0",
         )
