@@ -32,6 +32,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--listings", type=int, default=300, help="listings to cross-check")
     parser.add_argument("--keep", action="store_true", help="do not empty the register first")
     parser.add_argument(
+        "--imports-only", action="store_true", help="skip the lookup and cross-check parts"
+    )
+    parser.add_argument(
         "--unlogged",
         action="store_true",
         help="make the register table UNLOGGED first (to measure what WAL costs)",
@@ -140,18 +143,78 @@ def timed_import(path: Path, *, force: bool, backends: BackendCpu) -> tuple[obje
     return run, seconds
 
 
+def raw_copy_rows_per_s(path: Path) -> tuple[int, float]:
+    """The floor to compare with: PostgreSQL's own COPY of the same bytes into a plain table
+    of text columns (logged, no indexes, no checks), in one transaction, then dropped."""
+    from django.db import connection, transaction
+
+    from registry.importers import open_register
+
+    [source] = open_register(path)
+    columns = ", ".join(f"c{i} text" for i in range(len(source.columns)))
+    encoding = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1251": "WIN1251"}[source.encoding]
+    started = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE bench_raw_copy ({columns})")
+        sql = (
+            "COPY bench_raw_copy FROM STDIN"
+            f" (FORMAT csv, DELIMITER ';', HEADER true, ENCODING '{encoding}')"
+        )
+        with path.open("rb") as stream, cursor.cursor.copy(sql) as copy:
+            while chunk := stream.read(1 << 20):
+                copy.write(chunk)
+        rows = cursor.cursor.rowcount
+    seconds = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE bench_raw_copy")
+    return rows, seconds
+
+
+def clean_copy(path: Path) -> Path:
+    """The file without the lines PostgreSQL's COPY refuses (those the importer sends to
+    Python), written next to the bench output, for the raw COPY figure."""
+    from registry import loaders
+    from registry.importers import open_register
+
+    [source] = open_register(path)
+    out = Path("/tmp") / f"{path.stem}.copyable.csv"
+    with out.open("wb") as handle:
+        with path.open("rb") as stream:
+            handle.write(stream.readline().rstrip(b"\r\n") + b"\n")
+        loaders._copy_lines(source, handle.write)
+    # _copy_lines prefixes each line with its number: strip it back off
+    text = out.read_bytes().split(b"\n")
+    header, body = text[0], [line.split(b";", 1)[1] for line in text[1:] if line]
+    out.write_bytes(b"\n".join([header, *body]) + b"\n")
+    return out
+
+
 def bench_imports(files: list[Path], backends: BackendCpu) -> None:
     from registry.models import RegisterRecord
 
     for path in files:
         before = RegisterRecord.objects.count()
+        try:
+            raw_rows, raw_seconds = raw_copy_rows_per_s(path)
+        except Exception as exc:  # a file with broken lines: COPY refuses it whole
+            say(f"raw COPY of {path.name} refused ({str(exc).splitlines()[0]});")
+            clean = clean_copy(path)
+            raw_rows, raw_seconds = raw_copy_rows_per_s(clean)
+            say(f"  so raw COPY is timed on its lines COPY accepts ({clean})")
         run, seconds = timed_import(path, force=True, backends=backends)
+        ours = run.rows_read / seconds
         say(
             f"import {path.name}: {run.rows_read:,} rows ({run.rows_inserted:,} new,"
             f" {run.rows_duplicate:,} duplicates, {run.rows_rejected:,} rejected)"
-            f" in {seconds:.1f}s = {run.rows_read / seconds:,.0f} rows/s;"
+            f" in {seconds:.1f}s = {ours:,.0f} rows/s;"
             f" peak RSS {peak_rss_mb():.0f} MB"
         )
+        if raw_seconds:
+            raw = raw_rows / raw_seconds
+            say(
+                f"raw COPY of the same file, same run: {raw_rows:,} rows in {raw_seconds:.1f}s ="
+                f" {raw:,.0f} rows/s; import / raw COPY = {ours / raw:.2f}"
+            )
         assert RegisterRecord.objects.count() == before + run.rows_inserted
         count = RegisterRecord.objects.count()
         run2, seconds2 = timed_import(path, force=True, backends=backends)
@@ -290,6 +353,8 @@ def main(args: argparse.Namespace) -> None:
     say(f"register table {persistence}")
     say(f"PostgreSQL {connection.pg_version}, {os.cpu_count()} CPUs, load {os.getloadavg()}")
     bench_imports(args.files, backends)
+    if args.imports_only:
+        return
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE registry_registerrecord")
     bench_lookups(args.lookups)

@@ -28,7 +28,7 @@ start() {
   if [ -z "$gpus" ]; then gpus="cpu"; fi
   for gpu in ${gpus//,/ }; do
     CUDA_VISIBLE_DEVICES="$([ "$gpu" = cpu ] && echo "" || echo "$gpu")" \
-      launch "worker-recognition-$gpu" $celery -A webapp worker -Q recognition \
+      launch "worker-recognition-$gpu" $celery -A webapp worker -Q recognition,backlog \
       -n "recognition-$gpu@%h" --concurrency 1 --prefetch-multiplier 1
   done
   # Parking gates (issue #16): their own queue and worker, never behind the recognition backlog.

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from recognition.models import Reading
+from recognition.models import BacklogRun, CrosscheckRequest, Reading
+from recognition.selectors import BacklogProgress, backlog_progress
 
 
 @admin.register(Reading)
@@ -12,3 +13,64 @@ class ReadingAdmin(admin.ModelAdmin):
     search_fields = ["plate_text", "photo__listing__marketplace_id"]
     raw_id_fields = ["photo", "created_by"]
     readonly_fields = ["created_at"]
+
+
+def _progress(run: BacklogRun) -> BacklogProgress:
+    # Counted once per row of the page, not once per column.
+    cached: BacklogProgress | None = getattr(run, "_progress", None)
+    if cached is None:
+        cached = backlog_progress(run=run)
+        run._progress = cached  # type: ignore[attr-defined]
+    return cached
+
+
+@admin.register(BacklogRun)
+class BacklogRunAdmin(admin.ModelAdmin):
+    """The operator's progress page of the nightly backlog: count, rate and ETA per run."""
+
+    list_display = [
+        "started_at",
+        "model_version",
+        "total",
+        "enqueued",
+        "read",
+        "failed",
+        "remaining",
+        "rate",
+        "eta",
+    ]
+    readonly_fields = [f.name for f in BacklogRun._meta.fields]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False  # runs are started by beat or `manage.py recognize_backlog`
+
+    @admin.display(description="read")
+    def read(self, run: BacklogRun) -> int:
+        return _progress(run).done
+
+    @admin.display(description="failed")
+    def failed(self, run: BacklogRun) -> int:
+        return _progress(run).failed
+
+    @admin.display(description="remaining")
+    def remaining(self, run: BacklogRun) -> int:
+        return _progress(run).remaining
+
+    @admin.display(description="photos/s")
+    def rate(self, run: BacklogRun) -> str:
+        return f"{_progress(run).rate_per_s:.1f}"
+
+    @admin.display(description="ETA")
+    def eta(self, run: BacklogRun) -> str:
+        eta = _progress(run).eta
+        return "-" if eta is None else str(eta)
+
+
+@admin.register(CrosscheckRequest)
+class CrosscheckRequestAdmin(admin.ModelAdmin):
+    list_display = ["listing", "requested_at", "sent_at", "checked_at", "is_due"]
+    raw_id_fields = ["listing"]
+
+    @admin.display(boolean=True, description="due")
+    def is_due(self, request: CrosscheckRequest) -> bool:
+        return request.is_due

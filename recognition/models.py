@@ -51,3 +51,50 @@ class Reading(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plate_text} ({self.model_version})"
+
+
+class CrosscheckRequest(models.Model):
+    """Transactional outbox of the cross-check: one row per listing whose facts changed.
+
+    Written in the same transaction as the readings (or the register records) that call for a
+    check, so a broker that is down at that moment loses nothing: the sweeper sends every
+    request whose listing has not been checked since it was made.
+    """
+
+    listing = models.OneToOneField(
+        "listings.Listing", on_delete=models.CASCADE, related_name="crosscheck_request"
+    )
+    requested_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["checked_at", "requested_at"], name="crosscheck_due_idx")]
+
+    def __str__(self) -> str:
+        return f"cross-check of listing {self.listing_id}"
+
+    @property
+    def is_due(self) -> bool:
+        return self.checked_at is None or self.checked_at < self.requested_at
+
+
+class BacklogRun(models.Model):
+    """One nightly (or operator-started) pass over the photos an engine version has not read."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+
+    model_version = models.CharField(max_length=64)
+    total = models.PositiveIntegerField(default=0, help_text="Photos to read when it started.")
+    enqueued = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"backlog {self.model_version} ({self.status})"

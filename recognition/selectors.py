@@ -1,22 +1,37 @@
-"""Reads for recognition: which photos need the engine, and their readings."""
+"""Reads for recognition: which photos need the engine, what is lost, and how far the backlog is."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
 
-from recognition.models import Reading
+from recognition.models import BacklogRun, CrosscheckRequest, Reading
 from webapp.listings.models import Photo
 
 
-def photo_ids_backlog(*, engine_version: str, limit: int | None = None) -> list[int]:
-    """Photos not yet read by this engine version (new, or read by an older model)."""
+def _not_queued_nor_leased(now: datetime) -> Q:
+    live_lease = Q(status=Photo.Status.PROCESSING, lease_expires_at__gt=now)
+    return Q(queued_at__isnull=True) & ~live_lease
+
+
+def photo_ids_backlog(
+    *, engine_version: str, limit: int | None = None, after_id: int = 0
+) -> list[int]:
+    """Photos read by an older model (or failed for want of an engine), not queued nor leased.
+
+    Pending photos are not the backlog's: their upload sent them already, and the requeue
+    sweeper resends the ones whose message was lost.
+    """
     photos = (
         Photo.objects.filter(
-            Q(status__in=[Photo.Status.DONE, Photo.Status.PENDING])
+            Q(status=Photo.Status.DONE)
             # Failed only because no engine was installed yet: now there is one.
-            | Q(status=Photo.Status.FAILED, last_error__startswith="engine unavailable")
+            | Q(status=Photo.Status.FAILED, last_error__startswith="engine unavailable"),
+            _not_queued_nor_leased(timezone.now()),
+            pk__gt=after_id,
         )
         .exclude(status=Photo.Status.DONE, model_version=engine_version)
         .order_by("id")
@@ -25,16 +40,100 @@ def photo_ids_backlog(*, engine_version: str, limit: int | None = None) -> list[
     return list(photos[:limit] if limit else photos)
 
 
-def photo_ids_stale(*, older_than: datetime) -> list[int]:
-    """Pending or processing photos untouched since `older_than`: their message was lost."""
+def photo_ids_backlog_count(*, engine_version: str) -> int:
+    return (
+        Photo.objects.filter(
+            Q(status=Photo.Status.DONE)
+            | Q(status=Photo.Status.FAILED, last_error__startswith="engine unavailable")
+        )
+        .exclude(status=Photo.Status.DONE, model_version=engine_version)
+        .count()
+    )
+
+
+def photo_ids_lease_expired(*, now: datetime) -> list[int]:
+    """Photos a worker claimed and never finished: it died, or its message was dropped."""
+    expired = Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)
+    return list(
+        Photo.objects.filter(expired, status=Photo.Status.PROCESSING, queued_at__isnull=True)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def photo_ids_unsent(*, older_than: datetime) -> list[int]:
+    """Pending photos whose message never went out (the broker was down at upload)."""
     return list(
         Photo.objects.filter(
-            Q(status=Photo.Status.PENDING) | Q(status=Photo.Status.PROCESSING),
-            updated_at__lt=older_than,
+            status=Photo.Status.PENDING, queued_at__isnull=True, updated_at__lt=older_than
         )
         .order_by("id")
         .values_list("id", flat=True)
     )
+
+
+def photo_ids_queued_before(*, before: datetime) -> list[int]:
+    """Photos marked queued before `before`: lost if the broker's queues are empty now."""
+    return list(
+        Photo.objects.filter(queued_at__lt=before).order_by("id").values_list("id", flat=True)
+    )
+
+
+def photo_ids_stale(*, older_than: datetime) -> list[int]:
+    """Everything the requeue would send now if the queues were empty (for people and tests)."""
+    now = timezone.now()
+    ids = set(photo_ids_lease_expired(now=now))
+    ids.update(photo_ids_unsent(older_than=older_than))
+    ids.update(photo_ids_queued_before(before=older_than))
+    return sorted(ids)
+
+
+def crosscheck_listing_ids_due(*, sent_before: datetime) -> list[int]:
+    """Listings asked to be cross-checked, not checked since, and not sent recently."""
+    due = Q(checked_at__isnull=True) | Q(checked_at__lt=F("requested_at"))
+    not_recent = Q(sent_at__isnull=True) | Q(sent_at__lt=sent_before)
+    return list(
+        CrosscheckRequest.objects.filter(due, not_recent)
+        .order_by("listing_id")
+        .values_list("listing_id", flat=True)
+    )
+
+
+@dataclass(frozen=True)
+class BacklogProgress:
+    run: BacklogRun
+    done: int
+    failed: int
+    remaining: int
+    rate_per_s: float
+    eta_s: float | None
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed
+
+    @property
+    def eta(self) -> timedelta | None:
+        return None if self.eta_s is None else timedelta(seconds=round(self.eta_s))
+
+
+def backlog_progress(*, run: BacklogRun) -> BacklogProgress:
+    """Count, rate and ETA of a backlog run, counted from the photos (nothing kept in sync)."""
+    since = Photo.objects.filter(processed_at__gte=run.started_at)
+    done = since.filter(status=Photo.Status.DONE, model_version=run.model_version).count()
+    failed = since.filter(status=Photo.Status.FAILED).count()
+    finished = min(done + failed, run.total) if run.total else done + failed
+    elapsed = max((timezone.now() - run.started_at).total_seconds(), 1e-3)
+    rate = finished / elapsed
+    remaining = max(run.total - finished, 0)
+    eta = remaining / rate if rate > 0 else None
+    return BacklogProgress(
+        run=run, done=done, failed=failed, remaining=remaining, rate_per_s=rate, eta_s=eta
+    )
+
+
+def backlog_run_latest() -> BacklogRun | None:
+    return BacklogRun.objects.order_by("-started_at", "-id").first()
 
 
 def reading_list_for_photo(*, photo_id: int) -> QuerySet[Reading]:

@@ -7,16 +7,19 @@ happens under a row lock so two deliveries of the same task cannot both store re
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from PIL import Image
 
-from recognition.models import Reading
+from recognition.models import CrosscheckRequest, Reading
 from recognition.pipeline.types import PhotoResult, PlateReading
 from webapp.listings.models import Photo
 from webapp.partners.webhooks import webhook_event_emit
@@ -32,37 +35,65 @@ class Claim:
     listing_id: int
 
 
-def photo_claim(*, photo_id: int, engine_version: str) -> Claim | None:
-    """Mark the photo as processing, or say why it must not be processed (None).
+def photos_claim(*, photo_ids: Sequence[int], engine_version: str, worker: str) -> list[Claim]:
+    """Lease the photos this worker may read now; the others are dropped (with the reason logged).
 
-    A photo still `processing` when a task starts means the previous delivery never finished:
-    the worker died on it. After RECOGNITION_MAX_ATTEMPTS starts it is a poison photo and fails
-    instead of being redelivered for ever.
+    Rows another transaction holds are skipped (SKIP LOCKED): someone is claiming or storing
+    them this instant. A photo whose lease is live belongs to another worker, so a redelivered
+    or duplicate message is dropped. A photo still `processing` with an expired lease was left
+    by a dead worker: it is claimed again, and after RECOGNITION_MAX_ATTEMPTS such starts it is
+    a poison photo and fails instead of killing workers for ever.
     """
+    now = timezone.now()
+    lease_until = now + timedelta(seconds=settings.RECOGNITION_LEASE_SECONDS)
     with transaction.atomic():
-        photo = Photo.objects.select_for_update().filter(pk=photo_id).first()
-        if photo is None:
-            logger.warning("photo %s no longer exists", photo_id)
-            return None
-        if photo.status == Photo.Status.DONE and photo.model_version == engine_version:
-            logger.info("photo %s already read by %s", photo_id, engine_version)
-            return None
-        if photo.status in (Photo.Status.DONE, Photo.Status.FAILED):
-            photo.attempts = 0  # a new request (new model, or a retry asked for by a person)
-        if (
-            photo.status == Photo.Status.PROCESSING
-            and photo.attempts >= settings.RECOGNITION_MAX_ATTEMPTS
-        ):
-            _fail(
-                photo,
-                f"gave up after {photo.attempts} attempts: the worker stopped while "
-                "recognising this photo every time (poison photo)",
-            )
-            return None
-        photo.status = Photo.Status.PROCESSING
-        photo.attempts += 1
-        photo.save(update_fields=["status", "attempts", "updated_at"])
-        return Claim(photo_id=photo.pk, listing_id=photo.listing_id)
+        photos = list(
+            Photo.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=list(photo_ids))
+            .order_by("pk")
+        )
+        claimed = [p for p in photos if _claimable(p, engine_version, now, worker)]
+        for photo in claimed:
+            if photo.status in (Photo.Status.DONE, Photo.Status.FAILED):
+                photo.attempts = 0  # a new request (new model, or a retry asked for by a person)
+            photo.status = Photo.Status.PROCESSING
+            photo.attempts += 1
+            photo.lease_expires_at, photo.leased_by = lease_until, worker[:128]
+            photo.queued_at = None
+            photo.updated_at = now
+        Photo.objects.bulk_update(claimed, _CLAIM_FIELDS)
+    return [Claim(photo_id=p.pk, listing_id=p.listing_id) for p in claimed]
+
+
+_CLAIM_FIELDS = ["status", "attempts", "lease_expires_at", "leased_by", "queued_at", "updated_at"]
+
+
+def _claimable(photo: Photo, engine_version: str, now: datetime, worker: str) -> bool:
+    if photo.status == Photo.Status.DONE and photo.model_version == engine_version:
+        logger.info("photo %s already read by %s", photo.pk, engine_version)
+        if photo.queued_at is not None:
+            Photo.objects.filter(pk=photo.pk).update(queued_at=None)
+        return False
+    if photo.status != Photo.Status.PROCESSING:
+        return True
+    live = photo.lease_expires_at is not None and photo.lease_expires_at > now
+    # A process runs one task at a time: its own lease on a retry means its last try ended.
+    if live and photo.leased_by != worker[:128]:
+        logger.info("photo %s is leased by %s: message dropped", photo.pk, photo.leased_by)
+        return False
+    if photo.attempts >= settings.RECOGNITION_MAX_ATTEMPTS:
+        _fail(
+            photo,
+            f"gave up after {photo.attempts} attempts: the worker stopped while "
+            "recognising this photo every time (poison photo)",
+        )
+        return False
+    return True
+
+
+def photo_claim(*, photo_id: int, engine_version: str, worker: str = "") -> Claim | None:
+    claims = photos_claim(photo_ids=[photo_id], engine_version=engine_version, worker=worker)
+    return claims[0] if claims else None
 
 
 def photo_image_load(*, photo_id: int) -> np.ndarray:
@@ -72,30 +103,70 @@ def photo_image_load(*, photo_id: int) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
+def photos_readings_store(
+    *, engine_version: str, results: Sequence[tuple[Claim, PhotoResult]]
+) -> list[int]:
+    """Store a batch of engine results in one transaction; returns the listings to cross-check.
+
+    A photo this version already read (another worker finished it after our lease ran out) is
+    left alone, so a photo never gets two reading sets of one version. The cross-check request
+    is written in the same transaction (the outbox): it exists exactly when the readings do.
+    """
+    now = timezone.now()
+    ids = [claim.photo_id for claim, _ in results]
+    with transaction.atomic():
+        photos = {
+            p.pk: p for p in Photo.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+        }
+        already = set(
+            Reading.objects.filter(
+                photo_id__in=ids, model_version=engine_version, source=Reading.Source.ENGINE
+            ).values_list("photo_id", flat=True)
+        )
+        stored: list[Photo] = []
+        readings: list[Reading] = []
+        for claim, result in results:
+            photo = photos.get(claim.photo_id)
+            if photo is None or (
+                photo.status == Photo.Status.DONE and photo.model_version == engine_version
+            ):
+                continue
+            if photo.pk not in already:
+                readings.extend(
+                    _reading_from(photo, engine_version, plate, result) for plate in result.plates
+                )
+            photo.status, photo.model_version = Photo.Status.DONE, engine_version
+            photo.last_error = ""
+            photo.processed_at = photo.updated_at = now
+            photo.lease_expires_at, photo.leased_by = None, ""
+            stored.append(photo)
+        Reading.objects.bulk_create(readings)
+        Photo.objects.bulk_update(stored, _STORE_FIELDS)
+        listing_ids = sorted({photo.listing_id for photo in stored})
+        crosscheck_requests_create(listing_ids=listing_ids)
+        for photo in stored:  # partners' webhooks, sent after the commit
+            webhook_event_emit(
+                event="photo.recognized", listing_id=photo.listing_id, data={"photo_id": photo.pk}
+            )
+    return listing_ids
+
+
+_STORE_FIELDS = [
+    "status",
+    "model_version",
+    "last_error",
+    "processed_at",
+    "updated_at",
+    "lease_expires_at",
+    "leased_by",
+]
+
+
 def photo_readings_store(*, photo_id: int, engine_version: str, result: PhotoResult) -> bool:
     """Store one engine result; False when this version's readings were already stored."""
-    with transaction.atomic():
-        photo = Photo.objects.select_for_update().get(pk=photo_id)
-        if photo.status == Photo.Status.DONE and photo.model_version == engine_version:
-            return False
-        already = Reading.objects.filter(
-            photo=photo, model_version=engine_version, source=Reading.Source.ENGINE
-        ).exists()
-        if not already:
-            Reading.objects.bulk_create(
-                [_reading_from(photo, engine_version, plate, result) for plate in result.plates]
-            )
-        photo.status = Photo.Status.DONE
-        photo.model_version = engine_version
-        photo.last_error = ""
-        photo.processed_at = timezone.now()
-        photo.save(
-            update_fields=["status", "model_version", "last_error", "processed_at", "updated_at"]
-        )
-        webhook_event_emit(
-            event="photo.recognized", listing_id=photo.listing_id, data={"photo_id": photo.pk}
-        )
-    return True
+    listing_id = Photo.objects.values_list("listing_id", flat=True).get(pk=photo_id)
+    claim = Claim(photo_id=photo_id, listing_id=listing_id)
+    return bool(photos_readings_store(engine_version=engine_version, results=[(claim, result)]))
 
 
 def _reading_from(
@@ -125,11 +196,18 @@ def photo_fail(*, photo_id: int, error: str) -> None:
 
 
 def photo_release_for_retry(*, photo_id: int, error: str) -> None:
-    """A transient error: back to pending (not a crash), keeping the reason for people to see."""
+    """A transient error: back to pending (not a crash), keeping the reason for people to see.
+
+    The retry is already on its way (Celery sends it), so the photo counts as queued.
+    """
+    now = timezone.now()
     Photo.objects.filter(pk=photo_id).exclude(status=Photo.Status.DONE).update(
         status=Photo.Status.PENDING,
         last_error=f"retrying: {error}"[:2000],
-        updated_at=timezone.now(),
+        lease_expires_at=None,
+        leased_by="",
+        queued_at=now,
+        updated_at=now,
     )
 
 
@@ -138,7 +216,12 @@ def _fail(photo: Photo, error: str) -> None:
     photo.status = Photo.Status.FAILED
     photo.last_error = error[:2000]
     photo.processed_at = timezone.now()
-    photo.save(update_fields=["status", "last_error", "processed_at", "updated_at"])
+    photo.lease_expires_at, photo.leased_by = None, ""
+    photo.save(
+        update_fields=[
+            "status", "last_error", "processed_at", "lease_expires_at", "leased_by", "updated_at"
+        ]
+    )  # fmt: skip
 
 
 def reading_create_human(
@@ -177,3 +260,69 @@ def reading_create_human(
         detection_score=base.detection_score if base else 0.0,
         timings={},
     )
+
+
+# --- the cross-check outbox ---------------------------------------------------------------------
+
+
+def crosscheck_requests_create(*, listing_ids: Sequence[int]) -> None:
+    """Ask for a cross-check of these listings, inside the caller's transaction (the outbox)."""
+    if not listing_ids:
+        return
+    now = timezone.now()
+    CrosscheckRequest.objects.bulk_create(
+        [CrosscheckRequest(listing_id=pk, requested_at=now) for pk in sorted(set(listing_ids))],
+        update_conflicts=True,
+        unique_fields=["listing"],
+        update_fields=["requested_at", "sent_at"],
+    )
+
+
+def crosscheck_requests_mark_sent(*, listing_ids: Sequence[int]) -> None:
+    CrosscheckRequest.objects.filter(listing_id__in=list(listing_ids)).update(
+        sent_at=timezone.now()
+    )
+
+
+def crosscheck_request_token(*, listing_id: int) -> datetime | None:
+    """When the latest request was made; read before the check reads the listing's facts."""
+    return (
+        CrosscheckRequest.objects.filter(listing_id=listing_id)
+        .values_list("requested_at", flat=True)
+        .first()
+    )
+
+
+def crosscheck_request_done(*, listing_id: int, token: datetime) -> None:
+    """Everything requested up to `token` is checked; a later request stays due."""
+    CrosscheckRequest.objects.filter(listing_id=listing_id, requested_at__lte=token).update(
+        checked_at=token
+    )
+
+
+# --- queue bookkeeping: one message per photo -----------------------------------------------
+
+
+def photos_mark_queued(*, photo_ids: Sequence[int]) -> list[int]:
+    """Mark the photos that may get a message now; returns them (the others have one, or a lease).
+
+    The marks are committed before the message is sent, so a worker never claims a photo
+    the sender still thinks unqueued.
+    """
+    now = timezone.now()
+    live_lease = Q(status=Photo.Status.PROCESSING, lease_expires_at__gt=now)
+    with transaction.atomic():
+        ids = list(
+            Photo.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=list(photo_ids), queued_at__isnull=True)
+            .exclude(live_lease)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        Photo.objects.filter(pk__in=ids).update(queued_at=now)
+    return ids
+
+
+def photos_unmark_queued(*, photo_ids: Sequence[int]) -> None:
+    """The message never went out: let the sweeper or the next backlog send it."""
+    Photo.objects.filter(pk__in=list(photo_ids)).update(queued_at=None)

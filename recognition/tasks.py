@@ -7,17 +7,17 @@ twice: that is what makes acks_late (redeliver if the worker dies) correct.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Sequence
-from datetime import timedelta
 
 import numpy as np
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
-from django.utils import timezone
+from django.db import InterfaceError, OperationalError, connection
 
-from recognition import services
+from recognition import dispatch, services
 from recognition.engine_loader import TransientRecognitionError, engine_recognize, get_engine
 from recognition.pipeline.types import EngineUnavailable
 
@@ -62,11 +62,10 @@ def _recognize(task: Task, photo_ids: Sequence[int]) -> None:
         for photo_id in photo_ids:
             services.photo_fail(photo_id=photo_id, error=f"engine unavailable: {reason}")
         return
-    claims = [
-        claim
-        for photo_id in photo_ids
-        if (claim := services.photo_claim(photo_id=photo_id, engine_version=engine.version))
-    ]
+    worker = f"{task.request.hostname or socket.gethostname()}:{os.getpid()}"
+    claims = services.photos_claim(
+        photo_ids=photo_ids, engine_version=engine.version, worker=worker
+    )
     claims, images = _load_images(claims)
     if not claims:
         return
@@ -81,15 +80,16 @@ def _recognize(task: Task, photo_ids: Sequence[int]) -> None:
     except Exception as exc:
         _fail_all(claims, f"{type(exc).__name__}: {exc}")
         raise
-    stored = [
-        claim.listing_id
-        for claim, result in zip(claims, results, strict=True)
-        if services.photo_readings_store(
-            photo_id=claim.photo_id, engine_version=engine.version, result=result
+    try:
+        listing_ids = services.photos_readings_store(
+            engine_version=engine.version, results=list(zip(claims, results, strict=True))
         )
-    ]
-    for listing_id in sorted(set(stored)):
-        _enqueue_crosscheck(listing_id)
+    except TRANSIENT_ERRORS as exc:  # the database went away: free the photos, then retry
+        connection.close()
+        _on_transient(task, claims, exc)
+        raise
+    # After the commit: if the broker is down now, the outbox rows wait for the sweeper.
+    dispatch.crosscheck_send(listing_ids=listing_ids)
 
 
 def _on_transient(task: Task, claims: Sequence[services.Claim], exc: Exception) -> None:
@@ -125,41 +125,23 @@ def _fail_all(claims: Sequence[services.Claim], error: str) -> None:
         services.photo_fail(photo_id=claim.photo_id, error=error)
 
 
-def _enqueue_crosscheck(listing_id: int) -> None:
-    # Imported here: registry depends on recognition results, never the other way round.
-    try:
-        from registry.tasks import crosscheck_listing
-    except ImportError:
-        logger.error(
-            "registry.tasks.crosscheck_listing is not installed; listing %s unchecked", listing_id
-        )
-        return
-    crosscheck_listing.delay(listing_id)
-
-
 @shared_task(
     name="recognition.tasks.recognize_backlog",
     queue="default",
     acks_late=True,
     ignore_result=True,
-    soft_time_limit=600,
-    time_limit=660,
+    soft_time_limit=1800,
+    time_limit=1860,
 )
-def recognize_backlog(limit: int | None = None) -> int:
-    """Nightly: send every photo not yet read by the installed engine, in engine-sized batches."""
-    try:
-        version = get_engine().version
-    except EngineUnavailable as exc:
-        logger.error("backlog skipped, engine unavailable: %s", exc)
-        return 0
-    from recognition.selectors import photo_ids_backlog
-
-    ids = photo_ids_backlog(engine_version=version, limit=limit)
-    size = settings.RECOGNITION_BACKLOG_BATCH
-    for start in range(0, len(ids), size):
-        recognize_photos.delay(ids[start : start + size])
-    logger.info("backlog: %d photos in batches of %d for %s", len(ids), size, version)
-    return len(ids)
+def recognize_backlog(limit: int | None = None, model_version: str | None = None) -> int:
+    """Nightly: queue every photo not yet read by the installed engine, in engine-sized batches."""
+    if model_version is None:
+        try:
+            model_version = get_engine().version
+        except EngineUnavailable as exc:
+            logger.error("backlog skipped, engine unavailable: %s", exc)
+            return 0
+    return dispatch.backlog_enqueue(engine_version=model_version, limit=limit).enqueued
 
 
 @shared_task(
@@ -171,16 +153,27 @@ def recognize_backlog(limit: int | None = None) -> int:
     time_limit=180,
 )
 def requeue_stale_photos() -> int:
-    """Re-send photos whose message was lost: enqueue failed at upload, or a hard time limit."""
-    from recognition.selectors import photo_ids_stale
-
-    cutoff = timezone.now() - timedelta(seconds=settings.RECOGNITION_TIME_LIMIT * 2)
-    ids = photo_ids_stale(older_than=cutoff)
-    for photo_id in ids:
-        recognize_photo.delay(photo_id)
-    if ids:
-        logger.warning("requeued %d stale photos", len(ids))
-    return len(ids)
+    """Resend expired leases, unsent uploads and lost messages; never one already queued."""
+    return dispatch.photos_requeue()
 
 
-__all__ = ["recognize_backlog", "recognize_photo", "recognize_photos", "requeue_stale_photos"]
+@shared_task(
+    name="recognition.tasks.crosscheck_sweep",
+    queue="default",
+    acks_late=True,
+    ignore_result=True,
+    soft_time_limit=120,
+    time_limit=180,
+)
+def crosscheck_sweep() -> int:
+    """Send the cross-checks the outbox holds and nobody checked since they were asked for."""
+    return dispatch.crosscheck_sweep()
+
+
+__all__ = [
+    "crosscheck_sweep",
+    "recognize_backlog",
+    "recognize_photo",
+    "recognize_photos",
+    "requeue_stale_photos",
+]

@@ -23,6 +23,17 @@ class _Echo:
         return value
 
 
+# A cell a spreadsheet would run as a formula (CSV injection): prefixed with a quote so it is
+# shown as text. Tab and carriage return start formulas in some spreadsheets too.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _rejects_csv_rows(runs: QuerySet[ImportRun]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(["run", "file", "source", "line", "reason", "raw"])
@@ -32,16 +43,15 @@ def _rejects_csv_rows(runs: QuerySet[ImportRun]) -> Iterator[str]:
         .order_by("run_id", "source", "line")
     )
     for reject in rejects.iterator(chunk_size=2000):
-        yield writer.writerow(
-            [
-                reject.run_id,
-                reject.run.file_name,
-                reject.source,
-                reject.line,
-                reject.reason,
-                reject.raw,
-            ]
-        )
+        cells = [
+            reject.run_id,
+            reject.run.file_name,
+            reject.source,
+            reject.line,
+            reject.reason,
+            reject.raw,
+        ]
+        yield writer.writerow([spreadsheet_safe(cell) for cell in cells])
 
 
 def rejects_csv_response(runs: QuerySet[ImportRun], filename: str) -> StreamingHttpResponse:

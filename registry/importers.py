@@ -212,10 +212,33 @@ def detect_encoding(sample: bytes) -> str:
     # Cyrillic in cp1251, so case tells a real cp1251 register from mojibake.
     upper = sum(1 for ch in cyrillic if ch.isupper())
     if non_ascii and len(cyrillic) / len(non_ascii) >= 0.8 and upper / len(cyrillic) >= 0.7:
+        if _looks_latin1(text):
+            raise RegisterFormatError(
+                "file looks like Latin-1 (ISO-8859-1) text, not Windows-1251 (cp1251): "
+                "its accented letters sit inside Latin words (CITROËN read as cp1251 is "
+                "CITROЛN), and a Latin-1 file cannot hold the register's Cyrillic; "
+                "re-save it as UTF-8"
+            )
         return "cp1251"
     raise RegisterFormatError(
         "file is neither UTF-8 nor Windows-1251 (cp1251) text; re-save it as UTF-8"
     )
+
+
+_CYRILLIC_RUN = re.compile(r"[\u0400-\u04ff]+")
+_MIXED_WORD = re.compile(r"[A-Za-z][\u0400-\u04ff]|[\u0400-\u04ff][A-Za-z]")
+
+
+def _looks_latin1(text: str) -> bool:
+    """Upper-case Latin-1 accents (À-ß) decode as upper-case Cyrillic in cp1251, so case cannot
+    tell them apart; word shape can. Ukrainian words are runs of Cyrillic letters; Latin-1
+    accents decoded as cp1251 are single Cyrillic letters glued to Latin ones (CITROЛN)."""
+    runs = _CYRILLIC_RUN.findall(text)
+    if not runs:
+        return False
+    mean_run = sum(map(len, runs)) / len(runs)
+    glued = len(_MIXED_WORD.findall(text))
+    return mean_run < 2.5 or glued * 2 >= len(runs)
 
 
 @dataclass
@@ -292,15 +315,22 @@ class RegisterSource:
         """Typed rows and rejects in file order; the header is line 1."""
         if self.variant is None:
             self.sniff()
-        convert = _row_converter(self.columns, self.date_format)
-        width = len(self.columns)
         bad_lines: dict[int, str] = {}
         self.bytes_read = 0
         with self.opener() as stream:
             reader = csv.reader(self._lines(stream, bad_lines), delimiter=";")
             next(reader, None)
             last = reader.line_num
-            for fields in reader:
+            while True:
+                try:
+                    fields = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:  # a field over csv's size limit, and the like
+                    start, last = last + 1, reader.line_num
+                    raw = self.last_text.rstrip("\r\n")[:RAW_TEXT_LIMIT]
+                    yield Reject(start, f"unreadable CSV line: {exc}", raw)
+                    continue
                 start, last = last + 1, reader.line_num
                 if bad_lines and start in bad_lines:
                     raw = self.bad_raw.pop(start)
@@ -310,19 +340,58 @@ class RegisterSource:
                     reason = f"record spans lines {start}-{last}"
                     yield Reject(start, reason, self.last_text.rstrip("\r\n")[:RAW_TEXT_LIMIT])
                     continue
-                if len(fields) == width + 1 and not fields[-1]:
-                    fields.pop()  # a trailing separator, seen in some yearly files
-                if len(fields) != width:
-                    if not fields or (len(fields) == 1 and not fields[0].strip()):
-                        continue  # blank line
-                    reason = f"expected {width} columns, got {len(fields)}"
-                else:
-                    try:
-                        yield convert(start, fields)
-                        continue
-                    except _BadRow as exc:
-                        reason = str(exc)
-                yield Reject(start, reason, self.last_text.rstrip("\r\n")[:RAW_TEXT_LIMIT])
+                if not fields or (len(fields) == 1 and not fields[0].strip()):
+                    continue  # blank line
+                converted = convert_fields(self, start, fields)
+                if isinstance(converted, Reject):
+                    converted = converted._replace(
+                        raw=self.last_text.rstrip("\r\n")[:RAW_TEXT_LIMIT]
+                    )
+                yield converted
+
+
+def parse_line(source: RegisterSource, number: int, raw: bytes) -> RegisterRow | Reject | None:
+    """One physical line on its own, with the line reader's reasons; None for a blank line."""
+    text = raw.rstrip(b"\r\n")
+    try:
+        decoded = text.decode(source.encoding)
+    except UnicodeDecodeError:
+        bad = text.decode(source.encoding, errors="replace")
+        return Reject(number, f"bad encoding (not {source.encoding})", bad[:RAW_TEXT_LIMIT])
+    if "\x00" in decoded:
+        return Reject(number, "NUL byte", decoded.replace("\x00", "\\x00")[:RAW_TEXT_LIMIT])
+    if decoded.count('"') % 2:
+        return Reject(number, "unbalanced quotes", decoded[:RAW_TEXT_LIMIT])
+    try:
+        fields = next(csv.reader([decoded], delimiter=";"), [])
+    except csv.Error as exc:
+        return Reject(number, f"unreadable CSV line: {exc}", decoded[:RAW_TEXT_LIMIT])
+    if not fields or (len(fields) == 1 and not fields[0].strip()):
+        return None
+    converted = convert_fields(source, number, fields)
+    if isinstance(converted, Reject):
+        return converted._replace(raw=decoded[:RAW_TEXT_LIMIT])
+    return converted
+
+
+def convert_fields(source: RegisterSource, line: int, fields: list[str]) -> RegisterRow | Reject:
+    """One record's fields -> a typed row, or a reject with the reason (raw left empty)."""
+    width = len(source.columns)
+    if len(fields) == width + 1 and not fields[-1]:
+        fields = fields[:-1]  # a trailing separator, seen in some yearly files
+    if len(fields) != width:
+        return Reject(line, f"expected {width} columns, got {len(fields)}", "")
+    try:
+        return _converter(source.columns, source.date_format)(line, fields)
+    except _BadRow as exc:
+        return Reject(line, str(exc), "")
+
+
+@lru_cache(maxsize=64)
+def _converter(
+    columns: tuple[str, ...], date_format: DateFormat
+) -> Callable[[int, list[str]], RegisterRow]:
+    return _row_converter(columns, date_format)
 
 
 def _row_converter(
@@ -334,8 +403,7 @@ def _row_converter(
     )
 
     def convert(line: int, fields: list[str]) -> RegisterRow:
-        fields.append("")
-        values: tuple[str, ...] = pick(fields)
+        values: tuple[str, ...] = pick([*fields, ""])
         (
             person,
             koatuu,
@@ -372,7 +440,8 @@ def _row_converter(
         if make_year is not None and not 1900 <= make_year <= d_reg.year + 1:
             raise _BadRow(f"bad MAKE_YEAR {make_year}")
         make, model_key = register_make_model(brand, model)
-        digest = hashlib.blake2b("\x1f".join(values).encode(), digest_size=16).hexdigest()
+        # md5 because PostgreSQL computes the same digest when it imports a clean file itself.
+        digest = hashlib.md5("\x1f".join(values).encode(), usedforsecurity=False).hexdigest()
         return RegisterRow(
             plate,
             normalise_plate(plate),

@@ -289,3 +289,48 @@ def compare_colour(declared: str, registered: str) -> Match:
     if frozenset((left, right)) in _NEAR_COLOURS:
         return Match.SOFT
     return Match.MISMATCH
+
+
+# --- the same keys in SQL (the import normalises in PostgreSQL) -----------------------------------
+# Each is a format string taking one SQL text expression. They agree with the Python functions
+# above for every value they accept; the import hands the others to Python (see registry.loaders).
+
+_PLATE_SEPARATORS = " -_.·|\t"
+# normalise_plate's fast path: upper-case, Cyrillic look-alikes to Latin, separators dropped
+# (translate() deletes the characters of its second argument that the third one lacks).
+PLATE_LATIN_SQL = (
+    "translate(upper({0}), '"
+    + "".join(CYRILLIC_TO_LATIN)
+    + _PLATE_SEPARATORS.replace("\t", "' || chr(9) || '")
+    + "', '"
+    + "".join(CYRILLIC_TO_LATIN.values())
+    + "')"
+)
+# normalise_vin for ASCII text (the import sends other VINs to Python).
+VIN_SQL = "regexp_replace(upper({0}), '[^A-Z0-9]', '', 'g')"
+
+_DATE_SQL = {
+    # format -> (length, separator and its places, (day, month, year start), year length, offset)
+    "YYYY-MM-DD": (10, "-", (5, 8), (9, 6, 1), 4, 0),
+    "DD.MM.YYYY": (10, ".", (3, 6), (1, 4, 7), 4, 0),
+    "DD.MM.YY": (8, ".", (3, 6), (1, 4, 7), 2, 2000),
+}
+
+
+def date_parts_sql(expression: str, date_format: str) -> tuple[str, str, str]:
+    """SQL for (day, month, year) of a register date, NULL where the text has another shape.
+
+    The shape is checked with length, substr and translate, not a regex: cheaper per row.
+    """
+    length, sep, (first, second), (day, month, year), year_len, offset = _DATE_SQL[str(date_format)]
+    shape = (
+        f"length({expression}) = {length} AND substr({expression}, {first}, 1) = '{sep}' "
+        f"AND substr({expression}, {second}, 1) = '{sep}' "
+        f"AND translate({expression}, '0123456789', '') = '{sep}{sep}'"
+    )
+
+    def part(start: int, size: int, add: int = 0) -> str:
+        value = f"substr({expression}, {start}, {size})::int" + (f" + {add}" if add else "")
+        return f"CASE WHEN {shape} THEN {value} END"
+
+    return part(day, 2), part(month, 2), part(year, year_len, offset)

@@ -5,28 +5,24 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from tqdm import tqdm
 
+from recognition.dispatch import crosscheck_send
 from recognition.models import Reading
+from recognition.services import crosscheck_requests_create
 from registry import crosscheck as rules
 from registry import loaders
-from registry.importers import (
-    RegisterRow,
-    RegisterSource,
-    Reject,
-    open_register,
-)
+from registry.importers import RegisterSource, Reject, open_register
 from registry.models import ImportReject, ImportRun, RegisterRecord
 from registry.normalise import normalise_plate, normalise_vin
 from registry.progress import ProgressWriter
 from registry.selectors import crosscheck_input_for_listing
-from webapp.listings.models import Flag, Listing
+from webapp.listings.models import Flag, Listing, Photo
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +48,13 @@ def register_import(
     progress: bool = False,
     enqueue_crosscheck: bool = True,
 ) -> ImportRun:
-    """Import one register file (.csv or .zip) and record the run with its counts.
+    """Import one register file (.csv or .zip) in one transaction, and record the run.
 
-    Idempotent: rows are keyed by ``row_hash``, so a second import of the same file inserts
-    nothing. Unless ``force``, a file whose sha256 already imported successfully is not even
-    parsed again. Listings whose plates or VINs got new records are cross-checked again.
+    All or nothing: rows, rejects and the cross-check requests of the listings whose plates or
+    VINs got new records commit together, or (any error) nothing does and the run is FAILED
+    with the reason. Idempotent: rows are keyed by ``row_hash``, so a second import of the same
+    file inserts nothing; unless ``force``, a file whose sha256 already imported successfully
+    is not even read again.
     """
     path = Path(path)
     sha256 = file_sha256(path)
@@ -81,17 +79,28 @@ def register_import(
         return run
     try:
         sources = open_register(path, encoding=encoding)
-        _import_sources(run=run, sources=sources, progress=progress)
-    except Exception as exc:  # whatever broke, the run must not stay "running"
-        run.status, run.error, run.finished_at = ImportRun.Status.FAILED, str(exc), timezone.now()
-        run.save(update_fields=["status", "error", "finished_at"])
+        with transaction.atomic():
+            _import_sources(run=run, sources=sources, progress=progress)
+            touched = _listings_touched(run=run)
+            run.listings_touched = len(touched)
+            run.status, run.finished_at = ImportRun.Status.DONE, timezone.now()
+            run.save()
+            if enqueue_crosscheck and touched:
+                crosscheck_requests_create(listing_ids=touched)
+                transaction.on_commit(lambda: crosscheck_send(listing_ids=touched), robust=True)
+    except Exception as exc:  # rolled back: the run says why, and that nothing was kept
+        ImportRun.objects.filter(pk=run.pk).update(
+            status=ImportRun.Status.FAILED,
+            error=f"{exc} (nothing imported)" if str(exc) else type(exc).__name__,
+            finished_at=timezone.now(),
+            rows_read=0,
+            rows_inserted=0,
+            rows_duplicate=0,
+            rows_rejected=0,
+            listings_touched=0,
+        )
+        run.refresh_from_db()
         raise
-    touched = register_listings_touched(run=run)
-    run.listings_touched = len(touched)
-    run.status, run.finished_at = ImportRun.Status.DONE, timezone.now()
-    run.save(update_fields=["listings_touched", "status", "finished_at"])
-    if enqueue_crosscheck and touched:
-        _enqueue_crosschecks(touched)
     logger.info(
         "imported %s: %d read, %d new, %d duplicates, %d rejected, %d listings to re-check",
         path.name,
@@ -107,6 +116,8 @@ def register_import(
 def _import_sources(*, run: ImportRun, sources: list[RegisterSource], progress: bool) -> None:
     run.variant = ",".join(sorted({str(s.variant) for s in sources}))
     run.encoding = ",".join(sorted({s.encoding for s in sources}))
+    started = time.perf_counter()
+    valid = 0
     bar = tqdm(
         total=sum(s.size for s in sources),
         unit="B",
@@ -114,73 +125,90 @@ def _import_sources(*, run: ImportRun, sources: list[RegisterSource], progress: 
         desc=run.file_name,
         disable=not progress,
     )
-    started = time.perf_counter()
-    valid = 0
-    progress = ProgressWriter(run_id=run.pk)  # live rows / rows/s / ETA (issue 20)
+    loaders.start_import()
+    # Live rows / rows/s / ETA for the admin and /metrics, written over a second connection: the
+    # import's own transaction shows nothing until it commits.
+    writer = ProgressWriter(run_id=run.pk)
+    lines_before = bytes_before = 0
     with bar:
         for source in sources:
-            counter = _RowCounter(run=run, source=source, bar=bar, progress=progress)
-            counter.rows_before, counter.bytes_before = valid + run.rows_rejected, bar.n
-            inserted = loaders.load_rows(rows=counter.rows(), run=run, variant=str(source.variant))
-            counter.flush_rejects()
-            run.rows_inserted += inserted
-            valid += counter.valid
-            run.rows_rejected += counter.rejected
-    progress.close()
+
+            def report(
+                lines: int, bytes_read: int, rows0: int = lines_before, bytes0: int = bytes_before
+            ) -> None:
+                bar.update(bytes0 + bytes_read - bar.n)
+                writer.update(rows=rows0 + lines, bytes_read=bytes0 + bytes_read)
+
+            loaded = loaders.load(
+                source=source, run=run, variant=str(source.variant), progress=report
+            )
+            _rejects_store(run=run, source=source, rejects=loaded.rejects)
+            run.rows_inserted += loaded.inserted
+            run.rows_rejected += len(loaded.rejects)
+            valid += loaded.valid
+            lines_before, bytes_before = valid + run.rows_rejected, bytes_before + source.size
+            bar.update(bytes_before - bar.n)
+            writer.update(rows=lines_before, bytes_read=bytes_before, force=True)
+    writer.close()
     run.rows_read = valid + run.rows_rejected
     run.rows_duplicate = valid - run.rows_inserted
     run.parse_seconds = time.perf_counter() - started
-    run.save()
 
 
-class _RowCounter:
-    """Splits a source's output into rows for the loader and rejects for the report."""
+def _rejects_store(*, run: ImportRun, source: RegisterSource, rejects: list[Reject]) -> None:
+    for start in range(0, len(rejects), REJECT_BATCH):
+        ImportReject.objects.bulk_create(
+            ImportReject(run=run, source=source.name, line=r.line, reason=r.reason[:255], raw=r.raw)
+            for r in rejects[start : start + REJECT_BATCH]
+        )
 
-    def __init__(
-        self, *, run: ImportRun, source: RegisterSource, bar: tqdm, progress: ProgressWriter
-    ) -> None:
-        self.run, self.source, self.bar, self.progress = run, source, bar, progress
-        self.rows_before = self.bytes_before = 0
-        self.valid = self.rejected = 0
-        self._rejects: list[ImportReject] = []
-        self._reported = 0
 
-    def rows(self) -> Iterator[RegisterRow]:
-        for index, item in enumerate(self.source.rows()):
-            if isinstance(item, Reject):
-                self.rejected += 1
-                self._rejects.append(
-                    ImportReject(
-                        run=self.run,
-                        source=self.source.name,
-                        line=item.line,
-                        reason=item.reason[:255],
-                        raw=item.raw,
-                    )
-                )
-                if len(self._rejects) >= REJECT_BATCH:
-                    self.flush_rejects()
-                continue
-            self.valid += 1
-            if index % 10_000 == 0:
-                self.bar.update(self.source.bytes_read - self._reported)
-                self._reported = self.source.bytes_read
-                self.progress.update(
-                    rows=self.rows_before + self.valid + self.rejected,
-                    bytes_read=self.bytes_before + self.source.bytes_read,
-                )
-            yield item
-        self.bar.update(self.source.bytes_read - self._reported)
-        self._reported = self.source.bytes_read
+def _listings_touched(*, run: ImportRun) -> list[int]:
+    if connection.vendor == "postgresql":
+        return register_listings_touched_sql()
+    return register_listings_touched(run=run)
 
-    def flush_rejects(self) -> None:
-        if self._rejects:
-            ImportReject.objects.bulk_create(self._rejects)
-            self._rejects = []
+
+def register_listings_touched_sql() -> list[int]:
+    """Listings whose read or declared plate, or declared VIN, got a new record in this import.
+
+    The new records' plates and VINs are in the temp table the loader filled; declared values
+    are stored as typed, so they are normalised here (in Python, once per listing) first.
+    """
+    photo, reading = Photo._meta.db_table, Reading._meta.db_table
+    touched: set[int] = set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT p.listing_id FROM {reading} r JOIN {photo} p ON p.id = r.photo_id "
+            "WHERE r.plate_text IN "
+            "(SELECT plate_latin FROM registry_changed WHERE plate_latin <> '')"
+        )
+        touched.update(pk for (pk,) in cursor.fetchall())
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS registry_declared "
+            "(listing_id bigint, plate text, vin text) ON COMMIT DROP"
+        )
+        cursor.execute("TRUNCATE registry_declared")
+        declared = Listing.objects.exclude(declared_plate="", declared_vin="").values_list(
+            "pk", "declared_plate", "declared_vin"
+        )
+        # Read first: the connection cannot run the listings query while a COPY is open.
+        keys = [(pk, normalise_plate(plate), normalise_vin(vin)) for pk, plate, vin in declared]
+        with cursor.cursor.copy("COPY registry_declared FROM STDIN") as copy:
+            for key in keys:
+                copy.write_row(key)
+        cursor.execute(
+            "SELECT DISTINCT d.listing_id FROM registry_declared d WHERE EXISTS "
+            "(SELECT 1 FROM registry_changed c WHERE (d.plate <> '' AND c.plate_latin = d.plate) "
+            "OR (d.vin <> '' AND c.vin = d.vin))"
+        )
+        touched.update(pk for (pk,) in cursor.fetchall())
+    return sorted(touched)
 
 
 def register_listings_touched(*, run: ImportRun) -> list[int]:
-    """Listings whose read or declared plate, or declared VIN, got a record in this run."""
+    """Listings whose read or declared plate, or declared VIN, got a record in this run
+    (portable: the SQLite demo)."""
     new_for_reading = RegisterRecord.objects.filter(
         import_run=run, plate_latin=OuterRef("plate_text")
     )
@@ -189,7 +217,6 @@ def register_listings_touched(*, run: ImportRun) -> list[int]:
         .values_list("photo__listing_id", flat=True)
         .distinct()
     )
-    # Declared values are stored as typed, so they are normalised here, in batches.
     declared = Listing.objects.exclude(declared_plate="", declared_vin="").values_list(
         "pk", "declared_plate", "declared_vin"
     )
@@ -216,14 +243,6 @@ def _hits(run: ImportRun, by_plate: dict[str, list[int]], by_vin: dict[str, list
         for key in keys.values_list(field, flat=True).distinct():
             found.update(index[key])
     return found
-
-
-def _enqueue_crosschecks(listing_ids: list[int]) -> None:
-    # Imported here because registry.tasks imports this module.
-    from registry.tasks import crosscheck_listing
-
-    for listing_id in listing_ids:
-        crosscheck_listing.delay_on_commit(listing_id)
 
 
 # --- findings -> flags --------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
+from recognition.services import crosscheck_request_done, crosscheck_request_token
 from registry import services
 from webapp.partners.webhooks import webhook_event_emit
 
@@ -22,6 +23,10 @@ logger = logging.getLogger(__name__)
 )
 def crosscheck_listing(listing_id: int) -> None:
     """Re-derive the listing's flags from its readings and the register (idempotent)."""
+    # Read before the check reads the facts: a request made while it runs stays due.
+    token = crosscheck_request_token(listing_id=listing_id)
     flags = services.listing_crosscheck(listing_id=listing_id)
     webhook_event_emit(event="listing.checked", listing_id=listing_id, data={"flags": len(flags)})
+    if token is not None:
+        crosscheck_request_done(listing_id=listing_id, token=token)
     logger.info("cross-checked listing %s: %d flags", listing_id, len(flags))

@@ -181,6 +181,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 3600),
     "unacked_restore_interval": envint("CELERY_UNACKED_RESTORE_INTERVAL", 10),
     "unacked_restore_throttle": envint("CELERY_UNACKED_RESTORE_THROTTLE", 10),
+    # issue 18: a worker listening to "recognition,backlog" always takes uploads first.
+    "queue_order_strategy": "priority",
 }
 CELERY_BEAT_SCHEDULE = {
     "recognize-backlog-nightly": {
@@ -189,7 +191,13 @@ CELERY_BEAT_SCHEDULE = {
     },
     "requeue-stale-photos": {
         "task": "recognition.tasks.requeue_stale_photos",
-        "schedule": crontab(minute="*/15"),
+        # issue 18: cheap now that it never resends a queued or leased photo.
+        "schedule": crontab(minute="*/5"),
+    },
+    # issue 18: the cross-check outbox's sweeper (requests the broker never got).
+    "crosscheck-sweep": {
+        "task": "recognition.tasks.crosscheck_sweep",
+        "schedule": crontab(minute="*"),
     },
 }
 
@@ -213,6 +221,18 @@ RECOGNITION_TIME_LIMIT = envint("RECOGNITION_TIME_LIMIT", 360)
 RECOGNITION_RETRY_BACKOFF = envint("RECOGNITION_RETRY_BACKOFF", 5)
 # Photos per engine call in the nightly backlog: one GPU batch of full-size photos fits in 8 GB.
 RECOGNITION_BACKLOG_BATCH = envint("RECOGNITION_BACKLOG_BATCH", 16)
+# --- issue 18: exactly-once reading and the nightly backlog ---
+# Photos per engine call and per backlog message (sized for the GPU).
+RECOGNITION_BATCH = envint("RECOGNITION_BATCH", RECOGNITION_BACKLOG_BATCH)
+# A claimed photo is the claimant's until then: longer than the hard time limit of a batch.
+RECOGNITION_LEASE_SECONDS = envint("RECOGNITION_LEASE_SECONDS", RECOGNITION_TIME_LIMIT + 60)
+# A message queued this long ago while the queues are empty was lost (a broker restart).
+RECOGNITION_QUEUE_LOST_SECONDS = envint("RECOGNITION_QUEUE_LOST_SECONDS", 600)
+# An upload whose message never went out (broker down) is sent again after this.
+RECOGNITION_UNSENT_GRACE_SECONDS = envint("RECOGNITION_UNSENT_GRACE_SECONDS", 120)
+# A cross-check request sent this long ago and still not done is sent again.
+CROSSCHECK_RESEND_SECONDS = envint("CROSSCHECK_RESEND_SECONDS", 300)
+# --- end issue 18 ---
 
 LOG_LEVEL = envstr("LOG_LEVEL", "INFO")
 LOGGING = {

@@ -76,14 +76,18 @@ def test_an_unexpected_engine_error_is_recorded_on_the_photo(engine_control: Pat
 def test_the_backlog_rereads_photos_of_older_models_in_batches(
     engine_control: Path, settings, monkeypatch
 ):
-    settings.RECOGNITION_BACKLOG_BATCH = 2
+    settings.RECOGNITION_BATCH = 2
     old = [PhotoFactory(status=Photo.Status.DONE, model_version="double-0") for _ in range(3)]
     current = PhotoFactory(status=Photo.Status.DONE, model_version="double-1")
-    sent: list[list[int]] = []
-    monkeypatch.setattr(tasks.recognize_photos, "delay", lambda ids: sent.append(ids))
+    sent: list[tuple[list[int], str]] = []
+    monkeypatch.setattr(
+        tasks.recognize_photos,
+        "apply_async",
+        lambda args, queue: sent.append((args[0], queue)),
+    )
     assert tasks.recognize_backlog.delay().get() == 3
-    assert sent == [[old[0].pk, old[1].pk], [old[2].pk]]
-    tasks.recognize_photos.apply(args=[sent[0] + [current.pk]])
+    assert sent == [([old[0].pk, old[1].pk], "backlog"), ([old[2].pk], "backlog")]
+    tasks.recognize_photos.apply(args=[sent[0][0] + [current.pk]])
     assert Reading.objects.filter(photo__in=old[:2], model_version="double-1").count() == 2
     assert not Reading.objects.filter(photo=current).exists()
     assert (engine_control / "calls").read_text().split()[1] == "2"  # one batch of two

@@ -74,7 +74,7 @@ def test_a_transient_engine_error_is_retried_then_succeeds(
 
 
 def test_a_worker_killed_mid_task_does_not_lose_the_photo(
-    celery_worker: Worker, engine_control: Path
+    celery_worker: Worker, engine_control: Path, sweeper
 ):
     # given a worker stuck inside the engine on our photo
     (engine_control / "mode").write_text("block")
@@ -85,7 +85,7 @@ def test_a_worker_killed_mid_task_does_not_lose_the_photo(
     (engine_control / "mode").write_text("ok")
     assert Photo.objects.get(pk=photo.pk).status == Photo.Status.PROCESSING
     celery_worker.start()
-    # then the message is redelivered and the photo is read exactly once
+    # then once its lease runs out the sweeper resends it, and it is read exactly once
     wait_status(photo, Photo.Status.DONE, worker=celery_worker)
     assert photo.attempts == 2
     assert Reading.objects.filter(photo=photo).count() == 1
@@ -93,7 +93,7 @@ def test_a_worker_killed_mid_task_does_not_lose_the_photo(
 
 
 def test_a_photo_that_kills_the_worker_every_time_ends_failed(
-    celery_worker: Worker, engine_control: Path, settings
+    celery_worker: Worker, engine_control: Path, settings, sweeper
 ):
     # given an engine that takes the whole worker down on this photo
     (engine_control / "mode").write_text("die")

@@ -34,6 +34,7 @@ def test_an_upload_is_kept_when_the_broker_is_down_and_swept_up_later(dead_broke
     # then the photo is stored, pending, the failure is logged, and the sweep will resend it
     photo = Photo.objects.get(pk=added[0].photo.pk)
     assert photo.status == Photo.Status.PENDING
+    assert photo.queued_at is None  # the mark is undone: nothing is on its way
     assert "in on_commit()" in caplog.text
     later = timezone.now() + timedelta(hours=1)
     assert photo_ids_stale(older_than=later) == [photo.pk]

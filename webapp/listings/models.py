@@ -59,6 +59,15 @@ class Photo(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # --- recognition lease (issue 18): who reads the photo now, and whether a message is out ---
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="A recognition message was sent and not yet claimed."
+    )
+    lease_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="A worker reads the photo until then; others keep off."
+    )
+    leased_by = models.CharField(max_length=128, blank=True)
+    # --- end recognition lease ---
 
     class Meta:
         ordering = ["id"]

@@ -109,11 +109,12 @@ def _photo_store(*, listing: Listing, validated: ValidatedPhoto) -> PhotoAdded:
 
 def photo_enqueue_recognition(*, photo_id: int) -> None:
     """Send the photo to recognition once the surrounding transaction commits."""
-    from recognition.tasks import recognize_photo
+    from recognition.dispatch import photo_send_upload
 
     # robust: the photo is saved even when the broker is down; requeue_stale_photos resends it.
+    # photo_send_upload marks the photo queued first, so no sweep or backlog sends it twice.
     def enqueue() -> None:
-        recognize_photo.delay(photo_id)
+        photo_send_upload(photo_id=photo_id)
 
     transaction.on_commit(enqueue, robust=True)
 

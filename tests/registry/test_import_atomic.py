@@ -1,0 +1,173 @@
+"""The register import is one transaction: SQL's fast path, its fallbacks, and what a failure
+leaves behind (nothing but a FAILED run that says why)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from pathlib import Path
+
+import pytest
+from django.db import transaction
+from django.urls import reverse
+
+from recognition.models import CrosscheckRequest
+from registry import loaders, services
+from registry.importers import RegisterFormatError, Reject, open_register
+from registry.models import ImportReject, ImportRun, RegisterRecord
+from registry.services import register_import
+from tests.fixtures.factories import ListingFactory, PhotoFactory, ReadingFactory
+
+pytestmark = pytest.mark.django_db
+
+CLEAN = [
+    "register_2016.csv",
+    "register_2021.csv",
+    "register_2024.csv",
+    "register_2024_bom.csv",
+    "register_2024_cp1251.csv",
+    "register_2026.csv",
+    "register_2024.zip",
+]
+FIELDS = [name for name in loaders._COLUMNS if name != "row_hash"]
+
+
+def header_and_rows(samples: Path) -> tuple[str, list[str]]:
+    lines = (samples / "register_2024.csv").read_text(encoding="utf-8").splitlines()
+    return lines[0], lines[1:]
+
+
+@pytest.mark.parametrize("name", CLEAN)
+def test_sql_normalises_a_clean_file_exactly_as_the_line_reader(samples: Path, name: str):
+    [source] = open_register(samples / name)
+    expected = [row for row in source.rows() if not isinstance(row, Reject)]
+    run = ImportRun.objects.create(file_name=name, file_sha256="x")
+    with transaction.atomic():
+        loaded = loaders.load_source(source=source, run=run, variant=str(source.variant))
+    assert loaded.fast  # PostgreSQL read it with COPY
+    assert (loaded.valid, loaded.inserted, loaded.rejects) == (len(expected), len(expected), [])
+    stored = list(RegisterRecord.objects.order_by("line").values(*FIELDS, "row_hash"))
+    for record, row in zip(stored, expected, strict=True):
+        assert {f: record[f] for f in FIELDS} == {f: getattr(row, f) for f in FIELDS}
+        assert record["row_hash"].hex == row.row_hash  # the same identity on both paths
+
+
+def test_broken_lines_are_read_by_python_and_the_rest_by_copy(samples: Path):
+    [source] = open_register(samples / "register_malformed.csv")
+    items = list(source.rows())
+    expected_rejects = [(r.line, r.reason) for r in items if isinstance(r, Reject)]
+    expected_rows = [r for r in items if not isinstance(r, Reject)]
+    run = ImportRun.objects.create(file_name="m", file_sha256="x")
+    with transaction.atomic():
+        loaded = loaders.load_source(source=source, run=run, variant=str(source.variant))
+    assert loaded.fast
+    assert [(r.line, r.reason) for r in loaded.rejects] == expected_rejects
+    assert (loaded.valid, loaded.inserted) == (len(expected_rows), len(expected_rows))
+    stored = list(RegisterRecord.objects.order_by("line").values_list("line", "row_hash"))
+    assert stored == [(row.line, uuid.UUID(row.row_hash)) for row in expected_rows]
+
+
+def test_bad_values_in_a_clean_csv_are_rejects_with_line_numbers(samples: Path, tmp_path: Path):
+    header, rows = header_and_rows(samples)
+    rows[1] = rows[1].replace("09.02.24", "31.02.24")
+    rows[3] = rows[3].replace(";2018;", ";20I8;").replace(";2008;", ";20I8;")
+    path = tmp_path / "values.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    run = register_import(path=path, enqueue_crosscheck=False)
+    rejects = list(ImportReject.objects.filter(run=run).values_list("line", "reason"))
+    assert rejects[0] == (3, "bad date '31.02.24' (day is out of range for month)")
+    assert rejects[1][0] == 5
+    assert "MAKE_YEAR" in rejects[1][1]
+    assert (run.rows_read, run.rows_inserted, run.rows_rejected) == (len(rows), len(rows) - 2, 2)
+
+
+def test_a_10_mb_line_after_3000_rows_is_one_reject_and_the_rest_imports(
+    samples: Path, tmp_path: Path
+):
+    header, rows = header_and_rows(samples)
+    body = [rows[0].replace("АА1234ВВ", f"КА{n:04d}АА") for n in range(3000)]
+    huge = '"P";"' + "x" * (10 << 20) + '"'  # one 10 MB field where 20 columns belong
+    path = tmp_path / "huge.csv"
+    path.write_text("\n".join([header, *body, huge, *rows]) + "\n", encoding="utf-8")
+    run = register_import(path=path, enqueue_crosscheck=False)
+    [reject] = ImportReject.objects.filter(run=run)
+    assert reject.line == 3002
+    assert "field larger than field limit" in reject.reason
+    assert run.status == ImportRun.Status.DONE
+    assert run.rows_inserted == 3000 + len(rows) == RegisterRecord.objects.count()
+
+
+def test_a_failure_mid_import_keeps_nothing_and_says_so(
+    samples: Path, monkeypatch: pytest.MonkeyPatch
+):
+    listing = ListingFactory(declared_plate="AA1234BB")
+
+    def broken(**kwargs: object) -> None:
+        raise OSError("disk full while storing rejects")
+
+    monkeypatch.setattr(services, "_rejects_store", broken)
+    with pytest.raises(OSError, match="disk full"):
+        register_import(path=samples / "register_2024.csv")
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.FAILED
+    assert run.error == "disk full while storing rejects (nothing imported)"
+    assert (run.rows_read, run.rows_inserted, run.rows_rejected) == (0, 0, 0)
+    assert not RegisterRecord.objects.exists()
+    assert not CrosscheckRequest.objects.filter(listing=listing).exists()
+    # and the same file imports in full afterwards
+    monkeypatch.undo()
+    assert register_import(path=samples / "register_2024.csv").rows_inserted == 6
+
+
+def test_every_listing_whose_plate_or_vin_changed_is_asked_for_a_cross_check(
+    samples: Path, django_capture_on_commit_callbacks
+):
+    read = PhotoFactory()
+    ReadingFactory(photo=read, plate_text="AX1312KK")
+    declared = ListingFactory(declared_plate="вс 7777 ах")  # typed by a seller
+    by_vin = ListingFactory(declared_plate="", declared_vin="jthck262882026114")
+    untouched = ListingFactory(declared_plate="ZZ0000ZZ", declared_vin="")
+    with django_capture_on_commit_callbacks(execute=True):
+        run = register_import(path=samples / "register_2024.csv")
+    wanted = {read.listing_id, declared.pk, by_vin.pk}
+    assert run.listings_touched == len(wanted)
+    requested = set(CrosscheckRequest.objects.values_list("listing_id", flat=True))
+    assert requested == wanted
+    assert untouched.pk not in requested
+    # eager here: sent once committed, and done
+    assert all(not r.is_due for r in CrosscheckRequest.objects.all())
+    # a second import of the same rows changes no plate, so asks for nothing new
+    again = register_import(path=samples / "register_2024.csv", force=True)
+    assert again.listings_touched == 0
+
+
+def test_upper_case_latin_1_is_not_taken_for_cp1251(samples: Path, tmp_path: Path):
+    header, rows = header_and_rows(samples)
+    latin = [r.replace('"TOYOTA"', '"CITROËN"').replace('"CAMRY"', '"MÉGANE"') for r in rows]
+    latin = [r.replace("АА1234ВВ", "AA1234BB") for r in latin]
+    text = "\n".join([header, *latin]) + "\n"
+    ascii_only = "".join(ch if ord(ch) < 256 else "E" for ch in text)
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(ascii_only.encode("latin-1"))
+    with pytest.raises(RegisterFormatError, match="looks like Latin-1"):
+        register_import(path=path, enqueue_crosscheck=False)
+    assert not RegisterRecord.objects.exists()
+    assert ImportRun.objects.get().status == ImportRun.Status.FAILED
+
+
+def test_the_rejects_export_is_safe_to_open_in_a_spreadsheet(
+    samples: Path, tmp_path: Path, admin_client
+):
+    header, rows = header_and_rows(samples)
+    formulas = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)"]
+    path = tmp_path / "formula.csv"
+    path.write_text("\n".join([header, *formulas, rows[0]]) + "\n", encoding="utf-8")
+    run = register_import(path=path, enqueue_crosscheck=False)
+    assert run.rows_rejected == 4
+    response = admin_client.get(reverse("admin:registry_importrun_rejects", args=[run.pk]))
+    body = b"".join(response.streaming_content).decode()
+    cells = [row[-1] for row in csv.reader(io.StringIO(body))][1:]
+    assert cells == ["'" + formula for formula in formulas]
+    for row in csv.reader(io.StringIO(body)):
+        assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)
