@@ -4,11 +4,9 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('recognition', '0002_outbox_backlog'),
-        ('recognition', '0002_reading_search_key'),
+        ("recognition", "0002_outbox_backlog"),
+        ("recognition", "0002_reading_search_key"),
     ]
 
-    operations = [
-    ]
+    operations = []
