@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -10,7 +8,6 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.core.files.base import ContentFile
-from django.db import connection
 from django.test import Client
 
 from tests.fixtures.factories import FlagFactory, ListingFactory, PhotoFactory, ReadingFactory
@@ -104,33 +101,3 @@ def flagged_listing():
         evidence={"declared": "AA1234BB", "read": "AA1234B8", "model_version": "test-1"},
     )
     return {"listing": listing, "photo": photo, "reading": reading, "flag": flag}
-
-
-# --- headless Chromium, shared by the browser tests -------------------------------------------
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
-
-@pytest.fixture
-def page() -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        context.close()
-        browser.close()
-        # ORM calls made while Playwright's loop runs get their own connection (Django keys
-        # connections by async context too); close it, or the test database cannot be dropped.
-        connection.close()

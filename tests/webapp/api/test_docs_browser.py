@@ -6,14 +6,12 @@ import os
 
 import pytest
 
-from tests.review.test_browser import page  # noqa: F401 - the shared Chromium fixture
-
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_docs_page_lists_the_endpoints_without_csp_violations(live_server, page):  # noqa: F811
+def test_the_docs_page_lists_the_endpoints_without_csp_violations(live_server, page):
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.goto(f"{live_server.url}/api/v1/docs/")
