@@ -61,7 +61,8 @@ def test_the_search_api_is_for_moderators_only(client_for, moderator, partner, s
     }
     bad = client_for(moderator).get(url, {"q": ""})
     assert bad.status_code == 400
-    assert bad.json()["code"] == "bad_query"
+    assert bad.json()["errors"][0]["code"] == "bad_query"
+    assert bad.json()["errors"][0]["attr"] == "q"
 
 
 def test_the_api_refuses_anonymous_callers(api_client):

@@ -60,7 +60,8 @@ def check_broker() -> str:
         raise Skipped("tasks run in-process (no broker)")
     from webapp.celery import app
 
-    with app.connection_for_write() as conn:
+    # The URL from settings, not the app's conf: that is read once, when Celery first starts.
+    with app.connection_for_write(url=_broker_url()) as conn:
         conn.ensure_connection(max_retries=1, timeout=TIMEOUT_SECONDS)
         return conn.transport_cls if isinstance(conn.transport_cls, str) else "connected"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -35,14 +36,28 @@ class PlateHitSerializer(serializers.Serializer):
     register_count = serializers.IntegerField()
 
 
+class PlateSearchResponseSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    key = serializers.CharField()
+    count = serializers.IntegerField()
+    results = PlateHitSerializer(many=True)
+
+
 class PlateSearchView(APIView):
+    """Plates that look like `q`, in readings, declared plates and the register (moderators)."""
+
     permission_classes = [IsModerator]
 
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, required=True, description="a plate, any script")],
+        responses={200: PlateSearchResponseSerializer},
+    )
     def get(self, request: Request) -> Response:
         try:
             result = plate_search(q=request.query_params.get("q", ""))
         except SearchError as exc:
-            return Response({"detail": str(exc), "code": "bad_query"}, status=400)
+            # The API's one error shape (drf-standardized-errors), attributed to `q`.
+            raise serializers.ValidationError({"q": [str(exc)]}, code="bad_query") from exc
         return Response(
             {
                 "query": result.query,
