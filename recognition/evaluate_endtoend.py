@@ -40,9 +40,10 @@ def score_text(text: str) -> str:
     return "".join(ch for ch in text.upper() if ch.isalnum()).translate(_SCORING_MAP)
 
 
-# The openalpr photos are American, Brazilian and European: read them with those regions on.
-# Ukrainian photos are read as the marketplace's deployment reads them (the default regions).
-OPENALPR_REGIONS = "us,br,eu,ua"
+# Each photo is read as a deployment in its country would read it: the openalpr photos with
+# their own region (us, br or eu), the synthetic ones with the formats they were drawn from
+# ("us,br,eu,ua"), the Ukrainian ones with the marketplace's default regions.
+SYNTHETIC_REGIONS = "us,br,eu,ua"
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,8 @@ def real_cases(data: Path, limit: int | None = None) -> Iterator[Case]:
         image, scale = read_rgb(rec.path, max_side=4096)
         region = rec.path.name.split("_")[1] if rec.path.name.count("_") >= 2 else "?"
         box = np.array(rec.boxes[0], np.float32) * scale
-        yield Case(image, box, str(rec.texts[0]), f"real/{region}", OPENALPR_REGIONS)
+        regions = region if region in ("us", "br", "eu") else SYNTHETIC_REGIONS
+        yield Case(image, box, str(rec.texts[0]), f"real/{region}", regions)
 
 
 def ua_parking_cases(data: Path) -> Iterator[Case]:
@@ -88,7 +90,7 @@ def ua_parking_cases(data: Path) -> Iterator[Case]:
 
 def synthetic_cases(data: Path, per_bucket: int) -> Iterator[Case]:
     for s in angle_set(data, per_bucket, seed=7):
-        yield Case(s.image, s.box, s.text, f"synthetic/{s.bucket}", OPENALPR_REGIONS, s.rows)
+        yield Case(s.image, s.box, s.text, f"synthetic/{s.bucket}", SYNTHETIC_REGIONS, s.rows)
 
 
 def ua_type_cases(data: Path, per_type: int) -> Iterator[Case]:

@@ -16,7 +16,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +24,7 @@ import numpy as np
 
 from recognition.pipeline.ocr import OcrResult, PlateReader
 from recognition.pipeline.rectify import box_corners, rectify
+from recognition.pipeline.regions import region_formats
 from recognition.training.ocr_data import load_real_crops
 from recognition.training.ocr_engine import edit_distance, score_key
 
@@ -133,13 +134,35 @@ def confusions(
     return [{"truth": t, "read": p, "count": c} for (t, p), c in counts.most_common(top)]
 
 
-def evaluate_system(
-    name: str, fn: Callable[[Sequence[np.ndarray]], list[OcrResult]], sets: dict[str, list[Item]]
-) -> dict:
+# A system reads crops with the plate formats of the deployment's regions.
+System = Callable[[Sequence[np.ndarray], Collection[str]], list[OcrResult]]
+
+
+def item_regions(item: Item) -> str:
+    """The regions a deployment that sees this plate names: its own country's (the real sets
+    are US, Brazilian and European crops; the synthetic set is Ukrainian)."""
+    return item.format if item.format in ("us", "br", "eu") else "ua"
+
+
+def read_by_region(fn: System, items: Sequence[Item]) -> tuple[list[OcrResult], list[float]]:
+    """`fn` over the items, each group read with its own regions' formats, in input order."""
+    results: list[OcrResult | None] = [None] * len(items)
+    all_ms: list[float] = []
+    for regions in sorted({item_regions(i) for i in items}):
+        idx = [k for k, i in enumerate(items) if item_regions(i) == regions]
+        formats = region_formats(regions)
+        out, ms = timed(lambda crops, f=formats: fn(crops, f), [items[k].crop for k in idx])
+        all_ms += ms
+        for k, result in zip(idx, out, strict=True):
+            results[k] = result
+    return [r for r in results if r is not None], all_ms
+
+
+def evaluate_system(name: str, fn: System, sets: dict[str, list[Item]]) -> dict:
     report: dict[str, object] = {}
     all_ms: list[float] = []
     for set_name, items in sets.items():
-        results, ms = timed(fn, [i.crop for i in items])
+        results, ms = read_by_region(fn, items)
         all_ms += ms
         texts = [r.text for r in results]
         report[set_name] = {
@@ -221,14 +244,14 @@ def main(argv: list[str] | None = None) -> dict:
     sets = {"real": real, "synth_ua": synth_items(args.data, args.per_bucket, args.seed)}
     reader.read_batch([sets["real"][0].crop])  # build EasyOCR before timing
 
-    def raw(crops: Sequence[np.ndarray]) -> list[OcrResult]:
+    def raw(crops: Sequence[np.ndarray], formats: Collection[str]) -> list[OcrResult]:
         # The best path alone, no format rules: what the rules add is the difference.
         return [
             OcrResult(r.text, "unknown", r.score, (), (), (r.text,))
             for r in reader.read_lines(list(crops))
         ]
 
-    systems: dict[str, Callable[[Sequence[np.ndarray]], list[OcrResult]]] = {
+    systems: dict[str, System] = {
         "platereader": reader.read_batch,
         "platereader_raw": raw,
     }
@@ -239,10 +262,14 @@ def main(argv: list[str] | None = None) -> dict:
         # Shared reads: rapidocr alone runs first and pays for them; the combinations then reuse
         # them, so their ms are ours plus the peer's ms measured alone (see "note").
         peer = RapidPeer(cache=True)
-        systems["rapidocr"] = lambda crops: peer_only(peer, crops, [format_hint(c) for c in crops])
-        systems["combined"] = lambda crops: combine_readers(reader, peer, crops)
-        systems["combined_fallback"] = lambda crops: combine_readers(
-            reader, peer, crops, consult_below=FALLBACK_BELOW
+        systems["rapidocr"] = lambda crops, formats: peer_only(
+            peer, crops, [format_hint(c) for c in crops], formats
+        )
+        systems["combined"] = lambda crops, formats: combine_readers(
+            reader, peer, crops, formats=formats
+        )
+        systems["combined_fallback"] = lambda crops, formats: combine_readers(
+            reader, peer, crops, consult_below=FALLBACK_BELOW, formats=formats
         )
     report = {
         "reader_version": reader.version,

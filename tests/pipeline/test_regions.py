@@ -147,3 +147,22 @@ def test_cyrillic_round_trip(latin: str) -> None:
 
 def test_register_style_cyrillic_input_is_read_as_latin() -> None:
     assert is_valid(normalise_plate("АХ1312КК"), "ua_2015")
+
+
+def test_another_states_serial_is_a_us_plate_but_a_word_never_is() -> None:
+    from recognition.pipeline.regions import is_valid
+
+    # a serial of a layout the strict patterns do not list, with the US region on
+    assert is_valid("7XYZ12A", "us_state")
+    # words, with or without the look-alikes a badge may carry, are not plates
+    for word in ("TOYOTA", "SIENNA", "LOTOS", "KIA", "CAMRY"):
+        assert not is_valid(word, "us_state")
+        assert not is_valid(word, "us")
+
+
+def test_a_strict_serial_beats_the_fallback_for_the_same_text() -> None:
+    from recognition.pipeline.regions import Candidate, FormatHint, resolve
+    from recognition.pipeline.regions.regions import region_formats
+
+    resolved = resolve([Candidate("ABC1234", 0.9)], FormatHint(), region_formats("us"))
+    assert (resolved.text, resolved.format) == ("ABC1234", "us")

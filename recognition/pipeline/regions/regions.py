@@ -27,7 +27,7 @@ EU_COUNTRIES = ("pl", "md", "ro", "sk", "hu", "uk")
 REGION_FORMATS: Mapping[str, tuple[str, ...]] = {
     "ua": UA_CODES,
     "eu": (*EU_COUNTRIES, "eu"),
-    "us": ("us",),
+    "us": ("us", "us_state"),
     "br": ("br",),
     **{country: (country,) for country in EU_COUNTRIES},
 }

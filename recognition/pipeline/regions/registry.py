@@ -49,7 +49,7 @@ FORMATS: dict[str, PlateFormat] = {
         ua_2015.FORMAT, ua_2004.FORMAT, ua_square.FORMAT, ua_moto.FORMAT, ua_trailer.FORMAT,
         ua_1995.FORMAT, ua_1995_square.FORMAT, ua_transit.FORMAT, ua_diplomatic.FORMAT,
         pl.FORMAT, sk.FORMAT, ro.FORMAT, md.FORMAT, hu.FORMAT, uk.FORMAT, eu.FORMAT,
-        us.FORMAT, br.FORMAT,
+        us.FORMAT, us.STATE_FORMAT, br.FORMAT,
     )
 }  # fmt: skip
 # Kept for callers that looked formats up by code; there is no `unknown` catch-all any more.
