@@ -95,6 +95,10 @@ run_tests() {
   .venv/bin/mypy
   log "pytest (PostgreSQL, Redis, a real Celery worker, headless Chromium)"
   .venv/bin/python -m pytest -p no:cacheprovider "$@"
+  log "pytest: every page on SQLite, the demo's database (DEBUG off)"
+  mkdir -p var
+  DATABASE_URL="sqlite:///var/smoke.sqlite3" .venv/bin/python -m pytest -p no:cacheprovider \
+    tests/webapp/test_smoke.py
 }
 
 services() {
