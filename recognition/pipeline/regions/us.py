@@ -3,11 +3,10 @@ serials as a fallback.
 
 Vanity plates (any 2-8 characters) are not accepted: such a catch-all made car badges and model
 names (`KIA`, `TOYOTA`, `SIENNA`) into plates. Fifty states issue dozens of serial layouts, so
-`us_state` takes any 5-8 characters that mix letters and digits, as read (no look-alike fixes),
-and only when no strict serial fits the text as read: a word (no digit) is never a plate, and a
-serial is not bent into another state's layout. Measured on the 127 real US val crops
-(`python -m recognition.evaluate read`): strict serials alone 0.724 exact, with `us_state` see
-models/ocr/MODEL_CARD.md.
+`us_state` takes any 5-8 letters and digits with at least one digit, as read (no look-alike
+fixes; all-digit serials exist, e.g. Delaware's), and only when no strict serial fits the text as
+read: a word (no digit) is never a plate, and a serial is not bent into another state's
+layout. Figures with and without it: models/ocr/MODEL_CARD.md.
 """
 
 from __future__ import annotations
@@ -37,12 +36,11 @@ FORMAT = PlateFormat(
 STATE_SERIAL_FACTOR = 0.95
 
 
-def _letters_and_digits(fitted: Fitted, probs: Sequence[CharProbs]) -> Fitted | None:
-    text = fitted.text
-    if not (any(ch.isdigit() for ch in text) and any(ch.isalpha() for ch in text)):
+def _has_digits(fitted: Fitted, probs: Sequence[CharProbs]) -> Fitted | None:
+    if not any(ch.isdigit() for ch in fitted.text):
         return None
     return Fitted(
-        text,
+        fitted.text,
         fitted.format,
         fitted.char_confidences,
         fitted.factor * STATE_SERIAL_FACTOR,
@@ -55,5 +53,5 @@ STATE_FORMAT = PlateFormat(
     patterns=tuple("A" * n for n in range(5, 9)),
     region="us",
     generic=True,
-    refine=_letters_and_digits,
+    refine=_has_digits,
 )
