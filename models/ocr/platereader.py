@@ -1,86 +1,95 @@
-"""The plate reader's network in EasyOCR's custom-model layout (VGG features, BiLSTM, CTC head).
+"""The plate reader's network: PaddleOCR's pretrained PP-OCR recogniser, in EasyOCR's custom layout.
 
-EasyOCR imports this file by name from its `user_network_directory`, so it must stay
-self-contained (torch only) and keep EasyOCR's constructor and forward signatures. The export
-copies it next to the weights as `platereader.py`.
+EasyOCR imports this file by name from its `user_network_directory` (the export copies it there
+as `platereader.py`) and builds `Model(num_class=..., **network_params)` from the yaml, then loads
+`platereader.pth` into it. The network's shape lives beside it in `platereader.onnx`: the
+converted PP-OCR graph (`recognition.training.ppocr_convert`) with its weights stripped, which
+onnx2torch turns back into a torch module here, so the architecture is PaddleOCR's own rather
+than a hand copy of it. Self-contained: torch, numpy, onnx and onnx2torch only.
 
-Sized for CPU inference on 32 x 160 grey line images: four VGG stages (16-32-64-128 channels)
-reduce the height to 1 and the width by 4, giving 40 CTC time steps, enough for 10 characters
-with repeats.
+EasyOCR feeds one grey channel normalised to [-1, 1]; PP-OCR was trained on three channels with
+the same normalisation, so the grey channel is repeated.
 """
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnx
 import torch
+from onnx import numpy_helper
 from torch import nn
 
-
-def _conv(
-    cin: int, cout: int, kernel: int | tuple[int, int] = 3, padding: int = 1
-) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, kernel, 1, padding, bias=False),
-        nn.BatchNorm2d(cout),
-        nn.ReLU(inplace=True),
-    )
-
-
-class VGGFeatures(nn.Module):
-    def __init__(self, input_channel: int, output_channel: int) -> None:
-        super().__init__()
-        c = [output_channel // 8, output_channel // 4, output_channel // 2, output_channel]
-        self.ConvNet = nn.Sequential(
-            _conv(input_channel, c[0]),
-            nn.MaxPool2d(2, 2),  # 16 x 80
-            _conv(c[0], c[1]),
-            nn.MaxPool2d(2, 2),  # 8 x 40
-            _conv(c[1], c[2]),
-            _conv(c[2], c[2]),
-            nn.MaxPool2d((2, 1), (2, 1)),  # 4 x 40
-            _conv(c[2], c[3]),
-            _conv(c[3], c[3]),
-            nn.MaxPool2d((2, 1), (2, 1)),  # 2 x 40
-            _conv(c[3], c[3], kernel=(2, 1), padding=0),  # 1 x 40
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = self.ConvNet(x)
-        return out
+SKELETON = "skeleton.onnx"
+# onnx2torch's Slice indexes with a list, which torch still accepts but warns about on every
+# forward pass; tests/training/test_ppocr_convert.py compares the module with onnxruntime, so a
+# change of meaning would fail there rather than pass silently.
+warnings.filterwarnings(
+    "ignore",
+    message="Using a non-tuple sequence for multidimensional indexing",
+    category=UserWarning,
+)
 
 
-class BidirectionalLSTM(nn.Module):
-    def __init__(self, input_size: int, hidden_size: int, output_size: int) -> None:
-        super().__init__()
-        self.rnn = nn.LSTM(input_size, hidden_size, bidirectional=True, batch_first=True)
-        self.linear = nn.Linear(hidden_size * 2, output_size)
+def _materialise(skeleton: onnx.ModelProto) -> onnx.ModelProto:
+    """Give each stripped initializer zeros of its shape, so onnx2torch can build the modules."""
+    model = onnx.ModelProto()
+    model.CopyFrom(skeleton)
+    for init in model.graph.initializer:
+        if not init.raw_data:
+            dtype = onnx.helper.tensor_dtype_to_np_dtype(init.data_type)
+            zeros = np.zeros(tuple(init.dims), dtype=dtype)
+            init.CopyFrom(numpy_helper.from_array(zeros, init.name))
+    return model
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        recurrent, _ = self.rnn(x)
-        out: torch.Tensor = self.linear(recurrent)
-        return out
+
+def _trainable(module: nn.Module) -> None:
+    """onnx2torch keeps weights used by MatMul/Add as buffers; make every float one trainable."""
+    for sub in module.modules():
+        if isinstance(sub, nn.modules.batchnorm._BatchNorm):
+            continue  # running statistics, not weights
+        for name, buf in list(sub.named_buffers(recurse=False)):
+            if buf is not None and buf.is_floating_point() and buf.numel() > 1:
+                del sub._buffers[name]
+                sub.register_parameter(name, nn.Parameter(buf.clone()))
+
+
+def build_graph(model: onnx.ModelProto) -> nn.Module:
+    from onnx2torch import convert
+
+    graph: nn.Module = convert(_materialise(model))
+    _trainable(graph)
+    return graph
 
 
 class Model(nn.Module):
-    def __init__(
-        self, input_channel: int, output_channel: int, hidden_size: int, num_class: int
-    ) -> None:
+    def __init__(self, num_class: int, graph_file: str = SKELETON, **_: object) -> None:
         super().__init__()
-        self.FeatureExtraction = VGGFeatures(input_channel, output_channel)
-        self.AdaptiveAvgPool = nn.AdaptiveAvgPool2d((None, 1))
-        self.SequenceModeling = nn.Sequential(
-            BidirectionalLSTM(output_channel, hidden_size, hidden_size),
-            BidirectionalLSTM(hidden_size, hidden_size, hidden_size),
-        )
-        # A direct path from the visual features: CTC learns the alignment through it quickly,
-        # before the BiLSTM has learnt anything. Without it training sat on a loss plateau
-        # (about 2.9) for 1,300 steps; with it the loss fell below 2 within 200 steps.
-        self.Shortcut = nn.Linear(output_channel, hidden_size)
-        self.Prediction = nn.Linear(hidden_size, num_class)
+        path = Path(graph_file)
+        if not path.is_absolute():
+            path = Path(__file__).resolve().parent / path
+        self.graph = build_graph(onnx.load(str(path)))
+        classes = self.graph(torch.zeros(1, 3, *self.input_size(path))).shape[-1]
+        if classes != num_class:
+            raise ValueError(f"{path} has {classes} classes, the character list {num_class}")
+
+    @staticmethod
+    def input_size(path: Path) -> tuple[int, int]:
+        dims = onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim
+        return int(dims[2].dim_value), int(dims[3].dim_value)
 
     def forward(self, input: torch.Tensor, text: torch.Tensor | None = None) -> torch.Tensor:  # noqa: A002
         """Logits (batch, time, classes); `text` is unused (EasyOCR's signature)."""
-        features = self.FeatureExtraction(input)
-        features = self.AdaptiveAvgPool(features.permute(0, 3, 1, 2)).squeeze(3)
-        context = self.SequenceModeling(features) + self.Shortcut(features)
-        out: torch.Tensor = self.Prediction(context.contiguous())
+        if input.shape[1] == 1:
+            input = input.expand(-1, 3, -1, -1)  # noqa: A001
+        out: torch.Tensor = self.graph(input)
         return out
+
+
+def load_onnx_weights(net: Model, model: onnx.ModelProto) -> None:
+    """Copy the weights of a full (unstripped) graph of the same shape into `net`."""
+    from onnx2torch import convert
+
+    net.graph.load_state_dict(convert(model).state_dict())
