@@ -56,6 +56,12 @@ def _trainable(module: nn.Module) -> None:
                 sub.register_parameter(name, nn.Parameter(buf.clone()))
 
 
+def input_size(model: onnx.ModelProto) -> tuple[int, int]:
+    """The (height, width) the graph was fixed at."""
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    return int(dims[2].dim_value), int(dims[3].dim_value)
+
+
 def build_graph(model: onnx.ModelProto) -> nn.Module:
     from onnx2torch import convert
 
@@ -70,15 +76,11 @@ class Model(nn.Module):
         path = Path(graph_file)
         if not path.is_absolute():
             path = Path(__file__).resolve().parent / path
-        self.graph = build_graph(onnx.load(str(path)))
-        classes = self.graph(torch.zeros(1, 3, *self.input_size(path))).shape[-1]
+        skeleton = onnx.load(str(path))
+        self.graph = build_graph(skeleton)
+        classes = self.graph(torch.zeros(1, 3, *input_size(skeleton))).shape[-1]
         if classes != num_class:
             raise ValueError(f"{path} has {classes} classes, the character list {num_class}")
-
-    @staticmethod
-    def input_size(path: Path) -> tuple[int, int]:
-        dims = onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim
-        return int(dims[2].dim_value), int(dims[3].dim_value)
 
     def forward(self, input: torch.Tensor, text: torch.Tensor | None = None) -> torch.Tensor:  # noqa: A002
         """Logits (batch, time, classes); `text` is unused (EasyOCR's signature)."""

@@ -125,10 +125,13 @@ def prepared(source: Path, height: int = LINE_H, width: int = LINE_W) -> onnx.Mo
     model = onnx.load(str(source))
     _fix_input(model, height, width)
     rewritten = explicit_pads(model)
-    cut_head(model, head_rows(model))
+    rows = head_rows(model)
+    cut_head(model, rows)
     del model.graph.value_info[:]  # shapes inferred for the 18,710-class head
     onnx.checker.check_model(model)
-    logger.info("%s: %d SAME_UPPER pads made explicit, head cut to %d", source, rewritten, 37)
+    logger.info(
+        "%s: %d SAME_UPPER pads made explicit, head cut to %d", source, rewritten, len(rows)
+    )
     return model
 
 
