@@ -56,7 +56,7 @@ def test_the_key_is_stored_only_as_a_hash(token_client, partner):
     client = token_client(partner)
     row = PartnerToken.objects.get(pk=client.token.pk)
     assert client.key not in (row.key_hash, row.prefix)
-    assert client.key.split("_")[2] not in row.key_hash
+    assert client.key.split("_", 2)[2] not in row.key_hash  # the secret may hold "_"
     assert client.get("/api/v1/listings/").status_code == 200
     row.refresh_from_db()
     assert row.last_used_at is not None
