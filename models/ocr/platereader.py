@@ -9,12 +9,21 @@ than a hand copy of it. Self-contained: torch, numpy, onnx and onnx2torch only.
 
 EasyOCR feeds one grey channel normalised to [-1, 1]; PP-OCR was trained on three channels with
 the same normalisation, so the grey channel is repeated.
+
+Inference runs on onnxruntime once `freeze()` is called (the reader does, after EasyOCR has loaded
+the weights): the current weights are written back into the skeleton graph, and a forward pass
+without gradients goes through that session. On 2 CPU cores it is several times faster than the
+onnx2torch module, whose many small operators each pay torch's dispatch cost. Training never
+freezes, so every weight still trains in torch; `freeze()` checks the two paths agree before it
+switches.
 """
 
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -22,7 +31,12 @@ import torch
 from onnx import numpy_helper
 from torch import nn
 
+log = logging.getLogger(__name__)
+
 SKELETON = "skeleton.onnx"
+# onnxruntime and the torch module agree to about 2e-5 on these logits; far beyond that, the
+# weights were not written back where they belong, and the torch path is kept.
+FROZEN_MAX_DIFF = 1e-3
 # onnx2torch's Slice indexes with a list, which torch still accepts but warns about on every
 # forward pass; tests/training/test_ppocr_convert.py compares the module with onnxruntime, so a
 # change of meaning would fail there rather than pass silently.
@@ -33,12 +47,16 @@ warnings.filterwarnings(
 )
 
 
+def _stripped(init: onnx.TensorProto) -> bool:
+    return not (init.raw_data or init.float_data or init.int64_data or init.int32_data)
+
+
 def _materialise(skeleton: onnx.ModelProto) -> onnx.ModelProto:
     """Give each stripped initializer zeros of its shape, so onnx2torch can build the modules."""
     model = onnx.ModelProto()
     model.CopyFrom(skeleton)
     for init in model.graph.initializer:
-        if not init.raw_data:
+        if _stripped(init):
             dtype = onnx.helper.tensor_dtype_to_np_dtype(init.data_type)
             zeros = np.zeros(tuple(init.dims), dtype=dtype)
             init.CopyFrom(numpy_helper.from_array(zeros, init.name))
@@ -70,6 +88,27 @@ def build_graph(model: onnx.ModelProto) -> nn.Module:
     return graph
 
 
+def initializer_names(skeleton: onnx.ModelProto) -> dict[str, str]:
+    """Which graph initializer each of the torch module's state entries was built from.
+
+    onnx2torch does not keep the names, so every float initializer of more than one value gets
+    a distinct random fill, and each state entry is matched to its fill by value.
+    """
+    from onnx2torch import convert
+
+    probe = _materialise(skeleton)
+    rng = np.random.default_rng(0)
+    fills: dict[bytes, str] = {}
+    for init in probe.graph.initializer:
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(init.data_type)
+        if np.issubdtype(dtype, np.floating) and int(np.prod(init.dims)) > 1:
+            values = rng.standard_normal(tuple(init.dims)).astype(dtype)
+            fills[values.tobytes()] = init.name
+            init.CopyFrom(numpy_helper.from_array(values, init.name))
+    state = convert(probe).state_dict()
+    return {k: fills[v.numpy().tobytes()] for k, v in state.items() if v.numpy().tobytes() in fills}
+
+
 class Model(nn.Module):
     def __init__(self, num_class: int, graph_file: str = SKELETON, **_: object) -> None:
         super().__init__()
@@ -77,7 +116,10 @@ class Model(nn.Module):
         if not path.is_absolute():
             path = Path(__file__).resolve().parent / path
         skeleton = onnx.load(str(path))
+        self.skeleton = skeleton
+        self.skeleton_path = path
         self.graph = build_graph(skeleton)
+        self.session: Any = None  # onnxruntime, once frozen
         classes = self.graph(torch.zeros(1, 3, *input_size(skeleton))).shape[-1]
         if classes != num_class:
             raise ValueError(f"{path} has {classes} classes, the character list {num_class}")
@@ -86,8 +128,61 @@ class Model(nn.Module):
         """Logits (batch, time, classes); `text` is unused (EasyOCR's signature)."""
         if input.shape[1] == 1:
             input = input.expand(-1, 3, -1, -1)  # noqa: A001
+        if self._frozen_fits(input):
+            feed = {self.session.get_inputs()[0].name: input.contiguous().numpy()}
+            return torch.from_numpy(self.session.run(None, feed)[0])
         out: torch.Tensor = self.graph(input)
         return out
+
+    def _frozen_fits(self, input: torch.Tensor) -> bool:  # noqa: A002
+        """The session serves inference at the graph's fixed size; EasyOCR's own `recognize`
+        may send other widths, which the torch module takes."""
+        return (
+            self.session is not None
+            and not self.training
+            and not torch.is_grad_enabled()
+            and tuple(input.shape[2:]) == input_size(self.skeleton)
+        )
+
+    def to_onnx(self) -> onnx.ModelProto:
+        """The skeleton graph carrying this module's current weights."""
+        model = _materialise(self.skeleton)
+        by_name = {init.name: init for init in model.graph.initializer}
+        state = self.graph.state_dict()
+        for key, name in initializer_names(self.skeleton).items():
+            values = state[key].detach().cpu().numpy().astype(np.float32)
+            by_name[name].CopyFrom(numpy_helper.from_array(values, name))
+        return model
+
+    def freeze(self, threads: int = 2) -> bool:
+        """Run inference on onnxruntime with the current weights; False (torch kept) when the
+        two paths disagree. Puts the module in eval mode. Call again after changing the weights;
+        `thaw()` undoes it."""
+        import onnxruntime as ort
+
+        self.eval()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(
+            self.to_onnx().SerializeToString(), options, providers=["CPUExecutionProvider"]
+        )
+        probe = torch.from_numpy(
+            np.random.default_rng(1).uniform(-1, 1, (2, 3, *input_size(self.skeleton)))
+        ).float()
+        with torch.no_grad():
+            expected = self.graph(probe).numpy()
+        got = session.run(None, {session.get_inputs()[0].name: probe.numpy()})[0]
+        diff = float(np.abs(got - expected).max())
+        if diff > FROZEN_MAX_DIFF:
+            log.warning("onnxruntime differs from the torch module by %.2g; torch kept", diff)
+            self.session = None
+            return False
+        self.session = session
+        return True
+
+    def thaw(self) -> None:
+        self.session = None
 
 
 def load_onnx_weights(net: Model, model: onnx.ModelProto) -> None:

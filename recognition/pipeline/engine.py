@@ -57,7 +57,7 @@ class CombinedReader:
         Our reader reads every crop first, so the check costs no second reading; the peer is
         asked only about the kept crops that our reader is unsure of.
         """
-        ours = self.reader.candidates(crops)
+        ours = self.reader.candidates(crops, self.formats)
         own = [best_of(options, self.formats) for options in ours]
         chosen = [k for k, r in enumerate(own) if keep is None or keep(k, r)]
         results: list[OcrResult | None] = [None] * len(crops)

@@ -31,6 +31,8 @@ NOISE_TOKENS = frozenset({"UA", "BR", "BRASIL", "BRAZIL", "USA", "EU"})
 PEER_WEIGHT = 0.9
 # A piece cut from the peer's text (a dropped band or state word) costs this factor.
 PIECE_FACTOR = 0.85
+# Threads for the peer's onnxruntime session, as for our reader (ocr.INFER_THREADS).
+PEER_THREADS = 2
 
 
 class RapidPeer:
@@ -49,7 +51,15 @@ class RapidPeer:
                 if self._rec is None:
                     from rapidocr import RapidOCR
 
-                    engine = RapidOCR(params={"Global.log_level": "error"})
+                    engine = RapidOCR(
+                        params={
+                            "Global.log_level": "error",
+                            # rapidocr's default takes every core and spins on them, which
+                            # stalls when a worker or a second reader shares the machine.
+                            "EngineConfig.onnxruntime.intra_op_num_threads": PEER_THREADS,
+                            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+                        }
+                    )
                     self._rec = engine._load_rec_model()  # type: ignore[no-untyped-call]
         return self._rec
 
@@ -98,13 +108,17 @@ def peer_candidates(text: str, score: float) -> list[Candidate]:
 
 
 def peer_options(
-    peer: RapidPeer, crops: Sequence[np.ndarray], hints: Sequence[FormatHint]
+    peer: RapidPeer,
+    crops: Sequence[np.ndarray],
+    hints: Sequence[FormatHint],
+    by_rows: Sequence[bool] | None = None,
 ) -> list[list[tuple[list[Candidate], FormatHint]]]:
-    """The peer's ways of reading each crop, shaped like `PlateReader.candidates`."""
+    """The peer's ways of reading each crop, shaped like `PlateReader.candidates`; `by_rows[k]`
+    says whether crop k is also read row by row (default: when its hint says it may be)."""
     jobs: list[tuple[int, str, np.ndarray]] = []
     for k, (crop, hint) in enumerate(zip(crops, hints, strict=True)):
         jobs.append((k, "whole", crop))
-        if hint.two_line:
+        if hint.two_line if by_rows is None else by_rows[k]:
             for j, split in enumerate(row_splits(crop)):
                 jobs += [(k, f"{j}:{i}", row) for i, row in enumerate(split)]
     reads = peer.read([j[2] for j in jobs])
@@ -139,7 +153,7 @@ def combine_readers(
     The peer is slow on a CPU (PP-OCR's recogniser), so it is consulted only for crops whose
     own reading is invalid or below `consult_below` confidence (1.0: always).
     """
-    ours = reader.candidates(crops)
+    ours = reader.candidates(crops, formats)
     own = [best_of(options, formats) for options in ours]
     return consult_peer(peer, crops, ours, own, consult_below, formats)
 
@@ -159,7 +173,9 @@ def consult_peer(
     if not unsure:
         return results
     sub = [crops[k] for k in unsure]
-    theirs = peer_options(peer, sub, [format_hint(c) for c in sub])
+    # The peer reads row by row exactly where our reader did, so the options pair up.
+    read_rows = [len(ours[k]) > 1 for k in unsure]
+    theirs = peer_options(peer, sub, [format_hint(c) for c in sub], read_rows)
     for k, b in zip(unsure, theirs, strict=True):
         merged = [(ca + cb, ha) for (ca, ha), (cb, _) in zip(ours[k], b, strict=True)]
         results[k] = best_of(merged, formats)

@@ -98,3 +98,45 @@ def test_the_skeleton_keeps_no_learnt_weights(converted) -> None:
     model, _ = converted
     skeleton = strip_weights(model)
     assert skeleton.ByteSize() < model.ByteSize() / 20
+
+
+def test_frozen_inference_runs_the_trained_weights_on_onnxruntime(converted) -> None:
+    # given the converted network with weights changed as fine-tuning would change them
+    _, net = converted
+    tuned = ppocr_net.Model(num_class=len(CHARSET) + 1, graph_file=str(net.skeleton_path))
+    tuned.load_state_dict(net.state_dict())
+    with torch.no_grad():
+        for p in tuned.parameters():
+            p.mul_(1.01).add_(0.001)
+    tuned.eval()
+    x = torch.from_numpy(np.random.default_rng(5).uniform(-1, 1, (3, 1, LINE_H, LINE_W))).float()
+    with torch.no_grad():
+        expected = tuned(x).numpy()
+    # when it is frozen for inference
+    assert tuned.freeze(threads=1)
+    # then a forward pass without gradients goes through onnxruntime and gives the tuned logits
+    assert tuned.session is not None
+    with torch.no_grad():
+        got = tuned(x).numpy()
+    assert np.abs(got - expected).max() < 1e-3
+    assert np.abs(got - net(x).detach().numpy()).max() > 1e-3  # not the untuned weights
+    # and with gradients on (training), the torch module still runs
+    out = tuned(x)
+    assert out.requires_grad
+
+
+def test_freezing_refuses_weights_written_to_the_wrong_places(converted, monkeypatch) -> None:
+    _, net = converted
+    tuned = ppocr_net.Model(num_class=len(CHARSET) + 1, graph_file=str(net.skeleton_path))
+    tuned.load_state_dict(net.state_dict())
+    names = ppocr_net.initializer_names(tuned.skeleton)
+    # two same-shaped weights swapped: the graph would run, but read nonsense
+    by_shape: dict[tuple[int, ...], list[str]] = {}
+    state = tuned.graph.state_dict()
+    for key in names:
+        by_shape.setdefault(tuple(state[key].shape), []).append(key)
+    a, b = next(keys for keys in by_shape.values() if len(keys) >= 2)[:2]
+    swapped = {**names, a: names[b], b: names[a]}
+    monkeypatch.setattr(ppocr_net, "initializer_names", lambda _: swapped)
+    assert not tuned.freeze(threads=1)
+    assert tuned.session is None
