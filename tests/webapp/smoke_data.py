@@ -67,8 +67,10 @@ def demo_rows_create(*, moderator, partner) -> DemoRows:
     listing = ListingFactory(owner=partner, declared_plate=PLATE)
     photo = PhotoFactory(listing=listing, status=Photo.Status.DONE)
     reading = ReadingFactory(
-        photo=photo, plate_text=MISREAD, plate_format="ua", model_version="det-x+ocr-y"
-    )
+        photo=photo, plate_text=MISREAD, plate_format="ua", model_version="det-x+ocr-y",
+        timings={"detect_ms": 1500.0, "rectify_ms": 1.0, "read_ms": 900.0},
+    )  # fmt: skip
+    ReadingFactory(photo=photo, model_version="det-old+ocr-old")  # timed by an older engine
     ReadingFactory(photo=PhotoFactory(status=Photo.Status.DONE), source=Reading.Source.HUMAN)
     PhotoFactory(listing=listing)  # a photo not read yet: "processing"
     evidence = {"declared": PLATE, "read": MISREAD}
