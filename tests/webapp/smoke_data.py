@@ -117,6 +117,7 @@ def demo_rows_create(*, moderator, partner) -> DemoRows:
 def _gate_rows_create() -> tuple[Gate, Frame, tuple[Device, str]]:
     """What `gate_demo` makes, and one passage with its frame as the gates worker leaves it."""
     gate = gate_services.gate_create(name="demo-gate", site="Demo site")
+    gate_services.device_create(gate=gate)  # the first row: the admin's "revoke" action takes it
     new_device = gate_services.device_create(gate=gate)
     device = new_device.device
     gate_services.access_entry_add(gate=gate, plate=PLATE, note="demo")

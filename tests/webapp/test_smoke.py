@@ -193,6 +193,22 @@ def _admin_allows(model: type[Model], action: str) -> frozenset[int]:
     return OK if allowed else frozenset({403})
 
 
+def _changelist_calls(model: type[Model], url: str) -> list[Call]:
+    """The list, its search, and each of its actions on the first row (without "post": the
+    bulk delete only asks for confirmation)."""
+    request = RequestFactory().get(url)
+    request.user = get_user_model().objects.get(username="admin")
+    model_admin = admin.site._registry[model]
+    calls = [Call("admin", url)]
+    if model_admin.search_fields:
+        calls.append(Call("admin", f"{url}?q=a"))
+    pk = _first_pk(model)
+    for action in model_admin.get_actions(request):
+        data = {"action": action, "_selected_action": [pk], "index": 0}
+        calls.append(Call("admin", url, "post", data, frozenset({200, 302})))
+    return calls
+
+
 def _admin_calls(route: Route) -> list[Call] | None:
     models = _admin_models()
     if route.key == "admin:app_list":
@@ -209,7 +225,7 @@ def _admin_calls(route: Route) -> list[Call] | None:
         app, name = model._meta.app_label, model._meta.model_name
         pk = _first_pk(model)
         if route.key == f"admin:{app_model}_changelist":
-            return [Call("admin", reverse(route.key))]
+            return _changelist_calls(model, reverse(route.key))
         if route.key == f"admin:{app_model}_add":
             return [Call("admin", reverse(route.key), expected=_admin_allows(model, "add"))]
         if pk is None:
