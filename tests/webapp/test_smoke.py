@@ -3,23 +3,14 @@ too (``DATABASE_URL=sqlite:///var/smoke.sqlite3``), the demo's database."""
 
 from __future__ import annotations
 
-import secrets
-import time
-from dataclasses import dataclass
-
 import pytest
-from django.contrib import admin
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.tokens import default_token_generator
-from django.contrib.contenttypes.models import ContentType
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db.models import Model
-from django.test import Client, RequestFactory
-from django.urls import URLPattern, URLResolver, get_resolver, path, reverse
+from django.test import Client
+from django.urls import path, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from rest_framework.test import APIClient
 
 from registry.models import ImportRun
 from tests.fixtures.factories import (
@@ -38,10 +29,16 @@ from tests.webapp.smoke_data import (
     demo_rows_create,
     moderator_group_join,
 )
+from tests.webapp.smoke_walk import (
+    REDIRECT,
+    Actors,
+    Call,
+    calls_for,
+    first_pk,
+    routes_all,
+    url_walk,
+)
 from webapp import urls as webapp_urls
-from webapp.gates import signing
-from webapp.listings.models import Flag
-from webapp.partners.tokens import token_create
 from webapp.review import services
 from webapp.review.models import MODERATORS_GROUP
 
@@ -128,118 +125,6 @@ def test_the_bulk_confirmation_page_answers(staff_moderator, some_rows):
 # one this file cannot fill makes the test fail with its name.
 
 
-@dataclass(frozen=True)
-class Route:
-    key: str  # "namespace:name", or the route's text when it has no name
-    text: str
-
-
-@dataclass(frozen=True)
-class Call:
-    actor: str  # "moderator", "partner", or "device" (a gate: signed requests only)
-    url: str
-    method: str = "get"
-    data: dict | None = None
-    expected: frozenset[int] = frozenset({200})
-    contains: str = ""  # a text the answer must carry, where a status alone proves little
-
-
-def routes_all() -> list[Route]:
-    found: list[Route] = []
-
-    def walk(patterns, prefix: str, namespace: str) -> None:
-        for pattern in patterns:
-            text = prefix + str(pattern.pattern)
-            if isinstance(pattern, URLResolver):
-                inner = pattern.namespace or ""
-                walk(
-                    pattern.url_patterns,
-                    text,
-                    f"{namespace}:{inner}".strip(":") if inner else namespace,
-                )
-            elif isinstance(pattern, URLPattern):
-                key = f"{namespace}:{pattern.name}".strip(":") if pattern.name else text
-                found.append(Route(key=key, text=text))
-
-    walk(get_resolver().url_patterns, "", "")
-    return found
-
-
-# Patterns that are not pages a person or a partner fetches, each with why.
-NOT_PAGES: dict[str, str] = {
-    # The device API answers signed requests from a gate only (HMAC of the body, a nonce); the
-    # moderator and the partner still GET it below and must get a 4xx, never a 5xx.
-    "gates_api:frames": "device",
-}
-OK = frozenset({200})
-REDIRECT = frozenset({302})
-
-
-def _admin_models() -> dict[str, type[Model]]:
-    """`app_model` -> model, for every model registered in the admin."""
-    return {f"{m._meta.app_label}_{m._meta.model_name}": m for m in admin.site._registry}
-
-
-def _first_pk(model: type[Model]) -> int | None:
-    return model._default_manager.order_by("pk").values_list("pk", flat=True).first()
-
-
-def _admin_allows(model: type[Model], action: str) -> frozenset[int]:
-    """200 where the model's admin offers the page, 403 where it is read-only by design."""
-    request = RequestFactory().get("/admin/")
-    request.user = get_user_model().objects.get(username="admin")
-    model_admin = admin.site._registry[model]
-    allowed = getattr(model_admin, f"has_{action}_permission")(request)
-    return OK if allowed else frozenset({403})
-
-
-def _changelist_calls(model: type[Model], url: str) -> list[Call]:
-    """The list, its search, and each of its actions on the first row (without "post": the
-    bulk delete only asks for confirmation)."""
-    request = RequestFactory().get(url)
-    request.user = get_user_model().objects.get(username="admin")
-    model_admin = admin.site._registry[model]
-    calls = [Call("admin", url)]
-    if model_admin.search_fields:
-        calls.append(Call("admin", f"{url}?q=a"))
-    pk = _first_pk(model)
-    for action in model_admin.get_actions(request):
-        data = {"action": action, "_selected_action": [pk], "index": 0}
-        calls.append(Call("admin", url, "post", data, frozenset({200, 302})))
-    return calls
-
-
-def _admin_calls(route: Route) -> list[Call] | None:
-    models = _admin_models()
-    if route.key == "admin:app_list":
-        labels = sorted({m._meta.app_label for m in models.values()})
-        return [Call("admin", reverse(route.key, args=[label])) for label in labels]
-    if route.key == "admin:view_on_site":
-        flag_type = ContentType.objects.get_for_model(Flag)
-        # Flag has no get_absolute_url: the admin's shortcut answers 404, not a 5xx.
-        url = reverse(route.key, args=[flag_type.pk, _first_pk(Flag)])
-        return [Call("admin", url, expected=frozenset({404}))]
-    if route.text == "admin/(?P<url>.*)$":
-        return [Call("admin", "/admin/no-such-page/", expected=frozenset({404}))]
-    for app_model, model in models.items():
-        app, name = model._meta.app_label, model._meta.model_name
-        pk = _first_pk(model)
-        if route.key == f"admin:{app_model}_changelist":
-            return _changelist_calls(model, reverse(route.key))
-        if route.key == f"admin:{app_model}_add":
-            return [Call("admin", reverse(route.key), expected=_admin_allows(model, "add"))]
-        if pk is None:
-            continue  # no row: the pattern stays unfilled and the test names it
-        if route.key in {f"admin:{app_model}_change", f"admin:{app_model}_history"}:
-            return [Call("admin", reverse(route.key, args=[pk]))]
-        if route.key == f"admin:{app_model}_delete":
-            expected = _admin_allows(model, "delete")
-            return [Call("admin", reverse(route.key, args=[pk]), expected=expected)]
-        if route.text == f"admin/{app}/{name}/<path:object_id>/":
-            return [Call("admin", f"/admin/{app}/{name}/{pk}/", expected=REDIRECT)]
-    return None
-
-
 def _calls_by_name(rows: DemoRows, moderator, reset_user) -> dict[str, list[Call]]:
     """The calls for every named pattern outside the admin's per-model pages."""
     m, p, su = "moderator", "partner", "admin"
@@ -261,10 +146,10 @@ def _calls_by_name(rows: DemoRows, moderator, reset_user) -> dict[str, list[Call
             Call(su, reverse("admin:auth_user_password_change", args=[moderator.pk]))
         ],
         "admin:registry_importrun_rejects": [
-            Call(su, reverse("admin:registry_importrun_rejects", args=[_first_pk(ImportRun)]))
+            Call(su, reverse("admin:registry_importrun_rejects", args=[first_pk(ImportRun)]))
         ],
         "admin:registry_importrun_progress": [
-            Call(su, reverse("admin:registry_importrun_progress", args=[_first_pk(ImportRun)]))
+            Call(su, reverse("admin:registry_importrun_progress", args=[first_pk(ImportRun)]))
         ],
         "login": [Call(m, reverse("login"))],
         "logout": [Call("moderator-fresh", reverse("logout"), "post", expected=REDIRECT)],
@@ -455,74 +340,6 @@ def _jpeg_upload() -> SimpleUploadedFile:
     return SimpleUploadedFile("car.jpg", jpeg_bytes(200, 100), "image/jpeg")
 
 
-class Actors:
-    """One logged-in client per actor; "-fresh" actors get a new session for calls that end it.
-
-    "admin" is the demo's operator (a superuser): the moderator is staff without model
-    permissions, so the admin's model pages answer them 403, which is checked too.
-    """
-
-    def __init__(self, *, moderator, partner, superuser, device) -> None:
-        self._moderator, self._partner, self._device = moderator, partner, device
-        self._superuser = superuser
-        self.moderator = self._session_client(moderator)
-        self.partner = self._partner_client()
-        self.admin = self._session_client(superuser)
-
-    @staticmethod
-    def _session_client(user) -> Client:
-        client = Client(raise_request_exception=False)
-        client.force_login(user)
-        return client
-
-    def _partner_client(self) -> APIClient:
-        client = APIClient(raise_request_exception=False)
-        issued = token_create(user=self._partner, name="smoke")
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.key}")
-        return client
-
-    def others(self, owner: str) -> list[Client]:
-        return [
-            c for a, c in (("moderator", self.moderator), ("partner", self.partner)) if a != owner
-        ]
-
-    def send(self, call: Call):
-        if call.actor == "device":
-            return self._device_get(call.url)
-        client = {
-            "moderator": lambda: self.moderator,
-            "moderator-fresh": lambda: self._session_client(self._moderator),
-            "admin": lambda: self.admin,
-            "admin-fresh": lambda: self._session_client(self._superuser),
-            "partner": lambda: self.partner,
-            "partner-fresh": self._partner_client,
-        }[call.actor]()
-        if call.method == "get" or call.data is None:
-            return getattr(client, call.method)(call.url)
-        if isinstance(client, APIClient):
-            files = any(isinstance(v, (list, SimpleUploadedFile)) for v in call.data.values())
-            uploads = files and "events" not in call.data
-            return client.post(call.url, call.data, format="multipart" if uploads else "json")
-        return client.post(call.url, call.data)
-
-    def _device_get(self, url: str):
-        device, secret = self._device
-        timestamp, nonce = str(int(time.time())), secrets.token_urlsafe(18)
-        headers = {
-            signing.HEADER_DEVICE: device.device_id,
-            signing.HEADER_TIMESTAMP: timestamp,
-            signing.HEADER_NONCE: nonce,
-            signing.HEADER_SIGNATURE: signing.sign(
-                secret=secret, method="GET", path=url, timestamp=timestamp, nonce=nonce, body=b""
-            ),
-        }
-        return Client(raise_request_exception=False).get(url, headers=headers)
-
-
-def _body(response) -> bytes:
-    return b"".join(response.streaming_content) if response.streaming else response.content
-
-
 @pytest.mark.django_db
 def test_every_url_answers_the_moderator_and_the_partner(
     settings, moderator, partner, engine_control
@@ -544,34 +361,6 @@ def test_every_url_answers_the_moderator_and_the_partner(
     assert {"review:dashboard", "review:plate_search", "api:recognize"} <= set(covered)
 
 
-def url_walk(*, actors: Actors, by_name: dict[str, list[Call]]):
-    """Every pattern of the URLconf: (patterns it cannot fill, failed calls, patterns fetched)."""
-    unfilled, failures, covered = [], [], []
-    for route in routes_all():
-        calls = by_name.get(route.key) or _admin_calls(route)
-        if calls is None and route.key not in NOT_PAGES:
-            unfilled.append(route.key)
-            continue
-        for call in calls or []:
-            response = actors.send(call)
-            body = _body(response)
-            if (
-                response.status_code not in call.expected
-                or response.status_code >= 500
-                or call.contains.encode() not in body
-            ):
-                failures.append(f"{route.key} {call.method} {call.url} as {call.actor}: "
-                                f"{response.status_code} {body[:200]!r}")  # fmt: skip
-        url = calls[0].url if calls else "/" + route.text
-        owner = (calls[0].actor if calls else NOT_PAGES[route.key]).removesuffix("-fresh")
-        for client in actors.others(owner):
-            status = client.get(url).status_code
-            if status >= 500:
-                failures.append(f"{route.key} GET {url} as the other actor: {status}")
-        covered.append(route.key)
-    return unfilled, failures, covered
-
-
 # --- Error pages with DEBUG off (issue 19: the demo's error page showed the settings) ---------
 
 
@@ -579,7 +368,23 @@ def _boom(request):
     raise RuntimeError("smoke: a view that fails")
 
 
-urlpatterns = [path("smoke-boom/", _boom), *webapp_urls.urlpatterns]
+# The real URLconf plus a failing view (and a page with a parameter no filler knows).
+urlpatterns = [
+    path("smoke-boom/", _boom),
+    path("smoke-new/<int:thing_id>/", _boom, name="smoke-new"),
+    *webapp_urls.urlpatterns,
+]
+
+
+@pytest.mark.django_db
+def test_a_new_pattern_the_walk_cannot_fill_is_reported_by_name(settings):
+    # given: the URLconf gains a page with a parameter
+    settings.ROOT_URLCONF = __name__
+    new = next(r for r in routes_all() if r.key == "smoke-new")
+    # when / then: the walk has no call for it, so the smoke test fails naming it
+    assert new.text == "smoke-new/<int:thing_id>/"
+    assert calls_for(new, by_name={}) is None
+    assert calls_for(next(r for r in routes_all() if r.key == "gates_api:frames"), by_name={}) == []
 
 
 @pytest.mark.django_db
