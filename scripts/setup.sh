@@ -73,7 +73,16 @@ start_redis() {
 
 demo() {
   venv
-  export DATABASE_URL="sqlite:///db.sqlite3" CELERY_BROKER_URL="" DEBUG=1
+  export DATABASE_URL="sqlite:///db.sqlite3" CELERY_BROKER_URL=""
+  # --- issue 19: the demo runs with DEBUG off, so an error page never shows the settings. ---
+  # DEBUG off refuses the public example key: the demo keeps its own random one in var/.
+  mkdir -p var
+  [ -s var/demo-secret-key ] || (umask 077; .venv/bin/python -c \
+    'import secrets; print(secrets.token_urlsafe(50))' > var/demo-secret-key)
+  SECRET_KEY="$(cat var/demo-secret-key)"
+  # DEBUG used to allow this for the demo: webhooks to receivers on loopback (tried by hand).
+  export SECRET_KEY DEBUG=0 WEBHOOK_ALLOW_PRIVATE=1
+  # --- end issue 19 ---
   log "migrating SQLite (db.sqlite3)"
   .venv/bin/python manage.py migrate --no-input -v 0
   log "loading the sample register and listings; each photo runs through the chain in-process"
@@ -81,7 +90,8 @@ demo() {
   # Parking gates (issue #16): a demo gate, its device (config in var/gate-demo.json), a list.
   .venv/bin/python manage.py gate_demo
   log "serving on http://127.0.0.1:8000/review/ (admin: /admin/, API: /api/v1/)"
-  exec .venv/bin/python manage.py runserver 127.0.0.1:8000
+  # --insecure: with DEBUG off, runserver serves the static files (admin, API docs) only so.
+  exec .venv/bin/python manage.py runserver --insecure 127.0.0.1:8000
 }
 
 run_tests() {

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import pytest
+from axes.models import AccessAttempt
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from tests.fixtures import images
 from tests.fixtures.factories import FlagFactory, ListingFactory, PhotoFactory, ReadingFactory
@@ -56,3 +58,22 @@ def test_listing_change_page_shows_its_photos(admin_client_):
     response = admin_client_.get(f"/admin/listings/listing/{photo.listing_id}/change/")
     assert response.status_code == 200
     assert photo.image.name.encode() in response.content
+
+
+def test_the_admin_cleans_up_expired_login_attempts(admin_client_, settings):
+    # given: an attempt past the lockout's cool-off and a fresh one
+    old = AccessAttempt.objects.create(username="a", ip_address="10.0.0.1", failures_since_start=1)
+    AccessAttempt.objects.filter(pk=old.pk).update(
+        attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME * 2
+    )
+    fresh = AccessAttempt.objects.create(
+        username="b", ip_address="10.0.0.2", failures_since_start=1
+    )
+    # when
+    response = admin_client_.post(
+        "/admin/axes/accessattempt/",
+        {"action": "cleanup_expired_attempts", "_selected_action": [old.pk, fresh.pk]},
+    )
+    # then
+    assert response.status_code == 302
+    assert list(AccessAttempt.objects.values_list("pk", flat=True)) == [fresh.pk]

@@ -54,6 +54,21 @@ def test_metrics_carry_the_platecheck_figures(client, moderator, settings):
     assert 'platecheck_metrics_errors{part="photos"} 0.0' in text
 
 
+def test_a_reading_without_every_stage_keeps_the_latency_figures(client, moderator, settings):
+    # given: two readings of today's engine and one of a version that timed only detection
+    settings.METRICS_ALLOWED_ADDRESSES = []
+    ReadingFactory(timings={"detect_ms": 100.0, "rectify_ms": 5.0, "read_ms": 20.0})
+    ReadingFactory(timings={"detect_ms": 300.0, "rectify_ms": 5.0, "read_ms": 40.0})
+    ReadingFactory(timings={"detect_ms": 200.0})
+    client.force_login(moderator)
+    # when
+    text = client.get("/metrics").content.decode()
+    # then
+    assert 'platecheck_metrics_errors{part="recognition"} 0.0' in text
+    assert 'platecheck_recognition_latency_seconds{quantile="0.5",stage="detect"} 0.2' in text
+    assert 'platecheck_recognition_latency_seconds{quantile="0.5",stage="read"}' in text
+
+
 def test_the_model_versions_page_counts_photos_per_version(moderator):
     version = health.installed_engine_version() + "+rapidocr"
     ReadingFactory(model_version=version)

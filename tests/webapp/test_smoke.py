@@ -5,11 +5,40 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group
+from django.contrib.auth.tokens import default_token_generator
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django.urls import reverse
+from django.urls import path, reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
-from tests.fixtures.factories import FlagFactory, PhotoFactory, ReadingFactory
+from registry.models import ImportRun
+from tests.fixtures.factories import (
+    FlagFactory,
+    PhotoFactory,
+    ReadingFactory,
+    UserFactory,
+    jpeg_bytes,
+)
 from tests.review.factories import RegisterRecordFactory
+from tests.webapp.smoke_data import (
+    MISREAD,
+    PASSWORD,
+    PLATE,
+    DemoRows,
+    demo_rows_create,
+    moderator_group_join,
+)
+from tests.webapp.smoke_walk import (
+    REDIRECT,
+    Actors,
+    Call,
+    calls_for,
+    first_pk,
+    routes_all,
+    url_walk,
+)
+from webapp import urls as webapp_urls
 from webapp.review import services
 from webapp.review.models import MODERATORS_GROUP
 
@@ -89,3 +118,290 @@ def test_the_bulk_confirmation_page_answers(staff_moderator, some_rows):
     )
     assert response.status_code == 200
     assert response.context["total"] == 1
+
+
+# --- Every URL pattern, as the moderator and as a partner (issue 19, demo parity) -------------
+# The patterns are read from the URLconf, so a new page is fetched without editing this file;
+# one this file cannot fill makes the test fail with its name.
+
+
+def _calls_by_name(rows: DemoRows, moderator, reset_user) -> dict[str, list[Call]]:
+    """The calls for every named pattern outside the admin's per-model pages."""
+    m, p, su = "moderator", "partner", "admin"
+    flag = rows.flag_to_view
+    # A user whose session this test never opens: a login would void the reset link.
+    uid = urlsafe_base64_encode(force_bytes(reset_user.pk))
+    reset_token = default_token_generator.make_token(reset_user)
+    api_listings = reverse("api:listing-list")
+    photo_post = {"marketplace_id": "SMOKE-2", "photos": [_jpeg_upload()]}
+    return {
+        "admin:index": [Call(su, reverse("admin:index"))],
+        "admin:login": [Call(su, reverse("admin:login"), expected=REDIRECT)],
+        "admin:logout": [Call("admin-fresh", reverse("admin:logout"), "post", expected=REDIRECT)],
+        "admin:password_change": [Call(su, reverse("admin:password_change"))],
+        "admin:password_change_done": [Call(su, reverse("admin:password_change_done"))],
+        "admin:autocomplete": [Call(su, reverse("admin:autocomplete"), expected=frozenset({403}))],
+        "admin:jsi18n": [Call(su, reverse("admin:jsi18n"))],
+        "admin:auth_user_password_change": [
+            Call(su, reverse("admin:auth_user_password_change", args=[moderator.pk]))
+        ],
+        "admin:registry_importrun_rejects": [
+            Call(su, reverse("admin:registry_importrun_rejects", args=[first_pk(ImportRun)]))
+        ],
+        "admin:registry_importrun_progress": [
+            Call(su, reverse("admin:registry_importrun_progress", args=[first_pk(ImportRun)]))
+        ],
+        "login": [Call(m, reverse("login"))],
+        "logout": [Call("moderator-fresh", reverse("logout"), "post", expected=REDIRECT)],
+        "password_change": [Call(m, reverse("password_change"))],
+        "password_change_done": [Call(m, reverse("password_change_done"))],
+        "password_reset": [Call(m, reverse("password_reset"))],
+        "password_reset_done": [Call(m, reverse("password_reset_done"))],
+        "password_reset_confirm": [
+            Call(m, reverse("password_reset_confirm", args=[uid, reset_token]), expected=REDIRECT)
+        ],
+        "password_reset_complete": [Call(m, reverse("password_reset_complete"))],
+        "gates_api:access_list": [Call("device", reverse("gates_api:access_list"))],
+        "gates:passages": [Call(m, reverse("gates:passages"))],
+        "gates:frame_image": [Call(m, reverse("gates:frame_image", args=[rows.frame_id]))],
+        "gates:devices": [Call(m, reverse("gates:devices"))],
+        "gates:access_list": [
+            Call(m, reverse("gates:access_list", args=[rows.gate_id])),
+            Call(
+                m,
+                reverse("gates:access_list", args=[rows.gate_id]),
+                "post",
+                {"plate": "AI0002BB", "note": "smoke"},
+                REDIRECT,
+            ),
+        ],  # fmt: skip
+        "gates:access_import": [
+            Call(
+                m,
+                reverse("gates:access_import", args=[rows.gate_id]),
+                "post",
+                {"file": SimpleUploadedFile("a.csv", b"plate,note\nAI0003BB,smoke\n")},
+                REDIRECT,
+            ),
+        ],  # fmt: skip
+        "gates:access_export": [Call(m, reverse("gates:access_export", args=[rows.gate_id]))],
+        "gates:access_delete": [
+            Call(
+                m,
+                reverse("gates:access_delete", args=[rows.gate_id, rows.access_entry_to_delete]),
+                "post",
+                expected=REDIRECT,
+            ),
+        ],  # fmt: skip
+        "api:schema": [Call(p, reverse("api:schema"))],
+        "api:docs": [Call(p, reverse("api:docs"))],
+        "api:token": [
+            Call(
+                p,
+                reverse("api:token"),
+                "post",
+                {"username": "partner", "password": PASSWORD},
+                frozenset({201}),
+            ),
+        ],  # fmt: skip
+        "api:token-list": [Call(p, reverse("api:token-list"))],
+        "api:token-rotate": [
+            Call("partner-fresh", reverse("api:token-rotate"), "post", expected=frozenset({201}))
+        ],  # fmt: skip
+        "api:token-revoke": [
+            Call(p, reverse("api:token-revoke", args=[rows.spare_token.token.prefix]), "post")
+        ],
+        "api:listing-list": [
+            Call(p, api_listings),
+            *(Call(p, f"{api_listings}?{query}") for query in LISTING_QUERIES),
+            Call(p, api_listings, "post", photo_post, frozenset({201})),
+        ],
+        "api:listing-detail": [Call(p, reverse("api:listing-detail", args=[rows.listing_id]))],
+        "api:listing-photos": [
+            Call(
+                p,
+                reverse("api:listing-photos", args=[rows.listing_id]),
+                "post",
+                {"photos": [_jpeg_upload()]},
+                frozenset({201}),
+            ),
+        ],  # fmt: skip
+        "api:photo-file": [Call(p, reverse("api:photo-file", args=[rows.photo_id]))],
+        "api:recognize": [
+            Call(p, reverse("api:recognize"), "post", {"upload": _jpeg_upload()}),
+        ],
+        "api:webhook-endpoints": [
+            Call(p, reverse("api:webhook-endpoints")),
+            Call(
+                p,
+                reverse("api:webhook-endpoints"),
+                "post",
+                {"url": "http://127.0.0.1:9/other", "events": ["flag.decided"]},
+                frozenset({201}),
+            ),
+        ],  # fmt: skip
+        "api:webhook-endpoint-detail": [
+            Call(p, reverse("api:webhook-endpoint-detail", args=[rows.webhook_endpoint_id])),
+            Call(
+                p,
+                reverse("api:webhook-endpoint-detail", args=[rows.webhook_endpoint_to_delete]),
+                "delete",
+                expected=frozenset({204}),
+            ),
+        ],  # fmt: skip
+        "api:webhook-endpoint-enable": [
+            Call(p, reverse("api:webhook-endpoint-enable", args=[rows.webhook_endpoint_id]), "post")
+        ],
+        "api:webhook-deliveries": [
+            Call(p, reverse("api:webhook-deliveries")),
+            Call(
+                p,
+                reverse("api:webhook-deliveries") + "?status=pending&event=flag.decided"
+                f"&endpoint={rows.webhook_endpoint_id}&listing_id={rows.listing_id}"
+                "&ordering=created_at",
+            ),
+        ],  # fmt: skip
+        "api:webhook-redeliver": [
+            Call(
+                p,
+                reverse("api:webhook-redeliver", args=[rows.webhook_delivery_id]),
+                "post",
+                expected=frozenset({202, 409}),
+            ),
+        ],  # fmt: skip
+        # The plate search is a moderator's tool (the review pages call it).
+        "api:plate-search": [
+            Call(m, reverse("api:plate-search") + f"?q={PLATE}", contains=MISREAD)
+        ],
+        "review:queue": [
+            Call(m, reverse("review:queue")),
+            Call(m, reverse("review:queue") + "?status=&sort=-plate&plate=aa1234bb"),
+        ],
+        "review:bulk": [
+            Call(
+                m,
+                reverse("review:bulk"),
+                "post",
+                {"scope": "filter", "decision": "confirm", "querystring": "status=open"},
+            ),
+        ],  # fmt: skip
+        "review:dashboard": [Call(m, reverse("review:dashboard"), contains="<svg")],
+        "review:flag": [Call(m, reverse("review:flag", args=[flag]))],
+        "review:confirm": [_decision(m, "review:confirm", rows.flag_to_confirm)],
+        "review:dismiss": [_decision(m, "review:dismiss", rows.flag_to_dismiss)],
+        "review:correct": [
+            Call(
+                m,
+                reverse("review:correct", args=[rows.flag_to_correct]),
+                "post",
+                {"version": 1, "photo_id": rows.photo_id, "plate_text": PLATE},
+                REDIRECT,
+            ),
+        ],  # fmt: skip
+        "review:plate_crop": [Call(m, reverse("review:plate_crop", args=[rows.reading_id]))],
+        "review:photo_image": [Call(m, reverse("review:photo_image", args=[rows.photo_id]))],
+        "review:plate_search": [
+            Call(m, reverse("review:plate_search")),
+            Call(m, reverse("review:plate_search") + f"?q={PLATE}", contains=MISREAD),
+            Call(m, reverse("review:plate_search") + "?q=aa 1234"),
+        ],
+        "review:plate_history": [Call(m, reverse("review:plate_history", args=[PLATE]))],
+        "review:audit_log": [Call(m, reverse("review:audit_log"))],
+        "review:audit_csv": [Call(m, reverse("review:audit_csv"))],
+        "ops:healthz": [Call(m, reverse("ops:healthz"))],
+        # A collector that fails is logged and counted, not a 5xx: read the count.
+        "ops:metrics": [Call(m, reverse("ops:metrics"), contains=METRICS_ALL_PARTS_OK)],
+        "ops:model_versions": [Call(m, reverse("ops:model_versions"))],
+        # The partner's photo files are api:photo-file; /media/ is the pages' (session) path.
+        "media": [Call(m, reverse("media", args=[rows.photo_path]))],
+    }
+
+
+METRICS_ALL_PARTS_OK = "\n".join(
+    f'platecheck_metrics_errors{{part="{part}"}} 0.0'
+    for part in ("photos", "queues", "imports", "recognition")
+)
+
+# Filters and orderings of the partner's listing list (webapp/api/filters.py).
+LISTING_QUERIES = [
+    "status=processing", "status=flagged", "status=confirmed", "status=clear",
+    f"plate={PLATE}", "flag_kind=plate_not_in_register", "marketplace_id=MP-000001",
+    "updated_since=2020-01-01T00:00:00Z", "ordering=-updated_at", "ordering=marketplace_id",
+    "page_size=1",
+]  # fmt: skip
+
+
+def _decision(actor: str, name: str, flag_id: int) -> Call:
+    return Call(actor, reverse(name, args=[flag_id]), "post", {"version": 1, "reason": "smoke"},
+                REDIRECT)  # fmt: skip
+
+
+def _jpeg_upload() -> SimpleUploadedFile:
+    return SimpleUploadedFile("car.jpg", jpeg_bytes(200, 100), "image/jpeg")
+
+
+@pytest.mark.django_db
+def test_every_url_answers_the_moderator_and_the_partner(
+    settings, moderator, partner, engine_control
+):
+    # given: the demo's rows, DEBUG off as the demo runs, and the two actors
+    assert settings.DEBUG is False
+    settings.METRICS_ALLOWED_ADDRESSES = []
+    settings.WEBHOOK_ALLOW_PRIVATE = True  # the endpoints in the rows are on 127.0.0.1
+    moderator_group_join(moderator)
+    rows = demo_rows_create(moderator=moderator, partner=partner)
+    superuser = UserFactory(username="admin", is_staff=True, is_superuser=True)
+    actors = Actors(moderator=moderator, partner=partner, superuser=superuser, device=rows.device)
+    by_name = _calls_by_name(rows, moderator, reset_user=partner)
+    # when: every pattern is fetched by the actor it is for, and GET by the others
+    unfilled, failures, covered = url_walk(actors=actors, by_name=by_name)
+    # then
+    assert not unfilled, f"URL patterns this test cannot fill (add them): {unfilled}"
+    assert not failures, "\n".join(failures)
+    assert {"review:dashboard", "review:plate_search", "api:recognize"} <= set(covered)
+
+
+# --- Error pages with DEBUG off (issue 19: the demo's error page showed the settings) ---------
+
+
+def _boom(request):
+    raise RuntimeError("smoke: a view that fails")
+
+
+# The real URLconf plus a failing view (and a page with a parameter no filler knows).
+urlpatterns = [
+    path("smoke-boom/", _boom),
+    path("smoke-new/<int:thing_id>/", _boom, name="smoke-new"),
+    *webapp_urls.urlpatterns,
+]
+
+
+@pytest.mark.django_db
+def test_a_new_pattern_the_walk_cannot_fill_is_reported_by_name(settings):
+    # given: the URLconf gains a page with a parameter
+    settings.ROOT_URLCONF = __name__
+    new = next(r for r in routes_all() if r.key == "smoke-new")
+    # when / then: the walk has no call for it, so the smoke test fails naming it
+    assert new.text == "smoke-new/<int:thing_id>/"
+    assert calls_for(new, by_name={}) is None
+    assert calls_for(next(r for r in routes_all() if r.key == "gates_api:frames"), by_name={}) == []
+
+
+@pytest.mark.django_db
+def test_error_pages_show_no_settings(settings, moderator):
+    # given: the real URLconf plus one failing view, DEBUG off, a logged-in moderator
+    assert settings.DEBUG is False
+    settings.ROOT_URLCONF = __name__
+    moderator_group_join(moderator)
+    client = Client(raise_request_exception=False)
+    client.force_login(moderator)
+    # when
+    missing = client.get("/review/flags/999999/")
+    failed = client.get("/smoke-boom/")
+    # then
+    assert missing.status_code == 404
+    assert failed.status_code == 500
+    for response in (missing, failed):
+        body = response.content.decode()
+        for leak in (settings.SECRET_KEY, "DATABASES", "Traceback", "smoke: a view that fails"):
+            assert leak not in body, leak

@@ -106,8 +106,9 @@ def _recognition_latency() -> Iterator[Metric]:
         labels=["stage", "quantile"],
     )
     for stage in (*STAGES, "total"):
-        values = sorted(_stage_seconds(t, stage) for t in timings if isinstance(t, dict))
-        values = [v for v in values if v is not None]
+        # Readings of other engine versions may lack a stage: drop the gaps before sorting.
+        seconds = (_stage_seconds(t, stage) for t in timings if isinstance(t, dict))
+        values = sorted(v for v in seconds if v is not None)
         if len(values) < 2:
             continue
         cuts = statistics.quantiles(values, n=100)
