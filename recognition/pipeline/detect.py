@@ -90,7 +90,7 @@ def shrink_for_detection(image: np.ndarray) -> tuple[np.ndarray, float]:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
 
 
-def _inside_share(box: np.ndarray, other: np.ndarray) -> float:
+def inside_share(box: np.ndarray, other: np.ndarray) -> float:
     """The share of `box`'s area that lies inside `other`."""
     w = min(box[2], other[2]) - max(box[0], other[0])
     h = min(box[3], other[3]) - max(box[1], other[1])
@@ -107,7 +107,7 @@ def detections_from_output(
     kept: list[np.ndarray] = []
     for i in np.where(scores >= threshold)[0]:  # torchvision returns them best first
         box = boxes[i]
-        if any(_inside_share(box, better) >= NESTED_SHARE for better in kept):
+        if any(inside_share(box, better) >= NESTED_SHARE for better in kept):
             continue
         kept.append(box)
         mask = out["masks"][i, 0].numpy()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recognition.pipeline.detect import PlateDetection, PlateDetector
+from recognition.pipeline.detect import PlateDetection, PlateDetector, inside_share
 from recognition.pipeline.ocr import OcrResult, PlateReader, best_of
 from recognition.pipeline.peer import RapidPeer, consult_peer
 from recognition.pipeline.rectify import CROP_PAD, WHOLE_PLATE_GROW, plate_crop
@@ -129,7 +129,7 @@ class PlateEngine:
         it = iter(readings)
         for dets in detections:
             pairs = [(d, ocr) for d in dets if (ocr := next(it)) is not None]
-            plates = tuple(_reading(d, ocr) for d, ocr in pairs if ocr.valid)
+            plates = _distinct([_reading(d, ocr) for d, ocr in pairs if ocr.valid])
             rejected = tuple(
                 RejectedText(ocr.text, float(ocr.confidence) * d.score, d.box)
                 for d, ocr in pairs
@@ -137,6 +137,26 @@ class PlateEngine:
             )
             results.append(PhotoResult(plates, dict(timings), rejected))
         return results
+
+
+# A reported plate whose box lies this much inside a surer one's (or holds it) is the same plate
+# cut another way, e.g. `2KA7740` beside `KA7740PP`.
+SAME_PLATE_SHARE = 0.5
+
+
+def _distinct(plates: list[PlateReading]) -> tuple[PlateReading, ...]:
+    """One report per plate: the surest of those with the same text or overlapping boxes."""
+    kept: list[PlateReading] = []
+    for plate in sorted(plates, key=lambda p: -p.confidence):
+        box = np.asarray(plate.box)
+        if not any(
+            plate.text == k.text
+            or max(inside_share(box, np.asarray(k.box)), inside_share(np.asarray(k.box), box))
+            >= SAME_PLATE_SHARE
+            for k in kept
+        ):
+            kept.append(plate)
+    return tuple(kept)
 
 
 def _reading(det: PlateDetection, ocr: OcrResult) -> PlateReading:

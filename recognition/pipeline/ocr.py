@@ -26,7 +26,14 @@ import numpy as np
 
 from recognition.pipeline.ctc import LineRead, best_path, join_rows, variants
 from recognition.pipeline.format_hint import format_hint
-from recognition.pipeline.ocr_input import LINE_H, LINE_W, row_splits, to_line_input
+from recognition.pipeline.ocr_input import (
+    LINE_H,
+    LINE_W,
+    MAX_ROWS,
+    row_bands,
+    row_splits,
+    to_line_input,
+)
 from recognition.pipeline.regions import FORMATS, Candidate, FormatHint, Resolved, resolve
 from recognition.pipeline.regions.registry import MAX_ALTERNATIVES
 from recognition.pipeline.types import Alternative, EngineUnavailable, WeightsRejected
@@ -45,9 +52,9 @@ INFER_THREADS = 2
 # A square crop whose one-line reading is a valid plate at least this sure is not read again
 # row by row (see PlateReader.candidates).
 ROWS_UNLESS = 0.9
-# ... nor one that reads fewer characters than this as one line. A two-row plate squeezed into
-# one line still shows most of one row (4 to 6 characters on synthetic two-row photos), while
-# three quarters of the square crops that are not plates read 0 to 2.
+# ... nor one that reads fewer characters than this as one line while its ink shows no rows. A
+# two-row plate squeezed into one line still shows most of a row (4 to 6 characters on synthetic
+# two-row photos), while three quarters of the square crops that are not plates read 0 to 2.
 ROWS_MIN_CHARS = 3
 
 
@@ -202,7 +209,7 @@ class PlateReader:
         ]
         jobs: list[tuple[int, str, np.ndarray]] = []
         for k, (crop, hint) in enumerate(zip(crops, hints, strict=True)):
-            if hint.two_line and not _settled(options[k], formats):
+            if hint.two_line and not _settled(options[k], formats, crop):
                 for j, split in enumerate(row_splits(crop)):
                     jobs += [(k, f"{j}:{i}", row) for i, row in enumerate(split)]
         per_crop: list[dict[str, LineRead]] = [{} for _ in crops]
@@ -224,11 +231,16 @@ class PlateReader:
 
 
 def _settled(
-    options: Sequence[tuple[Sequence[Candidate], FormatHint]], formats: Collection[str] | None
+    options: Sequence[tuple[Sequence[Candidate], FormatHint]],
+    formats: Collection[str] | None,
+    crop: np.ndarray,
 ) -> bool:
-    """The one-line reading decides the crop: a sure valid plate, or too little text to be one."""
+    """The one-line reading decides the crop: a sure valid plate, or too little text to be one
+    on a crop whose ink shows no rows either."""
     best = resolve(*options[0], formats)
-    return (best.valid and best.confidence >= ROWS_UNLESS) or len(best.text) < ROWS_MIN_CHARS
+    if best.valid and best.confidence >= ROWS_UNLESS:
+        return True
+    return len(best.text) < ROWS_MIN_CHARS and not 2 <= len(row_bands(crop)) <= MAX_ROWS
 
 
 def _row_options(

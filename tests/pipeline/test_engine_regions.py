@@ -15,13 +15,14 @@ import numpy as np
 import pytest
 
 from recognition.cli import _as_json
+from recognition.pipeline.ctc import LineRead
 from recognition.pipeline.detect import PlateDetection
 from recognition.pipeline.engine import CombinedReader, PlateEngine, load_engine
 from recognition.pipeline.regions import UnknownRegion
 from recognition.pipeline.verify import ReaderCheck
 from recognition.synth.compose import paste, pose_corners
 from recognition.synth.plates import render_plate
-from tests.pipeline.reader_doubles import ScriptedReader
+from tests.pipeline.reader_doubles import ScriptedReader, line
 
 
 class OnePlateDetector:
@@ -119,3 +120,47 @@ def test_the_cli_refuses_unknown_regions_with_a_clear_message(tmp_path, capsys) 
     err = capsys.readouterr().err
     assert "unknown plate region 'atlantis'" in err
     assert "Traceback" not in err
+
+
+class TwoCutsDetector(OnePlateDetector):
+    """Finds the plate twice: whole, and shifted left by a third of its width (a clipped cut)."""
+
+    def detect(
+        self, images: Sequence[np.ndarray], threshold: float = 0.5
+    ) -> list[list[PlateDetection]]:
+        (whole,) = super().detect(images[:1], threshold)[0]
+        shift = np.array([(whole.box[2] - whole.box[0]) / 3, 0.0])
+        x1, y1, x2, y2 = whole.box
+        clipped = PlateDetection(
+            (x1 - shift[0], y1, x2 - shift[0], y2),
+            whole.mask,
+            whole.corners - shift,
+            0.9,
+            True,
+            1.0,
+        )
+        return [[whole, clipped] for _ in images]
+
+
+class ScriptedLines(ScriptedReader):
+    """Reads the batch's lines as the scripted texts, in order."""
+
+    def read_lines(self, lines: Sequence[np.ndarray]) -> list[LineRead]:
+
+        return [line(self.texts.pop(0)) for _ in lines]
+
+
+def test_one_plate_cut_two_ways_is_reported_once() -> None:
+    # given one plate found whole and again clipped, the clipped cut misread as another valid plate
+    image, corners, text = photo_with("ua_2015")
+    reader = CombinedReader(ScriptedLines([text, "BC1234AA"]), None)
+    result = PlateEngine(TwoCutsDetector(corners), reader, "ua,eu").recognize_batch([image])[0]  # type: ignore[arg-type]
+    # then only the surer reading is reported
+    assert [p.text for p in result.plates] == [text]
+
+
+def test_the_same_text_on_two_boxes_is_reported_once() -> None:
+    image, corners, text = photo_with("ua_2015")
+    reader = CombinedReader(ScriptedLines([text, text]), None)
+    result = PlateEngine(TwoCutsDetector(corners), reader, "ua,eu").recognize_batch([image])[0]  # type: ignore[arg-type]
+    assert [p.text for p in result.plates] == [text]
