@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.utils import timezone
 from kombu.exceptions import ChannelError
@@ -25,6 +26,9 @@ UPLOAD_QUEUE = "recognition"
 BACKLOG_QUEUE = "backlog"
 # Listings per sweep; the next sweep (a minute later) takes the rest.
 SWEEP_LIMIT = 5_000
+# The chain's next link: readings -> the listing's cross-check. It lives in a higher layer
+# (webapp.checks.tasks registers itself under this name), so it is sent by name, not imported.
+CROSSCHECK_TASK = "webapp.checks.tasks.crosscheck_listing"
 
 
 def _chunks(ids: Sequence[int], size: int) -> Iterator[list[int]]:
@@ -65,12 +69,10 @@ def photo_send_upload(*, photo_id: int) -> None:
 
 def crosscheck_send(*, listing_ids: Sequence[int]) -> int:
     """Send cross-checks the outbox holds; a broker error leaves them due for the sweeper."""
-    from registry.tasks import crosscheck_listing
-
     sent: list[int] = []
     try:
         for listing_id in listing_ids:
-            crosscheck_listing.delay(listing_id)
+            current_app.signature(CROSSCHECK_TASK, args=(listing_id,)).delay()
             sent.append(listing_id)
     except Exception as exc:
         logger.warning(

@@ -1,6 +1,6 @@
 """Cross-check rules: a listing, its plate readings and the register -> findings.
 
-Pure and Django-free: frozen dataclasses in, frozen dataclasses out. ``registry.services`` loads
+Pure and Django-free: frozen dataclasses in, frozen dataclasses out. ``webapp.checks.facts`` loads
 the facts from the database and turns findings into ``Flag`` rows; the bench and the tests call
 ``crosscheck`` directly.
 
@@ -44,7 +44,7 @@ UKRAINIAN_FORMATS = "ua_"
 
 
 class Kind(enum.StrEnum):
-    """Same values as ``webapp.listings.models.Flag.Kind`` (checked by a test)."""
+    """The kinds of finding, and so of flag: ``webapp.checks.models.Flag`` takes its choices."""
 
     PLATE_NOT_IN_REGISTER = "plate_not_in_register"
     MAKE_MISMATCH = "make_mismatch"

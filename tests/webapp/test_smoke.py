@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.fixtures.factories import FlagFactory, PhotoFactory, ReadingFactory
-from tests.review.factories import RegisterRecordFactory
+from tests.webapp.review.factories import RegisterRecordFactory
 from webapp.review import services
 from webapp.review.models import MODERATORS_GROUP
 

@@ -19,7 +19,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from recognition.pipeline.regions import normalise_plate
-from webapp.listings.models import Flag, Listing, Photo
+from recognition.services import reading_create_human
+from webapp.checks.models import Flag
+from webapp.checks.services import listing_crosscheck
+from webapp.listings.models import Listing, Photo
 from webapp.partners.webhooks import webhook_event_emit
 from webapp.review.models import AuditEntry
 from webapp.review.selectors import queue_counts_invalidate
@@ -198,9 +201,6 @@ def flag_correct_plate(
     The human reading, the cross-check and the audit entry commit together: if the cross-check
     fails, the moderator sees the error and nothing half-done is left behind.
     """
-    from recognition.services import reading_create_human
-    from registry.services import listing_crosscheck
-
     text = normalise_plate(plate_text)
     if not text or len(text) > PLATE_MAX_LENGTH or not text.isalnum():
         raise ValidationError({"plate_text": "Type the plate as letters and digits, at most 16."})

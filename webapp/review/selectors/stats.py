@@ -27,7 +27,8 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, NullIf, TruncDate
 from django.utils import timezone
 
-from webapp.listings.models import Flag, Photo
+from webapp.checks.models import Flag
+from webapp.listings.models import Photo
 from webapp.review.selectors.queue import start_of_day
 
 
