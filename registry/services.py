@@ -53,21 +53,7 @@ def register_import(
     run = ImportRun.objects.create(
         file_name=path.name, file_sha256=sha256, file_size=path.stat().st_size
     )
-    done_before = (
-        ImportRun.objects.filter(file_sha256=sha256, status=ImportRun.Status.DONE)
-        .exclude(pk=run.pk)
-        .first()
-    )
-    if done_before is not None and not force:
-        logger.info("%s already imported in run %s: skipped", path.name, done_before.pk)
-        ImportRun.objects.filter(pk=run.pk).update(
-            status=ImportRun.Status.DONE,
-            variant=done_before.variant,
-            encoding=done_before.encoding,
-            error=f"same file as run {done_before.pk}: skipped",
-            finished_at=timezone.now(),
-        )
-        run.refresh_from_db()
+    if not force and _skipped_as_done_before(run=run):
         return run
     try:
         sources = open_register(path, encoding=encoding)
@@ -79,17 +65,7 @@ def register_import(
             # the new records touch and asks for their checks) commits or rolls back with it.
             register_imported.send(sender=ImportRun, run=run, enqueue_crosscheck=enqueue_crosscheck)
     except Exception as exc:  # rolled back: the run says why, and that nothing was kept
-        ImportRun.objects.filter(pk=run.pk).update(
-            status=ImportRun.Status.FAILED,
-            error=f"{exc} (nothing imported)" if str(exc) else type(exc).__name__,
-            finished_at=timezone.now(),
-            rows_read=0,
-            rows_inserted=0,
-            rows_duplicate=0,
-            rows_rejected=0,
-            listings_touched=0,
-        )
-        run.refresh_from_db()
+        _mark_failed(run=run, exc=exc)
         raise
     logger.info(
         "imported %s: %d read, %d new, %d duplicates, %d rejected, %d listings to re-check",
@@ -101,6 +77,41 @@ def register_import(
         run.listings_touched,
     )
     return run
+
+
+def _skipped_as_done_before(*, run: ImportRun) -> bool:
+    """A file whose sha256 already imported successfully: the run is DONE without reading it."""
+    done_before = (
+        ImportRun.objects.filter(file_sha256=run.file_sha256, status=ImportRun.Status.DONE)
+        .exclude(pk=run.pk)
+        .first()
+    )
+    if done_before is None:
+        return False
+    logger.info("%s already imported in run %s: skipped", run.file_name, done_before.pk)
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=ImportRun.Status.DONE,
+        variant=done_before.variant,
+        encoding=done_before.encoding,
+        error=f"same file as run {done_before.pk}: skipped",
+        finished_at=timezone.now(),
+    )
+    run.refresh_from_db()
+    return True
+
+
+def _mark_failed(*, run: ImportRun, exc: Exception) -> None:
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=ImportRun.Status.FAILED,
+        error=f"{exc} (nothing imported)" if str(exc) else type(exc).__name__,
+        finished_at=timezone.now(),
+        rows_read=0,
+        rows_inserted=0,
+        rows_duplicate=0,
+        rows_rejected=0,
+        listings_touched=0,
+    )
+    run.refresh_from_db()
 
 
 def _import_sources(*, run: ImportRun, sources: list[RegisterSource], progress: bool) -> None:

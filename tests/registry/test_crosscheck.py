@@ -6,15 +6,17 @@ from dataclasses import replace
 import pytest
 
 from registry.crosscheck import (
-    CrosscheckInput,
     Finding,
+    crosscheck,
+    current_record,
+    vote_plates,
+)
+from registry.crosscheck_facts import (
+    CrosscheckInput,
     ListingFacts,
     OtherListingFacts,
     ReadingFacts,
     RecordFacts,
-    crosscheck,
-    current_record,
-    vote_plates,
 )
 
 CAMRY = RecordFacts(

@@ -13,6 +13,8 @@ from django.db.models import Q
 from recognition.models import Reading
 from registry.crosscheck import (
     PLAUSIBLE,
+)
+from registry.crosscheck_facts import (
     CrosscheckInput,
     ListingFacts,
     OtherListingFacts,

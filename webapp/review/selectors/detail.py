@@ -141,6 +141,29 @@ def _compare(
     return out
 
 
+def _other_listings(listing: Listing, photos: Sequence[Photo]) -> list[Listing]:
+    """The same query as the flag's evidence (webapp.checks.facts), so the two never disagree.
+
+    Every reading of every photo counts there, not only the shown ones (already prefetched).
+    """
+    texts = [r.plate_text for p in photos for r in p.readings.all()]
+    keys = plate_keys(readings=texts, declared=listing.declared_plate)
+    others = other_listings_for_plates(listing_id=listing.pk, plates=keys)
+    if not others:
+        return []
+    # The listing's most pressing flag, so the moderator can open it from here.
+    first_flag = (
+        Flag.objects.filter(listing_id=OuterRef("pk"))
+        .order_by("-status", *QUEUE_ORDER)  # open > dismissed > confirmed
+        .values("pk")[:1]
+    )
+    return list(
+        Listing.objects.filter(pk__in={other.listing_id for other in others})
+        .annotate(first_flag_id=Subquery(first_flag))
+        .order_by("-created_at", "-id")
+    )
+
+
 def flag_detail(*, flag_id: int) -> FlagDetail:
     """Everything the flag page shows; raises Flag.DoesNotExist."""
     flag = Flag.objects.select_related("listing", "reviewer").get(pk=flag_id)
@@ -156,24 +179,7 @@ def flag_detail(*, flag_id: int) -> FlagDetail:
     lookup_plate = flag.plate_text or (plates[0] if plates else "") or listing.declared_plate
     current, history = register.records_for_plate(plate_text=lookup_plate)
 
-    # The same query as the flag's evidence (webapp.checks.facts), so the two never disagree.
-    # Every reading of every photo counts there, not only the shown ones (already prefetched).
-    texts = [r.plate_text for p in photos for r in p.readings.all()]
-    keys = plate_keys(readings=texts, declared=listing.declared_plate)
-    others = other_listings_for_plates(listing_id=listing.pk, plates=keys)
-    other_listings: list[Listing] = []
-    if others:
-        # The listing's most pressing flag, so the moderator can open it from here.
-        first_flag = (
-            Flag.objects.filter(listing_id=OuterRef("pk"))
-            .order_by("-status", *QUEUE_ORDER)  # open > dismissed > confirmed
-            .values("pk")[:1]
-        )
-        other_listings = list(
-            Listing.objects.filter(pk__in={other.listing_id for other in others})
-            .annotate(first_flag_id=Subquery(first_flag))
-            .order_by("-created_at", "-id")
-        )
+    other_listings = _other_listings(listing, photos)
     other_flags = list(
         Flag.objects.filter(listing=listing)
         .exclude(pk=flag.pk)
