@@ -230,8 +230,8 @@ def bench_imports(files: list[Path], backends: BackendCpu) -> None:
 
 
 def bench_lookups(count: int) -> None:
+    from recognition.pipeline.regions import normalise_plate
     from registry.models import RegisterRecord
-    from registry.normalise import normalise_plate
     from registry.selectors import register_current_for_plate
 
     total = RegisterRecord.objects.count()

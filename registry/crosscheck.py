@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from recognition.pipeline.regions import normalise_plate
 from registry.crosscheck_facts import (
     CrosscheckInput,
     ListingFacts,
@@ -38,7 +39,6 @@ from registry.normalise import (
     compare_colour,
     compare_make,
     compare_model,
-    normalise_plate,
     normalise_vin,
 )
 

@@ -27,8 +27,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, NamedTuple
 
+from recognition.pipeline.regions import normalise_plate
 from registry.encodings import RegisterFormatError, detect_encoding
-from registry.normalise import normalise_colour, normalise_plate, normalise_vin, register_make_model
+from registry.normalise import normalise_colour, normalise_vin, register_make_model
 
 logger = logging.getLogger(__name__)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from recognition.pipeline.regions import normalise_plate
 from registry.models import RegisterRecord
-from registry.normalise import normalise_plate, normalise_vin
+from registry.normalise import normalise_vin
 
 # Enough history to show a plate's past cars; a plate with more operations is a fleet plate.
 HISTORY_LIMIT = 50

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from django.db.models import Q
 
 from recognition.models import Reading
+from recognition.pipeline.regions import normalise_plate
 from registry.crosscheck import (
     PLAUSIBLE,
 )
@@ -23,7 +24,7 @@ from registry.crosscheck_facts import (
     RecordFacts,
 )
 from registry.models import RegisterRecord
-from registry.normalise import normalise_plate, normalise_vin, to_cyrillic
+from registry.normalise import normalise_vin, to_cyrillic
 from registry.selectors import HISTORY_LIMIT, register_records_for_plate, register_records_for_vin
 from webapp.listings.models import Listing
 

@@ -13,10 +13,11 @@ from django.db.models import Exists, OuterRef
 
 from recognition.dispatch import crosscheck_send
 from recognition.models import Reading
+from recognition.pipeline.regions import normalise_plate
 from recognition.services import crosscheck_requests_create
 from registry import crosscheck as rules
 from registry.models import ImportRun, RegisterRecord
-from registry.normalise import normalise_plate, normalise_vin
+from registry.normalise import normalise_vin
 from webapp.checks.facts import crosscheck_input_for_listing
 from webapp.checks.models import Flag
 from webapp.listings.models import Listing, Photo
