@@ -94,7 +94,7 @@ run_tests() {
   log "mypy (recognition/pipeline, registry/crosscheck.py: strict)"
   .venv/bin/mypy
   # issue 19: the layering (contracts in pyproject.toml [tool.importlinter]): pipeline without
-  # Django, registry without webapp, the apps as layers with no upward import.
+  # Django, registry without webapp, the apps as layers with no upward import, no import cycles.
   log "lint-imports (layers)"
   .venv/bin/lint-imports
   log "pytest (PostgreSQL, Redis, a real Celery worker, headless Chromium)"
