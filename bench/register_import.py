@@ -230,8 +230,8 @@ def bench_imports(files: list[Path], backends: BackendCpu) -> None:
 
 
 def bench_lookups(count: int) -> None:
+    from recognition.pipeline.regions import normalise_plate
     from registry.models import RegisterRecord
-    from registry.normalise import normalise_plate
     from registry.selectors import register_current_for_plate
 
     total = RegisterRecord.objects.count()
@@ -281,8 +281,9 @@ def _pcts(timings: list[float]) -> str:
 def bench_crosscheck(count: int) -> None:
     from recognition.models import Reading
     from registry.models import RegisterRecord
-    from registry.services import listing_crosscheck
-    from webapp.listings.models import Flag, Listing, Photo
+    from webapp.checks.models import Flag
+    from webapp.checks.services import listing_crosscheck
+    from webapp.listings.models import Listing, Photo
 
     rng = random.Random(11)
     records = list(

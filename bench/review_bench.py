@@ -38,7 +38,8 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from recognition.models import Reading  # noqa: E402
-from webapp.listings.models import Flag, Listing, Photo  # noqa: E402
+from webapp.checks.models import Flag  # noqa: E402
+from webapp.listings.models import Listing, Photo  # noqa: E402
 from webapp.review.models import MODERATORS_GROUP  # noqa: E402
 
 QUEUE_TARGET_MS = 150

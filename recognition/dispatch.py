@@ -11,6 +11,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.utils import timezone
 from kombu.exceptions import ChannelError
@@ -25,6 +26,13 @@ UPLOAD_QUEUE = "recognition"
 BACKLOG_QUEUE = "backlog"
 # Listings per sweep; the next sweep (a minute later) takes the rest.
 SWEEP_LIMIT = 5_000
+# Recognition tasks are sent by name: recognition.tasks imports this module (RecognitionConfig
+# .ready imports the tasks in every process, so eager and in-process sends find them).
+RECOGNIZE_PHOTO_TASK = "recognition.tasks.recognize_photo"
+RECOGNIZE_PHOTOS_TASK = "recognition.tasks.recognize_photos"
+# The chain's next link: readings -> the listing's cross-check. It lives in a higher layer
+# (webapp.checks.tasks registers itself under this name), so it is sent by name, not imported.
+CROSSCHECK_TASK = "webapp.checks.tasks.crosscheck_listing"
 
 
 def _chunks(ids: Sequence[int], size: int) -> Iterator[list[int]]:
@@ -34,15 +42,13 @@ def _chunks(ids: Sequence[int], size: int) -> Iterator[list[int]]:
 
 def photos_send(*, photo_ids: Sequence[int], queue: str, batch: int | None = None) -> int:
     """Send the photos that have no message and no live lease, `batch` per message."""
-    from recognition.tasks import recognize_photos
-
     sent = 0
     for chunk in _chunks(photo_ids, batch or settings.RECOGNITION_BATCH):
         marked = services.photos_mark_queued(photo_ids=chunk)
         if not marked:
             continue
         try:
-            recognize_photos.apply_async(args=[marked], queue=queue)
+            current_app.signature(RECOGNIZE_PHOTOS_TASK).apply_async(args=[marked], queue=queue)
         except Exception:
             services.photos_unmark_queued(photo_ids=marked)
             raise
@@ -52,12 +58,10 @@ def photos_send(*, photo_ids: Sequence[int], queue: str, batch: int | None = Non
 
 def photo_send_upload(*, photo_id: int) -> None:
     """A fresh upload: its own message on the upload queue, ahead of any backlog."""
-    from recognition.tasks import recognize_photo
-
     if not services.photos_mark_queued(photo_ids=[photo_id]):
         return
     try:
-        recognize_photo.apply_async(args=[photo_id], queue=UPLOAD_QUEUE)
+        current_app.signature(RECOGNIZE_PHOTO_TASK).apply_async(args=[photo_id], queue=UPLOAD_QUEUE)
     except Exception:
         services.photos_unmark_queued(photo_ids=[photo_id])
         raise
@@ -65,12 +69,10 @@ def photo_send_upload(*, photo_id: int) -> None:
 
 def crosscheck_send(*, listing_ids: Sequence[int]) -> int:
     """Send cross-checks the outbox holds; a broker error leaves them due for the sweeper."""
-    from registry.tasks import crosscheck_listing
-
     sent: list[int] = []
     try:
         for listing_id in listing_ids:
-            crosscheck_listing.delay(listing_id)
+            current_app.signature(CROSSCHECK_TASK, args=(listing_id,)).delay()
             sent.append(listing_id)
     except Exception as exc:
         logger.warning(

@@ -4,7 +4,7 @@ What a moderator's plate search matches against: the reading's text and every al
 folded onto confusion keys (``B`` and ``8`` are one character, Cyrillic twins are Latin, case and
 separators are gone), ``/``-separated. pg_trgm indexes it (``review`` migration 0005) and
 ``webapp/review/selectors/search.py`` ranks what it finds. The fold below is a frozen copy of
-``webapp/review/plates.py`` (tests/review/test_search.py checks that they agree); changing it
+``webapp/review/plates.py`` (tests/webapp/review/test_search.py checks that they agree); changing it
 needs a migration that regenerates the column.
 """
 

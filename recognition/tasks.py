@@ -1,4 +1,4 @@
-"""Celery adapters around recognition.services: recognise photos, then cross-check listings.
+"""Celery adapters around recognition.services: recognise photos, then send their cross-checks.
 
 State lives in rows (Photo.status, Reading), so every task ignores its result and is safe to run
 twice: that is what makes acks_late (redeliver if the worker dies) correct.
@@ -44,12 +44,12 @@ _RECOGNITION_TASK = {
 }
 
 
-@shared_task(name="recognition.tasks.recognize_photo", **_RECOGNITION_TASK)
+@shared_task(name=dispatch.RECOGNIZE_PHOTO_TASK, **_RECOGNITION_TASK)
 def recognize_photo(self: Task, photo_id: int) -> None:
     _recognize(self, [photo_id])
 
 
-@shared_task(name="recognition.tasks.recognize_photos", **_RECOGNITION_TASK)
+@shared_task(name=dispatch.RECOGNIZE_PHOTOS_TASK, **_RECOGNITION_TASK)
 def recognize_photos(self: Task, photo_ids: list[int]) -> None:
     _recognize(self, photo_ids)
 

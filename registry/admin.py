@@ -14,8 +14,9 @@ from django.urls import URLPattern, path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
+from recognition.pipeline.regions import normalise_plate
 from registry.models import ImportReject, ImportRun, RegisterRecord
-from registry.normalise import normalise_plate, normalise_vin
+from registry.normalise import normalise_vin
 
 
 class _Echo:

@@ -1,6 +1,6 @@
 """Cross-check rules: a listing, its plate readings and the register -> findings.
 
-Pure and Django-free: frozen dataclasses in, frozen dataclasses out. ``registry.services`` loads
+Pure and Django-free: frozen dataclasses in, frozen dataclasses out. ``webapp.checks.facts`` loads
 the facts from the database and turns findings into ``Flag`` rows; the bench and the tests call
 ``crosscheck`` directly.
 
@@ -17,7 +17,6 @@ Rules, in short:
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 import hashlib
 import json
@@ -26,12 +25,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from recognition.pipeline.regions import normalise_plate
+from registry.crosscheck_facts import (
+    CrosscheckInput,
+    ListingFacts,
+    OtherListingFacts,
+    PlateSource,
+    ReadingFacts,
+    RecordFacts,
+)
 from registry.normalise import (
     Match,
     compare_colour,
     compare_make,
     compare_model,
-    normalise_plate,
     normalise_vin,
 )
 
@@ -44,7 +51,7 @@ UKRAINIAN_FORMATS = "ua_"
 
 
 class Kind(enum.StrEnum):
-    """Same values as ``webapp.listings.models.Flag.Kind`` (checked by a test)."""
+    """The kinds of finding, and so of flag: ``webapp.checks.models.Flag`` takes its choices."""
 
     PLATE_NOT_IN_REGISTER = "plate_not_in_register"
     MAKE_MISMATCH = "make_mismatch"
@@ -61,81 +68,6 @@ class Severity(enum.IntEnum):
     LOW = 1
     MEDIUM = 2
     HIGH = 3
-
-
-class PlateSource(enum.StrEnum):
-    PHOTOS = "photos"
-    DECLARED = "declared"
-    VIN = "vin"
-
-
-@dataclass(frozen=True)
-class ListingFacts:
-    listing_id: int
-    owner_id: int | None = None
-    declared_make: str = ""
-    declared_model: str = ""
-    declared_colour: str = ""
-    declared_year: int | None = None
-    declared_plate: str = ""
-    declared_vin: str = ""
-
-
-@dataclass(frozen=True)
-class ReadingFacts:
-    reading_id: int  # larger is newer
-    photo_id: int
-    plate_text: str
-    confidence: float
-    model_version: str = ""
-    plate_format: str = ""
-    human: bool = False
-
-
-@dataclass(frozen=True)
-class RecordFacts:
-    record_id: int  # insertion order = row order: the tie-breaker after d_reg
-    d_reg: dt.date
-    plate: str = ""  # as in the register (Cyrillic)
-    plate_latin: str = ""
-    vin: str = ""
-    brand: str = ""
-    model: str = ""
-    make_norm: str = ""
-    model_norm: str = ""
-    colour: str = ""
-    make_year: int | None = None
-    oper_name: str = ""
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "record_id": self.record_id,
-            "d_reg": self.d_reg.isoformat(),
-            "plate": self.plate,
-            "vin": self.vin,
-            "brand": self.brand,
-            "model": self.model,
-            "colour": self.colour,
-            "make_year": self.make_year,
-            "operation": self.oper_name,
-        }
-
-
-@dataclass(frozen=True)
-class OtherListingFacts:
-    listing_id: int
-    marketplace_id: str
-    plate_text: str
-    owner_id: int | None = None
-    via: str = PlateSource.PHOTOS  # photos or declared
-
-
-@dataclass(frozen=True)
-class CrosscheckInput:
-    listing: ListingFacts
-    readings: tuple[ReadingFacts, ...] = ()
-    records: tuple[RecordFacts, ...] = ()  # every record for the read/declared plates and VIN
-    others: tuple[OtherListingFacts, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -361,12 +293,11 @@ def _plate_not_in_register(subject: _Subject) -> Finding | None:
     )
 
 
-def _vehicle_findings(
-    listing: ListingFacts, subject: _Subject, records: Sequence[RecordFacts]
-) -> list[Finding]:
-    if subject.record is None:
-        return []
-    record = subject.record
+def _vehicle_checks(
+    listing: ListingFacts, record: RecordFacts
+) -> list[tuple[Kind, Severity, str, str]]:
+    """The declared car against the register record: (kind, base severity, declared, registered)
+    for each difference."""
     checks: list[tuple[Kind, Severity, str, str]] = []  # kind, base severity, declared, registered
     make = compare_make(listing.declared_make, record.make_norm or record.brand)
     if make is Match.MISMATCH:
@@ -389,8 +320,17 @@ def _vehicle_findings(
     declared_vin = normalise_vin(listing.declared_vin)
     if declared_vin and record.vin and declared_vin != record.vin:
         checks.append((Kind.VIN_MISMATCH, Severity.HIGH, declared_vin, record.vin))
+    return checks
+
+
+def _vehicle_findings(
+    listing: ListingFacts, subject: _Subject, records: Sequence[RecordFacts]
+) -> list[Finding]:
+    if subject.record is None:
+        return []
+    record = subject.record
     findings = []
-    for kind, base, declared, registered in checks:
+    for kind, base, declared, registered in _vehicle_checks(listing, record):
         earlier = _earlier_match(kind, listing, subject, record)
         severity = min(base, subject.cap)
         if earlier is not None:  # the plate used to be on the declared car: re-plated, old photos
@@ -408,7 +348,7 @@ def _vehicle_findings(
         if earlier is not None:
             evidence["earlier_match"] = earlier.summary()
         if kind is Kind.VIN_MISMATCH:
-            owners = [r for r in records if r.vin == declared_vin]
+            owners = [r for r in records if r.vin == declared]
             evidence["declared_vin_records"] = [r.summary() for r in owners][-5:]
         findings.append(
             Finding(

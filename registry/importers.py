@@ -12,7 +12,6 @@ Format facts (the samples in tests/registry/samples/README.md show each variant)
 
 from __future__ import annotations
 
-import codecs
 import csv
 import datetime as dt
 import enum
@@ -28,7 +27,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import IO, NamedTuple
 
-from registry.normalise import normalise_colour, normalise_plate, normalise_vin, register_make_model
+from recognition.pipeline.regions import normalise_plate
+from registry.encodings import RegisterFormatError, detect_encoding
+from registry.normalise import normalise_colour, normalise_vin, register_make_model
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +60,6 @@ ALL_COLUMNS = (
     "TOTAL_WEIGHT",
     "N_REG_NEW",
 )
-
-
-class RegisterFormatError(ValueError):
-    """The file as a whole cannot be imported (unknown header, unsupported encoding)."""
 
 
 class Variant(enum.StrEnum):
@@ -181,64 +178,6 @@ def detect_variant(columns: tuple[str, ...], date_format: DateFormat | None) -> 
     if "VIN" not in columns:
         return Variant.V2013
     return Variant.V2021 if date_format is DateFormat.DMY4 else Variant.V2023
-
-
-def detect_encoding(sample: bytes) -> str:
-    """``utf-8-sig``, ``utf-8`` or ``cp1251``; refuses anything else with a clear message.
-
-    A few undecodable lines in a UTF-8 file are rejects, not a reason to guess another
-    encoding, so cp1251 is chosen only when most non-ASCII lines fail as UTF-8 and read as
-    Cyrillic in cp1251.
-    """
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise RegisterFormatError("file is UTF-16; the register is published in UTF-8")
-    lines = [line for line in sample.split(b"\n")[:-1] if not line.isascii()]
-    if not lines:
-        return "utf-8"
-    failed = 0
-    for line in lines:
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError:
-            failed += 1
-    if failed * 2 <= len(lines):
-        return "utf-8"
-    text = b"\n".join(lines).decode("cp1251", errors="replace")
-    non_ascii = [ch for ch in text if ord(ch) > 127]
-    cyrillic = [ch for ch in non_ascii if "\u0400" <= ch <= "\u04ff"]
-    # The register writes its words in upper case; Latin-1 accents (é, è) land on lower-case
-    # Cyrillic in cp1251, so case tells a real cp1251 register from mojibake.
-    upper = sum(1 for ch in cyrillic if ch.isupper())
-    if non_ascii and len(cyrillic) / len(non_ascii) >= 0.8 and upper / len(cyrillic) >= 0.7:
-        if _looks_latin1(text):
-            raise RegisterFormatError(
-                "file looks like Latin-1 (ISO-8859-1) text, not Windows-1251 (cp1251): "
-                "its accented letters sit inside Latin words (CITROËN read as cp1251 is "
-                "CITROЛN), and a Latin-1 file cannot hold the register's Cyrillic; "
-                "re-save it as UTF-8"
-            )
-        return "cp1251"
-    raise RegisterFormatError(
-        "file is neither UTF-8 nor Windows-1251 (cp1251) text; re-save it as UTF-8"
-    )
-
-
-_CYRILLIC_RUN = re.compile(r"[\u0400-\u04ff]+")
-_MIXED_WORD = re.compile(r"[A-Za-z][\u0400-\u04ff]|[\u0400-\u04ff][A-Za-z]")
-
-
-def _looks_latin1(text: str) -> bool:
-    """Upper-case Latin-1 accents (À-ß) decode as upper-case Cyrillic in cp1251, so case cannot
-    tell them apart; word shape can. Ukrainian words are runs of Cyrillic letters; Latin-1
-    accents decoded as cp1251 are single Cyrillic letters glued to Latin ones (CITROЛN)."""
-    runs = _CYRILLIC_RUN.findall(text)
-    if not runs:
-        return False
-    mean_run = sum(map(len, runs)) / len(runs)
-    glued = len(_MIXED_WORD.findall(text))
-    return mean_run < 2.5 or glued * 2 >= len(runs)
 
 
 @dataclass
@@ -394,10 +333,27 @@ def _converter(
     return _row_converter(columns, date_format)
 
 
+def _checked_numbers(values: tuple[str, ...], d_reg: dt.date) -> list[int | None]:
+    """OPER_CODE, MAKE_YEAR, CAPACITY, OWN_WEIGHT, TOTAL_WEIGHT as ints, range-checked."""
+    try:
+        numbers = [int(text) if text else None for text in _numbers(values)]
+    except ValueError:
+        numbers = [_int(text, name) for text, name in zip(_numbers(values), _NUMBERS, strict=True)]
+    for number in numbers:
+        if number is not None and number not in INT_RANGE:
+            raise _BadRow(f"number {number} out of range")
+    make_year = numbers[1]
+    if make_year is not None and not 1900 <= make_year <= d_reg.year + 1:
+        raise _BadRow(f"bad MAKE_YEAR {make_year}")
+    return numbers
+
+
 def _row_converter(
     columns: tuple[str, ...], date_format: DateFormat
 ) -> Callable[[int, list[str]], RegisterRow]:
     # A column the variant lacks reads index -1, which convert() fills with "".
+    # Long on purpose: convert() runs once per register row (tens of millions a year), so it
+    # unpacks the 20 columns and builds the row in one flat call, in the file's column order.
     pick = operator.itemgetter(
         *(columns.index(name) if name in columns else -1 for name in ALL_COLUMNS)
     )
@@ -427,18 +383,8 @@ def _row_converter(
             plate,
         ) = values
         d_reg = parse_date(d_reg_text.strip(), date_format)
-        try:
-            numbers = [int(text) if text else None for text in _numbers(values)]
-        except ValueError:
-            numbers = [
-                _int(text, name) for text, name in zip(_numbers(values), _NUMBERS, strict=True)
-            ]
-        for number in numbers:
-            if number is not None and number not in INT_RANGE:
-                raise _BadRow(f"number {number} out of range")
+        numbers = _checked_numbers(values, d_reg)
         make_year = numbers[1]
-        if make_year is not None and not 1900 <= make_year <= d_reg.year + 1:
-            raise _BadRow(f"bad MAKE_YEAR {make_year}")
         make, model_key = register_make_model(brand, model)
         # md5 because PostgreSQL computes the same digest when it imports a clean file itself.
         digest = hashlib.md5("\x1f".join(values).encode(), usedforsecurity=False).hexdigest()

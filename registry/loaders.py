@@ -295,8 +295,13 @@ def _checks_sql(source: RegisterSource) -> tuple[str, str, dict[str, str]]:
             AND (n.n_make_year IS NULL OR n.n_make_year BETWEEN 1900 AND n.yy + 1)
             AND translate(n.plate_latin, '{_ALNUM}', '') = ''
             AND {raw["VIN"]} ~ '^[\x01-\x7f]*$', false) AS ok) k"""
+    return lateral, check, _values_sql(raw)
+
+
+def _values_sql(raw: dict[str, str]) -> dict[str, str]:
+    """The SQL of each stored field, over the raw columns and the two laterals (n, k)."""
     hashed = " || chr(31) || ".join(raw[name] for name in ALL_COLUMNS)
-    values = {
+    return {
         "plate": raw["N_REG_NEW"],
         "plate_latin": "n.plate_latin",
         "vin": VIN_SQL.format(raw["VIN"]),
@@ -324,7 +329,6 @@ def _checks_sql(source: RegisterSource) -> tuple[str, str, dict[str, str]]:
         "line": "r.line",
         "row_hash": f"md5({hashed})::uuid",
     }
-    return lateral, check, values
 
 
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

@@ -11,7 +11,6 @@ import enum
 import re
 from functools import lru_cache
 
-from recognition.pipeline.regions import normalise_plate as _normalise_plate
 from recognition.pipeline.regions import to_cyrillic as to_cyrillic  # re-exported
 from recognition.pipeline.regions import to_latin as to_latin  # re-exported
 from recognition.pipeline.regions.text import CYRILLIC_TO_LATIN
@@ -28,22 +27,10 @@ class Match(enum.Enum):
 
 # --- plates -------------------------------------------------------------------------------------
 
-# One plate key for the whole product: the engine stores readings with the lead's helpers, so the
-# registry keys register plates with the same function. The translate() fast path gives the same
-# result for clean input and is several times quicker on millions of rows.
+# The plate key is the engine's own, recognition.pipeline.regions.normalise_plate: one function
+# for readings, register rows and declared plates.
 _PLATE_CYRILLIC = "АВЕІКМНОРСТХ"
 _TO_LATIN = str.maketrans(dict(zip(_PLATE_CYRILLIC, "ABEIKMHOPCTX", strict=True)))
-_PLATE_FAST = str.maketrans({**CYRILLIC_TO_LATIN, **dict.fromkeys(" -_.·|\t")})
-
-
-def normalise_plate(text: str) -> str:
-    """Canonical plate key (upper-case Latin, no separators); "" for blank input."""
-    if not text:
-        return ""
-    key = text.upper().translate(_PLATE_FAST)
-    if key.isascii() and key.isalnum():
-        return key
-    return _normalise_plate(text)
 
 
 # --- VINs ---------------------------------------------------------------------------------------
@@ -296,8 +283,9 @@ def compare_colour(declared: str, registered: str) -> Match:
 # above for every value they accept; the import hands the others to Python (see registry.loaders).
 
 _PLATE_SEPARATORS = " -_.·|\t"
-# normalise_plate's fast path: upper-case, Cyrillic look-alikes to Latin, separators dropped
-# (translate() deletes the characters of its second argument that the third one lacks).
+# The plate key's fast path (recognition.pipeline.regions.normalise_plate): upper-case,
+# Cyrillic look-alikes to Latin, separators dropped (translate() deletes the characters of its
+# second argument that the third one lacks).
 PLATE_LATIN_SQL = (
     "translate(upper({0}), '"
     + "".join(CYRILLIC_TO_LATIN)

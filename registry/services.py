@@ -1,4 +1,4 @@
-"""Write-side services of the register: importing files and turning findings into flags."""
+"""Write-side services of the register: importing register files."""
 
 from __future__ import annotations
 
@@ -7,29 +7,20 @@ import logging
 import time
 from pathlib import Path
 
-from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from recognition.dispatch import crosscheck_send
-from recognition.models import Reading
-from recognition.services import crosscheck_requests_create
-from registry import crosscheck as rules
 from registry import loaders
 from registry.importers import RegisterSource, Reject, open_register
-from registry.models import ImportReject, ImportRun, RegisterRecord
-from registry.normalise import normalise_plate, normalise_vin
+from registry.models import ImportReject, ImportRun
 from registry.progress import ProgressWriter
-from registry.selectors import crosscheck_input_for_listing
-from webapp.listings.models import Flag, Listing, Photo
+from registry.signals import register_imported
 
 logger = logging.getLogger(__name__)
 
 # Rejects are written in batches; a file that is all rejects must not grow memory either.
 REJECT_BATCH = 5_000
-# Plates per IN (...) query when looking for listings a new import touches.
-PLATE_QUERY_BATCH = 1_000
 
 
 def file_sha256(path: Path) -> str:
@@ -50,8 +41,9 @@ def register_import(
 ) -> ImportRun:
     """Import one register file (.csv or .zip) in one transaction, and record the run.
 
-    All or nothing: rows, rejects and the cross-check requests of the listings whose plates or
-    VINs got new records commit together, or (any error) nothing does and the run is FAILED
+    All or nothing: rows, rejects and what the ``register_imported`` receivers write (the
+    cross-check requests of the listings whose plates or VINs got new records) commit
+    together, or (any error) nothing does and the run is FAILED
     with the reason. Idempotent: rows are keyed by ``row_hash``, so a second import of the same
     file inserts nothing; unless ``force``, a file whose sha256 already imported successfully
     is not even read again.
@@ -61,45 +53,19 @@ def register_import(
     run = ImportRun.objects.create(
         file_name=path.name, file_sha256=sha256, file_size=path.stat().st_size
     )
-    done_before = (
-        ImportRun.objects.filter(file_sha256=sha256, status=ImportRun.Status.DONE)
-        .exclude(pk=run.pk)
-        .first()
-    )
-    if done_before is not None and not force:
-        logger.info("%s already imported in run %s: skipped", path.name, done_before.pk)
-        ImportRun.objects.filter(pk=run.pk).update(
-            status=ImportRun.Status.DONE,
-            variant=done_before.variant,
-            encoding=done_before.encoding,
-            error=f"same file as run {done_before.pk}: skipped",
-            finished_at=timezone.now(),
-        )
-        run.refresh_from_db()
+    if not force and _skipped_as_done_before(run=run):
         return run
     try:
         sources = open_register(path, encoding=encoding)
         with transaction.atomic():
             _import_sources(run=run, sources=sources, progress=progress)
-            touched = _listings_touched(run=run)
-            run.listings_touched = len(touched)
             run.status, run.finished_at = ImportRun.Status.DONE, timezone.now()
             run.save()
-            if enqueue_crosscheck and touched:
-                crosscheck_requests_create(listing_ids=touched)
-                transaction.on_commit(lambda: crosscheck_send(listing_ids=touched), robust=True)
+            # Still inside the transaction: what listens (the cross-check finds the listings
+            # the new records touch and asks for their checks) commits or rolls back with it.
+            register_imported.send(sender=ImportRun, run=run, enqueue_crosscheck=enqueue_crosscheck)
     except Exception as exc:  # rolled back: the run says why, and that nothing was kept
-        ImportRun.objects.filter(pk=run.pk).update(
-            status=ImportRun.Status.FAILED,
-            error=f"{exc} (nothing imported)" if str(exc) else type(exc).__name__,
-            finished_at=timezone.now(),
-            rows_read=0,
-            rows_inserted=0,
-            rows_duplicate=0,
-            rows_rejected=0,
-            listings_touched=0,
-        )
-        run.refresh_from_db()
+        _mark_failed(run=run, exc=exc)
         raise
     logger.info(
         "imported %s: %d read, %d new, %d duplicates, %d rejected, %d listings to re-check",
@@ -111,6 +77,41 @@ def register_import(
         run.listings_touched,
     )
     return run
+
+
+def _skipped_as_done_before(*, run: ImportRun) -> bool:
+    """A file whose sha256 already imported successfully: the run is DONE without reading it."""
+    done_before = (
+        ImportRun.objects.filter(file_sha256=run.file_sha256, status=ImportRun.Status.DONE)
+        .exclude(pk=run.pk)
+        .first()
+    )
+    if done_before is None:
+        return False
+    logger.info("%s already imported in run %s: skipped", run.file_name, done_before.pk)
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=ImportRun.Status.DONE,
+        variant=done_before.variant,
+        encoding=done_before.encoding,
+        error=f"same file as run {done_before.pk}: skipped",
+        finished_at=timezone.now(),
+    )
+    run.refresh_from_db()
+    return True
+
+
+def _mark_failed(*, run: ImportRun, exc: Exception) -> None:
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=ImportRun.Status.FAILED,
+        error=f"{exc} (nothing imported)" if str(exc) else type(exc).__name__,
+        finished_at=timezone.now(),
+        rows_read=0,
+        rows_inserted=0,
+        rows_duplicate=0,
+        rows_rejected=0,
+        listings_touched=0,
+    )
+    run.refresh_from_db()
 
 
 def _import_sources(*, run: ImportRun, sources: list[RegisterSource], progress: bool) -> None:
@@ -161,158 +162,3 @@ def _rejects_store(*, run: ImportRun, source: RegisterSource, rejects: list[Reje
             ImportReject(run=run, source=source.name, line=r.line, reason=r.reason[:255], raw=r.raw)
             for r in rejects[start : start + REJECT_BATCH]
         )
-
-
-def _listings_touched(*, run: ImportRun) -> list[int]:
-    if connection.vendor == "postgresql":
-        return register_listings_touched_sql()
-    return register_listings_touched(run=run)
-
-
-def register_listings_touched_sql() -> list[int]:
-    """Listings whose read or declared plate, or declared VIN, got a new record in this import.
-
-    The new records' plates and VINs are in the temp table the loader filled; declared values
-    are stored as typed, so they are normalised here (in Python, once per listing) first.
-    """
-    photo, reading = Photo._meta.db_table, Reading._meta.db_table
-    touched: set[int] = set()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT DISTINCT p.listing_id FROM {reading} r JOIN {photo} p ON p.id = r.photo_id "
-            "WHERE r.plate_text IN "
-            "(SELECT plate_latin FROM registry_changed WHERE plate_latin <> '')"
-        )
-        touched.update(pk for (pk,) in cursor.fetchall())
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS registry_declared "
-            "(listing_id bigint, plate text, vin text) ON COMMIT DROP"
-        )
-        cursor.execute("TRUNCATE registry_declared")
-        declared = Listing.objects.exclude(declared_plate="", declared_vin="").values_list(
-            "pk", "declared_plate", "declared_vin"
-        )
-        # Read first: the connection cannot run the listings query while a COPY is open.
-        keys = [(pk, normalise_plate(plate), normalise_vin(vin)) for pk, plate, vin in declared]
-        with cursor.cursor.copy("COPY registry_declared FROM STDIN") as copy:
-            for key in keys:
-                copy.write_row(key)
-        cursor.execute(
-            "SELECT DISTINCT d.listing_id FROM registry_declared d WHERE EXISTS "
-            "(SELECT 1 FROM registry_changed c WHERE (d.plate <> '' AND c.plate_latin = d.plate) "
-            "OR (d.vin <> '' AND c.vin = d.vin))"
-        )
-        touched.update(pk for (pk,) in cursor.fetchall())
-    return sorted(touched)
-
-
-def register_listings_touched(*, run: ImportRun) -> list[int]:
-    """Listings whose read or declared plate, or declared VIN, got a record in this run
-    (portable: the SQLite demo)."""
-    new_for_reading = RegisterRecord.objects.filter(
-        import_run=run, plate_latin=OuterRef("plate_text")
-    )
-    touched = set(
-        Reading.objects.filter(Exists(new_for_reading))
-        .values_list("photo__listing_id", flat=True)
-        .distinct()
-    )
-    declared = Listing.objects.exclude(declared_plate="", declared_vin="").values_list(
-        "pk", "declared_plate", "declared_vin"
-    )
-    by_plate: dict[str, list[int]] = {}
-    by_vin: dict[str, list[int]] = {}
-    for listing_id, plate, vin in declared.iterator(chunk_size=PLATE_QUERY_BATCH):
-        if plate:
-            by_plate.setdefault(normalise_plate(plate), []).append(listing_id)
-        if vin:
-            by_vin.setdefault(normalise_vin(vin), []).append(listing_id)
-        if len(by_plate) >= PLATE_QUERY_BATCH or len(by_vin) >= PLATE_QUERY_BATCH:
-            touched.update(_hits(run, by_plate, by_vin))
-            by_plate, by_vin = {}, {}
-    touched.update(_hits(run, by_plate, by_vin))
-    return sorted(touched)
-
-
-def _hits(run: ImportRun, by_plate: dict[str, list[int]], by_vin: dict[str, list[int]]) -> set[int]:
-    found: set[int] = set()
-    for field, index in (("plate_latin", by_plate), ("vin", by_vin)):
-        if not index:
-            continue
-        keys = RegisterRecord.objects.filter(import_run=run, **{f"{field}__in": list(index)})
-        for key in keys.values_list(field, flat=True).distinct():
-            found.update(index[key])
-    return found
-
-
-# --- findings -> flags --------------------------------------------------------------------------
-
-
-def listing_crosscheck(*, listing_id: int) -> list[Flag]:
-    """Turn the listing's current findings into flags, idempotently; returns the live flags.
-
-    - one flag per (kind, key); re-running updates it in place, never duplicates;
-    - a DISMISSED flag stays dismissed while its evidence hash is unchanged, and reopens
-      (back to OPEN, reviewer cleared, note kept) when the evidence changes;
-    - a CONFIRMED flag stays confirmed; its evidence is refreshed;
-    - an OPEN flag whose finding disappeared is deleted (nobody acted on it, and the review
-      queue should not show stale work); DISMISSED and CONFIRMED flags are kept as history.
-    Runs under row locks on the listing and its flags, so concurrent runs for one listing
-    serialise and a moderator's decision is never silently overwritten.
-    """
-    with transaction.atomic():
-        listing = Listing.objects.select_for_update().filter(pk=listing_id).first()
-        if listing is None:
-            logger.info("listing %s is gone: nothing to cross-check", listing_id)
-            return []
-        findings = rules.crosscheck(crosscheck_input_for_listing(listing=listing))
-        # Locked, so a moderator's concurrent decision is either seen here or waits for this
-        # transaction and then fails its version check instead of being overwritten.
-        flags = Flag.objects.select_for_update().filter(listing_id=listing_id)
-        existing = {(f.kind, f.key): f for f in flags}
-        live = [_flag_upsert(listing_id, finding, existing) for finding in findings]
-        wanted = {(f.kind.value, f.key) for f in findings}
-        stale = [
-            flag.pk
-            for key, flag in existing.items()
-            if key not in wanted and flag.status == Flag.Status.OPEN
-        ]
-        if stale:
-            Flag.objects.filter(pk__in=stale).delete()
-    return live
-
-
-def _flag_upsert(
-    listing_id: int, finding: rules.Finding, existing: dict[tuple[str, str], Flag]
-) -> Flag:
-    flag = existing.get((finding.kind.value, finding.key))
-    evidence_hash = finding.evidence_hash
-    values = {
-        "severity": int(finding.severity),
-        "evidence": finding.evidence,
-        "evidence_hash": evidence_hash,
-        "plate_text": finding.plate_text[:16],
-        "plate_format": finding.plate_format[:16],
-    }
-    if flag is None:
-        return Flag.objects.create(
-            listing_id=listing_id, kind=finding.kind.value, key=finding.key, **values
-        )
-    changed = flag.evidence_hash != evidence_hash
-    if flag.status == Flag.Status.DISMISSED and not changed:
-        return flag
-    updates: dict[str, object] = {
-        name: value for name, value in values.items() if getattr(flag, name) != value
-    }
-    if flag.status == Flag.Status.DISMISSED:
-        updates.update(status=Flag.Status.OPEN, reviewer=None, reviewed_at=None)
-        logger.info("flag %s reopened: evidence changed", flag.pk)
-    if not updates:
-        return flag
-    for name, value in updates.items():
-        setattr(flag, name, value)
-    # A moderator's form holds the old version: a material change must not be overwritten.
-    if changed:
-        flag.version += 1
-    flag.save(update_fields=[*updates, "version", "updated_at"])
-    return flag

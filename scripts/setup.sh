@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian machine with Python 3.11.
 #   bash scripts/setup.sh demo   venv + SQLite + sample data through the chain, then serve :8000
-#   bash scripts/setup.sh test   apt packages, PostgreSQL + Redis on loopback, ruff, mypy, whole suite
+#   bash scripts/setup.sh test   apt packages, PostgreSQL + Redis on loopback, ruff, mypy, lint-imports, whole suite
 #   bash scripts/setup.sh services   only the packages, venv, PostgreSQL role/db and Redis
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -103,6 +103,10 @@ run_tests() {
   .venv/bin/ruff format --check .
   log "mypy (recognition/pipeline, registry/crosscheck.py: strict)"
   .venv/bin/mypy
+  # issue 19: the layering (contracts in pyproject.toml [tool.importlinter]): pipeline without
+  # Django, registry without webapp, the apps as layers with no upward import, no import cycles.
+  log "lint-imports (layers)"
+  .venv/bin/lint-imports
   log "pytest (PostgreSQL, Redis, a real Celery worker, headless Chromium)"
   .venv/bin/python -m pytest -p no:cacheprovider "$@"
   log "pytest: every page on SQLite, the demo's database (DEBUG off)"

@@ -24,9 +24,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def _current_task_id() -> str | None:
-    try:
-        from celery import current_task
-    except ImportError:  # pragma: no cover - celery is a hard dependency
-        return None
+    from celery import current_task  # on first use: settings load this module for LOGGING
+
     request = getattr(current_task, "request", None)
     return getattr(request, "id", None) if request is not None else None

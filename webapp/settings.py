@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "webapp.listings",
     "recognition",
     "registry",
+    "webapp.checks",  # issue 19: flags and the cross-check (listing facts -> rules -> Flag)
     "webapp.review",
 ]
 

@@ -16,9 +16,9 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 
 # The gates suite's fixtures: Redis cache on its own db (autouse), the gate, the engine double.
-from tests.gates.conftest import gate as gate  # noqa: F401
-from tests.gates.conftest import gate_engine as gate_engine  # noqa: F401
-from tests.gates.conftest import redis_cache as redis_cache  # noqa: F401
+from tests.webapp.gates.conftest import gate as gate  # noqa: F401
+from tests.webapp.gates.conftest import gate_engine as gate_engine  # noqa: F401
+from tests.webapp.gates.conftest import redis_cache as redis_cache  # noqa: F401
 from webapp.gates import services
 
 PI_DIR = Path(__file__).resolve().parents[2] / "deploy" / "pi"

@@ -83,7 +83,8 @@ def test_the_backlog_rereads_photos_of_older_models_in_batches(
     monkeypatch.setattr(
         tasks.recognize_photos,
         "apply_async",
-        lambda args, queue: sent.append((args[0], queue)),
+        # dispatch sends by name: Signature.apply_async passes (args, kwargs, **options)
+        lambda args, kwargs=None, queue=None, **options: sent.append((args[0], queue)),
     )
     assert tasks.recognize_backlog.delay().get() == 3
     assert sent == [([old[0].pk, old[1].pk], "backlog"), ([old[2].pk], "backlog")]

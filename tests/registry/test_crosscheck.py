@@ -6,17 +6,17 @@ from dataclasses import replace
 import pytest
 
 from registry.crosscheck import (
-    CrosscheckInput,
     Finding,
-    Kind,
+    crosscheck,
+    current_record,
+    vote_plates,
+)
+from registry.crosscheck_facts import (
+    CrosscheckInput,
     ListingFacts,
     OtherListingFacts,
     ReadingFacts,
     RecordFacts,
-    Severity,
-    crosscheck,
-    current_record,
-    vote_plates,
 )
 
 CAMRY = RecordFacts(
@@ -297,10 +297,3 @@ def test_evidence_hash_ignores_confidence_but_not_the_facts() -> None:
     [changed] = crosscheck(CrosscheckInput(listing, (reading(1),), (CAMRY, newer)))
     assert first.evidence_hash == again.evidence_hash
     assert changed.evidence_hash != first.evidence_hash
-
-
-def test_kinds_are_the_flag_kinds() -> None:
-    from webapp.listings.models import Flag
-
-    assert {kind.value for kind in Kind} == set(Flag.Kind.values)
-    assert {int(s) for s in Severity} == set(Flag.Severity.values)

@@ -17,7 +17,7 @@ from registry import loaders, services
 from registry.importers import RegisterFormatError, Reject, open_register
 from registry.models import ImportReject, ImportRun, RegisterRecord
 from registry.services import register_import
-from tests.fixtures.factories import ListingFactory, PhotoFactory, ReadingFactory
+from tests.fixtures.factories import ListingFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -118,28 +118,6 @@ def test_a_failure_mid_import_keeps_nothing_and_says_so(
     # and the same file imports in full afterwards
     monkeypatch.undo()
     assert register_import(path=samples / "register_2024.csv").rows_inserted == 6
-
-
-def test_every_listing_whose_plate_or_vin_changed_is_asked_for_a_cross_check(
-    samples: Path, django_capture_on_commit_callbacks
-):
-    read = PhotoFactory()
-    ReadingFactory(photo=read, plate_text="AX1312KK")
-    declared = ListingFactory(declared_plate="вс 7777 ах")  # typed by a seller
-    by_vin = ListingFactory(declared_plate="", declared_vin="jthck262882026114")
-    untouched = ListingFactory(declared_plate="ZZ0000ZZ", declared_vin="")
-    with django_capture_on_commit_callbacks(execute=True):
-        run = register_import(path=samples / "register_2024.csv")
-    wanted = {read.listing_id, declared.pk, by_vin.pk}
-    assert run.listings_touched == len(wanted)
-    requested = set(CrosscheckRequest.objects.values_list("listing_id", flat=True))
-    assert requested == wanted
-    assert untouched.pk not in requested
-    # eager here: sent once committed, and done
-    assert all(not r.is_due for r in CrosscheckRequest.objects.all())
-    # a second import of the same rows changes no plate, so asks for nothing new
-    again = register_import(path=samples / "register_2024.csv", force=True)
-    assert again.listings_touched == 0
 
 
 def test_upper_case_latin_1_is_not_taken_for_cp1251(samples: Path, tmp_path: Path):

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from recognition.pipeline.regions import normalise_plate as engine_normalise_plate
+from recognition.pipeline.regions import normalise_plate, to_latin
+from recognition.pipeline.regions.text import _SEPARATORS
 from registry.normalise import (
     Match,
     compare_colour,
     compare_make,
     compare_model,
     normalise_colour,
-    normalise_plate,
     normalise_vin,
     register_make_model,
     split_brand,
@@ -32,9 +34,15 @@ def test_plates_get_one_latin_key(text: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["АХ1312КК", "аа 1234-вв", "Ї1234ЫУ", "AB\u00a01234 CE", "a.b|c"])
-def test_plate_key_is_the_engines_key(text: str) -> None:
-    # Readings are stored with the engine's helper: both sides must agree on every input.
-    assert normalise_plate(text) == engine_normalise_plate(text)
+def test_the_plate_keys_fast_path_is_the_full_rule(text: str) -> None:
+    # One function keys readings, register rows and declared plates; its translate() fast path
+    # must give what the full rule (strip, Cyrillic look-alikes to Latin, separators out) gives.
+    assert normalise_plate(text) == _SEPARATORS.sub("", to_latin(text.strip()))
+
+
+@given(st.text(alphabet="AaBbKkXx019АаВвКкХхІЇЫУß -_.·|\t\n\u00a0", max_size=12))
+def test_the_plate_keys_fast_path_is_the_full_rule_on_any_text(text: str) -> None:
+    assert normalise_plate(text) == _SEPARATORS.sub("", to_latin(text.strip()))
 
 
 def test_latin_plate_round_trips_through_cyrillic() -> None:

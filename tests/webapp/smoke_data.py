@@ -24,7 +24,7 @@ from tests.fixtures.factories import (
     ReadingFactory,
     jpeg_bytes,
 )
-from tests.review.factories import RegisterRecordFactory
+from tests.webapp.review.factories import RegisterRecordFactory
 from webapp.gates import services as gate_services
 from webapp.gates.models import AccessEntry, Device, DeviceRequest, Frame, Gate, Passage
 from webapp.listings.models import Photo

@@ -18,7 +18,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from webapp.gates import signing
-from webapp.listings.models import Flag
+from webapp.checks.models import Flag
 from webapp.partners.tokens import token_create
 
 

@@ -40,7 +40,7 @@ def test_an_admin_uploads_a_photo_through_the_same_validation(admin_client_):
     [
         "/admin/listings/listing/?q=MP",
         "/admin/listings/photo/?status__exact=pending",
-        "/admin/listings/flag/?status__exact=open&q=A123",
+        "/admin/checks/flag/?status__exact=open&q=A123",
         "/admin/recognition/reading/?source__exact=engine&q=A123",
     ],
 )

@@ -20,7 +20,7 @@ from tests.fixtures.factories import (
     UserFactory,
     jpeg_bytes,
 )
-from tests.review.factories import RegisterRecordFactory
+from tests.webapp.review.factories import RegisterRecordFactory
 from tests.webapp.smoke_data import (
     MISREAD,
     PASSWORD,

@@ -11,7 +11,8 @@ from django_filters.fields import IsoDateTimeField
 from rest_framework.pagination import CursorPagination
 
 from recognition.pipeline.regions import normalise_plate
-from webapp.listings.models import Flag, Listing, Photo
+from webapp.checks.models import Flag
+from webapp.listings.models import Listing, Photo
 
 
 class ApiCursorPagination(CursorPagination):

@@ -39,7 +39,8 @@ class PartnerTokenScheme(OpenApiAuthenticationExtension):
 
 
 def _choices(name: str) -> list[tuple[str, str]]:
-    from webapp.listings.models import Flag, Photo
+    from webapp.checks.models import Flag
+    from webapp.listings.models import Photo
     from webapp.partners.models import WebhookDelivery
 
     return {

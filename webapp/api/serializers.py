@@ -9,7 +9,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from recognition.models import Reading
-from webapp.listings.models import Flag, Listing, Photo
+from webapp.checks.models import Flag
+from webapp.listings.models import Listing, Photo
 
 ANOTHER_LISTING = "another listing"
 

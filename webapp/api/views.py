@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from webapp.api import selectors
 from webapp.api.errors import ApiError, photo_rejected
 from webapp.api.filters import LISTING_ORDERING_FIELDS, ListingFilter
 from webapp.api.permissions import CanUpload, HasScope
@@ -21,7 +22,7 @@ from webapp.api.serializers import (
     PhotoAddedSerializer,
     PhotosUploadSerializer,
 )
-from webapp.listings import selectors, services
+from webapp.listings import services
 from webapp.listings.models import Listing, Photo
 from webapp.listings.validation import PhotoRejected
 

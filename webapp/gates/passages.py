@@ -20,8 +20,8 @@ from django.utils import timezone
 from PIL import Image
 
 from recognition.engine_loader import engine_recognize, get_engine
+from recognition.pipeline.regions import normalise_plate
 from recognition.pipeline.types import EngineUnavailable, PhotoResult
-from registry.normalise import normalise_plate
 from webapp.gates import rules, selectors
 from webapp.gates.models import Decision, Device, Frame, Passage
 

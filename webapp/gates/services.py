@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime, parse_time
 
-from registry.normalise import normalise_plate
+from recognition.pipeline.regions import normalise_plate
 from webapp.gates.models import (
     AccessEntry,
     BlockEntry,

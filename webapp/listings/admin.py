@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from webapp.listings import services
-from webapp.listings.models import Flag, Listing, Photo
+from webapp.listings.models import Listing, Photo
 from webapp.listings.validation import PhotoRejected
 
 
@@ -94,12 +94,3 @@ class PhotoAdmin(admin.ModelAdmin):
         for photo_id in ids:
             services.photo_enqueue_recognition(photo_id=photo_id)
         self.message_user(request, f"{len(ids)} photos sent to recognition.")
-
-
-@admin.register(Flag)
-class FlagAdmin(admin.ModelAdmin):
-    list_display = ["listing", "kind", "key", "severity", "status", "reviewer", "created_at"]
-    list_filter = ["status", "kind", "severity", "plate_format", "created_at"]
-    search_fields = ["listing__marketplace_id", "plate_text", "key", "note"]
-    raw_id_fields = ["listing", "reviewer"]
-    readonly_fields = ["evidence_hash", "version", "created_at", "updated_at"]

@@ -12,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from webapp.listings.models import Listing, Photo
+from webapp.listings.signals import photo_stored
 from webapp.listings.validation import PhotoRejected, ValidatedPhoto, photo_validate
 
 logger = logging.getLogger(__name__)
@@ -108,13 +109,13 @@ def _photo_store(*, listing: Listing, validated: ValidatedPhoto) -> PhotoAdded:
 
 
 def photo_enqueue_recognition(*, photo_id: int) -> None:
-    """Send the photo to recognition once the surrounding transaction commits."""
-    from recognition.dispatch import photo_send_upload
+    """Send the photo to recognition (the chain, ``webapp.checks.chain``) once the surrounding
+    transaction commits."""
 
     # robust: the photo is saved even when the broker is down; requeue_stale_photos resends it.
-    # photo_send_upload marks the photo queued first, so no sweep or backlog sends it twice.
+    # The receiver marks the photo queued first, so no sweep or backlog sends it twice.
     def enqueue() -> None:
-        photo_send_upload(photo_id=photo_id)
+        photo_stored.send(sender=Photo, photo_id=photo_id)
 
     transaction.on_commit(enqueue, robust=True)
 

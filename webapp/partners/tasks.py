@@ -10,7 +10,7 @@ from webapp.partners import webhooks
 
 
 @shared_task(
-    name="webapp.partners.tasks.webhook_deliver",
+    name=webhooks.DELIVER_TASK,
     queue="default",
     acks_late=True,
     ignore_result=True,

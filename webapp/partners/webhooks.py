@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import send_mail
@@ -46,6 +47,9 @@ SECRET_PREFIX = "whsec_"
 USER_AGENT = "platecheck-webhooks/1"
 # Deliveries handed to the broker per scan: the rest wait for the next scan.
 SCAN_BATCH = 500
+# webapp.partners.tasks.webhook_deliver registers itself under this name (PartnersConfig.ready
+# imports it in every process).
+DELIVER_TASK = "webapp.partners.tasks.webhook_deliver"
 
 
 class EndpointRefused(ValueError):
@@ -156,10 +160,9 @@ def webhook_event_emit(*, event: str, listing_id: int, data: dict[str, Any] | No
 
 
 def _enqueue(delivery_ids: Iterable[int]) -> None:
-    from webapp.partners.tasks import webhook_deliver
-
+    # Sent by name: the task module imports this one, so importing it back would be a cycle.
     for delivery_id in delivery_ids:
-        webhook_deliver.delay(delivery_id)
+        current_app.signature(DELIVER_TASK, args=(delivery_id,)).delay()
 
 
 # --- delivery -----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from webapp.listings.models import Flag
+from webapp.checks.models import Flag
 from webapp.review.models import AuditEntry
 from webapp.review.selectors import QueueFilters
 from webapp.review.selectors.audit import AuditFilters, moderator_choices

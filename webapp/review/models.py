@@ -27,7 +27,7 @@ class AuditEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     action = models.CharField(max_length=16, choices=Action.choices)
     flag = models.ForeignKey(
-        "listings.Flag",
+        "checks.Flag",
         null=True,
         on_delete=models.SET_NULL,
         related_name="audit_entries",

@@ -1,4 +1,4 @@
-"""The register column of the flag page, read through the registry app's selectors.
+"""The register column of the flag and plate pages, read through the registry's selectors.
 
 The review pages only need a handful of fields, so registry rows are copied into a small
 frozen dataclass here; templates never touch the registry models directly.
@@ -7,13 +7,13 @@ frozen dataclass here; templates never touch the registry models directly.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass
-from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-logger = logging.getLogger(__name__)
+from registry import normalise
+from registry.models import RegisterRecord
+from registry.selectors import register_history_for_plate
 
 # The register's vehicle kinds (KIND column), shown in the moderator's language beside the
 # original. Unknown kinds are shown as they are.
@@ -34,18 +34,12 @@ VEHICLE_KINDS = {
 
 def colour_label(colour: str) -> str:
     """The register's colour (Ukrainian) in the moderator's language, "" when unknown."""
-    from registry import normalise
-
     canonical = normalise.normalise_colour(colour or "")
     return str(_(canonical.replace("_", " "))) if canonical else ""
 
 
 def kind_label(kind: str) -> str:
     return str(VEHICLE_KINDS.get((kind or "").strip().upper(), ""))
-
-
-# A plate with more operations than this is a fleet plate; the page shows the newest ones.
-HISTORY_LIMIT = 30
 
 
 @dataclass(frozen=True)
@@ -70,29 +64,17 @@ class Record:
         return kind_label(self.kind)
 
 
-def _first(row: Any, *names: str) -> Any:
-    for name in names:
-        value = getattr(row, name, None)
-        if value not in (None, ""):
-            return value
-    return None
-
-
-def _record(row: Any, *, current: bool) -> Record:
-    registered = _first(row, "d_reg", "registered_on", "registration_date")
-    if isinstance(registered, dt.datetime):
-        registered = registered.date()
-    year = _first(row, "year", "make_year", "manufacture_year")
+def _record(row: RegisterRecord, *, current: bool) -> Record:
     return Record(
-        plate=str(_first(row, "plate_latin", "plate_text", "plate") or ""),
-        make=str(_first(row, "make", "brand") or ""),
-        model=str(_first(row, "model") or ""),
-        colour=str(_first(row, "colour", "color") or ""),
-        year=int(year) if year else None,
-        vin=str(_first(row, "vin") or ""),
-        registered_on=registered if isinstance(registered, dt.date) else None,
-        operation=str(_first(row, "oper_name", "operation") or ""),
-        kind=str(_first(row, "kind") or ""),
+        plate=row.plate_latin or row.plate,
+        make=row.brand,
+        model=row.model,
+        colour=row.colour,
+        year=row.make_year,
+        vin=row.vin,
+        registered_on=row.d_reg,
+        operation=row.oper_name,
+        kind=row.kind,
         current=current,
     )
 
@@ -101,15 +83,7 @@ def records_for_plate(*, plate_text: str) -> tuple[Record | None, list[Record]]:
     """The current record for a plate and the older ones, newest first."""
     if not plate_text:
         return None, []
-    try:
-        from registry import selectors
-    except ImportError:  # the registry app is optional in a bare checkout
-        logger.warning("registry.selectors is not available; register column left empty")
+    current, older = register_history_for_plate(plate=plate_text)
+    if current is None:
         return None, []
-    # The registry orders newest first (by date, then file order): the current record is the
-    # first one, the rule the cross-check uses too.
-    rows = list(selectors.register_records_for_plate(plate=plate_text)[:HISTORY_LIMIT])
-    if not rows:
-        return None, []
-    records = [_record(row, current=i == 0) for i, row in enumerate(rows)]
-    return records[0], records[1:]
+    return _record(current, current=True), [_record(row, current=False) for row in older]

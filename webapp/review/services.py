@@ -19,7 +19,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from recognition.pipeline.regions import normalise_plate
-from webapp.listings.models import Flag, Listing, Photo
+from recognition.services import reading_create_human
+from webapp.checks.models import Flag
+from webapp.checks.services import listing_crosscheck
+from webapp.listings.models import Listing, Photo
 from webapp.partners.webhooks import webhook_event_emit
 from webapp.review.models import AuditEntry
 from webapp.review.selectors import queue_counts_invalidate
@@ -198,9 +201,6 @@ def flag_correct_plate(
     The human reading, the cross-check and the audit entry commit together: if the cross-check
     fails, the moderator sees the error and nothing half-done is left behind.
     """
-    from recognition.services import reading_create_human
-    from registry.services import listing_crosscheck
-
     text = normalise_plate(plate_text)
     if not text or len(text) > PLATE_MAX_LENGTH or not text.isalnum():
         raise ValidationError({"plate_text": "Type the plate as letters and digits, at most 16."})
@@ -223,28 +223,50 @@ def flag_correct_plate(
         except ValueError as exc:
             raise ValidationError({"plate_text": str(exc)}) from exc
         flags = list(listing_crosscheck(listing_id=before.listing_id))
-        AuditEntry.objects.create(
+        _audit_correction(
             user=user,
-            action=AuditEntry.Action.CORRECT_PLATE,
-            flag_id=flag_id if Flag.objects.filter(pk=flag_id).exists() else None,
-            flag_ref=flag_id,
-            listing_id=before.listing_id,
-            reason=f"{before.plate_text or '?'} -> {text}",
-            before={
-                **flag_snapshot(before),
-                "photo_id": photo.pk,
-                "base_reading_id": base_reading_id,
-            },
-            after={
-                "reading_id": reading.pk,
-                "plate_text": text,
-                "photo_id": photo.pk,
-                "flags": [
-                    {"id": f.pk, "kind": f.kind, "status": f.status, "plate_text": f.plate_text}
-                    for f in flags
-                ],
-            },
+            before=before,
+            photo_id=photo.pk,
+            base_reading_id=base_reading_id,
+            reading_id=reading.pk,
+            text=text,
+            flags=flags,
         )
         transaction.on_commit(queue_counts_invalidate)
     logger.info("flag %s: plate corrected to %s by user %s", flag_id, text, user.pk)
     return Correction(reading_id=reading.pk, plate_text=text, flags=flags)
+
+
+def _audit_correction(
+    *,
+    user: AbstractBaseUser,
+    before: Flag,
+    photo_id: int,
+    base_reading_id: int | None,
+    reading_id: int,
+    text: str,
+    flags: Sequence[Flag],
+) -> None:
+    """The correction's audit entry: the flag before, the new reading and the flags after."""
+    AuditEntry.objects.create(
+        user=user,
+        action=AuditEntry.Action.CORRECT_PLATE,
+        flag_id=before.pk if Flag.objects.filter(pk=before.pk).exists() else None,
+        flag_ref=before.pk,
+        listing_id=before.listing_id,
+        reason=f"{before.plate_text or '?'} -> {text}",
+        before={
+            **flag_snapshot(before),
+            "photo_id": photo_id,
+            "base_reading_id": base_reading_id,
+        },
+        after={
+            "reading_id": reading_id,
+            "plate_text": text,
+            "photo_id": photo_id,
+            "flags": [
+                {"id": f.pk, "kind": f.kind, "status": f.status, "plate_text": f.plate_text}
+                for f in flags
+            ],
+        },
+    )

@@ -22,7 +22,8 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
 from recognition.models import Reading
-from webapp.listings.models import Flag, Photo
+from webapp.checks.models import Flag
+from webapp.listings.models import Photo
 from webapp.review import crop, dashboard, selectors, services
 from webapp.review.forms import BulkForm, CorrectPlateForm, DecisionForm, QueueFilterForm
 from webapp.review.permissions import moderator_required

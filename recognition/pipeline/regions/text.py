@@ -29,6 +29,14 @@ def to_cyrillic(text: str) -> str:
     return "".join(LATIN_TO_CYRILLIC.get(ch, ch) for ch in text.upper())
 
 
+# The same key in one str.translate for clean input: several times quicker, and the register
+# import keys millions of rows.
+_FAST = str.maketrans({**CYRILLIC_TO_LATIN, **dict.fromkeys(" -_.·|\t")})
+
+
 def normalise_plate(text: str) -> str:
-    """Canonical plate key: upper case, Latin letters, no spaces, dashes or dots."""
+    """The product's one plate key: upper case, Latin letters, no spaces, dashes or dots."""
+    key = text.upper().translate(_FAST)
+    if key.isascii() and key.isalnum():
+        return key
     return _SEPARATORS.sub("", to_latin(text.strip()))

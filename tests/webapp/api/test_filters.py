@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from tests.fixtures.factories import FlagFactory, ListingFactory, PhotoFactory, ReadingFactory
-from webapp.listings.models import Flag, Listing, Photo
+from webapp.checks.models import Flag
+from webapp.listings.models import Listing, Photo
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,8 @@ import pytest
 
 from tests.fixtures.factories import FlagFactory, ListingFactory, PhotoFactory
 from webapp.api.serializers import ANOTHER_LISTING
-from webapp.listings.models import Flag, Photo
+from webapp.checks.models import Flag
+from webapp.listings.models import Photo
 from webapp.partners.models import WebhookDelivery
 from webapp.partners.webhooks import webhook_endpoint_create
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import migrations
 
 # The confusion fold of webapp/review/plates.py, frozen here: a change to the fold needs a new
-# migration that re-creates the index (tests/review/test_plates.py checks they agree).
+# migration that re-creates the index (tests/webapp/review/test_plates.py checks they agree).
 SQL_FROM = "OoQqDdUuIiJjLlZzSsGgTtBbАаЕеКкМмНнРрСсХхУуВвІіЇїЫыОоТтacefhkmnprvwxy -_.·|"
 SQL_TO = "000000001111112255667788AAEEKKMMHHPPCCXXYY881111110077ACEFHKMNPRVWXY"
 INDEX = "review_flag_plate_key_idx"

@@ -5,7 +5,7 @@ from django.db import migrations
 
 # The confusion fold of webapp/review/plates.py, frozen (the same strings as 0003); the plate
 # search's expressions in webapp/review/selectors/search.py must stay identical to these
-# (tests/review/test_search.py checks both the strings and that the planner uses the indexes).
+# (tests/webapp/review/test_search.py checks both the strings and that the planner uses the indexes).
 SQL_FROM = "OoQqDdUuIiJjLlZzSsGgTtBbАаЕеКкМмНнРрСсХхУуВвІіЇїЫыОоТтacefhkmnprvwxy -_.·|"
 SQL_TO = "000000001111112255667788AAEEKKMMHHPPCCXXYY881111110077ACEFHKMNPRVWXY"
 

@@ -5,20 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db import connection
-from django.db.models import OuterRef, Prefetch, Q, Subquery
+from django.db.models import OuterRef, Prefetch, Subquery
 
 from recognition.models import Reading
 from recognition.pipeline.regions import normalise_plate
 from registry import normalise
-from webapp.listings.models import Flag, Listing, Photo
+from webapp.checks.facts import other_listings_for_plates, plate_keys
+from webapp.checks.models import Flag
+from webapp.listings.models import Listing, Photo
 from webapp.review import register
 from webapp.review.models import AuditEntry
-from webapp.review.plates import plate_key
 from webapp.review.selectors.queue import QUEUE_ORDER
 
-# A plate seen on more listings than this is a data problem, not something to scroll through.
-OTHER_LISTINGS_LIMIT = 20
 AUDIT_LIMIT = 100
 
 
@@ -143,19 +141,27 @@ def _compare(
     return out
 
 
-def _same_plate(plates: list[str]) -> Q:
-    """Listings with a reading of one of ``plates``, look-alike spellings included.
+def _other_listings(listing: Listing, photos: Sequence[Photo]) -> list[Listing]:
+    """The same query as the flag's evidence (webapp.checks.facts), so the two never disagree.
 
-    On PostgreSQL a reading's ``search_key`` starts with its folded text and a ``/``, a prefix
-    the trigram index serves; SQLite (the demo) compares the texts as read.
+    Every reading of every photo counts there, not only the shown ones (already prefetched).
     """
-    if connection.vendor != "postgresql":
-        return Q(photos__readings__plate_text__in=plates)
-    keys = {plate_key(p) for p in plates if plate_key(p)}
-    condition = Q()
-    for key in keys:
-        condition |= Q(photos__readings__search_key__startswith=f"{key}/")
-    return condition
+    texts = [r.plate_text for p in photos for r in p.readings.all()]
+    keys = plate_keys(readings=texts, declared=listing.declared_plate)
+    others = other_listings_for_plates(listing_id=listing.pk, plates=keys)
+    if not others:
+        return []
+    # The listing's most pressing flag, so the moderator can open it from here.
+    first_flag = (
+        Flag.objects.filter(listing_id=OuterRef("pk"))
+        .order_by("-status", *QUEUE_ORDER)  # open > dismissed > confirmed
+        .values("pk")[:1]
+    )
+    return list(
+        Listing.objects.filter(pk__in={other.listing_id for other in others})
+        .annotate(first_flag_id=Subquery(first_flag))
+        .order_by("-created_at", "-id")
+    )
 
 
 def flag_detail(*, flag_id: int) -> FlagDetail:
@@ -173,21 +179,7 @@ def flag_detail(*, flag_id: int) -> FlagDetail:
     lookup_plate = flag.plate_text or (plates[0] if plates else "") or listing.declared_plate
     current, history = register.records_for_plate(plate_text=lookup_plate)
 
-    other_listings: list[Listing] = []
-    if plates:
-        # The listing's most pressing flag, so the moderator can open it from here.
-        first_flag = (
-            Flag.objects.filter(listing_id=OuterRef("pk"))
-            .order_by("-status", *QUEUE_ORDER)  # open > dismissed > confirmed
-            .values("pk")[:1]
-        )
-        other_listings = list(
-            Listing.objects.filter(_same_plate(plates))
-            .exclude(pk=listing.pk)
-            .distinct()
-            .annotate(first_flag_id=Subquery(first_flag))
-            .order_by("-created_at", "-id")[:OTHER_LISTINGS_LIMIT]
-        )
+    other_listings = _other_listings(listing, photos)
     other_flags = list(
         Flag.objects.filter(listing=listing)
         .exclude(pk=flag.pk)

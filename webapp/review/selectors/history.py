@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from django.db.models import Q
 
 from recognition.models import Reading
-from webapp.listings.models import Flag, Listing
+from webapp.checks.models import Flag
+from webapp.listings.models import Listing
 from webapp.review import register
 from webapp.review.models import AuditEntry
 from webapp.review.plates import PlateKey

@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from webapp.listings.models import Flag
+from webapp.checks.models import Flag
 from webapp.review.plates import PlateKey, plate_key
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ one character), so look-alikes cost nothing; what remains is an edit distance on
 - SQLite (the demo): a bounded scan of the same columns in Python.
 
 The declared-plate and register expressions below must match the indexes' expressions character
-for character, or PostgreSQL falls back to a sequential scan (``tests/review/test_search.py``
+for character, or PostgreSQL falls back to a sequential scan (``tests/webapp/review/test_search.py``
 checks the plans); readings carry their folded text in a generated column.
 """
 

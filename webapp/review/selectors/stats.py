@@ -27,7 +27,8 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, NullIf, TruncDate
 from django.utils import timezone
 
-from webapp.listings.models import Flag, Photo
+from webapp.checks.models import Flag
+from webapp.listings.models import Photo
 from webapp.review.selectors.queue import start_of_day
 
 
@@ -105,6 +106,11 @@ def _median_wait_by_day(decided: QuerySet[Flag]) -> dict[dt.date, float]:
     return {day: statistics.median(values) for day, values in waits.items()}
 
 
+def _rates(rows: Sequence[tuple[str, int, int]], labels: dict[str, str]) -> list[RateRow]:
+    out = [RateRow(labels.get(key, key), total, dis) for key, total, dis in rows]
+    return sorted(out, key=lambda r: (-r.rate, r.label))
+
+
 def dashboard_stats(*, days: int = 30, today: dt.date | None = None) -> DashboardStats:
     """Daily opened/closed counts, time to decision and false-alarm rates over ``days`` days."""
     today = today or timezone.localdate()
@@ -131,10 +137,6 @@ def dashboard_stats(*, days: int = 30, today: dt.date | None = None) -> Dashboar
     }
     by_day_median = _median_wait_by_day(decided)
 
-    def rates(rows: Sequence[tuple[str, int, int]], labels: dict[str, str]) -> list[RateRow]:
-        out = [RateRow(labels.get(key, key), total, dis) for key, total, dis in rows]
-        return sorted(out, key=lambda r: (-r.rate, r.label))
-
     dismissed_count = Count("id", filter=Q(status=Flag.Status.DISMISSED))
     kind_rows = list(
         decided.values_list("kind").annotate(n=Count("id"), d=dismissed_count).order_by()
@@ -154,6 +156,6 @@ def dashboard_stats(*, days: int = 30, today: dt.date | None = None) -> Dashboar
             by_day_median[d] / 3600 if by_day_median.get(d) is not None else None for d in calendar
         ],
         open_now=Flag.objects.filter(status=Flag.Status.OPEN).count(),
-        by_kind=rates(kind_rows, {k: str(v) for k, v in Flag.Kind.choices}),
-        by_model=rates(model_rows, {}),
+        by_kind=_rates(kind_rows, {k: str(v) for k, v in Flag.Kind.choices}),
+        by_model=_rates(model_rows, {}),
     )

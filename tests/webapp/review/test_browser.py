@@ -15,8 +15,8 @@ from tests.fixtures.factories import (
     ReadingFactory,
     UserFactory,
 )
-from tests.review.conftest import PLATE_CORNERS, done_photo
-from webapp.listings.models import Flag
+from tests.webapp.review.conftest import PLATE_CORNERS, done_photo
+from webapp.checks.models import Flag
 from webapp.review.models import MODERATORS_GROUP, AuditEntry
 
 # The live server runs in another thread while Playwright's loop runs in this one.
@@ -24,7 +24,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 PASSWORD = "correct-horse-battery"
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from tests.fixtures.factories import FlagFactory
-from webapp.listings.models import Flag
+from webapp.checks.models import Flag
 from webapp.review import services
 
 pytestmark = pytest.mark.django_db

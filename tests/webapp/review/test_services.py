@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-import sys
 import threading
-import types
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -10,7 +8,7 @@ from django.db import connection
 
 from recognition.models import Reading
 from tests.fixtures.factories import FlagFactory
-from webapp.listings.models import Flag
+from webapp.checks.models import Flag
 from webapp.review import services
 from webapp.review.models import AuditEntry
 
@@ -19,19 +17,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def crosscheck_calls(monkeypatch):
-    """Records listing_crosscheck calls; returns the listing's flags as the real one would."""
+    """Records the listings the real cross-check runs for (a spy: it calls through)."""
     calls: list[int] = []
+    real = services.listing_crosscheck
 
     def listing_crosscheck(*, listing_id: int) -> list[Flag]:
         calls.append(listing_id)
-        return list(Flag.objects.filter(listing_id=listing_id))
+        return real(listing_id=listing_id)
 
-    try:
-        import registry.services as module
-    except ImportError:
-        module = types.ModuleType("registry.services")
-        monkeypatch.setitem(sys.modules, "registry.services", module)
-    monkeypatch.setattr(module, "listing_crosscheck", listing_crosscheck, raising=False)
+    monkeypatch.setattr(services, "listing_crosscheck", listing_crosscheck)
     return calls
 
 

@@ -10,7 +10,7 @@ import pytest
 from registry.services import register_import
 from tests.fixtures import images
 from tests.fixtures.worker import Worker, wait_for
-from webapp.listings.models import Flag
+from webapp.checks.models import Flag
 from webapp.listings.services import ListingDeclared, listing_create
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

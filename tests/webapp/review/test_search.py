@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from tests.fixtures.factories import ListingFactory, PhotoFactory, ReadingFactory
-from tests.review.factories import RegisterRecordFactory
+from tests.webapp.review.factories import RegisterRecordFactory
 from webapp.review.selectors import search
 from webapp.review.selectors.search import SearchError, plate_search
 

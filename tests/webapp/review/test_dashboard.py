@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.fixtures.factories import FlagFactory, ListingFactory
-from webapp.listings.models import Flag
+from webapp.checks.models import Flag
 from webapp.review.selectors import dashboard_stats
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Reads for listings: who may see what."""
+"""Reads for the API's listings: who may see what, with photos, readings and flags."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tests.fixtures.gate_engine import frame_jpeg, teach
-from tests.gates.factories import RegisterRecordFactory
+from tests.webapp.gates.factories import RegisterRecordFactory
 from webapp.gates import services
 from webapp.gates.models import AccessEntry
 

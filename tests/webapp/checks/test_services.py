@@ -4,10 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from registry.services import listing_crosscheck, register_import
-from registry.tasks import crosscheck_listing
+from registry.services import register_import
 from tests.fixtures.factories import ListingFactory, PhotoFactory, ReadingFactory, UserFactory
-from webapp.listings.models import Flag
+from webapp.checks.models import Flag
+from webapp.checks.services import listing_crosscheck
+from webapp.checks.tasks import crosscheck_listing
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from tests.fixtures.gate_engine import frame_jpeg, teach
-from tests.gates.factories import RegisterRecordFactory
+from tests.webapp.gates.factories import RegisterRecordFactory
 from webapp.gates import selectors, services
 from webapp.gates.models import Frame, Passage
 

@@ -7,8 +7,8 @@ from django.db import connection
 from django.urls import reverse
 
 from tests.fixtures.factories import FlagFactory, ListingFactory, ReadingFactory
-from tests.review.conftest import done_photo
-from tests.review.factories import RegisterRecordFactory
+from tests.webapp.review.conftest import done_photo
+from tests.webapp.review.factories import RegisterRecordFactory
 from webapp.review.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -120,8 +120,17 @@ def test_outsiders_get_no_plate_pages(client, outsider):
     assert client.get(reverse("review:plate_history", args=["AA1234BB"])).status_code == 403
 
 
-def test_other_listings_include_look_alike_readings(mod_client, seen_twice):
+def test_other_listings_are_the_flag_evidences_listings(mod_client, seen_twice):
+    from webapp.checks.facts import other_listings_for_plates, plate_keys
+
+    # given the flag's photo reads AA1234B8, the seller declared AA1234BB, and MP-OTHER's photo
+    # reads AA1234BB; a third listing reads the look-alike only with a low confidence
+    weak = ListingFactory(marketplace_id="MP-WEAK", declared_plate="")
+    ReadingFactory(photo=done_photo(weak), plate_text="AA1234B8", confidence=0.2)
+    listing = seen_twice["listing"]
     page = mod_client.get(reverse("review:flag", args=[seen_twice["flag"].pk]))
     others = {listing.marketplace_id for listing in page.context["d"].other_listings}
-    # the flag's photo reads AA1234B8, MP-OTHER's reads AA1234BB: one plate on PostgreSQL
-    assert others == ({"MP-OTHER"} if connection.vendor == "postgresql" else set())
+    # then the page lists exactly what the cross-check's evidence query finds
+    keys = plate_keys(readings=["AA1234B8"], declared=listing.declared_plate)
+    evidence = other_listings_for_plates(listing_id=listing.pk, plates=keys)
+    assert others == {other.marketplace_id for other in evidence} == {"MP-OTHER"}

@@ -1,3 +1,5 @@
+"""Celery adapter of the cross-check: one listing's facts -> rules -> flags, then the webhook."""
+
 from __future__ import annotations
 
 import logging
@@ -5,14 +7,17 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
+from recognition.dispatch import CROSSCHECK_TASK
 from recognition.services import crosscheck_request_done, crosscheck_request_token
-from registry import services
+from webapp.checks import services
 from webapp.partners.webhooks import webhook_event_emit
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(
+    # The name recognition's outbox sends (it sits below this app and cannot import it).
+    name=CROSSCHECK_TASK,
     acks_late=True,
     ignore_result=True,
     soft_time_limit=60,

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from tests.fixtures.gate_engine import frame_jpeg, teach
-from tests.gates.conftest import signed_headers
+from tests.webapp.gates.conftest import signed_headers
 from webapp.gates import services
 from webapp.gates.models import DeviceRequest, Frame, Passage
 
@@ -154,7 +154,7 @@ def test_a_replayed_nonce_is_refused(device_with_secret, gate_engine, client):
 def test_the_nonce_is_kept_in_redis_for_the_window(device_with_secret, gate_engine, client):
     import redis
 
-    from tests.gates.conftest import TEST_CACHE_URL
+    from tests.webapp.gates.conftest import TEST_CACHE_URL
 
     device, secret = device_with_secret
     path = "/api/v1/gates/frames/?frame=n1"

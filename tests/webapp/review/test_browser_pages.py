@@ -7,9 +7,9 @@ import pytest
 from django.contrib.auth.models import Group
 
 from tests.fixtures.factories import UserFactory
-from tests.review.factories import RegisterRecordFactory
-from tests.review.test_browser import ARTIFACTS, PASSWORD, _flagged
-from webapp.listings.models import Flag
+from tests.webapp.review.factories import RegisterRecordFactory
+from tests.webapp.review.test_browser import ARTIFACTS, PASSWORD, _flagged
+from webapp.checks.models import Flag
 from webapp.review.models import MODERATORS_GROUP
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

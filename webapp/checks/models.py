@@ -1,0 +1,73 @@
+"""Flags: what the cross-check found on a listing, and what a moderator decided about it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from registry import crosscheck as rules
+from webapp.listings.models import Listing
+
+# Labels only: the kinds and severities themselves are the rules' (registry.crosscheck).
+KIND_LABELS = {
+    rules.Kind.PLATE_NOT_IN_REGISTER: "Plate not in register",
+    rules.Kind.MAKE_MISMATCH: "Make mismatch",
+    rules.Kind.MODEL_MISMATCH: "Model mismatch",
+    rules.Kind.COLOUR_MISMATCH: "Colour mismatch",
+    rules.Kind.YEAR_MISMATCH: "Year mismatch",
+    rules.Kind.MULTIPLE_PLATES: "Multiple plates",
+    rules.Kind.DECLARED_PLATE_MISMATCH: "Declared plate mismatch",
+    rules.Kind.VIN_MISMATCH: "VIN mismatch",
+    rules.Kind.PLATE_ON_OTHER_LISTING: "Plate on another listing",
+}
+
+
+class Flag(models.Model):
+    # Built from the rules' enums, so a kind the rules can emit is always a valid choice.
+    Kind = models.TextChoices(
+        "Kind", [(kind.name, (kind.value, KIND_LABELS[kind])) for kind in rules.Kind]
+    )
+    Severity = models.IntegerChoices(
+        "Severity", [(s.name, (s.value, s.name.capitalize())) for s in rules.Severity]
+    )
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CONFIRMED = "confirmed", "Confirmed"
+        DISMISSED = "dismissed", "Dismissed"
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="flags")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    key = models.CharField(max_length=64, blank=True)
+    severity = models.PositiveSmallIntegerField(choices=Severity.choices)
+    evidence = models.JSONField(default=dict)
+    evidence_hash = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    plate_text = models.CharField(max_length=16, blank=True, db_index=True)
+    plate_format = models.CharField(max_length=16, blank=True)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reviewed_flags",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        # The table keeps the name it had in the listings app, so no data moves.
+        db_table = "listings_flag"
+        ordering = ["status", "-severity", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["listing", "kind", "key"], name="flag_unique_kind_key"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-severity", "created_at"], name="flag_queue_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.listing_id}"

@@ -1,0 +1,12 @@
+"""What the listings app tells the apps above it, without knowing them.
+
+``photo_stored(photo_id)`` is sent once the transaction that stored a photo (or asked for it to
+be read again) commits. Recognition is connected to it by ``webapp.checks.chain``; with nothing
+connected the photo simply waits, and the requeue sweeper sends it.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+photo_stored = Signal()
