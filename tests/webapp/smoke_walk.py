@@ -17,8 +17,8 @@ from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
-from webapp.gates import signing
 from webapp.checks.models import Flag
+from webapp.gates import signing
 from webapp.partners.tokens import token_create
 
 
