@@ -1,7 +1,7 @@
 """Step 1 of the plate-search benchmark: what the real engine reads on the benchmark's photos.
 
 Reads the real val photos of ``openalpr_endtoend`` and the synthetic val photos (the angle set
-of ``recognition.evaluate_endtoend``) with the shipped engine on the CPU and caches, per photo,
+of ``recognition.evaluation.endtoend``) with the shipped engine on the CPU and caches, per photo,
 the true text and every plate the engine read (text, confidence, alternatives) in
 ``bench/out/plate_search_readings.json`` (git-ignored). Reading is slow on a CPU, so the cache is
 written after every photo and a re-run only reads the photos still missing.
@@ -29,25 +29,25 @@ def _cases(data: Path, limit_real: int | None, per_bucket: int):
     A synthetic photo is a rendered plate pasted on a real val scene, whose own plates stay
     visible: they count as shown in that photo too, so a search for them may rightly find it.
     """
-    from recognition.evaluate_endtoend import real_cases, synthetic_cases
-    from recognition.training import det_data
+    from recognition import datasets
+    from recognition.evaluation.endtoend import real_cases, synthetic_cases
 
     for i, case in enumerate(real_cases(data, limit_real)):
         yield f"real/{i}", case, [case.text]
-    texts = {r.path: [t for t in r.texts if t] for r in det_data.load_records(data, "val")}
+    texts = {r.path: [t for t in r.texts if t] for r in datasets.load_records(data, "val")}
     scenes: list[Path] = []
-    original = det_data.read_rgb
+    original = datasets.read_rgb
 
     def recording(path, *args, **kwargs):
         scenes.append(Path(path))
         return original(path, *args, **kwargs)
 
-    det_data.read_rgb = recording
+    datasets.read_rgb = recording
     try:
         for i, case in enumerate(synthetic_cases(data, per_bucket)):
             yield f"synthetic/{i}", case, [case.text, *texts.get(scenes[-1], [])]
     finally:
-        det_data.read_rgb = original
+        datasets.read_rgb = original
 
 
 def _plates(result) -> list[dict[str, object]]:

@@ -28,7 +28,7 @@ from recognition.pipeline.ctc import LineRead, best_path, join_rows, variants
 from recognition.pipeline.format_hint import format_hint
 from recognition.pipeline.ocr_input import LINE_H, LINE_W, row_splits, to_line_input
 from recognition.pipeline.regions import FORMATS, Candidate, FormatHint, Resolved, resolve
-from recognition.pipeline.regions.registry import MAX_ALTERNATIVES
+from recognition.pipeline.regions.table import MAX_ALTERNATIVES
 from recognition.pipeline.types import Alternative, EngineUnavailable, WeightsRejected
 from recognition.pipeline.weights import read_verified, sha256_file
 
