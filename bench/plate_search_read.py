@@ -6,7 +6,7 @@ the true text and every plate the engine read (text, confidence, alternatives) i
 ``bench/out/plate_search_readings.json`` (git-ignored). Reading is slow on a CPU, so the cache is
 written after every photo and a re-run only reads the photos still missing.
 
-    .venv/bin/python bench/plate_search_read.py [--limit-real N] [--per-bucket 10]
+    .venv/bin/python bench/plate_search_read.py [--limit N] [--per-bucket 10]
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def _plates(result) -> list[dict[str, object]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=Path("../shared/datasets"))
-    parser.add_argument("--limit-real", type=int, default=None)
+    parser.add_argument("--limit", type=int, default=None, help="first N real val photos only")
     parser.add_argument("--per-bucket", type=int, default=10)
     args = parser.parse_args()
 
@@ -76,7 +76,7 @@ def main() -> None:
     cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
     engine = load_engine()
     CACHE.parent.mkdir(parents=True, exist_ok=True)
-    for key, case, shown in tqdm(list(_cases(args.data, args.limit_real, args.per_bucket))):
+    for key, case, shown in tqdm(list(_cases(args.data, args.limit, args.per_bucket))):
         entry = cache.get(key, {})
         if entry.get("truth") == case.text and entry.get("plates_shown") == shown:
             continue

@@ -48,14 +48,12 @@ def get_args_parser() -> argparse.ArgumentParser:
         description="plate reader benchmark", prog="python -m recognition.evaluation read"
     )
     p.add_argument("--data", default="../shared/datasets", type=Path)
-    p.add_argument(
-        "--models", default="models/ocr", type=Path, help="reader folder (manifest.json)"
-    )
+    p.add_argument("--models", default="models", type=Path, help="holds detector/ and ocr/")
     p.add_argument("--out", default="bench/out", type=Path)
     p.add_argument("--per-bucket", default=40, type=int, help="synthetic plates per yaw bucket")
     p.add_argument("--no-peer", action="store_true", help="skip rapidocr and the combination")
     p.add_argument("--seed", default=2026, type=int)
-    p.add_argument("--limit-real", default=0, type=int, help="use only N real crops (smoke runs)")
+    p.add_argument("--limit", default=0, type=int, help="use only N real crops (smoke runs)")
     return p
 
 
@@ -247,10 +245,10 @@ def main(argv: list[str] | None = None) -> dict:
     args = get_args_parser().parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     random.seed(args.seed)
-    reader = PlateReader.load(args.models)
+    reader = PlateReader.load(args.models / "ocr")
     real = real_items(args.data)
-    if args.limit_real:
-        real = random.Random(args.seed).sample(real, min(args.limit_real, len(real)))
+    if args.limit:
+        real = random.Random(args.seed).sample(real, min(args.limit, len(real)))
     sets = {"real": real, "synth_ua": synth_items(args.data, args.per_bucket, args.seed)}
     reader.read_batch([sets["real"][0].crop])  # build EasyOCR before timing
 

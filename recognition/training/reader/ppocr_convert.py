@@ -1,6 +1,6 @@
 """Turn rapidocr's pretrained PP-OCR recogniser into the plate reader's trainable starting point.
 
-    python -m recognition.training.reader.ppocr_convert --output-dir runs/ppocr
+    python -m recognition.training.reader.ppocr_convert --out runs/ppocr
 
 The rapidocr wheel ships `PP-OCRv6_rec_small.onnx` (PaddleOCR, Apache-2.0): a PP-LCNet backbone,
 an SVTR neck and a CTC head over 18,710 classes. onnx2torch refuses its `SAME_UPPER` auto-pads,
@@ -183,13 +183,13 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
         description="Convert rapidocr's PP-OCR recogniser", add_help=add_help
     )
     p.add_argument("--source", default=None, type=Path, help="the .onnx (default: rapidocr's)")
-    p.add_argument("--output-dir", default="runs/ppocr", type=Path)
+    p.add_argument("--out", default="runs/ppocr", type=Path)
     return p
 
 
 def main(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    convert(args.source or rapidocr_rec_path(), args.output_dir)
+    convert(args.source or rapidocr_rec_path(), args.out)
 
 
 if __name__ == "__main__":

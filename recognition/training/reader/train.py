@@ -2,11 +2,11 @@
 
 The network starts from PaddleOCR's pretrained PP-OCR recogniser, converted once:
 
-    python -m recognition.training.reader.ppocr_convert --output-dir runs/ppocr
-    python -m recognition.training.reader.train --data ../shared/datasets --output-dir runs/ocr \
+    python -m recognition.training.reader.ppocr_convert --out runs/ppocr
+    python -m recognition.training.reader.train --data ../shared/datasets --out runs/ocr \
         --graph runs/ppocr/skeleton.onnx --init-from runs/ppocr/init.pth --epochs 24
     python -m recognition.training.reader.train --resume runs/ocr/checkpoint.pth ...
-    python -m recognition.training.reader.train --export runs/ocr/best.pth --models-dir models/ocr
+    python -m recognition.training.reader.train --out runs/ocr --export models/ocr
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
-from recognition.datasets import CHARSET, load_detected_crops, load_real_crops
+from recognition.datasets import CHARSET, RealCrop, load_detected_crops, load_real_crops
 from recognition.pipeline import ppocr_net
 from recognition.pipeline.ocr_input import LINE_H, LINE_W
 from recognition.pipeline.weights import sha256_file, write_manifest
@@ -42,7 +42,7 @@ NETWORK_PARAMS = {"graph_file": f"{MODEL_NAME}.onnx"}
 def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description="Plate reader (CTC) training", add_help=add_help)
     p.add_argument("--data", default="../shared/datasets", type=Path, help="datasets directory")
-    p.add_argument("--output-dir", default="runs/ocr", type=Path, help="checkpoints and logs")
+    p.add_argument("--out", default="runs/ocr", type=Path, help="checkpoints and logs")
     p.add_argument("--epochs", default=24, type=int)
     p.add_argument("--steps-per-epoch", default=400, type=int)
     p.add_argument("--batch-size", default=64, type=int)
@@ -82,8 +82,12 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
         help="warm-start weights (non-strict): a checkpoint, or an exported platereader.pth",
     )
     p.add_argument("--test-only", action="store_true", help="only validate --resume")
-    p.add_argument("--export", default=None, type=Path, help="export this checkpoint and exit")
-    p.add_argument("--models-dir", default="models/ocr", type=Path, help="where --export writes")
+    p.add_argument(
+        "--export",
+        default=None,
+        type=Path,
+        help="write --out's best weights here (models/ocr) and stop",
+    )
     return p
 
 
@@ -163,14 +167,33 @@ def export(checkpoint: Path, models_dir: Path, graph: Path, quantize: bool = Fal
 def main(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if args.export:
-        export(args.export, args.models_dir, args.graph)
+        export(args.out / "best.pth", args.export, args.graph)
         return
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
-    args.output_dir.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    real_train, real_val, synth_val = load_data(args)
+    model = build_model(args.graph)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    schedule = Schedule(args.lr, args.epochs * args.steps_per_epoch, args.time_budget * 60)
+    start_epoch, best = start_from(args, model, optimizer, schedule)
+    if args.test_only:
+        logger.info("val: %s", json.dumps(validate(model, real_val, synth_val)))
+        return
+    for epoch in range(start_epoch, args.epochs):
+        if schedule.progress >= 1.0:
+            break
+        best = run_epoch(
+            args, epoch, best, model, optimizer, schedule, real_train, (real_val, synth_val)
+        )
 
+
+def load_data(
+    args: argparse.Namespace,
+) -> tuple[list[RealCrop], list[RealCrop], list[tuple[np.ndarray, str]]]:
+    """Real train and val crops (with the detector's crops where given), synthetic val lines."""
     real_train = load_real_crops(args.data, "train")
     real_val = load_real_crops(args.data, "val", margin=0.04)
     if args.detected_crops:
@@ -184,11 +207,16 @@ def main(args: argparse.Namespace) -> None:
         len(real_val),
         len(synth_val),
     )
+    return real_train, real_val, synth_val
 
-    model = build_model(args.graph)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    total_steps = args.epochs * args.steps_per_epoch
-    schedule = Schedule(args.lr, total_steps, args.time_budget * 60)
+
+def start_from(
+    args: argparse.Namespace,
+    model: ppocr_net.Model,
+    optimizer: torch.optim.Optimizer,
+    schedule: Schedule,
+) -> tuple[int, float]:
+    """Warm-start or resume `model` (and the optimiser and schedule on resume): (epoch, best)."""
     start_epoch, best = 0, -1.0
     if args.init_from and not args.resume:
         state = warm_start_state(torch.load(args.init_from, map_location="cpu", weights_only=True))
@@ -202,43 +230,50 @@ def main(args: argparse.Namespace) -> None:
             schedule.load_state_dict(ckpt["schedule"])
         start_epoch, best = ckpt["epoch"] + 1, ckpt.get("best", -1.0)
         logger.info("resumed from %s at epoch %d", args.resume, start_epoch)
-    if args.test_only:
-        logger.info("val: %s", json.dumps(validate(model, real_val, synth_val)))
-        return
+    return start_epoch, best
 
+
+def run_epoch(
+    args: argparse.Namespace,
+    epoch: int,
+    best: float,
+    model: ppocr_net.Model,
+    optimizer: torch.optim.Optimizer,
+    schedule: Schedule,
+    real_train: list[RealCrop],
+    val_sets: tuple[list[RealCrop], list[tuple[np.ndarray, str]]],
+) -> float:
+    """One epoch of training, then validation and checkpoints; returns the best score so far."""
     # Each epoch gets a fresh stream seed so that a resumed run does not replay the same samples.
-    log_path = args.output_dir / "log.jsonl"
-    for epoch in range(start_epoch, args.epochs):
-        if schedule.progress >= 1.0:
-            break
-        stream = LineStream(real_train, args.real_fraction, seed=args.seed * 100 + epoch)
-        loader = DataLoader(
-            stream, batch_size=args.batch_size, num_workers=args.workers, collate_fn=list
-        )
-        stats = train_one_epoch(
-            model, _batches(loader), optimizer, schedule, args.steps_per_epoch, epoch
-        )
-        t0 = time.perf_counter()
-        val = validate(model, real_val, synth_val)
-        stats["val_sec"] = time.perf_counter() - t0
-        is_best = val["score"] > best
-        best = max(best, val["score"])
-        ckpt = {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "schedule": schedule.state_dict(),
-            "epoch": epoch,
-            "best": best,
-            "val": val,
-            "args": {k: str(v) for k, v in vars(args).items()},
-        }
-        torch.save(ckpt, args.output_dir / "checkpoint.pth")
-        if is_best:
-            torch.save(ckpt, args.output_dir / "best.pth")
-        record = {"epoch": epoch, **stats, **val, "best": is_best, "time": time.time()}
-        with log_path.open("a") as fh:
-            fh.write(json.dumps(record) + "\n")
-        logger.info("epoch %d: %s", epoch, json.dumps(record))
+    stream = LineStream(real_train, args.real_fraction, seed=args.seed * 100 + epoch)
+    loader = DataLoader(
+        stream, batch_size=args.batch_size, num_workers=args.workers, collate_fn=list
+    )
+    stats = train_one_epoch(
+        model, _batches(loader), optimizer, schedule, args.steps_per_epoch, epoch
+    )
+    t0 = time.perf_counter()
+    val = validate(model, *val_sets)
+    stats["val_sec"] = time.perf_counter() - t0
+    is_best = val["score"] > best
+    best = max(best, val["score"])
+    ckpt = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "schedule": schedule.state_dict(),
+        "epoch": epoch,
+        "best": best,
+        "val": val,
+        "args": {k: str(v) for k, v in vars(args).items()},
+    }
+    torch.save(ckpt, args.out / "checkpoint.pth")
+    if is_best:
+        torch.save(ckpt, args.out / "best.pth")
+    record = {"epoch": epoch, **stats, **val, "best": is_best, "time": time.time()}
+    with (args.out / "log.jsonl").open("a") as fh:
+        fh.write(json.dumps(record) + "\n")
+    logger.info("epoch %d: %s", epoch, json.dumps(record))
+    return best
 
 
 if __name__ == "__main__":
