@@ -13,13 +13,15 @@ import argparse
 import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from recognition.datasets import PARTIAL_LABEL_SETS, load_records, read_rgb
+from recognition.datasets import PARTIAL_LABEL_SETS, SceneRecord, load_records, read_rgb
 from recognition.evaluation.check_fit import Scored, check_f1, read_crops, scored_candidates
 from recognition.evaluation.metrics import (
     DetectionCounts,
@@ -59,35 +61,14 @@ def evaluate_real(
     by_width: dict[str, list[tuple[float, bool, bool]]] = {}
     times: list[float] = []
     for rec in tqdm(records, desc="real val", unit="img"):
-        image, scale = read_rgb(rec.path, max_side=4096)
-        # The network sees what the engine gives it: the photo shrunk to DETECT_MAX_SIDE.
-        t0 = time.perf_counter()
-        [(out, shrink)] = detector.outputs([image])
-        times.append((time.perf_counter() - t0) * 1000)
-        gt = np.array(rec.boxes, np.float32).reshape(-1, 4) * scale
-        boxes = out["boxes"].numpy() / shrink
-        scores = out["scores"].numpy()
-        matched = match_detections(boxes, scores, gt)
-        # The engine's view: candidates (nested parts dropped) read from the full photo.
-        dets = detections_from_output(out, shrink, check.candidate)
+        photo = score_photo(detector, reader, check, rec)
+        times.append(photo.ms)
         ignore = rec.dataset in PARTIAL_LABEL_SETS
-        reads = read_crops(reader, image, dets)
-        candidates = scored_candidates(dets, reads, gt, ignore_unmatched=ignore)
-        widths = (gt[:, 2] - gt[:, 0]) * network_scale(detector, image.shape[:2])
-        found = found_plates(boxes, scores, gt, scores >= detector.threshold)
-        found_checked = found_plates(
-            np.array([d.box for d in dets], np.float32).reshape(-1, 4),
-            np.array([d.score for d in dets], np.float32), gt,
-            np.array([check.keeps(score=d.score, read=r)
-                      for d, r in zip(dets, reads, strict=True)], bool),
-        )  # fmt: skip
         for key in (rec.dataset, "all"):
-            scored.setdefault(key, []).extend((s, tp, ignore and not tp) for s, tp in matched)
-            checked.setdefault(key, []).extend(candidates)
-            n_gt[key] = n_gt.get(key, 0) + len(gt)
-            by_width.setdefault(key, []).extend(
-                zip(widths.tolist(), found.tolist(), found_checked.tolist(), strict=True)
-            )
+            scored.setdefault(key, []).extend((s, tp, ignore and not tp) for s, tp in photo.matched)
+            checked.setdefault(key, []).extend(photo.candidates)
+            n_gt[key] = n_gt.get(key, 0) + photo.n_gt
+            by_width.setdefault(key, []).extend(photo.by_width)
     report: dict[str, object] = {"ms_per_photo": _percentiles(times), "images": len(records)}
     for key, rows in scored.items():
         counts = DetectionCounts.from_scored(rows, n_gt[key])
@@ -107,6 +88,49 @@ def evaluate_real(
         scored.get("all", []), n_gt.get("all", 0)
     ).curve()
     return report
+
+
+@dataclass(frozen=True)
+class PhotoScore:
+    """One val photo's detections against its labels, for the detector alone and with the check."""
+
+    ms: float  # the network's time on the photo
+    matched: list[tuple[float, bool]]  # (score, matched) of every raw detection
+    candidates: list[Scored]  # the engine's candidates with their readings
+    n_gt: int
+    by_width: list[tuple[float, bool, bool]]  # per labelled plate: (width, found, found checked)
+
+
+def score_photo(
+    detector: PlateDetector, reader: PlateReader, check: ReaderCheck, rec: SceneRecord
+) -> PhotoScore:
+    image, scale = read_rgb(rec.path, max_side=4096)
+    # The network sees what the engine gives it: the photo shrunk to DETECT_MAX_SIDE.
+    t0 = time.perf_counter()
+    [(out, shrink)] = detector.outputs([image])
+    ms = (time.perf_counter() - t0) * 1000
+    gt = np.array(rec.boxes, np.float32).reshape(-1, 4) * scale
+    boxes = out["boxes"].numpy() / shrink
+    scores = out["scores"].numpy()
+    # The engine's view: candidates (nested parts dropped) read from the full photo.
+    dets = detections_from_output(out, shrink, check.candidate)
+    ignore = rec.dataset in PARTIAL_LABEL_SETS
+    reads = read_crops(reader, image, dets)
+    widths = (gt[:, 2] - gt[:, 0]) * network_scale(detector, image.shape[:2])
+    found = found_plates(boxes, scores, gt, scores >= detector.threshold)
+    found_checked = found_plates(
+        np.array([d.box for d in dets], np.float32).reshape(-1, 4),
+        np.array([d.score for d in dets], np.float32), gt,
+        np.array([check.keeps(score=d.score, read=r)
+                  for d, r in zip(dets, reads, strict=True)], bool),
+    )  # fmt: skip
+    return PhotoScore(
+        ms=ms,
+        matched=match_detections(boxes, scores, gt),
+        candidates=scored_candidates(dets, reads, gt, ignore_unmatched=ignore),
+        n_gt=len(gt),
+        by_width=list(zip(widths.tolist(), found.tolist(), found_checked.tolist(), strict=True)),
+    )
 
 
 def network_scale(detector: PlateDetector, shape: tuple[int, int]) -> float:
@@ -187,6 +211,13 @@ def plot(report: dict, out: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    plot_pr_curve(plt, report, out)
+    plot_recall_by_angle(plt, report, out)
+    plot_recall_by_width(plt, report, out)
+    plt.close("all")
+
+
+def plot_pr_curve(plt: Any, report: dict, out: Path) -> None:
     precision, recall, _ = report["real"].pop("_curve")
     fig, ax = plt.subplots(figsize=(5, 4))
     ax.plot(recall, precision, label="detector score")
@@ -207,6 +238,9 @@ def plot(report: dict, out: Path) -> None:
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(out / "detect_pr_curve.png", dpi=120)
+
+
+def plot_recall_by_angle(plt: Any, report: dict, out: Path) -> None:
     fig, ax = plt.subplots(figsize=(5, 4))
     rec = report["angles"]["recall_by_yaw"]
     ax.bar(list(rec), list(rec.values()), color="#3b6ea5")
@@ -220,6 +254,9 @@ def plot(report: dict, out: Path) -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(out / "detect_recall_by_angle.png", dpi=120)
+
+
+def plot_recall_by_width(plt: Any, report: dict, out: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     widths = report["real"]["all"]["recall_by_width"]
     x = np.arange(len(widths))
@@ -235,7 +272,6 @@ def plot(report: dict, out: Path) -> None:
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(out / "detect_recall_by_width.png", dpi=120)
-    plt.close("all")
 
 
 def main(argv: list[str] | None = None) -> dict:

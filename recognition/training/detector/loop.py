@@ -89,24 +89,37 @@ def train_one_epoch(
         optimizer.step()
         scheduler.step()
         step += 1
-        for k, v in losses.items():
-            running[k] = 0.95 * running.get(k, v.item()) + 0.05 * v.item()
-        bar.set_postfix(
-            loss=f"{sum(running.values()):.3f}",
-            lr=f"{scheduler.get_last_lr()[0]:.2e}",
-            s_per_batch=f"{time.perf_counter() - t0:.2f}",
-        )
-        if step % 50 == 0:
-            log.info(
-                "step %d %s pseudo-labels %d",
-                step,
-                {k: round(v, 4) for k, v in running.items()},
-                pseudo,
-            )
+        _show_progress(bar, running, losses, scheduler.get_last_lr()[0], t0, step, pseudo)
         on_step(step)
         if max_steps is not None and step >= max_steps:
             break
     return step
+
+
+def _show_progress(
+    bar: tqdm,
+    running: dict[str, float],
+    losses: dict[str, torch.Tensor],
+    lr: float,
+    t0: float,
+    step: int,
+    pseudo: int,
+) -> None:
+    """Smoothed losses on the progress bar, and in the log every 50 steps."""
+    for k, v in losses.items():
+        running[k] = 0.95 * running.get(k, v.item()) + 0.05 * v.item()
+    bar.set_postfix(
+        loss=f"{sum(running.values()):.3f}",
+        lr=f"{lr:.2e}",
+        s_per_batch=f"{time.perf_counter() - t0:.2f}",
+    )
+    if step % 50 == 0:
+        log.info(
+            "step %d %s pseudo-labels %d",
+            step,
+            {k: round(v, 4) for k, v in running.items()},
+            pseudo,
+        )
 
 
 @torch.inference_mode()

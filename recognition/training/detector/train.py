@@ -60,6 +60,34 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=int, default=300, help="linear warm-up steps")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
+    _add_model_args(p)
+    _add_scene_args(p)
+    p.add_argument("--train-sizes", type=int, nargs="+", default=[448, 512, 576])
+    p.add_argument("--val-limit", type=int, default=120, help="val images scored each epoch")
+    p.add_argument(
+        "--pseudo-from-epoch",
+        type=int,
+        default=2,
+        help="from this epoch on, confident unlabelled detections on partially labelled sets "
+        "become labels",
+    )
+    p.add_argument("--pseudo-threshold", type=float, default=0.8)
+    p.add_argument("--time-budget", type=float, default=0, help="stop after this many minutes")
+    p.add_argument(
+        "--init-from", type=Path, default=None,
+        help="start from these weights (a best.pth) with a fresh optimizer and schedule",
+    )  # fmt: skip
+    p.add_argument("--export", type=Path, default=None, help="write best weights here and stop")
+    p.add_argument(
+        "--angle-check", type=int, default=100,
+        help="with --export: synthetic plates per yaw bucket (train scenes) that bound the "
+        f"threshold so recall up to 60 degrees stays at least {ANGLE_RECALL_FLOOR}; 0 skips",
+    )  # fmt: skip
+    return p
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    """The network's shape (stored in the exported manifest's `config`)."""
     p.add_argument(
         "--backbone", default="mobilenet_v3_large", choices=["mobilenet_v3_large", "resnet18"]
     )
@@ -70,6 +98,10 @@ def get_args_parser() -> argparse.ArgumentParser:
         "--anchor-sizes", type=int, nargs="+", default=list(DetectorConfig.anchor_sizes),
         help="anchor sizes, smallest first; the last N are used for the N pyramid levels",
     )  # fmt: skip
+
+
+def _add_scene_args(p: argparse.ArgumentParser) -> None:
+    """How the synthetic training scenes are drawn (`PlateSceneDataset`)."""
     p.add_argument(
         "--new-plate-width", type=float, nargs=2, default=[0.04, 0.3], metavar=("MIN", "MAX"),
         help="width of newly pasted synthetic plates as a share of the scene",
@@ -95,28 +127,6 @@ def get_args_parser() -> argparse.ArgumentParser:
         "--paste-formats", nargs="+", default=list(PASTE_FORMATS), choices=FORMATS,
         help="formats of pasted synthetic plates, drawn uniformly (repeat one to weight it)",
     )  # fmt: skip
-    p.add_argument("--train-sizes", type=int, nargs="+", default=[448, 512, 576])
-    p.add_argument("--val-limit", type=int, default=120, help="val images scored each epoch")
-    p.add_argument(
-        "--pseudo-from-epoch",
-        type=int,
-        default=2,
-        help="from this epoch on, confident unlabelled detections on partially labelled sets "
-        "become labels",
-    )
-    p.add_argument("--pseudo-threshold", type=float, default=0.8)
-    p.add_argument("--time-budget", type=float, default=0, help="stop after this many minutes")
-    p.add_argument(
-        "--init-from", type=Path, default=None,
-        help="start from these weights (a best.pth) with a fresh optimizer and schedule",
-    )  # fmt: skip
-    p.add_argument("--export", type=Path, default=None, help="write best weights here and stop")
-    p.add_argument(
-        "--angle-check", type=int, default=100,
-        help="with --export: synthetic plates per yaw bucket (train scenes) that bound the "
-        f"threshold so recall up to 60 degrees stays at least {ANGLE_RECALL_FLOOR}; 0 skips",
-    )  # fmt: skip
-    return p
 
 
 def _config(args: argparse.Namespace) -> DetectorConfig:
@@ -216,97 +226,125 @@ def main(args: argparse.Namespace) -> None:
     np.random.seed(args.seed)
     torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
-    cfg = _config(args)
-    model = build_detector(cfg)
-    model.transform.min_size = tuple(args.train_sizes)
-    model.transform.max_size = max(args.max_size, int(max(args.train_sizes) * 1.5))
-    train_set = PlateSceneDataset(
-        load_records(args.data, "train"), seed=args.seed,
-        new_width=tuple(args.new_plate_width), p_privacy=args.p_privacy,
-        log_share=args.log_width_share, max_new=args.max_new_plates,
-        p_distractor=args.p_distractor, paste_formats=tuple(args.paste_formats),
-        distractor_kinds=tuple(args.distractor_kinds),
-    )  # fmt: skip
-    val_set, ignore = validation_subset(args.data, args.seed, args.val_limit)
-
-    steps_per_epoch = len(train_set) // args.batch_size
-    total = steps_per_epoch * args.epochs
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer,
-        lambda s: float(
-            min(1.0, (s + 1) / args.warmup) * 0.5 * (1 + np.cos(np.pi * min(s, total) / total))
-        ),
-    )
-    start_epoch, step, best_f1 = 0, 0, -1.0
-    last = args.out / "last.pth"
-    if args.init_from and not last.exists():
-        model.load_state_dict(
-            torch.load(args.init_from, map_location="cpu", weights_only=True)["model"]
-        )
-        log.info("initialised from %s", args.init_from)
-    if last.exists():
-        # Checkpoints written before the schedule returned plain floats hold numpy scalars.
-        with torch.serialization.safe_globals(
-            [np._core.multiarray.scalar, np.dtype, np.dtypes.Float64DType]
-        ):
-            state = torch.load(last, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        start_epoch, step, best_f1 = state["epoch"], state["step"], state["best_f1"]
-        log.info(
-            "resumed from %s at epoch %d step %d (best F1 %.3f)", last, start_epoch, step, best_f1
-        )
-
-    started = time.monotonic()
-    out_of_time = False
-
-    def save_state(epoch: int, s: int) -> None:
-        state = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}
-        save_checkpoint(
-            last, model=model.state_dict(), epoch=epoch, step=s, best_f1=best_f1, **state
-        )
-
-    def checkpoint(epoch: int, s: int) -> None:
-        nonlocal out_of_time
-        if s % 100 == 0:
-            save_state(epoch, s)
-        if args.time_budget and time.monotonic() - started > args.time_budget * 60:
-            out_of_time = True
-
+    run = DetectorRun(args)
+    start_epoch = run.resume()
     for epoch in range(start_epoch, args.epochs):
-        train_set.epoch = epoch
-        g = torch.Generator().manual_seed(args.seed * 1000 + epoch)
-        loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, generator=g,
-                            collate_fn=collate, num_workers=0)  # fmt: skip
-        # Resuming mid-epoch: the same seed gives the same order, so skip the batches seen.
-        done = max(0, step - epoch * len(loader))
-        batches = itertools.islice(loader, done, None) if done else loader
-        step = train_one_epoch(
-            model, optimizer, scheduler, _stop_when(batches, lambda: out_of_time), epoch, step,
-            lambda s, e=epoch: checkpoint(e, s),
-            pseudo_threshold=args.pseudo_threshold if epoch >= args.pseudo_from_epoch else None,
-        )  # fmt: skip
-        model.transform.min_size = (cfg.min_size,)
-        model.transform.max_size = cfg.max_size
-        metrics = evaluate(model, val_set, lambda i: ignore[i])
-        model.transform.min_size = tuple(args.train_sizes)
-        model.transform.max_size = max(args.max_size, int(max(args.train_sizes) * 1.5))
-        log.info("epoch %d step %d val %s", epoch, step, metrics)
-        with (args.out / "metrics.jsonl").open("a") as fh:
-            fh.write(json.dumps({"epoch": epoch, "step": step, **metrics}) + "\n")
-        if metrics["f1"] > best_f1:
-            best_f1 = metrics["f1"]
-            save_checkpoint(
-                args.out / "best.pth", model=model.state_dict(), step=step,
-                config=json.dumps(cfg.to_json()), metrics=json.dumps(metrics),
-            )  # fmt: skip
-        save_state(epoch + 1, step)
-        if out_of_time:
+        run.train_epoch(epoch)
+        run.validate_epoch(epoch)
+        if run.out_of_time:
             log.info("time budget of %.0f min reached after epoch %d", args.time_budget, epoch)
             break
-    log.info("done in %.1f min; best val F1 %.3f", (time.monotonic() - started) / 60, best_f1)
+    minutes = (time.monotonic() - run.started) / 60
+    log.info("done in %.1f min; best val F1 %.3f", minutes, run.best_f1)
+
+
+class DetectorRun:
+    """One training run's model, data, optimiser and progress, checkpointed to `--out`."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.cfg = _config(args)
+        self.model = build_detector(self.cfg)
+        self.train_sizes()
+        self.train_set = PlateSceneDataset(
+            load_records(args.data, "train"), seed=args.seed,
+            new_width=tuple(args.new_plate_width), p_privacy=args.p_privacy,
+            log_share=args.log_width_share, max_new=args.max_new_plates,
+            p_distractor=args.p_distractor, paste_formats=tuple(args.paste_formats),
+            distractor_kinds=tuple(args.distractor_kinds),
+        )  # fmt: skip
+        self.val_set, self.ignore = validation_subset(args.data, args.seed, args.val_limit)
+        total = len(self.train_set) // args.batch_size * args.epochs
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=args.lr, weight_decay=args.weight_decay
+        )
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer,
+            lambda s: float(
+                min(1.0, (s + 1) / args.warmup) * 0.5 * (1 + np.cos(np.pi * min(s, total) / total))
+            ),
+        )
+        self.step, self.best_f1 = 0, -1.0
+        self.last = args.out / "last.pth"
+        self.started = time.monotonic()
+        self.out_of_time = False
+
+    def train_sizes(self) -> None:
+        """Multi-scale training: the network sees each batch at one of `--train-sizes`."""
+        self.model.transform.min_size = tuple(self.args.train_sizes)
+        self.model.transform.max_size = max(
+            self.args.max_size, int(max(self.args.train_sizes) * 1.5)
+        )
+
+    def resume(self) -> int:
+        """Start from `--init-from` or resume `last.pth`; returns the epoch to start at."""
+        start_epoch = 0
+        if self.args.init_from and not self.last.exists():
+            state = torch.load(self.args.init_from, map_location="cpu", weights_only=True)
+            self.model.load_state_dict(state["model"])
+            log.info("initialised from %s", self.args.init_from)
+        if self.last.exists():
+            # Checkpoints written before the schedule returned plain floats hold numpy scalars.
+            with torch.serialization.safe_globals(
+                [np._core.multiarray.scalar, np.dtype, np.dtypes.Float64DType]
+            ):
+                state = torch.load(self.last, map_location="cpu", weights_only=True)
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            start_epoch, self.step, self.best_f1 = state["epoch"], state["step"], state["best_f1"]
+            log.info(
+                "resumed from %s at epoch %d step %d (best F1 %.3f)",
+                self.last, start_epoch, self.step, self.best_f1,
+            )  # fmt: skip
+        self.started = time.monotonic()
+        return start_epoch
+
+    def save_state(self, epoch: int, s: int) -> None:
+        state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict()}
+        save_checkpoint(
+            self.last, model=self.model.state_dict(), epoch=epoch, step=s, best_f1=self.best_f1,
+            **state,
+        )  # fmt: skip
+
+    def checkpoint(self, epoch: int, s: int) -> None:
+        if s % 100 == 0:
+            self.save_state(epoch, s)
+        if self.args.time_budget and time.monotonic() - self.started > self.args.time_budget * 60:
+            self.out_of_time = True
+
+    def train_epoch(self, epoch: int) -> None:
+        args = self.args
+        self.train_set.epoch = epoch
+        g = torch.Generator().manual_seed(args.seed * 1000 + epoch)
+        loader = DataLoader(self.train_set, batch_size=args.batch_size, shuffle=True, generator=g,
+                            collate_fn=collate, num_workers=0)  # fmt: skip
+        # Resuming mid-epoch: the same seed gives the same order, so skip the batches seen.
+        done = max(0, self.step - epoch * len(loader))
+        batches = itertools.islice(loader, done, None) if done else loader
+        self.step = train_one_epoch(
+            self.model, self.optimizer, self.scheduler,
+            _stop_when(batches, lambda: self.out_of_time), epoch, self.step,
+            lambda s: self.checkpoint(epoch, s),
+            pseudo_threshold=args.pseudo_threshold if epoch >= args.pseudo_from_epoch else None,
+        )  # fmt: skip
+
+    def validate_epoch(self, epoch: int) -> None:
+        """Score the val subset at the inference size; keep the best weights and the progress."""
+        self.model.transform.min_size = (self.cfg.min_size,)
+        self.model.transform.max_size = self.cfg.max_size
+        metrics = evaluate(self.model, self.val_set, lambda i: self.ignore[i])
+        self.train_sizes()
+        log.info("epoch %d step %d val %s", epoch, self.step, metrics)
+        with (self.args.out / "metrics.jsonl").open("a") as fh:
+            fh.write(json.dumps({"epoch": epoch, "step": self.step, **metrics}) + "\n")
+        if metrics["f1"] > self.best_f1:
+            self.best_f1 = metrics["f1"]
+            save_checkpoint(
+                self.args.out / "best.pth", model=self.model.state_dict(), step=self.step,
+                config=json.dumps(self.cfg.to_json()), metrics=json.dumps(metrics),
+            )  # fmt: skip
+        self.save_state(epoch + 1, self.step)
 
 
 def _stop_when(loader, stop):
