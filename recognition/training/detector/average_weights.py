@@ -4,8 +4,8 @@
         --inputs runs/detector4/best.pth runs/det5B/best.pth --out runs/soup
 
 Writes `OUT/best.pth` with the validation score the training run would have recorded (the same
-120 val images for the same seed), so `train_detector --out OUT --export models/detector` exports
-it like any other run.
+120 val images for the same seed), so `recognition.training.detector.train --out OUT --export
+models/detector` exports it like any other run.
 """
 
 from __future__ import annotations

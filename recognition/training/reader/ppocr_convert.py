@@ -11,7 +11,7 @@ EasyOCR applies its own softmax).
 
 Writes `skeleton.onnx` (the graph with every initializer's data stripped: the network's shape,
 which `ppocr_net.Model` rebuilds with onnx2torch) and `init.pth` (the pretrained weights as a
-state dict of that module, for `train_ocr --init-from`).
+state dict of that module, for `recognition.training.reader.train --init-from`).
 """
 
 from __future__ import annotations

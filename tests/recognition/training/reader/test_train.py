@@ -22,7 +22,7 @@ def test_a_new_reader_round_can_start_from_the_shipped_reader() -> None:
 
 
 def test_a_training_checkpoint_seeds_a_model_as_before() -> None:
-    # given a checkpoint as train_ocr writes it
+    # given a checkpoint as the reader's training writes it
     state = build_model(MODELS / "ocr" / "platereader.onnx").state_dict()
     # when
     loaded = warm_start_state({"model": state, "epoch": 3})
