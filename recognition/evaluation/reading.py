@@ -25,7 +25,9 @@ import numpy as np
 from recognition.datasets import load_real_crops
 from recognition.evaluation.metrics import edit_distance, score_key
 from recognition.pipeline.engine import CombinedReader
+from recognition.pipeline.format_hint import format_hint
 from recognition.pipeline.ocr import OcrResult, PlateReader
+from recognition.pipeline.peer import RapidPeer, peer_only
 from recognition.pipeline.rectify import box_corners, rectify
 from recognition.pipeline.regions import region_formats
 
@@ -241,6 +243,32 @@ def plot(report: dict, out: Path) -> None:
         plt.close(fig)
 
 
+def reader_systems(reader: PlateReader, peer: RapidPeer | None) -> dict[str, System]:
+    """The systems measured: our reader, its raw best path and, with a peer, rapidocr alone and
+    the engine's own combination (`CombinedReader`, the path that ships)."""
+
+    def raw(crops: Sequence[np.ndarray], formats: Collection[str]) -> list[OcrResult]:
+        # The best path alone, no format rules: what the rules add is the difference.
+        return [
+            OcrResult(r.text, "unknown", r.score, (), (), (r.text,))
+            for r in reader.read_lines(list(crops))
+        ]
+
+    systems: dict[str, System] = {"platereader": reader.read_batch, "platereader_raw": raw}
+    if peer is None:
+        return systems
+    # Shared reads: rapidocr alone runs first and pays for them; the combinations then reuse
+    # them, so their ms are ours plus the peer's ms measured alone (see "note").
+    systems["rapidocr"] = lambda crops, formats: peer_only(
+        peer, crops, [format_hint(c) for c in crops], formats
+    )
+    # "combined" asks the peer about every crop; "combined_fallback" only about those below the
+    # engine's CONSULT_PEER_BELOW, exactly as the engine does.
+    systems["combined"] = shipped_combination(CombinedReader(reader, peer, consult_below=1.0))
+    systems["combined_fallback"] = shipped_combination(CombinedReader(reader, peer))
+    return systems
+
+
 def main(argv: list[str] | None = None) -> dict:
     args = get_args_parser().parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -252,31 +280,8 @@ def main(argv: list[str] | None = None) -> dict:
     sets = {"real": real, "synth_ua": synth_items(args.data, args.per_bucket, args.seed)}
     reader.read_batch([sets["real"][0].crop])  # build EasyOCR before timing
 
-    def raw(crops: Sequence[np.ndarray], formats: Collection[str]) -> list[OcrResult]:
-        # The best path alone, no format rules: what the rules add is the difference.
-        return [
-            OcrResult(r.text, "unknown", r.score, (), (), (r.text,))
-            for r in reader.read_lines(list(crops))
-        ]
-
-    systems: dict[str, System] = {
-        "platereader": reader.read_batch,
-        "platereader_raw": raw,
-    }
-    if not args.no_peer:
-        from recognition.pipeline.format_hint import format_hint
-        from recognition.pipeline.peer import RapidPeer, peer_only
-
-        # Shared reads: rapidocr alone runs first and pays for them; the combinations then reuse
-        # them, so their ms are ours plus the peer's ms measured alone (see "note").
-        peer = RapidPeer(cache=True)
-        systems["rapidocr"] = lambda crops, formats: peer_only(
-            peer, crops, [format_hint(c) for c in crops], formats
-        )
-        # The engine's own combination (the shipped path): "combined" asks the peer about every
-        # crop, "combined_fallback" only below the engine's CONSULT_PEER_BELOW, as shipped.
-        systems["combined"] = shipped_combination(CombinedReader(reader, peer, consult_below=1.0))
-        systems["combined_fallback"] = shipped_combination(CombinedReader(reader, peer))
+    peer = None if args.no_peer else RapidPeer(cache=True)
+    systems = reader_systems(reader, peer)
     report = {
         "reader_version": reader.version,
         "sets": {k: len(v) for k, v in sets.items()},
