@@ -274,7 +274,7 @@ def plot_recall_by_width(plt: Any, report: dict, out: Path) -> None:
     fig.savefig(out / "detect_recall_by_width.png", dpi=120)
 
 
-def main(argv: list[str] | None = None) -> dict:
+def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m recognition.evaluation detect", description=__doc__)
     p.add_argument("--data", type=Path, default=Path("../shared/datasets"))
     p.add_argument("--models", type=Path, default=DEFAULT_MODELS_DIR)
@@ -282,7 +282,11 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--per-bucket", type=int, default=40)
     p.add_argument("--limit", type=int, default=None, help="first N real val images only")
     p.add_argument("--threads", type=int, default=2)
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = get_args_parser().parse_args(argv)
     torch.set_num_threads(args.threads)
     detector = PlateDetector.load(args.models / "detector")
     reader = PlateReader.load(args.models / "ocr")

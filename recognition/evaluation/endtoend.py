@@ -16,6 +16,7 @@ photo's reported plates, as its README says). Besides accuracy, per system:
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import time
@@ -229,9 +230,7 @@ def whole_plate_rate(engines, peer, cases: list[Case]) -> dict[str, float]:  # t
     return {k: float(np.mean(v)) for k, v in sorted(whole.items())}
 
 
-def _args(argv: list[str] | None):  # type: ignore[no-untyped-def]
-    import argparse
-
+def get_args_parser() -> argparse.ArgumentParser:
     from recognition.pipeline.engine import DEFAULT_MODELS_DIR
     from recognition.pipeline.rectify import WHOLE_PLATE_GROW
 
@@ -260,7 +259,7 @@ def _args(argv: list[str] | None):  # type: ignore[no-untyped-def]
         default=WHOLE_PLATE_GROW,
         help="how far a short one-line crop may be lengthened (0: off; to measure it)",
     )
-    return p.parse_args(argv)
+    return p
 
 
 def main(argv: list[str] | None = None) -> dict[str, object]:
@@ -269,7 +268,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     from recognition.pipeline.engine import load_engine
     from recognition.pipeline.peer import RapidPeer
 
-    args = _args(argv)
+    args = get_args_parser().parse_args(argv)
     torch.set_num_threads(2)
     cases = [*real_cases(args.data, args.limit), *synthetic_cases(args.data, args.per_bucket)]
     cases += list(ua_type_cases(args.data, args.per_type))

@@ -109,11 +109,11 @@ def test_the_default_regions_are_ukraine_plus_europe() -> None:
 
 
 def test_the_cli_refuses_unknown_regions_with_a_clear_message(tmp_path, capsys) -> None:
-    from recognition.cli import build_parser, recognize
+    from recognition.cli import get_args_parser, recognize
 
     photo = tmp_path / "photo.png"
     photo.write_bytes(b"not read: the regions are checked first")
-    args = build_parser().parse_args(["recognize", str(photo), "--regions", "ua,atlantis"])
+    args = get_args_parser().parse_args(["recognize", str(photo), "--regions", "ua,atlantis"])
     assert recognize(args) == 2
     err = capsys.readouterr().err
     assert "unknown plate region 'atlantis'" in err
