@@ -22,6 +22,7 @@ COMMANDS = (
     "recognition.training.reader.train",
     "recognition.training.reader.detected_crops",
     "recognition.training.reader.ppocr_convert",
+    "recognition.synth.scenes",
 )
 # Spellings retired for one per concept (--out, --models, --limit).
 RETIRED = {"--output-dir", "--models-dir", "--limit-real", "--model", "--output"}
