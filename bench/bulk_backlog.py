@@ -42,7 +42,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=100_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--batch", type=int, default=16, help="RECOGNITION_BATCH")
+    parser.add_argument("--batch-size", type=int, default=16, help="RECOGNITION_BATCH")
     parser.add_argument("--real", type=int, default=8, help="photos through the real engine")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per worker count")
     parser.add_argument(
@@ -66,7 +66,7 @@ def setup(args: argparse.Namespace, work: Path, broker: str) -> None:
         DJANGO_SETTINGS_MODULE="webapp.settings",
         CELERY_BROKER_URL=broker,
         MEDIA_ROOT=str(work / "media"),
-        RECOGNITION_BATCH=str(args.batch),
+        RECOGNITION_BATCH=str(args.batch_size),
         PLATECHECK_ENGINE="tests.fixtures.engine_double:load_engine",
         ENGINE_DOUBLE_DIR=str(work / "engine"),
     )
@@ -223,7 +223,7 @@ def run_plumbing(args: argparse.Namespace, workers: int, version: str, log_dir: 
         f" {read_seconds or 0:.1f}s = {read_rate} photos/s; with every listing cross-checked"
         f" {seconds:.1f}s = {done / seconds:,.1f} photos/s;"
         f" PostgreSQL CPU {db_cpu:.1f}s = {db_cpu / max(done, 1) * 1000:.2f} ms/photo;"
-        f" failed {failed}; batch {args.batch}; load {os.getloadavg()[0]:.1f}"
+        f" failed {failed}; batch {args.batch_size}; load {os.getloadavg()[0]:.1f}"
     )
 
 

@@ -1,12 +1,12 @@
 """Step 1 of the plate-search benchmark: what the real engine reads on the benchmark's photos.
 
 Reads the real val photos of ``openalpr_endtoend`` and the synthetic val photos (the angle set
-of ``recognition.evaluate_endtoend``) with the shipped engine on the CPU and caches, per photo,
+of ``recognition.evaluation.endtoend``) with the shipped engine on the CPU and caches, per photo,
 the true text and every plate the engine read (text, confidence, alternatives) in
 ``bench/out/plate_search_readings.json`` (git-ignored). Reading is slow on a CPU, so the cache is
 written after every photo and a re-run only reads the photos still missing.
 
-    .venv/bin/python bench/plate_search_read.py [--limit-real N] [--per-bucket 10]
+    .venv/bin/python bench/plate_search_read.py [--limit N] [--per-bucket 10]
 """
 
 from __future__ import annotations
@@ -29,25 +29,25 @@ def _cases(data: Path, limit_real: int | None, per_bucket: int):
     A synthetic photo is a rendered plate pasted on a real val scene, whose own plates stay
     visible: they count as shown in that photo too, so a search for them may rightly find it.
     """
-    from recognition.evaluate_endtoend import real_cases, synthetic_cases
-    from recognition.training import det_data
+    from recognition import datasets
+    from recognition.evaluation.endtoend import real_cases, synthetic_cases
 
     for i, case in enumerate(real_cases(data, limit_real)):
         yield f"real/{i}", case, [case.text]
-    texts = {r.path: [t for t in r.texts if t] for r in det_data.load_records(data, "val")}
+    texts = {r.path: [t for t in r.texts if t] for r in datasets.load_records(data, "val")}
     scenes: list[Path] = []
-    original = det_data.read_rgb
+    original = datasets.read_rgb
 
     def recording(path, *args, **kwargs):
         scenes.append(Path(path))
         return original(path, *args, **kwargs)
 
-    det_data.read_rgb = recording
+    datasets.read_rgb = recording
     try:
         for i, case in enumerate(synthetic_cases(data, per_bucket)):
             yield f"synthetic/{i}", case, [case.text, *texts.get(scenes[-1], [])]
     finally:
-        det_data.read_rgb = original
+        datasets.read_rgb = original
 
 
 def _plates(result) -> list[dict[str, object]]:
@@ -64,7 +64,7 @@ def _plates(result) -> list[dict[str, object]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=Path("../shared/datasets"))
-    parser.add_argument("--limit-real", type=int, default=None)
+    parser.add_argument("--limit", type=int, default=None, help="first N real val photos only")
     parser.add_argument("--per-bucket", type=int, default=10)
     args = parser.parse_args()
 
@@ -76,7 +76,7 @@ def main() -> None:
     cache = json.loads(CACHE.read_text()) if CACHE.exists() else {}
     engine = load_engine()
     CACHE.parent.mkdir(parents=True, exist_ok=True)
-    for key, case, shown in tqdm(list(_cases(args.data, args.limit_real, args.per_bucket))):
+    for key, case, shown in tqdm(list(_cases(args.data, args.limit, args.per_bucket))):
         entry = cache.get(key, {})
         if entry.get("truth") == case.text and entry.get("plates_shown") == shown:
             continue

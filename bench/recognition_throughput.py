@@ -1,6 +1,7 @@
 """Throughput of the whole recognition engine on this CPU, as the nightly backlog job runs it.
 
-    python bench/recognition_throughput.py [--photos 40] [--batch 1 4] [--threads 2] [--repeats 3]
+    python bench/recognition_throughput.py [--photos 40] [--batch-size 1 4] [--threads 2]
+        [--repeats 3]
 
 Photos are real val scenes with a synthetic Ukrainian plate pasted in (the fixed angle set), so
 every photo has at least one plate to read. Prints ms/photo (p50, p95) per stage and photos/s per
@@ -32,7 +33,7 @@ def main() -> None:
     )
     p.add_argument("--data", type=Path, default=Path("../shared/datasets"))
     p.add_argument("--photos", type=int, default=40)
-    p.add_argument("--batch", type=int, nargs="+", default=[1, 4])
+    p.add_argument("--batch-size", type=int, nargs="+", default=[1, 4])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args()
@@ -42,7 +43,7 @@ def main() -> None:
     photos = [s.image for s in angle_set(args.data, per_bucket, seed=11)][: args.photos]
     engine.recognize_batch(photos[:1])  # warm-up: first call allocates
     print(f"engine {engine.version}; {len(photos)} photos; {args.threads} threads")  # noqa: T201
-    for batch in args.batch:
+    for batch in args.batch_size:
         rates, per_photo, stages = [], [], {}
         for _ in range(args.repeats):
             start = time.perf_counter()

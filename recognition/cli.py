@@ -120,7 +120,7 @@ def _save_overlay(
     Image.fromarray(draw_overlay(image, result)).save(out)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def get_args_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m recognition", description="platecheck recognition"
     )
@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = get_args_parser().parse_args(argv)
     import torch
 
     torch.set_num_threads(2)

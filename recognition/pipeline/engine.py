@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from recognition.pipeline.detect import PlateDetection, PlateDetector, inside_share
 from recognition.pipeline.ocr import OcrResult, PlateReader, best_of
 from recognition.pipeline.peer import RapidPeer, consult_peer
+from recognition.pipeline.plate_detector import PlateDetection, PlateDetector, inside_share
+from recognition.pipeline.reader_check import CropRead, ReaderCheck
 from recognition.pipeline.rectify import CROP_PAD, WHOLE_PLATE_GROW, plate_crop
 from recognition.pipeline.regions import DEFAULT_REGIONS, region_formats
 from recognition.pipeline.types import PhotoResult, PlateReading, RejectedText
-from recognition.pipeline.verify import CropRead
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,13 @@ class CombinedReader:
         reader: PlateReader,
         peer: RapidPeer | None,
         formats: Collection[str] | None = None,
+        consult_below: float = CONSULT_PEER_BELOW,
     ) -> None:
         self.reader = reader
         self.peer = peer
         self.formats = formats  # the plate formats accepted; None: all
+        # The benchmark also measures the peer asked about every crop (1.0), on this same path.
+        self.consult_below = consult_below
         self.version = reader.version + ("+rapidocr" if peer else "")
 
     def read_batch(
@@ -68,7 +71,7 @@ class CombinedReader:
                 [crops[k] for k in chosen],
                 [ours[k] for k in chosen],
                 finished,
-                CONSULT_PEER_BELOW,
+                self.consult_below,
                 self.formats,
             )
         for k, result in zip(chosen, finished, strict=True):
@@ -83,7 +86,11 @@ class PlateEngine:
     """Detector and reader loaded once; `recognize_batch` is safe to call repeatedly."""
 
     def __init__(
-        self, detector: PlateDetector, reader: CombinedReader, regions: str = DEFAULT_REGIONS
+        self,
+        detector: PlateDetector,
+        reader: CombinedReader,
+        regions: str = DEFAULT_REGIONS,
+        check: ReaderCheck | None = None,
     ) -> None:
         self.detector = detector
         self.reader = reader
@@ -94,8 +101,9 @@ class PlateEngine:
         self.crop_pad = CROP_PAD
         self.whole_plate_grow = WHOLE_PLATE_GROW
         # Which detections are plates: sure ones, and weaker ones that our reader can read
-        # (recognition/pipeline/verify.py; fitted per detector and reader, in the manifest).
-        self.check = detector.reader_check
+        # (recognition/pipeline/reader_check.py; fitted per detector and reader, in the
+        # detector's manifest). Without one, the detector's threshold alone.
+        self.check = check if check is not None else ReaderCheck.plain(detector.threshold)
         if self.check.reader and self.check.reader != reader.reader.version:
             log.warning(
                 "the detector's reader check was fitted with reader %s, not %s; refit it with "
@@ -187,4 +195,5 @@ def load_engine(
     detector = PlateDetector.load(folder / "detector")
     reader = CombinedReader(PlateReader.load(folder / "ocr"), RapidPeer() if with_peer else None)
     log.info("engine loaded: %s", detector.version)
-    return PlateEngine(detector, reader, regions)
+    check = ReaderCheck.from_manifest(detector.manifest, detector.threshold)
+    return PlateEngine(detector, reader, regions, check)

@@ -35,7 +35,7 @@ from recognition.pipeline.ocr_input import (
     to_line_input,
 )
 from recognition.pipeline.regions import FORMATS, Candidate, FormatHint, Resolved, resolve
-from recognition.pipeline.regions.registry import MAX_ALTERNATIVES
+from recognition.pipeline.regions.table import MAX_ALTERNATIVES
 from recognition.pipeline.types import Alternative, EngineUnavailable, WeightsRejected
 from recognition.pipeline.weights import read_verified, sha256_file
 

@@ -2,8 +2,9 @@
 
 The peer reads the same straightened crops as our reader. Its text is general-purpose: it also
 reads the `UA` band, state names and separators, so its candidates are the whole text and its
-word-level pieces. `combine_readers` puts both readers' candidates through the format rules
-(valid format first, then score); our reader is always part of it and never dropped.
+word-level pieces. `consult_peer` puts both readers' candidates through the format rules (valid
+format first, then score); our reader is always part of it and never dropped. The engine's
+`CombinedReader` is the one place that combines them, in the product and in the benchmark.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import cv2
 import numpy as np
 
 from recognition.pipeline.format_hint import format_hint
-from recognition.pipeline.ocr import OcrResult, PlateReader, best_of, row_groups
+from recognition.pipeline.ocr import OcrResult, best_of, row_groups
 from recognition.pipeline.ocr_input import row_splits
 from recognition.pipeline.regions import Candidate, FormatHint, normalise_plate
 
@@ -139,23 +140,6 @@ def peer_options(
             )
         out.append(options)
     return out
-
-
-def combine_readers(
-    reader: PlateReader,
-    peer: RapidPeer,
-    crops: Sequence[np.ndarray],
-    consult_below: float = 1.0,
-    formats: Collection[str] | None = None,
-) -> list[OcrResult]:
-    """Both readers' candidates through the format rules: valid format first, then score.
-
-    The peer is slow on a CPU (PP-OCR's recogniser), so it is consulted only for crops whose
-    own reading is invalid or below `consult_below` confidence (1.0: always).
-    """
-    ours = reader.candidates(crops, formats)
-    own = [best_of(options, formats) for options in ours]
-    return consult_peer(peer, crops, ours, own, consult_below, formats)
 
 
 def consult_peer(

@@ -3,9 +3,9 @@
 EasyOCR imports this file by name from its `user_network_directory` (the export copies it there
 as `platereader.py`) and builds `Model(num_class=..., **network_params)` from the yaml, then loads
 `platereader.pth` into it. The network's shape lives beside it in `platereader.onnx`: the
-converted PP-OCR graph (`recognition.training.ppocr_convert`) with its weights stripped, which
-onnx2torch turns back into a torch module here, so the architecture is PaddleOCR's own rather
-than a hand copy of it. Self-contained: torch, numpy, onnx and onnx2torch only.
+converted PP-OCR graph (`recognition.training.reader.ppocr_convert`) with its weights stripped,
+which onnx2torch turns back into a torch module here, so the architecture is PaddleOCR's own
+rather than a hand copy of it. Self-contained: torch, numpy, onnx and onnx2torch only.
 
 EasyOCR feeds one grey channel normalised to [-1, 1]; PP-OCR was trained on three channels with
 the same normalisation, so the grey channel is repeated.
@@ -38,8 +38,8 @@ SKELETON = "skeleton.onnx"
 # weights were not written back where they belong, and the torch path is kept.
 FROZEN_MAX_DIFF = 1e-3
 # onnx2torch's Slice indexes with a list, which torch still accepts but warns about on every
-# forward pass; tests/training/test_ppocr_convert.py compares the module with onnxruntime, so a
-# change of meaning would fail there rather than pass silently.
+# forward pass; tests/recognition/training/reader/test_ppocr_convert.py compares the module with
+# onnxruntime, so a change of meaning would fail there rather than pass silently.
 warnings.filterwarnings(
     "ignore",
     message="Using a non-tuple sequence for multidimensional indexing",

@@ -121,9 +121,10 @@ def grow_to_aspect(corners: np.ndarray, aspect: float, max_grow: float) -> np.nd
 
 # Margin added around the mask's quadrilateral before straightening (share of width, height).
 # The reader now trains on crops cut through the detector with a 4 %/8 % margin varied by jitter
-# (recognition/training/det_crops.py). Measured with those weights (`evaluate e2e --crop-pad`,
-# 56 real / 50 synthetic val photos): no margin 0.804 / 0.840, 2 %/4 % 0.786 / 0.880,
-# 4 %/8 % 0.750 / 0.880. Real photos decide (they are what users send), so no margin.
+# (recognition/training/reader/detected_crops.py). Measured with those weights
+# (`evaluate e2e --crop-pad`, 56 real / 50 synthetic val photos): no margin 0.804 / 0.840,
+# 2 %/4 % 0.786 / 0.880, 4 %/8 % 0.750 / 0.880. Real photos decide (they are what users send),
+# so no margin.
 CROP_PAD = (0.0, 0.0)
 # A one-line plate's crop is lengthened towards this width/height (520 x 112 mm plates), by at
 # most WHOLE_PLATE_GROW of its width, so that a mask stopping short of the plate's ends does not

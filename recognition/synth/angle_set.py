@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from recognition import datasets
 from recognition.synth.compose import paste, pose_corners
 from recognition.synth.degrade import degrade_camera, degrade_surface
 from recognition.synth.plates import UA_TYPES, render_plate
@@ -90,9 +91,7 @@ def ua_type_set(
 
 
 def _scenes(data_root: Path, split: str) -> list[Path]:
-    from recognition.training.det_data import load_records
-
-    scenes = [r.path for r in load_records(data_root, split)]
+    scenes = [r.path for r in datasets.load_records(data_root, split)]
     if not scenes:
         raise FileNotFoundError(f"no {split} scenes under {data_root}")
     return scenes
@@ -102,9 +101,7 @@ def _paste_sample(
     scene: Path, fmt: str, yaw_range: tuple[float, float], rng: random.Random
 ) -> AngleSample:
     """A rendered `fmt` plate pasted into `scene` at a yaw in `yaw_range` (either side)."""
-    from recognition.training.det_data import read_rgb
-
-    image, _ = read_rgb(scene)
+    image, _ = datasets.read_rgb(scene)  # looked up at call time: a benchmark records scenes
     image = image.copy()
     plate = render_plate(fmt, rng)
     yaw = rng.uniform(*yaw_range) * rng.choice((-1, 1))

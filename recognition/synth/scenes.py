@@ -4,11 +4,12 @@ The shared datasets may not be copied into the repository, so the sample photos 
 it are drawn here: a street, a car seen from behind or the front, and a rendered plate under a
 known pose. Their text and corners are exact.
 
-    python -m recognition.synth.scenes OUT_DIR AA1234BB:ua_2015:silver BC7777AX:ua_2004:red ...
+    python -m recognition.synth.scenes --out DIR AA1234BB:ua_2015:silver BC7777AX:ua_2004:red ...
 """
 
 from __future__ import annotations
 
+import argparse
 import random
 import sys
 from dataclasses import dataclass
@@ -94,11 +95,19 @@ def render_scene(text: str, fmt: str, colour: str, rng: random.Random, yaw: floa
     return Scene(img, pasted.corners, plate.text, fmt)
 
 
+def get_args_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m recognition.synth.scenes", description=__doc__)
+    p.add_argument("--out", type=Path, required=True, help="folder the JPEGs are written to")
+    p.add_argument("plates", nargs="+", help="TEXT:FORMAT:COLOUR, e.g. AA1234BB:ua_2015:silver")
+    return p
+
+
 def main(argv: list[str]) -> int:
-    out = Path(argv[0])
+    args = get_args_parser().parse_args(argv)
+    out = args.out
     out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(2026)
-    for spec in argv[1:]:
+    for spec in args.plates:
         text, fmt, colour = spec.split(":")
         for view, yaw in (("a", rng.uniform(-12, 12)), ("b", rng.uniform(20, 35))):
             scene = render_scene(text, fmt, colour, rng, yaw=yaw)

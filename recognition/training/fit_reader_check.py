@@ -1,5 +1,5 @@
-"""Fit the reader's check on detections (recognition/pipeline/verify.py) for a detector and reader
-pair and store it in the detector's manifest.
+"""Fit the reader's check on detections (recognition/pipeline/reader_check.py) for a detector and
+reader pair and store it in the detector's manifest.
 
     python -m recognition.training.fit_reader_check --data ../shared/datasets --models models
 
@@ -24,12 +24,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from recognition.pipeline.detect import PlateDetector
-from recognition.pipeline.metrics import box_iou
-from recognition.pipeline.ocr import PlateReader
-from recognition.pipeline.verify import (
-    CropRead,
-    ReaderCheck,
+from recognition.datasets import PARTIAL_LABEL_SETS, SceneRecord, load_records, read_rgb
+from recognition.evaluation.check_fit import (
     Scored,
     check_f1,
     fit_check,
@@ -37,9 +33,12 @@ from recognition.pipeline.verify import (
     read_crops,
     scored_candidates,
 )
+from recognition.evaluation.metrics import box_iou
+from recognition.pipeline.ocr import PlateReader
+from recognition.pipeline.plate_detector import PlateDetector
+from recognition.pipeline.reader_check import CropRead, ReaderCheck
 from recognition.pipeline.weights import MANIFEST
-from recognition.training.det_data import PARTIAL_LABEL_SETS, SceneRecord, load_records, read_rgb
-from recognition.training.train_detector import ANGLE_RECALL_FLOOR, promised_angle_check
+from recognition.training.detector.train import ANGLE_RECALL_FLOOR, promised_angle_check
 
 log = logging.getLogger(__name__)
 

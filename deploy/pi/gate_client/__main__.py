@@ -31,7 +31,7 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--queue-max-frames", type=int, default=2000)
     parser.add_argument("--queue-max-mb", type=float, default=500.0)
     parser.add_argument("--offline-reader", choices=["filename", "engine", "none"])
-    parser.add_argument("--models-dir", type=Path, default=Path("models"))
+    parser.add_argument("--models", type=Path, default=Path("models"))  # holds detector/ and ocr/
     parser.add_argument("--refresh", type=float, default=60.0, help="Access list refresh, s.")
     parser.add_argument("--retry", type=float, default=2.0, help="Seconds between reconnects.")
     parser.add_argument("--timeout", type=float, default=5.0, help="HTTP timeout, s.")
@@ -71,7 +71,7 @@ def main(args: argparse.Namespace) -> int:
             max_frames=args.queue_max_frames,
             max_bytes=int(args.queue_max_mb * 1024 * 1024),
         ),
-        reader=reader_from(offline_reader, models_dir=args.models_dir),
+        reader=reader_from(offline_reader, models_dir=args.models),
         state_dir=args.state_dir,
         out=sys.stdout,
         refresh_s=args.refresh,

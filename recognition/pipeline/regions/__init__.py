@@ -8,7 +8,7 @@ from recognition.pipeline.regions.regions import (
     UnknownRegion,
     region_formats,
 )
-from recognition.pipeline.regions.registry import (
+from recognition.pipeline.regions.table import (
     ALL_FORMATS,
     FORMATS,
     OVERLAPS,

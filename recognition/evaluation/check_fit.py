@@ -1,0 +1,100 @@
+"""Fitting and scoring the reader's check on detections (`recognition.pipeline.reader_check`).
+
+The engine only applies a fitted `ReaderCheck`; these measure one on labelled photos: each
+detection matched to the labelled boxes with our reader's reading of its crop, and the precision,
+recall and F1 of the detections a check keeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from recognition.evaluation.metrics import assign_detections
+from recognition.pipeline.ocr import PlateReader
+from recognition.pipeline.plate_detector import PlateDetection
+from recognition.pipeline.reader_check import CropRead, ReaderCheck
+from recognition.pipeline.rectify import plate_crop
+
+# Unmatched detections on partially labelled sets are neither right nor wrong (see metrics.py).
+Scored = tuple[float, CropRead, bool, bool]  # (detector score, reading, matched, ignored)
+
+
+def read_crops(
+    reader: PlateReader, image: np.ndarray, detections: Sequence[PlateDetection]
+) -> list[CropRead]:
+    """Our reader's reading of each detection's straightened crop: what the check weighs."""
+    crops = [plate_crop(image, d.corners) for d in detections]
+    return [CropRead.of(r) for r in reader.read_batch(crops)] if crops else []
+
+
+def scored_candidates(
+    detections: Sequence[PlateDetection],
+    reads: Sequence[CropRead],
+    gt: np.ndarray,
+    *,
+    ignore_unmatched: bool,
+) -> list[Scored]:
+    """Each detection (best first) matched to the labelled boxes `gt`, with its reading."""
+    boxes = np.array([d.box for d in detections], np.float32).reshape(-1, 4)
+    scores = np.array([d.score for d in detections], np.float32)
+    if len(reads) != len(detections):
+        raise ValueError("one reading per detection is needed")
+    return [
+        (float(scores[d]), reads[d], g >= 0, ignore_unmatched and g < 0)
+        for d, g in assign_detections(boxes, scores, gt)
+    ]
+
+
+def check_f1(check: ReaderCheck, scored: Iterable[Scored], n_gt: int) -> dict[str, float]:
+    """Precision, recall and F1 of the detections `check` keeps (IoU matching done upstream)."""
+    tp = fp = 0
+    for score, read, matched, ignored in scored:
+        if not check.keeps(score=score, read=read):
+            continue
+        if matched:
+            tp += 1
+        elif not ignored:
+            fp += 1
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / n_gt if n_gt else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "fp": fp,
+            "fn": n_gt - tp}  # fmt: skip
+
+
+def fit_check(
+    scored: Sequence[Scored],
+    n_gt: int,
+    grid: Iterable[ReaderCheck],
+    *,
+    plate_reads: Mapping[str, Sequence[Sequence[tuple[float, CropRead]]]] | None = None,
+    recall_floor: float = 0.95,
+) -> tuple[ReaderCheck, dict[str, float]]:
+    """The check with the best F1 on `scored` among those in `grid` that keep at least
+    `recall_floor` of the plates in every group of `plate_reads` (per yaw bucket: for each
+    plate, (score, reading) of every detection that matches it; a plate is found when
+    the check keeps any of them).
+    Ties go to the earlier check in `grid`."""
+    best: tuple[ReaderCheck, dict[str, float]] | None = None
+    for check in grid:
+        if plate_reads and not all(
+            plate_recall(check, reads) >= recall_floor for reads in plate_reads.values()
+        ):
+            continue
+        metrics = check_f1(check, scored, n_gt)
+        if best is None or metrics["f1"] > best[1]["f1"]:
+            best = (check, metrics)
+    if best is None:
+        raise ValueError("no reader check in the grid keeps the promised recall")
+    return best
+
+
+def plate_recall(check: ReaderCheck, plates: Sequence[Sequence[tuple[float, CropRead]]]) -> float:
+    """The share of `plates` (each: (score, reading) of its matching detections) that `check`
+    keeps through at least one detection."""
+    if not plates:
+        return 0.0
+    found = sum(any(check.keeps(score=s, read=r) for s, r in reads) for reads in plates)
+    return found / len(plates)

@@ -1,0 +1,84 @@
+"""Fitting the reader's check: F1 of the detections a check keeps, and the grid search."""
+
+from __future__ import annotations
+
+import pytest
+
+from recognition.evaluation.check_fit import check_f1, fit_check
+from recognition.pipeline.reader_check import CropRead, ReaderCheck
+
+CHECK = ReaderCheck(sure=0.95, candidate=0.3, min_confidence=0.1)
+
+
+def read(confidence: float, chars: int = 8) -> CropRead:
+    """A reading at `confidence`, of a full-length Ukrainian plate unless told otherwise."""
+    return CropRead(confidence, chars)
+
+
+def test_fitting_weighs_length_when_the_surest_look_alikes_read_short() -> None:
+    # given plates that read in full and sure look-alikes that read as two characters
+    scored = [(0.99, read(0.0, chars=7), True, False)] * 4 + [
+        (0.99, read(0.3, chars=2), False, False)
+    ] * 3
+    ignores_length = ReaderCheck(sure=0.95, candidate=0.5, min_confidence=0.1)
+    weighs_length = ReaderCheck(sure=0.95, candidate=0.5, min_confidence=0.1, min_chars=3)
+    # when
+    check, metrics = fit_check(scored, 4, [ignores_length, weighs_length])
+    # then
+    assert check == weighs_length
+    assert (metrics["tp"], metrics["fp"]) == (4, 0)
+
+
+def test_f1_counts_kept_matches_and_ignores_unmatched_boxes_on_partial_sets() -> None:
+    # given 3 plates: two found (one sure, one weak but readable), a weak unreadable miss,
+    # a look-alike the check drops, one it keeps, and an unlabelled region it keeps
+    scored = [
+        (0.99, read(0.0), True, False),
+        (0.5, read(0.4), True, False),
+        (0.5, read(0.0), False, False),
+        (0.97, read(0.0), False, False),
+        (0.6, read(0.5), False, True),
+    ]
+    # when
+    m = check_f1(CHECK, scored, n_gt=3)
+    # then
+    assert (m["tp"], m["fp"], m["fn"]) == (2, 1, 1)
+    assert m["precision"] == pytest.approx(2 / 3)
+    assert m["recall"] == pytest.approx(2 / 3)
+    assert m["f1"] == pytest.approx(2 / 3)
+
+
+def test_fitting_picks_the_best_f1_among_checks_that_keep_steep_plates() -> None:
+    # given weak plates that read well and sure look-alikes that do not read at all
+    scored = [(0.6, read(0.5), True, False)] * 4 + [(0.92, read(0.0), False, False)] * 4
+    plain = ReaderCheck.plain(0.9)
+    reading = ReaderCheck(sure=0.95, candidate=0.5, min_confidence=0.2)
+    strict = ReaderCheck(sure=0.95, candidate=0.5, min_confidence=0.6)
+    # when nothing is promised about steep plates
+    check, metrics = fit_check(scored, 4, [plain, reading, strict])
+    # then the check that reads wins
+    assert check == reading
+    assert metrics["f1"] == 1.0
+
+
+def test_fitting_refuses_a_check_that_would_drop_steep_plates() -> None:
+    # given a strict check that is best on the photos ...
+    scored = [(0.6, read(0.7), True, False)] * 4 + [(0.6, read(0.3), False, False)] * 4
+    strict = ReaderCheck(sure=0.95, candidate=0.5, min_confidence=0.6)
+    lenient = ReaderCheck(sure=0.95, candidate=0.5, min_confidence=0.2)
+    assert check_f1(strict, scored, 4)["f1"] > check_f1(lenient, scored, 4)["f1"]
+    # ... but steep plates score 0.6 and read at only 0.3 confidence
+    steep = {
+        "45-60": [[(0.6, read(0.3))], [(0.6, read(0.3)), (0.2, read(0.9))], [(0.6, read(0.3))]]
+    }
+    # when
+    check, metrics = fit_check(scored, 4, [strict, lenient], plate_reads=steep)
+    # then the check that keeps them is chosen
+    assert check == lenient
+    assert metrics["fp"] == 4
+
+
+def test_fitting_fails_clearly_when_no_check_keeps_the_promised_recall() -> None:
+    steep = {"45-60": [[], [], [(0.99, read(0.0))]]}
+    with pytest.raises(ValueError, match="promised recall"):
+        fit_check([], 3, [CHECK], plate_reads=steep, recall_floor=0.95)

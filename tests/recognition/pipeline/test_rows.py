@@ -1,0 +1,79 @@
+"""Plates of several rows are read row by row and joined in the plate's canonical order."""
+
+from __future__ import annotations
+
+import random
+
+import cv2
+import numpy as np
+import pytest
+
+from recognition.pipeline.ocr_input import row_bands, row_splits, split_rows
+from recognition.pipeline.rectify import SQUARE_SIZE
+from recognition.synth.crops import synth_lines
+from recognition.synth.plates import MULTI_ROW, render_plate
+from tests.recognition.pipeline.reader_doubles import RowReader
+
+
+def rectified(fmt: str, rng: random.Random) -> tuple[np.ndarray, list[tuple[float, float]], tuple]:
+    """A rendered plate at the rectifier's square output size, with its rows' pixel spans."""
+    plate = render_plate(fmt, rng)
+    crop = cv2.resize(plate.image, SQUARE_SIZE, interpolation=cv2.INTER_AREA)
+    scale = crop.shape[0] / plate.image.shape[0]
+    boxes = [(a * scale, b * scale) for a, b in plate.row_boxes]
+    return crop, boxes, plate
+
+
+@pytest.mark.parametrize("fmt", MULTI_ROW)
+def test_a_rendered_plate_of_several_rows_is_read_in_order(fmt: str) -> None:
+    # given rendered plates of several rows, straightened to the square size
+    rng = random.Random(21)
+    reader = RowReader()
+    samples = [rectified(fmt, rng) for _ in range(6)]
+    for crop, boxes, plate in samples:
+        reader.add(crop, boxes, plate.lines)
+    # when the reader reads them (the recogniser sees only the rows the code cut)
+    results = reader.read_batch([crop for crop, _, _ in samples])
+    # then each is its plate, rows joined in canonical order, with its rows
+    for result, (_, _, plate) in zip(results, samples, strict=True):
+        assert (result.text, result.format, result.valid) == (plate.text, fmt, True)
+        assert result.lines == plate.lines
+    # and every row was read on its own (the double reads nothing from a cut of several rows)
+    for _, _, plate in samples:
+        for row in plate.lines:
+            assert row in reader.seen
+
+
+def test_rows_are_found_where_the_ink_is_not_at_half_height() -> None:
+    # A motorcycle plate has three rows; a square plate's top row is shorter than its bottom one.
+    rng = random.Random(3)
+    for fmt, rows in (("ua_moto", 3), ("ua_square", 2), ("ua_1995_square", 2)):
+        plate = render_plate(fmt, rng)
+        bands = row_bands(plate.image)
+        assert len(bands) == rows
+        for (a, b), (top, bottom) in zip(bands, plate.row_boxes, strict=True):
+            assert top <= a < b <= bottom
+
+
+def test_a_square_crop_without_visible_rows_is_tried_as_two_and_as_three_rows() -> None:
+    blank = np.full((140, 196, 3), 200, np.uint8)
+    assert [len(split) for split in row_splits(blank)] == [2, 3]
+    top, bottom = split_rows(blank, rows=2)
+    assert top.shape[0] + bottom.shape[0] > blank.shape[0]  # the even cut overlaps a little
+
+
+def test_one_row_plates_are_not_split() -> None:
+    rng = random.Random(4)
+    for fmt in ("ua_2015", "ua_1995", "pl", "ua_transit"):
+        assert len(row_bands(render_plate(fmt, rng).image)) == 1
+
+
+@pytest.mark.parametrize("fmt", MULTI_ROW)
+def test_training_lines_give_each_row_with_its_own_text(fmt: str) -> None:
+    rng = random.Random(8)
+    for _ in range(5):
+        samples = synth_lines(rng, fmt=fmt)
+        rows = render_plate(fmt, random.Random(0)).lines  # the layout's row count
+        assert len(samples) == len(rows)
+        assert [len(s.text) for s in samples] == [len(r) for r in rows]
+        assert all(s.format == fmt and s.image.shape[0] >= 4 for s in samples)
