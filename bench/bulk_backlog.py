@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import secrets
 import shutil
 import socket
 import statistics
@@ -69,6 +70,8 @@ def setup(args: argparse.Namespace, work: Path, broker: str) -> None:
         RECOGNITION_BATCH=str(args.batch_size),
         PLATECHECK_ENGINE="tests.fixtures.engine_double:load_engine",
         ENGINE_DOUBLE_DIR=str(work / "engine"),
+        # a throw-away key: the bench runs with DEBUG off, which refuses to start without one
+        SECRET_KEY=os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
     )
     (work / "engine").mkdir()
     (work / "engine" / "plates").write_text("A{w}{h}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -121,6 +122,7 @@ def main() -> None:
             "CELERY_BROKER_URL": "",
             "MEDIA_ROOT": str(tmp / "media"),
             "DEBUG": "0",
+            "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
             "LOG_LEVEL": "WARNING",
             "GATE_FRAMES_PER_MINUTE": "100000",
             "PLATECHECK_ENGINE": args.engine,

@@ -13,6 +13,7 @@ import argparse
 import os
 import random
 import resource
+import secrets
 import statistics
 import sys
 import threading
@@ -48,6 +49,8 @@ def setup_django(database_url: str) -> None:
         sys.exit(f"refusing to run on {name!r}: the bench empties tables; use a *bench* database")
     os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+    # A throw-away key: the benchmark runs with DEBUG off, which refuses to start without one.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     os.environ.setdefault("CELERY_BROKER_URL", "")  # eager tasks: no worker needed
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     import psycopg

@@ -14,6 +14,7 @@ import argparse
 import datetime as dt
 import os
 import random
+import secrets
 import statistics
 import string
 import sys
@@ -23,6 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+# A throw-away key: the benchmark runs with DEBUG off, which refuses to start without one.
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 os.environ.setdefault("DATABASE_URL", "postgres://platecheck:platecheck@127.0.0.1:5432/platecheck")
 
 import django  # noqa: E402

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import secrets
 import shutil
 import socket
 import statistics
@@ -147,6 +148,7 @@ def main(args: argparse.Namespace) -> None:
         "GUNICORN_BIND": f"127.0.0.1:{web_port}",
         "GUNICORN_WORKERS": str(args.gunicorn_workers),
         "DEBUG": "false",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
     }
     redis = subprocess.Popen(
         [shutil.which("redis-server") or "redis-server", "--port", str(redis_port), "--bind",
