@@ -44,7 +44,7 @@ from django.db import connection  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from bench.register_generate import plate as register_plate  # noqa: E402
-from registry.normalise import normalise_plate  # noqa: E402
+from recognition.pipeline.regions import normalise_plate  # noqa: E402
 from webapp.review.selectors.search import plate_search  # noqa: E402
 
 BENCH_DB = "platecheck_plate_search_bench"
