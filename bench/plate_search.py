@@ -132,6 +132,7 @@ def load_corpus(*, count: int, cache: dict, seed: int) -> dict[str, int]:
                 ENGINE_VERSION,
                 now,
                 now,
+                "",  # leased_by: no worker holds a lease
             )
             for i in range(1, n_photos + len(cache) + 1)
         )
@@ -139,7 +140,7 @@ def load_corpus(*, count: int, cache: dict, seed: int) -> dict[str, int]:
             raw,
             "listings_photo",
             "id, listing_id, image, sha256, width, height, status, attempts, last_error,"
-            " model_version, created_at, updated_at",
+            " model_version, created_at, updated_at, leased_by",
             photo_rows,
         )
 
