@@ -76,16 +76,16 @@ def setup(database_url: str, env: dict[str, str]) -> str:
     django.setup()
     call_command("migrate", verbosity=0)
     from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
 
     from webapp.listings.models import Listing
     from webapp.listings.partners import partners_group
+    from webapp.partners.tokens import token_create
 
     Listing.objects.all().delete()
     user, _ = get_user_model().objects.get_or_create(username="load-partner")
     user.groups.add(partners_group())
-    token, _ = Token.objects.get_or_create(user=user)
-    return str(token.key)
+    # a partner token as partners get them (hashed at rest, scoped, expiring)
+    return token_create(user=user, name="upload load", scopes=["read", "write"], days=1).key
 
 
 def photo_bytes(n: int) -> bytes:
@@ -116,7 +116,7 @@ def load(url: str, token: str, rate: float, seconds: float) -> tuple[list[float]
         try:
             response = session.post(
                 f"{url}/api/v1/listings/",
-                headers={"Authorization": f"Token {token}"},
+                headers={"Authorization": f"Bearer {token}"},
                 data={"marketplace_id": f"LOAD-{n}", "declared_make": "Toyota"},
                 files={"photos": (f"p{n}.jpg", photos[n], "image/jpeg")},
                 timeout=30,
@@ -149,6 +149,9 @@ def main(args: argparse.Namespace) -> None:
         "GUNICORN_WORKERS": str(args.gunicorn_workers),
         "DEBUG": "false",
         "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50),
+        # one token sends the whole load: its throttle (120/min by default) is lifted, since
+        # what is measured is the upload path's capacity, not the per-partner limit
+        "API_RATE_TOKEN": "1000000/min",
     }
     redis = subprocess.Popen(
         [shutil.which("redis-server") or "redis-server", "--port", str(redis_port), "--bind",
