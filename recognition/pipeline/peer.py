@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from recognition.pipeline.format_hint import format_hint
-from recognition.pipeline.ocr import OcrResult, best_of, row_groups
+from recognition.pipeline.ocr import INFER_THREADS, OcrResult, best_of, row_groups
 from recognition.pipeline.ocr_input import row_splits
 from recognition.pipeline.regions import Candidate, FormatHint, normalise_plate
 
@@ -32,8 +32,6 @@ NOISE_TOKENS = frozenset({"UA", "BR", "BRASIL", "BRAZIL", "USA", "EU"})
 PEER_WEIGHT = 0.9
 # A piece cut from the peer's text (a dropped band or state word) costs this factor.
 PIECE_FACTOR = 0.85
-# Threads for the peer's onnxruntime session, as for our reader (ocr.INFER_THREADS).
-PEER_THREADS = 2
 
 
 class RapidPeer:
@@ -56,8 +54,9 @@ class RapidPeer:
                         params={
                             "Global.log_level": "error",
                             # rapidocr's default takes every core and spins on them, which
-                            # stalls when a worker or a second reader shares the machine.
-                            "EngineConfig.onnxruntime.intra_op_num_threads": PEER_THREADS,
+                            # stalls when a worker or a second reader shares the machine; the
+                            # peer gets our reader's threads.
+                            "EngineConfig.onnxruntime.intra_op_num_threads": INFER_THREADS,
                             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
                         }
                     )

@@ -156,8 +156,7 @@ class Model(nn.Module):
 
     def freeze(self, threads: int = 2) -> bool:
         """Run inference on onnxruntime with the current weights; False (torch kept) when the
-        two paths disagree. Puts the module in eval mode. Call again after changing the weights;
-        `thaw()` undoes it."""
+        two paths disagree. Puts the module in eval mode. Call again after changing the weights."""
         import onnxruntime as ort
 
         self.eval()
@@ -180,9 +179,6 @@ class Model(nn.Module):
             return False
         self.session = session
         return True
-
-    def thaw(self) -> None:
-        self.session = None
 
 
 def load_onnx_weights(net: Model, model: onnx.ModelProto) -> None:
