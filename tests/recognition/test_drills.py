@@ -7,6 +7,7 @@ The sweeper fixture does what beat does in production (requeue, cross-check swee
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -218,3 +219,63 @@ def test_drill_database_sessions_cut_mid_run(
         (engine_control / "release").touch()
         time.sleep(1.0)
     assert_exactly_once(photos, celery_worker)
+
+
+# The test database's own cluster, as Debian runs it (scripts/setup.sh starts it the same way).
+PG_CLUSTER = ("15", "main")
+PG_DOWN_SECONDS = 3
+
+
+def _cluster_control_available() -> bool:
+    db = connection.settings_dict
+    local = (db.get("HOST") or "127.0.0.1") in {"127.0.0.1", "localhost"}
+    return os.geteuid() == 0 and shutil.which("pg_ctlcluster") is not None and local
+
+
+def _cluster(action: str) -> None:
+    subprocess.run(
+        ["pg_ctlcluster", *PG_CLUSTER, action, "-m", "fast"] if action == "stop"
+        else ["pg_ctlcluster", *PG_CLUSTER, action],
+        check=True, timeout=120, capture_output=True,
+    )  # fmt: skip
+
+
+def _server_started_at() -> object:
+    connection.close()  # a connection from before a restart is dead; Django opens a new one
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_postmaster_start_time()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(
+    not _cluster_control_available(),
+    reason="restarting PostgreSQL needs root and pg_ctlcluster on the test database's host "
+    "(CI has both: scripts/setup.sh)",
+)
+def test_drill_restart_postgresql_mid_run(
+    celery_worker: Worker, engine_control: Path, sweeper, drill_settings
+):
+    # The real thing: the server stops while a batch is being read, stays down while the batch
+    # tries to store its readings, and starts again.
+    photos = old_photos()
+    (engine_control / "mode").write_text("block")
+    dispatch.backlog_enqueue(engine_version=NEW)
+    wait_for((engine_control / "started").exists, timeout=60, what="the first batch to start")
+    before = _server_started_at()
+    try:
+        _cluster("stop")
+        (engine_control / "release").touch()
+        time.sleep(PG_DOWN_SECONDS)
+    finally:
+        _cluster("start")
+    wait_for(_reachable, timeout=60, what="PostgreSQL to accept connections again")
+    assert _server_started_at() != before  # it really was restarted
+    assert_exactly_once(photos, celery_worker)
+
+
+def _reachable() -> bool:
+    try:
+        _server_started_at()
+    except Exception:  # noqa: BLE001 - still starting up
+        return False
+    return True
