@@ -64,6 +64,20 @@ def test_alternatives_declared_plates_and_the_register_are_searched():
     assert [h.source for h in hits][0] == "alternative"
 
 
+def test_a_reading_clipped_at_the_ends_is_found_below_closer_ones():
+    # a crop that stopped short of the plate, its region prefix and more cut off
+    clipped = _reading("234BB")  # three characters cut off at the start
+    _reading("1234BX")  # two cut off and one misread: too far
+    one_edit = _reading("AA1234B")
+    _reading("AB1239BC")  # three edits inside the plate: another plate
+    _reading("34BB")  # too little left of the plate to tell
+    hits = plate_search(q="AA1234BB").hits
+    assert [(h.reading_id, h.distance, h.score) for h in hits] == [
+        (one_edit.pk, 1, 0.5),
+        (clipped.pk, 3, 1.5),
+    ]
+
+
 def test_far_plates_are_not_hits():
     _reading("KA0001XO")
     _reading("AA12")  # two missing characters

@@ -1,6 +1,6 @@
 """Plate search that survives OCR errors: readings (with their alternatives), declared plates
-and the register, tolerant of look-alike characters and one inserted, missing or substituted
-character, ranked.
+and the register, tolerant of look-alike characters, of up to two inserted, missing or
+substituted characters, and of a reading clipped at the plate's ends, ranked.
 
 Both sides are folded onto the confusion key of :mod:`webapp.review.plates` (``B`` and ``8`` are
 one character), so look-alikes cost nothing; what remains is an edit distance on the keys.
@@ -33,8 +33,15 @@ logger = logging.getLogger(__name__)
 
 MIN_QUERY_CHARS = 4
 MAX_QUERY_CHARS = 16
-# Keys further apart than this are different plates, not misreadings.
+# Keys further apart than this are different plates, not misreadings...
 MAX_DISTANCE = 2
+# ... unless the extra edits are characters cut off at the ends (a crop that stopped short of
+# the plate: `520KA` for `CE9520KA`), which cost END_EDIT_COST each: then up to MAX_SCORE, with
+# at least MIN_CLIPPED_CHARS left of the plate. A clipped reading that is also misread shares
+# too few trigrams with the plate for the index to find it among a million readings.
+MAX_CLIPPED = 3
+MAX_SCORE = 1.5
+MIN_CLIPPED_CHARS = 5
 RESULTS_LIMIT = 50
 # Rows fetched per source before ranking: the GIN scan is cheap, the rows' transfer is not.
 CANDIDATES_PER_SOURCE = 300
@@ -107,27 +114,27 @@ def _clean(text: str) -> str:
     return "".join(ch for ch in text.upper() if ch.isalnum())
 
 
-def _distance(key: str, text: str) -> int:
-    return Levenshtein.distance(key, plate_key(text), score_cutoff=MAX_DISTANCE + 1)
-
-
 # A character missing or added at either end of a reading (the plate's edge cut off, a screw
 # or the frame read as "I") is the commonest OCR length error: it costs half an edit.
 END_EDIT_COST = 0.5
 
 
-def _score(key: str, text: str, distance: int) -> float:
-    """Edit distance where characters missing or extra at the ends cost END_EDIT_COST."""
+def _match(key: str, text: str) -> tuple[int, float] | None:
+    """(edit distance, score) of a text against the query's key, or None when it is another
+    plate. The score is the distance with characters missing or extra at the ends costing
+    END_EDIT_COST; it ranks the hits."""
     other = plate_key(text)
+    distance = Levenshtein.distance(key, other, score_cutoff=MAX_DISTANCE + MAX_CLIPPED)
     longer, shorter = (key, other) if len(key) >= len(other) else (other, key)
     extra = len(longer) - len(shorter)
-    if extra == 0 or extra > MAX_DISTANCE:
-        return float(distance)
-    best = float(distance)
-    for head in range(extra + 1):
-        core = longer[head : len(longer) - (extra - head)]
-        best = min(best, END_EDIT_COST * extra + Levenshtein.distance(core, shorter))
-    return best
+    score = float(distance)
+    if 0 < extra <= MAX_CLIPPED:
+        for head in range(extra + 1):
+            core = longer[head : len(longer) - (extra - head)]
+            score = min(score, END_EDIT_COST * extra + Levenshtein.distance(core, shorter))
+    if distance <= MAX_DISTANCE or (score <= MAX_SCORE and len(shorter) >= MIN_CLIPPED_CHARS):
+        return distance, score
+    return None
 
 
 def _reading_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[PlateHit]:
@@ -142,14 +149,15 @@ def _reading_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[Plate
         ]
         best: PlateHit | None = None
         for source, candidate in options:
-            distance = _distance(key, candidate)
-            if distance > MAX_DISTANCE:
+            matched = _match(key, candidate)
+            if matched is None:
                 continue
+            distance, score = matched
             hit = PlateHit(
                 source=source,
                 text=candidate,
                 distance=distance,
-                score=_score(key, candidate, distance),
+                score=score,
                 exact=_clean(candidate) == query,
                 reading_text=text,
                 confidence=float(confidence or 0.0),
@@ -166,13 +174,12 @@ def _reading_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[Plate
 
 def _declared_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[PlateHit]:
     for listing_id, mp_id, declared in rows:
-        distance = _distance(key, declared)
-        if distance <= MAX_DISTANCE:
+        if (matched := _match(key, declared)) is not None:
             yield PlateHit(
                 source=Source.DECLARED,
                 text=declared,
-                distance=distance,
-                score=_score(key, declared, distance),
+                distance=matched[0],
+                score=matched[1],
                 exact=_clean(declared) == query,
                 listing_id=listing_id,
                 marketplace_id=mp_id,
@@ -181,13 +188,12 @@ def _declared_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[Plat
 
 def _register_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[PlateHit]:
     for plate, last_date, count in rows:
-        distance = _distance(key, plate)
-        if distance <= MAX_DISTANCE:
+        if (matched := _match(key, plate)) is not None:
             yield PlateHit(
                 source=Source.REGISTER,
                 text=plate,
-                distance=distance,
-                score=_score(key, plate, distance),
+                distance=matched[0],
+                score=matched[1],
                 exact=_clean(plate) == query,
                 register_date=str(last_date or ""),
                 register_count=int(count),
