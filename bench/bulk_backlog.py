@@ -184,6 +184,37 @@ class CpuTracker:
         return sum(self.seen.values())
 
 
+def engine_reads(control: Path) -> int:
+    """Images the engine double finished reading, from its `calls` log (one line per batch)."""
+    calls = control / "calls"
+    if not calls.exists():
+        return 0
+    return sum(int(line.split()[1]) for line in calls.read_text().splitlines())
+
+
+def exactly_once(version: str) -> str:
+    """What the drills assert, over the whole run: reading sets per photo, listings unchecked."""
+    from django.db.models import Count, F, Q
+
+    from recognition.models import CrosscheckRequest, Reading
+    from webapp.listings.models import Photo
+
+    sets = (
+        Reading.objects.filter(model_version=version)
+        .values("photo_id")
+        .annotate(n=Count("id"))
+        .exclude(n=1)
+        .count()
+    )  # the double reads one plate per photo: one reading each, or the photo was stored twice
+    unread = Photo.objects.exclude(model_version=version).count()
+    due = Q(checked_at__isnull=True) | Q(checked_at__lt=F("requested_at"))
+    unchecked = CrosscheckRequest.objects.filter(due).count()
+    return (
+        f"photos not read {unread}, with other than one reading {sets},"
+        f" listings unchecked {unchecked}"
+    )
+
+
 def run_plumbing(args: argparse.Namespace, workers: int, version: str, log_dir: Path) -> None:
     from django.db.models import F, Q
     from tqdm import tqdm
@@ -191,6 +222,9 @@ def run_plumbing(args: argparse.Namespace, workers: int, version: str, log_dir: 
     from recognition import dispatch
     from recognition.models import CrosscheckRequest
     from webapp.listings.models import Photo
+
+    control = Path(os.environ["ENGINE_DOUBLE_DIR"])
+    (control / "calls").unlink(missing_ok=True)
 
     database = args.database_url.rsplit("/", 1)[-1]
     tracker = CpuTracker(database)
@@ -227,6 +261,11 @@ def run_plumbing(args: argparse.Namespace, workers: int, version: str, log_dir: 
         f" {seconds:.1f}s = {done / seconds:,.1f} photos/s;"
         f" PostgreSQL CPU {db_cpu:.1f}s = {db_cpu / max(done, 1) * 1000:.2f} ms/photo;"
         f" failed {failed}; batch {args.batch_size}; load {os.getloadavg()[0]:.1f}"
+    )
+    reads = engine_reads(control)
+    say(
+        f"  exactly once: engine reads {reads:,} for {run.total:,} photos"
+        f" ({reads - run.total:+,}); {exactly_once(version)}"
     )
 
 
