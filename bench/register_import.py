@@ -173,6 +173,30 @@ def raw_copy_rows_per_s(path: Path) -> tuple[int, float]:
     return rows, seconds
 
 
+def insert_floor() -> None:
+    """What merging already-typed rows into the register costs, with no checks or parsing at
+    all: the register's rows INSERTed into an empty copy of its table, once with every index
+    the register has (the plate, VIN, row-hash and trigram indexes) and once with none. No
+    import that keeps those indexes live can beat the first figure. Rolled back."""
+    from django.db import connection, transaction
+
+    from registry.models import RegisterRecord
+
+    table = RegisterRecord._meta.db_table
+    for label, including in (("no indexes", "DEFAULTS"), ("the register's indexes", "ALL")):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"CREATE TABLE bench_floor (LIKE {table} INCLUDING {including})")
+            started = time.perf_counter()
+            cursor.execute(f"INSERT INTO bench_floor SELECT * FROM {table}")
+            rows = cursor.rowcount
+            seconds = time.perf_counter() - started
+            transaction.set_rollback(True)
+        say(
+            f"  floor: INSERT of {rows:,} typed register rows into a table with {label}:"
+            f" {seconds:.1f}s = {rows / seconds:,.0f} rows/s"
+        )
+
+
 def clean_copy(path: Path) -> Path:
     """The file without the lines PostgreSQL's COPY refuses (those the importer sends to
     Python), written next to the bench output, for the raw COPY figure."""
@@ -219,6 +243,7 @@ def bench_imports(files: list[Path], backends: BackendCpu) -> None:
                 f" {raw:,.0f} rows/s; import / raw COPY = {ours / raw:.2f}"
             )
         assert RegisterRecord.objects.count() == before + run.rows_inserted
+        insert_floor()
         count = RegisterRecord.objects.count()
         run2, seconds2 = timed_import(path, force=True, backends=backends)
         changed = RegisterRecord.objects.count() - count

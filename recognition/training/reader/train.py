@@ -134,6 +134,8 @@ def export(checkpoint: Path, models_dir: Path, graph: Path, quantize: bool = Fal
     state = {f"module.{k}": v for k, v in ckpt["model"].items()}
     weights = models_dir / f"{MODEL_NAME}.pth"
     torch.save(state, weights)
+    # an int8 graph of the previous weights would no longer match: quantize.py makes a new one
+    (models_dir / f"{MODEL_NAME}.int8.onnx").unlink(missing_ok=True)
     shutil.copyfile(Path(ppocr_net.__file__), models_dir / f"{MODEL_NAME}.py")
     shutil.copyfile(graph, models_dir / NETWORK_PARAMS["graph_file"])
     yaml_text = (

@@ -126,6 +126,72 @@ def test_a_replaced_network_graph_is_refused(tmp_path: Path) -> None:
         PlateReader.load(folder)
 
 
+def test_the_shipped_reader_runs_its_int8_graph(reader: PlateReader) -> None:
+    # the manifest records an int8 graph of exactly the shipped weights, and inference uses it
+    int8 = reader.manifest["int8"]
+    assert int8["from_weights"] == reader.manifest["sha256"]
+    import onnx
+    import onnxruntime as ort
+    import torch
+
+    graph = MODELS / int8["file"]
+    assert "DequantizeLinear" in {node.op_type for node in onnx.load(str(graph)).graph.node}
+    network = reader.easyocr_reader.recognizer
+    lines = reader.network_input([crop for crop, _ in rendered_crops("ua_2015", 3, seed=5)])
+    with torch.no_grad():
+        used = network(torch.from_numpy(lines)).numpy()
+        floats = network.graph(torch.from_numpy(lines)).numpy()
+    direct = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
+    expected = direct.run(None, {direct.get_inputs()[0].name: lines})[0]
+    assert np.abs(used - expected).max() < 1e-4  # the int8 graph's own output
+    assert np.abs(used - floats).max() > 1e-3  # not the float module's
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [("file", "int8 graph .* sha256"), ("from_weights", "other weights")],
+)
+def test_a_replaced_or_stale_int8_graph_is_refused(tmp_path: Path, change: str, why: str) -> None:
+    # given a copy of the reader whose int8 graph was altered, or made from other weights
+    folder = tmp_path / "ocr"
+    shutil.copytree(MODELS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if change == "file":
+        with (folder / manifest["int8"]["file"]).open("ab") as fh:
+            fh.write(b"\0")
+    else:
+        manifest["int8"]["from_weights"] = "0" * 64
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    # when / then
+    with pytest.raises(WeightsRejected, match=why):
+        PlateReader.load(folder)
+
+
+def test_an_int8_graph_that_reads_otherwise_is_not_run(reader: PlateReader, tmp_path: Path) -> None:
+    # given the float graph of weights shifted as another training round would shift them,
+    # offered as the int8 graph of the shipped weights
+    import onnx
+    import torch
+
+    network = reader.easyocr_reader.recognizer
+    skeleton = str(network.skeleton_path)
+    other = ppocr_net.Model(num_class=len(reader.charset) + 1, graph_file=skeleton)
+    other.load_state_dict(network.state_dict())
+    with torch.no_grad():
+        for p in other.parameters():
+            p.add_(torch.randn_like(p) * p.std().nan_to_num(0.0))
+    wrong = tmp_path / "wrong.onnx"
+    onnx.save(other.to_onnx(), str(wrong))
+    text = reader.network_input([crop for crop, _ in rendered_crops("ua_2015", 4, seed=3)])
+    try:
+        # when it is frozen with it, then the torch module stays in charge
+        assert not network.freeze(1, graph=wrong, probe=text)
+        assert network.session is None
+    finally:
+        int8 = reader.manifest["int8"]["file"]
+        assert network.freeze(2, graph=MODELS / int8, probe=text)  # the shipped graph passes
+
+
 def test_the_network_code_easyocr_loads_is_the_sources() -> None:
     # EasyOCR imports models/ocr/platereader.py by name; it must be the reviewed source file.
     source = Path(ppocr_net.__file__).read_bytes()
