@@ -204,8 +204,9 @@ def test_drill_broker_down_when_readings_are_stored(
 def test_drill_database_sessions_cut_mid_run(
     celery_worker: Worker, engine_control: Path, sweeper, drill_settings
 ):
-    # Not a restart of the server (it is shared with other sessions here): every session of
-    # the test database is cut, as a restart does to its clients, twice during the run.
+    # What a restart, a failover or a pooler does to the clients, without taking the server
+    # down (the restart itself is the next drill): every session of the test database is cut,
+    # twice during the run.
     photos = old_photos()
     (engine_control / "mode").write_text("block")
     dispatch.backlog_enqueue(engine_version=NEW)
