@@ -48,7 +48,9 @@ class CombinedReader:
         self.formats = formats  # the plate formats accepted; None: all
         # The benchmark also measures the peer asked about every crop (1.0), on this same path.
         self.consult_below = consult_below
-        self.version = reader.version + ("+rapidocr" if peer else "")
+        # Readings of the int8 graph are not the float graph's to the last character.
+        mode = "+int8" if reader.int8 else ""
+        self.version = reader.version + mode + ("+rapidocr" if peer else "")
 
     def read_batch(
         self,
@@ -182,18 +184,25 @@ def _reading(det: PlateDetection, ocr: OcrResult) -> PlateReading:
 
 
 def load_engine(
-    models_dir: Path | None = None, *, with_peer: bool = True, regions: str = DEFAULT_REGIONS
+    models_dir: Path | None = None,
+    *,
+    with_peer: bool = True,
+    regions: str = DEFAULT_REGIONS,
+    reader_int8: bool | None = None,
 ) -> PlateEngine:
     """Load the detector and reader from `models_dir`; raises EngineUnavailable if missing.
 
     `with_peer=False` reads with our recogniser alone (no rapidocr), e.g. to measure it.
     `regions`: the plate regions reported ("ua,eu"; "us,br,eu,ua" for the openalpr sets);
     an unknown code raises `regions.UnknownRegion` before any weights are loaded.
+    `reader_int8`: the reader's fast int8 graph (None: PLATECHECK_READER_INT8 decides).
     """
     region_formats(regions)  # a bad setting fails fast, before the slow load
     folder = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
     detector = PlateDetector.load(folder / "detector")
-    reader = CombinedReader(PlateReader.load(folder / "ocr"), RapidPeer() if with_peer else None)
+    reader = CombinedReader(
+        PlateReader.load(folder / "ocr", int8=reader_int8), RapidPeer() if with_peer else None
+    )
     log.info("engine loaded: %s", detector.version)
     check = ReaderCheck.from_manifest(detector.manifest, detector.threshold)
     return PlateEngine(detector, reader, regions, check)

@@ -16,6 +16,7 @@ import contextlib
 import dataclasses
 import io
 import logging
+import os
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
@@ -44,8 +45,17 @@ T = TypeVar("T")
 
 MODEL_NAME = "platereader"
 # The int8 graph of the same weights (recognition.training.reader.quantize), when the manifest
-# records one: inference runs it instead of the float graph.
+# records one. Opt-in (PLATECHECK_READER_INT8=1, or `int8=True`): it reads a batch of lines
+# 1.3-1.5x faster on the CPU but, measured, 1-2.5 % fewer lines exactly (models/ocr/MODEL_CARD.md),
+# so the accurate float graph is the default and the fast one a deployment's choice.
 INT8_GRAPH = f"{MODEL_NAME}.int8.onnx"
+INT8_ENV = "PLATECHECK_READER_INT8"
+
+
+def int8_wanted() -> bool:
+    return os.environ.get(INT8_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
 # Lines per forward pass: larger batches stop paying off on 2 CPU cores and cost memory.
 BATCH_LINES = 64
 # The PP-OCR network is convolutions and two attention blocks, which use both cores: on 20
@@ -122,22 +132,33 @@ def _check_files(folder: Path, manifest: dict[str, Any]) -> None:
 class PlateReader:
     """Reads straightened plate crops; thread-safe lazy construction of the EasyOCR reader."""
 
-    def __init__(self, folder: Path, manifest: dict[str, Any]) -> None:
+    def __init__(self, folder: Path, manifest: dict[str, Any], int8: bool = False) -> None:
         self.folder = folder
         self.manifest = manifest
+        self.int8 = int8  # run the manifest's int8 graph (checked at load) instead of the float
         self.version = str(manifest["version"])
         self.charset = str(manifest.get("character_list", ""))
         self._reader: Any = None
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, folder: Path) -> PlateReader:
-        """Check the manifest (sha256, input size); raises EngineUnavailable or WeightsRejected."""
+    def load(cls, folder: Path, *, int8: bool | None = None) -> PlateReader:
+        """Check the manifest (sha256, input size); raises EngineUnavailable or WeightsRejected.
+
+        `int8`: run the int8 graph (None: as PLATECHECK_READER_INT8 says); the weights must
+        have one (`python -m recognition.training.reader.quantize`).
+        """
         # (the check happens here, at load; EasyOCR itself is built on first use)
         folder = Path(folder)
         _, manifest = read_verified(folder)
         _check_files(folder, manifest)
-        return cls(folder, manifest)
+        int8 = int8_wanted() if int8 is None else int8
+        if int8 and not manifest.get("int8"):
+            raise EngineUnavailable(
+                f"reader int8 graph wanted but {folder} has none: run "
+                "python -m recognition.training.reader.quantize"
+            )
+        return cls(folder, manifest, int8)
 
     @property
     def easyocr_reader(self) -> Any:
@@ -172,9 +193,9 @@ class PlateReader:
         reader.recognizer.eval()
         # Inference on onnxruntime with the loaded weights (ppocr_net.Model.freeze checks it
         # agrees with the torch module first): about 11 ms a line on one thread in profiling,
-        # against 21 ms on two for the torch module; the int8 graph, where there is one, reads
-        # a batch of lines 1.5x faster again.
-        int8 = self.manifest.get("int8")
+        # against 21 ms on two for the torch module; the int8 graph, when chosen, reads a batch
+        # of lines 1.3-1.5x faster again.
+        int8 = self.manifest.get("int8") if self.int8 else None
         frozen = reader.recognizer.freeze(
             INFER_THREADS,
             graph=self.folder / int8["file"] if int8 else None,
@@ -208,7 +229,8 @@ class PlateReader:
     def network_input(lines: Sequence[np.ndarray]) -> np.ndarray:
         """The network's input for RGB lines: (n, 3, LINE_H, LINE_W) float32, as EasyOCR
         prepares it (grey, aspect kept and padded, [-1, 1]) with the channel repeated."""
-        return _collate(lines).expand(-1, 3, -1, -1).contiguous().numpy()
+        batch: np.ndarray = _collate(lines).expand(-1, 3, -1, -1).contiguous().numpy()
+        return batch
 
     def read_lines(self, lines: Sequence[np.ndarray]) -> list[LineRead]:
         return [best_path(p, self.charset) for p in self.line_probs(lines)] if lines else []

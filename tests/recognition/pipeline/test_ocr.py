@@ -126,8 +126,29 @@ def test_a_replaced_network_graph_is_refused(tmp_path: Path) -> None:
         PlateReader.load(folder)
 
 
-def test_the_shipped_reader_runs_its_int8_graph(reader: PlateReader) -> None:
+def test_the_float_graph_is_the_default_and_int8_is_chosen(
+    reader: PlateReader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert not reader.int8
+    monkeypatch.setenv("PLATECHECK_READER_INT8", "1")
+    assert PlateReader.load(MODELS).int8
+    assert not PlateReader.load(MODELS, int8=False).int8
+
+
+def test_int8_wanted_without_an_int8_graph_is_unavailable(tmp_path: Path) -> None:
+    folder = tmp_path / "ocr"
+    shutil.copytree(MODELS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["int8"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert not PlateReader.load(folder).int8
+    with pytest.raises(EngineUnavailable, match="quantize"):
+        PlateReader.load(folder, int8=True)
+
+
+def test_the_shipped_reader_runs_its_int8_graph_when_chosen() -> None:
     # the manifest records an int8 graph of exactly the shipped weights, and inference uses it
+    reader = PlateReader.load(MODELS, int8=True)
     int8 = reader.manifest["int8"]
     assert int8["from_weights"] == reader.manifest["sha256"]
     import onnx

@@ -26,7 +26,7 @@ def test_quantize_writes_a_graph_of_these_weights_that_the_reader_runs(tmp_path:
     assert written["int8"]["from_weights"] == manifest["sha256"]
     assert (folder / written["int8"]["file"]).stat().st_size < 25_000_000
     # and the reader loads it, checks it and reads through it
-    reader = PlateReader.load(folder)
+    reader = PlateReader.load(folder, int8=True)
     assert reader.easyocr_reader.recognizer.session is not None
     int8_path = folder / written["int8"]["file"]
     assert reader.manifest["int8"]["sha256"] == sha256_file(int8_path)
