@@ -275,19 +275,19 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     if not args.no_ua:
         cases += list(ua_parking_cases(args.data))
     regions = sorted({c.regions for c in cases})
-    full = {r: load_engine(args.models, regions=r) for r in regions}
-    alone = {r: load_engine(args.models, with_peer=False, regions=r) for r in regions}
-    for engine in (*full.values(), *alone.values()):
+    full = {r: load_engine(args.models, regions=r) for r in regions}  # as deployed by default
+    peered = {r: load_engine(args.models, with_peer=True, regions=r) for r in regions}
+    for engine in (*full.values(), *peered.values()):
         if args.crop_pad:
             engine.crop_pad = (args.crop_pad[0], args.crop_pad[1])
         engine.whole_plate_grow = args.whole_plate_grow
     readers: dict[str, tuple[Reader, Judge]] = {
         "platecheck": (ours(full), judge_plate_reader),  # type: ignore[arg-type]
-        "platecheck_reader_alone": (ours(alone), judge_plate_reader),  # type: ignore[arg-type]
+        "platecheck_with_peer": (ours(peered), judge_plate_reader),  # type: ignore[arg-type]
     }
     if not args.no_peer:
         readers["rapidocr_whole_photo"] = (rapidocr_peer(), judge_text_lines)
-    report = run_benchmark(readers, cases, plate_readers={"platecheck", "platecheck_reader_alone"})
+    report = run_benchmark(readers, cases, plate_readers={"platecheck", "platecheck_with_peer"})
     report["whole_plate"] = whole_plate_rate(full, RapidPeer(cache=True), cases)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "endtoend.json").write_text(json.dumps(report, indent=2))

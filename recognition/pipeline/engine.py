@@ -10,6 +10,7 @@ Plates only: a reading that fits no plate format of the engine's regions (see
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
@@ -27,9 +28,12 @@ from recognition.pipeline.types import PhotoResult, PlateReading, RejectedText
 log = logging.getLogger(__name__)
 
 
-# Our reader's result stands when it fits a format with at least this confidence; otherwise
-# rapidocr's recogniser also reads the crop and both candidate sets go through the format rules.
-# On the real val crops this lifts exact reads from 0.77 to 0.80 (bench/out/read.json).
+# With the peer on (PLATECHECK_READER_PEER=1), our reader's result stands when it fits a format
+# with at least this confidence; otherwise rapidocr's recogniser also reads the crop and both
+# candidate sets go through the format rules. It lifted exact reads on the real val crops from
+# 0.77 to 0.80 with an earlier reader; with reader round 5 it adds nothing (end to end, same run:
+# the same hits on every set, 48 ms/photo more at p50, more junk; on crops 0.919 against 0.925
+# alone), so it is off by default.
 CONSULT_PEER_BELOW = 0.8
 
 
@@ -82,6 +86,11 @@ class CombinedReader:
 
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+PEER_ENV = "PLATECHECK_READER_PEER"
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 class PlateEngine:
@@ -186,13 +195,14 @@ def _reading(det: PlateDetection, ocr: OcrResult) -> PlateReading:
 def load_engine(
     models_dir: Path | None = None,
     *,
-    with_peer: bool = True,
+    with_peer: bool | None = None,
     regions: str = DEFAULT_REGIONS,
     reader_int8: bool | None = None,
 ) -> PlateEngine:
     """Load the detector and reader from `models_dir`; raises EngineUnavailable if missing.
 
-    `with_peer=False` reads with our recogniser alone (no rapidocr), e.g. to measure it.
+    `with_peer`: also ask rapidocr's recogniser about the crops our reader is unsure of (None:
+    as PLATECHECK_READER_PEER says; off by default, see CONSULT_PEER_BELOW).
     `regions`: the plate regions reported ("ua,eu"; "us,br,eu,ua" for the openalpr sets);
     an unknown code raises `regions.UnknownRegion` before any weights are loaded.
     `reader_int8`: the reader's fast int8 graph (None: PLATECHECK_READER_INT8 decides).
@@ -201,7 +211,8 @@ def load_engine(
     folder = Path(models_dir) if models_dir else DEFAULT_MODELS_DIR
     detector = PlateDetector.load(folder / "detector")
     reader = CombinedReader(
-        PlateReader.load(folder / "ocr", int8=reader_int8), RapidPeer() if with_peer else None
+        PlateReader.load(folder / "ocr", int8=reader_int8),
+        RapidPeer() if (_env_flag(PEER_ENV) if with_peer is None else with_peer) else None,
     )
     log.info("engine loaded: %s", detector.version)
     check = ReaderCheck.from_manifest(detector.manifest, detector.threshold)
