@@ -104,6 +104,15 @@ def old_photos() -> list[Photo]:
     return photos
 
 
+def backlog_held_at_first_batch(engine_control: Path) -> list[Photo]:
+    """Old photos queued by the backlog, the engine holding the first batch it was given."""
+    photos = old_photos()
+    (engine_control / "mode").write_text("block")
+    dispatch.backlog_enqueue(engine_version=NEW)
+    wait_for((engine_control / "started").exists, timeout=60, what="the first batch to start")
+    return photos
+
+
 def engine_calls(control: Path) -> int:
     calls = control / "calls"
     if not calls.exists():
@@ -138,10 +147,7 @@ def assert_exactly_once(photos: list[Photo], worker: Worker) -> None:
 def test_drill_sigkill_a_worker_mid_batch(
     celery_worker: Worker, engine_control: Path, sweeper, drill_settings
 ):
-    (engine_control / "mode").write_text("block")
-    photos = old_photos()
-    dispatch.backlog_enqueue(engine_version=NEW)
-    wait_for((engine_control / "started").exists, timeout=60, what="the first batch to start")
+    photos = backlog_held_at_first_batch(engine_control)
     celery_worker.kill()
     (engine_control / "mode").write_text("ok")
     celery_worker.start()
@@ -157,10 +163,7 @@ def test_drill_restart_redis_mid_run(
     drill_settings,
     private_redis: PrivateRedis,
 ):
-    (engine_control / "mode").write_text("block")
-    photos = old_photos()
-    dispatch.backlog_enqueue(engine_version=NEW)
-    wait_for((engine_control / "started").exists, timeout=60, what="the first batch to start")
+    photos = backlog_held_at_first_batch(engine_control)
     # Redis dies with every queued message (no persistence) and comes back empty
     private_redis.stop()
     time.sleep(1)
@@ -207,10 +210,7 @@ def test_drill_database_sessions_cut_mid_run(
     # What a restart, a failover or a pooler does to the clients, without taking the server
     # down (the restart itself is the next drill): every session of the test database is cut,
     # twice during the run.
-    photos = old_photos()
-    (engine_control / "mode").write_text("block")
-    dispatch.backlog_enqueue(engine_version=NEW)
-    wait_for((engine_control / "started").exists, timeout=60, what="the first batch to start")
+    photos = backlog_held_at_first_batch(engine_control)
     for _ in range(2):
         with connection.cursor() as cursor:
             cursor.execute(
@@ -258,10 +258,7 @@ def test_drill_restart_postgresql_mid_run(
 ):
     # The real thing: the server stops while a batch is being read, stays down while the batch
     # tries to store its readings, and starts again.
-    photos = old_photos()
-    (engine_control / "mode").write_text("block")
-    dispatch.backlog_enqueue(engine_version=NEW)
-    wait_for((engine_control / "started").exists, timeout=60, what="the first batch to start")
+    photos = backlog_held_at_first_batch(engine_control)
     before = _server_started_at()
     try:
         _cluster("stop")
