@@ -46,7 +46,7 @@ T = TypeVar("T")
 MODEL_NAME = "platereader"
 # The int8 graph of the same weights (recognition.training.reader.quantize), when the manifest
 # records one. Opt-in (PLATECHECK_READER_INT8=1, or `int8=True`): it reads a batch of lines
-# 1.3-1.5x faster on the CPU but, measured, 1-2.5 % fewer lines exactly (models/ocr/MODEL_CARD.md),
+# 1.3-1.5x faster on the CPU but, measured, 1.5-3 % fewer lines exactly (models/ocr/MODEL_CARD.md),
 # so the accurate float graph is the default and the fast one a deployment's choice.
 INT8_GRAPH = f"{MODEL_NAME}.int8.onnx"
 INT8_ENV = "PLATECHECK_READER_INT8"

@@ -5,8 +5,8 @@
 Static quantisation with onnxruntime: the convolutions' weights per channel and their inputs
 are stored as int8, with activation ranges calibrated on `--calibration` training lines (real
 `train` crops and synthetic plates of the Ukrainian formats; never a validation image). The
-attention blocks' MatMuls stay float. Measured on the 415 real val crops of the training
-validation (best path, busy machine): float 0.942 exact in 9.0 s, int8 convolutions 0.937 in
+attention blocks' MatMuls stay float. Measured with round 4's weights on the 415 real val crops
+of the training validation (best path, busy machine): float 0.942 exact in 9.0 s, int8 convolutions 0.937 in
 6.7 s (1.34x; 1.5x on a batch bench), convolutions and MatMuls 0.928. Percentile calibration
 (99.99) failed the reader's agreement check; leaving the first or the last convolutions float
 did not read better (0.933, 0.925): the rest is calibration noise of a few crops.
@@ -14,9 +14,10 @@ did not read better (0.933, 0.925): the rest is calibration noise of a few crops
 Writes `platereader.int8.onnx` beside the weights and records it in the manifest (`int8`: the
 file, its sha256 and the sha256 of the float weights it was made from), which `PlateReader.load`
 checks; a reader loaded with `int8=True` (or PLATECHECK_READER_INT8=1) then runs the int8 graph
-through EasyOCR's network (`ppocr_net.Model.freeze`). It reads 2.5 % fewer synthetic Ukrainian
-lines exactly (0.680 against 0.705, best path), so it is a deployment's choice for speed, not
-the default. Re-exporting the weights drops the record, so a stale int8 graph is never used.
+through EasyOCR's network (`ppocr_net.Model.freeze`). It reads fewer lines exactly (round 5:
+real val crops 0.937 against 0.964, synthetic Ukrainian 0.685 against 0.700, best path), so it
+is a deployment's choice for speed, not the default. Re-exporting the weights drops the
+record, so a stale int8 graph is never used.
 """
 
 from __future__ import annotations
