@@ -2,14 +2,15 @@
 
     python -m recognition.training.reader.quantize --models models/ocr --data ../shared/datasets
 
-Static quantisation with onnxruntime: the convolutions' weights per channel and their inputs
-are stored as int8, with activation ranges calibrated on `--calibration` training lines (real
+Static quantisation with onnxruntime: the convolutions' weights per channel and their inputs are
+stored as int8, with activation ranges calibrated on `--calibration` training lines (real
 `train` crops and synthetic plates of the Ukrainian formats; never a validation image). The
 attention blocks' MatMuls stay float. Measured with round 4's weights on the 415 real val crops
 of the training validation (best path, busy machine): float 0.942 exact in 9.0 s, int8
-convolutions 0.937 in 6.7 s (1.34x; 1.5x on a batch bench), convolutions and MatMuls 0.928. Percentile calibration
-(99.99) failed the reader's agreement check; leaving the first or the last convolutions float
-did not read better (0.933, 0.925): the rest is calibration noise of a few crops.
+convolutions 0.937 in 6.7 s (1.34x; 1.5x on a batch bench), convolutions and MatMuls 0.928.
+Percentile calibration (99.99) failed the reader's agreement check; leaving the first or the
+last convolutions float did not read better (0.933, 0.925): the rest is calibration noise of a
+few crops.
 
 Writes `platereader.int8.onnx` beside the weights and records it in the manifest (`int8`: the
 file, its sha256 and the sha256 of the float weights it was made from), which `PlateReader.load`
