@@ -184,14 +184,6 @@ class CpuTracker:
         return sum(self.seen.values())
 
 
-def engine_reads(control: Path) -> int:
-    """Images the engine double finished reading, from its `calls` log (one line per batch)."""
-    calls = control / "calls"
-    if not calls.exists():
-        return 0
-    return sum(int(line.split()[1]) for line in calls.read_text().splitlines())
-
-
 def exactly_once(version: str) -> str:
     """What the drills assert, over the whole run: reading sets per photo, listings unchecked."""
     from django.db.models import Count, F, Q
@@ -262,7 +254,9 @@ def run_plumbing(args: argparse.Namespace, workers: int, version: str, log_dir: 
         f" PostgreSQL CPU {db_cpu:.1f}s = {db_cpu / max(done, 1) * 1000:.2f} ms/photo;"
         f" failed {failed}; batch {args.batch_size}; load {os.getloadavg()[0]:.1f}"
     )
-    reads = engine_reads(control)
+    from tests.fixtures.engine_double import finished_reads
+
+    reads = finished_reads(control)
     say(
         f"  exactly once: engine reads {reads:,} for {run.total:,} photos"
         f" ({reads - run.total:+,}); {exactly_once(version)}"

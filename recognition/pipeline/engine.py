@@ -10,14 +10,13 @@ Plates only: a reading that fits no plate format of the engine's regions (see
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from recognition.pipeline.ocr import OcrResult, PlateReader, best_of
+from recognition.pipeline.ocr import OcrResult, PlateReader, best_of, env_flag
 from recognition.pipeline.peer import RapidPeer, consult_peer
 from recognition.pipeline.plate_detector import PlateDetection, PlateDetector, inside_share
 from recognition.pipeline.reader_check import CropRead, ReaderCheck
@@ -87,10 +86,6 @@ class CombinedReader:
 
 DEFAULT_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 PEER_ENV = "PLATECHECK_READER_PEER"
-
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 class PlateEngine:
@@ -212,7 +207,7 @@ def load_engine(
     detector = PlateDetector.load(folder / "detector")
     reader = CombinedReader(
         PlateReader.load(folder / "ocr", int8=reader_int8),
-        RapidPeer() if (_env_flag(PEER_ENV) if with_peer is None else with_peer) else None,
+        RapidPeer() if (env_flag(PEER_ENV) if with_peer is None else with_peer) else None,
     )
     log.info("engine loaded: %s", detector.version)
     check = ReaderCheck.from_manifest(detector.manifest, detector.threshold)

@@ -52,8 +52,9 @@ INT8_GRAPH = f"{MODEL_NAME}.int8.onnx"
 INT8_ENV = "PLATECHECK_READER_INT8"
 
 
-def int8_wanted() -> bool:
-    return os.environ.get(INT8_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+def env_flag(name: str) -> bool:
+    """A deployment's on/off switch in the environment (1, true, yes, on: on)."""
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
 # Lines per forward pass: larger batches stop paying off on 2 CPU cores and cost memory.
@@ -152,7 +153,7 @@ class PlateReader:
         folder = Path(folder)
         _, manifest = read_verified(folder)
         _check_files(folder, manifest)
-        int8 = int8_wanted() if int8 is None else int8
+        int8 = env_flag(INT8_ENV) if int8 is None else int8
         if int8 and not manifest.get("int8"):
             raise EngineUnavailable(
                 f"reader int8 graph wanted but {folder} has none: run "

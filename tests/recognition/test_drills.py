@@ -21,6 +21,7 @@ from django.db.models import Count
 
 from recognition import dispatch
 from recognition.models import CrosscheckRequest, Reading
+from tests.fixtures.engine_double import finished_reads
 from tests.fixtures.factories import ListingFactory, PhotoFactory
 from tests.fixtures.worker import Worker, drop_broker_connections, wait_for
 from webapp.celery import app as celery_app
@@ -113,13 +114,6 @@ def backlog_held_at_first_batch(engine_control: Path) -> list[Photo]:
     return photos
 
 
-def engine_calls(control: Path) -> int:
-    calls = control / "calls"
-    if not calls.exists():
-        return 0
-    return sum(int(line.split()[1]) for line in calls.read_text().splitlines())
-
-
 def settled(photos: list[Photo]) -> bool:
     ids = [p.pk for p in photos]
     done = Photo.objects.filter(pk__in=ids, status=Photo.Status.DONE, model_version=NEW).count()
@@ -152,7 +146,7 @@ def test_drill_sigkill_a_worker_mid_batch(
     (engine_control / "mode").write_text("ok")
     celery_worker.start()
     assert_exactly_once(photos, celery_worker)
-    assert engine_calls(engine_control) == len(photos)  # the killed batch never finished
+    assert finished_reads(engine_control) == len(photos)  # the killed batch never finished
     assert Photo.objects.filter(attempts=2).count() == drill_settings.RECOGNITION_BATCH
 
 
@@ -171,7 +165,7 @@ def test_drill_restart_redis_mid_run(
     drop_broker_connections()
     (engine_control / "release").touch()
     assert_exactly_once(photos, celery_worker)
-    assert engine_calls(engine_control) == len(photos)  # lost messages resent, none twice
+    assert finished_reads(engine_control) == len(photos)  # lost messages resent, none twice
 
 
 def test_drill_broker_down_when_readings_are_stored(

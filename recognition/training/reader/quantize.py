@@ -70,7 +70,7 @@ def quantize(models_dir: Path, data_dir: Path, count: int = 300) -> dict:
     )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    reader = PlateReader.load(models_dir)
+    reader = PlateReader.load(models_dir, int8=False)  # the float weights are quantised
     network = reader.easyocr_reader.recognizer
     name = network.skeleton.graph.input[0].name
     batches = [reader.network_input([line]) for line in calibration_lines(data_dir, count)]

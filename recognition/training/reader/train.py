@@ -27,6 +27,7 @@ from torch.utils.data import DataLoader
 
 from recognition.datasets import CHARSET, RealCrop, load_detected_crops, load_real_crops
 from recognition.pipeline import ppocr_net
+from recognition.pipeline.ocr import INT8_GRAPH
 from recognition.pipeline.ocr_input import LINE_H, LINE_W
 from recognition.pipeline.weights import sha256_file, write_manifest
 from recognition.training.reader.lines import LineStream, synth_val_set
@@ -135,7 +136,7 @@ def export(checkpoint: Path, models_dir: Path, graph: Path, quantize: bool = Fal
     weights = models_dir / f"{MODEL_NAME}.pth"
     torch.save(state, weights)
     # an int8 graph of the previous weights would no longer match: quantize.py makes a new one
-    (models_dir / f"{MODEL_NAME}.int8.onnx").unlink(missing_ok=True)
+    (models_dir / INT8_GRAPH).unlink(missing_ok=True)
     shutil.copyfile(Path(ppocr_net.__file__), models_dir / f"{MODEL_NAME}.py")
     shutil.copyfile(graph, models_dir / NETWORK_PARAMS["graph_file"])
     yaml_text = (
