@@ -215,7 +215,7 @@ def whole_plate_rate(engines, peer, cases: list[Case]) -> dict[str, float]:  # t
     whole: dict[str, list[bool]] = {}
     for case in tqdm(cases, desc="whole plate", unit="photo"):
         engine = engines[case.regions]
-        dets = engine.detector.detect([case.image], threshold=engine.check.candidate)[0]
+        dets = engine.detect([case.image])[0]
         if case.box is not None:
             dets = [d for d in dets if _is_label(np.asarray(d.box, np.float32), "", case)]
         crops = [

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from recognition.pipeline.line_join import with_joined
 from recognition.pipeline.ocr import OcrResult, PlateReader, best_of, env_flag
 from recognition.pipeline.peer import RapidPeer, consult_peer
 from recognition.pipeline.plate_detector import PlateDetection, PlateDetector, inside_share
@@ -118,9 +119,15 @@ class PlateEngine:
                 reader.reader.version,
             )
 
+    def detect(self, images: Sequence[np.ndarray]) -> list[list[PlateDetection]]:
+        """The candidate plates on each image: the detector's, and the pieces of one plate
+        joined along their line (`line_join`)."""
+        found = self.detector.detect(images, threshold=self.check.candidate)
+        return [with_joined(dets) for dets in found]
+
     def recognize_batch(self, images: Sequence[np.ndarray]) -> list[PhotoResult]:
         t0 = time.perf_counter()
-        detections = self.detector.detect(images, threshold=self.check.candidate)
+        detections = self.detect(images)
         t1 = time.perf_counter()
         flat = [(img, d) for img, dets in zip(images, detections, strict=True) for d in dets]
         crops = [
@@ -159,18 +166,23 @@ SAME_PLATE_SHARE = 0.5
 
 
 def _distinct(plates: list[PlateReading]) -> tuple[PlateReading, ...]:
-    """One report per plate: the surest of those with the same text or overlapping boxes."""
+    """One report per plate: the surest of those with the same text or overlapping boxes, unless
+    a less sure one extends it (`AX0787CO` read from the joined pieces beside `AX0787` read from
+    one piece): a clipped reading is a wrong one, however sure."""
     kept: list[PlateReading] = []
     for plate in sorted(plates, key=lambda p: -p.confidence):
-        box = np.asarray(plate.box)
-        if not any(
-            plate.text == k.text
-            or max(inside_share(box, np.asarray(k.box)), inside_share(np.asarray(k.box), box))
-            >= SAME_PLATE_SHARE
-            for k in kept
-        ):
+        same = [k for k in kept if _same_plate(plate, k)]
+        if not same:
             kept.append(plate)
-    return tuple(kept)
+        elif all(k.text in plate.text and len(k.text) < len(plate.text) for k in same):
+            kept = [k for k in kept if k not in same] + [plate]
+    return tuple(sorted(kept, key=lambda p: -p.confidence))
+
+
+def _same_plate(a: PlateReading, b: PlateReading) -> bool:
+    box_a, box_b = np.asarray(a.box), np.asarray(b.box)
+    overlap = max(inside_share(box_a, box_b), inside_share(box_b, box_a))
+    return a.text == b.text or overlap >= SAME_PLATE_SHARE
 
 
 def _reading(det: PlateDetection, ocr: OcrResult) -> PlateReading:
