@@ -48,20 +48,23 @@ def scored_candidates(
 
 
 def check_f1(check: ReaderCheck, scored: Iterable[Scored], n_gt: int) -> dict[str, float]:
-    """Precision, recall and F1 of the detections `check` keeps (IoU matching done upstream)."""
-    tp = fp = 0
+    """Precision, recall and F1 of the detections `check` keeps (IoU matching done upstream),
+    and how many unmatched ones it keeps where they are neither right nor wrong (`unsure`)."""
+    tp = fp = unsure = 0
     for score, read, matched, ignored in scored:
         if not check.keeps(score=score, read=read):
             continue
         if matched:
             tp += 1
-        elif not ignored:
+        elif ignored:
+            unsure += 1
+        else:
             fp += 1
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / n_gt if n_gt else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": precision, "recall": recall, "f1": f1, "tp": tp, "fp": fp,
-            "fn": n_gt - tp}  # fmt: skip
+            "fn": n_gt - tp, "unsure": unsure}  # fmt: skip
 
 
 def fit_check(
@@ -76,7 +79,12 @@ def fit_check(
     `recall_floor` of the plates in every group of `plate_reads` (per yaw bucket: for each
     plate, (score, reading) of every detection that matches it; a plate is found when
     the check keeps any of them).
-    Ties go to the earlier check in `grid`."""
+
+    Between checks of equal F1, the one that keeps fewer `unsure` detections (unmatched ones on
+    partially labelled photos) wins: the labelled plates cannot tell them apart, and what such a
+    check drops besides are reports the reader could hardly read (a notice, a date sticker), a
+    wrong reading even where an unlabelled plate lies under it. Remaining ties go to the earlier
+    check in `grid`."""
     best: tuple[ReaderCheck, dict[str, float]] | None = None
     for check in grid:
         if plate_reads and not all(
@@ -84,7 +92,10 @@ def fit_check(
         ):
             continue
         metrics = check_f1(check, scored, n_gt)
-        if best is None or metrics["f1"] > best[1]["f1"]:
+        if best is None or (metrics["f1"], -metrics["unsure"]) > (
+            best[1]["f1"],
+            -best[1]["unsure"],
+        ):
             best = (check, metrics)
     if best is None:
         raise ValueError("no reader check in the grid keeps the promised recall")

@@ -10,6 +10,10 @@ a weaker one is kept when the reader reads text from its crop.
     check.keeps(score=0.6, read=CropRead(0.4, 7))   # True: a weak box the reader can read
     check.keeps(score=0.99, read=CropRead(0.3, 2))  # False: two characters are no plate
 
+A sure detection is kept on the detector's word unless the reader reads next to nothing from it
+(below `sure_min_confidence`): what the detector is surest of besides plates is lettering that
+no plate format's reader model recognises (a notice, a date sticker, a dealer's frame).
+
 A reading shorter than `min_chars` drops a detection whatever its score: the standard serials of
 every format the product reads have 4 characters or more (only US vanity plates are shorter),
 and many of the detector's surest look-alikes (a tail lamp, a sign's lettering, a string of
@@ -48,6 +52,9 @@ class ReaderCheck:
     min_confidence: float  # the reader's confidence that keeps a candidate below `sure`
     reader: str = ""  # the reader version the values were fitted with
     min_chars: int = 0  # a shorter reading drops any detection (0: length is not weighed)
+    # The reader's confidence that even a sure detection needs (0: the detector's word is
+    # enough). Sure look-alikes (a notice, a date, a dealer's sticker) mostly read at ~0.
+    sure_min_confidence: float = 0.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.candidate <= self.sure:
@@ -71,6 +78,7 @@ class ReaderCheck:
             min_confidence=float(raw["min_confidence"]),
             reader=str(raw.get("reader", "")),
             min_chars=int(raw.get("min_chars", 0)),  # checks fitted before it weighed length
+            sure_min_confidence=float(raw.get("sure_min_confidence", 0.0)),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -80,5 +88,5 @@ class ReaderCheck:
         if read.chars < self.min_chars:
             return False
         if score >= self.sure:
-            return True
+            return read.confidence >= self.sure_min_confidence
         return score >= self.candidate and read.confidence >= self.min_confidence

@@ -50,6 +50,8 @@ CONFIDENCE_GRID = (0.02, 0.05, 0.1, 0.2, 0.3)
 # Shortest reading kept: 0 weighs no length; 3 and 4 allow one or no character lost at a plate's
 # edge from the 4-character serials, the shortest standard ones of the formats we read.
 MIN_CHARS_GRID = (0, 3, 4)
+# The reader's confidence a sure detection needs: 0 takes the detector's word.
+SURE_CONFIDENCE_GRID = (0.0, 0.01, 0.02, 0.05)
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -66,13 +68,17 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 def grid(threshold: float) -> Iterator[ReaderCheck]:
     """The detector's plain threshold first (ties keep it), then every combination, the ones
-    that weigh no length first (ties keep the simpler check)."""
+    that ask least of the reader first (ties keep the simpler check)."""
     yield ReaderCheck.plain(threshold)
-    for chars, sure, candidate, confidence in itertools.product(
-        MIN_CHARS_GRID, SURE_GRID, CANDIDATE_GRID, CONFIDENCE_GRID
+    for sure_confidence, chars, sure, candidate, confidence in itertools.product(
+        SURE_CONFIDENCE_GRID, MIN_CHARS_GRID, SURE_GRID, CANDIDATE_GRID, CONFIDENCE_GRID
     ):
         yield ReaderCheck(
-            sure=sure, candidate=candidate, min_confidence=confidence, min_chars=chars
+            sure=sure,
+            candidate=candidate,
+            min_confidence=confidence,
+            min_chars=chars,
+            sure_min_confidence=sure_confidence,
         )
 
 

@@ -42,7 +42,7 @@ def test_f1_counts_kept_matches_and_ignores_unmatched_boxes_on_partial_sets() ->
     # when
     m = check_f1(CHECK, scored, n_gt=3)
     # then
-    assert (m["tp"], m["fp"], m["fn"]) == (2, 1, 1)
+    assert (m["tp"], m["fp"], m["fn"], m["unsure"]) == (2, 1, 1, 1)
     assert m["precision"] == pytest.approx(2 / 3)
     assert m["recall"] == pytest.approx(2 / 3)
     assert m["f1"] == pytest.approx(2 / 3)
@@ -59,6 +59,24 @@ def test_fitting_picks_the_best_f1_among_checks_that_keep_steep_plates() -> None
     # then the check that reads wins
     assert check == reading
     assert metrics["f1"] == 1.0
+
+
+def test_between_equal_f1_fitting_keeps_fewer_unsure_reports() -> None:
+    # given labelled plates the reader reads, and on partially labelled photos two sure unmatched
+    # detections: one it reads, one it reads at next to nothing
+    scored = [(0.99, read(0.6), True, False)] * 3 + [
+        (0.99, read(0.5), False, True),
+        (0.99, read(0.001), False, True),
+    ]
+    takes_the_detectors_word = ReaderCheck(sure=0.95, candidate=0.5, min_confidence=0.1)
+    asks_the_reader_too = ReaderCheck(
+        sure=0.95, candidate=0.5, min_confidence=0.1, sure_min_confidence=0.02
+    )
+    # when both score the same F1 on the labelled plates
+    check, metrics = fit_check(scored, 3, [takes_the_detectors_word, asks_the_reader_too])
+    # then the one that keeps fewer unsure reports wins, though it comes later in the grid
+    assert check == asks_the_reader_too
+    assert (metrics["f1"], metrics["unsure"]) == (1.0, 1)
 
 
 def test_fitting_refuses_a_check_that_would_drop_steep_plates() -> None:

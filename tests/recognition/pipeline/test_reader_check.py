@@ -44,6 +44,19 @@ def test_a_reading_shorter_than_a_plate_drops_even_a_sure_detection() -> None:
     assert check.keeps(score=0.5, read=read(0.1, chars=3))
 
 
+def test_a_sure_detection_the_reader_reads_nothing_from_is_dropped_when_the_check_says_so() -> None:
+    # given a check that wants a sure detection read at 0.02 or more
+    check = ReaderCheck(sure=0.95, candidate=0.3, min_confidence=0.1, sure_min_confidence=0.02)
+    # then a notice the detector is sure of, read at 0.001, is dropped; a plate read at 0.02 is not
+    assert not check.keeps(score=0.99, read=read(0.001))
+    assert check.keeps(score=0.99, read=read(0.02))
+    # and a check fitted before the field existed keeps the detector's word
+    old = ReaderCheck.from_manifest({"reader_check": {"sure": 0.95, "candidate": 0.3,
+                                                      "min_confidence": 0.1}}, 0.9)  # fmt: skip
+    assert old.sure_min_confidence == 0.0
+    assert old.keeps(score=0.99, read=read(0.0))
+
+
 def test_the_length_of_a_reading_counts_letters_and_digits_only() -> None:
     # given a two-line reading joined with a separator
     result = OcrResult(
