@@ -208,8 +208,12 @@ def _photos_from_db(cache: dict) -> dict[str, int]:
     return {key: first + j for j, key in enumerate(sorted(cache))}
 
 
-def run_queries(cache: dict, photos: dict[str, int]) -> tuple[dict[str, float], list[float]]:
+def run_queries(
+    cache: dict, photos: dict[str, int]
+) -> tuple[dict[str, float], list[float], list[str]]:
+    """Hit rates, each query's latency, and a line per query that is not a top-3 hit."""
     ranks: dict[str, list[int | None]] = {"real": [], "synthetic": [], "all": []}
+    misses: list[str] = []
     latencies: list[float] = []
     # Photos that show a plate: its own photo, and synthetic photos pasted on its real scene.
     showing: dict[str, set[int]] = {}
@@ -224,12 +228,16 @@ def run_queries(cache: dict, photos: dict[str, int]) -> tuple[dict[str, float], 
         rank = next((i for i, h in enumerate(hits) if h.photo_id in relevant), None)
         ranks[key.split("/")[0]].append(rank)
         ranks["all"].append(rank)
+        if rank is None or rank >= 3:
+            read = [p["text"] for p in entry["plates"]] or "nothing"
+            at = "not found" if rank is None else f"rank {rank + 1}"
+            misses.append(f"{key:14s} {entry['truth']:10s} {at:10s} engine read {read}")
     rates = {}
     for group, values in ranks.items():
         for k in (1, 3):
             rates[f"{group}_top{k}"] = sum(r is not None and r < k for r in values) / len(values)
         rates[f"{group}_n"] = len(values)
-    return rates, latencies
+    return rates, latencies, misses
 
 
 def main() -> int:
@@ -273,13 +281,17 @@ def main() -> int:
         rates: dict[str, float] = {}
         plate_search(q=next(iter(cache.values()))["truth"])  # warm the connection
         for run in range(args.runs):
-            rates, latencies = run_queries(cache, photos)
+            rates, latencies, misses = run_queries(cache, photos)
             p95 = statistics.quantiles(latencies, n=20)[-1]
             p95s.append(p95)
             say(
                 f"run {run + 1}: top-1 {rates['all_top1']:.3f}  top-3 {rates['all_top3']:.3f}"
                 f"  p50 {statistics.median(latencies):.1f} ms  p95 {p95:.1f} ms"
             )
+        say("")
+        say(f"{len(misses)} queries not in the top 3:")
+        for line in misses:
+            say(f"  {line}")
         say("")
         for group in ("real", "synthetic", "all"):
             say(
