@@ -83,6 +83,11 @@ def _complete(priors: dict[str, float]) -> dict[str, float]:
     out.setdefault("ua_moto", priors["ua_square"])
     for code in ("ua_transit", "ua_diplomatic"):  # white on red: unlikely on any other plate
         out.setdefault(code, NOT_RED_PRIOR)
+    # Another state's serial is as likely as the listed states' on the same crop: with a lower
+    # prior, a real serial as read lost to a strict layout reached by two look-alike fixes
+    # (WD2R9B -> WDZR98): 94 of 817 US train crops. STATE_SERIAL_FACTOR still ranks it below a
+    # strict reading that fits as read or with the OCR's own sure runner-up.
+    out.setdefault("us_state", priors["us"])
     return out
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from recognition.pipeline.regions import (
@@ -166,3 +167,19 @@ def test_a_strict_serial_beats_the_fallback_for_the_same_text() -> None:
 
     resolved = resolve([Candidate("ABC1234", 0.9)], FormatHint(), region_formats("us"))
     assert (resolved.text, resolved.format) == ("ABC1234", "us")
+
+
+def test_a_serial_as_read_beats_a_strict_layout_reached_by_look_alike_fixes() -> None:
+    """WD2R9B is another state's serial; bending it to LLLLDD (2 -> Z, B -> 8) misreads it."""
+    from recognition.pipeline.format_hint import format_hint
+    from recognition.pipeline.regions import Candidate, resolve
+    from recognition.pipeline.regions.regions import region_formats
+
+    white = np.full((40, 160, 3), 235, dtype=np.uint8)  # a plain crop: no band, not grey
+    hint = format_hint(white)
+    assert hint.priors["us_state"] == hint.priors["us"]
+    text = "WD2R9B"
+    probs = tuple(((ch, 0.99), ("Z" if ch == "2" else "8", 0.005)) for ch in text)
+    resolved = resolve([Candidate(text, 0.95, probs)], hint, region_formats("us"))
+    assert (resolved.text, resolved.format) == ("WD2R9B", "us_state")
+    assert "WDZR98" in [alt.text for alt in resolved.alternatives]
