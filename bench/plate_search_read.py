@@ -5,7 +5,8 @@ of ``recognition.evaluation.endtoend``) with the shipped engine on the CPU and c
 the true text and every plate the engine read (text, confidence, alternatives; each photo read
 with its dataset's plate regions, as `evaluation e2e` reads it) in
 ``bench/out/plate_search_readings.json`` (git-ignored). Reading is slow on a CPU, so the cache is
-written after every photo and a re-run only reads the photos still missing.
+written after every photo and a re-run only reads the photos still missing, or read by another
+engine (its code, format rules and weights: `engine_fingerprint`).
 
     .venv/bin/python bench/plate_search_read.py [--limit N] [--per-bucket 10]
 """
@@ -13,6 +14,7 @@ written after every photo and a re-run only reads the photos still missing.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -22,6 +24,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tqdm import tqdm  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / "out" / "plate_search_readings.json"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def engine_fingerprint() -> str:
+    """What the readings depend on: the pipeline's code (format rules included) and the
+    models' manifests (which pin the weights by sha256). A cached reading made by another
+    engine is read again."""
+    digest = hashlib.sha256()
+    files = sorted((ROOT / "recognition" / "pipeline").rglob("*.py"))
+    files += sorted((ROOT / "models").glob("*/manifest.json"))
+    for path in files:
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _cases(data: Path, limit_real: int | None, per_bucket: int):
@@ -79,8 +95,11 @@ def main() -> None:
     # the openalpr US and Brazilian photos as a deployment in those countries would.
     engines: dict[str, object] = {}
     CACHE.parent.mkdir(parents=True, exist_ok=True)
+    fingerprint = engine_fingerprint()
     for key, case, shown in tqdm(list(_cases(args.data, args.limit, args.per_bucket))):
         entry = cache.get(key, {})
+        if entry.get("engine") != fingerprint:
+            entry = {}
         if (
             entry.get("truth") == case.text
             and entry.get("plates_shown") == shown
@@ -94,6 +113,7 @@ def main() -> None:
             engines[case.regions] = load_engine(regions=case.regions)
         result = engines[case.regions].recognize_batch([case.image])[0]  # type: ignore[attr-defined]
         cache[key] = {
+            "engine": fingerprint,
             "truth": case.text,
             "plates_shown": shown,
             "group": case.group,
