@@ -8,25 +8,28 @@ rare value only Python normalises). A file PostgreSQL's CSV reader refuses (a wr
 count, a stray quote, a bad byte, a record over several lines) is rolled back to a savepoint and
 read line by line by ``registry.importers`` instead, which turns each bad line into a reject.
 
-Either way new rows are merged with ``ON CONFLICT (row_hash) DO NOTHING`` (re-importing is a
-no-op) and the plate and VIN of every new row land in the temp table ``registry_changed``, from
-which the caller finds the listings to cross-check again. Nothing commits here.
+Either way the typed rows gather in the temp table ``registry_typed`` and are merged into the
+run's own partition (``registry.partitions``), without the row hashes the register already holds
+(re-importing is a no-op); ``finish_import`` indexes and attaches it and puts the plate and VIN of
+every new row in the temp table ``registry_changed``, from which the caller finds the listings
+to cross-check again. Nothing commits here.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import TYPE_CHECKING
 
 import psycopg
 from django.db import connection, transaction
 
+from registry import partitions, row_sql
+from registry.encodings import RegisterFormatError
 from registry.importers import (
-    ALL_COLUMNS,
     RAW_TEXT_LIMIT,
     RegisterRow,
     RegisterSource,
@@ -36,9 +39,6 @@ from registry.importers import (
 )
 from registry.models import ImportRun, RegisterRecord
 from registry.normalise import (
-    PLATE_LATIN_SQL,
-    VIN_SQL,
-    date_parts_sql,
     normalise_colour,
     register_make_model,
 )
@@ -49,13 +49,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 COPY_BUFFER = 1 << 20
-COPY_CHUNK_ROWS = 200_000  # rows per COPY round of the line-by-line path
 ORM_BATCH_ROWS = 1_000  # rows per INSERT on SQLite (the demo)
 PROGRESS_EVERY_ROWS = 10_000  # the line-by-line path reports its progress this often
 MERGE_WORK_MEM = "256MB"
 _PG_ENCODINGS = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1251": "WIN1251"}
 _COLUMNS: tuple[str, ...] = RegisterRow._fields
-_NUMBER_COLUMNS = ("OPER_CODE", "MAKE_YEAR", "CAPACITY", "OWN_WEIGHT", "TOTAL_WEIGHT")
 
 
 class _NotClean(Exception):
@@ -88,41 +86,59 @@ def prepare(cursor: CursorWrapper) -> None:
     # Each row's lateral values are computed once (OFFSET 0); a memo cache of them, keyed on
     # rows that never repeat, only costs hashing and memory.
     cursor.execute("SELECT set_config('enable_memoize', 'off', true)")
+    # JIT compiling the checks took 0.8 s of each merge of 500,000 rows and saved less.
+    cursor.execute("SELECT set_config('jit', 'off', true)")
+    # The temp tables are analysed for their row counts and key spreads (so that the joins are
+    # hashed): 3,000 sampled rows tell that as well as 30,000, in a tenth of the time.
+    cursor.execute("SELECT set_config('default_statistics_target', '10', true)")
 
 
-def start_import() -> None:
+def start_import(run: ImportRun) -> None:
     """An empty list of changed keys for this import (a caller's transaction may hold an older
-    import's: ON COMMIT DROP only fires at the outermost commit)."""
+    import's: ON COMMIT DROP only fires at the outermost commit), and the run's empty table."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
         prepare(cursor)
         cursor.execute("TRUNCATE registry_changed")
+        partitions.create(cursor, run.pk)
+
+
+def finish_import(run: ImportRun) -> None:
+    """The run's rows join the register: its table indexed and attached (PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        partitions.attach(cursor, run.pk)
+    run.merge_seconds += time.perf_counter() - started
+    logger.info("%s: indexed and attached in %.1fs", run.file_name, time.perf_counter() - started)
 
 
 def load_source(
-    *, source: RegisterSource, run: ImportRun, variant: str, progress: Progress = _no_progress
+    *,
+    source: RegisterSource,
+    run: ImportRun,
+    variant: str,
+    progress: Progress = _no_progress,
+    index: int = 0,
 ) -> Loaded:
+    """Load one source of the run (`index`: its place among the run's files)."""
     with connection.cursor() as cursor:
         prepare(cursor)
         try:
             with transaction.atomic():  # a savepoint: a refused COPY leaves nothing behind
                 return _load_fast(
-                    cursor, source=source, run=run, variant=variant, progress=progress
+                    cursor, source=source, run=run, variant=variant, progress=progress, index=index
                 )
         except (_NotClean, psycopg.DataError, psycopg.errors.BadCopyFileFormat) as exc:
             logger.info("%s: read line by line (%s)", source.name, str(exc).splitlines()[0])
-        return _load_lines(cursor, source=source, run=run, variant=variant, progress=progress)
+        return _load_lines(
+            cursor, source=source, run=run, variant=variant, progress=progress, index=index
+        )
 
 
 # --- fast path -----------------------------------------------------------------------------
-
-
-def _raw_column(source: RegisterSource, name: str) -> str:
-    """The raw text column holding `name` ('' for a column this variant lacks)."""
-    if name in source.columns:
-        return f"r.c{source.columns.index(name)}"  # never NULL: FORCE_NOT_NULL in the COPY
-    return "''"
 
 
 def _load_fast(
@@ -132,6 +148,7 @@ def _load_fast(
     run: ImportRun,
     variant: str,
     progress: Progress = _no_progress,
+    index: int = 0,
 ) -> Loaded:
     started = time.perf_counter()
     columns = ", ".join(f"c{i} text" for i in range(len(source.columns)))
@@ -149,10 +166,8 @@ def _load_fast(
     result = Loaded(fast=True)
     cursor.execute("ANALYZE registry_raw")  # row counts, so the joins below are hashed
     _map_tables(cursor, source)
+    total = _type_raw(cursor, source)
     fixed = list(_convert_refused(cursor, source, result))
-    result.inserted = _merge_raw(cursor, source=source, run=run, variant=variant)
-    cursor.execute("SELECT count(*) FROM registry_raw")
-    total = int(cursor.fetchone()[0])
     refused_by_sql = len(fixed) + len(result.rejects)
     valid = total - len(result.rejects)
     for number, raw in suspects:
@@ -162,9 +177,9 @@ def _load_fast(
         elif item is not None:
             fixed.append(item)
             valid += 1
-    fixed.sort(key=lambda row: row.line)
     result.rejects.sort(key=lambda reject: reject.line)
-    result.inserted += _merge_rows(cursor, iter(fixed), run=run, variant=variant)
+    _stage_rows(cursor, iter(fixed))
+    result.inserted = _merge_typed(cursor, run=run, variant=variant, index=index)
     result.valid = valid
     run.merge_seconds += time.perf_counter() - copied
     logger.info(
@@ -195,6 +210,8 @@ def _copy_lines(
             line = raw.rstrip(b"\r\n")
             if number == 1 or not line:
                 continue  # the header; blank lines are skipped as the line reader does
+            if number > partitions.MAX_LINE:
+                raise RegisterFormatError(_too_long(source))
             if (
                 line.count(b";") != separators
                 or line.count(b'"') % 2
@@ -214,6 +231,10 @@ def _copy_lines(
     return suspects
 
 
+def _too_long(source: RegisterSource) -> str:
+    return f"{source.name}: more than {partitions.MAX_LINE:,} lines in one file"
+
+
 def _decodes(line: bytes, encoding: str) -> bool:
     if line.isascii():
         return True
@@ -226,8 +247,8 @@ def _decodes(line: bytes, encoding: str) -> bool:
 
 def _map_tables(cursor: CursorWrapper, source: RegisterSource) -> None:
     """Python's make/model and colour keys for each distinct value (thousands, not millions)."""
-    brand, model = _raw_column(source, "BRAND"), _raw_column(source, "MODEL")
-    colour = _raw_column(source, "COLOR")
+    brand, model = row_sql.raw_column(source, "BRAND"), row_sql.raw_column(source, "MODEL")
+    colour = row_sql.raw_column(source, "COLOR")
     cursor.execute("DROP TABLE IF EXISTS registry_map_model, registry_map_colour")
     cursor.execute(
         "CREATE TEMP TABLE registry_map_model (brand text, model text, make_norm text, "
@@ -251,146 +272,64 @@ def _map_tables(cursor: CursorWrapper, source: RegisterSource) -> None:
     cursor.execute("ANALYZE registry_map_colour")
 
 
-def _digits_sql(expression: str, max_len: int) -> str:
-    """True for 1..max_len ASCII digits: translate() instead of a regex (several times faster
-    per row, and a import checks millions)."""
-    return (
-        f"(length({expression}) BETWEEN 1 AND {max_len} "
-        f"AND translate({expression}, '0123456789', '') = '')"
+def _typed_table(cursor: CursorWrapper) -> None:
+    """`registry_typed`: the register's columns (numbers wide enough for any row a check refuses)
+    and `ok`, true for the rows to merge."""
+    columns = []
+    for column in _COLUMNS:
+        internal = RegisterRecord._meta.get_field(column).get_internal_type()
+        kind = {"CharField": "text", "DateField": "date", "UUIDField": "uuid"}.get(
+            internal, "bigint"
+        )
+        columns.append(f"{column} {kind}")
+    cursor.execute("DROP TABLE IF EXISTS registry_typed")
+    cursor.execute(
+        f"CREATE TEMP TABLE registry_typed ({', '.join(columns)}, ok boolean NOT NULL) "
+        "ON COMMIT DROP"
     )
 
 
-def _checks_sql(source: RegisterSource) -> tuple[str, str, dict[str, str]]:
-    """Lateral subqueries of typed values and of the check, and the SQL of each field.
+def _type_raw(cursor: CursorWrapper, source: RegisterSource) -> int:
+    """Every raw row, checked and typed once, into `registry_typed`; returns the row count.
 
-    `ok` is true only for rows SQL converts exactly as ``registry.importers`` would; every
-    other row goes to Python, which rejects it with its reason or converts it. The values'
-    lateral ends in OFFSET 0 so PostgreSQL computes it once per row instead of inlining it
-    into every place that uses its values.
+    `ok` is false for the rows SQL does not convert exactly as the line reader would: those go
+    to Python (`_convert_refused`), and their typed values are never used.
     """
-    raw = {name: _raw_column(source, name) for name in ALL_COLUMNS}
-    day, month, year = date_parts_sql(raw["D_REG"], source.date_format)
-    present = [name for name in _NUMBER_COLUMNS if name in source.columns]
-    # A column the variant lacks is NULL outright: PostgreSQL would fold ''::int and fail.
-    numbers = ", ".join(
-        f"CASE WHEN {_digits_sql(raw[name], 9)} THEN {raw[name]}::int END AS n_{name.lower()}"
-        if name in present
-        else f"NULL::int AS n_{name.lower()}"
-        for name in _NUMBER_COLUMNS
-    )
-    int_ok = " AND ".join(
-        [f"({raw[n]} = '' OR n.n_{n.lower()} IS NOT NULL)" for n in present] or ["true"]
-    )
-    plate = PLATE_LATIN_SQL.format(raw["N_REG_NEW"])
-    lateral = f"""CROSS JOIN LATERAL (SELECT {day} AS dd, {month} AS mm, {year} AS yy,
-            {plate} AS plate_latin, {numbers} OFFSET 0) n"""
-    check = f"""CROSS JOIN LATERAL (SELECT coalesce(
-            n.yy >= 1 AND n.dd BETWEEN 1 AND CASE
-                WHEN n.mm IN (1, 3, 5, 7, 8, 10, 12) THEN 31
-                WHEN n.mm IN (4, 6, 9, 11) THEN 30
-                WHEN n.mm = 2 AND n.yy % 4 = 0 AND (n.yy % 100 <> 0 OR n.yy % 400 = 0) THEN 29
-                WHEN n.mm = 2 THEN 28
-                ELSE 0 END
-            AND {int_ok}
-            AND (n.n_make_year IS NULL OR n.n_make_year BETWEEN 1900 AND n.yy + 1)
-            AND translate(n.plate_latin, '{_ALNUM}', '') = ''
-            AND {raw["VIN"]} ~ '^[\x01-\x7f]*$', false) AS ok) k"""
-    return lateral, check, _values_sql(raw)
-
-
-def _values_sql(raw: dict[str, str]) -> dict[str, str]:
-    """The SQL of each stored field, over the raw columns and the two laterals (n, k)."""
-    hashed = " || chr(31) || ".join(raw[name] for name in ALL_COLUMNS)
-    return {
-        "plate": raw["N_REG_NEW"],
-        "plate_latin": "n.plate_latin",
-        "vin": VIN_SQL.format(raw["VIN"]),
-        "brand": raw["BRAND"],
-        "model": raw["MODEL"],
-        "make_norm": "mm.make_norm",
-        "model_norm": "mm.model_norm",
-        "colour": raw["COLOR"],
-        "colour_canonical": "mc.canonical",
-        "make_year": "n.n_make_year",
-        "d_reg": "make_date(n.yy, n.mm, n.dd)",
-        "oper_code": "n.n_oper_code",
-        "oper_name": raw["OPER_NAME"],
-        "dep_code": raw["DEP_CODE"],
-        "dep": raw["DEP"],
-        "kind": raw["KIND"],
-        "body": raw["BODY"],
-        "purpose": raw["PURPOSE"],
-        "fuel": raw["FUEL"],
-        "capacity": "n.n_capacity",
-        "own_weight": "n.n_own_weight",
-        "total_weight": "n.n_total_weight",
-        "person": raw["PERSON"],
-        "koatuu": raw["REG_ADDR_KOATUU"],
-        "line": "r.line",
-        "row_hash": f"md5({hashed})::uuid",
-    }
-
-
-_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-
-
-def _width(name: str, expression: str) -> str:
-    """Cut text to the column's width, so one long value cannot fail the whole import."""
-    model_field = RegisterRecord._meta.get_field(name)
-    max_length = getattr(model_field, "max_length", None)
-    if model_field.get_internal_type() == "CharField" and max_length:
-        return f"left({expression}, {max_length})"
-    return expression
-
-
-def _insert_returning_sql(select: str) -> str:
-    table = RegisterRecord._meta.db_table
+    _typed_table(cursor)
+    lateral, check, values = row_sql.checks_sql(source)
+    values = {**values, "d_reg": f"CASE WHEN k.ok THEN {values['d_reg']} END"}
     names = ", ".join(_COLUMNS)
-    return (
-        f"WITH ins AS (INSERT INTO {table} ({names}, source_variant, import_run_id) {select} "
-        "ON CONFLICT (row_hash) DO NOTHING RETURNING plate_latin, vin), "
-        "kept AS (INSERT INTO registry_changed SELECT DISTINCT plate_latin, vin FROM ins) "
-        "SELECT count(*) FROM ins"
-    )
-
-
-def _merge_raw(
-    cursor: CursorWrapper, *, source: RegisterSource, run: ImportRun, variant: str
-) -> int:
-    """Merge every row the check accepted (run `_convert_refused` first)."""
-    lateral, _, values = _checks_sql(source)
-    selected = ", ".join(_width(name, values[name]) for name in _COLUMNS)
-    select = (
-        f"SELECT {selected}, %s, %s FROM registry_raw r {lateral} "
+    selected = ", ".join(values[name] for name in _COLUMNS)
+    cursor.execute(
+        f"INSERT INTO registry_typed ({names}, ok) SELECT {selected}, k.ok "
+        f"FROM registry_raw r {lateral} {check} "
         f"JOIN registry_map_model mm ON mm.brand = {values['brand']} "
         f"AND mm.model = {values['model']} "
-        f"JOIN registry_map_colour mc ON mc.colour = {values['colour']} "
-        "WHERE NOT EXISTS (SELECT 1 FROM registry_refused f WHERE f.line = r.line) "
-        "ORDER BY r.line"
+        f"JOIN registry_map_colour mc ON mc.colour = {values['colour']}"
     )
-    cursor.execute(_insert_returning_sql(select), [variant, run.pk])
+    total = cursor.rowcount
+    cursor.execute("ANALYZE registry_typed")
+    return int(total)
+
+
+def _merge_typed(cursor: CursorWrapper, *, run: ImportRun, variant: str, index: int) -> int:
+    """Merge the `ok` rows of `registry_typed` into the run's partition; the count inserted.
+    `index`: the source's place in the import (a ZIP holds several)."""
+    # Values cut to their columns' widths: one long value must not fail the whole import.
+    columns = {name: row_sql.width(name, f"t.{name}") for name in _COLUMNS}
+    sql = partitions.merge_sql(run.pk, index, columns, "registry_typed")
+    cursor.execute(sql, [variant, run.pk])
     return int(cursor.fetchone()[0])
 
 
 def _convert_refused(
     cursor: CursorWrapper, source: RegisterSource, result: Loaded
 ) -> Iterator[RegisterRow]:
-    """Rows SQL's checks refused, through the line reader's converter: a row or a reject.
-
-    Their line numbers are kept in `registry_refused`, so the merge skips them without
-    evaluating the checks a second time.
-    """
-    lateral, check, _ = _checks_sql(source)
-    cursor.execute("DROP TABLE IF EXISTS registry_refused")
-    cursor.execute(
-        "CREATE TEMP TABLE registry_refused ON COMMIT DROP AS "
-        f"SELECT r.line FROM registry_raw r {lateral} {check} WHERE NOT k.ok"
-    )
-    cursor.execute("ANALYZE registry_refused")
+    """Rows SQL's checks refused, through the line reader's converter: a row or a reject."""
     names = ", ".join(f"r.c{i}" for i in range(len(source.columns)))
     cursor.execute(
-        f"SELECT r.line, {names} FROM registry_raw r JOIN registry_refused f ON f.line = r.line "
-        "ORDER BY r.line"
+        f"SELECT r.line, {names} FROM registry_raw r JOIN registry_typed t ON t.line = r.line "
+        "WHERE NOT t.ok ORDER BY r.line"
     )
     for line, *fields in cursor.fetchall():
         converted = convert_fields(source, line, list(fields))
@@ -411,6 +350,7 @@ def _load_lines(
     run: ImportRun,
     variant: str,
     progress: Progress = _no_progress,
+    index: int = 0,
 ) -> Loaded:
     result = Loaded()
 
@@ -425,71 +365,79 @@ def _load_lines(
                 yield item
 
     started = time.perf_counter()
-    result.inserted = _merge_rows(cursor, rows(), run=run, variant=variant)
+    _typed_table(cursor)
+    _stage_rows(cursor, rows())
+    result.inserted = _merge_typed(cursor, run=run, variant=variant, index=index)
     run.merge_seconds += time.perf_counter() - started
     return result
 
 
-def _stage_column_sql(name: str) -> str:
-    model_field = RegisterRecord._meta.get_field(name)
-    if model_field.get_internal_type() == "CharField":
-        return f"{model_field.column} text"
-    return f"{model_field.column} {model_field.db_type(connection)}"
-
-
-def _merge_rows(
-    cursor: CursorWrapper, rows: Iterator[RegisterRow], *, run: ImportRun, variant: str
-) -> int:
-    """COPY typed rows into a temp table in rounds, merging each round."""
-    stage = ", ".join(_stage_column_sql(name) for name in _COLUMNS)
-    cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS registry_stage ({stage}) ON COMMIT DROP")
+def _stage_rows(cursor: CursorWrapper, rows: Iterator[RegisterRow]) -> None:
+    """Typed rows from Python into `registry_typed`, to merge."""
     names = ", ".join(_COLUMNS)
-    selected = ", ".join(_width(name, name) for name in _COLUMNS)
-    merge = _insert_returning_sql(f"SELECT {selected}, %s, %s FROM registry_stage ORDER BY line")
-    inserted = 0
-    while True:
-        cursor.execute("TRUNCATE registry_stage")
-        count = 0
-        with cursor.cursor.copy(f"COPY registry_stage ({names}) FROM STDIN") as copy:
-            for row in islice(rows, COPY_CHUNK_ROWS):
-                copy.write_row(row)
-                count += 1
-        if not count:
-            return inserted
-        cursor.execute(merge, [variant, run.pk])
-        inserted += int(cursor.fetchone()[0])
+    with cursor.cursor.copy(f"COPY registry_typed ({names}, ok) FROM STDIN") as copy:
+        for row in rows:
+            if row.line > partitions.MAX_LINE:
+                raise RegisterFormatError(f"more than {partitions.MAX_LINE:,} lines in one file")
+            copy.write_row((*row, True))
 
 
 # --- SQLite (the demo) -----------------------------------------------------------------------
 
 
 def load_orm(*, source: RegisterSource, run: ImportRun, variant: str) -> Loaded:
-    """Portable fallback: batched bulk_create that ignores known row hashes."""
+    """Portable fallback: batched bulk_create of the rows whose hash is new."""
     result = Loaded()
-    before = RegisterRecord.objects.filter(import_run=run).count()
-    batch: list[RegisterRecord] = []
+    batch: list[RegisterRow] = []
+    seen: set[uuid.UUID] = set()  # this import's hashes: a file may repeat a row
+
+    def flush() -> None:
+        hashes = [uuid.UUID(row.row_hash) for row in batch]
+        known = set(
+            RegisterRecord.objects.filter(row_hash__in=hashes).values_list("row_hash", flat=True)
+        )
+        new = []
+        for row, key in zip(batch, hashes, strict=True):
+            if key not in known and key not in seen:
+                seen.add(key)
+                new.append(RegisterRecord(**row._asdict(), source_variant=variant, import_run=run))
+        RegisterRecord.objects.bulk_create(new)
+        result.inserted += len(new)
+        batch.clear()
+
     for item in source.rows():
         if isinstance(item, Reject):
             result.rejects.append(item)
             continue
         result.valid += 1
-        batch.append(RegisterRecord(**item._asdict(), source_variant=variant, import_run=run))
+        batch.append(item)
         if len(batch) >= ORM_BATCH_ROWS:
-            RegisterRecord.objects.bulk_create(batch, ignore_conflicts=True)
-            batch = []
-    RegisterRecord.objects.bulk_create(batch, ignore_conflicts=True)
-    result.inserted = RegisterRecord.objects.filter(import_run=run).count() - before
+            flush()
+    flush()
     return result
 
 
 def load(
-    *, source: RegisterSource, run: ImportRun, variant: str, progress: Progress = _no_progress
+    *,
+    source: RegisterSource,
+    run: ImportRun,
+    variant: str,
+    progress: Progress = _no_progress,
+    index: int = 0,
 ) -> Loaded:
     if connection.vendor == "postgresql":
-        return load_source(source=source, run=run, variant=variant, progress=progress)
+        return load_source(source=source, run=run, variant=variant, progress=progress, index=index)
     # SQLite (the demo): one writer at a time, so a second connection could not record progress
     # while the import's transaction is open.
     return load_orm(source=source, run=run, variant=variant)
 
 
-__all__ = ["Loaded", "load", "load_orm", "load_source", "prepare", "start_import"]
+__all__ = [
+    "Loaded",
+    "finish_import",
+    "load",
+    "load_orm",
+    "load_source",
+    "prepare",
+    "start_import",
+]

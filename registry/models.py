@@ -108,6 +108,9 @@ class ImportReject(models.Model):
 class RegisterRecord(models.Model):
     """One registration operation, kept forever: plates move between cars, history is evidence.
 
+    On PostgreSQL the table is partitioned by import run: each import's rows are one partition,
+    loaded without indexes and attached once indexed (migration 0003, registry/partitions.py).
+
     The current record for a plate is the latest by ``d_reg``, then by ``id`` (rows are inserted
     in file order), see ``registry.selectors.register_current_for_plate``.
     """
@@ -138,15 +141,24 @@ class RegisterRecord(models.Model):
     koatuu = models.CharField(max_length=16, blank=True)
     source_variant = models.CharField(max_length=16, blank=True)
     # No index on the run: it is only read from the run's admin page, and every index costs
-    # import time on millions of rows.
+    # import time on millions of rows. On PostgreSQL each run's rows are a partition, so the run
+    # is structural; no constraint in the database (attaching a partition would clone it and
+    # lock the runs' table until the import commits). Django still protects a run with records.
     import_run = models.ForeignKey(
-        ImportRun, on_delete=models.PROTECT, related_name="records", db_index=False
+        ImportRun,
+        on_delete=models.PROTECT,
+        related_name="records",
+        db_index=False,
+        db_constraint=False,
     )
     line = models.PositiveIntegerField()
-    row_hash = models.UUIDField(unique=True, help_text="blake2b-128 of the operation's fields.")
+    # Not unique in the database: on PostgreSQL the table is partitioned by import run
+    # (registry/partitions.py), and each import drops the hashes the register already holds.
+    row_hash = models.UUIDField(help_text="md5 of the operation's fields: its identity.")
 
     class Meta:
         indexes = [
+            models.Index(fields=["row_hash"], name="register_row_hash_idx"),
             # "current record for a plate" is one index scan: newest d_reg first, then row order.
             # Partial: 2026 rows have no plate and 2013-2020 rows no VIN (millions of "").
             models.Index(

@@ -126,13 +126,13 @@ def _import_sources(*, run: ImportRun, sources: list[RegisterSource], progress: 
         desc=run.file_name,
         disable=not progress,
     )
-    loaders.start_import()
+    loaders.start_import(run)
     # Live rows / rows/s / ETA for the admin and /metrics, written over a second connection: the
     # import's own transaction shows nothing until it commits.
     writer = ProgressWriter(run_id=run.pk)
     lines_before = bytes_before = 0
     with bar:
-        for source in sources:
+        for index, source in enumerate(sources):
 
             def report(
                 lines: int, bytes_read: int, rows0: int = lines_before, bytes0: int = bytes_before
@@ -141,7 +141,7 @@ def _import_sources(*, run: ImportRun, sources: list[RegisterSource], progress: 
                 writer.update(rows=rows0 + lines, bytes_read=bytes0 + bytes_read)
 
             loaded = loaders.load(
-                source=source, run=run, variant=str(source.variant), progress=report
+                source=source, run=run, variant=str(source.variant), progress=report, index=index
             )
             _rejects_store(run=run, source=source, rejects=loaded.rejects)
             run.rows_inserted += loaded.inserted
@@ -151,6 +151,7 @@ def _import_sources(*, run: ImportRun, sources: list[RegisterSource], progress: 
             bar.update(bytes_before - bar.n)
             writer.update(rows=lines_before, bytes_read=bytes_before, force=True)
     writer.close()
+    loaders.finish_import(run)
     run.rows_read = valid + run.rows_rejected
     run.rows_duplicate = valid - run.rows_inserted
     run.parse_seconds = time.perf_counter() - started

@@ -44,7 +44,9 @@ def test_sql_normalises_a_clean_file_exactly_as_the_line_reader(samples: Path, n
     expected = [row for row in source.rows() if not isinstance(row, Reject)]
     run = ImportRun.objects.create(file_name=name, file_sha256="x")
     with transaction.atomic():
+        loaders.start_import(run)
         loaded = loaders.load_source(source=source, run=run, variant=str(source.variant))
+        loaders.finish_import(run)
     assert loaded.fast  # PostgreSQL read it with COPY
     assert (loaded.valid, loaded.inserted, loaded.rejects) == (len(expected), len(expected), [])
     stored = list(RegisterRecord.objects.order_by("line").values(*FIELDS, "row_hash"))
@@ -60,7 +62,9 @@ def test_broken_lines_are_read_by_python_and_the_rest_by_copy(samples: Path):
     expected_rows = [r for r in items if not isinstance(r, Reject)]
     run = ImportRun.objects.create(file_name="m", file_sha256="x")
     with transaction.atomic():
+        loaders.start_import(run)
         loaded = loaders.load_source(source=source, run=run, variant=str(source.variant))
+        loaders.finish_import(run)
     assert loaded.fast
     assert [(r.line, r.reason) for r in loaded.rejects] == expected_rejects
     assert (loaded.valid, loaded.inserted) == (len(expected_rows), len(expected_rows))

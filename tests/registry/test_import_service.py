@@ -147,23 +147,15 @@ def test_admin_searches_records_by_plate_and_vin(samples: Path, admin_client) ->
 
 
 @pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_the_pipelined_copy_gives_the_same_result(
+def test_a_forced_reimport_finds_every_row_known_and_ids_follow_the_lines(
     samples: Path, tmp_path: Path
 ) -> None:
-    # Many rows and small rounds so that merges overlap with copying.
-    import registry.loaders as loaders
-
     lines = (samples / "register_2024.csv").read_text(encoding="utf-8").splitlines()
     body = [lines[1].replace("АА1234ВВ", f"КА{n:04d}АА") for n in range(2500)]
     path = tmp_path / "many.csv"
     path.write_text("\n".join([lines[0], *body, *lines[1:]]) + "\n", encoding="utf-8")
-    original = loaders.COPY_CHUNK_ROWS
-    loaders.COPY_CHUNK_ROWS = 700
-    try:
-        run = register_import(path=path, enqueue_crosscheck=False)
-        again = register_import(path=path, force=True, enqueue_crosscheck=False)
-    finally:
-        loaders.COPY_CHUNK_ROWS = original
+    run = register_import(path=path, enqueue_crosscheck=False)
+    again = register_import(path=path, force=True, enqueue_crosscheck=False)
     assert (run.rows_inserted, run.rows_duplicate) == (2506, 0)
     assert (again.rows_inserted, again.rows_duplicate) == (0, 2506)
     lines_in_id_order = list(RegisterRecord.objects.order_by("id").values_list("line", flat=True))

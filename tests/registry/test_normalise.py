@@ -148,3 +148,24 @@ def test_colours_map_to_one_palette(text: str, colour: str) -> None:
 )
 def test_near_colours_are_a_soft_match(declared: str, registered: str, expected: Match) -> None:
     assert compare_colour(declared, registered) is expected
+
+
+@pytest.mark.django_db
+def test_the_sql_vin_key_is_python_s_for_every_ascii_vin() -> None:
+    """The import computes VIN keys in SQL (translate, not a regex); ASCII VINs must get the
+    key Python gives them, separators, quotes, braces and control characters included."""
+    from django.db import connection
+
+    from registry.normalise import VIN_SQL
+
+    vins = [
+        "WVWZZZ1JZXW000001",
+        "wvw zzz-1jz.xw/000001",
+        "AB'C\\D{E}F%G_H\tI\x7fJ\x01K",
+        "".join(chr(c) for c in range(1, 128)),
+        "",
+    ]
+    with connection.cursor() as cursor:
+        for vin in vins:
+            cursor.execute("SELECT " + VIN_SQL.format("%s"), [vin])
+            assert cursor.fetchone()[0] == normalise_vin(vin), repr(vin)
