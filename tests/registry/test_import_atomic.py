@@ -119,6 +119,7 @@ def test_a_failure_mid_import_keeps_nothing_and_says_so(
     assert (run.rows_read, run.rows_inserted, run.rows_rejected) == (0, 0, 0)
     assert not RegisterRecord.objects.exists()
     assert not CrosscheckRequest.objects.filter(listing=listing).exists()
+    assert partition_of(run) is None  # the run's table went with the rest
     # and the same file imports in full afterwards
     monkeypatch.undo()
     assert register_import(path=samples / "register_2024.csv").rows_inserted == 6
@@ -153,3 +154,50 @@ def test_the_rejects_export_is_safe_to_open_in_a_spreadsheet(
     assert cells == ["'" + formula for formula in formulas]
     for row in csv.reader(io.StringIO(body)):
         assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)
+
+
+def partition_of(run: ImportRun) -> tuple[str, int] | None:
+    """The run's table if it is a partition of the register: (its bound, its index count)."""
+    from django.db import connection
+
+    from registry import partitions
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_expr(c.relpartbound, c.oid), "
+            "(SELECT count(*) FROM pg_index x WHERE x.indrelid = c.oid) "
+            "FROM pg_class c JOIN pg_inherits i ON i.inhrelid = c.oid "
+            "WHERE c.relname = %s AND i.inhparent = %s::regclass",
+            [partitions.name(run.pk), partitions.TABLE],
+        )
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def test_each_import_is_a_partition_of_its_own_with_every_index_of_the_register(samples: Path):
+    from django.db import connection
+
+    first = register_import(path=samples / "register_2024.csv", enqueue_crosscheck=False)
+    second = register_import(path=samples / "register_2021.csv", enqueue_crosscheck=False)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_index WHERE indrelid = 'registry_registerrecord'::regclass"
+        )
+        (indexes,) = cursor.fetchone()
+    assert indexes >= 5  # key, row hash, plate, VIN, plate trigrams
+    for run in (first, second):
+        assert partition_of(run) == (f"FOR VALUES IN ('{run.pk}')", indexes)
+        ids = RegisterRecord.objects.filter(import_run=run).values_list("id", "line")
+        # an imported row's id is its place in the import: run, file, line
+        assert {i - line for i, line in ids} == {run.pk << 36}
+    # the register reads across both
+    assert RegisterRecord.objects.count() == first.rows_inserted + second.rows_inserted
+
+
+def test_a_reimport_that_adds_nothing_leaves_no_partition(samples: Path):
+    register_import(path=samples / "register_2024.csv", enqueue_crosscheck=False)
+    again = register_import(
+        path=samples / "register_2024.csv", force=True, enqueue_crosscheck=False
+    )
+    assert (again.rows_inserted, again.status) == (0, ImportRun.Status.DONE)
+    assert partition_of(again) is None
