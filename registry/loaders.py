@@ -111,8 +111,9 @@ def finish_import(run: ImportRun) -> None:
     started = time.perf_counter()
     with connection.cursor() as cursor:
         partitions.attach(cursor, run.pk)
-    run.merge_seconds += time.perf_counter() - started
-    logger.info("%s: indexed and attached in %.1fs", run.file_name, time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    run.merge_seconds += seconds
+    logger.info("%s: indexed and attached in %.1fs", run.file_name, seconds)
 
 
 def load_source(
@@ -178,7 +179,7 @@ def _load_fast(
             fixed.append(item)
             valid += 1
     result.rejects.sort(key=lambda reject: reject.line)
-    _stage_rows(cursor, iter(fixed))
+    _stage_rows(cursor, source, iter(fixed))
     result.inserted = _merge_typed(cursor, run=run, variant=variant, index=index)
     result.valid = valid
     run.merge_seconds += time.perf_counter() - copied
@@ -366,19 +367,19 @@ def _load_lines(
 
     started = time.perf_counter()
     _typed_table(cursor)
-    _stage_rows(cursor, rows())
+    _stage_rows(cursor, source, rows())
     result.inserted = _merge_typed(cursor, run=run, variant=variant, index=index)
     run.merge_seconds += time.perf_counter() - started
     return result
 
 
-def _stage_rows(cursor: CursorWrapper, rows: Iterator[RegisterRow]) -> None:
-    """Typed rows from Python into `registry_typed`, to merge."""
+def _stage_rows(cursor: CursorWrapper, source: RegisterSource, rows: Iterator[RegisterRow]) -> None:
+    """Typed rows of `source` from Python into `registry_typed`, to merge."""
     names = ", ".join(_COLUMNS)
     with cursor.cursor.copy(f"COPY registry_typed ({names}, ok) FROM STDIN") as copy:
         for row in rows:
             if row.line > partitions.MAX_LINE:
-                raise RegisterFormatError(f"more than {partitions.MAX_LINE:,} lines in one file")
+                raise RegisterFormatError(_too_long(source))
             copy.write_row((*row, True))
 
 
