@@ -2,7 +2,9 @@
 
 The engine only applies a fitted `ReaderCheck`; these measure one on labelled photos: each
 detection matched to the labelled boxes with our reader's reading of its crop, and the precision,
-recall and F1 of the detections a check keeps.
+recall and F1 of the detections a check keeps, or (`reports=True`) of the plates the engine then
+reports: a kept detection is reported only when its reading fits a plate format, and where the
+label has a text, it is right only when it reads that text.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from recognition.evaluation.metrics import assign_detections
+from recognition.evaluation.metrics import assign_detections, score_text
 from recognition.pipeline.ocr import PlateReader
 from recognition.pipeline.plate_detector import PlateDetection
 from recognition.pipeline.reader_check import CropRead, ReaderCheck
@@ -35,24 +37,42 @@ def scored_candidates(
     gt: np.ndarray,
     *,
     ignore_unmatched: bool,
+    texts: Sequence[str | None] | None = None,
 ) -> list[Scored]:
-    """Each detection (best first) matched to the labelled boxes `gt`, with its reading."""
+    """Each detection (best first) matched to the labelled boxes `gt`, with its reading.
+
+    With the labels' `texts` (one per box; None or "" where unknown), a detection matches only
+    when its reading is that text too: a wrong reading of a labelled plate is a wrong report.
+    """
     boxes = np.array([d.box for d in detections], np.float32).reshape(-1, 4)
     scores = np.array([d.score for d in detections], np.float32)
     if len(reads) != len(detections):
         raise ValueError("one reading per detection is needed")
     return [
-        (float(scores[d]), reads[d], g >= 0, ignore_unmatched and g < 0)
+        (
+            float(scores[d]),
+            reads[d],
+            g >= 0 and _reads(reads[d], texts, g),
+            ignore_unmatched and g < 0,
+        )
         for d, g in assign_detections(boxes, scores, gt)
     ]
 
 
-def check_f1(check: ReaderCheck, scored: Iterable[Scored], n_gt: int) -> dict[str, float]:
+def _reads(read: CropRead, texts: Sequence[str | None] | None, g: int) -> bool:
+    label = texts[g] if texts is not None else None
+    return not label or score_text(read.text) == score_text(label)
+
+
+def check_f1(
+    check: ReaderCheck, scored: Iterable[Scored], n_gt: int, *, reports: bool = False
+) -> dict[str, float]:
     """Precision, recall and F1 of the detections `check` keeps (IoU matching done upstream),
-    and how many unmatched ones it keeps where they are neither right nor wrong (`unsure`)."""
+    and how many unmatched ones it keeps where they are neither right nor wrong (`unsure`).
+    `reports`: count only the kept detections that the engine reports (a valid reading)."""
     tp = fp = unsure = 0
     for score, read, matched, ignored in scored:
-        if not check.keeps(score=score, read=read):
+        if not check.keeps(score=score, read=read) or (reports and not read.valid):
             continue
         if matched:
             tp += 1
@@ -74,8 +94,10 @@ def fit_check(
     *,
     plate_reads: Mapping[str, Sequence[Sequence[tuple[float, CropRead]]]] | None = None,
     recall_floor: float = 0.95,
+    reports: bool = False,
 ) -> tuple[ReaderCheck, dict[str, float]]:
-    """The check with the best F1 on `scored` among those in `grid` that keep at least
+    """The check with the best F1 on `scored` (of reports with `reports`, as `check_f1`) among
+    those in `grid` that keep at least
     `recall_floor` of the plates in every group of `plate_reads` (per yaw bucket: for each
     plate, (score, reading) of every detection that matches it; a plate is found when
     the check keeps any of them).
@@ -91,7 +113,7 @@ def fit_check(
             plate_recall(check, reads) >= recall_floor for reads in plate_reads.values()
         ):
             continue
-        metrics = check_f1(check, scored, n_gt)
+        metrics = check_f1(check, scored, n_gt, reports=reports)
         if best is None or (metrics["f1"], -metrics["unsure"]) > (
             best[1]["f1"],
             -best[1]["unsure"],

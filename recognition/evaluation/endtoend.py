@@ -32,19 +32,11 @@ import numpy as np
 from tqdm import tqdm
 
 from recognition.datasets import load_records, read_rgb
-from recognition.evaluation.metrics import box_iou
+from recognition.evaluation.metrics import box_iou, score_text
 from recognition.pipeline.regions import DEFAULT_REGIONS
 from recognition.synth.angle_set import angle_set, ua_type_set
 
 log = logging.getLogger(__name__)
-_SCORING_MAP = str.maketrans({"O": "0", "I": "1"})
-
-
-def score_text(text: str) -> str:
-    """The dataset README's rule: compare after O->0 and I->1 on both sides."""
-    return "".join(ch for ch in text.upper() if ch.isalnum()).translate(_SCORING_MAP)
-
-
 # Each photo is read as a deployment in its country would read it: the openalpr photos with
 # their own region (us, br or eu), the synthetic ones with the formats they were drawn from
 # ("us,br,eu,ua"), the Ukrainian ones with the marketplace's default regions.

@@ -6,6 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+_SCORING_MAP = str.maketrans({"O": "0", "I": "1"})
+
+
+def score_text(text: str) -> str:
+    """The dataset README's rule: compare after O->0 and I->1 on both sides."""
+    return "".join(ch for ch in text.upper() if ch.isalnum()).translate(_SCORING_MAP)
+
+
 IOU_MATCH = 0.5  # the standard PASCAL threshold that the papers we compare with use
 
 

@@ -35,14 +35,19 @@ if TYPE_CHECKING:
 
 
 class CropRead(NamedTuple):
-    """What the check weighs of our reader's reading of one crop."""
+    """What the check weighs of our reader's reading of one crop (`confidence`, `chars`), and
+    what the engine then reports of it (fitting scores reports, not boxes)."""
 
     confidence: float
     chars: int  # characters in the reading (spaces and separators not counted)
+    text: str = ""
+    # the reading fits a plate format: a kept detection is reported as a plate only then
+    valid: bool = True
 
     @classmethod
     def of(cls, result: OcrResult) -> CropRead:
-        return cls(float(result.confidence), sum(ch.isalnum() for ch in result.text))
+        chars = sum(ch.isalnum() for ch in result.text)
+        return cls(float(result.confidence), chars, result.text, bool(result.valid))
 
 
 @dataclass(frozen=True)

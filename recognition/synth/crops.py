@@ -133,14 +133,18 @@ def synth_plate_crop(
     return crop, plate.text, plate.lines
 
 
-def synth_lines(rng: random.Random, fmt: str | None = None) -> list[LineSample]:
-    """Line samples from one synthetic plate of any format: one per printed row.
+def synth_lines(
+    rng: random.Random, fmt: str | None = None, weights: dict[str, float] | None = None
+) -> list[LineSample]:
+    """Line samples from one synthetic plate of `fmt`, or of a format drawn by `weights`
+    (default FORMAT_WEIGHTS): one per printed row.
 
     A plate of several rows is cut where the reader cuts it (the rows its ink shows); when the
     ink does not show them, at the rendered layout's row boundaries.
     """
     if fmt is None:
-        fmt = rng.choices(list(FORMAT_WEIGHTS), weights=list(FORMAT_WEIGHTS.values()))[0]
+        mix = weights or FORMAT_WEIGHTS
+        fmt = rng.choices(list(mix), weights=list(mix.values()))[0]
     crop, plate = seen_crop(fmt, rng)
     if len(plate.lines) > 1:
         rows = split_rows(crop, rows=len(plate.lines), fractions=plate.row_fractions)

@@ -20,12 +20,17 @@ from recognition.synth.crops import (
 logger = logging.getLogger(__name__)
 
 
-def synth_val_set(n: int, seed: int = 12345) -> list[tuple[np.ndarray, str]]:
-    """A fixed synthetic Ukrainian set (one-line formats) for validation during training."""
+VAL_FORMATS = ("ua_2015", "ua_2004")
+
+
+def synth_val_set(
+    n: int, seed: int = 12345, formats: tuple[str, ...] = VAL_FORMATS
+) -> list[tuple[np.ndarray, str]]:
+    """A fixed synthetic Ukrainian set of one-row `formats`, in turn, for validation."""
     rng = random.Random(seed)
     out = []
     for i in range(n):
-        fmt = ("ua_2015", "ua_2004")[i % 2]
+        fmt = formats[i % len(formats)]
         crop, text, _ = synth_plate_crop(fmt, rng, yaw=rng.uniform(-55, 55))
         out.append((crop, text))
     return out
@@ -34,11 +39,18 @@ def synth_val_set(n: int, seed: int = 12345) -> list[tuple[np.ndarray, str]]:
 class LineStream(IterableDataset):
     """Endless mix of synthetic lines and augmented real crops, as model-ready grey lines."""
 
-    def __init__(self, real: list[RealCrop], real_fraction: float, seed: int) -> None:
+    def __init__(
+        self,
+        real: list[RealCrop],
+        real_fraction: float,
+        seed: int,
+        format_weights: dict[str, float] | None = None,
+    ) -> None:
         super().__init__()
         self.real = real
         self.real_fraction = real_fraction if real else 0.0
         self.seed = seed
+        self.format_weights = format_weights  # the synthetic mix; None: FORMAT_WEIGHTS
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         info = get_worker_info()
@@ -51,7 +63,7 @@ class LineStream(IterableDataset):
                 img = jitter_real_crop(sample.image, rng)
                 yield to_line_input(img), sample.text
             else:
-                for line in synth_lines(rng):
+                for line in synth_lines(rng, weights=self.format_weights):
                     yield to_line_input(line.image), line.text
 
 

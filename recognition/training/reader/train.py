@@ -30,7 +30,8 @@ from recognition.pipeline import ppocr_net
 from recognition.pipeline.ocr import INT8_GRAPH
 from recognition.pipeline.ocr_input import LINE_H, LINE_W
 from recognition.pipeline.weights import sha256_file, write_manifest
-from recognition.training.reader.lines import LineStream, synth_val_set
+from recognition.synth.crops import FORMAT_WEIGHTS
+from recognition.training.reader.lines import VAL_FORMATS, LineStream, synth_val_set
 from recognition.training.reader.loop import Schedule, accuracy, read_lines, train_one_epoch
 
 logger = logging.getLogger("recognition.training.reader.train")
@@ -57,6 +58,19 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--threads", default=1, type=int, help="torch threads for the training step")
     p.add_argument("--val-synth", default=300, type=int, help="size of the synthetic UA val set")
     p.add_argument("--seed", default=0, type=int)
+    p.add_argument(
+        "--format-weights",
+        default=None,
+        type=format_weights,
+        help="the synthetic mix's weights to change, e.g. ua_transit=4,ua_moto=2 "
+        "(the rest as recognition.synth.crops.FORMAT_WEIGHTS)",
+    )
+    p.add_argument(
+        "--val-formats",
+        default=",".join(VAL_FORMATS),
+        type=lambda v: tuple(v.split(",")),
+        help="one-row formats of the synthetic val set",
+    )
     p.add_argument(
         "--detected-crops",
         default=None,
@@ -90,6 +104,17 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
         help="write --out's best weights here (models/ocr) and stop",
     )
     return p
+
+
+def format_weights(text: str) -> dict[str, float]:
+    """`ua_transit=4,ua_moto=2` -> FORMAT_WEIGHTS with those two weights changed."""
+    mix: dict[str, float] = dict(FORMAT_WEIGHTS)
+    for item in text.split(","):
+        fmt, _, weight = item.partition("=")
+        if fmt not in mix:
+            raise argparse.ArgumentTypeError(f"unknown format {fmt!r}; known: {', '.join(mix)}")
+        mix[fmt] = float(weight)
+    return mix
 
 
 def build_model(graph: Path) -> ppocr_net.Model:
@@ -203,7 +228,7 @@ def load_data(
         real_train += load_detected_crops(args.detected_crops)
     if args.detected_val:
         real_val += load_detected_crops(args.detected_val)
-    synth_val = synth_val_set(args.val_synth)
+    synth_val = synth_val_set(args.val_synth, formats=args.val_formats)
     logger.info(
         "real crops: %d train, %d val; synthetic val %d",
         len(real_train),
@@ -248,7 +273,12 @@ def run_epoch(
 ) -> float:
     """One epoch of training, then validation and checkpoints; returns the best score so far."""
     # Each epoch gets a fresh stream seed so that a resumed run does not replay the same samples.
-    stream = LineStream(real_train, args.real_fraction, seed=args.seed * 100 + epoch)
+    stream = LineStream(
+        real_train,
+        args.real_fraction,
+        seed=args.seed * 100 + epoch,
+        format_weights=args.format_weights,
+    )
     loader = DataLoader(
         stream, batch_size=args.batch_size, num_workers=args.workers, collate_fn=list
     )

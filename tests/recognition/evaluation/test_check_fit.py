@@ -2,17 +2,67 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from recognition.evaluation.check_fit import check_f1, fit_check
+from recognition.evaluation.check_fit import check_f1, fit_check, scored_candidates
+from recognition.pipeline.plate_detector import PlateDetection
 from recognition.pipeline.reader_check import CropRead, ReaderCheck
 
 CHECK = ReaderCheck(sure=0.95, candidate=0.3, min_confidence=0.1)
 
 
-def read(confidence: float, chars: int = 8) -> CropRead:
+def read(confidence: float, chars: int = 8, text: str = "", valid: bool = True) -> CropRead:
     """A reading at `confidence`, of a full-length Ukrainian plate unless told otherwise."""
-    return CropRead(confidence, chars)
+    return CropRead(confidence, chars, text, valid)
+
+
+def detection(box: tuple[float, float, float, float], score: float) -> PlateDetection:
+    corners = np.array([[box[0], box[1]], [box[2], box[1]], [box[2], box[3]], [box[0], box[3]]])
+    return PlateDetection(box, np.zeros((1, 1), np.float32), corners, score, False, 1.0)
+
+
+def test_a_wrong_reading_of_a_labelled_plate_is_a_wrong_report() -> None:
+    # given two labelled plates with texts, read right and wrong, and a third without a text
+    gt = np.array([[0, 0, 100, 20], [200, 0, 300, 20], [400, 0, 500, 20]], np.float32)
+    dets = [detection((0, 0, 100, 20), 0.99), detection((200, 0, 300, 20), 0.98),
+            detection((400, 0, 500, 20), 0.97)]  # fmt: skip
+    reads = [read(0.9, text="AA1234BB"), read(0.9, text="AA1234B8"), read(0.9, text="KA0001AA")]
+    # when
+    scored = scored_candidates(
+        dets, reads, gt, ignore_unmatched=False, texts=["AA 1234 BB", "AA1234BB", None]
+    )
+    # then the right reading and the box without a text match; the misread one does not
+    assert [matched for _, _, matched, _ in scored] == [True, False, True]
+    assert check_f1(CHECK, scored, n_gt=3)["fp"] == 1
+
+
+def test_reports_count_only_readings_that_fit_a_plate_format() -> None:
+    # given a kept plate that reads as a plate, and a kept look-alike whose text fits no format
+    scored = [(0.99, read(0.9), True, False), (0.99, read(0.9, valid=False), False, False)]
+    # when scored as boxes and as reports
+    boxes = check_f1(CHECK, scored, n_gt=1)
+    reports = check_f1(CHECK, scored, n_gt=1, reports=True)
+    # then the engine never reports the look-alike, so it is no wrong report
+    assert (boxes["tp"], boxes["fp"]) == (1, 1)
+    assert (reports["tp"], reports["fp"]) == (1, 0)
+
+
+def test_fitting_on_reports_drops_sure_boxes_that_read_as_nothing() -> None:
+    # given plates read right, and sure look-alikes read at ~0 confidence as valid-looking text;
+    # a plate read at ~0 confidence is read wrong (so it does not match its label)
+    scored = [(0.99, read(0.9), True, False)] * 4 + [(0.99, read(0.001), False, False)] * 3
+    takes_the_detectors_word = ReaderCheck(sure=0.95, candidate=0.5, min_confidence=0.1)
+    asks_the_reader_too = ReaderCheck(
+        sure=0.95, candidate=0.5, min_confidence=0.1, sure_min_confidence=0.01
+    )
+    # when
+    check, metrics = fit_check(
+        scored, 4, [takes_the_detectors_word, asks_the_reader_too], reports=True
+    )
+    # then
+    assert check == asks_the_reader_too
+    assert (metrics["tp"], metrics["fp"]) == (4, 0)
 
 
 def test_fitting_weighs_length_when_the_surest_look_alikes_read_short() -> None:

@@ -61,12 +61,12 @@ def test_the_length_of_a_reading_counts_letters_and_digits_only() -> None:
     # given a two-line reading joined with a separator
     result = OcrResult(
         text="AA 1234-BB", format="ua_square", confidence=0.7, char_confidences=(),
-        alternatives=(), lines=("AA1234", "BB"),
+        alternatives=(), lines=("AA1234", "BB"), valid=True,
     )  # fmt: skip
     # when
     crop_read = CropRead.of(result)
-    # then
-    assert crop_read == CropRead(0.7, 8)
+    # then the length counts 8, and the text and its validity come along
+    assert crop_read == CropRead(0.7, 8, "AA 1234-BB", valid=True)
 
 
 def test_weights_without_a_fitted_check_keep_the_plain_threshold() -> None:

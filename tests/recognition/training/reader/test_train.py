@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import argparse
+import random
 from pathlib import Path
 
+import pytest
 import torch
 
-from recognition.training.reader.train import build_model, warm_start_state
+from recognition.synth.crops import FORMAT_WEIGHTS, synth_lines
+from recognition.training.reader.train import build_model, format_weights, warm_start_state
 
 MODELS = Path(__file__).resolve().parents[4] / "models"
 
@@ -28,3 +32,19 @@ def test_a_training_checkpoint_seeds_a_model_as_before() -> None:
     loaded = warm_start_state({"model": state, "epoch": 3})
     # then its weights are taken as they are
     assert loaded is state
+
+
+def test_the_synthetic_mix_can_weigh_some_formats_more() -> None:
+    # given a mix that draws only transit plates
+    mix = format_weights(",".join(f"{fmt}=0" for fmt in FORMAT_WEIGHTS) + ",ua_transit=1")
+    # when lines are drawn from it
+    rng = random.Random(3)
+    drawn = {line.format for _ in range(5) for line in synth_lines(rng, weights=mix)}
+    # then every one is a transit plate, and the other formats keep their weights by default
+    assert drawn == {"ua_transit"}
+    assert format_weights("ua_transit=4") == {**FORMAT_WEIGHTS, "ua_transit": 4.0}
+
+
+def test_an_unknown_format_in_the_mix_is_refused() -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="unknown format 'ua_tranzit'"):
+        format_weights("ua_tranzit=4")
