@@ -40,6 +40,15 @@ def test_it_loads_offline_from_models_and_reports_its_version(reader: PlateReade
     assert reader.easyocr_reader.recognizer is not None
 
 
+def test_its_onnxruntime_threads_do_not_spin_between_readings(reader: PlateReader) -> None:
+    # the detector runs on the same cores between two readings; spinning threads slowed it by half
+    session = reader.easyocr_reader.recognizer.session
+    assert session is not None
+    options = session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.intra_op_num_threads == 2
+
+
 # Brazilian Mercosul plates put a letter where the older grey ones have a digit (ABC1D23 vs
 # ABC1234), and the real training crops are all grey ones, hence the lower bar.
 @pytest.mark.parametrize(("fmt", "at_least"), [("ua_2015", 9), ("ua_2004", 9), ("br", 7)])
