@@ -97,10 +97,9 @@ def fit_check(
     reports: bool = False,
 ) -> tuple[ReaderCheck, dict[str, float]]:
     """The check with the best F1 on `scored` (of reports with `reports`, as `check_f1`) among
-    those in `grid` that keep at least
-    `recall_floor` of the plates in every group of `plate_reads` (per yaw bucket: for each
-    plate, (score, reading) of every detection that matches it; a plate is found when
-    the check keeps any of them).
+    those in `grid` that keep at least `recall_floor` of the plates in every group of
+    `plate_reads` (per yaw bucket: for each plate, (score, reading) of every detection that
+    matches it; a plate is found when the check keeps any of them).
 
     Between checks of equal F1, the one that keeps fewer `unsure` detections (unmatched ones on
     partially labelled photos) wins: the labelled plates cannot tell them apart, and what such a
