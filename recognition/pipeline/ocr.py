@@ -30,9 +30,8 @@ from recognition.pipeline.format_hint import format_hint
 from recognition.pipeline.ocr_input import (
     LINE_H,
     LINE_W,
-    MAX_ROWS,
-    row_bands,
     row_splits,
+    shows_rows,
     to_line_input,
 )
 from recognition.pipeline.regions import FORMATS, Candidate, FormatHint, Resolved, resolve
@@ -311,7 +310,7 @@ def _settled(
     best = resolve(*options[0], formats)
     if best.valid and best.confidence >= ROWS_UNLESS:
         return True
-    return len(best.text) < ROWS_MIN_CHARS and not 2 <= len(row_bands(crop)) <= MAX_ROWS
+    return len(best.text) < ROWS_MIN_CHARS and not shows_rows(crop)
 
 
 def _row_options(

@@ -6,6 +6,9 @@ Backgrounds come only from the `val` splits, which no training run sees.
 `ua_type_set` is the set of every Ukrainian plate type (2004/2015 series, 1995 series on one and
 two rows, square two-row, motorcycle, trailer, transit, diplomatic) at yaw 0-60 degrees, so a
 benchmark can report each type, and the plates of several rows, separately.
+
+The plate is pasted where the scene shows no labelled plate: a plate half over another one is a
+photo no camera takes, and the detector rightly boxes the two as one.
 """
 
 from __future__ import annotations
@@ -90,27 +93,39 @@ def ua_type_set(
             yield _paste_sample(rng.choice(scenes), fmt, (0.0, max_yaw), rng)
 
 
-def _scenes(data_root: Path, split: str) -> list[Path]:
-    scenes = [r.path for r in datasets.load_records(data_root, split)]
+def _scenes(data_root: Path, split: str) -> list[datasets.SceneRecord]:
+    scenes = datasets.load_records(data_root, split)
     if not scenes:
         raise FileNotFoundError(f"no {split} scenes under {data_root}")
     return scenes
 
 
+# Tries at a place clear of the scene's labelled plates (the last try is kept if none is).
+PLACEMENT_TRIES = 20
+# The clearance kept around a labelled plate, as a share of the pasted plate's width.
+PLATE_CLEARANCE = 0.1
+
+
 def _paste_sample(
-    scene: Path, fmt: str, yaw_range: tuple[float, float], rng: random.Random
+    scene: datasets.SceneRecord, fmt: str, yaw_range: tuple[float, float], rng: random.Random
 ) -> AngleSample:
-    """A rendered `fmt` plate pasted into `scene` at a yaw in `yaw_range` (either side)."""
-    image, _ = datasets.read_rgb(scene)  # looked up at call time: a benchmark records scenes
+    """A rendered `fmt` plate pasted into `scene` at a yaw in `yaw_range` (either side), clear
+    of the plates labelled in the scene."""
+    # Looked up at call time: a benchmark records the scenes it reads.
+    image, scale = datasets.read_rgb(scene.path)
     image = image.copy()
     plate = render_plate(fmt, rng)
     yaw = rng.uniform(*yaw_range) * rng.choice((-1, 1))
     h, w = image.shape[:2]
-    width = rng.uniform(0.14, 0.3) * w
-    centre = (rng.uniform(0.3, 0.7) * w, rng.uniform(0.4, 0.8) * h)
-    quad = pose_corners(
-        plate.image.shape[:2], centre, width, yaw, rng.uniform(-12, 12), rng.uniform(-3, 3)
-    )
+    labelled = [np.asarray(b, np.float32) * scale for b in scene.boxes]
+    for _ in range(PLACEMENT_TRIES):
+        width = rng.uniform(0.14, 0.3) * w
+        centre = (rng.uniform(0.3, 0.7) * w, rng.uniform(0.4, 0.8) * h)
+        quad = pose_corners(
+            plate.image.shape[:2], centre, width, yaw, rng.uniform(-12, 12), rng.uniform(-3, 3)
+        )
+        if not any(_near(quad, box, PLATE_CLEARANCE * width) for box in labelled):
+            break
     pasted = paste(image, degrade_surface(plate.image, rng, 0.5), quad)
     image = degrade_camera(image, rng, strength=0.4)
     bucket = next((b for b in YAW_BUCKETS if b[0] <= abs(yaw) < b[1]), YAW_BUCKETS[-1])
@@ -119,3 +134,10 @@ def _paste_sample(
     return AngleSample(
         image, pasted.corners, plate.text, fmt, abs(yaw), bucket_name(bucket), plate.lines
     )
+
+
+def _near(quad: np.ndarray, box: np.ndarray, clearance: float) -> bool:
+    """Whether the quadrilateral's box comes within `clearance` pixels of `box`."""
+    x1, y1 = quad.min(axis=0) - clearance
+    x2, y2 = quad.max(axis=0) + clearance
+    return bool(x1 < box[2] and box[0] < x2 and y1 < box[3] and box[1] < y2)

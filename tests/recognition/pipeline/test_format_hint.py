@@ -3,6 +3,7 @@ from __future__ import annotations
 import random
 
 import cv2
+import numpy as np
 import pytest
 
 from recognition.pipeline.format_hint import format_hint
@@ -22,6 +23,22 @@ def test_a_red_plate_favours_the_red_ukrainian_formats(fmt: str) -> None:
         priors = format_hint(crop).priors
         assert priors[fmt] == max(priors.values())
         assert priors["ua_2015"] < priors[fmt]
+
+
+def slanted(crop: np.ndarray, tilt: float) -> np.ndarray:
+    """The crop as a rectifier cuts it from a mask at a slant: the plate turned inside it, the
+    dark car behind showing in its corners."""
+    h, w = crop.shape[:2]
+    turn = cv2.getRotationMatrix2D((w / 2, h / 2), tilt, 1.0)
+    return cv2.warpAffine(crop, turn, (w, h), borderValue=(25, 25, 30))
+
+
+@pytest.mark.parametrize("fmt", ["ua_transit", "ua_diplomatic"])
+def test_a_red_plate_cut_at_a_slant_still_looks_red(fmt: str) -> None:
+    # The strips above and below the characters then show the car more than the plate.
+    for crop in crops(fmt):
+        priors = format_hint(slanted(crop, 9.0)).priors
+        assert priors[fmt] == max(priors.values())
 
 
 @pytest.mark.parametrize("fmt", ["us", "ua_2015", "pl", "ua_square"])

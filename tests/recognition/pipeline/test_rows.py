@@ -77,3 +77,29 @@ def test_training_lines_give_each_row_with_its_own_text(fmt: str) -> None:
         assert len(samples) == len(rows)
         assert [len(s.text) for s in samples] == [len(r) for r in rows]
         assert all(s.format == fmt and s.image.shape[0] >= 4 for s in samples)
+
+
+def shaded(crop: np.ndarray, factor: float = 0.5) -> np.ndarray:
+    """A shadow across the plate: its edge runs from the top edge down to the bottom corner."""
+    h, w = crop.shape[:2]
+    mask = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(mask, [np.array([[w * 0.45, 0], [w, 0], [w, h]], np.int32)], 1)
+    return np.where(mask[..., None] == 1, crop * factor, crop).astype(np.uint8)
+
+
+@pytest.mark.parametrize("fmt", MULTI_ROW)
+def test_a_shadow_across_a_plate_does_not_join_its_rows(fmt: str) -> None:
+    # given plates of several rows with a shadow's edge across them (to the local threshold,
+    # the edge is ink in every image row it crosses, which can fill the gaps between rows)
+    rng = random.Random(31)
+    reader = RowReader()
+    samples = []
+    for _ in range(8):
+        crop, boxes, plate = rectified(fmt, rng)
+        crop = shaded(crop)
+        reader.add(crop, boxes, plate.lines)
+        samples.append((crop, plate))
+    # when they are read
+    results = reader.read_batch([crop for crop, _ in samples])
+    # then every plate is read whole, its rows in order
+    assert [r.text for r in results] == [plate.text for _, plate in samples]

@@ -4,9 +4,11 @@ import random
 from collections import Counter
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
+from recognition import datasets
 from recognition.synth.angle_set import UA_TYPE_MAX_YAW, ua_type_set
 from recognition.synth.crops import FORMAT_WEIGHTS, synth_lines
 from recognition.synth.plates import FORMATS, MULTI_ROW, UA_TYPES, render_plate
@@ -60,3 +62,20 @@ def test_the_ukrainian_type_set_holds_every_type_at_yaw_up_to_60() -> None:
     again = list(ua_type_set(DATA, per_type=2, seed=4))
     assert [s.text for s in again] == [s.text for s in samples]
     assert np.array_equal(again[0].image, samples[0].image)
+
+
+def test_a_synthetic_plate_is_pasted_clear_of_the_plates_the_scene_already_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a scene whose labelled plate sits where a pasted plate would most often land
+    cv2.imwrite(str(tmp_path / "scene.jpg"), np.full((600, 800, 3), 90, np.uint8))
+    plate_box = (330.0, 330.0, 470.0, 370.0)
+    scene = datasets.SceneRecord(tmp_path / "scene.jpg", "test", (plate_box,), ("AA1234BB",))
+    monkeypatch.setattr(datasets, "load_records", lambda root, split: [scene])
+    # when synthetic plates are pasted into it
+    samples = list(ua_type_set(tmp_path, per_type=3, seed=6))
+    # then none of them covers or touches the scene's own plate
+    x1, y1, x2, y2 = plate_box
+    for s in samples:
+        bx1, by1, bx2, by2 = s.box
+        assert bx2 <= x1 or bx1 >= x2 or by2 <= y1 or by1 >= y2
