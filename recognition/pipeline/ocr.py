@@ -62,12 +62,16 @@ BATCH_LINES = 64
 # synthetic photos (engine without the peer) reading took 582 ms/photo p50 on 1 thread and 334 on
 # 2. (The earlier BiLSTM reader was faster on 1 thread: 12 against 41 ms a crop.)
 INFER_THREADS = 2
-# A square crop whose one-line reading is a valid plate at least this sure is not read again
-# row by row (see PlateReader.candidates).
+# A square crop whose ink shows no rows is not read again row by row (see
+# PlateReader.candidates) when its one-line reading is a valid plate scoring at least this
+# (its confidence times the crop's prior for its format) ...
 ROWS_UNLESS = 0.9
-# ... nor one that reads fewer characters than this as one line while its ink shows no rows. A
-# two-row plate squeezed into one line still shows most of a row (4 to 6 characters on synthetic
-# two-row photos), while three quarters of the square crops that are not plates read 0 to 2.
+# ... or reads fewer characters than this. A two-row plate squeezed into one line still shows
+# most of a row (4 to 6 characters on synthetic two-row photos), while three quarters of the
+# square crops that are not plates read 0 to 2. Where the ink shows rows, they are always read.
+# A square Ukrainian plate seen from the side can read as its bottom row alone, thin top row
+# unseen by the ink too (`2929XM` for `IE2929XM`, at 0.91): a valid US serial, but not a sure
+# one on a crop with the Ukrainian band (US prior 0.3).
 ROWS_MIN_CHARS = 3
 
 
@@ -305,12 +309,12 @@ def _settled(
     formats: Collection[str] | None,
     crop: np.ndarray,
 ) -> bool:
-    """The one-line reading decides the crop: a sure valid plate, or too little text to be one
-    on a crop whose ink shows no rows either."""
+    """The one-line reading decides a crop whose ink shows no rows: a sure valid plate, or too
+    little text to be one."""
+    if shows_rows(crop):
+        return False
     best = resolve(*options[0], formats)
-    if best.valid and best.confidence >= ROWS_UNLESS:
-        return True
-    return len(best.text) < ROWS_MIN_CHARS and not shows_rows(crop)
+    return (best.valid and best.score >= ROWS_UNLESS) or len(best.text) < ROWS_MIN_CHARS
 
 
 def _row_options(

@@ -8,8 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from recognition.pipeline.ocr_input import row_bands, row_splits, split_rows
+from recognition.pipeline.ocr_input import row_bands, row_splits, shows_rows, split_rows
 from recognition.pipeline.rectify import SQUARE_SIZE
+from recognition.pipeline.regions import region_formats
 from recognition.synth.crops import synth_lines
 from recognition.synth.plates import MULTI_ROW, render_plate
 from tests.recognition.pipeline.reader_doubles import RowReader
@@ -103,3 +104,33 @@ def test_a_shadow_across_a_plate_does_not_join_its_rows(fmt: str) -> None:
     results = reader.read_batch([crop for crop, _ in samples])
     # then every plate is read whole, its rows in order
     assert [r.text for r in results] == [plate.text for _, plate in samples]
+
+
+class SideView(RowReader):
+    """Reads a whole square crop as its bottom row alone, surely: how a square plate seen from
+    the side reads as one line (`2929XM` for `IE2929XM`); its rows, cut apart, read right."""
+
+    def _text(self, part: np.ndarray) -> str:
+        for crop, _, rows in self.plates:
+            if np.shares_memory(part, crop) and part.shape[0] == crop.shape[0]:
+                return rows[-1]
+        return super()._text(part)
+
+
+def test_a_sure_one_line_reading_of_another_country_does_not_stop_the_rows_being_read() -> None:
+    # given a square Ukrainian plate whose thin top row the ink does not show, and which reads
+    # as one line as its bottom row alone: `2929XM`, a valid US plate, read surely
+    plate = render_plate("ua_square", random.Random(41), lines=("IE", "2929XM"))
+    crop = cv2.resize(plate.image, SQUARE_SIZE, interpolation=cv2.INTER_AREA)
+    scale = crop.shape[0] / plate.image.shape[0]
+    boxes = [(a * scale, b * scale) for a, b in plate.row_boxes]
+    (top, bottom), (below, _) = boxes
+    paper = crop[int((bottom + below) / 2), crop.shape[1] // 2].copy()
+    crop[int(top) : int(bottom) + 1, int(0.2 * crop.shape[1]) :] = paper  # the band stays
+    assert not shows_rows(crop)
+    reader = SideView()
+    reader.add(crop, boxes, plate.lines)
+    # when it is read with the US formats allowed
+    result = reader.read_batch([crop], region_formats("ua,eu,us"))[0]
+    # then the crop's Ukrainian band outweighs the US reading: its rows are read and joined
+    assert (result.text, result.format) == ("IE2929XM", "ua_square")
