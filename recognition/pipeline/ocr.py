@@ -311,10 +311,9 @@ def _settled(
 ) -> bool:
     """The one-line reading decides a crop whose ink shows no rows: a sure valid plate, or too
     little text to be one."""
-    if shows_rows(crop):
-        return False
     best = resolve(*options[0], formats)
-    return (best.valid and best.score >= ROWS_UNLESS) or len(best.text) < ROWS_MIN_CHARS
+    decided = (best.valid and best.score >= ROWS_UNLESS) or len(best.text) < ROWS_MIN_CHARS
+    return decided and not shows_rows(crop)  # the ink's profile only where it can matter
 
 
 def _row_options(

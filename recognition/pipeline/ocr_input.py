@@ -124,9 +124,15 @@ def split_rows(
     if found:
         return _cut_at(crop, bands)
     n = rows or 2
-    inner = [round(h * f) for f in fractions] if len(fractions) == n - 1 else []
-    cuts = [0, *inner, h] if inner else _even_cuts(h, n)
-    return _cut(crop, cuts, int(round(h * SQUARE_OVERLAP)))
+    if len(fractions) != n - 1:
+        return _even_rows(crop, n)
+    return _cut(crop, [0, *(round(h * f) for f in fractions), h], int(round(h * SQUARE_OVERLAP)))
+
+
+def _even_rows(crop: np.ndarray, rows: int) -> list[np.ndarray]:
+    """The crop cut into `rows` even rows, overlapping a little."""
+    h = crop.shape[0]
+    return _cut(crop, _even_cuts(h, rows), int(round(h * SQUARE_OVERLAP)))
 
 
 def _cut_at(crop: np.ndarray, bands: Sequence[Band]) -> list[np.ndarray]:
@@ -153,7 +159,7 @@ def row_splits(crop: np.ndarray) -> list[list[np.ndarray]]:
     """
     bands = row_bands(crop)
     found = len(bands) if 2 <= len(bands) <= MAX_ROWS else 0
-    evens = [split_rows(crop, rows=n) for n in range(2, MAX_ROWS + 1) if n != found]
+    evens = [_even_rows(crop, n) for n in range(2, MAX_ROWS + 1) if n != found]
     return [_cut_at(crop, bands), *evens] if found else evens
 
 
