@@ -21,7 +21,7 @@ from recognition.pipeline.ocr import OcrResult, PlateReader, best_of, env_flag
 from recognition.pipeline.peer import RapidPeer, consult_peer
 from recognition.pipeline.plate_detector import PlateDetection, PlateDetector, inside_share
 from recognition.pipeline.reader_check import CropRead, ReaderCheck
-from recognition.pipeline.rectify import CROP_PAD, WHOLE_PLATE_GROW, plate_crop
+from recognition.pipeline.rectify import CROP_PAD, WHOLE_PLATE_GROW, PlateCut, plate_cut
 from recognition.pipeline.regions import DEFAULT_REGIONS, region_formats
 from recognition.pipeline.types import PhotoResult, PlateReading, RejectedText
 
@@ -130,9 +130,8 @@ class PlateEngine:
         detections = self.detect(images)
         t1 = time.perf_counter()
         flat = [(img, d) for img, dets in zip(images, detections, strict=True) for d in dets]
-        crops = [
-            plate_crop(img, d.corners, self.crop_pad, self.whole_plate_grow) for img, d in flat
-        ]
+        cuts = [plate_cut(img, d.corners, self.crop_pad, self.whole_plate_grow) for img, d in flat]
+        crops = [cut.crop for cut in cuts]
         t2 = time.perf_counter()
 
         def keep(k: int, own: OcrResult) -> bool:
@@ -147,13 +146,17 @@ class PlateEngine:
             "read_ms": (t3 - t2) * 1000 / n,
         }
         results: list[PhotoResult] = []
-        it = iter(readings)
+        per_plate = iter(zip(readings, cuts, strict=True))
         for dets in detections:
-            pairs = [(d, ocr) for d in dets if (ocr := next(it)) is not None]
-            plates = _distinct([_reading(d, ocr) for d, ocr in pairs if ocr.valid])
+            pairs = []
+            for d in dets:
+                ocr, cut = next(per_plate)
+                if ocr is not None:  # None: the reader check dropped it
+                    pairs.append((d, ocr, cut))
+            plates = _distinct([_reading(d, ocr, cut) for d, ocr, cut in pairs if ocr.valid])
             rejected = tuple(
                 RejectedText(ocr.text, float(ocr.confidence) * d.score, d.box)
-                for d, ocr in pairs
+                for d, ocr, _ in pairs
                 if not ocr.valid and ocr.text
             )
             results.append(PhotoResult(plates, dict(timings), rejected))
@@ -185,8 +188,15 @@ def _same_plate(a: PlateReading, b: PlateReading) -> bool:
     return a.text == b.text or overlap >= SAME_PLATE_SHARE
 
 
-def _reading(det: PlateDetection, ocr: OcrResult) -> PlateReading:
-    corners = tuple((float(x), float(y)) for x, y in det.corners)
+def _reading(det: PlateDetection, ocr: OcrResult, cut: PlateCut) -> PlateReading:
+    """The report of a plate read. Its outline is the detector's, or the quadrilateral read
+    where that was measured on the plate (a red plate's ends, which its mask often misses)."""
+    quad = np.asarray(cut.quad if cut.ends_found else det.corners, np.float32).reshape(4, 2)
+    corners = tuple((float(x), float(y)) for x, y in quad)
+    box = det.box
+    if cut.ends_found:
+        (x1, y1), (x2, y2) = quad.min(axis=0), quad.max(axis=0)
+        box = (float(x1), float(y1), float(x2), float(y2))
     return PlateReading(
         text=ocr.text,
         format=ocr.format,
@@ -194,7 +204,7 @@ def _reading(det: PlateDetection, ocr: OcrResult) -> PlateReading:
         char_confidences=tuple(float(c) for c in ocr.char_confidences),
         alternatives=tuple(ocr.alternatives),
         corners=corners,  # type: ignore[arg-type]
-        box=det.box,
+        box=box,
         detection_score=det.score,
     )
 

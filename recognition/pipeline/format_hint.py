@@ -11,20 +11,20 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from recognition.pipeline.rectify import SQUARE_ASPECT
+from recognition.pipeline.rectify import RED_SHARE, SQUARE_ASPECT, red_mask
 from recognition.pipeline.regions import FormatHint
 
 # Share of strong-blue pixels that marks a band in its strip.
 BAND_SHARE = 0.25
 # Share of yellow pixels in the left band that marks the Ukrainian flag.
 FLAG_SHARE = 0.04
-# Share of red pixels on the plate (its outer tenth left out) that marks a red background, not
-# red ink as on some US plates. Measured on straightened crops (`synth.crops.seen_crop`, 60 a
-# format, and the real train crops of `load_real_crops`): white-on-red plates 0.81-0.83 median,
-# 97-100 % above 0.4; every other synthetic format, and 1,927 of the 1,928 real crops, below
-# 0.33 (the one above is a red Brazilian commercial plate). The earlier strips above and below
-# the characters missed 7-13 % of red plates: a crop cut at a slant puts the car behind them.
-RED_SHARE = 0.4
+# RED_SHARE (in rectify, which also finds a red plate's ends by it) is the share of red pixels on
+# the plate, its outer tenth left out, that marks a red background, not red ink as on some US
+# plates. Measured on straightened crops (`synth.crops.seen_crop`, 60 a format, and the real
+# train crops of `load_real_crops`): white-on-red plates 0.81-0.83 median, 97-100 % above 0.4;
+# every other synthetic format, and 1,927 of the 1,928 real crops, below 0.33 (the one above is
+# a red Brazilian commercial plate). The earlier strips above and below the characters missed
+# 7-13 % of red plates: a crop cut at a slant puts the car behind them.
 # Prior of the red Ukrainian formats on a plate that is not red.
 NOT_RED_PRIOR = 0.3
 
@@ -63,8 +63,7 @@ def colour_features(crop: np.ndarray) -> dict[str, float]:
 
 
 def _red_share(hsv: np.ndarray) -> float:
-    """The share of red pixels (hue wraps round: both ends)."""
-    return _share(hsv, (0, 90, 60), (8, 255, 255)) + _share(hsv, (170, 90, 60), (180, 255, 255))
+    return float(red_mask(hsv).mean()) if hsv.size else 0.0
 
 
 # European countries' own formats weigh like the generic European one; the Ukrainian types that

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -88,12 +89,18 @@ def is_square(corners: np.ndarray) -> bool:
 
 def grow_corners(corners: np.ndarray, pad_x: float, pad_y: float) -> np.ndarray:
     """The quadrilateral widened by `pad_x` of its width on each side, `pad_y` of its height."""
+    return grow_ends(corners, pad_x, pad_x, pad_y)
+
+
+def grow_ends(corners: np.ndarray, left: float, right: float, pad_y: float = 0.0) -> np.ndarray:
+    """The quadrilateral lengthened by `left` and `right` of its width at its left and right
+    ends (along its own axis, so a slanted plate stays slanted), `pad_y` of its height."""
     tl, tr, br, bl = np.asarray(corners, np.float32).reshape(4, 2)
     across = ((tr - tl) + (br - bl)) / 2
     down = ((bl - tl) + (br - tr)) / 2
-    sx = np.array([-1, 1, 1, -1], np.float32)[:, None]
+    sx = np.array([-left, right, right, -left], np.float32)[:, None]
     sy = np.array([-1, -1, 1, 1], np.float32)[:, None]
-    return np.asarray([tl, tr, br, bl]) + sx * across * pad_x + sy * down * pad_y
+    return np.asarray([tl, tr, br, bl]) + sx * across + sy * down * pad_y
 
 
 def _sides(corners: np.ndarray) -> tuple[float, float]:
@@ -119,6 +126,78 @@ def grow_to_aspect(corners: np.ndarray, aspect: float, max_grow: float) -> np.nd
     return grow_corners(corners, grow / 2, 0.0)
 
 
+def red_mask(hsv: np.ndarray) -> np.ndarray:
+    """Red pixels of an HSV image (OpenCV hue 0-180 wraps round: both ends)."""
+    low = cv2.inRange(hsv, np.array((0, 90, 60), np.uint8), np.array((8, 255, 255), np.uint8))
+    high = cv2.inRange(hsv, np.array((170, 90, 60), np.uint8), np.array((180, 255, 255), np.uint8))
+    return (low > 0) | (high > 0)
+
+
+# Share of red pixels on a plate (its outer tenth left out) that marks a red background, not red
+# ink as on some US plates (measured in recognition/pipeline/format_hint.py, which uses it too).
+RED_SHARE = 0.4
+# White-on-red plates (Ukrainian transit and diplomatic) are masked round their big characters:
+# the transit plate's two small region digits and a short diplomatic number's margins fall
+# outside. Their red background shows where the plate really ends: past each end of the
+# quadrilateral, columns are plate while RED_END_SHARE of their rows are red, looked for up to
+# RED_END_SEARCH of its width away. Red that runs on that far is a red car or wall, not a plate,
+# and so is a plate that would end up wider than RED_END_MAX_ASPECT times the quadrilateral's
+# height (which is often only the characters' height: a 4.3:1 plate measures 6.3 then).
+RED_END_SEARCH = 0.6
+RED_END_SHARE = 0.5
+RED_END_MAX_ASPECT = 8.0
+# Red plates are one-line plates; seen from the side their quadrilateral can look square (down
+# to 2:1 at 60 degrees of yaw), and is then still read as one line, at WIDE_SIZE.
+RED_END_MIN_ASPECT = 1.6
+# A white gap narrower than this share of the plate's height is a character's stroke, not its end.
+RED_END_GAP = 0.25
+_RED_END_ROWS = 24  # the sampled strip's height in pixels
+
+
+def red_plate_ends(image: np.ndarray, corners: np.ndarray) -> np.ndarray | None:
+    """A one-line white-on-red plate's quadrilateral lengthened to the ends of its red
+    background, or None when the crop is not such a plate or its ends are not found."""
+    corners = np.asarray(corners, np.float32).reshape(4, 2)
+    width, height = _sides(corners)
+    if height < 4 or width / height < RED_END_MIN_ASPECT:
+        return None
+    inner = max(int(round(width * _RED_END_ROWS / height)), 8)
+    side = int(round(inner * RED_END_SEARCH))
+    strip = rectify(
+        image,
+        grow_ends(corners, RED_END_SEARCH, RED_END_SEARCH),
+        (inner + 2 * side, _RED_END_ROWS),
+    )
+    rows = slice(int(0.1 * _RED_END_ROWS), int(0.9 * _RED_END_ROWS))
+    red = red_mask(cv2.cvtColor(strip, cv2.COLOR_RGB2HSV))[rows].mean(axis=0)
+    margin = int(0.05 * inner)
+    if red[side + margin : side + inner - margin].mean() <= RED_SHARE:
+        return None
+    plate = red >= RED_END_SHARE
+    left = _last_red(plate[side - 1 :: -1])  # columns of plate past each end
+    right = _last_red(plate[side + inner :])
+    if left is None or right is None:
+        return None
+    left, right = side - left, side + inner + right  # the plate's columns: [left, right)
+    if (right - left) / _RED_END_ROWS > RED_END_MAX_ASPECT:
+        return None
+    return grow_ends(corners, (side - left) / inner, (right - side - inner) / inner)
+
+
+def _last_red(plate: np.ndarray) -> int | None:
+    """How many columns, walking out from the quadrilateral's end, are still the red plate: up to
+    the last red one before a gap wider than a stroke (a letter's upright is white from top to
+    bottom, so a gap narrower than RED_END_GAP is a character). None when the red runs on."""
+    gap = int(RED_END_GAP * _RED_END_ROWS)
+    last = 0
+    for k, is_red in enumerate(plate):
+        if is_red:
+            last = k + 1
+        elif k - last >= gap:
+            return last
+    return None
+
+
 # Margin added around the mask's quadrilateral before straightening (share of width, height).
 # The reader now trains on crops cut through the detector with a 4 %/8 % margin varied by jitter
 # (recognition/training/reader/detected_crops.py). Measured with those weights
@@ -133,17 +212,45 @@ WHOLE_PLATE_ASPECT = 4.6
 WHOLE_PLATE_GROW = 0.3
 
 
+@dataclass(frozen=True)
+class PlateCut:
+    """What the reader gets for a detected plate, and where on the photo it came from."""
+
+    crop: np.ndarray  # straightened, WIDE_SIZE or SQUARE_SIZE
+    quad: np.ndarray  # (4, 2) TL TR BR BL: the quadrilateral straightened
+    ends_found: bool  # the quad's ends were measured on the plate (a red plate's background)
+
+
+def plate_cut(
+    image: np.ndarray,
+    corners: np.ndarray,
+    pad: tuple[float, float] = CROP_PAD,
+    grow: float = WHOLE_PLATE_GROW,
+) -> PlateCut:
+    """The one crop path, used by the engine and by everything that measures or fits it.
+
+    A white-on-red plate's quadrilateral runs to the ends of its background (`red_plate_ends`)
+    and is read as one line; any other one-line plate's is lengthened towards the plate's aspect
+    (`grow_to_aspect`, when `grow`); then `pad` goes around it.
+    """
+    ends = red_plate_ends(image, corners) if grow else None
+    if ends is not None:
+        corners = ends
+    elif grow:
+        corners = grow_to_aspect(corners, WHOLE_PLATE_ASPECT, grow)
+    quad = grow_corners(corners, *pad)
+    crop = rectify(image, quad, WIDE_SIZE if ends is not None else None)
+    return PlateCut(crop, quad, ends is not None)
+
+
 def plate_crop(
     image: np.ndarray,
     corners: np.ndarray,
     pad: tuple[float, float] = CROP_PAD,
     grow: float = WHOLE_PLATE_GROW,
 ) -> np.ndarray:
-    """The straightened crop the reader gets for a detected plate: the one crop path, used by
-    the engine and by everything that measures or fits it."""
-    if grow:
-        corners = grow_to_aspect(corners, WHOLE_PLATE_ASPECT, grow)
-    return rectify(image, grow_corners(corners, *pad))
+    """The straightened crop the reader gets for a detected plate (`plate_cut`)."""
+    return plate_cut(image, corners, pad, grow).crop
 
 
 def rectify(

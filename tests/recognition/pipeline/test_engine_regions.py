@@ -163,3 +163,23 @@ def test_the_same_text_on_two_boxes_is_reported_once() -> None:
     reader = CombinedReader(ScriptedLines([text, text]), None)
     result = PlateEngine(TwoCutsDetector(corners), reader, "ua,eu").recognize_batch([image])[0]  # type: ignore[arg-type]
     assert [p.text for p in result.plates] == [text]
+
+
+def test_a_red_plate_masked_round_its_big_characters_is_read_and_outlined_whole() -> None:
+    # The mask of a transit plate often leaves out its small raised region digits (the first
+    # 15 % of the plate): the engine cuts the crop to the plate's red ends and reports them.
+    rng = random.Random(4)
+    scene = np.full((480, 640, 3), 90, np.uint8)
+    plate = render_plate("ua_transit", rng, ("14KX2068",))
+    quad = pose_corners(plate.image.shape[:2], (320, 260), 260, yaw=10, pitch=5)
+    corners = paste(scene, plate.image, quad).corners
+    tl, tr, br, bl = corners
+    big = np.array([tl + 0.16 * (tr - tl), tr, br, bl + 0.16 * (br - bl)], np.float32)
+    result = engine(big, ["14KX2068"], "ua").recognize_batch([scene])[0]
+    (found,) = result.plates
+    assert (found.text, found.format) == ("14KX2068", "ua_transit")
+    reported = np.array(found.corners, np.float32)
+    assert np.abs(reported - corners).max() < 6  # the whole plate, not the mask's part of it
+    x1, _, x2, _ = found.box
+    assert x1 <= corners[:, 0].min() + 6
+    assert x2 >= corners[:, 0].max() - 6
