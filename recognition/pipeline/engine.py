@@ -191,12 +191,12 @@ def _same_plate(a: PlateReading, b: PlateReading) -> bool:
 def _reading(det: PlateDetection, ocr: OcrResult, cut: PlateCut) -> PlateReading:
     """The report of a plate read. Its outline is the detector's, or the quadrilateral read
     where that was measured on the plate (a red plate's ends, which its mask often misses)."""
-    quad = np.asarray(cut.quad if cut.ends_found else det.corners, np.float32).reshape(4, 2)
-    corners = tuple((float(x), float(y)) for x, y in quad)
-    box = det.box
+    quad, box = np.asarray(det.corners, np.float32).reshape(4, 2), det.box
     if cut.ends_found:
+        quad = cut.quad
         (x1, y1), (x2, y2) = quad.min(axis=0), quad.max(axis=0)
         box = (float(x1), float(y1), float(x2), float(y2))
+    corners = tuple((float(x), float(y)) for x, y in quad)
     return PlateReading(
         text=ocr.text,
         format=ocr.format,

@@ -174,14 +174,13 @@ def red_plate_ends(image: np.ndarray, corners: np.ndarray) -> np.ndarray | None:
     if red[side + margin : side + inner - margin].mean() <= RED_SHARE:
         return None
     plate = red >= RED_END_SHARE
-    left = _last_red(plate[side - 1 :: -1])  # columns of plate past each end
-    right = _last_red(plate[side + inner :])
-    if left is None or right is None:
+    past_left = _last_red(plate[side - 1 :: -1])  # columns of plate past each end
+    past_right = _last_red(plate[side + inner :])
+    if past_left is None or past_right is None:
         return None
-    left, right = side - left, side + inner + right  # the plate's columns: [left, right)
-    if (right - left) / _RED_END_ROWS > RED_END_MAX_ASPECT:
+    if (past_left + inner + past_right) / _RED_END_ROWS > RED_END_MAX_ASPECT:
         return None
-    return grow_ends(corners, (side - left) / inner, (right - side - inner) / inner)
+    return grow_ends(corners, past_left / inner, past_right / inner)
 
 
 def _last_red(plate: np.ndarray) -> int | None:
@@ -231,7 +230,8 @@ def plate_cut(
 
     A white-on-red plate's quadrilateral runs to the ends of its background (`red_plate_ends`)
     and is read as one line; any other one-line plate's is lengthened towards the plate's aspect
-    (`grow_to_aspect`, when `grow`); then `pad` goes around it.
+    (`grow_to_aspect`); then `pad` goes around it. `grow` 0 keeps the mask's quadrilateral as it
+    is (both lengthenings off, to measure them).
     """
     ends = red_plate_ends(image, corners) if grow else None
     if ends is not None:

@@ -176,19 +176,19 @@ def test_the_engine_crop_holds_characters_the_mask_cut_off() -> None:
 
 def _red_plate_scene(
     fmt: str, lines: tuple[str, ...], background: tuple[int, int, int] = (120, 120, 120)
-) -> tuple[np.ndarray, np.ndarray]:
-    """A rendered plate 260 x 56 px at (70, 70) on a plain photo, and its true corners."""
+) -> np.ndarray:
+    """A plain photo with a rendered plate 260 x 56 px at (70, 70): x 70-330, y 70-126."""
     plate = render_plate(fmt, random.Random(3), lines).image
     plate = cv2.resize(plate, (260, 56), interpolation=cv2.INTER_AREA)
     image = np.full((200, 420, 3), background, np.uint8)
     image[70:126, 70:330] = plate
-    return image, box_corners((70, 70, 330, 126))
+    return image
 
 
 def test_a_transit_plate_masked_round_its_big_characters_is_cut_to_its_red_ends():
     # The transit plate's region digits are small and raised, left of the letters (x 24-150 of
     # 1040 on the rendered plate): a mask round the big characters starts at 160 / 4 = 40 px.
-    image, plate = _red_plate_scene("ua_transit", ("14KX2068",))
+    image = _red_plate_scene("ua_transit", ("14KX2068",))
     masked = box_corners((70 + 40, 78, 330 - 5, 118))
     ends = red_plate_ends(image, masked)
     assert ends is not None
@@ -204,7 +204,7 @@ def test_a_transit_plate_masked_round_its_big_characters_is_cut_to_its_red_ends(
 def test_the_red_ends_are_found_past_characters_the_mask_left_out():
     # A letter's upright is white from top to bottom: the search walks over it to the red
     # beyond, and stops only where the red does.
-    image, _ = _red_plate_scene("ua_diplomatic", ("CC220126",))
+    image = _red_plate_scene("ua_diplomatic", ("CC220126",))
     masked = box_corners((70 + 60, 78, 330 - 40, 118))  # the letters and first digits left out
     ends = red_plate_ends(image, masked)
     assert ends is not None
@@ -213,12 +213,12 @@ def test_the_red_ends_are_found_past_characters_the_mask_left_out():
 
 
 def test_red_that_runs_on_past_the_search_is_not_taken_for_the_plate():
-    image, _ = _red_plate_scene("ua_transit", ("14KX2068",), background=(200, 20, 20))
+    image = _red_plate_scene("ua_transit", ("14KX2068",), background=(200, 20, 20))
     assert red_plate_ends(image, box_corners((110, 78, 325, 118))) is None
 
 
 def test_a_plate_that_is_not_red_keeps_its_quadrilateral():
-    image, _ = _red_plate_scene("ua_2015", ("AA1234BB",))
+    image = _red_plate_scene("ua_2015", ("AA1234BB",))
     masked = box_corners((110, 78, 325, 118))
     assert red_plate_ends(image, masked) is None
     cut = plate_cut(image, masked)
@@ -227,7 +227,7 @@ def test_a_plate_that_is_not_red_keeps_its_quadrilateral():
 
 
 def test_a_red_plate_seen_from_the_side_is_still_read_as_one_line():
-    image, _ = _red_plate_scene("ua_transit", ("14KX2068",))
+    image = _red_plate_scene("ua_transit", ("14KX2068",))
     side_on = cv2.resize(image, (168, 200), interpolation=cv2.INTER_AREA)  # 0.4 wide: ~66 deg
     masked = box_corners((28 + 16, 78, 132 - 2, 118))  # the big characters: 86 x 40
     assert is_square(masked)
