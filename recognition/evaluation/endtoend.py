@@ -232,7 +232,7 @@ def whole_plate_rate(engines, peer, cases: list[Case]) -> dict[str, float]:  # t
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    from recognition.pipeline.engine import DEFAULT_MODELS_DIR
+    from recognition.pipeline.engine import DEFAULT_MODELS_DIR, SECOND_LOOK_BELOW
     from recognition.pipeline.rectify import WHOLE_PLATE_GROW
 
     p = argparse.ArgumentParser(prog="python -m recognition.evaluation e2e", description=__doc__)
@@ -261,6 +261,13 @@ def get_args_parser() -> argparse.ArgumentParser:
         metavar=("X", "Y"),
         help="margin around the detected plate instead of the engine's CROP_PAD (to measure it)",
     )
+    p.add_argument(
+        "--second-look-below",
+        type=float,
+        default=SECOND_LOOK_BELOW,
+        help="look again at photos with no plate read at this confidence (to measure it)",
+    )
+    p.add_argument("--no-second-look", action="store_true", help="one look only (to measure it)")
     p.add_argument(
         "--whole-plate-grow",
         type=float,
@@ -293,6 +300,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
         if args.crop_pad:
             engine.crop_pad = (args.crop_pad[0], args.crop_pad[1])
         engine.whole_plate_grow = args.whole_plate_grow
+        engine.second_look = not args.no_second_look
+        engine.second_look_below = args.second_look_below
     readers: dict[str, tuple[Reader, Judge]] = {
         "platecheck": (ours(full), judge_plate_reader),  # type: ignore[arg-type]
         "platecheck_with_peer": (ours(peered), judge_plate_reader),  # type: ignore[arg-type]

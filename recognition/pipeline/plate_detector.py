@@ -63,22 +63,33 @@ class PlateDetector:
 
     @torch.inference_mode()
     def detect(
-        self, images: Sequence[np.ndarray], threshold: float | None = None
+        self,
+        images: Sequence[np.ndarray],
+        threshold: float | None = None,
+        *,
+        equalise: bool = False,
     ) -> list[list[PlateDetection]]:
         """Plates on each RGB uint8 image, best first, scoring at least `threshold` (default:
-        the manifest's operating threshold; the engine asks for its reader check's candidates)."""
+        the manifest's operating threshold; the engine asks for its reader check's candidates).
+        `equalise`: the network sees each image with its local contrast stretched
+        (`equalised`); the detections' coordinates are the photo's either way."""
         threshold = self.threshold if threshold is None else threshold
         return [
-            detections_from_output(out, scale, threshold) for out, scale in self.outputs(images)
+            detections_from_output(out, scale, threshold)
+            for out, scale in self.outputs(images, equalise=equalise)
         ]
 
     @torch.inference_mode()
-    def outputs(self, images: Sequence[np.ndarray]) -> list[tuple[dict[str, torch.Tensor], float]]:
+    def outputs(
+        self, images: Sequence[np.ndarray], *, equalise: bool = False
+    ) -> list[tuple[dict[str, torch.Tensor], float]]:
         """The network's raw output on each image shrunk as `detect` shrinks it (boxes in the
         shrunk image's pixels), with the shrink factor: for benchmarks that need every score."""
         if not images:
             return []
         scaled, scales = zip(*(shrink_for_detection(im) for im in images), strict=True)
+        if equalise:
+            scaled = tuple(equalised(im) for im in scaled)
         return list(zip(self.model([to_tensor(im) for im in scaled]), scales, strict=True))
 
 
@@ -90,6 +101,24 @@ def shrink_for_detection(image: np.ndarray) -> tuple[np.ndarray, float]:
         return image, 1.0
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+
+# Local contrast for the engine's second look (`equalised`): CLAHE's clip limit and tile grid.
+EQUALISE_CLIP = 2.0
+EQUALISE_TILES = 8
+
+
+def equalised(image: np.ndarray) -> np.ndarray:
+    """`image` (RGB uint8) with its lightness equalised tile by tile (CLAHE), colours kept.
+
+    A plate in shadow or on a dull, dark photo differs from its surround by a few grey levels;
+    stretched locally it shows the contrast the network learnt plates by. Run on the image shrunk
+    for detection: on a 12-megapixel photo it would take a quarter of a second.
+    """
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
+    clahe = cv2.createCLAHE(EQUALISE_CLIP, (EQUALISE_TILES, EQUALISE_TILES))
+    lab[:, :, 0] = clahe.apply(np.ascontiguousarray(lab[:, :, 0]))
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
 
 
 def inside_share(box: np.ndarray, other: np.ndarray) -> float:

@@ -69,6 +69,23 @@ def test_a_reading_without_every_stage_keeps_the_latency_figures(client, moderat
     assert 'platecheck_recognition_latency_seconds{quantile="0.5",stage="read"}' in text
 
 
+def test_the_second_look_has_its_own_latency_and_counts_in_the_total(client, moderator, settings):
+    # given: two photos read on the first look and two looked at again (a second detection)
+    settings.METRICS_ALLOWED_ADDRESSES = []
+    for detect in (100.0, 100.0):
+        ReadingFactory(timings={"detect_ms": detect, "rectify_ms": 0.0, "read_ms": 0.0})
+    for again in (300.0, 500.0):
+        ReadingFactory(
+            timings={"detect_ms": 100.0, "rectify_ms": 0.0, "read_ms": 0.0, "second_look_ms": again}
+        )
+    client.force_login(moderator)
+    # when
+    text = client.get("/metrics").content.decode()
+    # then: the second look's median is over the photos that had one; the total includes it
+    assert 'platecheck_recognition_latency_seconds{quantile="0.5",stage="second_look"} 0.4' in text
+    assert 'platecheck_recognition_latency_seconds{quantile="0.5",stage="total"} 0.25' in text
+
+
 def test_the_model_versions_page_counts_photos_per_version(moderator):
     version = health.installed_engine_version() + "+rapidocr"
     ReadingFactory(model_version=version)

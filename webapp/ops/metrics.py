@@ -33,7 +33,8 @@ logger = logging.getLogger(__name__)
 LATENCY_WINDOW = timedelta(hours=1)
 LATENCY_MAX_ROWS = 5000
 QUEUES = ("recognition", "default")
-STAGES = ("detect_ms", "rectify_ms", "read_ms")
+# The engine's stages; a photo with no plate read surely also has its second look's time.
+STAGES = ("detect_ms", "rectify_ms", "read_ms", "second_look_ms")
 
 _registered = False
 

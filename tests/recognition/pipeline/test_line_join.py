@@ -95,7 +95,7 @@ class PiecesDetector:
         return PlateDetection(box, np.zeros((1, 1), np.float32), quad, score, True, 1.0)
 
     def detect(
-        self, images: Sequence[np.ndarray], threshold: float = 0.5
+        self, images: Sequence[np.ndarray], threshold: float = 0.5, *, equalise: bool = False
     ) -> list[list[PlateDetection]]:
         return [list(self.pieces) for _ in images]
 
