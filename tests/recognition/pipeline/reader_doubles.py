@@ -17,8 +17,9 @@ from recognition.pipeline.ocr import PlateReader
 SURE = 0.99
 
 
-def line(text: str) -> LineRead:
-    return LineRead(text, SURE ** len(text), tuple(((ch, SURE),) for ch in text))
+def line(text: str, sure: float = SURE) -> LineRead:
+    """A line read as `text`, each character with probability `sure`."""
+    return LineRead(text, sure ** len(text), tuple(((ch, sure),) for ch in text))
 
 
 class RowReader(PlateReader):

@@ -1,4 +1,4 @@
-"""The second look: a photo on which no plate is found is detected again with its contrast
+"""The second look: a photo with no plate read surely is detected again with its contrast
 stretched, and the plate found is read from the photo itself.
 
 The detection network is a double at the edge: it finds the plate when the plate's region shows
@@ -21,7 +21,7 @@ from recognition.pipeline.maskrcnn import DetectorConfig
 from recognition.pipeline.plate_detector import PlateDetector, equalised
 from recognition.synth.compose import paste, pose_corners
 from recognition.synth.plates import render_plate
-from tests.recognition.pipeline.reader_doubles import ScriptedReader, line
+from tests.recognition.pipeline.reader_doubles import SURE, ScriptedReader, line
 
 # The plate's grey spread (0-1) the network double needs to see to find it.
 VISIBLE_SPREAD = 0.016
@@ -38,8 +38,14 @@ def dull_photo() -> tuple[np.ndarray, np.ndarray, str]:
     return dull, pasted.corners, plate.text
 
 
-def spread(image: np.ndarray, corners: np.ndarray) -> float:
+def bounds(corners: np.ndarray) -> tuple[int, int, int, int]:
+    """x1, y1, x2, y2 in whole pixels round a quadrilateral."""
     (x1, y1), (x2, y2) = corners.min(0).astype(int), corners.max(0).astype(int)
+    return int(x1), int(y1), int(x2), int(y2)
+
+
+def spread(image: np.ndarray, corners: np.ndarray) -> float:
+    x1, y1, x2, y2 = bounds(corners)
     return float(image[y1:y2, x1:x2].std() / 255)
 
 
@@ -56,13 +62,12 @@ class ContrastNet(torch.nn.Module):
     def forward(self, images: Sequence[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
         outputs = []
         for image in images:
-            (x1, y1), (x2, y2) = self.corners.min(0).astype(int), self.corners.max(0).astype(int)
+            x1, y1, x2, y2 = bounds(self.corners)
             seen = float(image[:, y1:y2, x1:x2].std())
             self.seen.append(seen)
             found = [((x1, y1, x2, y2), 0.97)] if seen >= VISIBLE_SPREAD else []
             if self.other is not None:
-                (a, b), (c, d) = self.other.min(0).astype(int), self.other.max(0).astype(int)
-                found.append(((a, b, c, d), 0.9))
+                found.append((bounds(self.other), 0.9))
             masks = torch.zeros((len(found), 1, *image.shape[1:]))
             for k, ((a, b, c, d), _) in enumerate(found):
                 masks[k, 0, b:d, a:c] = 1.0
@@ -95,8 +100,8 @@ class RecordingReader(ScriptedReader):
         if not self.script:
             return line("")
         item = self.script.pop(0)
-        text, sure = item if isinstance(item, tuple) else (item, 0.99)
-        return LineRead(text, sure ** len(text), tuple(((ch, sure),) for ch in text))
+        text, sure = item if isinstance(item, tuple) else (item, SURE)
+        return line(text, sure)
 
 
 def engine_for(
