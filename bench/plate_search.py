@@ -259,8 +259,9 @@ def main() -> int:
     connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DB
     # Without --keepdb a database left by an earlier --keepdb run is the benchmark's own: it is
     # replaced without asking (the corpus, and the engine's readings in it, are loaded afresh).
+    # serialize=False: the test runner's copy of the contents (a million readings) is not needed.
     db_name = connection.creation.create_test_db(
-        verbosity=0, autoclobber=not args.keepdb, keepdb=args.keepdb
+        verbosity=0, autoclobber=not args.keepdb, keepdb=args.keepdb, serialize=False
     )
     try:
         with connection.cursor() as cursor:

@@ -55,6 +55,22 @@ SQL_TO = FOLD_TO
 
 _TABLE = str.maketrans(FOLD_FROM, FOLD_TO, _SEPARATORS)
 
+# Characters of the folded key that our reader still mistakes for one another, measured:
+# `bench/plate_confusions.py` (5,700 plates rendered afresh on the training scenes, reader
+# ocr-20261202-1fd32d7e) counted 356 substitutions between keys, and these pairs are each 2 % of
+# them or more (0<->1 22, 5<->6 16, 6<->8, 0<->8 and 8<->9 14 each, ...; pairs at random would be
+# about 0.2 %). The search ranks such a substitution as half an edit; they are not folded, since
+# `5` and `6` are different plates far more often than they are a misreading.
+NEAR_LOOK_ALIKES: frozenset[frozenset[str]] = frozenset(
+    frozenset(pair)
+    for pair in ("01", "56", "68", "08", "89", "23", "HM", "38", "12", "8E", "0C", "KX", "46", "13")
+)
+
+
+def near_look_alikes(a: str, b: str) -> bool:
+    """Two characters of a folded key that OCR often mistakes for each other."""
+    return frozenset((a, b)) in NEAR_LOOK_ALIKES
+
 
 def plate_key(text: str) -> str:
     """The confusion key of a plate text: ``"aa 1234 bb"`` -> ``"AA123488"``."""

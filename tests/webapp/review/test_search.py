@@ -78,6 +78,29 @@ def test_a_reading_clipped_at_the_ends_is_found_below_closer_ones():
     ]
 
 
+def test_a_near_look_alike_ranks_above_another_edit():
+    # 3 read as 8 is one of the reader's measured confusions; 3 read as 7 is not
+    other = _reading("AA1274BB", confidence=0.99)
+    misread = _reading("AA1284BB", confidence=0.40)
+    hits = plate_search(q="AA1234BB").hits
+    assert [(h.reading_id, h.distance, h.score) for h in hits] == [
+        (misread.pk, 1, 0.5),
+        (other.pk, 1, 1.0),
+    ]
+
+
+def test_two_near_look_alikes_weigh_one_edit():
+    swapped = _reading("AA1265BB", confidence=0.30)  # 5 and 6 mistaken for each other
+    one_edit = _reading("AA1257BB", confidence=0.90)  # 6 read as 7
+    two_edits = _reading("AA1277BB", confidence=0.99)  # 5 and 6 read as 7
+    hits = plate_search(q="AA1256BB").hits
+    assert [(h.reading_id, h.distance, h.score) for h in hits] == [
+        (one_edit.pk, 1, 1.0),
+        (swapped.pk, 2, 1.0),
+        (two_edits.pk, 2, 2.0),
+    ]
+
+
 def test_far_plates_are_not_hits():
     _reading("KA0001XO")
     _reading("AA12")  # two missing characters

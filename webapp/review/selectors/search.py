@@ -3,7 +3,9 @@ and the register, tolerant of look-alike characters, of up to two inserted, miss
 substituted characters, and of a reading clipped at the plate's ends, ranked.
 
 Both sides are folded onto the confusion key of :mod:`webapp.review.plates` (``B`` and ``8`` are
-one character), so look-alikes cost nothing; what remains is an edit distance on the keys.
+one character), so look-alikes cost nothing; what remains is an edit distance on the keys, in
+which the ranking counts a near look-alike (``5`` for ``6``, measured on our reader) as half an
+edit.
 
 - PostgreSQL: pg_trgm GIN indexes over the folded expressions (``review`` migration 0005)
   return a few hundred candidates sharing enough trigrams with the key; Python ranks them.
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -27,7 +29,7 @@ from rapidfuzz.distance import Levenshtein
 from recognition.models import Reading
 from registry.models import RegisterRecord
 from webapp.listings.models import Listing
-from webapp.review.plates import SQL_FROM, SQL_TO, plate_key
+from webapp.review.plates import SQL_FROM, SQL_TO, near_look_alikes, plate_key
 
 logger = logging.getLogger(__name__)
 
@@ -117,24 +119,55 @@ def _clean(text: str) -> str:
 # A character missing or added at either end of a reading (the plate's edge cut off, a screw
 # or the frame read as "I") is the commonest OCR length error: it costs half an edit.
 END_EDIT_COST = 0.5
+# So does a substitution of characters our reader often mistakes for each other (`5` for `6`):
+# `webapp.review.plates.NEAR_LOOK_ALIKES`, measured. Only the ranking counts it; which texts
+# are hits at all is decided on plain edits.
+NEAR_LOOK_ALIKE_COST = 0.5
+
+
+def _cost(a: str, b: str) -> float:
+    """Edits from key `a` to key `b`, a substitution of near look-alikes costing
+    NEAR_LOOK_ALIKE_COST: a weighted Levenshtein distance (only hits get here, a few a query)."""
+    previous = [float(j) for j in range(len(b) + 1)]
+    for i, ca in enumerate(a, 1):
+        current = [float(i)]
+        for j, cb in enumerate(b, 1):
+            swap = 0.0 if ca == cb else NEAR_LOOK_ALIKE_COST if near_look_alikes(ca, cb) else 1.0
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + swap))
+        previous = current
+    return previous[-1]
+
+
+def _clipped(key: str, other: str, cost: Callable[[str, str], float]) -> float:
+    """The cheapest reading of `other` as `key` with characters cut off (or added) at the ends,
+    each costing END_EDIT_COST; plain `cost` when the lengths agree or differ too much."""
+    longer, shorter = (key, other) if len(key) >= len(other) else (other, key)
+    extra = len(longer) - len(shorter)
+    best = cost(key, other)
+    if 0 < extra <= MAX_CLIPPED:
+        for head in range(extra + 1):
+            core = longer[head : len(longer) - (extra - head)]
+            # always from the query's characters to the text's, as `cost(key, other)`
+            ends = (core, shorter) if longer is key else (shorter, core)
+            best = min(best, END_EDIT_COST * extra + cost(*ends))
+    return best
 
 
 def _match(key: str, text: str) -> tuple[int, float] | None:
     """(edit distance, score) of a text against the query's key, or None when it is another
-    plate. The score is the distance with characters missing or extra at the ends costing
-    END_EDIT_COST; it ranks the hits."""
+    plate. Which texts are hits is decided on plain edits, characters missing or extra at the
+    ends costing END_EDIT_COST; the score that ranks them also counts near look-alikes at
+    NEAR_LOOK_ALIKE_COST."""
     other = plate_key(text)
     distance = Levenshtein.distance(key, other, score_cutoff=MAX_DISTANCE + MAX_CLIPPED)
-    longer, shorter = (key, other) if len(key) >= len(other) else (other, key)
-    extra = len(longer) - len(shorter)
-    score = float(distance)
-    if 0 < extra <= MAX_CLIPPED:
-        for head in range(extra + 1):
-            core = longer[head : len(longer) - (extra - head)]
-            score = min(score, END_EDIT_COST * extra + Levenshtein.distance(core, shorter))
-    if distance <= MAX_DISTANCE or (score <= MAX_SCORE and len(shorter) >= MIN_CLIPPED_CHARS):
-        return distance, score
-    return None
+    if distance > MAX_DISTANCE + MAX_CLIPPED:
+        return None
+    if distance > MAX_DISTANCE and (
+        min(len(key), len(other)) < MIN_CLIPPED_CHARS
+        or _clipped(key, other, Levenshtein.distance) > MAX_SCORE
+    ):
+        return None
+    return distance, _clipped(key, other, _cost)
 
 
 def _reading_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[PlateHit]:
