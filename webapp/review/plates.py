@@ -9,6 +9,8 @@ definitions below must stay character-for-character identical.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Func, Value
 from django.db.models.fields import CharField
 
@@ -85,3 +87,81 @@ class PlateKey(Func):
 
     def __init__(self, expression: object, **extra: object) -> None:
         super().__init__(expression, Value(SQL_FROM), Value(SQL_TO), **extra)
+
+
+@dataclass(frozen=True)
+class CharMark:
+    """One character of a search hit as the moderator sees it beside the typed query."""
+
+    char: str
+    # same | look-alike (one character on the key: B and 8) | near (a near look-alike: 5 and 6)
+    # | other (another character) | extra (not in the query) | missing (the query's, not here)
+    kind: str
+    query_char: str = ""  # the query's character at this place, where there is one
+
+
+def _alnum(text: str) -> str:
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+# A substitution of near look-alikes costs this much of an edit (search ranking, marks).
+NEAR_LOOK_ALIKE_COST = 0.5
+
+
+def _swap_cost(a: str, b: str) -> float:
+    return 0.0 if a == b else NEAR_LOOK_ALIKE_COST if near_look_alikes(a, b) else 1.0
+
+
+def lookalike_alignment(a: str, b: str) -> tuple[float, list[tuple[str, int, int]]]:
+    """The cheapest edits from key `a` to key `b`, a near look-alike substitution costing
+    NEAR_LOOK_ALIKE_COST (a weighted Levenshtein distance), and the alignment that costs it:
+    ("equal" | "replace", i, j), ("delete", i, -1) or ("insert", -1, j), in order. Where
+    alignments cost the same, characters are paired rather than dropped and added."""
+    rows, cols = len(a) + 1, len(b) + 1
+    cost = [[0.0] * cols for _ in range(rows)]
+    for i in range(1, rows):
+        cost[i][0] = float(i)
+    for j in range(1, cols):
+        cost[0][j] = float(j)
+    for i in range(1, rows):
+        for j in range(1, cols):
+            cost[i][j] = min(
+                cost[i - 1][j - 1] + _swap_cost(a[i - 1], b[j - 1]),
+                cost[i - 1][j] + 1,
+                cost[i][j - 1] + 1,
+            )
+    ops: list[tuple[str, int, int]] = []
+    i, j = len(a), len(b)
+    while i or j:
+        if i and j and cost[i][j] == cost[i - 1][j - 1] + _swap_cost(a[i - 1], b[j - 1]):
+            ops.append(("equal" if a[i - 1] == b[j - 1] else "replace", i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif i and cost[i][j] == cost[i - 1][j] + 1:
+            ops.append(("delete", i - 1, -1))
+            i -= 1
+        else:
+            ops.append(("insert", -1, j - 1))
+            j -= 1
+    return cost[-1][-1], ops[::-1]
+
+
+def char_marks(query: str, text: str) -> list[CharMark]:
+    """`text`'s characters aligned with `query`'s on their confusion keys
+    (`lookalike_alignment`), each marked with how it differs; a character of the query that the
+    text lacks is a `missing` mark in its place."""
+    q, t = _alnum(query), _alnum(text)
+    q_key, t_key = plate_key(q), plate_key(t)
+    if len(q_key) != len(q) or len(t_key) != len(t):  # a character the key drops: no alignment
+        return [CharMark(ch, "same") for ch in t]
+    marks: list[CharMark] = []
+    for tag, i, j in lookalike_alignment(q_key, t_key)[1]:
+        if tag == "equal":
+            marks.append(CharMark(t[j], "same" if q[i] == t[j] else "look-alike", q[i]))
+        elif tag == "replace":
+            kind = "near" if near_look_alikes(q_key[i], t_key[j]) else "other"
+            marks.append(CharMark(t[j], kind, q[i]))
+        elif tag == "insert":
+            marks.append(CharMark(t[j], "extra"))
+        else:
+            marks.append(CharMark(q[i], "missing", q[i]))
+    return marks

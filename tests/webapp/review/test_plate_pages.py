@@ -40,6 +40,8 @@ def test_the_search_page_finds_a_plate_through_ocr_errors(mod_client, seen_twice
     assert ("declared", "AA1234BB") in sources
     assert ("register", "AA1234BB") in sources
     assert reverse("review:plate_history", args=["AA1234B8"]) in page.content.decode()
+    # the look-alike the engine read is marked against the query, with what was typed there
+    assert '<span class="ch look-alike" title="look-alike of B">8</span>' in page.content.decode()
 
 
 def test_the_search_page_explains_an_unusable_query(mod_client):

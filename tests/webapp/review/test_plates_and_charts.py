@@ -27,6 +27,36 @@ def test_different_plates_keep_different_keys():
     assert plates.plate_key("AA1234BB") != plates.plate_key("AA1234BC")
 
 
+def _marks(query: str, text: str) -> str:
+    return " ".join(f"{m.char}:{m.kind}" for m in plates.char_marks(query, text))
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "marked"),
+    [
+        ("AA1234BB", "aa 1234 b8", "A:same A:same 1:same 2:same 3:same 4:same B:same 8:look-alike"),
+        ("BE6527MO", "BE5527MC", "B:same E:same 5:near 5:same 2:same 7:same M:same C:near"),
+        ("AA1234BB", "AA1274BB", "A:same A:same 1:same 2:same 7:other 4:same B:same B:same"),
+        (
+            "AA1234BB",
+            "XAA1234BB",
+            "X:extra A:same A:same 1:same 2:same 3:same 4:same B:same B:same",
+        ),
+        ("AA1234BB", "A1234BB", "A:missing A:same 1:same 2:same 3:same 4:same B:same B:same"),
+        # two near look-alikes swapped are paired, not one dropped and one added
+        ("AA1256BB", "AA1265BB", "A:same A:same 1:same 2:same 6:near 5:near B:same B:same"),
+    ],
+)
+def test_a_hit_is_marked_character_by_character_against_the_query(query, text, marked):
+    assert _marks(query, text) == marked
+
+
+def test_near_look_alikes_cost_half_an_edit():
+    assert plates.lookalike_alignment("AA1256BB", "AA1265BB")[0] == 1.0
+    assert plates.lookalike_alignment("AA1256BB", "AA1277BB")[0] == 2.0
+    assert plates.lookalike_alignment("AA1256BB", "AA125BB")[0] == 1.0
+
+
 def test_the_index_migration_freezes_the_same_fold():
     migration = importlib.import_module("webapp.review.migrations.0003_flag_plate_key_index")
     assert (migration.SQL_FROM, migration.SQL_TO) == (plates.SQL_FROM, plates.SQL_TO)

@@ -29,7 +29,7 @@ from rapidfuzz.distance import Levenshtein
 from recognition.models import Reading
 from registry.models import RegisterRecord
 from webapp.listings.models import Listing
-from webapp.review.plates import SQL_FROM, SQL_TO, near_look_alikes, plate_key
+from webapp.review.plates import SQL_FROM, SQL_TO, lookalike_alignment, plate_key
 
 logger = logging.getLogger(__name__)
 
@@ -119,23 +119,15 @@ def _clean(text: str) -> str:
 # A character missing or added at either end of a reading (the plate's edge cut off, a screw
 # or the frame read as "I") is the commonest OCR length error: it costs half an edit.
 END_EDIT_COST = 0.5
-# So does a substitution of characters our reader often mistakes for each other (`5` for `6`):
-# `webapp.review.plates.NEAR_LOOK_ALIKES`, measured. Only the ranking counts it; which texts
-# are hits at all is decided on plain edits.
-NEAR_LOOK_ALIKE_COST = 0.5
+# So does a substitution of characters our reader often mistakes for each other (`5` for `6`,
+# `webapp.review.plates.NEAR_LOOK_ALIKES`, measured; `NEAR_LOOK_ALIKE_COST` there). Only the
+# ranking counts it; which texts are hits at all is decided on plain edits.
 
 
 def _cost(a: str, b: str) -> float:
-    """Edits from key `a` to key `b`, a substitution of near look-alikes costing
-    NEAR_LOOK_ALIKE_COST: a weighted Levenshtein distance (only hits get here, a few a query)."""
-    previous = [float(j) for j in range(len(b) + 1)]
-    for i, ca in enumerate(a, 1):
-        current = [float(i)]
-        for j, cb in enumerate(b, 1):
-            swap = 0.0 if ca == cb else NEAR_LOOK_ALIKE_COST if near_look_alikes(ca, cb) else 1.0
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + swap))
-        previous = current
-    return previous[-1]
+    """Edits from key `a` to key `b`, near look-alikes at `plates.NEAR_LOOK_ALIKE_COST` (only
+    hits get here, a few a query)."""
+    return lookalike_alignment(a, b)[0]
 
 
 def _clipped(key: str, other: str, cost: Callable[[str, str], float]) -> float:
@@ -157,7 +149,7 @@ def _match(key: str, text: str) -> tuple[int, float] | None:
     """(edit distance, score) of a text against the query's key, or None when it is another
     plate. Which texts are hits is decided on plain edits, characters missing or extra at the
     ends costing END_EDIT_COST; the score that ranks them also counts near look-alikes at
-    NEAR_LOOK_ALIKE_COST."""
+    `plates.NEAR_LOOK_ALIKE_COST`."""
     other = plate_key(text)
     distance = Levenshtein.distance(key, other, score_cutoff=MAX_DISTANCE + MAX_CLIPPED)
     if distance > MAX_DISTANCE + MAX_CLIPPED:

@@ -5,6 +5,8 @@ import datetime as dt
 from django import template
 from django.utils import timezone
 
+from webapp.review.plates import CharMark, char_marks
+
 register = template.Library()
 
 
@@ -54,3 +56,9 @@ def sort_state(current: str, column: str) -> str:
     if current == f"-{column}":
         return "descending"
     return "none"
+
+
+@register.filter
+def plate_marks(text: str, query: str) -> list[CharMark]:
+    """A search hit's characters marked against the query (`plates.char_marks`)."""
+    return char_marks(query, text)
