@@ -3,11 +3,17 @@ access rules and figures, the model-versions page."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from tests.fixtures.factories import PhotoFactory, ReadingFactory
+from tests.fixtures.factories import PhotoFactory, ReadingFactory, UserFactory
+from webapp.gates import services as gate_services
+from webapp.gates.models import Device, Passage
 from webapp.ops import health
+from webapp.partners.models import WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 
@@ -84,6 +90,57 @@ def test_the_second_look_has_its_own_latency_and_counts_in_the_total(client, mod
     # then: the second look's median is over the photos that had one; the total includes it
     assert 'platecheck_recognition_latency_seconds{quantile="0.5",stage="second_look"} 0.4' in text
     assert 'platecheck_recognition_latency_seconds{quantile="0.5",stage="total"} 0.25' in text
+
+
+def test_gate_and_webhook_figures(client, moderator, settings):
+    # given: a gate that opened twice and denied once in the last hour, one passage of
+    # yesterday, a camera silent for ten minutes, and webhook deliveries in every state
+    settings.METRICS_ALLOWED_ADDRESSES = []
+    now = timezone.now()
+    gate = gate_services.gate_create(name="north")
+    device = gate_services.device_create(gate=gate).device
+    Device.objects.filter(pk=device.pk).update(last_seen_at=now - timedelta(minutes=10))
+    for decision, decide_ms, at in [
+        ("open", 200.0, now),
+        ("open", 400.0, now),
+        ("deny", 600.0, now),
+        ("open", 9000.0, now - timedelta(days=1)),  # outside the hour
+    ]:
+        Passage.objects.create(
+            gate=gate, device=device, started_at=at, last_frame_at=at, voted_plate="AA1234BB",
+            decision=decision, decide_ms=decide_ms,
+        )  # fmt: skip
+    owner = UserFactory()
+    endpoint = WebhookEndpoint.objects.create(owner=owner, url="http://127.0.0.1:9/h",
+                                              events=["flag.decided"], secret="s" * 32)  # fmt: skip
+    WebhookEndpoint.objects.create(owner=owner, url="http://127.0.0.1:9/off", secret="s" * 32,
+                                   events=["flag.decided"], is_active=False)  # fmt: skip
+    for n, (status, age) in enumerate([("pending", 120), ("pending", 30), ("delivered", 0)]):
+        WebhookDelivery.objects.create(endpoint=endpoint, event="flag.decided", payload={},
+                                       message_id=f"msg_{n}", status=status,
+                                       created_at=now - timedelta(seconds=age))  # fmt: skip
+    client.force_login(moderator)
+    # when
+    text = client.get("/metrics").content.decode()
+    # then
+    assert 'platecheck_gate_passages{decision="open",gate="north"} 2.0' in text
+    assert 'platecheck_gate_passages{decision="deny",gate="north"} 1.0' in text
+    assert 'platecheck_gate_decision_seconds{quantile="0.5"} 0.4' in text
+    camera = f'{{device="{device.device_id}",gate="north"}}'
+    silent = _sample(text, "platecheck_gate_device_silent_seconds" + camera)
+    assert 600 <= silent < 660
+    assert 'platecheck_webhook_deliveries{status="pending"} 2.0' in text
+    assert 'platecheck_webhook_deliveries{status="delivered"} 1.0' in text
+    assert 'platecheck_webhook_deliveries{status="failed"} 0.0' in text
+    assert 120 <= _sample(text, "platecheck_webhook_oldest_pending_seconds") < 180
+    assert "platecheck_webhook_endpoints_disabled 1.0" in text
+    assert 'platecheck_metrics_errors{part="gates"} 0.0' in text
+    assert 'platecheck_metrics_errors{part="webhooks"} 0.0' in text
+
+
+def _sample(text: str, name: str) -> float:
+    line = next(row for row in text.splitlines() if row.startswith(name + " "))
+    return float(line.rsplit(" ", 1)[1])
 
 
 def test_the_model_versions_page_counts_photos_per_version(moderator):

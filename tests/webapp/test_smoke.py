@@ -9,6 +9,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
@@ -39,6 +40,8 @@ from tests.webapp.smoke_walk import (
     url_walk,
 )
 from webapp import urls as webapp_urls
+from webapp.gates import services as gate_services
+from webapp.gates.models import Passage
 from webapp.review import services
 from webapp.review.models import MODERATORS_GROUP
 
@@ -81,6 +84,12 @@ def some_rows(moderator):
     other = FlagFactory(key="X", plate_text="KA0001XO")
     services.flag_dismiss(flag_id=other.pk, version=other.version, user=moderator, reason="ok")
     RegisterRecordFactory(plate_latin="AA1234BB")
+    gate = gate_services.gate_create(name="demo-gate")
+    now = timezone.now()
+    Passage.objects.create(
+        gate=gate, device=gate_services.device_create(gate=gate).device, started_at=now,
+        last_frame_at=now, voted_plate="AA1234BB", confidence=0.9, decision="open",
+    )  # fmt: skip
     return {"flag": flag}
 
 
@@ -94,12 +103,15 @@ def test_every_page_answers(staff_moderator, some_rows, settings):
         reverse("review:flag", args=[flag.pk]): "History of AA1234B8",
         reverse("review:dashboard"): "svg",
         reverse("review:plate_search") + "?q=AA1234BB": "declared by seller",
+        reverse("review:plate_search") + "?q=AA1234BX": "gate passage",
         reverse("review:plate_history", args=["AA1234BB"]): "Register records over time",
+        reverse("review:plate_history", args=["AA1234BB"]) + "#passages": "demo-gate",
         reverse("review:audit_log"): "audit-log",
         reverse("review:audit_csv"): "dismiss",
         reverse("ops:model_versions"): "det-x+ocr-y",
         "/api/v1/plates/search/?q=AA1234BB": "AA1234B8",
         "/metrics": "platecheck_photos",
+        "/metrics?gates": 'platecheck_gate_passages{decision="open",gate="demo-gate"} 1.0',
     }
     for url, expected in pages.items():
         response = staff_moderator.get(url)

@@ -1,9 +1,10 @@
 """Prometheus figures read at scrape time, next to django-prometheus' request metrics.
 
 Request latency and counts come from django-prometheus' middleware. What the database and the
-broker know (photos by status, queue depth, register import progress, recognition latency) is
-collected here when Prometheus scrapes, so no process has to keep counters in step: the worker's
-latencies are read back from the readings it stored.
+broker know (photos by status, queue depth, register import progress, recognition latency, gate
+passages and cameras, webhook deliveries) is collected here when Prometheus scrapes, so no
+process has to keep counters in step: the worker's latencies are read back from the readings it
+stored.
 """
 
 from __future__ import annotations
@@ -109,13 +110,88 @@ def _recognition_latency() -> Iterator[Metric]:
     for stage in (*STAGES, "total"):
         # Readings of other engine versions may lack a stage: drop the gaps before sorting.
         seconds = (_stage_seconds(t, stage) for t in timings if isinstance(t, dict))
-        values = sorted(v for v in seconds if v is not None)
-        if len(values) < 2:
-            continue
-        cuts = statistics.quantiles(values, n=100)
-        for q, cut in (("0.5", cuts[49]), ("0.95", cuts[94]), ("0.99", cuts[98])):
-            family.add_metric([stage.removesuffix("_ms"), q], cut)
+        _quantiles(family, [stage.removesuffix("_ms")], [v for v in seconds if v is not None])
     yield family
+
+
+def _quantiles(family: GaugeMetricFamily, labels: list[str], values: list[float]) -> None:
+    """p50, p95 and p99 of `values` as samples of `family` (nothing for fewer than two)."""
+    if len(values) < 2:
+        return
+    cuts = statistics.quantiles(sorted(values), n=100)
+    for q, cut in (("0.5", cuts[49]), ("0.95", cuts[94]), ("0.99", cuts[98])):
+        family.add_metric([*labels, q], cut)
+
+
+def _gates() -> Iterator[Metric]:
+    from django.db.models import Count
+
+    from webapp.gates.models import Device, Passage
+
+    since = timezone.now() - LATENCY_WINDOW
+    passages = GaugeMetricFamily(
+        "platecheck_gate_passages",
+        "Gate passages over the last hour, by gate and decision",
+        labels=["gate", "decision"],
+    )
+    recent = Passage.objects.filter(last_frame_at__gte=since)
+    for gate, decision, n in (
+        recent.values_list("gate__name", "decision").annotate(n=Count("*")).order_by()
+    ):
+        passages.add_metric([gate, decision], n)
+    decide = GaugeMetricFamily(
+        "platecheck_gate_decision_seconds",
+        "From a passage's first frame to the gate's decision, over the last hour",
+        labels=["quantile"],
+    )
+    _quantiles(
+        decide,
+        [],
+        [
+            ms / 1000
+            for ms in recent.exclude(decide_ms=None)
+            .order_by("-id")
+            .values_list("decide_ms", flat=True)[:LATENCY_MAX_ROWS]
+        ],
+    )
+    silent = GaugeMetricFamily(
+        "platecheck_gate_device_silent_seconds",
+        "Seconds since an active gate camera's last request (a camera that never called: absent)",
+        labels=["gate", "device"],
+    )
+    now = timezone.now()
+    for gate, device, seen in Device.objects.filter(
+        is_active=True, last_seen_at__isnull=False
+    ).values_list("gate__name", "device_id", "last_seen_at"):
+        silent.add_metric([gate, device], (now - seen).total_seconds())
+    yield from (passages, decide, silent)
+
+
+def _webhooks() -> Iterator[Metric]:
+    from django.db.models import Count, Min
+
+    from webapp.partners.models import WebhookDelivery, WebhookEndpoint
+
+    deliveries = GaugeMetricFamily(
+        "platecheck_webhook_deliveries", "Webhook deliveries by status", labels=["status"]
+    )
+    counts = dict(WebhookDelivery.objects.values_list("status").annotate(n=Count("*")).order_by())
+    for status, _label in WebhookDelivery.Status.choices:
+        deliveries.add_metric([status], counts.get(status, 0))
+    oldest = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING).aggregate(
+        at=Min("created_at")
+    )["at"]
+    waiting = GaugeMetricFamily(
+        "platecheck_webhook_oldest_pending_seconds",
+        "Age of the oldest webhook delivery not yet delivered (0: none waiting)",
+    )
+    waiting.add_metric([], (timezone.now() - oldest).total_seconds() if oldest else 0.0)
+    disabled = GaugeMetricFamily(
+        "platecheck_webhook_endpoints_disabled",
+        "Partner webhook endpoints switched off after failing deliveries in a row",
+    )
+    disabled.add_metric([], WebhookEndpoint.objects.filter(is_active=False).count())
+    yield from (deliveries, waiting, disabled)
 
 
 def _stage_seconds(timings: dict, stage: str) -> float | None:
@@ -140,6 +216,8 @@ class PlatecheckCollector(Collector):
             ("queues", _queue_depth),
             ("imports", _imports),
             ("recognition", _recognition_latency),
+            ("gates", _gates),
+            ("webhooks", _webhooks),
         ):
             try:
                 yield from list(part())

@@ -34,6 +34,10 @@ class PlateHitSerializer(serializers.Serializer):
     marketplace_id = serializers.CharField()
     register_date = serializers.CharField()
     register_count = serializers.IntegerField()
+    passage_id = serializers.IntegerField(allow_null=True)
+    gate = serializers.CharField()
+    seen_at = serializers.DateTimeField(allow_null=True)
+    decision = serializers.CharField()
 
 
 class PlateSearchResponseSerializer(serializers.Serializer):
@@ -44,7 +48,8 @@ class PlateSearchResponseSerializer(serializers.Serializer):
 
 
 class PlateSearchView(APIView):
-    """Plates that look like `q`, in readings, declared plates and the register (moderators)."""
+    """Plates that look like `q`: in readings, gate passages, declared plates and the register
+    (moderators)."""
 
     permission_classes = [IsModerator]
 

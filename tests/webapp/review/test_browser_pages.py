@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from tests.fixtures.factories import UserFactory
 from tests.webapp.review.factories import RegisterRecordFactory
 from tests.webapp.review.test_browser import ARTIFACTS, PASSWORD, _flagged
 from webapp.checks.models import Flag
+from webapp.gates import services as gate_services
+from webapp.gates.models import Passage
 from webapp.review.models import MODERATORS_GROUP
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,6 +35,14 @@ def review_data():
                  kind="plate_on_other_listing"),
     ]  # fmt: skip
     RegisterRecordFactory(plate_latin="AA1234BB", colour="СІРИЙ", kind="ЛЕГКОВИЙ")
+    gate = gate_services.gate_create(name="depot-gate-with-a-long-name")
+    device = gate_services.device_create(gate=gate).device
+    now = timezone.now()
+    Passage.objects.create(
+        gate=gate, device=device, started_at=now, last_frame_at=now, frames_count=4,
+        voted_plate="AA1234B8", confidence=0.91, decision="deny",
+        reason="not on the gate's list and not confusable with an allowed plate",
+    )  # fmt: skip
     return moderator, flags
 
 
@@ -118,6 +129,7 @@ def test_search_history_sort_and_bulk_over_the_filter(page, live_server, review_
     page.wait_for_url("**/review/plates/AA1234B8/")
     assert page.locator("#listings tbody tr").count() == 2  # MP-1 and MP-4
     assert "(grey)" in page.locator("#register").inner_text()
+    assert "depot-gate-with-a-long-name" in page.locator("#passages").inner_text()
 
     # the flag page links to that history
     page.goto(f"{live_server.url}/review/flags/{flags[0].pk}/")

@@ -5,10 +5,13 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.fixtures.factories import FlagFactory, ListingFactory, ReadingFactory
 from tests.webapp.review.conftest import done_photo
 from tests.webapp.review.factories import RegisterRecordFactory
+from webapp.gates import services as gate_services
+from webapp.gates.models import Passage
 from webapp.review.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -25,6 +28,15 @@ def seen_twice(flagged_listing):
     RegisterRecordFactory(plate_latin="AA1234BB", colour="СІРИЙ", kind="ЛЕГКОВИЙ")
     RegisterRecordFactory(plate_latin="AA1234BB", brand="DAEWOO", model="LANOS",
                           d_reg="2016-04-02", colour="БІЛИЙ")  # fmt: skip
+    gate = gate_services.gate_create(name="depot-gate")
+    device = gate_services.device_create(gate=gate).device
+    now = timezone.now()
+    Passage.objects.create(gate=gate, device=device, started_at=now, last_frame_at=now,
+                           frames_count=4, voted_plate="AA1234B8", confidence=0.91,
+                           decision="deny", reason="not on the gate's list")  # fmt: skip
+    Passage.objects.create(gate=gate, device=device, started_at=now, last_frame_at=now,
+                           frames_count=2, voted_plate="KA0001XO", confidence=0.95,
+                           decision="open")  # fmt: skip  # another plate
     AuditEntry.objects.create(user=None, action="dismiss", flag=other_flag,
                               flag_ref=other_flag.pk, listing=other, reason="re-listed",
                               before={"status": "open"}, after={"status": "dismissed"})  # fmt: skip
@@ -39,6 +51,7 @@ def test_the_search_page_finds_a_plate_through_ocr_errors(mod_client, seen_twice
     assert ("reading", "AA1234B8") in sources  # the look-alike the engine read
     assert ("declared", "AA1234BB") in sources
     assert ("register", "AA1234BB") in sources
+    assert ("passage", "AA1234B8") in sources  # a gate's vote
     assert reverse("review:plate_history", args=["AA1234B8"]) in page.content.decode()
     # the look-alike the engine read is marked against the query, with what was typed there
     assert '<span class="ch look-alike" title="look-alike of B">8</span>' in page.content.decode()
@@ -82,12 +95,16 @@ def test_the_history_page_shows_everything_about_the_plate(mod_client, seen_twic
     assert {r.plate_text for r in h.readings} == {"AA1234BB", "AA1234B8"}
     assert {f.pk for f in h.flags} == {seen_twice["flag"].pk, seen_twice["other_flag"].pk}
     assert [e.reason for e in h.decisions] == ["re-listed"]
+    assert [(p.voted_plate, p.decision, p.gate.name) for p in h.passages] == [
+        ("AA1234B8", "deny", "depot-gate")
+    ]
     assert h.register_current.make == "TOYOTA"
     assert [r.make for r in h.register_history] == ["DAEWOO"]
     html = page.content.decode()
     assert 'СІРИЙ <span class="muted">(grey)</span>' in html
     assert "(passenger car)" in html
     assert 'БІЛИЙ <span class="muted">(white)</span>' in html
+    assert "not on the gate&#x27;s list" in html
 
 
 def test_the_flag_page_links_the_history_and_other_listings(mod_client, seen_twice):

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from tests.fixtures.factories import ListingFactory, PhotoFactory, ReadingFactory
 from tests.webapp.review.factories import RegisterRecordFactory
+from webapp.gates import services as gate_services
+from webapp.gates.models import Passage
 from webapp.review.selectors import search
 from webapp.review.selectors.search import SearchError, plate_search
 
@@ -62,6 +65,32 @@ def test_alternatives_declared_plates_and_the_register_are_searched():
     assert "BC7777CB" not in {h.text for h in hits}
     # the reading's own (wrong) text is not what matched
     assert [h.source for h in hits][0] == "alternative"
+
+
+def test_gate_passages_are_searched_with_their_gate_and_decision():
+    gate = gate_services.gate_create(name="north-gate", site="Depot")
+    device = gate_services.device_create(gate=gate).device
+    seen = timezone.now()
+    passage = Passage.objects.create(
+        gate=gate, device=device, started_at=seen, last_frame_at=seen, frames_count=3,
+        voted_plate="AA1234B8", confidence=0.93, decision="open", decided_at=seen,
+    )  # fmt: skip
+    Passage.objects.create(
+        gate=gate, device=device, started_at=seen, last_frame_at=seen, frames_count=1,
+        voted_plate="", confidence=0.0, decision="unknown",
+    )  # fmt: skip  # a passage that voted for no plate is no hit
+    reading = _reading("AA1234BB")
+    hits = plate_search(q="AA1234BB").hits
+    assert [(h.source, h.text) for h in hits] == [("reading", "AA1234BB"), ("passage", "AA1234B8")]
+    hit = hits[1]
+    assert (hit.passage_id, hit.gate, hit.decision, hit.confidence) == (
+        passage.pk,
+        "north-gate",
+        "open",
+        0.93,
+    )
+    assert hit.seen_at == seen
+    assert hits[0].reading_id == reading.pk
 
 
 def test_a_reading_clipped_at_the_ends_is_found_below_closer_ones():
@@ -121,12 +150,13 @@ def test_the_postgres_path_uses_the_trigram_indexes():
     for i in range(30):
         _reading(f"BC{i:04d}XO")
     with connection.cursor() as cursor:
-        for table in ("recognition_reading", "listings_listing"):
+        for table in ("recognition_reading", "listings_listing", "gates_passage"):
             cursor.execute(f"ANALYZE {table}")
         cursor.execute("SET enable_seqscan = off")
         for table, expr in [
             ("recognition_reading", search.READING_EXPR),
             ("listings_listing", search.DECLARED_EXPR),
+            ("gates_passage", search.PASSAGE_EXPR),
         ]:  # the register's index is the same kind; on a handful of rows its B-tree wins
             column = expr.split("(", 2)[-1].split(":")[0]
             extra = "" if table == "recognition_reading" else f" AND {column} <> ''"
@@ -151,6 +181,8 @@ def test_the_migration_freezes_the_same_fold():
     assert (search_key.SQL_FROM, search_key.SQL_TO) == (plates.SQL_FROM, plates.SQL_TO)
     index_exprs = {expr for _table, expr, _where in migration.INDEXES.values()}
     assert index_exprs == {search.READING_EXPR, search.DECLARED_EXPR, search.REGISTER_EXPR}
+    passages = importlib.import_module("webapp.review.migrations.0007_passage_search_index")
+    assert [expr for _t, expr, _w in passages.INDEXES.values()] == [search.PASSAGE_EXPR]
 
 
 def test_the_search_key_column_folds_text_and_alternatives():

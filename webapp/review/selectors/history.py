@@ -1,8 +1,9 @@
 """Everything known about one plate: the page a moderator opens when a plate shows up twice.
 
 "The plate" is its confusion key (``AA1234BB`` and ``AA1234B8`` are one plate): readings whose
-own text or one of whose alternatives folds to it, listings that declared it, the register's
-records over time, the flags on those listings and the moderators' decisions on them.
+own text or one of whose alternatives folds to it, listings that declared it, gate passages that
+voted for it, the register's records over time, the flags on those listings and the moderators'
+decisions on them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from django.db.models import Q
 
 from recognition.models import Reading
 from webapp.checks.models import Flag
+from webapp.gates.models import Passage
 from webapp.listings.models import Listing
 from webapp.review import register
 from webapp.review.models import AuditEntry
@@ -42,6 +44,7 @@ class PlateHistory:
     register_history: list[register.Record]
     flags: list[Flag]
     decisions: list[AuditEntry]
+    passages: list[Passage]
 
 
 def plate_history(*, plate: str) -> PlateHistory:
@@ -75,6 +78,11 @@ def plate_history(*, plate: str) -> PlateHistory:
         .select_related("user")
         .order_by("-created_at", "-id")[:DECISIONS_LIMIT]
     )
+    passages = list(
+        Passage.objects.filter(pk__in=[h.passage_id for h in same if h.passage_id])
+        .select_related("gate", "device")
+        .order_by("-last_frame_at", "-id")
+    )
     register_plate = next((h.text for h in same if h.source == Source.REGISTER), found.query)
     current, history = register.records_for_plate(plate_text=register_plate)
     return PlateHistory(
@@ -86,4 +94,5 @@ def plate_history(*, plate: str) -> PlateHistory:
         register_history=history,
         flags=flags,
         decisions=decisions,
+        passages=passages,
     )

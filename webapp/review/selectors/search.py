@@ -1,23 +1,25 @@
-"""Plate search that survives OCR errors: readings (with their alternatives), declared plates
-and the register, tolerant of look-alike characters, of up to two inserted, missing or
-substituted characters, and of a reading clipped at the plate's ends, ranked.
+"""Plate search that survives OCR errors: readings (with their alternatives), gate passages,
+declared plates and the register, tolerant of look-alike characters, of up to two inserted,
+missing or substituted characters, and of a reading clipped at the plate's ends, ranked.
 
 Both sides are folded onto the confusion key of :mod:`webapp.review.plates` (``B`` and ``8`` are
 one character), so look-alikes cost nothing; what remains is an edit distance on the keys, in
 which the ranking counts a near look-alike (``5`` for ``6``, measured on our reader) as half an
 edit.
 
-- PostgreSQL: pg_trgm GIN indexes over the folded expressions (``review`` migration 0005)
-  return a few hundred candidates sharing enough trigrams with the key; Python ranks them.
+- PostgreSQL: pg_trgm GIN indexes over the folded expressions (``review`` migrations 0005 and
+  0007) return a few hundred candidates sharing enough trigrams with the key; Python ranks them.
 - SQLite (the demo): a bounded scan of the same columns in Python.
 
-The declared-plate and register expressions below must match the indexes' expressions character
-for character, or PostgreSQL falls back to a sequential scan (``tests/webapp/review/test_search.py``
-checks the plans); readings carry their folded text in a generated column.
+The declared-plate, register and passage expressions below must match the indexes' expressions
+character for character, or PostgreSQL falls back to a sequential scan
+(``tests/webapp/review/test_search.py`` checks the plans); readings carry their folded text in a
+generated column.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
@@ -28,6 +30,7 @@ from rapidfuzz.distance import Levenshtein
 
 from recognition.models import Reading
 from registry.models import RegisterRecord
+from webapp.gates.models import Gate, Passage
 from webapp.listings.models import Listing
 from webapp.review.plates import SQL_FROM, SQL_TO, lookalike_alignment, plate_key
 
@@ -60,13 +63,21 @@ class SearchError(ValueError):
 class Source:
     READING = "reading"
     ALTERNATIVE = "alternative"
+    PASSAGE = "passage"
     DECLARED = "declared"
     REGISTER = "register"
 
 
-# Among equally close texts: what the engine read beats its runner-up guesses, and both beat
-# a seller's claim or the register, which are not evidence of what the photo shows.
-_SOURCE_RANK = {Source.READING: 0, Source.ALTERNATIVE: 1, Source.DECLARED: 2, Source.REGISTER: 3}
+# Among equally close texts: what the engine read beats its runner-up guesses and a gate's
+# vote over its frames, and all beat a seller's claim or the register, which are not evidence
+# of what a camera saw.
+_SOURCE_RANK = {
+    Source.READING: 0,
+    Source.ALTERNATIVE: 1,
+    Source.PASSAGE: 2,
+    Source.DECLARED: 3,
+    Source.REGISTER: 4,
+}
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,10 @@ class PlateHit:
     marketplace_id: str = ""
     register_date: str = ""
     register_count: int = 0
+    passage_id: int | None = None
+    gate: str = ""  # the gate's name
+    seen_at: dt.datetime | None = None  # the passage's last frame
+    decision: str = ""  # the gate's decision: open, deny, unknown
 
     @property
     def sort_key(self) -> tuple[float, int, int, float]:
@@ -110,6 +125,7 @@ def _fold(column_sql: str) -> str:
 READING_EXPR = "search_key"
 DECLARED_EXPR = _fold("declared_plate::text")
 REGISTER_EXPR = _fold("plate_latin::text")
+PASSAGE_EXPR = _fold("voted_plate::text")
 
 
 def _clean(text: str) -> str:
@@ -211,6 +227,23 @@ def _declared_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[Plat
             )
 
 
+def _passage_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[PlateHit]:
+    for passage_id, plate, confidence, decision, seen_at, gate in rows:
+        if (matched := _match(key, plate)) is not None:
+            yield PlateHit(
+                source=Source.PASSAGE,
+                text=plate,
+                distance=matched[0],
+                score=matched[1],
+                exact=_clean(plate) == query,
+                confidence=float(confidence or 0.0),
+                passage_id=passage_id,
+                gate=gate,
+                seen_at=seen_at,
+                decision=decision,
+            )
+
+
 def _register_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[PlateHit]:
     for plate, last_date, count in rows:
         if (matched := _match(key, plate)) is not None:
@@ -230,7 +263,10 @@ _READING_COLUMNS = (
 )
 
 
-def _pg_candidates(key: str) -> tuple[list[tuple], list[tuple], list[tuple]]:
+_PASSAGE_COLUMNS = "p.id, p.voted_plate, p.confidence, p.decision, p.last_frame_at, g.name"
+
+
+def _pg_candidates(key: str) -> tuple[list[tuple], list[tuple], list[tuple], list[tuple]]:
     reading = Reading._meta.db_table
     photo = "listings_photo"
     listing = Listing._meta.db_table
@@ -265,10 +301,20 @@ def _pg_candidates(key: str) -> tuple[list[tuple], list[tuple], list[tuple]]:
             [key, key],
         )
         registered = cursor.fetchall()
-    return readings, declared, registered
+        cursor.execute(
+            f"SELECT {_PASSAGE_COLUMNS} FROM {Passage._meta.db_table} p"
+            f" JOIN {Gate._meta.db_table} g ON g.id = p.gate_id"
+            f" WHERE p.voted_plate <> '' AND {PASSAGE_EXPR} %% %s"
+            f" ORDER BY {PASSAGE_EXPR} <-> %s LIMIT {limit}",
+            [key, key],
+        )
+        passages = cursor.fetchall()
+    return readings, declared, registered, passages
 
 
-def _sqlite_candidates() -> tuple[Iterable[tuple], Iterable[tuple], Iterable[tuple]]:
+def _sqlite_candidates() -> tuple[
+    Iterable[tuple], Iterable[tuple], Iterable[tuple], Iterable[tuple]
+]:
     readings = (
         Reading.objects.order_by("-id")
         .values_list(
@@ -298,7 +344,15 @@ def _sqlite_candidates() -> tuple[Iterable[tuple], Iterable[tuple], Iterable[tup
         entry = latest.setdefault(plate, [d_reg, 0])
         entry[0] = max(entry[0], d_reg)
         entry[1] += 1
-    return readings, declared, [(p, d, n) for p, (d, n) in latest.items()]
+    passages = (
+        Passage.objects.exclude(voted_plate="")
+        .order_by("-id")
+        .values_list("id", "voted_plate", "confidence", "decision", "last_frame_at", "gate__name")[
+            :SQLITE_SCAN_LIMIT
+        ]
+        .iterator(chunk_size=2000)
+    )
+    return readings, declared, [(p, d, n) for p, (d, n) in latest.items()], passages
 
 
 def query_key(q: str) -> tuple[str, str]:
@@ -315,11 +369,12 @@ def plate_search(*, q: str, limit: int = RESULTS_LIMIT) -> SearchResult:
     """Hits for a typed plate, nearest first; raises SearchError for an unusable query."""
     query, key = query_key(q)
     if connection.vendor == "postgresql":
-        readings, declared, registered = _pg_candidates(key)
+        readings, declared, registered, passages = _pg_candidates(key)
     else:
-        readings, declared, registered = _sqlite_candidates()
+        readings, declared, registered, passages = _sqlite_candidates()
     hits = [
         *_reading_hits(query, key, readings),
+        *_passage_hits(query, key, passages),
         *_declared_hits(query, key, declared),
         *_register_hits(query, key, registered),
     ]
