@@ -14,6 +14,7 @@ import os
 import statistics
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -40,18 +41,21 @@ STAGES = ("detect_ms", "rectify_ms", "read_ms", "second_look_ms")
 _registered = False
 
 
-def _photos() -> Iterator[Metric]:
+def _by_status(name: str, documentation: str, model: Any) -> GaugeMetricFamily:
+    """Rows of `model` counted by its `status` field, every status present (0 where none)."""
     from django.db.models import Count
 
+    family = GaugeMetricFamily(name, documentation, labels=["status"])
+    counts = dict(model.objects.values_list("status").annotate(n=Count("*")).order_by())
+    for status, _label in model.Status.choices:
+        family.add_metric([status], counts.get(status, 0))
+    return family
+
+
+def _photos() -> Iterator[Metric]:
     from webapp.listings.models import Photo
 
-    family = GaugeMetricFamily(
-        "platecheck_photos", "Photos by recognition status", labels=["status"]
-    )
-    counts = dict(Photo.objects.values_list("status").annotate(n=Count("*")).order_by())
-    for status, _label in Photo.Status.choices:
-        family.add_metric([status], counts.get(status, 0))
-    yield family
+    yield _by_status("platecheck_photos", "Photos by recognition status", Photo)
 
 
 def _queue_depth() -> Iterator[Metric]:
@@ -168,16 +172,13 @@ def _gates() -> Iterator[Metric]:
 
 
 def _webhooks() -> Iterator[Metric]:
-    from django.db.models import Count, Min
+    from django.db.models import Min
 
     from webapp.partners.models import WebhookDelivery, WebhookEndpoint
 
-    deliveries = GaugeMetricFamily(
-        "platecheck_webhook_deliveries", "Webhook deliveries by status", labels=["status"]
+    deliveries = _by_status(
+        "platecheck_webhook_deliveries", "Webhook deliveries by status", WebhookDelivery
     )
-    counts = dict(WebhookDelivery.objects.values_list("status").annotate(n=Count("*")).order_by())
-    for status, _label in WebhookDelivery.Status.choices:
-        deliveries.add_metric([status], counts.get(status, 0))
     oldest = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING).aggregate(
         at=Min("created_at")
     )["at"]

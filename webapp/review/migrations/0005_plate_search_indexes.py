@@ -32,21 +32,30 @@ INDEXES = {
 }
 
 
-def create_indexes(apps, schema_editor):
+def create_trigram_indexes(schema_editor, indexes) -> None:
+    """{name: (table, expression, where)} as GIN trigram indexes (PostgreSQL only)."""
     if schema_editor.connection.vendor != "postgresql":
         return
-    for name, (table, expression, where) in INDEXES.items():
+    for name, (table, expression, where) in indexes.items():
         schema_editor.execute(
             f"CREATE INDEX IF NOT EXISTS {name} ON {table} "
             f"USING gin (({expression}) gin_trgm_ops) {where}"
         )
 
 
-def drop_indexes(apps, schema_editor):
+def drop_trigram_indexes(schema_editor, indexes) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
-    for name in INDEXES:
+    for name in indexes:
         schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+
+
+def create_indexes(apps, schema_editor):
+    create_trigram_indexes(schema_editor, INDEXES)
+
+
+def drop_indexes(apps, schema_editor):
+    drop_trigram_indexes(schema_editor, INDEXES)
 
 
 class Migration(migrations.Migration):

@@ -4,34 +4,25 @@ import importlib
 
 from django.db import migrations
 
-# The same confusion fold as 0005 (and webapp/review/plates.py), over the plate a gate passage
-# voted for; the plate search's PASSAGE_EXPR must stay identical to this expression.
-_FOLD = importlib.import_module("webapp.review.migrations.0005_plate_search_indexes")._fold
+# The same confusion fold and index kind as 0005 (and webapp/review/plates.py), over the plate a
+# gate passage voted for; the plate search's PASSAGE_EXPR must stay identical to this expression.
+_0005 = importlib.import_module("webapp.review.migrations.0005_plate_search_indexes")
 
 INDEXES = {
     "review_passage_plate_trgm": (
         "gates_passage",
-        _FOLD("voted_plate::text"),
+        _0005._fold("voted_plate::text"),
         "WHERE voted_plate <> ''",
     ),
 }
 
 
 def create_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, (table, expression, where) in INDEXES.items():
-        schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {name} ON {table} "
-            f"USING gin (({expression}) gin_trgm_ops) {where}"
-        )
+    _0005.create_trigram_indexes(schema_editor, INDEXES)
 
 
 def drop_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+    _0005.drop_trigram_indexes(schema_editor, INDEXES)
 
 
 class Migration(migrations.Migration):
