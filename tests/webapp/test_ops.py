@@ -90,6 +90,13 @@ def test_the_second_look_has_its_own_latency_and_counts_in_the_total(client, mod
     # then: the second look's median is over the photos that had one; the total includes it
     assert 'platecheck_recognition_latency_seconds{quantile="0.5",stage="second_look"} 0.4' in text
     assert 'platecheck_recognition_latency_seconds{quantile="0.5",stage="total"} 0.25' in text
+    # and in buckets: totals 0.1, 0.1, 0.4, 0.6 s
+    hist = "platecheck_recognition_latency_hour_seconds"
+    assert f'{hist}_bucket{{le="0.1",stage="total"}} 2.0' in text
+    assert f'{hist}_bucket{{le="0.5",stage="total"}} 3.0' in text
+    assert f'{hist}_bucket{{le="+Inf",stage="total"}} 4.0' in text
+    assert f'{hist}_gcount{{stage="total"}} 4.0' in text
+    assert f'{hist}_bucket{{le="0.25",stage="second_look"}} 0.0' in text
 
 
 def test_gate_and_webhook_figures(client, moderator, settings):

@@ -26,7 +26,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 logger = logging.getLogger(__name__)
@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 # Recognition latency is summarised over the readings of this window (bounded row count).
 LATENCY_WINDOW = timedelta(hours=1)
 LATENCY_MAX_ROWS = 5000
+# Upper bounds (seconds) of the latency histogram's buckets: a CPU photo takes 0.2-1 s, a GPU one
+# a few tens of milliseconds.
+LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 QUEUES = ("recognition", "default")
 # The engine's stages; a photo with no plate read surely also has its second look's time.
 STAGES = ("detect_ms", "rectify_ms", "read_ms", "second_look_ms")
@@ -111,11 +114,24 @@ def _recognition_latency() -> Iterator[Metric]:
         "Per-photo recognition time by stage over the last hour (quantiles of stored readings)",
         labels=["stage", "quantile"],
     )
+    histogram = GaugeHistogramMetricFamily(
+        "platecheck_recognition_latency_hour_seconds",
+        "Per-photo recognition time by stage over the last hour, in buckets (a gauge histogram: "
+        "the counts are the window's, so histogram_quantile() reads it without rate())",
+        labels=["stage"],
+    )
     for stage in (*STAGES, "total"):
         # Readings of other engine versions may lack a stage: drop the gaps before sorting.
         seconds = (_stage_seconds(t, stage) for t in timings if isinstance(t, dict))
-        _quantiles(family, [stage.removesuffix("_ms")], [v for v in seconds if v is not None])
+        values = [v for v in seconds if v is not None]
+        _quantiles(family, [stage.removesuffix("_ms")], values)
+        if values:
+            buckets = [(str(le), sum(v <= le for v in values)) for le in LATENCY_BUCKETS]
+            histogram.add_metric(
+                [stage.removesuffix("_ms")], [*buckets, ("+Inf", len(values))], sum(values)
+            )
     yield family
+    yield histogram
 
 
 def _quantiles(family: GaugeMetricFamily, labels: list[str], values: list[float]) -> None:
