@@ -24,6 +24,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection, transaction
 from rapidfuzz.distance import Levenshtein
@@ -178,6 +179,23 @@ def _match(key: str, text: str) -> tuple[int, float] | None:
     return distance, _clipped(key, other, _cost)
 
 
+def _hit(source: str, query: str, key: str, text: str, **details: Any) -> PlateHit | None:
+    """`text` from `source` as a hit for the query (`details`: the source's own fields), or None
+    when it is another plate."""
+    matched = _match(key, text)
+    if matched is None:
+        return None
+    distance, score = matched
+    return PlateHit(
+        source=source,
+        text=text,
+        distance=distance,
+        score=score,
+        exact=_clean(text) == query,
+        **details,
+    )
+
+
 def _reading_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[PlateHit]:
     """One hit per reading: its own text or its closest alternative, whichever is nearer."""
     for reading_id, text, alternatives, confidence, photo_id, listing_id, mp_id in rows:
@@ -188,74 +206,45 @@ def _reading_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[Plate
             for alt in alternatives or []
             if isinstance(alt, dict) and alt.get("text") and alt.get("text") != text
         ]
-        best: PlateHit | None = None
-        for source, candidate in options:
-            matched = _match(key, candidate)
-            if matched is None:
-                continue
-            distance, score = matched
-            hit = PlateHit(
-                source=source,
-                text=candidate,
-                distance=distance,
-                score=score,
-                exact=_clean(candidate) == query,
-                reading_text=text,
-                confidence=float(confidence or 0.0),
-                reading_id=reading_id,
-                photo_id=photo_id,
-                listing_id=listing_id,
-                marketplace_id=mp_id,
-            )
-            if best is None or hit.sort_key < best.sort_key:
-                best = hit
-        if best is not None:
-            yield best
+        details = {
+            "reading_text": text,
+            "confidence": float(confidence or 0.0),
+            "reading_id": reading_id,
+            "photo_id": photo_id,
+            "listing_id": listing_id,
+            "marketplace_id": mp_id,
+        }
+        hits = [_hit(source, query, key, option, **details) for source, option in options]
+        found = [h for h in hits if h is not None]
+        if found:
+            yield min(found, key=lambda h: h.sort_key)
 
 
 def _declared_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[PlateHit]:
     for listing_id, mp_id, declared in rows:
-        if (matched := _match(key, declared)) is not None:
-            yield PlateHit(
-                source=Source.DECLARED,
-                text=declared,
-                distance=matched[0],
-                score=matched[1],
-                exact=_clean(declared) == query,
-                listing_id=listing_id,
-                marketplace_id=mp_id,
-            )
+        details = {"listing_id": listing_id, "marketplace_id": mp_id}
+        if hit := _hit(Source.DECLARED, query, key, declared, **details):
+            yield hit
 
 
 def _passage_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[PlateHit]:
     for passage_id, plate, confidence, decision, seen_at, gate in rows:
-        if (matched := _match(key, plate)) is not None:
-            yield PlateHit(
-                source=Source.PASSAGE,
-                text=plate,
-                distance=matched[0],
-                score=matched[1],
-                exact=_clean(plate) == query,
-                confidence=float(confidence or 0.0),
-                passage_id=passage_id,
-                gate=gate,
-                seen_at=seen_at,
-                decision=decision,
-            )
+        details = {
+            "confidence": float(confidence or 0.0),
+            "passage_id": passage_id,
+            "gate": gate,
+            "seen_at": seen_at,
+            "decision": decision,
+        }
+        if hit := _hit(Source.PASSAGE, query, key, plate, **details):
+            yield hit
 
 
 def _register_hits(query: str, key: str, rows: Iterable[tuple]) -> Iterator[PlateHit]:
     for plate, last_date, count in rows:
-        if (matched := _match(key, plate)) is not None:
-            yield PlateHit(
-                source=Source.REGISTER,
-                text=plate,
-                distance=matched[0],
-                score=matched[1],
-                exact=_clean(plate) == query,
-                register_date=str(last_date or ""),
-                register_count=int(count),
-            )
+        details = {"register_date": str(last_date or ""), "register_count": int(count)}
+        if hit := _hit(Source.REGISTER, query, key, plate, **details):
+            yield hit
 
 
 _READING_COLUMNS = (
