@@ -26,18 +26,17 @@ import numpy as np  # noqa: E402
 from rapidfuzz.distance import Levenshtein  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
-from recognition.evaluation.reading import CORNER_NOISE  # noqa: E402
+from recognition.evaluation.reading import noisy_crop  # noqa: E402
 from recognition.pipeline.ocr import PlateReader  # noqa: E402
-from recognition.pipeline.rectify import rectify  # noqa: E402
 from recognition.pipeline.regions import region_formats  # noqa: E402
 from recognition.synth.angle_set import angle_set, ua_type_set  # noqa: E402
-from webapp.review.plates import plate_key  # noqa: E402
+from webapp.review.plates import alnum, plate_key  # noqa: E402
 
 BATCH = 32
 
 
 def _key(text: str) -> str:
-    return plate_key("".join(ch for ch in text.upper() if ch.isalnum()))
+    return plate_key(alnum(text))
 
 
 def main() -> None:
@@ -61,17 +60,7 @@ def main() -> None:
     wrong = 0
     for start in tqdm(range(0, len(samples), BATCH), desc="reading", unit="batch"):
         batch = samples[start : start + BATCH]
-        crops = []
-        for sample in batch:
-            corners = np.asarray(sample.corners, np.float32)
-            edges = np.array(
-                [
-                    np.linalg.norm(corners[1] - corners[0]),
-                    np.linalg.norm(corners[3] - corners[0]),
-                ]
-            )
-            noise = rng.normal(0, CORNER_NOISE, (4, 2)).astype(np.float32) * edges
-            crops.append(rectify(sample.image, corners + noise))
+        crops = [noisy_crop(sample.image, sample.corners, rng) for sample in batch]
         for sample, result in zip(batch, reader.read_batch(crops, formats), strict=True):
             truth, read = _key(sample.text), _key(result.text)
             if truth == read:

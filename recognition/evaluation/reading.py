@@ -68,19 +68,23 @@ def real_items(data: Path) -> list[Item]:
     return items
 
 
+def noisy_crop(image: np.ndarray, corners: Sequence, rng: np.random.Generator) -> np.ndarray:
+    """The plate at `corners` straightened as a detector would give it: each corner moved by
+    CORNER_NOISE of the plate's edge."""
+    quad = np.asarray(corners, np.float32)
+    edges = np.array([np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[3] - quad[0])])
+    noise = rng.normal(0, CORNER_NOISE, (4, 2)).astype(np.float32) * edges
+    return rectify(image, quad + noise)
+
+
 def synth_items(data: Path, per_bucket: int, seed: int) -> list[Item]:
     from recognition.synth.angle_set import angle_set
 
     rng = np.random.default_rng(seed)
-    items = []
-    for s in angle_set(data, per_bucket=per_bucket, seed=seed):
-        corners = np.asarray(s.corners, np.float32)
-        edges = np.array(
-            [np.linalg.norm(corners[1] - corners[0]), np.linalg.norm(corners[3] - corners[0])]
-        )
-        noisy = corners + rng.normal(0, CORNER_NOISE, (4, 2)).astype(np.float32) * edges
-        items.append(Item(rectify(s.image, noisy), s.text, s.bucket, s.format))
-    return items
+    return [
+        Item(noisy_crop(s.image, s.corners, rng), s.text, s.bucket, s.format)
+        for s in angle_set(data, per_bucket=per_bucket, seed=seed)
+    ]
 
 
 def timed(

@@ -148,7 +148,8 @@ def _gates() -> Iterator[Metric]:
 
     from webapp.gates.models import Device, Passage
 
-    since = timezone.now() - LATENCY_WINDOW
+    now = timezone.now()
+    since = now - LATENCY_WINDOW
     passages = GaugeMetricFamily(
         "platecheck_gate_passages",
         "Gate passages over the last hour, by gate and decision",
@@ -179,7 +180,6 @@ def _gates() -> Iterator[Metric]:
         "Seconds since an active gate camera's last request (a camera that never called: absent)",
         labels=["gate", "device"],
     )
-    now = timezone.now()
     for gate, device, seen in Device.objects.filter(
         is_active=True, last_seen_at__isnull=False
     ).values_list("gate__name", "device_id", "last_seen_at"):

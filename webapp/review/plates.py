@@ -100,7 +100,8 @@ class CharMark:
     query_char: str = ""  # the query's character at this place, where there is one
 
 
-def _alnum(text: str) -> str:
+def alnum(text: str) -> str:
+    """A plate as typed, without separators: upper-case letters and digits only."""
     return "".join(ch for ch in text.upper() if ch.isalnum())
 
 
@@ -149,7 +150,7 @@ def char_marks(query: str, text: str) -> list[CharMark]:
     """`text`'s characters aligned with `query`'s on their confusion keys
     (`lookalike_alignment`), each marked with how it differs; a character of the query that the
     text lacks is a `missing` mark in its place."""
-    q, t = _alnum(query), _alnum(text)
+    q, t = alnum(query), alnum(text)
     q_key, t_key = plate_key(q), plate_key(t)
     if len(q_key) != len(q) or len(t_key) != len(t):  # a character the key drops: no alignment
         return [CharMark(ch, "same") for ch in t]

@@ -33,7 +33,7 @@ from recognition.models import Reading
 from registry.models import RegisterRecord
 from webapp.gates.models import Gate, Passage
 from webapp.listings.models import Listing
-from webapp.review.plates import SQL_FROM, SQL_TO, lookalike_alignment, plate_key
+from webapp.review.plates import SQL_FROM, SQL_TO, alnum, lookalike_alignment, plate_key
 
 logger = logging.getLogger(__name__)
 
@@ -129,10 +129,6 @@ REGISTER_EXPR = _fold("plate_latin::text")
 PASSAGE_EXPR = _fold("voted_plate::text")
 
 
-def _clean(text: str) -> str:
-    return "".join(ch for ch in text.upper() if ch.isalnum())
-
-
 # A character missing or added at either end of a reading (the plate's edge cut off, a screw
 # or the frame read as "I") is the commonest OCR length error: it costs half an edit.
 END_EDIT_COST = 0.5
@@ -191,7 +187,7 @@ def _hit(source: str, query: str, key: str, text: str, **details: Any) -> PlateH
         text=text,
         distance=distance,
         score=score,
-        exact=_clean(text) == query,
+        exact=alnum(text) == query,
         **details,
     )
 
@@ -346,7 +342,7 @@ def _sqlite_candidates() -> tuple[
 
 def query_key(q: str) -> tuple[str, str]:
     """The typed query cleaned (upper case, no separators) and its confusion key."""
-    query = _clean(q or "")
+    query = alnum(q or "")
     if len(query) < MIN_QUERY_CHARS:
         raise SearchError(f"Type at least {MIN_QUERY_CHARS} letters or digits of the plate.")
     if len(query) > MAX_QUERY_CHARS:
