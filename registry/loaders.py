@@ -8,11 +8,16 @@ rare value only Python normalises). A file PostgreSQL's CSV reader refuses (a wr
 count, a stray quote, a bad byte, a record over several lines) is rolled back to a savepoint and
 read line by line by ``registry.importers`` instead, which turns each bad line into a reject.
 
-Either way the typed rows gather in the temp table ``registry_typed`` and are merged into the
-run's own partition (``registry.partitions``), without the row hashes the register already holds
-(re-importing is a no-op); ``finish_import`` indexes and attaches it and puts the plate and VIN of
-every new row in the temp table ``registry_changed``, from which the caller finds the listings
-to cross-check again. Nothing commits here.
+Either way the typed rows gather in a staging table and are merged into the run's own partition
+(``registry.partitions``), without the row hashes the register already holds (re-importing is a
+no-op); ``finish_import`` indexes and attaches it and puts the plate and VIN of every new row in
+the temp table ``registry_changed``, from which the caller finds the listings to cross-check
+again. Nothing commits here.
+
+The staging tables (``Stage``) are UNLOGGED tables of the run's own, not temp tables: no parallel
+worker may read a temp table, and typing the rows is the largest share of an import's SQL (14 s
+of 500,000 rows in one backend; 7-10 s with two workers, on these 2 cores). Created inside the
+import's transaction, they vanish with a rollback, and each source's are dropped once merged.
 """
 
 from __future__ import annotations
@@ -54,6 +59,35 @@ PROGRESS_EVERY_ROWS = 10_000  # the line-by-line path reports its progress this 
 MERGE_WORK_MEM = "256MB"
 _PG_ENCODINGS = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1251": "WIN1251"}
 _COLUMNS: tuple[str, ...] = RegisterRow._fields
+# Each column's width in characters (0: not text), as row_sql.width cuts them in SQL.
+_WIDTHS: tuple[int, ...] = tuple(
+    getattr(RegisterRecord._meta.get_field(name), "max_length", None) or 0 for name in _COLUMNS
+)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """The staging tables of one source of one run: `raw` (the file's text columns, numbered
+    lines), `model` and `colour` (Python's keys for each distinct value), `parsed` (each raw
+    row's dates, numbers and plate key), `typed` (the register's columns, and `ok`)."""
+
+    raw: str
+    model: str
+    colour: str
+    parsed: str
+    typed: str
+
+    @classmethod
+    def of(cls, run: ImportRun, index: int) -> Stage:
+        prefix = f"registry_stage_{int(run.pk)}_{int(index)}"
+        parts = ("raw", "model", "colour", "parsed", "typed")
+        return cls(*(f"{prefix}_{part}" for part in parts))
+
+    def drop(self, cursor: CursorWrapper) -> None:
+        cursor.execute(
+            f"DROP TABLE IF EXISTS {self.raw}, {self.model}, {self.colour}, {self.parsed}, "
+            f"{self.typed}"
+        )
 
 
 class _NotClean(Exception):
@@ -88,6 +122,10 @@ def prepare(cursor: CursorWrapper) -> None:
     cursor.execute("SELECT set_config('enable_memoize', 'off', true)")
     # JIT compiling the checks took 0.8 s of each merge of 500,000 rows and saved less.
     cursor.execute("SELECT set_config('jit', 'off', true)")
+    # The staging tables' rows are checked and typed by parallel workers: each row costs far
+    # more than the planner's default guess, so a worker always pays for its start.
+    cursor.execute("SELECT set_config('parallel_setup_cost', '10', true)")
+    cursor.execute("SELECT set_config('parallel_tuple_cost', '0.001', true)")
     # The temp tables are analysed for their row counts and key spreads (so that the joins are
     # hashed): 3,000 sampled rows tell that as well as 30,000, in a tenth of the time.
     cursor.execute("SELECT set_config('default_statistics_target', '10', true)")
@@ -152,23 +190,24 @@ def _load_fast(
     index: int = 0,
 ) -> Loaded:
     started = time.perf_counter()
+    stage = Stage.of(run, index)
+    stage.drop(cursor)
     columns = ", ".join(f"c{i} text" for i in range(len(source.columns)))
-    cursor.execute("DROP TABLE IF EXISTS registry_raw")
-    cursor.execute(f"CREATE TEMP TABLE registry_raw (line bigint, {columns}) ON COMMIT DROP")
+    cursor.execute(f"CREATE UNLOGGED TABLE {stage.raw} (line bigint, {columns})")
     names = ", ".join(f"c{i}" for i in range(len(source.columns)))
     encoding = _PG_ENCODINGS[source.encoding]
     copy_sql = (
-        f"COPY registry_raw (line, {names}) FROM STDIN "
+        f"COPY {stage.raw} (line, {names}) FROM STDIN "
         f"(FORMAT csv, DELIMITER ';', ENCODING '{encoding}', FORCE_NOT_NULL ({names}))"
     )
     with cursor.cursor.copy(copy_sql) as copy:
         suspects = _copy_lines(source, copy.write, progress)
     copied = time.perf_counter()
     result = Loaded(fast=True)
-    cursor.execute("ANALYZE registry_raw")  # row counts, so the joins below are hashed
-    _map_tables(cursor, source)
-    total = _type_raw(cursor, source)
-    fixed = list(_convert_refused(cursor, source, result))
+    cursor.execute(f"ANALYZE {stage.raw}")  # row counts, so the joins below are hashed
+    _map_tables(cursor, source, stage)
+    total = _type_raw(cursor, source, stage)
+    fixed = list(_convert_refused(cursor, source, stage, result))
     refused_by_sql = len(fixed) + len(result.rejects)
     valid = total - len(result.rejects)
     for number, raw in suspects:
@@ -179,8 +218,9 @@ def _load_fast(
             fixed.append(item)
             valid += 1
     result.rejects.sort(key=lambda reject: reject.line)
-    _stage_rows(cursor, source, iter(fixed))
-    result.inserted = _merge_typed(cursor, run=run, variant=variant, index=index)
+    _stage_rows(cursor, source, stage, iter(fixed))
+    result.inserted = _merge_typed(cursor, stage, run=run, variant=variant, index=index)
+    stage.drop(cursor)
     result.valid = valid
     run.merge_seconds += time.perf_counter() - copied
     logger.info(
@@ -246,90 +286,99 @@ def _decodes(line: bytes, encoding: str) -> bool:
     return True
 
 
-def _map_tables(cursor: CursorWrapper, source: RegisterSource) -> None:
+def _map_tables(cursor: CursorWrapper, source: RegisterSource, stage: Stage) -> None:
     """Python's make/model and colour keys for each distinct value (thousands, not millions)."""
     brand, model = row_sql.raw_column(source, "BRAND"), row_sql.raw_column(source, "MODEL")
     colour = row_sql.raw_column(source, "COLOR")
-    cursor.execute("DROP TABLE IF EXISTS registry_map_model, registry_map_colour")
     cursor.execute(
-        "CREATE TEMP TABLE registry_map_model (brand text, model text, make_norm text, "
-        "model_norm text, PRIMARY KEY (brand, model)) ON COMMIT DROP"
+        f"CREATE UNLOGGED TABLE {stage.model} (brand text, model text, make_norm text, "
+        "model_norm text, PRIMARY KEY (brand, model))"
     )
     cursor.execute(
-        "CREATE TEMP TABLE registry_map_colour (colour text PRIMARY KEY, canonical text) "
-        "ON COMMIT DROP"
+        f"CREATE UNLOGGED TABLE {stage.colour} (colour text PRIMARY KEY, canonical text)"
     )
-    cursor.execute(f"SELECT DISTINCT {brand}, {model} FROM registry_raw r")
+    cursor.execute(f"SELECT DISTINCT {brand}, {model} FROM {stage.raw} r")
     pairs = cursor.fetchall()
-    with cursor.cursor.copy("COPY registry_map_model FROM STDIN") as copy:
+    with cursor.cursor.copy(f"COPY {stage.model} FROM STDIN") as copy:
         for b, m in pairs:
             copy.write_row((b, m, *register_make_model(b, m)))
-    cursor.execute(f"SELECT DISTINCT {colour} FROM registry_raw r")
+    cursor.execute(f"SELECT DISTINCT {colour} FROM {stage.raw} r")
     colours = cursor.fetchall()
-    with cursor.cursor.copy("COPY registry_map_colour FROM STDIN") as copy:
+    with cursor.cursor.copy(f"COPY {stage.colour} FROM STDIN") as copy:
         for (c,) in colours:
             copy.write_row((c, normalise_colour(c)))
-    cursor.execute("ANALYZE registry_map_model")
-    cursor.execute("ANALYZE registry_map_colour")
+    cursor.execute(f"ANALYZE {stage.model}")
+    cursor.execute(f"ANALYZE {stage.colour}")
 
 
-def _typed_table(cursor: CursorWrapper) -> None:
-    """`registry_typed`: the register's columns (numbers wide enough for any row a check refuses)
-    and `ok`, true for the rows to merge."""
-    columns = []
+def _typed_columns() -> dict[str, str]:
+    """The register's columns and their staging types (numbers wide enough for any row a check
+    refuses)."""
+    types = {}
     for column in _COLUMNS:
         internal = RegisterRecord._meta.get_field(column).get_internal_type()
-        kind = {"CharField": "text", "DateField": "date", "UUIDField": "uuid"}.get(
+        types[column] = {"CharField": "text", "DateField": "date", "UUIDField": "uuid"}.get(
             internal, "bigint"
         )
-        columns.append(f"{column} {kind}")
-    cursor.execute("DROP TABLE IF EXISTS registry_typed")
-    cursor.execute(
-        f"CREATE TEMP TABLE registry_typed ({', '.join(columns)}, ok boolean NOT NULL) "
-        "ON COMMIT DROP"
-    )
+    return types
 
 
-def _type_raw(cursor: CursorWrapper, source: RegisterSource) -> int:
-    """Every raw row, checked and typed once, into `registry_typed`; returns the row count.
+def _typed_table(cursor: CursorWrapper, stage: Stage) -> None:
+    """`stage.typed`, empty: the register's columns and `ok`, true for the rows to merge (the
+    line-by-line path; the fast path creates it from its query)."""
+    columns = ", ".join(f"{name} {kind}" for name, kind in _typed_columns().items())
+    cursor.execute(f"CREATE UNLOGGED TABLE {stage.typed} ({columns}, ok boolean NOT NULL)")
+
+
+def _type_raw(cursor: CursorWrapper, source: RegisterSource, stage: Stage) -> int:
+    """Every raw row, checked and typed once, into `stage.typed`; returns the row count.
 
     `ok` is false for the rows SQL does not convert exactly as the line reader would: those go
     to Python (`_convert_refused`), and their typed values are never used.
     """
-    _typed_table(cursor)
-    lateral, check, values = row_sql.checks_sql(source)
-    values = {**values, "d_reg": f"CASE WHEN k.ok THEN {values['d_reg']} END"}
-    names = ", ".join(_COLUMNS)
-    selected = ", ".join(values[name] for name in _COLUMNS)
+    parsed, check, values = row_sql.checks_sql(source)
     cursor.execute(
-        f"INSERT INTO registry_typed ({names}, ok) SELECT {selected}, k.ok "
-        f"FROM registry_raw r {lateral} {check} "
-        f"JOIN registry_map_model mm ON mm.brand = {values['brand']} "
+        f"CREATE UNLOGGED TABLE {stage.parsed} AS SELECT r.line, {parsed} FROM {stage.raw} r"
+    )
+    values = {**values, "d_reg": f"CASE WHEN k.ok THEN {values['d_reg']} END"}
+    types = _typed_columns()
+    # Values cut to their columns' widths here, by the workers: one long value must not fail
+    # the whole import.
+    selected = ", ".join(
+        f"{row_sql.width(name, values[name])}::{types[name]} AS {name}" for name in _COLUMNS
+    )
+    cursor.execute(
+        f"CREATE UNLOGGED TABLE {stage.typed} AS SELECT {selected}, k.ok "
+        f"FROM {stage.raw} r JOIN {stage.parsed} n ON n.line = r.line {check} "
+        f"JOIN {stage.model} mm ON mm.brand = {values['brand']} "
         f"AND mm.model = {values['model']} "
-        f"JOIN registry_map_colour mc ON mc.colour = {values['colour']}"
+        f"JOIN {stage.colour} mc ON mc.colour = {values['colour']}"
     )
     total = cursor.rowcount
-    cursor.execute("ANALYZE registry_typed")
+    cursor.execute(f"ANALYZE {stage.typed}")
     return int(total)
 
 
-def _merge_typed(cursor: CursorWrapper, *, run: ImportRun, variant: str, index: int) -> int:
-    """Merge the `ok` rows of `registry_typed` into the run's partition; the count inserted.
+def _merge_typed(
+    cursor: CursorWrapper, stage: Stage, *, run: ImportRun, variant: str, index: int
+) -> int:
+    """Merge the `ok` rows of `stage.typed` into the run's partition; the count inserted.
     `index`: the source's place in the import (a ZIP holds several)."""
-    # Values cut to their columns' widths: one long value must not fail the whole import.
-    columns = {name: row_sql.width(name, f"t.{name}") for name in _COLUMNS}
-    sql = partitions.merge_sql(run.pk, index, columns, "registry_typed")
-    cursor.execute(sql, [variant, run.pk])
-    return int(cursor.fetchone()[0])
+    columns = {name: f"t.{name}" for name in _COLUMNS}  # already cut to their widths
+    cursor.execute(partitions.later_repeats_sql(stage.typed))
+    repeats = [line for (line,) in cursor.fetchall()]
+    sql = partitions.merge_sql(run.pk, index, columns, stage.typed)
+    cursor.execute(sql, [variant, run.pk, repeats])
+    return int(cursor.rowcount)
 
 
 def _convert_refused(
-    cursor: CursorWrapper, source: RegisterSource, result: Loaded
+    cursor: CursorWrapper, source: RegisterSource, stage: Stage, result: Loaded
 ) -> Iterator[RegisterRow]:
     """Rows SQL's checks refused, through the line reader's converter: a row or a reject."""
     names = ", ".join(f"r.c{i}" for i in range(len(source.columns)))
     cursor.execute(
-        f"SELECT r.line, {names} FROM registry_raw r JOIN registry_typed t ON t.line = r.line "
+        f"SELECT r.line, {names} FROM {stage.raw} r JOIN {stage.typed} t ON t.line = r.line "
         "WHERE NOT t.ok ORDER BY r.line"
     )
     for line, *fields in cursor.fetchall():
@@ -366,21 +415,35 @@ def _load_lines(
                 yield item
 
     started = time.perf_counter()
-    _typed_table(cursor)
-    _stage_rows(cursor, source, rows())
-    result.inserted = _merge_typed(cursor, run=run, variant=variant, index=index)
+    stage = Stage.of(run, index)
+    stage.drop(cursor)
+    _typed_table(cursor, stage)
+    _stage_rows(cursor, source, stage, rows())
+    cursor.execute(f"ANALYZE {stage.typed}")
+    result.inserted = _merge_typed(cursor, stage, run=run, variant=variant, index=index)
+    stage.drop(cursor)
     run.merge_seconds += time.perf_counter() - started
     return result
 
 
-def _stage_rows(cursor: CursorWrapper, source: RegisterSource, rows: Iterator[RegisterRow]) -> None:
-    """Typed rows of `source` from Python into `registry_typed`, to merge."""
+def _stage_rows(
+    cursor: CursorWrapper, source: RegisterSource, stage: Stage, rows: Iterator[RegisterRow]
+) -> None:
+    """Typed rows of `source` from Python into `stage.typed`, to merge."""
     names = ", ".join(_COLUMNS)
-    with cursor.cursor.copy(f"COPY registry_typed ({names}, ok) FROM STDIN") as copy:
+    widths = _WIDTHS
+    with cursor.cursor.copy(f"COPY {stage.typed} ({names}, ok) FROM STDIN") as copy:
         for row in rows:
             if row.line > partitions.MAX_LINE:
                 raise RegisterFormatError(_too_long(source))
-            copy.write_row((*row, True))
+            # Cut to the columns' widths: one long value must not fail the whole import.
+            copy.write_row(
+                [
+                    value[:width] if width and isinstance(value, str) else value
+                    for value, width in zip(row, widths, strict=True)
+                ]
+                + [True]
+            )
 
 
 # --- SQLite (the demo) -----------------------------------------------------------------------
@@ -435,6 +498,7 @@ def load(
 
 __all__ = [
     "Loaded",
+    "Stage",
     "finish_import",
     "load",
     "load_orm",

@@ -6,6 +6,7 @@ indexes in bulk and attaches it as the run's partition, in the import's transact
 register gains the rows all at once at commit, or (any error) the table is gone with the rest.
 
     create(cursor, run_id)            # the empty table, before the first row
+    later_repeats_sql(typed)           # lines repeating an earlier line's row (left out)
     merge_sql(...)                     # INSERT of new rows, known row hashes dropped
     attach(cursor, run_id)             # indexes built, attached; its keys into registry_changed
 """
@@ -33,7 +34,10 @@ def create(cursor: CursorWrapper, run_id: int) -> None:
     holds (so attaching it needs no scan to prove it)."""
     part = name(run_id)
     _drop_stale(cursor, part)
-    cursor.execute(f"CREATE TABLE {part} (LIKE {TABLE} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+    cursor.execute(
+        f"CREATE TABLE {part} "
+        f"(LIKE {TABLE} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING GENERATED)"
+    )
     cursor.execute(
         f"ALTER TABLE {part} ADD CONSTRAINT {part}_run CHECK (import_run_id = {int(run_id)})"
     )
@@ -67,25 +71,34 @@ def first_id(run_id: int, source_index: int) -> int:
     return (int(run_id) << RUN_SHIFT) | (source_index << SOURCE_SHIFT)
 
 
+def later_repeats_sql(typed: str) -> str:
+    """The lines of table `typed` whose `ok` row repeats an earlier line's row hash (a file may
+    hold one operation twice): only its first line is merged."""
+    return (
+        f"SELECT t.line FROM {typed} t JOIN (SELECT row_hash, min(line) AS first "  # noqa: S608
+        f"FROM {typed} WHERE ok GROUP BY row_hash HAVING count(*) > 1) d "
+        "ON d.row_hash = t.row_hash WHERE t.ok AND t.line > d.first"
+    )
+
+
 def merge_sql(run_id: int, source_index: int, columns: dict[str, str], typed: str) -> str:
     """INSERT into the run's table of the `ok` rows of table `typed` (alias `t`: `line`,
     `row_hash`, a boolean `ok` and what `columns` reads), without the row hashes the register
-    or this run already holds, each hash once (its first line); returns the count inserted.
+    or this run already holds, and without the lines given (`later_repeats_sql`).
 
-    `columns`: each register column and the SQL of its value. Takes two parameters: the source
-    variant and the run id.
+    `columns`: each register column and the SQL of its value. Takes three parameters: the
+    source variant, the run id and the lines to leave out (a list).
     """
     part = name(run_id)
     names = ", ".join(columns)
     values = ", ".join(columns.values())
     return (
-        f"WITH ins AS (INSERT INTO {part} (id, {names}, source_variant, import_run_id) "
+        f"INSERT INTO {part} (id, {names}, source_variant, import_run_id) "
         f"SELECT {first_id(run_id, source_index)} + t.line, {values}, %s, %s FROM {typed} t "
-        f"WHERE t.ok AND NOT EXISTS (SELECT 1 FROM {TABLE} r WHERE r.row_hash = t.row_hash) "
-        f"AND NOT EXISTS (SELECT 1 FROM {part} p WHERE p.row_hash = t.row_hash) "
-        f"AND NOT EXISTS (SELECT 1 FROM {typed} e "
-        "WHERE e.ok AND e.row_hash = t.row_hash AND e.line < t.line) RETURNING 1) "
-        "SELECT count(*) FROM ins"
+        "WHERE t.ok "
+        "AND NOT EXISTS (SELECT 1 FROM unnest(%s::bigint[]) d (line) WHERE d.line = t.line) "
+        f"AND NOT EXISTS (SELECT 1 FROM {TABLE} r WHERE r.row_hash = t.row_hash) "
+        f"AND NOT EXISTS (SELECT 1 FROM {part} p WHERE p.row_hash = t.row_hash)"
     )
 
 
@@ -106,4 +119,4 @@ def attach(cursor: CursorWrapper, run_id: int) -> None:
     cursor.execute(f"ALTER TABLE {TABLE} ATTACH PARTITION {part} FOR VALUES IN ({int(run_id)})")
 
 
-__all__ = ["MAX_LINE", "attach", "create", "first_id", "merge_sql", "name"]
+__all__ = ["MAX_LINE", "attach", "create", "first_id", "later_repeats_sql", "merge_sql", "name"]

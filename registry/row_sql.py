@@ -1,6 +1,6 @@
 """The SQL that checks and types one raw register row (the import's fast path, see loaders).
 
-Each function returns SQL text over the raw temp table `registry_raw r` (text columns c0..cN in
+Each function returns SQL text over the raw staging table (alias `r`) (text columns c0..cN in
 the file's column order). The checks accept only the rows SQL converts exactly as
 ``registry.importers`` would; the others go to Python.
 """
@@ -31,12 +31,15 @@ def _digits_sql(expression: str, max_len: int) -> str:
 
 
 def checks_sql(source: RegisterSource) -> tuple[str, str, dict[str, str]]:
-    """Lateral subqueries of typed values and of the check, and the SQL of each field.
+    """The parsed values (a select list over `r`), the check (a lateral over `r` and the parsed
+    values `n`) and the SQL of each field.
+
+    The parsed values are computed into a table of their own first (``loaders``), so that each
+    is computed once per row however often the check reads it, by parallel workers: a lateral
+    subquery kept whole with OFFSET 0 would do the first, but no worker may run one.
 
     `ok` is true only for rows SQL converts exactly as ``registry.importers`` would; every
-    other row goes to Python, which rejects it with its reason or converts it. The values'
-    lateral ends in OFFSET 0 so PostgreSQL computes it once per row instead of inlining it
-    into every place that uses its values.
+    other row goes to Python, which rejects it with its reason or converts it.
     """
     raw = {name: raw_column(source, name) for name in ALL_COLUMNS}
     day, month, year = date_parts_sql(raw["D_REG"], source.date_format)
@@ -52,8 +55,8 @@ def checks_sql(source: RegisterSource) -> tuple[str, str, dict[str, str]]:
         [f"({raw[n]} = '' OR n.n_{n.lower()} IS NOT NULL)" for n in present] or ["true"]
     )
     plate = PLATE_LATIN_SQL.format(raw["N_REG_NEW"])
-    lateral = f"""CROSS JOIN LATERAL (SELECT {day} AS dd, {month} AS mm, {year} AS yy,
-            {plate} AS plate_latin, {numbers} OFFSET 0) n"""
+    parsed = f"""{day} AS dd, {month} AS mm, {year} AS yy,
+            {plate} AS plate_latin, {numbers}"""
     check = f"""CROSS JOIN LATERAL (SELECT coalesce(
             n.yy >= 1 AND n.dd BETWEEN 1 AND CASE
                 WHEN n.mm IN (1, 3, 5, 7, 8, 10, 12) THEN 31
@@ -65,11 +68,12 @@ def checks_sql(source: RegisterSource) -> tuple[str, str, dict[str, str]]:
             AND (n.n_make_year IS NULL OR n.n_make_year BETWEEN 1900 AND n.yy + 1)
             AND translate(n.plate_latin, '{_ALNUM}', '') = ''
             AND octet_length({raw["VIN"]}) = length({raw["VIN"]}), false) AS ok) k"""
-    return lateral, check, _values_sql(raw)
+    return parsed, check, _values_sql(raw)
 
 
 def _values_sql(raw: dict[str, str]) -> dict[str, str]:
-    """The SQL of each stored field, over the raw columns and the two laterals (n, k)."""
+    """The SQL of each stored field, over the raw columns, the parsed values (n) and the check
+    (k)."""
     # One allocation for the 20 fields (no column is NULL: FORCE_NOT_NULL, '' for a missing one).
     hashed = "concat_ws(chr(31), " + ", ".join(raw[name] for name in ALL_COLUMNS) + ")"
     return {

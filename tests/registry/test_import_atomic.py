@@ -201,3 +201,36 @@ def test_a_reimport_that_adds_nothing_leaves_no_partition(samples: Path):
     )
     assert (again.rows_inserted, again.status) == (0, ImportRun.Status.DONE)
     assert partition_of(again) is None
+
+
+def staging_tables() -> list[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname FROM pg_class WHERE relname LIKE 'registry_stage_%%'")
+        return [name for (name,) in cursor.fetchall()]
+
+
+def test_a_row_repeated_in_a_file_is_merged_once_at_its_first_line(samples: Path, tmp_path: Path):
+    header, rows = header_and_rows(samples)
+    # rows 2 and 4 repeat row 1 (the file's lines 2, 4 and 6), once on each path: the clean
+    # lines go through COPY, and the last copy carries a stray trailing separator, read by Python
+    path = tmp_path / "repeats.csv"
+    lines = [header, rows[0], rows[1], rows[0], rows[2], rows[0] + ";", *rows[3:]]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = register_import(path=path, enqueue_crosscheck=False)
+    assert (run.rows_read, run.rows_inserted, run.rows_duplicate) == (8, 6, 2)
+    lines_kept = sorted(RegisterRecord.objects.values_list("line", flat=True))
+    assert lines_kept == [2, 3, 5, 7, 8, 9]
+    assert staging_tables() == []  # each source's staging tables are dropped once merged
+
+
+def test_a_failed_import_leaves_no_staging_table(samples: Path, monkeypatch: pytest.MonkeyPatch):
+    def broken(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("merge refused")
+
+    monkeypatch.setattr(loaders, "_merge_typed", broken)
+    with pytest.raises(RuntimeError, match="merge refused"):
+        register_import(path=samples / "register_2024.csv", enqueue_crosscheck=False)
+    assert ImportRun.objects.get().status == ImportRun.Status.FAILED
+    assert staging_tables() == []  # created in the import's transaction, gone with it

@@ -125,7 +125,7 @@ def _fold(column_sql: str) -> str:
 # Reading.search_key: text and alternatives folded by the database (recognition/search_key.py).
 READING_EXPR = "search_key"
 DECLARED_EXPR = _fold("declared_plate::text")
-REGISTER_EXPR = _fold("plate_latin::text")
+REGISTER_EXPR = "plate_key"  # the register's stored fold of plate_latin (registry migration 0004)
 PASSAGE_EXPR = _fold("voted_plate::text")
 
 
