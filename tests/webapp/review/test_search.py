@@ -161,7 +161,7 @@ def test_the_postgres_path_uses_the_trigram_indexes():
             ("listings_listing", search.DECLARED_EXPR),
             ("gates_passage", search.PASSAGE_EXPR),
         ]:  # the register's index is the same kind; on a few hundred rows its B-tree wins (on
-        # 500,000 imported rows the plan uses each partition's plate_key index: the README)
+            # 500,000 imported rows the plan uses each partition's plate_key index: the README)
             column = expr.split("(", 2)[-1].split(":")[0]
             extra = "" if table == "recognition_reading" else f" AND {column} <> ''"
             op = "<<%%" if table == "recognition_reading" else "%%"
