@@ -18,22 +18,29 @@ SQL_FROM = "OoQqDdUuIiJjLlZzSsGgTtBbАаЕеКкМмНнРрСсХхУуВвІі
 SQL_TO = "000000001111112255667788AAEEKKMMHHPPCCXXYY881111110077ACEFHKMNPRVWXY"
 
 
-class ReadingSearchKey(Func):
-    """SQL for the generated column; needs no arguments (it reads its own row's columns)."""
+class StoredKey(Func):
+    """A generated column's SQL over its own row's columns (no arguments): `template` on
+    PostgreSQL, `sqlite` on the demo's SQLite, whose search folds in Python."""
 
     output_field = TextField()
-    template = (
-        "translate((plate_text::text || '/' || "
-        "jsonb_path_query_array(alternatives, '$[*].text')::text), "
-        f"'{SQL_FROM}', '{SQL_TO}')"
-    )
+    sqlite = ""
 
     def __init__(self, **extra: Any) -> None:
         super().__init__(**extra)
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
-        # The demo's SQLite search folds in Python; the column only keeps the text there.
-        return "upper(plate_text)", []
+        return self.sqlite, []
 
     def deconstruct(self) -> tuple[str, tuple, dict]:
-        return ("recognition.search_key.ReadingSearchKey", (), {})
+        return (f"{type(self).__module__}.{type(self).__qualname__}", (), {})
+
+
+class ReadingSearchKey(StoredKey):
+    """SQL for the generated column ``Reading.search_key``."""
+
+    template = (
+        "translate((plate_text::text || '/' || "
+        "jsonb_path_query_array(alternatives, '$[*].text')::text), "
+        f"'{SQL_FROM}', '{SQL_TO}')"
+    )
+    sqlite = "upper(plate_text)"  # the column only keeps the text there

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import models
 from django.utils import timezone
 
-from recognition.search_key import SQL_FROM, SQL_TO
+from recognition.search_key import SQL_FROM, SQL_TO, StoredKey
 
 
 @dataclass(frozen=True)
@@ -118,22 +117,12 @@ KEY_FROM = "".join(a for a, _b in _KEY_PAIRS)
 KEY_TO = "".join(b for _a, b in _KEY_PAIRS)
 
 
-class RegisterPlateKey(models.Func):
+class RegisterPlateKey(StoredKey):
     """SQL for ``RegisterRecord.plate_key``: the plate folded onto the plate search's confusion
     keys (``B`` and ``8`` are one character, as in the readings' ``search_key``)."""
 
-    output_field = models.TextField()
     template = f"translate(plate_latin::text, '{KEY_FROM}', '{KEY_TO}')"
-
-    def __init__(self, **extra: Any) -> None:
-        super().__init__(**extra)
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
-        # The demo's SQLite search folds in Python; the column only keeps the plate there.
-        return "plate_latin", []
-
-    def deconstruct(self) -> tuple[str, tuple, dict]:
-        return ("registry.models.RegisterPlateKey", (), {})
+    sqlite = "plate_latin"  # the column only keeps the plate there
 
 
 class RegisterRecord(models.Model):
