@@ -10,9 +10,9 @@ read line by line by ``registry.importers`` instead, which turns each bad line i
 
 Either way the typed rows gather in a staging table and are merged into the run's own partition
 (``registry.partitions``), without the row hashes the register already holds (re-importing is a
-no-op); ``finish_import`` indexes and attaches it and puts the plate and VIN of every new row in
-the temp table ``registry_changed``, from which the caller finds the listings to cross-check
-again. Nothing commits here.
+no-op); ``finish_import`` indexes and attaches it, and the caller finds the listings to
+cross-check again from the run's rows (``import_run_id``: the run's partition, by its indexes).
+Nothing commits here.
 
 The staging tables (``Stage``) are UNLOGGED tables of the run's own, not temp tables: no parallel
 worker may read a temp table, and typing the rows is the largest share of an import's SQL (14 s
@@ -59,7 +59,7 @@ PROGRESS_EVERY_ROWS = 10_000  # the line-by-line path reports its progress this 
 MERGE_WORK_MEM = "256MB"
 _PG_ENCODINGS = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1251": "WIN1251"}
 _COLUMNS: tuple[str, ...] = RegisterRow._fields
-# Each column's width in characters (0: not text), as row_sql.width cuts them in SQL.
+# Each column's width in characters (0: not text): longer values are cut to it when staged.
 _WIDTHS: tuple[int, ...] = tuple(
     getattr(RegisterRecord._meta.get_field(name), "max_length", None) or 0 for name in _COLUMNS
 )
@@ -112,13 +112,9 @@ def _no_progress(lines: int, bytes_read: int) -> None:
 
 
 def prepare(cursor: CursorWrapper) -> None:
-    cursor.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS registry_changed (plate_latin text, vin text) "
-        "ON COMMIT DROP"
-    )
     cursor.execute("SELECT set_config('work_mem', %s, true)", [MERGE_WORK_MEM])
-    # Each row's lateral values are computed once (OFFSET 0); a memo cache of them, keyed on
-    # rows that never repeat, only costs hashing and memory.
+    # A memo cache of a lateral's values, keyed on rows that never repeat, only costs hashing
+    # and memory.
     cursor.execute("SELECT set_config('enable_memoize', 'off', true)")
     # JIT compiling the checks took 0.8 s of each merge of 500,000 rows and saved less.
     cursor.execute("SELECT set_config('jit', 'off', true)")
@@ -126,19 +122,17 @@ def prepare(cursor: CursorWrapper) -> None:
     # more than the planner's default guess, so a worker always pays for its start.
     cursor.execute("SELECT set_config('parallel_setup_cost', '10', true)")
     cursor.execute("SELECT set_config('parallel_tuple_cost', '0.001', true)")
-    # The temp tables are analysed for their row counts and key spreads (so that the joins are
+    # The staging tables are analysed for their row counts and key spreads (so that the joins are
     # hashed): 3,000 sampled rows tell that as well as 30,000, in a tenth of the time.
     cursor.execute("SELECT set_config('default_statistics_target', '10', true)")
 
 
 def start_import(run: ImportRun) -> None:
-    """An empty list of changed keys for this import (a caller's transaction may hold an older
-    import's: ON COMMIT DROP only fires at the outermost commit), and the run's empty table."""
+    """The run's empty table (PostgreSQL), in the caller's transaction."""
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
         prepare(cursor)
-        cursor.execute("TRUNCATE registry_changed")
         partitions.create(cursor, run.pk)
 
 
@@ -312,14 +306,17 @@ def _map_tables(cursor: CursorWrapper, source: RegisterSource, stage: Stage) -> 
 
 
 def _typed_columns() -> dict[str, str]:
-    """The register's columns and their staging types (numbers wide enough for any row a check
-    refuses)."""
+    """The register's columns and their staging types: text as the register's own
+    `varchar(n)`, so the merge copies it without a length check per value (numbers wide enough
+    for any row a check refuses)."""
     types = {}
-    for column in _COLUMNS:
+    for column, width in zip(_COLUMNS, _WIDTHS, strict=True):
         internal = RegisterRecord._meta.get_field(column).get_internal_type()
-        types[column] = {"CharField": "text", "DateField": "date", "UUIDField": "uuid"}.get(
-            internal, "bigint"
-        )
+        types[column] = {
+            "CharField": f"varchar({width})" if width else "text",
+            "DateField": "date",
+            "UUIDField": "uuid",
+        }.get(internal, "bigint")
     return types
 
 
@@ -342,11 +339,9 @@ def _type_raw(cursor: CursorWrapper, source: RegisterSource, stage: Stage) -> in
     )
     values = {**values, "d_reg": f"CASE WHEN k.ok THEN {values['d_reg']} END"}
     types = _typed_columns()
-    # Values cut to their columns' widths here, by the workers: one long value must not fail
-    # the whole import.
-    selected = ", ".join(
-        f"{row_sql.width(name, values[name])}::{types[name]} AS {name}" for name in _COLUMNS
-    )
+    # An explicit cast to varchar(n) cuts a longer value to n characters (by the workers): one
+    # long value must not fail the whole import.
+    selected = ", ".join(f"({values[name]})::{types[name]} AS {name}" for name in _COLUMNS)
     cursor.execute(
         f"CREATE UNLOGGED TABLE {stage.typed} AS SELECT {selected}, k.ok "
         f"FROM {stage.raw} r JOIN {stage.parsed} n ON n.line = r.line {check} "

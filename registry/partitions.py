@@ -8,7 +8,7 @@ register gains the rows all at once at commit, or (any error) the table is gone 
     create(cursor, run_id)            # the empty table, before the first row
     later_repeats_sql(typed)           # lines repeating an earlier line's row (left out)
     merge_sql(...)                     # INSERT of new rows, known row hashes dropped
-    attach(cursor, run_id)             # indexes built, attached; its keys into registry_changed
+    attach(cursor, run_id)             # indexes built in bulk, attached
 """
 
 from __future__ import annotations
@@ -104,15 +104,12 @@ def merge_sql(run_id: int, source_index: int, columns: dict[str, str], typed: st
 
 def attach(cursor: CursorWrapper, run_id: int) -> None:
     """Index the run's table and attach it to the register; an empty one is dropped. The plate
-    and VIN of every row go into `registry_changed`, for the cross-check."""
+    and VIN of every row are then the register's rows of the run, for the cross-check."""
     part = name(run_id)
     cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {part})")
     if not cursor.fetchone()[0]:
         cursor.execute(f"DROP TABLE {part}")
         return
-    cursor.execute(
-        "INSERT INTO registry_changed SELECT DISTINCT plate_latin, vin FROM " + part  # noqa: S608
-    )
     cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [INDEX_BUILD_MEMORY])
     # Builds each of the register's indexes on the table (sorted, in bulk) and attaches them.
     # Not analysed here: autovacuum analyses a table this new soon after the commit.

@@ -8,7 +8,6 @@ the file's column order). The checks accept only the rows SQL converts exactly a
 from __future__ import annotations
 
 from registry.importers import ALL_COLUMNS, RegisterSource
-from registry.models import RegisterRecord
 from registry.normalise import PLATE_LATIN_SQL, VIN_SQL, date_parts_sql
 
 NUMBER_COLUMNS = ("OPER_CODE", "MAKE_YEAR", "CAPACITY", "OWN_WEIGHT", "TOTAL_WEIGHT")
@@ -109,13 +108,4 @@ def _values_sql(raw: dict[str, str]) -> dict[str, str]:
 _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
-def width(name: str, expression: str) -> str:
-    """Cut text to the column's width, so one long value cannot fail the whole import."""
-    model_field = RegisterRecord._meta.get_field(name)
-    max_length = getattr(model_field, "max_length", None)
-    if model_field.get_internal_type() == "CharField" and max_length:
-        return f"left({expression}, {max_length})"
-    return expression
-
-
-__all__ = ["NUMBER_COLUMNS", "checks_sql", "raw_column", "width"]
+__all__ = ["NUMBER_COLUMNS", "checks_sql", "raw_column"]
