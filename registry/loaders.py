@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -54,7 +53,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 COPY_BUFFER = 1 << 20
-ORM_BATCH_ROWS = 1_000  # rows per INSERT on SQLite (the demo)
 PROGRESS_EVERY_ROWS = 10_000  # the line-by-line path reports its progress this often
 MERGE_WORK_MEM = "256MB"
 _PG_ENCODINGS = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1251": "WIN1251"}
@@ -441,62 +439,10 @@ def _stage_rows(
             )
 
 
-# --- SQLite (the demo) -----------------------------------------------------------------------
-
-
-def load_orm(*, source: RegisterSource, run: ImportRun, variant: str) -> Loaded:
-    """Portable fallback: batched bulk_create of the rows whose hash is new."""
-    result = Loaded()
-    batch: list[RegisterRow] = []
-    seen: set[uuid.UUID] = set()  # this import's hashes: a file may repeat a row
-
-    def flush() -> None:
-        hashes = [uuid.UUID(row.row_hash) for row in batch]
-        known = set(
-            RegisterRecord.objects.filter(row_hash__in=hashes).values_list("row_hash", flat=True)
-        )
-        new = []
-        for row, key in zip(batch, hashes, strict=True):
-            if key not in known and key not in seen:
-                seen.add(key)
-                new.append(RegisterRecord(**row._asdict(), source_variant=variant, import_run=run))
-        RegisterRecord.objects.bulk_create(new)
-        result.inserted += len(new)
-        batch.clear()
-
-    for item in source.rows():
-        if isinstance(item, Reject):
-            result.rejects.append(item)
-            continue
-        result.valid += 1
-        batch.append(item)
-        if len(batch) >= ORM_BATCH_ROWS:
-            flush()
-    flush()
-    return result
-
-
-def load(
-    *,
-    source: RegisterSource,
-    run: ImportRun,
-    variant: str,
-    progress: Progress = _no_progress,
-    index: int = 0,
-) -> Loaded:
-    if connection.vendor == "postgresql":
-        return load_source(source=source, run=run, variant=variant, progress=progress, index=index)
-    # SQLite (the demo): one writer at a time, so a second connection could not record progress
-    # while the import's transaction is open.
-    return load_orm(source=source, run=run, variant=variant)
-
-
 __all__ = [
     "Loaded",
     "Stage",
     "finish_import",
-    "load",
-    "load_orm",
     "load_source",
     "prepare",
     "start_import",

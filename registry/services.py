@@ -7,11 +7,11 @@ import logging
 import time
 from pathlib import Path
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from registry import loaders
+from registry import demo_loader, loaders
 from registry.importers import RegisterSource, Reject, open_register
 from registry.models import ImportReject, ImportRun
 from registry.progress import ProgressWriter
@@ -140,9 +140,7 @@ def _import_sources(*, run: ImportRun, sources: list[RegisterSource], progress: 
                 bar.update(bytes0 + bytes_read - bar.n)
                 writer.update(rows=rows0 + lines, bytes_read=bytes0 + bytes_read)
 
-            loaded = loaders.load(
-                source=source, run=run, variant=str(source.variant), progress=report, index=index
-            )
+            loaded = _load(source=source, run=run, index=index, progress=report)
             _rejects_store(run=run, source=source, rejects=loaded.rejects)
             run.rows_inserted += loaded.inserted
             run.rows_rejected += len(loaded.rejects)
@@ -155,6 +153,19 @@ def _import_sources(*, run: ImportRun, sources: list[RegisterSource], progress: 
     run.rows_read = valid + run.rows_rejected
     run.rows_duplicate = valid - run.rows_inserted
     run.parse_seconds = time.perf_counter() - started
+
+
+def _load(
+    *, source: RegisterSource, run: ImportRun, index: int, progress: loaders.Progress
+) -> loaders.Loaded:
+    variant = str(source.variant)
+    if connection.vendor == "postgresql":
+        return loaders.load_source(
+            source=source, run=run, variant=variant, progress=progress, index=index
+        )
+    # SQLite (the demo): one writer at a time, so a second connection could not record progress
+    # while the import's transaction is open.
+    return demo_loader.load_orm(source=source, run=run, variant=variant)
 
 
 def _rejects_store(*, run: ImportRun, source: RegisterSource, rejects: list[Reject]) -> None:
