@@ -26,10 +26,10 @@ class ProgressWriter:
         self._connection = None
         # SQLite (the demo) has one writer at a time: a second connection would wait out its lock
         # timeout (5 s) on every update while the import's transaction is open.
-        self.enabled = connections["default"].vendor != "sqlite"
+        self._enabled = connections["default"].vendor != "sqlite"
 
     def update(self, *, rows: int, bytes_read: int, force: bool = False) -> None:
-        if not self.enabled:
+        if not self._enabled:
             return
         now = time.monotonic()
         if not force and now - self._last < self.interval:

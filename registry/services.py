@@ -163,8 +163,7 @@ def _load(
         return loaders.load_source(
             source=source, run=run, variant=variant, progress=progress, index=index
         )
-    # SQLite (the demo): one writer at a time, so a second connection could not record progress
-    # while the import's transaction is open.
+    # SQLite (the demo): no progress while the import runs (see `ProgressWriter`).
     return demo_loader.load_orm(source=source, run=run, variant=variant)
 
 
