@@ -178,11 +178,13 @@ def run_benchmark(
     readers: dict[str, tuple[Reader, Judge]], cases: list[Case], plate_readers: set[str]
 ) -> dict[str, object]:
     """Accuracy and ms/photo per system and group; junk per photo for the plate readers (the
-    generic OCR reports every text line, so junk means nothing for it)."""
+    generic OCR reports every text line, so junk means nothing for it), with each plate
+    reader's misses (group, labelled text, texts reported) to look into."""
     report: dict[str, object] = {}
     for name, (reader, judge) in readers.items():
         hits: dict[str, list[bool]] = {}
         junk: dict[str, list[int]] = {}
+        misses: list[dict[str, object]] = []
         times: list[float] = []
         if cases:
             reader(cases[0])  # warm-up: lazy model builds are not per-photo cost
@@ -192,6 +194,10 @@ def run_benchmark(
             times.append((time.perf_counter() - t0) * 1000)
             ok = judge(found, case)
             extra = sum(not _is_label(b, t, case) for b, t in found)
+            if not ok:
+                misses.append(
+                    {"group": case.group, "want": case.text, "got": [t for _, t in found]}
+                )
             for key in case.keys():
                 hits.setdefault(key, []).append(ok)
                 junk.setdefault(key, []).append(extra)
@@ -206,6 +212,7 @@ def run_benchmark(
         }
         if name in plate_readers:
             report[name]["junk_per_photo"] = {k: float(np.mean(v)) for k, v in sorted(junk.items())}
+            report[name]["misses"] = misses
     return report
 
 

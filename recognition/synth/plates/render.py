@@ -106,7 +106,7 @@ def _spaced(fmt: str, line: str) -> str:
     if fmt in ("eu", "pl", "sk") and len(line) >= 6:
         cut = next((i for i, c in enumerate(line) if c.isdigit()), 2)
         cut = 3 if fmt == "pl" and line[2].isalpha() and len(line) == 8 else cut
-        cut = 2 if fmt == "pl" and len(line) == 7 else cut
+        cut = 2 if fmt in ("pl", "sk") and len(line) == 7 else cut  # sk: the district, the arms
         return f"{line[:cut]} {line[cut:]}"
     return line
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import string
 
-from recognition.pipeline.regions import md, pl, ro, ua_diplomatic, ukraine
+from recognition.pipeline.regions import md, pl, ro, sk, ua_diplomatic, ukraine
 
 UA_LETTERS = ukraine.UA_LETTERS
 # In the order the renderer has always drawn them from, so that seeded sets stay the same.
@@ -60,6 +60,21 @@ def _slots(pattern: str, rng: random.Random, letters: str = NO_Q) -> str:
     return "".join(rng.choice(DIGITS if p == "D" else letters) for p in pattern)
 
 
+def _slovak(regular: str) -> str:
+    """One Slovak plate in five is on request (district code, then the owner's letters). It is
+    drawn from a generator of its own, seeded by the regular draw, so that the seeded sets' other
+    plates stay the same."""
+    own = random.Random(regular)
+    if own.random() >= 0.2:
+        return regular
+    pattern = own.choice(sk.ON_REQUEST)
+    first = own.choice(string.ascii_uppercase.replace("X", "").replace("O", ""))
+    rest = "".join(
+        own.choice("123456789" if p == "D" else string.ascii_uppercase) for p in pattern[3:]
+    )
+    return own.choice(sorted(sk.DISTRICTS)) + first + rest
+
+
 def _europe(fmt: str, rng: random.Random) -> tuple[str, ...]:
     if fmt == "pl":
         pattern = rng.choice(pl.PATTERNS)
@@ -75,7 +90,7 @@ def _europe(fmt: str, rng: random.Random) -> tuple[str, ...]:
         tail = rng.choice(ro.LETTERS.replace("I", "").replace("O", "")) + _pick(ro.LETTERS, 2, rng)
         return (county + _pick(DIGITS, digits, rng) + tail,)
     if fmt == "sk":
-        return (_slots("LLDDDLL", rng),)
+        return (_slovak(_slots(sk.REGULAR, rng)),)
     if fmt == "hu":
         return (_slots(rng.choice(("LLLDDD", "LLLLDDD")), rng),)
     if fmt == "eu":

@@ -1,4 +1,4 @@
-"""`evaluation e2e --split train`: the set to tune on holds no evaluation photo."""
+"""`evaluation e2e`: the set to tune on holds no evaluation photo; the report names the misses."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from recognition.evaluation.endtoend import get_args_parser, real_cases
+from recognition.evaluation.endtoend import (
+    Case,
+    get_args_parser,
+    judge_plate_reader,
+    real_cases,
+    run_benchmark,
+)
 
 
 def write_photos(root: Path) -> None:
@@ -32,3 +38,21 @@ def test_each_split_reads_only_its_own_real_photos(tmp_path: Path) -> None:
 def test_the_split_is_val_unless_asked() -> None:
     assert get_args_parser().parse_args([]).split == "val"
     assert get_args_parser().parse_args(["--split", "train"]).split == "train"
+
+
+def test_the_report_lists_each_plate_readers_misses_with_what_it_read() -> None:
+    box = np.array([0, 0, 10, 5], np.float32)
+    cases = [
+        Case(np.zeros((8, 12, 3), np.uint8), box, "AA1234BB", "real/eu"),
+        Case(np.zeros((8, 12, 3), np.uint8), box, "KMBORAK", "real/eu"),
+    ]
+    readings = {"AA1234BB": "AA1234BB", "KMBORAK": "KM80RAK"}  # the second read wrong
+
+    def reader(case: Case) -> list[tuple[np.ndarray, str]]:
+        return [(box, readings[case.text])]
+
+    report = run_benchmark({"ours": (reader, judge_plate_reader)}, cases, plate_readers={"ours"})
+    ours = report["ours"]
+    assert isinstance(ours, dict)
+    assert ours["hits"]["real"] == 1
+    assert ours["misses"] == [{"group": "real/eu", "want": "KMBORAK", "got": ["KM80RAK"]}]

@@ -132,6 +132,9 @@ def test_badge_text_with_digits_is_no_plate_of_the_default_regions(text: str) ->
         ("ro", "CJ12ABC"),
         ("ro", "B123ABC"),
         ("sk", "BA123AB"),
+        ("sk", "BAAAAAA"),  # on request: the district, then five letters
+        ("sk", "BAAAAA1"),  # four letters and a digit
+        ("sk", "BAAAA11"),  # three letters and two digits
         ("hu", "ABC123"),
         ("hu", "AAAA123"),
         ("uk", "AB12CDE"),
@@ -153,6 +156,10 @@ def test_documented_examples_are_valid(fmt: str, text: str) -> None:
         ("md", "ZZAB123"),  # no such district
         ("ro", "XX12ABC"),  # no such county
         ("ro", "CJ12IBC"),  # the letter group never starts with I
+        ("sk", "QQAAAAA"),  # on request, after no district
+        ("sk", "BAXAAAA"),  # on request, never X or O after the district
+        ("sk", "BAAAA10"),  # on request, digits run 1-9
+        ("sk", "JANICKO"),  # free text on request (since 2023) would be a catch-all
     ],
 )
 def test_rule_breaking_texts_are_refused(fmt: str, text: str) -> None:
@@ -168,6 +175,14 @@ def test_regions_name_their_formats_and_refuse_unknown_codes() -> None:
         region_formats("ua,xx")
     with pytest.raises(UnknownRegion, match="no plate region"):
         region_formats("")
+
+
+def test_a_slovak_plate_on_request_is_read_as_printed_not_bent_to_another_layout() -> None:
+    # `KM BORAK` also fits the British AB12 CDE once B and O are taken for 8 and 0.
+    text = "KMBORAK"
+    best = resolve([Candidate(text, 0.9, sure(text))], formats=region_formats("ua,eu"))
+    assert (best.valid, best.format, best.text) == (True, "sk", text)
+    assert not resolve([Candidate(text, 0.9, sure(text))], formats=region_formats("ua")).valid
 
 
 def test_a_polish_plate_is_a_plate_in_europe_only() -> None:
