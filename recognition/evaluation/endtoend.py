@@ -21,6 +21,7 @@ report them; they never pick them.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import time
@@ -227,8 +228,7 @@ def whole_plate_rate(engines, peer, cases: list[Case]) -> dict[str, float]:  # t
         if case.box is not None:
             dets = [d for d in dets if _is_label(np.asarray(d.box, np.float32), "", case)]
         crops = [
-            plate_crop(case.image, d.corners, engine.crop_pad, engine.whole_plate_grow)
-            for d in dets
+            plate_crop(case.image, d.corners, engine.crop_pad, engine.crop_shape) for d in dets
         ]
         texts = [r.text for r in engine.reader.reader.read_batch(crops)] if crops else []
         texts += [t for t, _ in peer.read(crops)]
@@ -240,7 +240,6 @@ def whole_plate_rate(engines, peer, cases: list[Case]) -> dict[str, float]:  # t
 
 def get_args_parser() -> argparse.ArgumentParser:
     from recognition.pipeline.engine import DEFAULT_MODELS_DIR, SECOND_LOOK_BELOW
-    from recognition.pipeline.rectify import WHOLE_PLATE_GROW
 
     p = argparse.ArgumentParser(prog="python -m recognition.evaluation e2e", description=__doc__)
     p.add_argument("--data", type=Path, default=Path("../shared/datasets"))
@@ -278,8 +277,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--whole-plate-grow",
         type=float,
-        default=WHOLE_PLATE_GROW,
-        help="how far a short one-line crop may be lengthened (0: off; to measure it)",
+        default=None,
+        help="how far a short crop may be lengthened instead of the engine's crop shape for its "
+        "regions (0: off; to measure it)",
     )
     return p
 
@@ -306,7 +306,8 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     for engine in (*full.values(), *peered.values()):
         if args.crop_pad:
             engine.crop_pad = (args.crop_pad[0], args.crop_pad[1])
-        engine.whole_plate_grow = args.whole_plate_grow
+        if args.whole_plate_grow is not None:
+            engine.crop_shape = dataclasses.replace(engine.crop_shape, grow=args.whole_plate_grow)
         engine.second_look = not args.no_second_look
         engine.second_look_below = args.second_look_below
     readers: dict[str, tuple[Reader, Judge]] = {

@@ -22,8 +22,15 @@ from recognition.pipeline.ocr import OcrResult, PlateReader, best_of, env_flag
 from recognition.pipeline.peer import RapidPeer, consult_peer
 from recognition.pipeline.plate_detector import PlateDetection, PlateDetector, inside_share
 from recognition.pipeline.reader_check import CropRead, ReaderCheck
-from recognition.pipeline.rectify import CROP_PAD, WHOLE_PLATE_GROW, PlateCut, plate_cut
-from recognition.pipeline.regions import DEFAULT_REGIONS, region_formats
+from recognition.pipeline.rectify import (
+    CROP_PAD,
+    US_PLATES,
+    WIDE_PLATES,
+    CropShape,
+    PlateCut,
+    plate_cut,
+)
+from recognition.pipeline.regions import DEFAULT_REGIONS, FORMATS, region_formats
 from recognition.pipeline.types import PhotoResult, PlateReading, RejectedText
 
 log = logging.getLogger(__name__)
@@ -109,7 +116,7 @@ class PlateEngine:
         reader.formats = region_formats(regions)
         self.version = f"{detector.version}+{reader.version}"
         self.crop_pad = CROP_PAD
-        self.whole_plate_grow = WHOLE_PLATE_GROW
+        self.crop_shape = crop_shape(reader.formats)
         # Which detections are plates: sure ones, and weaker ones that our reader can read
         # (recognition/pipeline/reader_check.py; fitted per detector and reader, in the
         # detector's manifest). Without one, the detector's threshold alone.
@@ -164,7 +171,7 @@ class PlateEngine:
         detections = self.detect(images, equalise=equalise)
         t1 = time.perf_counter()
         flat = [(img, d) for img, dets in zip(images, detections, strict=True) for d in dets]
-        cuts = [plate_cut(img, d.corners, self.crop_pad, self.whole_plate_grow) for img, d in flat]
+        cuts = [plate_cut(img, d.corners, self.crop_pad, self.crop_shape) for img, d in flat]
         crops = [cut.crop for cut in cuts]
         t2 = time.perf_counter()
 
@@ -238,6 +245,11 @@ def _same_plate(a: PlateReading, b: PlateReading) -> bool:
     box_a, box_b = np.asarray(a.box), np.asarray(b.box)
     overlap = max(inside_share(box_a, box_b), inside_share(box_b, box_a))
     return a.text == b.text or overlap >= SAME_PLATE_SHARE
+
+
+def crop_shape(formats: Collection[str]) -> CropShape:
+    """How the plates of these formats are cut: US plates alone have a shape of their own."""
+    return US_PLATES if all(FORMATS[f].region == "us" for f in formats) else WIDE_PLATES
 
 
 def _reading(det: PlateDetection, ocr: OcrResult, cut: PlateCut) -> PlateReading:

@@ -110,17 +110,20 @@ def _sides(corners: np.ndarray) -> tuple[float, float]:
     return width, height
 
 
-def grow_to_aspect(corners: np.ndarray, aspect: float, max_grow: float) -> np.ndarray:
+def grow_to_aspect(
+    corners: np.ndarray, aspect: float, max_grow: float, *, square: bool = False
+) -> np.ndarray:
     """A one-line plate's quadrilateral lengthened along its long axis towards `aspect`.
 
     Masks often stop short of a plate's ends (most often at the blue band), which cuts off its
     first or last characters. A one-line European or Ukrainian plate is 4.6 times as wide as it
     is tall, so a narrower quadrilateral is widened, on both sides since the missing end is not
-    known, by at most `max_grow` of its width. Square plates (below SQUARE_ASPECT) are left alone.
+    known, by at most `max_grow` of its width. Square plates (below SQUARE_ASPECT) are left alone
+    unless `square` (where the regions have no plate of two rows).
     """
     width, height = _sides(corners)
     ratio = width / max(height, 1e-6)
-    if ratio < SQUARE_ASPECT or ratio >= aspect:
+    if (ratio < SQUARE_ASPECT and not square) or ratio >= aspect:
         return np.asarray(corners, np.float32)
     grow = min(aspect / ratio - 1.0, max_grow)
     return grow_corners(corners, grow / 2, 0.0)
@@ -212,6 +215,32 @@ WHOLE_PLATE_GROW = 0.3
 
 
 @dataclass(frozen=True)
+class CropShape:
+    """How a detected plate's quadrilateral is lengthened before it is straightened: a one-line
+    plate's towards `aspect` (width / height) by at most `grow` of its width (0: kept as the mask
+    gave it, and a red plate's ends not looked for either). Where no plate of the regions has two
+    rows, a square quadrilateral is first lengthened towards `square_aspect` by at most
+    `square_grow` (None: square ones are two-row plates, left alone)."""
+
+    aspect: float = WHOLE_PLATE_ASPECT
+    grow: float = WHOLE_PLATE_GROW
+    square_aspect: float | None = None
+    square_grow: float = 0.0
+
+
+# Ukrainian and European plates: one-line plates lengthened towards 520 x 112 mm.
+WIDE_PLATES = CropShape()
+# US plates (12 x 6 in, one row), where the regions are US only: the mask often stops short of
+# the first or last character (`FK4W3L` read `K4W31`), and its quadrilateral, below
+# SQUARE_ASPECT, was read as a square crop. Lengthened towards 2.4 by at most a fifth first, it
+# is read as one line once past SQUARE_ASPECT (and lengthened on as a one-line plate). Chosen on
+# the 193 real US train photos, end to end (`runs/us_grow.py`): 181 before; towards 2.0 / 2.2 /
+# 2.4 / 2.6 / 2.8 by at most 0.3, 181 / 182 / 184 / 180 / 173; towards 2.4 by 0.2 / 0.3 / 0.4,
+# 185 / 184 / 184; every crop straightened as one line instead, 178.
+US_PLATES = CropShape(square_aspect=2.4, square_grow=0.2)
+
+
+@dataclass(frozen=True)
 class PlateCut:
     """What the reader gets for a detected plate, and where on the photo it came from."""
 
@@ -224,20 +253,22 @@ def plate_cut(
     image: np.ndarray,
     corners: np.ndarray,
     pad: tuple[float, float] = CROP_PAD,
-    grow: float = WHOLE_PLATE_GROW,
+    shape: CropShape = WIDE_PLATES,
 ) -> PlateCut:
     """The one crop path, used by the engine and by everything that measures or fits it.
 
     A white-on-red plate's quadrilateral runs to the ends of its background (`red_plate_ends`)
-    and is read as one line; any other one-line plate's is lengthened towards the plate's aspect
-    (`grow_to_aspect`); then `pad` goes around it. `grow` 0 keeps the mask's quadrilateral as it
-    is (both lengthenings off, to measure them).
+    and is read as one line; any other plate's is lengthened towards the aspect of `shape`
+    (`grow_to_aspect`); then `pad` goes around it. A shape whose `grow` is 0 keeps the mask's
+    quadrilateral as it is (both lengthenings off, to measure them).
     """
-    ends = red_plate_ends(image, corners) if grow else None
+    ends = red_plate_ends(image, corners) if shape.grow else None
     if ends is not None:
         corners = ends
-    elif grow:
-        corners = grow_to_aspect(corners, WHOLE_PLATE_ASPECT, grow)
+    elif shape.grow:
+        if shape.square_aspect is not None:
+            corners = grow_to_aspect(corners, shape.square_aspect, shape.square_grow, square=True)
+        corners = grow_to_aspect(corners, shape.aspect, shape.grow)
     quad = grow_corners(corners, *pad)
     crop = rectify(image, quad, WIDE_SIZE if ends is not None else None)
     return PlateCut(crop, quad, ends is not None)
@@ -247,10 +278,10 @@ def plate_crop(
     image: np.ndarray,
     corners: np.ndarray,
     pad: tuple[float, float] = CROP_PAD,
-    grow: float = WHOLE_PLATE_GROW,
+    shape: CropShape = WIDE_PLATES,
 ) -> np.ndarray:
     """The straightened crop the reader gets for a detected plate (`plate_cut`)."""
-    return plate_cut(image, corners, pad, grow).crop
+    return plate_cut(image, corners, pad, shape).crop
 
 
 def rectify(

@@ -7,9 +7,13 @@ import cv2
 import numpy as np
 import pytest
 
+from recognition.pipeline.engine import crop_shape
 from recognition.pipeline.rectify import (
     SQUARE_SIZE,
+    US_PLATES,
+    WIDE_PLATES,
     WIDE_SIZE,
+    CropShape,
     box_corners,
     corners_from_mask,
     grow_corners,
@@ -22,6 +26,7 @@ from recognition.pipeline.rectify import (
     rectify,
     red_plate_ends,
 )
+from recognition.pipeline.regions import region_formats
 from recognition.synth.plates import render_plate
 
 PLATE = np.array([[40, 60], [240, 70], [236, 112], [44, 104]], np.float32)
@@ -164,11 +169,46 @@ def test_the_engine_crop_holds_characters_the_mask_cut_off() -> None:
     image[100:200, 135:145] = 0  # a dark first character just inside the plate's left end
     clipped = np.array([[160, 100], [560, 100], [560, 200], [160, 200]], np.float32)
     # when the engine cuts its crop, with and without lengthening
-    without = plate_crop(image, clipped, (0.0, 0.0), grow=0.0)
-    with_grow = plate_crop(image, clipped, (0.0, 0.0), grow=0.3)
+    without = plate_crop(image, clipped, (0.0, 0.0), CropShape(grow=0.0))
+    with_grow = plate_crop(image, clipped, (0.0, 0.0), WIDE_PLATES)
     # then only the lengthened crop holds the dark character
     assert without.min() == 255
     assert with_grow.min() < 50
+
+
+def test_a_us_plate_clipped_by_its_mask_is_lengthened_though_square() -> None:
+    # given a US plate (2:1) whose mask stops short: 140 x 100 px, square to the European cut
+    image = np.full((300, 500, 3), 255, np.uint8)
+    image[100:200, 172:178] = 0  # a dark first character just left of the mask
+    clipped = np.array([[180, 100], [320, 100], [320, 200], [180, 200]], np.float32)
+    assert is_square(clipped)
+    # when cut as a European plate, and as a US one
+    wide = plate_cut(image, clipped, (0.0, 0.0), WIDE_PLATES)
+    us = plate_cut(image, clipped, (0.0, 0.0), US_PLATES)
+    # then the European cut keeps the square (a two-row plate there) and misses the character;
+    # the US one is lengthened by its cap, a fifth, and holds it
+    np.testing.assert_allclose(wide.quad, clipped)
+    assert wide.crop.min() == 255
+    width, _ = _width_height(us.quad)
+    assert width == pytest.approx(140 * 1.2)
+    assert us.crop.min() < 50
+
+
+def test_a_us_plate_lengthened_past_the_square_aspect_is_read_as_one_line() -> None:
+    image = np.full((300, 500, 3), 255, np.uint8)
+    nearly = np.array([[100, 100], [310, 100], [310, 200], [100, 200]], np.float32)  # 2.1:1
+    assert plate_cut(image, nearly, (0.0, 0.0), WIDE_PLATES).crop.shape[:2] == SQUARE_SIZE[::-1]
+    us = plate_cut(image, nearly, (0.0, 0.0), US_PLATES)
+    width, height = _width_height(us.quad)
+    # towards 2.4 first, then lengthened on by the one-line cap
+    assert width / height == pytest.approx(2.4 * (1 + WIDE_PLATES.grow), rel=1e-3)
+    assert us.crop.shape[:2] == WIDE_SIZE[::-1]
+
+
+def test_us_plates_alone_get_the_us_cut() -> None:
+    assert crop_shape(region_formats("us")) == US_PLATES
+    assert crop_shape(region_formats("ua,eu")) == WIDE_PLATES
+    assert crop_shape(region_formats("us,br")) == WIDE_PLATES
 
 
 # --- a white-on-red plate's ends, from its background ------------------------------------------
