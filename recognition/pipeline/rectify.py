@@ -234,9 +234,9 @@ WIDE_PLATES = CropShape()
 # the first or last character (`FK4W3L` read `K4W31`), and its quadrilateral, below
 # SQUARE_ASPECT, was read as a square crop. Lengthened towards 2.4 by at most a fifth first, it
 # is read as one line once past SQUARE_ASPECT (and lengthened on as a one-line plate). Chosen on
-# the 193 real US train photos, end to end (`runs/us_grow.py`): 181 before; towards 2.0 / 2.2 /
-# 2.4 / 2.6 / 2.8 by at most 0.3, 181 / 182 / 184 / 180 / 173; towards 2.4 by 0.2 / 0.3 / 0.4,
-# 185 / 184 / 184; every crop straightened as one line instead, 178.
+# the 193 real US train photos, end to end (a probe in the git-ignored runs/): 181 before;
+# towards 2.0 / 2.2 / 2.4 / 2.6 / 2.8 by at most 0.3, 181 / 182 / 184 / 180 / 173; towards 2.4
+# by 0.2 / 0.3 / 0.4, 185 / 184 / 184; every crop straightened as one line instead, 178.
 US_PLATES = CropShape(square_aspect=2.4, square_grow=0.2)
 
 

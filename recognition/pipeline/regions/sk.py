@@ -32,13 +32,16 @@ REGULAR = "LLDDDLL"
 # A plate on request: the district code, then five letters, four letters and a digit, or three
 # letters and two digits.
 ON_REQUEST = ("LLLLLLL", "LLLLLLD", "LLLLLDD")
+ON_REQUEST_DIGITS = "123456789"
+NEVER_FIRST = "XO"  # right after the district, on request
 
 
 def refine_on_request(fitted: Fitted, probs: Sequence[CharProbs]) -> Fitted | None:
     text = fitted.text
     if text[2:5].isdigit():  # the regular plate: any two letters since 2023
         return fitted
-    if text[:2] not in DISTRICTS or text[2] in "XO" or "0" in text:
+    digits_ok = all(c in ON_REQUEST_DIGITS for c in text if c.isdigit())
+    if text[:2] not in DISTRICTS or text[2] in NEVER_FIRST or not digits_ok:
         return None
     return fitted
 

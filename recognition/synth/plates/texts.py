@@ -56,8 +56,8 @@ def _ua(fmt: str, rng: random.Random) -> tuple[str, ...]:
     raise ValueError(f"unknown plate format {fmt!r}")
 
 
-def _slots(pattern: str, rng: random.Random, letters: str = NO_Q) -> str:
-    return "".join(rng.choice(DIGITS if p == "D" else letters) for p in pattern)
+def _slots(pattern: str, rng: random.Random, letters: str = NO_Q, digits: str = DIGITS) -> str:
+    return "".join(rng.choice(digits if p == "D" else letters) for p in pattern)
 
 
 def _slovak(regular: str) -> str:
@@ -68,10 +68,8 @@ def _slovak(regular: str) -> str:
     if own.random() >= 0.2:
         return regular
     pattern = own.choice(sk.ON_REQUEST)
-    first = own.choice(string.ascii_uppercase.replace("X", "").replace("O", ""))
-    rest = "".join(
-        own.choice("123456789" if p == "D" else string.ascii_uppercase) for p in pattern[3:]
-    )
+    first = own.choice([c for c in string.ascii_uppercase if c not in sk.NEVER_FIRST])
+    rest = _slots(pattern[3:], own, string.ascii_uppercase, sk.ON_REQUEST_DIGITS)
     return own.choice(sorted(sk.DISTRICTS)) + first + rest
 
 
