@@ -25,6 +25,8 @@ from recognition.pipeline.rectify import (
     quad_iou,
     rectify,
     red_plate_ends,
+    red_plate_outline,
+    red_plate_quad,
 )
 from recognition.pipeline.regions import region_formats
 from recognition.synth.plates import render_plate
@@ -238,7 +240,9 @@ def test_a_transit_plate_masked_round_its_big_characters_is_cut_to_its_red_ends(
     cut = plate_cut(image, masked)
     assert cut.ends_found
     assert cut.crop.shape[:2] == (WIDE_SIZE[1], WIDE_SIZE[0])
-    np.testing.assert_allclose(cut.quad, ends)
+    np.testing.assert_allclose(cut.quad, red_plate_quad(image, masked))
+    assert 66 <= cut.quad[:, 0].min() <= 76
+    assert 324 <= cut.quad[:, 0].max() <= 334
 
 
 def test_the_red_ends_are_found_past_characters_the_mask_left_out():
@@ -276,3 +280,66 @@ def test_a_red_plate_seen_from_the_side_is_still_read_as_one_line():
     assert 26 <= cut.quad[:, 0].min() <= 31
     assert 129 <= cut.quad[:, 0].max() <= 134
     assert cut.crop.shape[:2] == (WIDE_SIZE[1], WIDE_SIZE[0])
+
+
+# --- a white-on-red plate traced round its background -------------------------------------------
+
+# Inside the plate's white rim: x 70-330, y 70-126 less a few pixels.
+RED_PLATE = (70, 70, 330, 126)
+
+
+def _near_red_plate(quad: np.ndarray | None) -> bool:
+    assert quad is not None
+    (x1, y1), (x2, y2) = quad.min(axis=0), quad.max(axis=0)
+    return bool(
+        abs(x1 - RED_PLATE[0]) <= 6
+        and abs(y1 - RED_PLATE[1]) <= 6
+        and abs(x2 - RED_PLATE[2]) <= 6
+        and abs(y2 - RED_PLATE[3]) <= 6
+    )
+
+
+def test_a_red_plate_masked_askew_is_traced_round_its_background():
+    # A mask's quadrilateral that is nearly a triangle, over part of the characters, and tilted
+    # off the plate's axis: walking along that axis does not find the plate's ends.
+    image = _red_plate_scene("ua_transit", ("14KX2068",))
+    askew = np.array([[150, 80], [320, 84], [318, 96], [140, 118]], np.float32)
+    assert _near_red_plate(red_plate_outline(image, askew))
+    cut = plate_cut(image, askew)
+    assert cut.ends_found
+    assert _near_red_plate(cut.quad)
+    assert cut.crop.shape[:2] == (WIDE_SIZE[1], WIDE_SIZE[0])
+
+
+def test_a_red_plate_is_traced_through_red_specks_in_the_scene():
+    image = _red_plate_scene("ua_diplomatic", ("CC220126",))
+    rng = np.random.default_rng(0)
+    specks = rng.random(image.shape[:2]) < 0.2
+    specks[70:126, 70:330] = False
+    image[specks] = (200, 20, 20)  # single red pixels all round the plate
+    assert _near_red_plate(red_plate_outline(image, box_corners((130, 78, 290, 118))))
+
+
+def test_red_joined_to_a_tail_light_is_not_traced_as_the_plate():
+    image = _red_plate_scene("ua_transit", ("14KX2068",))
+    image[30:170, 20:90] = (200, 20, 20)  # a tail light over the plate's left end
+    masked = box_corners((110, 78, 325, 118))
+    assert red_plate_outline(image, masked) is None
+    quad = red_plate_quad(image, masked)  # the walk along the mask's axis decides then
+    assert quad is None or quad[:, 0].min() >= 20
+
+
+def test_a_red_plate_on_a_red_car_is_traced_to_its_white_rim():
+    image = _red_plate_scene("ua_transit", ("14KX2068",), background=(200, 20, 20))
+    assert _near_red_plate(red_plate_outline(image, box_corners((110, 78, 325, 118))))
+
+
+def test_red_that_runs_on_is_not_traced_as_the_plate():
+    image = _red_plate_scene("ua_transit", ("14KX2068",), background=(200, 20, 20))
+    image[66:130, 64:80] = (200, 20, 20)  # the rim at its left end gone: the plate's red joins
+    assert red_plate_outline(image, box_corners((110, 78, 325, 118))) is None
+
+
+def test_a_plate_that_is_not_red_is_not_traced():
+    image = _red_plate_scene("ua_2015", ("AA1234BB",))
+    assert red_plate_outline(image, box_corners((110, 78, 325, 118))) is None
