@@ -23,7 +23,12 @@ from recognition import dispatch
 from recognition.models import CrosscheckRequest, Reading
 from tests.fixtures.engine_double import finished_reads
 from tests.fixtures.factories import ListingFactory, PhotoFactory
-from tests.fixtures.worker import Worker, drop_broker_connections, wait_for
+from tests.fixtures.worker import (
+    Worker,
+    cut_database_sessions,
+    drop_broker_connections,
+    wait_for,
+)
 from webapp.celery import app as celery_app
 from webapp.listings.models import Photo
 
@@ -206,11 +211,7 @@ def test_drill_database_sessions_cut_mid_run(
     # twice during the run.
     photos = backlog_held_at_first_batch(engine_control)
     for _ in range(2):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
+        cut_database_sessions()
         (engine_control / "release").touch()
         time.sleep(1.0)
     assert_exactly_once(photos, celery_worker)

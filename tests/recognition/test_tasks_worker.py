@@ -6,11 +6,10 @@ import io
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from recognition.models import Reading
 from tests.fixtures import images
-from tests.fixtures.worker import Worker, wait_for
+from tests.fixtures.worker import Worker, cut_database_sessions, wait_for
 from webapp.listings.models import Photo
 from webapp.listings.services import listing_create
 
@@ -119,12 +118,7 @@ def test_a_database_restart_mid_task_is_retried_and_the_photo_still_read(
     photo = upload_photo()
     wait_for((engine_control / "started").exists, timeout=DONE_TIMEOUT_S, what="engine start")
     # when every other session to the database is cut, as a PostgreSQL restart does
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        assert cursor.fetchone()[0] >= 1
+    assert cut_database_sessions() >= 1
     (engine_control / "mode").write_text("ok")
     (engine_control / "release").touch()
     # then storing fails on the dead connection, is retried as transient, and succeeds
