@@ -216,20 +216,15 @@ def red_plate_outline(image: np.ndarray, corners: np.ndarray) -> np.ndarray | No
     """The quadrilateral round the red background of the white-on-red plate that `corners`
     lies on, or None when it is not one or its red does not stop round it."""
     corners = np.asarray(corners, np.float32).reshape(4, 2)
-    x1, y1 = corners.min(axis=0)
-    x2, y2 = corners.max(axis=0)
-    if y2 - y1 < 4:
+    if np.ptp(corners[:, 1]) < 4:
         return None
     if not _red_inside(image, corners):  # most quadrilaterals: a few pixels' test, no window
         return None
-    grow_x, grow_y = RED_OUTLINE_WINDOW
+    window = _red_window(image, corners, RED_OUTLINE_WINDOW)
+    if window is None:
+        return None
+    red, inside, (left, top, right, bottom) = window
     height, width = image.shape[:2]
-    left, top = int(max(0, x1 - grow_x * (x2 - x1))), int(max(0, y1 - grow_y * (y2 - y1)))
-    right = int(min(width, x2 + grow_x * (x2 - x1) + 1))
-    bottom = int(min(height, y2 + grow_y * (y2 - y1) + 1))
-    red = _red_pixels(image[top:bottom, left:right])
-    inside = np.zeros_like(red)
-    cv2.fillConvexPoly(inside, (corners - (left, top)).astype(np.int32), 1)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(red, connectivity=8)
     overlap = np.bincount(labels[inside > 0], minlength=count)
     overlap[0] = 0  # not red
@@ -268,17 +263,31 @@ def _red_pixels(rgb: np.ndarray) -> np.ndarray:
     return cv2.morphologyEx(red, cv2.MORPH_OPEN, np.ones((RED_SPECK, RED_SPECK), np.uint8))
 
 
-def _red_inside(image: np.ndarray, corners: np.ndarray) -> bool:
-    """More than RED_SHARE of the quadrilateral's pixels (specks opened away) are red."""
+def _red_window(
+    image: np.ndarray, corners: np.ndarray, grow: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]] | None:
+    """The red pixels (`_red_pixels`) of the quadrilateral's box grown by `grow` of its width
+    and height on each side, clipped to the image; the quadrilateral's own pixels there (0/1);
+    and the window (left, top, right, bottom). None when the window is empty."""
+    (x1, y1), (x2, y2) = corners.min(axis=0), corners.max(axis=0)
     height, width = image.shape[:2]
-    left, top = (int(max(0, v)) for v in corners.min(axis=0))
-    right, bottom = (int(v) + 1 for v in corners.max(axis=0))
-    right, bottom = min(right, width), min(bottom, height)
+    left, top = int(max(0, x1 - grow[0] * (x2 - x1))), int(max(0, y1 - grow[1] * (y2 - y1)))
+    right = int(min(width, x2 + grow[0] * (x2 - x1) + 1))
+    bottom = int(min(height, y2 + grow[1] * (y2 - y1) + 1))
     if right <= left or bottom <= top:
-        return False
+        return None
     red = _red_pixels(image[top:bottom, left:right])
     inside = np.zeros_like(red)
     cv2.fillConvexPoly(inside, (corners - (left, top)).astype(np.int32), 1)
+    return red, inside, (left, top, right, bottom)
+
+
+def _red_inside(image: np.ndarray, corners: np.ndarray) -> bool:
+    """More than RED_SHARE of the quadrilateral's pixels (specks opened away) are red."""
+    window = _red_window(image, corners, (0.0, 0.0))
+    if window is None:
+        return False
+    red, inside, _ = window
     return bool(inside.any()) and float(red[inside > 0].mean()) > RED_SHARE
 
 
