@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
 import pytest
 
+from recognition.pipeline.ctc import LineRead
 from recognition.pipeline.ocr_input import row_bands, row_splits, shows_rows, split_rows
 from recognition.pipeline.rectify import SQUARE_SIZE
 from recognition.pipeline.regions import region_formats
 from recognition.synth.crops import synth_lines
 from recognition.synth.plates import MULTI_ROW, render_plate
-from tests.recognition.pipeline.reader_doubles import RowReader
+from tests.recognition.pipeline.reader_doubles import RowReader, line
 
 
 def rectified(fmt: str, rng: random.Random) -> tuple[np.ndarray, list[tuple[float, float]], tuple]:
@@ -134,3 +136,51 @@ def test_a_sure_one_line_reading_of_another_country_does_not_stop_the_rows_being
     result = reader.read_batch([crop], region_formats("ua,eu,us"))[0]
     # then the crop's Ukrainian band outweighs the US reading: its rows are read and joined
     assert (result.text, result.format) == ("IE2929XM", "ua_square")
+
+
+class BottomRowOnly(SideView):
+    """Reads a whole square crop as its bottom row alone, each character at `sure`."""
+
+    def __init__(self, sure: float) -> None:
+        super().__init__()
+        self.sure = sure
+
+    def read_lines(self, lines: Sequence[np.ndarray]) -> list[LineRead]:
+        out = [line(self._text(part), self.sure) for part in lines]
+        self.seen += [r.text for r in out]
+        return out
+
+
+def hidden_top_row(fmt: str, seed: int) -> tuple[np.ndarray, list[tuple[float, float]], tuple]:
+    """A square plate straightened, its top row painted over so the ink shows no rows."""
+    crop, boxes, plate = rectified(fmt, random.Random(seed))
+    (top, bottom), (below, _) = boxes
+    paper = crop[int((bottom + below) / 2), crop.shape[1] // 2].copy()
+    crop[int(top) : int(bottom) + 1, int(0.2 * crop.shape[1]) :] = paper
+    assert not shows_rows(crop)
+    return crop, boxes, plate
+
+
+def test_a_square_1995_plate_read_as_its_two_letters_alone_is_read_row_by_row() -> None:
+    # given a square 1995 plate (`39825` over `PM`) whose top row the ink does not show, and
+    # which reads as one line as its two large letters alone, surely
+    crop, boxes, plate = hidden_top_row("ua_1995_square", 3)
+    reader = BottomRowOnly(sure=0.9)
+    reader.add(crop, boxes, plate.lines)
+    # when it is read
+    result = reader.read_batch([crop])[0]
+    # then two sure characters are not taken for a crop with too little text: its rows are read
+    assert (result.text, result.format) == (plate.text, "ua_1995_square")
+
+
+def test_a_square_crop_reading_two_unsure_characters_is_not_read_row_by_row() -> None:
+    # given the same crop, read as one line as two characters the reader is unsure of (what
+    # most square crops that are not plates read)
+    crop, boxes, plate = hidden_top_row("ua_1995_square", 3)
+    reader = BottomRowOnly(sure=0.6)
+    reader.add(crop, boxes, plate.lines)
+    # when it is read
+    result = reader.read_batch([crop])[0]
+    # then the one-line reading settles it: no row is read, and it is no plate
+    assert reader.seen == [plate.lines[-1]]
+    assert not result.valid
