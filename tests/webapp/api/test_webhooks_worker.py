@@ -54,4 +54,11 @@ def test_recognition_and_crosscheck_reach_the_partner_signed_and_in_order(
     assert verified[0]["data"] == {
         "listing_id": listing.pk, "marketplace_id": "MP-HOOK-1", "photo_id": added[0].photo.pk,
     }  # fmt: skip
-    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"delivered"}
+
+    # and the worker records each delivery once the receiver has answered: a moment after the
+    # receiver has it, so it is waited for (a delivery left pending times out here)
+    def statuses() -> set[str]:
+        return set(WebhookDelivery.objects.values_list("status", flat=True))
+
+    wait_for(lambda: statuses() == {"delivered"}, timeout=10, what="both deliveries recorded")
+    assert WebhookDelivery.objects.count() == 2
