@@ -30,8 +30,9 @@ class RowReader(PlateReader):
     several rows or a part of one reads as nothing.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, sure: float = SURE) -> None:
         super().__init__(Path("row-reader-double"), {"version": "rows-double"})
+        self.sure = sure  # each character's probability in what it reads
         self.plates: list[tuple[np.ndarray, list[tuple[float, float]], tuple[str, ...]]] = []
         self.seen: list[str] = []
 
@@ -39,7 +40,7 @@ class RowReader(PlateReader):
         self.plates.append((crop, list(boxes), rows))
 
     def read_lines(self, lines: Sequence[np.ndarray]) -> list[LineRead]:
-        out = [line(self._text(part)) for part in lines]
+        out = [line(self._text(part), self.sure) for part in lines]
         self.seen += [r.text for r in out]
         return out
 

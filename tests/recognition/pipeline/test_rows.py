@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 
 import cv2
 import numpy as np
 import pytest
 
-from recognition.pipeline.ctc import LineRead
 from recognition.pipeline.ocr_input import row_bands, row_splits, shows_rows, split_rows
 from recognition.pipeline.rectify import SQUARE_SIZE
 from recognition.pipeline.regions import region_formats
 from recognition.synth.crops import synth_lines
 from recognition.synth.plates import MULTI_ROW, render_plate
-from tests.recognition.pipeline.reader_doubles import RowReader, line
+from tests.recognition.pipeline.reader_doubles import RowReader
 
 
-def rectified(fmt: str, rng: random.Random) -> tuple[np.ndarray, list[tuple[float, float]], tuple]:
+def rectified(
+    fmt: str, rng: random.Random, lines: tuple[str, ...] | None = None
+) -> tuple[np.ndarray, list[tuple[float, float]], tuple]:
     """A rendered plate at the rectifier's square output size, with its rows' pixel spans."""
-    plate = render_plate(fmt, rng)
+    plate = render_plate(fmt, rng, lines=lines)
     crop = cv2.resize(plate.image, SQUARE_SIZE, interpolation=cv2.INTER_AREA)
     scale = crop.shape[0] / plate.image.shape[0]
     boxes = [(a * scale, b * scale) for a, b in plate.row_boxes]
@@ -108,8 +108,17 @@ def test_a_shadow_across_a_plate_does_not_join_its_rows(fmt: str) -> None:
     assert [r.text for r in results] == [plate.text for _, plate in samples]
 
 
+def hide_top_row(crop: np.ndarray, boxes: list[tuple[float, float]]) -> None:
+    """Paint over a straightened square plate's top row (its left band stays), so that the
+    ink shows no rows."""
+    (top, bottom), (below, _) = boxes
+    paper = crop[int((bottom + below) / 2), crop.shape[1] // 2].copy()
+    crop[int(top) : int(bottom) + 1, int(0.2 * crop.shape[1]) :] = paper
+    assert not shows_rows(crop)
+
+
 class SideView(RowReader):
-    """Reads a whole square crop as its bottom row alone, surely: how a square plate seen from
+    """Reads a whole square crop as its bottom row alone (at `sure`): how a square plate seen from
     the side reads as one line (`2929XM` for `IE2929XM`); its rows, cut apart, read right."""
 
     def _text(self, part: np.ndarray) -> str:
@@ -122,14 +131,8 @@ class SideView(RowReader):
 def test_a_sure_one_line_reading_of_another_country_does_not_stop_the_rows_being_read() -> None:
     # given a square Ukrainian plate whose thin top row the ink does not show, and which reads
     # as one line as its bottom row alone: `2929XM`, a valid US plate, read surely
-    plate = render_plate("ua_square", random.Random(41), lines=("IE", "2929XM"))
-    crop = cv2.resize(plate.image, SQUARE_SIZE, interpolation=cv2.INTER_AREA)
-    scale = crop.shape[0] / plate.image.shape[0]
-    boxes = [(a * scale, b * scale) for a, b in plate.row_boxes]
-    (top, bottom), (below, _) = boxes
-    paper = crop[int((bottom + below) / 2), crop.shape[1] // 2].copy()
-    crop[int(top) : int(bottom) + 1, int(0.2 * crop.shape[1]) :] = paper  # the band stays
-    assert not shows_rows(crop)
+    crop, boxes, plate = rectified("ua_square", random.Random(41), lines=("IE", "2929XM"))
+    hide_top_row(crop, boxes)
     reader = SideView()
     reader.add(crop, boxes, plate.lines)
     # when it is read with the US formats allowed
@@ -138,34 +141,12 @@ def test_a_sure_one_line_reading_of_another_country_does_not_stop_the_rows_being
     assert (result.text, result.format) == ("IE2929XM", "ua_square")
 
 
-class BottomRowOnly(SideView):
-    """Reads a whole square crop as its bottom row alone, each character at `sure`."""
-
-    def __init__(self, sure: float) -> None:
-        super().__init__()
-        self.sure = sure
-
-    def read_lines(self, lines: Sequence[np.ndarray]) -> list[LineRead]:
-        out = [line(self._text(part), self.sure) for part in lines]
-        self.seen += [r.text for r in out]
-        return out
-
-
-def hidden_top_row(fmt: str, seed: int) -> tuple[np.ndarray, list[tuple[float, float]], tuple]:
-    """A square plate straightened, its top row painted over so the ink shows no rows."""
-    crop, boxes, plate = rectified(fmt, random.Random(seed))
-    (top, bottom), (below, _) = boxes
-    paper = crop[int((bottom + below) / 2), crop.shape[1] // 2].copy()
-    crop[int(top) : int(bottom) + 1, int(0.2 * crop.shape[1]) :] = paper
-    assert not shows_rows(crop)
-    return crop, boxes, plate
-
-
 def test_a_square_1995_plate_read_as_its_two_letters_alone_is_read_row_by_row() -> None:
     # given a square 1995 plate (`39825` over `PM`) whose top row the ink does not show, and
     # which reads as one line as its two large letters alone, surely
-    crop, boxes, plate = hidden_top_row("ua_1995_square", 3)
-    reader = BottomRowOnly(sure=0.9)
+    crop, boxes, plate = rectified("ua_1995_square", random.Random(3))
+    hide_top_row(crop, boxes)
+    reader = SideView(sure=0.9)
     reader.add(crop, boxes, plate.lines)
     # when it is read
     result = reader.read_batch([crop])[0]
@@ -176,8 +157,9 @@ def test_a_square_1995_plate_read_as_its_two_letters_alone_is_read_row_by_row() 
 def test_a_square_crop_reading_two_unsure_characters_is_not_read_row_by_row() -> None:
     # given the same crop, read as one line as two characters the reader is unsure of (what
     # most square crops that are not plates read)
-    crop, boxes, plate = hidden_top_row("ua_1995_square", 3)
-    reader = BottomRowOnly(sure=0.6)
+    crop, boxes, plate = rectified("ua_1995_square", random.Random(3))
+    hide_top_row(crop, boxes)
+    reader = SideView(sure=0.6)
     reader.add(crop, boxes, plate.lines)
     # when it is read
     result = reader.read_batch([crop])[0]
