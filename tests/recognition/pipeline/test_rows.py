@@ -141,28 +141,28 @@ def test_a_sure_one_line_reading_of_another_country_does_not_stop_the_rows_being
     assert (result.text, result.format) == ("IE2929XM", "ua_square")
 
 
-def test_a_square_1995_plate_read_as_its_two_letters_alone_is_read_row_by_row() -> None:
-    # given a square 1995 plate (`39825` over `PM`) whose top row the ink does not show, and
-    # which reads as one line as its two large letters alone, surely
+def read_square_1995_as_its_letters(sure: float):
+    """A square 1995 plate (`39825` over `PM`) whose top row the ink does not show, read by a
+    reader that reads the whole crop as its two large letters alone, each at `sure`: the
+    reader, its result and the plate."""
     crop, boxes, plate = rectified("ua_1995_square", random.Random(3))
     hide_top_row(crop, boxes)
-    reader = SideView(sure=0.9)
+    reader = SideView(sure=sure)
     reader.add(crop, boxes, plate.lines)
-    # when it is read
-    result = reader.read_batch([crop])[0]
+    return reader, reader.read_batch([crop])[0], plate
+
+
+def test_a_square_1995_plate_read_as_its_two_letters_alone_is_read_row_by_row() -> None:
+    # given a square 1995 plate read as one line as its two letters alone, surely, when read
+    _, result, plate = read_square_1995_as_its_letters(sure=0.9)
     # then two sure characters are not taken for a crop with too little text: its rows are read
     assert (result.text, result.format) == (plate.text, "ua_1995_square")
 
 
 def test_a_square_crop_reading_two_unsure_characters_is_not_read_row_by_row() -> None:
-    # given the same crop, read as one line as two characters the reader is unsure of (what
-    # most square crops that are not plates read)
-    crop, boxes, plate = rectified("ua_1995_square", random.Random(3))
-    hide_top_row(crop, boxes)
-    reader = SideView(sure=0.6)
-    reader.add(crop, boxes, plate.lines)
-    # when it is read
-    result = reader.read_batch([crop])[0]
+    # given the same crop read as one line as two characters the reader is unsure of (what
+    # most square crops that are not plates read), when read
+    reader, result, plate = read_square_1995_as_its_letters(sure=0.6)
     # then the one-line reading settles it: no row is read, and it is no plate
     assert reader.seen == [plate.lines[-1]]
     assert not result.valid
