@@ -59,3 +59,44 @@ def test_a_trailer_ranks_below_the_car_plate_it_looks_like() -> None:
     for crop in crops("ua_trailer", 3):
         priors = format_hint(crop).priors
         assert priors["ua_trailer"] < min(priors["ua_2015"], priors["ua_2004"])
+
+
+def with_car_beside(
+    crop: np.ndarray, colour: tuple[int, int, int], share: float = 0.15
+) -> np.ndarray:
+    """The crop as the rectifier cuts a plate it extends to its format's length: the car's body
+    shows beside both ends of the plate, `share` of the width each side."""
+    h, w = crop.shape[:2]
+    side = int(share * w)
+    body = np.full((h, side, 3), colour, np.uint8)
+    return cv2.resize(np.hstack([body, crop, body]), (w, h))
+
+
+@pytest.mark.parametrize("fmt", ["ua_2015", "ua_2004"])
+def test_the_flag_band_is_found_with_the_car_beside_the_plate(fmt: str) -> None:
+    for crop in crops(fmt):
+        priors = format_hint(with_car_beside(crop, (70, 60, 75))).priors
+        assert priors["ua_2015"] == max(priors.values())
+        assert priors["eu"] < priors["ua_2015"]
+
+
+def plain_plate(text: str = "AB 1234 CD") -> np.ndarray:
+    """A white one-row plate with black characters and no band."""
+    w, h = WIDE_SIZE
+    crop = np.full((h, w, 3), 235, np.uint8)
+    cv2.putText(crop, text, (12, 40), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (15, 15, 15), 2)
+    return crop
+
+
+def test_a_blue_car_beside_a_plate_is_no_band() -> None:
+    alone = format_hint(plain_plate()).priors
+    beside = format_hint(with_car_beside(plain_plate(), (30, 60, 170), share=0.25)).priors
+    assert beside == alone
+    assert alone["ua_2004"] > alone["ua_2015"]  # no band seen, as on a 2004 plate
+
+
+def test_moldovas_flag_band_keeps_its_plates_first_among_europes() -> None:
+    # its band holds a flag with yellow in it, as Ukraine's does
+    for crop in crops("md", 5):
+        priors = format_hint(crop).priors
+        assert priors["md"] > priors["pl"]
