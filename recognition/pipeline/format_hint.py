@@ -87,25 +87,38 @@ def _left_band(rows: np.ndarray, w: int, square: bool) -> tuple[float, float]:
 
     The crop reaches past the plate's ends (rectify extends a plate to its format's length), so
     the band starts anywhere in the first `BAND_REACH` of the width, not at the crop's edge. A
-    strip in a run of blue columns wider than a band is the car's body, not a band.
+    strip in a run of blue columns wider than a band, or with blue going on right of it, is the
+    car's body, not a band.
     """
     width = max(int(BAND_WIDTH * w), 2)
-    blue_cols = _mask(rows, *BLUE).mean(axis=0) > 127  # more than half the column blue
+    # Columns past the last strip's right neighbour decide nothing: a blue run that reaches them
+    # is wider than a band.
+    rows = rows[:, : int(BAND_REACH * w) + 2 * width + 1]
+    if rows.size == 0:
+        return 0.0, 0.0
+    blue = _mask(rows, *BLUE).mean(axis=0) / 255  # share of each column
+    yellow = _mask(rows, *YELLOW).mean(axis=0) / 255
     widest = int((SQUARE_BAND_RUN if square else BAND_RUN) * w)
-    best = (0.0, 0.0)
-    for x in range(int(0.01 * w), int(BAND_REACH * w) + 1, max(w // 64, 1)):
-        strip = rows[:, x : x + width]
-        blue = _share(strip, *BLUE)
-        if blue <= best[0] or _run_width(blue_cols, x, x + width) > widest:
-            continue
-        if _share(rows[:, x + width : x + 2 * width], *BLUE) > BAND_SHARE:
-            continue
-        best = (blue, _share(strip, *YELLOW))
-    return best
+    starts = np.arange(int(0.01 * w), int(BAND_REACH * w) + 1, max(w // 64, 1))
+    shares = _window_means(blue, starts, width)
+    ok = (shares > 0) & (_window_means(blue, starts + width, width) <= BAND_SHARE)
+    for k in np.argsort(-shares, kind="stable"):  # bluest first, the leftmost of equals
+        if ok[k] and _run_width(blue > 0.5, starts[k], starts[k] + width) <= widest:
+            return float(shares[k]), float(_window_means(yellow, starts[k : k + 1], width)[0])
+    return 0.0, 0.0
+
+
+def _window_means(values: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
+    """Mean of `values[x : x + width]` for each start x (cut at the end; 0 where empty)."""
+    total = np.concatenate([[0.0], np.cumsum(values)])
+    lo = np.minimum(starts, values.size)
+    hi = np.minimum(starts + width, values.size)
+    return np.where(hi > lo, (total[hi] - total[lo]) / np.maximum(hi - lo, 1), 0.0)
 
 
 def _run_width(blue_cols: np.ndarray, start: int, end: int) -> int:
-    """Width of the blue columns' run that holds columns `start` to `end` (0 if none is blue)."""
+    """Width of the run of blue columns that holds the blue ones from `start` to `end` (0 if
+    none is blue)."""
     inside = np.flatnonzero(blue_cols[start:end])
     if inside.size == 0:
         return 0
