@@ -65,9 +65,9 @@ def _splits(
         if last - first < 2:
             continue
         inner = np.arange(first + 1, last)
-        ratio = probs[inner, 0] / np.maximum(probs[inner, best[first]], 1e-9)
-        if ratio.max() >= SPLIT_MIN:
-            out.append((i, float(min(ratio.max(), 1.0))))
+        ratio = float((probs[inner, 0] / np.maximum(probs[inner, best[first]], 1e-9)).max())
+        if ratio >= SPLIT_MIN:
+            out.append((i, min(ratio, 1.0)))
     return tuple(out)
 
 

@@ -98,12 +98,13 @@ def _left_band(rows: np.ndarray, w: int, square: bool) -> tuple[float, float]:
         return 0.0, 0.0
     blue = _mask(rows, *BLUE).mean(axis=0) / 255  # share of each column
     yellow = _mask(rows, *YELLOW).mean(axis=0) / 255
+    blue_cols = blue > 0.5  # more than half the column blue
     widest = int((SQUARE_BAND_RUN if square else BAND_RUN) * w)
     starts = np.arange(int(0.01 * w), int(BAND_REACH * w) + 1, max(w // 64, 1))
     shares = _window_means(blue, starts, width)
     ok = (shares > 0) & (_window_means(blue, starts + width, width) <= BAND_SHARE)
     for k in np.argsort(-shares, kind="stable"):  # bluest first, the leftmost of equals
-        if ok[k] and _run_width(blue > 0.5, starts[k], starts[k] + width) <= widest:
+        if ok[k] and _run_width(blue_cols, starts[k], starts[k] + width) <= widest:
             return float(shares[k]), float(_window_means(yellow, starts[k : k + 1], width)[0])
     return 0.0, 0.0
 
