@@ -202,6 +202,14 @@ RED_OUTLINE_WINDOW = (0.6, 1.0)
 RED_OUTLINE_SOLID = 0.85
 RED_OUTLINE_MAX_AREA = 5.0
 RED_SPECK = 3
+# A mask can also run off the plate onto the car beside it (a headlight, a badge below), so that
+# under RED_SHARE of its quadrilateral is red. Down to RED_PART_SHARE it is still traced, but the
+# red it finds must lie mostly inside the quadrilateral (RED_PART_INSIDE of its pixels: the plate
+# the mask was on, not the red next to it) and hold characters: white holes in the red making at
+# least RED_PART_INK of its outline (a tail light or a red car's panel is solid red).
+RED_PART_SHARE = 0.15
+RED_PART_INSIDE = 0.6
+RED_PART_INK = 0.1
 
 
 def red_plate_quad(image: np.ndarray, corners: np.ndarray) -> np.ndarray | None:
@@ -218,7 +226,8 @@ def red_plate_outline(image: np.ndarray, corners: np.ndarray) -> np.ndarray | No
     corners = np.asarray(corners, np.float32).reshape(4, 2)
     if np.ptp(corners[:, 1]) < 4:
         return None
-    if not _red_inside(image, corners):  # most quadrilaterals: a few pixels' test, no window
+    share = red_share(image, corners)  # most quadrilaterals: a few pixels' test, no window
+    if share <= RED_PART_SHARE:
         return None
     window = _red_window(image, corners, RED_OUTLINE_WINDOW)
     if window is None:
@@ -246,6 +255,8 @@ def red_plate_outline(image: np.ndarray, corners: np.ndarray) -> np.ndarray | No
     if sum(cv2.contourArea(c) for c in contours) < RED_OUTLINE_SOLID * hull_area:
         return None
     if hull_area > RED_OUTLINE_MAX_AREA * max(cv2.contourArea(corners), 1.0):
+        return None
+    if share <= RED_SHARE and not _red_part_is_plate(labels == k, inside, hull):
         return None
     quad = _quad_from_hull(hull)
     if quad is None:
@@ -282,13 +293,25 @@ def _red_window(
     return red, inside, (left, top, right, bottom)
 
 
-def _red_inside(image: np.ndarray, corners: np.ndarray) -> bool:
-    """More than RED_SHARE of the quadrilateral's pixels (specks opened away) are red."""
+def red_share(image: np.ndarray, corners: np.ndarray) -> float:
+    """The share of the quadrilateral's pixels (specks opened away) that are red."""
     window = _red_window(image, corners, (0.0, 0.0))
     if window is None:
-        return False
+        return 0.0
     red, inside, _ = window
-    return bool(inside.any()) and float(red[inside > 0].mean()) > RED_SHARE
+    return float(red[inside > 0].mean()) if inside.any() else 0.0
+
+
+def _red_part_is_plate(plate: np.ndarray, inside: np.ndarray, hull: np.ndarray) -> bool:
+    """Red traced from a quadrilateral that is only partly red (`plate`, 0/1 or bool, in the
+    window; `inside`, the quadrilateral's pixels there) is the plate it was on: RED_PART_INSIDE
+    of it lies inside, and white characters leave RED_PART_INK of its hull not red."""
+    pixels = int(plate.sum())
+    if pixels == 0 or float(inside[plate > 0].mean()) < RED_PART_INSIDE:
+        return False
+    filled = np.zeros(plate.shape, np.uint8)
+    cv2.fillConvexPoly(filled, hull.reshape(-1, 2).astype(np.int32), 1)
+    return 1.0 - pixels / max(int(filled.sum()), 1) >= RED_PART_INK
 
 
 def _last_red(plate: np.ndarray) -> int | None:

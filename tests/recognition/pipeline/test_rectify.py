@@ -9,6 +9,8 @@ import pytest
 
 from recognition.pipeline.engine import crop_shape
 from recognition.pipeline.rectify import (
+    RED_PART_SHARE,
+    RED_SHARE,
     SQUARE_SIZE,
     US_PLATES,
     WIDE_PLATES,
@@ -27,6 +29,7 @@ from recognition.pipeline.rectify import (
     red_plate_ends,
     red_plate_outline,
     red_plate_quad,
+    red_share,
 )
 from recognition.pipeline.regions import region_formats
 from recognition.synth.plates import render_plate
@@ -343,3 +346,33 @@ def test_red_that_runs_on_is_not_traced_as_the_plate():
 def test_a_plate_that_is_not_red_is_not_traced():
     image = _red_plate_scene("ua_2015", ("AA1234BB",))
     assert red_plate_outline(image, box_corners((110, 78, 325, 118))) is None
+
+
+# --- a mask that runs off a white-on-red plate onto the car beside it ---------------------------
+
+
+def test_a_red_plate_masked_with_the_headlight_beside_it_is_traced_round_its_background():
+    image = _red_plate_scene("ua_transit", ("14KX2068",))
+    image[60:150, 336:415] = (235, 235, 225)  # a pale headlight right of the plate
+    masked = box_corners((90, 40, 415, 160))  # the plate's right 92 % and the light
+    assert RED_PART_SHARE < red_share(image, masked)
+    assert red_share(image, masked) <= RED_SHARE
+    assert _near_red_plate(red_plate_outline(image, masked))
+    cut = plate_cut(image, masked)
+    assert cut.ends_found
+    assert _near_red_plate(cut.quad)
+
+
+def test_a_red_plate_mostly_outside_the_mask_is_not_traced_from_it():
+    image = _red_plate_scene("ua_transit", ("14KX2068",))
+    masked = box_corners((190, 60, 415, 136))  # 54 % of the plate and the grey beyond it
+    assert RED_PART_SHARE < red_share(image, masked)
+    assert red_plate_outline(image, masked) is None
+
+
+def test_solid_red_beside_a_white_plate_is_not_traced_as_a_red_plate():
+    image = _red_plate_scene("ua_2015", ("AA1234BB",))
+    image[130:158, 110:290] = (200, 20, 20)  # a red reflector strip under the plate, in the mask
+    masked = box_corners((70, 60, 330, 160))
+    assert RED_PART_SHARE < red_share(image, masked)
+    assert red_plate_outline(image, masked) is None
