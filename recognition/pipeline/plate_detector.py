@@ -31,11 +31,11 @@ NESTED_SHARE = 0.7
 @dataclass(frozen=True)
 class PlateDetection:
     box: tuple[float, float, float, float]
-    mask: np.ndarray  # float32 HxW probabilities, at detection resolution (see `scale`)
+    mask: np.ndarray  # float32 HxW probabilities, on the network's input (see `scale`)
     corners: np.ndarray  # (4, 2) TL, TR, BR, BL in original photo pixels
     score: float
     corners_from_mask: bool
-    scale: float  # mask pixels per photo pixel
+    scale: float  # mask pixels per photo pixel (a zoomed-out look's canvas is offset too)
 
 
 class PlateDetector:
@@ -68,15 +68,24 @@ class PlateDetector:
         threshold: float | None = None,
         *,
         equalise: bool = False,
+        zoom_out: float = 1.0,
     ) -> list[list[PlateDetection]]:
         """Plates on each RGB uint8 image, best first, scoring at least `threshold` (default:
         the manifest's operating threshold; the engine asks for its reader check's candidates).
         `equalise`: the network sees each image with its local contrast stretched
-        (`equalised`); the detections' coordinates are the photo's either way."""
+        (`equalised`); `zoom_out` above 1: it sees each image that many times smaller on a plain
+        canvas (`zoomed_out`). The detections' coordinates are the photo's either way."""
         threshold = self.threshold if threshold is None else threshold
+        if zoom_out <= 1.0:
+            return [
+                detections_from_output(out, scale, threshold)
+                for out, scale in self.outputs(images, equalise=equalise)
+            ]
+        views = [zoomed_out(im, zoom_out) for im in images]
+        outs = self._run([view.image for view in views], equalise=equalise)
         return [
-            detections_from_output(out, scale, threshold)
-            for out, scale in self.outputs(images, equalise=equalise)
+            detections_from_output(out, view.scale, threshold, view.offset)
+            for out, view in zip(outs, views, strict=True)
         ]
 
     @torch.inference_mode()
@@ -88,9 +97,16 @@ class PlateDetector:
         if not images:
             return []
         scaled, scales = zip(*(shrink_for_detection(im) for im in images), strict=True)
+        return list(zip(self._run(scaled, equalise=equalise), scales, strict=True))
+
+    @torch.inference_mode()
+    def _run(
+        self, images: Sequence[np.ndarray], *, equalise: bool = False
+    ) -> list[dict[str, torch.Tensor]]:
+        """The network's output on images already sized for it."""
         if equalise:
-            scaled = tuple(equalised(im) for im in scaled)
-        return list(zip(self.model([to_tensor(im) for im in scaled]), scales, strict=True))
+            images = [equalised(im) for im in images]
+        return list(self.model([to_tensor(im) for im in images]))
 
 
 def shrink_for_detection(image: np.ndarray) -> tuple[np.ndarray, float]:
@@ -101,6 +117,31 @@ def shrink_for_detection(image: np.ndarray) -> tuple[np.ndarray, float]:
         return image, 1.0
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+
+
+@dataclass(frozen=True)
+class ZoomedOut:
+    """The network's input for a zoomed-out look, and where the photo lies on it."""
+
+    image: np.ndarray  # the canvas, at most DETECT_MAX_SIDE
+    scale: float  # canvas pixels per photo pixel
+    offset: tuple[float, float]  # the photo's top-left corner on the canvas (x, y)
+
+
+def zoomed_out(image: np.ndarray, factor: float) -> ZoomedOut:
+    """`image` shrunk for detection and then `factor` times more, centred on a canvas of the
+    shrunk image's size filled with its mean colour: a plate filling most of the photo fills a
+    `factor`-th as much of what the network sees."""
+    shrunk, scale = shrink_for_detection(image)
+    h, w = shrunk.shape[:2]
+    size = (max(1, round(w / factor)), max(1, round(h / factor)))
+    canvas = np.empty_like(shrunk)
+    canvas[:] = shrunk.reshape(-1, shrunk.shape[2]).mean(axis=0).round().astype(np.uint8)
+    left, top = (w - size[0]) // 2, (h - size[1]) // 2
+    canvas[top : top + size[1], left : left + size[0]] = cv2.resize(
+        shrunk, size, interpolation=cv2.INTER_AREA
+    )
+    return ZoomedOut(canvas, scale * size[0] / w, (float(left), float(top)))
 
 
 # Local contrast for the engine's second look (`equalised`): CLAHE's clip limit and tile grid.
@@ -130,8 +171,13 @@ def inside_share(box: np.ndarray, other: np.ndarray) -> float:
 
 
 def detections_from_output(
-    out: dict[str, torch.Tensor], scale: float, threshold: float
+    out: dict[str, torch.Tensor],
+    scale: float,
+    threshold: float,
+    offset: tuple[float, float] = (0.0, 0.0),
 ) -> list[PlateDetection]:
+    """The detections scoring at least `threshold`, nested parts dropped, in photo pixels: the
+    network's pixels less `offset` (the photo's top-left on its input), over `scale`."""
     found: list[PlateDetection] = []
     scores = out["scores"].numpy()
     boxes = out["boxes"].numpy()
@@ -143,11 +189,13 @@ def detections_from_output(
         kept.append(box)
         mask = out["masks"][i, 0].numpy()
         corners, from_mask = corners_from_mask(mask, box)
+        shift = np.asarray(offset, np.float32)
+        x1, y1, x2, y2 = (box.reshape(2, 2) - shift).reshape(4) / scale
         found.append(
             PlateDetection(
-                box=tuple(float(v) / scale for v in box),  # type: ignore[arg-type]
+                box=(float(x1), float(y1), float(x2), float(y2)),
                 mask=mask,
-                corners=corners / scale,
+                corners=(corners - shift) / scale,
                 score=float(scores[i]),
                 corners_from_mask=from_mask,
                 scale=scale,

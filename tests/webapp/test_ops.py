@@ -99,6 +99,19 @@ def test_the_second_look_has_its_own_latency_and_counts_in_the_total(client, mod
     assert f'{hist}_bucket{{le="0.25",stage="second_look"}} 0.0' in text
 
 
+def test_the_zoomed_out_look_has_its_own_latency_and_counts_in_the_total(
+    client, moderator, settings
+):
+    settings.METRICS_ALLOWED_ADDRESSES = []
+    looks = {"detect_ms": 100.0, "rectify_ms": 0.0, "read_ms": 0.0, "second_look_ms": 100.0}
+    for zoom in (100.0, 300.0):
+        ReadingFactory(timings={**looks, "zoom_out_ms": zoom})
+    client.force_login(moderator)
+    text = client.get("/metrics").content.decode()
+    assert 'platecheck_recognition_latency_seconds{quantile="0.5",stage="zoom_out"} 0.2' in text
+    assert 'platecheck_recognition_latency_seconds{quantile="0.5",stage="total"} 0.4' in text
+
+
 def test_gate_and_webhook_figures(client, moderator, settings):
     # given: a gate that opened twice and denied once in the last hour, one passage of
     # yesterday, a camera silent for ten minutes, and webhook deliveries in every state

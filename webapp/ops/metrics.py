@@ -38,8 +38,9 @@ LATENCY_MAX_ROWS = 5000
 # a few tens of milliseconds.
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 QUEUES = ("recognition", "default")
-# The engine's stages; a photo with no plate read surely also has its second look's time.
-STAGES = ("detect_ms", "rectify_ms", "read_ms", "second_look_ms")
+# The engine's stages; a photo with no plate read surely also has its second look's time, and
+# one still without after that its zoomed-out third look's.
+STAGES = ("detect_ms", "rectify_ms", "read_ms", "second_look_ms", "zoom_out_ms")
 
 _registered = False
 

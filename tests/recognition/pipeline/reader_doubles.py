@@ -69,3 +69,24 @@ class ScriptedReader(PlateReader):
 
     def read_lines(self, lines: Sequence[np.ndarray]) -> list[LineRead]:
         return [line(self.texts.pop(0) if k == 0 else "") for k, _ in enumerate(lines)]
+
+
+class RecordingReader(ScriptedReader):
+    """Reads the scripted texts in turn (a text and the probability of each of its characters),
+    and keeps the grey spread of every line it was given."""
+
+    def __init__(self, texts: Sequence[str | tuple[str, float]]) -> None:
+        super().__init__([])
+        self.script = list(texts)
+        self.spreads: list[float] = []
+
+    def read_lines(self, lines: Sequence[np.ndarray]) -> list[LineRead]:
+        self.spreads += [float(part.std() / 255) for part in lines]
+        return [self._next() for _ in lines]
+
+    def _next(self) -> LineRead:
+        if not self.script:
+            return line("")
+        item = self.script.pop(0)
+        text, sure = item if isinstance(item, tuple) else (item, SURE)
+        return line(text, sure)

@@ -34,7 +34,12 @@ class OnePlateDetector:
         self.corners = corners
 
     def detect(
-        self, images: Sequence[np.ndarray], threshold: float = 0.5, *, equalise: bool = False
+        self,
+        images: Sequence[np.ndarray],
+        threshold: float = 0.5,
+        *,
+        equalise: bool = False,
+        zoom_out: float = 1.0,
     ) -> list[list[PlateDetection]]:
         (x1, y1), (x2, y2) = self.corners.min(0), self.corners.max(0)
         box = (float(x1), float(y1), float(x2), float(y2))
@@ -125,7 +130,12 @@ class TwoCutsDetector(OnePlateDetector):
     """Finds the plate twice: whole, and shifted left by a third of its width (a clipped cut)."""
 
     def detect(
-        self, images: Sequence[np.ndarray], threshold: float = 0.5, *, equalise: bool = False
+        self,
+        images: Sequence[np.ndarray],
+        threshold: float = 0.5,
+        *,
+        equalise: bool = False,
+        zoom_out: float = 1.0,
     ) -> list[list[PlateDetection]]:
         (whole,) = super().detect(images[:1], threshold)[0]
         shift = np.array([(whole.box[2] - whole.box[0]) / 3, 0.0])

@@ -95,7 +95,12 @@ class PiecesDetector:
         return PlateDetection(box, np.zeros((1, 1), np.float32), quad, score, True, 1.0)
 
     def detect(
-        self, images: Sequence[np.ndarray], threshold: float = 0.5, *, equalise: bool = False
+        self,
+        images: Sequence[np.ndarray],
+        threshold: float = 0.5,
+        *,
+        equalise: bool = False,
+        zoom_out: float = 1.0,
     ) -> list[list[PlateDetection]]:
         return [list(self.pieces) for _ in images]
 

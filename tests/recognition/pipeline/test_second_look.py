@@ -15,13 +15,12 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from recognition.pipeline.ctc import LineRead
 from recognition.pipeline.engine import SECOND_LOOK_BELOW, CombinedReader, PlateEngine
 from recognition.pipeline.maskrcnn import DetectorConfig
 from recognition.pipeline.plate_detector import PlateDetector, equalised
 from recognition.synth.compose import paste, pose_corners
 from recognition.synth.plates import render_plate
-from tests.recognition.pipeline.reader_doubles import SURE, ScriptedReader, line
+from tests.recognition.pipeline.reader_doubles import RecordingReader
 
 # The plate's grey spread (0-1) the network double needs to see to find it.
 VISIBLE_SPREAD = 0.016
@@ -81,27 +80,6 @@ class ContrastNet(torch.nn.Module):
                 }
             )
         return outputs
-
-
-class RecordingReader(ScriptedReader):
-    """Reads the scripted texts in turn (a text and the probability of each of its characters),
-    and keeps the grey spread of every line it was given."""
-
-    def __init__(self, texts: Sequence[str | tuple[str, float]]) -> None:
-        super().__init__([])
-        self.script = list(texts)
-        self.spreads: list[float] = []
-
-    def read_lines(self, lines: Sequence[np.ndarray]) -> list[LineRead]:
-        self.spreads += [float(part.std() / 255) for part in lines]
-        return [self._next() for _ in lines]
-
-    def _next(self) -> LineRead:
-        if not self.script:
-            return line("")
-        item = self.script.pop(0)
-        text, sure = item if isinstance(item, tuple) else (item, SURE)
-        return line(text, sure)
 
 
 def engine_for(
@@ -167,14 +145,15 @@ def test_in_a_batch_only_the_photos_without_a_plate_are_looked_at_again() -> Non
     assert len(net.seen) == 3  # two photos, then the dull one again
 
 
-def test_a_photo_without_any_plate_stays_empty_after_the_second_look() -> None:
+def test_a_photo_without_any_plate_stays_empty_after_the_second_and_third_looks() -> None:
     blank = np.full((480, 640, 3), 47, np.uint8)
     somewhere = np.array([[300, 240], [340, 240], [340, 260], [300, 260]])
     engine, net, _ = engine_for(somewhere, [], second_look=True)
     result = engine.recognize_batch([blank])[0]
     assert result.plates == ()
     assert result.rejected == ()
-    assert len(net.seen) == 2
+    assert len(net.seen) == 3  # as taken, equalised, zoomed out
+    assert {"second_look_ms", "zoom_out_ms"} <= set(result.timings_ms)
 
 
 def test_a_photo_whose_only_reading_is_weak_is_looked_at_again_and_keeps_both() -> None:
