@@ -104,6 +104,8 @@ class PlateDetector:
         self, images: Sequence[np.ndarray], *, equalise: bool = False
     ) -> list[dict[str, torch.Tensor]]:
         """The network's output on images already sized for it."""
+        if not images:
+            return []
         if equalise:
             images = [equalised(im) for im in images]
         return list(self.model([to_tensor(im) for im in images]))
