@@ -76,12 +76,9 @@ class PlateDetector:
         (`equalised`); `zoom_out` above 1: it sees each image that many times smaller on a plain
         canvas (`zoomed_out`). The detections' coordinates are the photo's either way."""
         threshold = self.threshold if threshold is None else threshold
-        if zoom_out <= 1.0:
-            return [
-                detections_from_output(out, scale, threshold)
-                for out, scale in self.outputs(images, equalise=equalise)
-            ]
-        views = [zoomed_out(im, zoom_out) for im in images]
+        views = [
+            zoomed_out(im, zoom_out) if zoom_out > 1.0 else DetectorView.shrunk(im) for im in images
+        ]
         outs = self._run([view.image for view in views], equalise=equalise)
         return [
             detections_from_output(out, view.scale, threshold, view.offset)
@@ -122,15 +119,20 @@ def shrink_for_detection(image: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 @dataclass(frozen=True)
-class ZoomedOut:
-    """The network's input for a zoomed-out look, and where the photo lies on it."""
+class DetectorView:
+    """The image the network is given for a photo, and where the photo lies on it."""
 
-    image: np.ndarray  # the canvas, at most DETECT_MAX_SIDE
-    scale: float  # canvas pixels per photo pixel
-    offset: tuple[float, float]  # the photo's top-left corner on the canvas (x, y)
+    image: np.ndarray  # at most DETECT_MAX_SIDE
+    scale: float  # its pixels per photo pixel
+    offset: tuple[float, float] = (0.0, 0.0)  # the photo's top-left corner on it (x, y)
+
+    @classmethod
+    def shrunk(cls, image: np.ndarray) -> DetectorView:
+        """The photo itself, shrunk for detection (`shrink_for_detection`)."""
+        return cls(*shrink_for_detection(image))
 
 
-def zoomed_out(image: np.ndarray, factor: float) -> ZoomedOut:
+def zoomed_out(image: np.ndarray, factor: float) -> DetectorView:
     """`image` shrunk for detection and then `factor` times more, centred on a canvas of the
     shrunk image's size filled with its mean colour: a plate filling most of the photo fills a
     `factor`-th as much of what the network sees."""
@@ -143,7 +145,7 @@ def zoomed_out(image: np.ndarray, factor: float) -> ZoomedOut:
     canvas[top : top + size[1], left : left + size[0]] = cv2.resize(
         shrunk, size, interpolation=cv2.INTER_AREA
     )
-    return ZoomedOut(canvas, scale * size[0] / w, (float(left), float(top)))
+    return DetectorView(canvas, scale * size[0] / w, (float(left), float(top)))
 
 
 # Local contrast for the engine's second look (`equalised`): CLAHE's clip limit and tile grid.
@@ -183,6 +185,7 @@ def detections_from_output(
     found: list[PlateDetection] = []
     scores = out["scores"].numpy()
     boxes = out["boxes"].numpy()
+    shift = np.asarray(offset, np.float32)
     kept: list[np.ndarray] = []
     for i in np.where(scores >= threshold)[0]:  # torchvision returns them best first
         box = boxes[i]
@@ -191,8 +194,7 @@ def detections_from_output(
         kept.append(box)
         mask = out["masks"][i, 0].numpy()
         corners, from_mask = corners_from_mask(mask, box)
-        shift = np.asarray(offset, np.float32)
-        x1, y1, x2, y2 = (box.reshape(2, 2) - shift).reshape(4) / scale
+        x1, y1, x2, y2 = (box.astype(np.float64).reshape(2, 2) - shift).reshape(4) / scale
         found.append(
             PlateDetection(
                 box=(float(x1), float(y1), float(x2), float(y2)),
