@@ -259,6 +259,18 @@ def test_the_red_ends_are_found_past_characters_the_mask_left_out():
     assert 324 <= ends[:, 0].max() <= 334
 
 
+def test_the_red_ends_are_found_when_the_mask_holds_little_more_than_half_the_plate():
+    # Seen on a train photo: the mask held the big characters' right part, 0.55 of the plate, so
+    # the plate's left end lay 0.58 of the mask's width beyond it. Here the mask is the plate's
+    # right 58 % (x 177-328): its left end is 107 px, 0.71 of the mask's width, away.
+    image = _red_plate_scene("ua_transit", ("14KX2068",))
+    masked = box_corners((177, 78, 328, 118))
+    ends = red_plate_ends(image, masked)
+    assert ends is not None
+    assert 66 <= ends[:, 0].min() <= 76
+    assert 324 <= ends[:, 0].max() <= 334
+
+
 def test_red_that_runs_on_past_the_search_is_not_taken_for_the_plate():
     image = _red_plate_scene("ua_transit", ("14KX2068",), background=(200, 20, 20))
     assert red_plate_ends(image, box_corners((110, 78, 325, 118))) is None
