@@ -91,10 +91,9 @@ class PlateDetector:
     ) -> list[tuple[dict[str, torch.Tensor], float]]:
         """The network's raw output on each image shrunk as `detect` shrinks it (boxes in the
         shrunk image's pixels), with the shrink factor: for benchmarks that need every score."""
-        if not images:
-            return []
-        scaled, scales = zip(*(shrink_for_detection(im) for im in images), strict=True)
-        return list(zip(self._run(scaled, equalise=equalise), scales, strict=True))
+        views = [DetectorView.shrunk(im) for im in images]
+        outs = self._run([view.image for view in views], equalise=equalise)
+        return [(out, view.scale) for out, view in zip(outs, views, strict=True)]
 
     @torch.inference_mode()
     def _run(
