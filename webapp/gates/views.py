@@ -6,6 +6,7 @@ import io
 import logging
 import re
 import time
+import warnings
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -81,7 +82,7 @@ def _decode_jpeg(request: HttpRequest, body: bytes) -> np.ndarray:
     if content_type != "image/jpeg" or not body.startswith(b"\xff\xd8\xff"):
         raise Refusal(415, "unsupported_type", f"frames must be image/jpeg, got {content_type!r}")
     try:
-        with Image.open(io.BytesIO(body)) as image:
+        with _open_frame(body) as image:
             if image.format != "JPEG":
                 raise Refusal(415, "unsupported_type", f"body is {image.format}, not JPEG")
             if image.width * image.height > settings.GATE_FRAME_MAX_PIXELS:
@@ -89,6 +90,18 @@ def _decode_jpeg(request: HttpRequest, body: bytes) -> np.ndarray:
             return np.asarray(image.convert("RGB"))
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise Refusal(400, "corrupt_image", f"cannot decode the JPEG: {exc}") from None
+
+
+def _open_frame(body: bytes) -> Image.Image:
+    """The frame's header, read. Pillow refuses a header of over twice its own pixel limit with
+    an exception of its own (neither an OSError nor a warning): that is a frame too large."""
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns above its own limit; GATE_FRAME_MAX_PIXELS is checked right after.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(body))
+    except Image.DecompressionBombError as exc:
+        raise Refusal(413, "too_many_pixels", f"frame header: {exc}") from None
 
 
 def _frame_params(request: HttpRequest) -> tuple[str, datetime, bool]:

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import requests.adapters
 from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -32,6 +33,10 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
+from urllib3 import HTTPSConnectionPool
+from urllib3.connection import HTTPSConnection
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from webapp.listings.models import Listing
 from webapp.partners.models import (
@@ -64,22 +69,80 @@ class EndpointRefused(ValueError):
 
 
 def webhook_url_check(*, url: str) -> None:
-    """Refuse receivers inside our own network (SSRF) unless WEBHOOK_ALLOW_PRIVATE."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    """Refuse receivers inside our own network (SSRF) unless WEBHOOK_ALLOW_PRIVATE.
+
+    The host is the one the sender connects to: urllib3 parses the URL for requests, and a URL
+    that the standard library reads with another host (`https://10.0.0.1\\@example.com/`) is
+    refused as ambiguous. The delivery checks the address again as it connects
+    (`_PublicHTTPSConnection`), so a name that resolves elsewhere by then reaches nothing.
+    """
+    try:
+        parts = parse_url(url)
+        stdlib_host = urlsplit(url).hostname
+    except (LocationParseError, ValueError) as exc:
+        raise EndpointRefused("invalid_url", "the URL must be http(s)://host/...") from exc
+    if parts.scheme not in ("https", "http") or not parts.host:
         raise EndpointRefused("invalid_url", "the URL must be http(s)://host/...")
+    if (stdlib_host or "").lower() != parts.host.strip("[]").lower():
+        raise EndpointRefused("invalid_url", "the URL's host is ambiguous")
     if settings.WEBHOOK_ALLOW_PRIVATE:
         return
     if parts.scheme != "https":
         raise EndpointRefused("https_required", "webhook URLs must use https")
+    public_address(parts.host.strip("[]"), parts.port or 443)
+
+
+def public_address(host: str, port: int) -> str:
+    """The address to connect to for `host`, if every address it resolves to is public."""
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError) as exc:
         raise EndpointRefused("unresolvable_host", "the host name does not resolve") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
+    addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    for address in addresses:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
         if not address.is_global:
             raise EndpointRefused("private_address", "the host resolves to a private address")
+    if not addresses:
+        raise EndpointRefused("unresolvable_host", "the host name does not resolve")
+    return str(addresses[0])
+
+
+class _PublicHTTPSConnection(HTTPSConnection):
+    """Connects only to a public address, resolved and checked as it connects: a name that
+    answered a public address to `webhook_url_check` and a private one now (DNS rebinding) is
+    refused before a byte is sent. TLS still verifies the certificate against the URL's name."""
+
+    def _new_conn(self) -> socket.socket:
+        name = self._dns_host
+        self._dns_host = public_address(name, self.port)
+        try:
+            return super()._new_conn()
+        finally:
+            self._dns_host = name
+
+
+class _PublicHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _PublicHTTPSConnection
+
+
+class _PublicOnlyAdapter(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            **self.poolmanager.pool_classes_by_scheme,
+            "https": _PublicHTTPSPool,
+        }
+
+
+def _delivery_session() -> requests.Session:
+    session = requests.Session()
+    if not settings.WEBHOOK_ALLOW_PRIVATE:
+        # No proxy from the environment either: a proxy would resolve the name itself.
+        session.trust_env = False
+        session.mount("https://", _PublicOnlyAdapter())
+    return session
 
 
 def webhook_endpoint_create(
@@ -244,13 +307,14 @@ def _post(delivery: WebhookDelivery) -> WebhookAttempt:
     started = time.monotonic()
     try:
         webhook_url_check(url=delivery.endpoint.url)
-        response = requests.post(
-            delivery.endpoint.url,
-            data=body.encode(),
-            headers=headers,
-            timeout=settings.WEBHOOK_TIMEOUT_S,
-            allow_redirects=False,
-        )
+        with _delivery_session() as session:
+            response = session.post(
+                delivery.endpoint.url,
+                data=body.encode(),
+                headers=headers,
+                timeout=settings.WEBHOOK_TIMEOUT_S,
+                allow_redirects=False,
+            )
         attempt.status_code = response.status_code
         if not 200 <= response.status_code < 300:
             attempt.error = f"HTTP {response.status_code}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import time
 
 import pytest
@@ -207,6 +208,27 @@ def test_a_truncated_jpeg_is_refused(post_frame, gate_engine):
     response = post_frame(frame_jpeg(13)[:300])
     assert response.status_code == 400
     assert response.json()["code"] == "corrupt_image"
+    _nothing_stored()
+
+
+def _jpeg_claiming(width: int, height: int) -> bytes:
+    """A small, valid JPEG whose header states `width` x `height`."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(buffer, format="JPEG")
+    data = bytearray(buffer.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+# 5000 x 4000 is over GATE_FRAME_MAX_PIXELS; 20000 x 20000 over twice Pillow's own limit too,
+# where Pillow refuses the header with an exception of its own (a 500 before).
+@pytest.mark.parametrize("size", [(5000, 4000), (20000, 20000)])
+def test_a_frame_claiming_too_many_pixels_is_refused(post_frame, gate_engine, size):
+    response = post_frame(_jpeg_claiming(*size))
+    assert response.status_code == 413
+    assert response.json()["code"] == "too_many_pixels"
+    _audited("too_many_pixels")
     _nothing_stored()
 
 
