@@ -107,14 +107,31 @@ class PlateDetector:
         return list(self.model([to_tensor(im) for im in images]))
 
 
+# The network's own resize takes a photo's longer side to its input size: a side of a pixel or
+# two (a 1500 x 2 strip is a valid JPEG) then rounds to none and the network raises. Such a
+# photo is shown on a canvas at least this many pixels each way, the photo at its top left.
+DETECT_MIN_SIDE = 32
+
+
 def shrink_for_detection(image: np.ndarray) -> tuple[np.ndarray, float]:
-    """The image the network is given (at most DETECT_MAX_SIDE), and its scale to the photo."""
+    """The image the network is given (at most DETECT_MAX_SIDE, at least DETECT_MIN_SIDE each
+    way), and its scale to the photo. Its top-left corner is the photo's."""
     h, w = image.shape[:2]
     scale = min(1.0, DETECT_MAX_SIDE / max(h, w))
-    if scale == 1.0:
-        return image, 1.0
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
+    if scale != 1.0:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return _at_least(image, DETECT_MIN_SIDE), scale
+
+
+def _at_least(image: np.ndarray, side: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    if h >= side and w >= side:
+        return image
+    canvas = np.empty((max(h, side), max(w, side), *image.shape[2:]), image.dtype)
+    canvas[:] = image.reshape(-1, *image.shape[2:]).mean(axis=0).round().astype(image.dtype)
+    canvas[:h, :w] = image
+    return canvas
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from webapp.celery import app as celery_app
 from webapp.gates import auth, passages, selectors, services, signing
@@ -88,7 +88,9 @@ def _decode_jpeg(request: HttpRequest, body: bytes) -> np.ndarray:
             if image.width * image.height > settings.GATE_FRAME_MAX_PIXELS:
                 raise Refusal(413, "too_many_pixels", f"{image.width}x{image.height} frame")
             return np.asarray(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+    except Refusal:
+        raise
+    except Exception as exc:  # Pillow raises many types for broken files (as uploads find)
         raise Refusal(400, "corrupt_image", f"cannot decode the JPEG: {exc}") from None
 
 

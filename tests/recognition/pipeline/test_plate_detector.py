@@ -43,6 +43,15 @@ def test_it_finds_nothing_on_a_blank_photo(detector):
     assert detector.detect([blank]) == [[]]
 
 
+@pytest.mark.parametrize("shape", [(2, 1500), (1500, 2), (4, 3000), (1, 1), (20, 20)])
+def test_a_photo_a_few_pixels_thin_is_read_as_having_no_plate(detector, shape):
+    # The network's resize took a 1500 x 2 strip (a valid JPEG) to a side of no pixels and raised,
+    # failing every photo of its batch.
+    strip = np.full((*shape, 3), 128, np.uint8)
+    assert detector.detect([strip, strip]) == [[], []]
+    assert len(detector.detect([strip], zoom_out=2.0)[0]) == 0
+
+
 def test_corners_come_back_in_photo_pixels(detector):
     sample = DEFAULT_MODELS_DIR.parent / "webapp/listings/sample_data/photos/AA1234BB_a.jpg"
     from recognition.pipeline.images import load_photo
