@@ -40,6 +40,8 @@ class BacklogRunAdmin(admin.ModelAdmin):
         "eta",
     ]
     readonly_fields = [f.name for f in BacklogRun._meta.fields]
+    # The photos a run sent (100,000 a night): counted above, never listed in a form.
+    exclude = ["photos"]
 
     def has_add_permission(self, request: object) -> bool:
         return False  # runs are started by beat or `manage.py recognize_backlog`

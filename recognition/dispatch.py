@@ -40,11 +40,17 @@ def _chunks(ids: Sequence[int], size: int) -> Iterator[list[int]]:
         yield list(ids[start : start + size])
 
 
-def photos_send(*, photo_ids: Sequence[int], queue: str, batch: int | None = None) -> int:
+def photos_send(
+    *,
+    photo_ids: Sequence[int],
+    queue: str,
+    batch: int | None = None,
+    backlog_run: BacklogRun | None = None,
+) -> int:
     """Send the photos that have no message and no live lease, `batch` per message."""
     sent = 0
     for chunk in _chunks(photo_ids, batch or settings.RECOGNITION_BATCH):
-        marked = services.photos_mark_queued(photo_ids=chunk)
+        marked = services.photos_mark_queued(photo_ids=chunk, backlog_run=backlog_run)
         if not marked:
             continue
         try:
@@ -108,17 +114,24 @@ def photos_requeue() -> int:
 
     Nothing that still has a message in the queue is resent, however long the backlog: a
     `queued_at` is only taken as lost when the recognition queues are empty.
+
+    A photo whose lease expired goes alone in its message: its worker died, perhaps on it, and
+    sent back in its batch a poison photo would kill its batch-mates with it each time until
+    all of them were failed as poison.
     """
     now = timezone.now()
-    ids = set(selectors.photo_ids_lease_expired(now=now))
-    grace = timedelta(seconds=settings.RECOGNITION_UNSENT_GRACE_SECONDS)
-    ids.update(selectors.photo_ids_unsent(older_than=now - grace))
+    ids: set[int] = set()
     lost_before = now - timedelta(seconds=settings.RECOGNITION_QUEUE_LOST_SECONDS)
     lost = selectors.photo_ids_queued_before(before=lost_before)
     if lost and recognition_queues_empty():
         services.photos_unmark_queued(photo_ids=lost)
         ids.update(lost)
-    sent = photos_send(photo_ids=sorted(ids), queue=UPLOAD_QUEUE)
+    grace = timedelta(seconds=settings.RECOGNITION_UNSENT_GRACE_SECONDS)
+    ids.update(selectors.photo_ids_unsent(older_than=now - grace))
+    # After the unmarking, so a lost message of a photo left by a dead worker goes alone too.
+    expired = selectors.photo_ids_lease_expired(now=now)
+    sent = photos_send(photo_ids=expired, queue=UPLOAD_QUEUE, batch=1)
+    sent += photos_send(photo_ids=sorted(ids.difference(expired)), queue=UPLOAD_QUEUE)
     if sent:
         logger.warning("requeued %d photos (expired leases, unsent or lost messages)", sent)
     return sent
@@ -135,7 +148,8 @@ def backlog_enqueue(
 ) -> BacklogRun:
     """Queue every photo this version has not read, in GPU-sized messages on the backlog queue.
 
-    Resumable: what a killed run already queued or read is not selected again.
+    Resumable: what a killed run already queued or read is not selected again. A photo failed
+    for want of an engine is set pending first: a failed photo is never claimed as it is.
     """
     run = BacklogRun.objects.create(model_version=engine_version)
     ids = selectors.photo_ids_backlog(engine_version=engine_version, limit=limit)
@@ -144,7 +158,8 @@ def backlog_enqueue(
     size = settings.RECOGNITION_BATCH
     with tqdm(total=len(ids), unit="photo", desc="queue", disable=not progress) as bar:
         for chunk in _chunks(ids, size * 64):
-            sent = photos_send(photo_ids=chunk, queue=BACKLOG_QUEUE, batch=size)
+            services.photos_reopen_for_backlog(photo_ids=chunk)
+            sent = photos_send(photo_ids=chunk, queue=BACKLOG_QUEUE, batch=size, backlog_run=run)
             run.enqueued += sent
             BacklogRun.objects.filter(pk=run.pk).update(enqueued=run.enqueued)
             bar.update(len(chunk))

@@ -92,6 +92,11 @@ class BacklogRun(models.Model):
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The photos this run sent: its progress counts them and nothing else (a photo deleted
+    # meanwhile leaves the run with its row; a fresh upload read meanwhile was never in it).
+    photos = models.ManyToManyField(
+        "listings.Photo", related_name="+", blank=True, help_text="Photos this run sent."
+    )
 
     class Meta:
         ordering = ["-started_at", "-id"]

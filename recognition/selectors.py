@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from recognition.models import BacklogRun, CrosscheckRequest, Reading
@@ -118,14 +118,24 @@ class BacklogProgress:
 
 
 def backlog_progress(*, run: BacklogRun) -> BacklogProgress:
-    """Count, rate and ETA of a backlog run, counted from the photos (nothing kept in sync)."""
-    since = Photo.objects.filter(processed_at__gte=run.started_at)
-    done = since.filter(status=Photo.Status.DONE, model_version=run.model_version).count()
-    failed = since.filter(status=Photo.Status.FAILED).count()
-    finished = min(done + failed, run.total) if run.total else done + failed
+    """Count, rate and ETA of a backlog run, counted from the photos (nothing kept in sync).
+
+    Only the photos the run sent count, and only those that still exist: a photo deleted
+    meanwhile is neither read nor remaining (else `--follow` would wait for it for ever), and a
+    fresh upload read meanwhile is not the run's. Read means read since the run started, so a
+    newer model reading its photos later leaves the run as it ended.
+    """
+    since = Q(processed_at__gte=run.started_at)
+    counts = run.photos.aggregate(
+        sent=Count("pk"),
+        done=Count("pk", filter=since & Q(status=Photo.Status.DONE)),
+        failed=Count("pk", filter=since & Q(status=Photo.Status.FAILED)),
+    )
+    done, failed = counts["done"], counts["failed"]
+    finished = done + failed
     elapsed = max((timezone.now() - run.started_at).total_seconds(), 1e-3)
     rate = finished / elapsed
-    remaining = max(run.total - finished, 0)
+    remaining = max(counts["sent"] - finished, 0)
     eta = remaining / rate if rate > 0 else None
     return BacklogProgress(
         run=run, done=done, failed=failed, remaining=remaining, rate_per_s=rate, eta_s=eta

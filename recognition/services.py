@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from PIL import Image
 
-from recognition.models import CrosscheckRequest, Reading
+from recognition.models import BacklogRun, CrosscheckRequest, Reading
 from recognition.pipeline.types import PhotoResult, PlateReading
 from webapp.listings.models import Photo
 from webapp.partners.webhooks import webhook_event_emit
@@ -27,6 +27,8 @@ from webapp.partners.webhooks import webhook_event_emit
 logger = logging.getLogger(__name__)
 
 HUMAN_MODEL_VERSION = "human"
+# How `last_error` starts when no engine could be loaded; the backlog reads such photos again.
+ENGINE_UNAVAILABLE = "engine unavailable"
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,12 @@ def photos_claim(*, photo_ids: Sequence[int], engine_version: str, worker: str) 
     or duplicate message is dropped. A photo still `processing` with an expired lease was left
     by a dead worker: it is claimed again, and after RECOGNITION_MAX_ATTEMPTS such starts it is
     a poison photo and fails instead of killing workers for ever.
+
+    `attempts` counts those starts: the first claim, then one more for each claim of a photo
+    whose worker died on it. A transient retry (`photo_release_for_retry`) continues the same
+    start, so GPU timeouts never make a photo poison. A failed photo is never claimed: a stale
+    message (a broker's redelivery an hour later) would otherwise start a poison photo's
+    deaths again; people and the backlog ask for it again by setting it pending first.
     """
     now = timezone.now()
     lease_until = now + timedelta(seconds=settings.RECOGNITION_LEASE_SECONDS)
@@ -54,10 +62,8 @@ def photos_claim(*, photo_ids: Sequence[int], engine_version: str, worker: str) 
         )
         claimed = [p for p in photos if _claimable(p, engine_version, now, worker)]
         for photo in claimed:
-            if photo.status in (Photo.Status.DONE, Photo.Status.FAILED):
-                photo.attempts = 0  # a new request (new model, or a retry asked for by a person)
+            photo.attempts = _starts_after_claim(photo, now)
             photo.status = Photo.Status.PROCESSING
-            photo.attempts += 1
             photo.lease_expires_at, photo.leased_by = lease_until, worker[:128]
             photo.queued_at = None
             photo.updated_at = now
@@ -71,16 +77,20 @@ _CLAIM_FIELDS = ["status", "attempts", "lease_expires_at", "leased_by", "queued_
 def _claimable(photo: Photo, engine_version: str, now: datetime, worker: str) -> bool:
     if photo.status == Photo.Status.DONE and photo.model_version == engine_version:
         logger.info("photo %s already read by %s", photo.pk, engine_version)
-        if photo.queued_at is not None:
-            Photo.objects.filter(pk=photo.pk).update(queued_at=None)
+        _clear_queued(photo)
+        return False
+    if photo.status == Photo.Status.FAILED:
+        logger.info("photo %s failed (%s): message dropped", photo.pk, photo.last_error[:200])
+        _clear_queued(photo)
         return False
     if photo.status != Photo.Status.PROCESSING:
         return True
-    live = photo.lease_expires_at is not None and photo.lease_expires_at > now
-    # A process runs one task at a time: its own lease on a retry means its last try ended.
-    if live and photo.leased_by != worker[:128]:
-        logger.info("photo %s is leased by %s: message dropped", photo.pk, photo.leased_by)
-        return False
+    if _lease_live(photo, now):
+        # A process runs one task at a time: its own lease on a retry means its last try ended.
+        if photo.leased_by != worker[:128]:
+            logger.info("photo %s is leased by %s: message dropped", photo.pk, photo.leased_by)
+            return False
+        return True
     if photo.attempts >= settings.RECOGNITION_MAX_ATTEMPTS:
         _fail(
             photo,
@@ -89,6 +99,26 @@ def _claimable(photo: Photo, engine_version: str, now: datetime, worker: str) ->
         )
         return False
     return True
+
+
+def _lease_live(photo: Photo, now: datetime) -> bool:
+    return photo.lease_expires_at is not None and photo.lease_expires_at > now
+
+
+def _clear_queued(photo: Photo) -> None:
+    if photo.queued_at is not None:
+        Photo.objects.filter(pk=photo.pk).update(queued_at=None)
+
+
+def _starts_after_claim(photo: Photo, now: datetime) -> int:
+    """`attempts` once `photo` (claimable) is claimed: the starts a worker may have died in."""
+    if photo.status == Photo.Status.DONE:
+        return 1  # a newer model: a new request, whatever the older one went through
+    if photo.status == Photo.Status.PROCESSING:
+        # Our own live lease: our last try ended (its release failed), nobody died on it.
+        return photo.attempts if _lease_live(photo, now) else photo.attempts + 1
+    # Pending: a first start (0 so far), or a transient retry going on with the same start.
+    return max(photo.attempts, 1)
 
 
 def photo_claim(*, photo_id: int, engine_version: str, worker: str = "") -> Claim | None:
@@ -198,10 +228,14 @@ def photo_fail(*, photo_id: int, error: str) -> None:
 def photo_release_for_retry(*, photo_id: int, error: str) -> None:
     """A transient error: back to pending (not a crash), keeping the reason for people to see.
 
-    The retry is already on its way (Celery sends it), so the photo counts as queued.
+    The retry is already on its way (Celery sends it), so the photo counts as queued. `attempts`
+    is kept: the retry is the same start (see `photos_claim`). A photo that failed meanwhile
+    stays failed.
     """
     now = timezone.now()
-    Photo.objects.filter(pk=photo_id).exclude(status=Photo.Status.DONE).update(
+    Photo.objects.filter(pk=photo_id).exclude(
+        status__in=[Photo.Status.DONE, Photo.Status.FAILED]
+    ).update(
         status=Photo.Status.PENDING,
         last_error=f"retrying: {error}"[:2000],
         lease_expires_at=None,
@@ -303,11 +337,14 @@ def crosscheck_request_done(*, listing_id: int, token: datetime) -> None:
 # --- queue bookkeeping: one message per photo -----------------------------------------------
 
 
-def photos_mark_queued(*, photo_ids: Sequence[int]) -> list[int]:
+def photos_mark_queued(
+    *, photo_ids: Sequence[int], backlog_run: BacklogRun | None = None
+) -> list[int]:
     """Mark the photos that may get a message now; returns them (the others have one, or a lease).
 
     The marks are committed before the message is sent, so a worker never claims a photo
-    the sender still thinks unqueued.
+    the sender still thinks unqueued. A backlog run records the photos it sends in the same
+    transaction, while their rows are locked: its progress counts exactly these photos.
     """
     now = timezone.now()
     live_lease = Q(status=Photo.Status.PROCESSING, lease_expires_at__gt=now)
@@ -320,7 +357,27 @@ def photos_mark_queued(*, photo_ids: Sequence[int]) -> list[int]:
             .values_list("pk", flat=True)
         )
         Photo.objects.filter(pk__in=ids).update(queued_at=now)
+        if backlog_run is not None:
+            member = BacklogRun.photos.through
+            member.objects.bulk_create(
+                [member(backlogrun_id=backlog_run.pk, photo_id=pk) for pk in ids],
+                ignore_conflicts=True,
+            )
     return ids
+
+
+def photos_reopen_for_backlog(*, photo_ids: Sequence[int]) -> int:
+    """Photos failed for want of an engine, asked for again now that one is installed.
+
+    They become pending with no starts before their message is sent, as a person's "recognise
+    again" does: the claim never revives a failed photo (see `photos_claim`).
+    """
+    return Photo.objects.filter(
+        pk__in=list(photo_ids),
+        status=Photo.Status.FAILED,
+        last_error__startswith=ENGINE_UNAVAILABLE,
+        queued_at__isnull=True,
+    ).update(status=Photo.Status.PENDING, attempts=0, last_error="", updated_at=timezone.now())
 
 
 def photos_unmark_queued(*, photo_ids: Sequence[int]) -> None:

@@ -19,7 +19,7 @@ from django.db import InterfaceError, OperationalError, connection
 
 from recognition import dispatch, services
 from recognition.engine_loader import TransientRecognitionError, engine_recognize, get_engine
-from recognition.pipeline.types import EngineUnavailable
+from recognition.pipeline.types import Engine, EngineUnavailable, PhotoResult
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 TRANSIENT_ERRORS = (TransientRecognitionError, TimeoutError, OperationalError, InterfaceError)
 # Three retries with exponential backoff span about a minute: long enough for a restart.
 MAX_RETRIES = 3
+TIME_LIMIT_ERROR = "recognition took longer than the time limit"
 
 _RECOGNITION_TASK = {
     "bind": True,
@@ -75,14 +76,58 @@ def _recognize(task: Task, photo_ids: Sequence[int]) -> None:
         _on_transient(task, claims, exc)
         raise
     except SoftTimeLimitExceeded:
-        _fail_all(claims, "recognition took longer than the time limit")
+        _fail_all(claims, TIME_LIMIT_ERROR)
         raise
     except Exception as exc:
-        _fail_all(claims, f"{type(exc).__name__}: {exc}")
-        raise
+        if len(claims) == 1:
+            _fail_all(claims, _describe(exc))
+            raise
+        # Most likely one photo the engine cannot take: it alone must fail, not its batch-mates.
+        logger.warning(
+            "the engine refused a batch of %d photos (%s): reading them one at a time",
+            len(claims),
+            _describe(exc),
+        )
+        _recognize_one_at_a_time(task, engine, claims, images)
+        return
+    _store(task, engine.version, claims, results)
+
+
+def _recognize_one_at_a_time(
+    task: Task, engine: Engine, claims: Sequence[services.Claim], images: Sequence[np.ndarray]
+) -> None:
+    """Read a batch the engine refused photo by photo; a photo it refuses alone fails."""
+    read: list[services.Claim] = []
+    results: list[PhotoResult] = []
+    for index, (claim, image) in enumerate(zip(claims, images, strict=True)):
+        try:
+            results.extend(engine_recognize(engine, [image]))
+        except TRANSIENT_ERRORS as exc:
+            # The photos failed alone stay failed; the rest retry, the ones read included.
+            _on_transient(task, [*read, *claims[index:]], exc)
+            raise
+        except SoftTimeLimitExceeded:
+            _store(task, engine.version, read, results)
+            _fail_all(claims[index:], TIME_LIMIT_ERROR)
+            raise
+        except Exception as exc:
+            services.photo_fail(photo_id=claim.photo_id, error=_describe(exc))
+            continue
+        read.append(claim)
+    _store(task, engine.version, read, results)
+
+
+def _store(
+    task: Task,
+    engine_version: str,
+    claims: Sequence[services.Claim],
+    results: Sequence[PhotoResult],
+) -> None:
+    if not claims:
+        return
     try:
         listing_ids = services.photos_readings_store(
-            engine_version=engine.version, results=list(zip(claims, results, strict=True))
+            engine_version=engine_version, results=list(zip(claims, results, strict=True))
         )
     except TRANSIENT_ERRORS as exc:  # the database went away: free the photos, then retry
         connection.close()
@@ -92,8 +137,12 @@ def _recognize(task: Task, photo_ids: Sequence[int]) -> None:
     dispatch.crosscheck_send(listing_ids=listing_ids)
 
 
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
 def _on_transient(task: Task, claims: Sequence[services.Claim], exc: Exception) -> None:
-    error = f"{type(exc).__name__}: {exc}"
+    error = _describe(exc)
     final = task.request.retries >= task.max_retries
     for claim in claims:
         if final:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from io import StringIO
 
@@ -11,6 +13,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from recognition import tasks
+from recognition.management.commands import recognize_backlog
 from recognition.models import BacklogRun
 from tests.fixtures.factories import PhotoFactory
 from tests.fixtures.worker import TEST_BROKER_URL, drop_broker_connections
@@ -71,14 +75,48 @@ def test_follow_shows_the_run_through_to_the_end(engine_control, settings):
     assert BacklogRun.objects.get().status == BacklogRun.Status.DONE
 
 
+def take_messages(client: redis.Redis, queue: str) -> list[list[int]]:
+    """The photo ids of every recognize_photos message waiting in `queue`, oldest first."""
+    messages = []
+    while (raw := client.rpop(queue)) is not None:
+        args = json.loads(base64.b64decode(json.loads(raw)["body"]))[0]
+        messages.append(args[0])
+    return messages
+
+
+def test_follow_ends_when_a_photo_of_the_run_is_deleted_and_counts_only_the_runs_photos(
+    queue, engine_control, monkeypatch
+):
+    old = PhotoFactory.create_batch(3, status=Photo.Status.DONE, model_version="double-0")
+    polls = 0
+
+    def meanwhile(seconds: float) -> None:
+        nonlocal polls
+        polls += 1
+        assert polls == 1, "--follow did not end"
+        old[0].listing.delete()  # its owner deletes a listing while the backlog runs
+        fresh = PhotoFactory()  # and a fresh upload is read beside it
+        tasks.recognize_photo.apply(args=[fresh.pk])
+        for message in take_messages(queue, "backlog"):  # the worker takes the run's message
+            tasks.recognize_photos.apply(args=[message])
+
+    monkeypatch.setattr(recognize_backlog.time, "sleep", meanwhile)
+    out = run_command("--follow")
+    assert "3 of 3 photos queued" in out
+    assert "2 read, 0 failed" in out
+    assert BacklogRun.objects.get().status == BacklogRun.Status.DONE
+
+
 def test_the_operator_page_shows_count_rate_and_eta(client, moderator):
     moderator.is_superuser = True
     moderator.save()
     client.force_login(moderator)
     run = BacklogRun.objects.create(model_version="v1", total=4, enqueued=4)
-    PhotoFactory.create_batch(
+    read = PhotoFactory.create_batch(
         3, status=Photo.Status.DONE, model_version="v1", processed_at=timezone.now()
     )
+    run.photos.add(*read, PhotoFactory(status=Photo.Status.DONE, model_version="v0"))
+    PhotoFactory(status=Photo.Status.DONE, model_version="v1", processed_at=timezone.now())
     page = client.get(reverse("admin:recognition_backlogrun_changelist"))
     assert page.status_code == 200
     text = page.content.decode()
@@ -91,3 +129,7 @@ def test_the_operator_page_shows_count_rate_and_eta(client, moderator):
     assert values["remaining"] == "1"
     assert float(values["rate"]) > 0
     assert values["eta"] != "-"
+    # the run's page shows its fields, not a form listing every photo it sent
+    detail = client.get(reverse("admin:recognition_backlogrun_change", args=[run.pk]))
+    assert detail.status_code == 200
+    assert 'name="photos"' not in detail.content.decode()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +15,7 @@ from django.utils import timezone
 
 from recognition import dispatch, selectors, services, tasks
 from recognition.models import CrosscheckRequest, Reading
-from tests.fixtures.factories import PhotoFactory
+from tests.fixtures.factories import PhotoFactory, jpeg_bytes
 from tests.fixtures.worker import drop_broker_connections
 from webapp.celery import app as celery_app
 from webapp.listings.models import Photo
@@ -223,3 +225,125 @@ def test_a_request_made_while_the_check_runs_stays_due():
     services.crosscheck_requests_create(listing_ids=[photo.listing_id])  # new readings arrive
     services.crosscheck_request_done(listing_id=photo.listing_id, token=token)
     assert CrosscheckRequest.objects.get(listing_id=photo.listing_id).is_due
+
+
+# --- workers that die, and photos that kill them ------------------------------------------
+
+
+class WorkerKilled(BaseException):
+    """What SIGKILL, the OOM killer or the hard time limit do to a worker: nothing after it runs
+    (no handler, no release), so the photos it held keep their lease until it runs out."""
+
+
+def deliver(photo_ids: list[int]) -> None:
+    """A worker takes one recognize_photos message; a simulated death ends it there."""
+    try:
+        tasks.recognize_photos.apply(args=[photo_ids])
+    except WorkerKilled:
+        pass
+
+
+def expire_leases(photos: list[Photo]) -> None:
+    """RECOGNITION_LEASE_SECONDS later."""
+    Photo.objects.filter(pk__in=[p.pk for p in photos]).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+
+def take_messages(client: redis.Redis, queue: str) -> list[list[int]]:
+    """The photo ids of every recognize_photos message waiting in `queue`, oldest first."""
+    messages = []
+    while (raw := client.rpop(queue)) is not None:
+        args = json.loads(base64.b64decode(json.loads(raw)["body"]))[0]
+        messages.append(args[0])
+    return messages
+
+
+def test_the_requeue_sends_each_expired_lease_in_its_own_message(redis_broker, settings):
+    settings.RECOGNITION_UNSENT_GRACE_SECONDS = 0
+    dead = [leased(lease_expires_at=timezone.now() - timedelta(seconds=1)) for _ in range(3)]
+    unsent = [PhotoFactory(status=Photo.Status.PENDING) for _ in range(2)]
+    assert dispatch.photos_requeue() == 5
+    assert take_messages(redis_broker, "recognition") == [
+        [dead[0].pk],
+        [dead[1].pk],
+        [dead[2].pk],
+        [unsent[0].pk, unsent[1].pk],  # nobody died on these: one message, one GPU batch
+    ]
+
+
+def test_transient_retries_do_not_count_toward_the_poison_limit(
+    engine_control: Path, monkeypatch, redis_broker, settings
+):
+    assert settings.RECOGNITION_MAX_ATTEMPTS == 3
+    settings.RECOGNITION_UNSENT_GRACE_SECONDS = 0
+    photo = PhotoFactory()
+    calls = 0
+    read = tasks.engine_recognize
+
+    def two_gpu_timeouts_then_the_worker_dies(engine, images):
+        nonlocal calls
+        calls += 1
+        if calls <= 2:
+            raise TimeoutError("GPU timeout")
+        raise WorkerKilled
+
+    monkeypatch.setattr(tasks, "engine_recognize", two_gpu_timeouts_then_the_worker_dies)
+    deliver([photo.pk])
+    assert calls == 3
+    assert refreshed(photo).status == Photo.Status.PROCESSING
+    assert photo.attempts == 1  # the retries went on with the first start
+    monkeypatch.setattr(tasks, "engine_recognize", read)
+    expire_leases([photo])
+    dispatch.photos_requeue()
+    for message in take_messages(redis_broker, "recognition"):
+        deliver(message)
+    assert refreshed(photo).status == Photo.Status.DONE
+    assert photo.attempts == 2  # one death
+    assert Reading.objects.filter(photo=photo, model_version=VERSION).count() == 1
+
+
+def test_a_poison_photo_dies_alone_and_its_batch_mates_are_read(
+    engine_control: Path, monkeypatch, redis_broker, settings
+):
+    settings.RECOGNITION_UNSENT_GRACE_SECONDS = 0
+    healthy = PhotoFactory.create_batch(3)
+    poison = PhotoFactory(content=jpeg_bytes(63, 47), width=63, height=47)
+    read = tasks.engine_recognize
+
+    def dies_on_the_poison_photo(engine, images):
+        if any(image.shape[1] == 63 for image in images):
+            raise WorkerKilled
+        return read(engine, images)
+
+    monkeypatch.setattr(tasks, "engine_recognize", dies_on_the_poison_photo)
+    deliver(sorted(p.pk for p in [*healthy, poison]))  # one backlog message: all four die
+    for _ in range(settings.RECOGNITION_MAX_ATTEMPTS):  # the sweeper, after each lease
+        expire_leases(list(Photo.objects.filter(status=Photo.Status.PROCESSING)))
+        dispatch.photos_requeue()
+        for message in take_messages(redis_broker, "recognition"):
+            deliver(message)
+    assert refreshed(poison).status == Photo.Status.FAILED
+    assert "poison photo" in poison.last_error
+    assert poison.attempts == settings.RECOGNITION_MAX_ATTEMPTS
+    assert [refreshed(p).status for p in healthy] == [Photo.Status.DONE] * 3
+    assert [p.attempts for p in healthy] == [2, 2, 2]  # their batch's one death
+    assert Reading.objects.filter(photo__in=healthy, model_version=VERSION).count() == 3
+
+
+def test_a_stale_message_leaves_a_poison_photo_failed(engine_control: Path):
+    # Redis redelivers a killed worker's unacked message after visibility_timeout (an hour),
+    # long after the photo was failed as poison: reading it would start the deaths again.
+    poison = PhotoFactory(
+        status=Photo.Status.FAILED,
+        attempts=3,
+        last_error="gave up after 3 attempts: the worker stopped while recognising this photo "
+        "every time (poison photo)",
+        queued_at=timezone.now(),
+    )
+    deliver([poison.pk])
+    assert refreshed(poison).status == Photo.Status.FAILED
+    assert poison.attempts == 3
+    assert "poison photo" in poison.last_error
+    assert poison.queued_at is None
+    assert not (engine_control / "calls").exists()

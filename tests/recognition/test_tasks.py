@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 from recognition import tasks
 from recognition.engine_loader import reset_engine
 from recognition.models import Reading
 from recognition.services import reading_create_human
-from tests.fixtures.factories import PhotoFactory, ReadingFactory
+from tests.fixtures.factories import PhotoFactory, ReadingFactory, jpeg_bytes
 from webapp.listings.models import Photo
 
 pytestmark = pytest.mark.django_db
@@ -137,3 +138,60 @@ def test_an_unreadable_photo_fails_alone_and_the_rest_of_its_batch_is_read(engin
     assert refreshed(broken).status == Photo.Status.FAILED
     assert broken.last_error.startswith("cannot read the stored photo")
     assert refreshed(fine).status == Photo.Status.DONE
+
+
+def test_a_photo_the_engine_refuses_fails_alone_and_its_batch_mates_are_read(
+    engine_control: Path, monkeypatch
+):
+    read = tasks.engine_recognize
+
+    def refuses_thin_photos(engine, images):
+        # What the detector's resize once did with a 1500 x 2 strip: the whole batch raised.
+        if any(image.shape[0] < 16 for image in images):
+            raise RuntimeError("Input and output sizes should be greater than 0")
+        return read(engine, images)
+
+    monkeypatch.setattr(tasks, "engine_recognize", refuses_thin_photos)
+    first = PhotoFactory()
+    thin = PhotoFactory(content=jpeg_bytes(1500, 2), width=1500, height=2)
+    rest = PhotoFactory.create_batch(2)
+    tasks.recognize_photos.delay([first.pk, thin.pk, rest[0].pk, rest[1].pk])
+    assert refreshed(thin).status == Photo.Status.FAILED
+    assert thin.last_error == "RuntimeError: Input and output sizes should be greater than 0"
+    assert [refreshed(p).status for p in [first, *rest]] == [Photo.Status.DONE] * 3
+    assert Reading.objects.filter(photo__in=[first, *rest], model_version="double-1").count() == 3
+    batches = [line.split()[1] for line in (engine_control / "calls").read_text().splitlines()]
+    assert batches == ["1", "1", "1"]  # the refused batch again, one photo at a time
+
+
+def test_the_backlog_reads_a_photo_failed_for_want_of_an_engine_once_one_is_installed(
+    engine_control: Path,
+):
+    (engine_control / "mode").write_text("unavailable")
+    photo = PhotoFactory()
+    tasks.recognize_photo.delay(photo.pk)
+    assert refreshed(photo).status == Photo.Status.FAILED
+    (engine_control / "mode").write_text("ok")
+    reset_engine()
+    assert tasks.recognize_backlog.delay().get() == 1
+    assert refreshed(photo).status == Photo.Status.DONE
+    assert photo.attempts == 1
+    assert photo.last_error == ""
+    assert Reading.objects.filter(photo=photo, model_version="double-1").count() == 1
+
+
+def test_a_failed_photo_is_read_again_when_a_moderator_asks(
+    engine_control: Path, admin_client, django_capture_on_commit_callbacks
+):
+    photo = PhotoFactory(
+        status=Photo.Status.FAILED, attempts=3, last_error="gave up after 3 attempts (poison photo)"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:listings_photo_changelist"),
+            {"action": "recognise_again", "_selected_action": [photo.pk]},
+        )
+    assert response.status_code == 302
+    assert refreshed(photo).status == Photo.Status.DONE
+    assert photo.attempts == 1
+    assert Reading.objects.filter(photo=photo, model_version="double-1").count() == 1
