@@ -25,12 +25,16 @@ class _Echo:
 
 
 # A cell a spreadsheet would run as a formula (CSV injection): prefixed with a quote so it is
-# shown as text. Tab and carriage return start formulas in some spreadsheets too.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# shown as text (OWASP). Spreadsheets skip leading blanks before a formula (` =1+1`), and tab
+# and carriage return start formulas in some of them.
+_FORMULA_STARTS = ("=", "+", "-", "@")
+_CONTROL_STARTS = ("\t", "\r")
 
 
 def spreadsheet_safe(value: object) -> object:
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+    if isinstance(value, str) and (
+        value.startswith(_CONTROL_STARTS) or value.lstrip().startswith(_FORMULA_STARTS)
+    ):
         return "'" + value
     return value
 

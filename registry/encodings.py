@@ -20,8 +20,13 @@ def detect_encoding(sample: bytes) -> str:
     """
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    # UTF-32-LE's mark begins with UTF-16-LE's, so it is looked for first.
+    if sample.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise RegisterFormatError(_WIDE.format("UTF-32"))
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise RegisterFormatError("file is UTF-16; the register is published in UTF-8")
+        raise RegisterFormatError(_WIDE.format("UTF-16"))
+    if wide := _wide_encoding(sample):
+        raise RegisterFormatError(_WIDE.format(f"{wide} (without a byte order mark)"))
     lines = [line for line in sample.split(b"\n")[:-1] if not line.isascii()]
     if not lines:
         return "utf-8"
@@ -51,6 +56,31 @@ def detect_encoding(sample: bytes) -> str:
     raise RegisterFormatError(
         "file is neither UTF-8 nor Windows-1251 (cp1251) text; re-save it as UTF-8"
     )
+
+
+_WIDE = (
+    "file is {}, which is not supported: the register is published in UTF-8; convert it to UTF-8"
+)
+
+
+def _wide_encoding(sample: bytes) -> str | None:
+    """UTF-16 or UTF-32 without a byte order mark, told by where the NUL bytes of the header
+    (ASCII) fall: each character is one byte and one NUL (UTF-16) or three (UTF-32). Read as
+    UTF-8, such a file would pass for text whose every line is a NUL-byte reject."""
+    head = sample[: min(len(sample), 256) // 4 * 4]
+    if not head:
+        return None
+    quarter = len(head) // 4
+    nul = [head[i::4].count(0) / quarter for i in range(4)]  # share of NULs at each offset mod 4
+    if nul[0] < 0.1 and min(nul[2], nul[3]) > 0.9:
+        return "UTF-32-LE"
+    if nul[3] < 0.1 and min(nul[0], nul[1]) > 0.9:
+        return "UTF-32-BE"
+    if max(nul[0], nul[2]) < 0.1 and min(nul[1], nul[3]) > 0.5:
+        return "UTF-16-LE"
+    if max(nul[1], nul[3]) < 0.1 and min(nul[0], nul[2]) > 0.5:
+        return "UTF-16-BE"
+    return None
 
 
 _CYRILLIC_RUN = re.compile(r"[\u0400-\u04ff]+")

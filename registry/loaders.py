@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -32,14 +32,15 @@ import psycopg
 from django.db import connection, transaction
 
 from registry import partitions, row_sql
+from registry.copy_input import Progress, copy_lines, no_progress, original_lines, too_long
 from registry.encodings import RegisterFormatError
 from registry.importers import (
-    RAW_TEXT_LIMIT,
     RegisterRow,
     RegisterSource,
     Reject,
     convert_fields,
     parse_line,
+    reject_text,
 )
 from registry.models import ImportRun, RegisterRecord
 from registry.normalise import (
@@ -52,7 +53,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-COPY_BUFFER = 1 << 20
 PROGRESS_EVERY_ROWS = 10_000  # the line-by-line path reports its progress this often
 MERGE_WORK_MEM = "256MB"
 _PG_ENCODINGS = {"utf-8": "UTF8", "utf-8-sig": "UTF8", "cp1251": "WIN1251"}
@@ -88,6 +88,9 @@ class Stage:
         )
 
 
+_copy_lines = copy_lines  # the name bench/register_import.py calls it by
+
+
 class _NotClean(Exception):
     """The fast path cannot read this file exactly as the line reader would."""
 
@@ -98,15 +101,6 @@ class Loaded:
     inserted: int = 0
     rejects: list[Reject] = field(default_factory=list)
     fast: bool = False
-
-
-# Called now and then with (lines read, bytes read) of the source being loaded: the live
-# progress an operator sees (registry/progress.py). Lines, not rows: the count is what was read.
-Progress = Callable[[int, int], None]
-
-
-def _no_progress(lines: int, bytes_read: int) -> None:
-    return None
 
 
 def prepare(cursor: CursorWrapper) -> None:
@@ -151,7 +145,7 @@ def load_source(
     source: RegisterSource,
     run: ImportRun,
     variant: str,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
     index: int = 0,
 ) -> Loaded:
     """Load one source of the run (`index`: its place among the run's files)."""
@@ -178,7 +172,7 @@ def _load_fast(
     source: RegisterSource,
     run: ImportRun,
     variant: str,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
     index: int = 0,
 ) -> Loaded:
     started = time.perf_counter()
@@ -193,16 +187,21 @@ def _load_fast(
         f"(FORMAT csv, DELIMITER ';', ENCODING '{encoding}', FORCE_NOT_NULL ({names}))"
     )
     with cursor.cursor.copy(copy_sql) as copy:
-        suspects = _copy_lines(source, copy.write, progress)
+        lines = copy_lines(source, copy.write, progress)
     copied = time.perf_counter()
     result = Loaded(fast=True)
     cursor.execute(f"ANALYZE {stage.raw}")  # row counts, so the joins below are hashed
     _map_tables(cursor, source, stage)
     total = _type_raw(cursor, source, stage)
     fixed = list(_convert_refused(cursor, source, stage, result))
+    if result.rejects:  # their text is the line as the file holds it, as the line reader's is
+        originals = original_lines(source, [r.line for r in result.rejects], lines.marks)
+        result.rejects = [
+            r._replace(raw=reject_text(source, originals[r.line])) for r in result.rejects
+        ]
     refused_by_sql = len(fixed) + len(result.rejects)
     valid = total - len(result.rejects)
-    for number, raw in suspects:
+    for number, raw in lines.suspects:
         item = parse_line(source, number, raw)
         if isinstance(item, Reject):
             result.rejects.append(item)
@@ -217,65 +216,10 @@ def _load_fast(
     run.merge_seconds += time.perf_counter() - copied
     logger.info(
         "%s: COPY %.1fs, check+merge %.1fs, %d lines to Python, %d rows refused by SQL",
-        source.name, copied - started, time.perf_counter() - copied, len(suspects), refused_by_sql,
+        source.name, copied - started, time.perf_counter() - copied, len(lines.suspects),
+        refused_by_sql,
     )  # fmt: skip
     return result
-
-
-def _copy_lines(
-    source: RegisterSource, write: Callable[[bytes], object], progress: Progress = _no_progress
-) -> list[tuple[int, bytes]]:
-    """Send PostgreSQL every line that looks like a clean record, numbered; return the others.
-
-    The checks are byte counts (cheap in C): even quotes, no NUL, decodable, and exactly one
-    separator fewer than columns. A quoted separator, a stray quote or a bad byte sends the
-    line to Python, which reads it as the line reader would (a row or a reject).
-    """
-    separators = len(source.columns) - 1
-    encoding = source.encoding
-    suspects: list[tuple[int, bytes]] = []
-    buffer: list[bytes] = []
-    size = 0
-    source.bytes_read = 0
-    with source.opener() as stream:
-        for number, raw in enumerate(stream, start=1):
-            source.bytes_read += len(raw)
-            line = raw.rstrip(b"\r\n")
-            if number == 1 or not line:
-                continue  # the header; blank lines are skipped as the line reader does
-            if number > partitions.MAX_LINE:
-                raise RegisterFormatError(_too_long(source))
-            if (
-                line.count(b";") != separators
-                or line.count(b'"') % 2
-                or b"\x00" in line
-                or not _decodes(line, encoding)
-            ):
-                suspects.append((number, raw))
-                continue
-            buffer.append(b"%d;%s\n" % (number, line))
-            size += len(line)
-            if size >= COPY_BUFFER:
-                write(b"".join(buffer))
-                buffer, size = [], 0
-                progress(number, source.bytes_read)
-    if buffer:
-        write(b"".join(buffer))
-    return suspects
-
-
-def _too_long(source: RegisterSource) -> str:
-    return f"{source.name}: more than {partitions.MAX_LINE:,} lines in one file"
-
-
-def _decodes(line: bytes, encoding: str) -> bool:
-    if line.isascii():
-        return True
-    try:
-        line.decode(encoding)
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _map_tables(cursor: CursorWrapper, source: RegisterSource, stage: Stage) -> None:
@@ -377,8 +321,7 @@ def _convert_refused(
     for line, *fields in cursor.fetchall():
         converted = convert_fields(source, line, list(fields))
         if isinstance(converted, Reject):
-            raw = ";".join(f'"{value}"' for value in fields)[:RAW_TEXT_LIMIT]
-            result.rejects.append(converted._replace(raw=raw))
+            result.rejects.append(converted)  # its text (the line) is read by the caller
         else:
             yield converted
 
@@ -392,7 +335,7 @@ def _load_lines(
     source: RegisterSource,
     run: ImportRun,
     variant: str,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
     index: int = 0,
 ) -> Loaded:
     result = Loaded()
@@ -428,7 +371,7 @@ def _stage_rows(
     with cursor.cursor.copy(f"COPY {stage.typed} ({names}, ok) FROM STDIN") as copy:
         for row in rows:
             if row.line > partitions.MAX_LINE:
-                raise RegisterFormatError(_too_long(source))
+                raise RegisterFormatError(too_long(source))
             # Cut to the columns' widths: one long value must not fail the whole import.
             copy.write_row(
                 [
@@ -441,6 +384,7 @@ def _stage_rows(
 
 __all__ = [
     "Loaded",
+    "Progress",
     "Stage",
     "finish_import",
     "load_source",

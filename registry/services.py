@@ -12,7 +12,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from registry import demo_loader, loaders
-from registry.importers import RegisterSource, Reject, open_register
+from registry.importers import RegisterSource, Reject, open_register, printable
 from registry.models import ImportReject, ImportRun
 from registry.progress import ProgressWriter
 from registry.signals import register_imported
@@ -101,9 +101,11 @@ def _skipped_as_done_before(*, run: ImportRun) -> bool:
 
 
 def _mark_failed(*, run: ImportRun, exc: Exception) -> None:
+    # Printable: a message may quote the file (a refused header), and one NUL in it would make
+    # PostgreSQL refuse this update too, leaving the run RUNNING and hiding the first error.
     ImportRun.objects.filter(pk=run.pk).update(
         status=ImportRun.Status.FAILED,
-        error=f"{exc} (nothing imported)" if str(exc) else type(exc).__name__,
+        error=printable(f"{exc} (nothing imported)") if str(exc) else type(exc).__name__,
         finished_at=timezone.now(),
         rows_read=0,
         rows_inserted=0,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from django.urls import reverse
 
 from recognition.models import CrosscheckRequest
 from registry import loaders, services
-from registry.importers import RegisterFormatError, Reject, open_register
+from registry.importers import RegisterFormatError, RegisterRow, Reject, open_register
 from registry.models import ImportReject, ImportRun, RegisterRecord
 from registry.services import register_import
 from tests.fixtures.factories import ListingFactory
@@ -234,3 +235,137 @@ def test_a_failed_import_leaves_no_staging_table(samples: Path, monkeypatch: pyt
         register_import(path=samples / "register_2024.csv", enqueue_crosscheck=False)
     assert ImportRun.objects.get().status == ImportRun.Status.FAILED
     assert staging_tables() == []  # created in the import's transaction, gone with it
+
+
+def line_reader(path: Path) -> tuple[list[RegisterRow], list[Reject]]:
+    rows: list[RegisterRow] = []
+    rejects: list[Reject] = []
+    for source in open_register(path):
+        for item in source.rows():
+            (rejects if isinstance(item, Reject) else rows).append(item)
+    return rows, rejects
+
+
+def fast_path(path: Path) -> loaders.Loaded:
+    [source] = open_register(path)
+    run = ImportRun.objects.create(file_name=path.name, file_sha256="x")
+    with transaction.atomic():
+        loaders.start_import(run)
+        loaded = loaders.load_source(source=source, run=run, variant=str(source.variant))
+        loaders.finish_import(run)
+    return loaded
+
+
+def odd_line(line: str, oddity: str) -> str:
+    return {
+        "infinite number": line.replace(";1998;1400;1900;", ";inf;1400;1900;"),
+        "field over the csv limit": line.replace('"ТСЦ 8041"', '"' + "Д" * 140_000 + '"'),
+        "quote inside a bare field": line.replace('"CAMRY"', 'CAMRY "XLE"'),
+        "two stray quotes": line.replace('"CAMRY"', 'CAMRY"') + ';"x',
+        "carriage return": line.replace(";2018;", ";20\r18;"),
+        "bad date": line.replace("14.03.24", "31.02.24"),
+        "doubled quotes": line.replace('"CAMRY"', '"CAMRY ""XLE"""'),
+        "NUL": line.replace("TOYOTA", "TOY\x00OTA"),
+    }[oddity]
+
+
+@pytest.mark.parametrize(
+    "oddity",
+    [
+        "infinite number",
+        "field over the csv limit",
+        "quote inside a bare field",
+        "two stray quotes",
+        "carriage return",
+        "bad date",
+        "doubled quotes",
+        "NUL",
+    ],
+)
+def test_both_paths_read_an_odd_line_alike(samples: Path, tmp_path: Path, oddity: str):
+    header, rows = header_and_rows(samples)
+    path = tmp_path / "odd.csv"
+    path.write_text("\n".join([header, odd_line(rows[0], oddity), *rows]) + "\n", encoding="utf-8")
+    expected, expected_rejects = line_reader(path)
+    loaded = fast_path(path)
+    assert loaded.fast  # COPY read the file; the odd line went to Python
+    assert loaded.rejects == expected_rejects  # line, reason and the line's text
+    assert (loaded.valid, loaded.inserted) == (len(expected), len({r.row_hash for r in expected}))
+    first: dict[str, RegisterRow] = {}  # a row repeated in a file is stored at its first line
+    for row in expected:
+        first.setdefault(row.row_hash, row)
+    stored = list(RegisterRecord.objects.order_by("line").values(*FIELDS, "row_hash"))
+    for record, row in zip(stored, first.values(), strict=True):
+        assert {f: record[f] for f in FIELDS} == {f: getattr(row, f) for f in FIELDS}
+        assert record["row_hash"].hex == row.row_hash
+
+
+def test_a_quote_inside_a_bare_field_is_kept_as_the_line_reader_keeps_it(
+    samples: Path, tmp_path: Path
+):
+    header, rows = header_and_rows(samples)
+    rows[0] = rows[0].replace('"CAMRY"', 'CAMRY "XLE"')  # PostgreSQL's CSV reader drops them
+    path = tmp_path / "quote.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    run = register_import(path=path, enqueue_crosscheck=False)
+    assert RegisterRecord.objects.get(line=2).model == 'CAMRY "XLE"'
+    assert (run.rows_inserted, run.rows_rejected) == (6, 0)
+
+
+def test_a_field_over_the_csv_limit_is_a_reject_not_a_value_cut_short(
+    samples: Path, tmp_path: Path
+):
+    header, rows = header_and_rows(samples)
+    rows[2] = rows[2].replace('"ТСЦ 8041"', '"' + "Д" * 140_000 + '"')  # a well-shaped row
+    path = tmp_path / "long.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    run = register_import(path=path, enqueue_crosscheck=False)
+    [reject] = ImportReject.objects.filter(run=run)
+    assert (reject.line, reject.reason) == (
+        4,
+        "unreadable CSV line: field larger than field limit (131072)",
+    )
+    assert not RegisterRecord.objects.filter(line=4).exists()
+    assert (run.rows_inserted, run.rows_rejected) == (5, 1)
+
+
+@pytest.mark.parametrize("packed", [False, True], ids=["csv", "zip"])
+def test_rows_sql_refuses_keep_their_line_as_the_file_holds_it(
+    samples: Path, tmp_path: Path, packed: bool
+):
+    header, rows = header_and_rows(samples)
+    body = [rows[0].replace("АА1234ВВ", f"КА{n:04d}АА") for n in range(4000)]  # over 1 MB
+    # refused by SQL's checks, not by the line checks: their fields went through COPY
+    body[5] = body[5].replace("14.03.24", "31.02.24")
+    body[3500] = body[3500].replace(";2018;", ";20I8;")
+    body[3998] = body[3998].replace("14.03.24", "30.02.24")
+    path = tmp_path / "refused.csv"
+    path.write_text("\r\n".join([header, *body]) + "\r\n", encoding="utf-8")
+    if packed:
+        with zipfile.ZipFile(tmp_path / "refused.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.write(path, "refused.csv")
+        path = tmp_path / "refused.zip"
+    _, expected = line_reader(path)
+    loaded = fast_path(path)
+    assert loaded.fast
+    assert [(r.line, r.raw) for r in loaded.rejects] == [
+        (7, body[5]),
+        (3502, body[3500]),
+        (4000, body[3998]),
+    ]
+    assert loaded.rejects == expected
+
+
+def test_the_rejects_export_escapes_a_formula_after_leading_blanks(
+    samples: Path, tmp_path: Path, admin_client
+):
+    header, rows = header_and_rows(samples)
+    formulas = [' =HYPERLINK("http://x")', " +1+1", "  -2+3", "\u00a0@SUM(A1)", "\tA1", "\rA1"]
+    path = tmp_path / "formula.csv"
+    path.write_text("\n".join([header, *formulas, rows[0]]) + "\n", encoding="utf-8")
+    run = register_import(path=path, enqueue_crosscheck=False)
+    assert run.rows_rejected == len(formulas)
+    response = admin_client.get(reverse("admin:registry_importrun_rejects", args=[run.pk]))
+    body = b"".join(response.streaming_content).decode()
+    cells = [row[-1] for row in csv.reader(io.StringIO(body))][1:]
+    assert cells == ["'" + formula for formula in formulas]

@@ -204,3 +204,80 @@ def test_the_command_checks_every_file_before_importing_any(samples: Path) -> No
     with pytest.raises(CommandError, match="no such file: missing.csv"):
         call_command("import_register", str(samples / "register_2024.csv"), "missing.csv")
     assert not ImportRun.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)  # as the command runs: no transaction around the import
+def test_a_utf16_file_without_a_byte_order_mark_is_a_failed_run_that_says_so(
+    samples: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "utf16le.csv"
+    path.write_bytes(
+        (samples / "register_2024.csv").read_text(encoding="utf-8").encode("utf-16-le")
+    )
+    with pytest.raises(RegisterFormatError, match="UTF-16-LE"):
+        register_import(path=path, enqueue_crosscheck=False)
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.FAILED
+    assert run.error.startswith("file is UTF-16-LE (without a byte order mark)")
+
+
+def test_a_failure_message_with_control_characters_is_stored_escaped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from registry import services
+
+    def refused(path: Path, **kwargs: object) -> None:
+        raise RegisterFormatError("header: \x00\x05PERSON\x1b[31m;\tD_REG")
+
+    monkeypatch.setattr(services, "open_register", refused)
+    path = tmp_path / "any.csv"
+    path.write_text("x\n", encoding="utf-8")
+    with pytest.raises(RegisterFormatError):
+        register_import(path=path, enqueue_crosscheck=False)
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.FAILED
+    assert run.error == "header: \\x00\\x05PERSON\\x1b[31m;\tD_REG (nothing imported)"
+
+
+def test_a_binary_header_is_a_failed_run_that_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "._register.csv"
+    path.write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        \x00\x02" + b"\x00" * 40)
+    with pytest.raises(RegisterFormatError):
+        register_import(path=path, enqueue_crosscheck=False)
+    run = ImportRun.objects.get()
+    assert run.status == ImportRun.Status.FAILED
+    assert run.error == (
+        "._register.csv: the header holds NUL bytes: not a text file (nothing imported)"
+    )
+
+
+def test_a_zip_made_on_macos_imports_without_its_metadata_members(
+    samples: Path, tmp_path: Path
+) -> None:
+    import zipfile
+
+    path = tmp_path / "mac.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.write(samples / "register_2024.csv", "register_2024.csv")
+        archive.writestr(
+            "__MACOSX/._register_2024.csv",
+            b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        \x00\x02" + b"\x00" * 200,
+        )
+    run = register_import(path=path, enqueue_crosscheck=False)
+    assert (run.status, run.rows_inserted, run.rows_rejected) == (ImportRun.Status.DONE, 6, 0)
+
+
+def test_zip_members_of_the_same_name_are_each_imported(samples: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    path = tmp_path / "dup.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.write(samples / "register_malformed.csv", "register.csv")
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            archive.write(samples / "register_2021.csv", "register.csv")
+    run = register_import(path=path, enqueue_crosscheck=False)
+    assert (run.rows_inserted, run.rows_rejected) == (2 + 6, 6)
+    assert set(RegisterRecord.objects.values_list("d_reg__year", flat=True)) == {2021, 2025}
+    assert set(ImportReject.objects.filter(run=run).values_list("source", flat=True)) == {
+        "dup.zip:register.csv"
+    }

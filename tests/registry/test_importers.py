@@ -175,3 +175,141 @@ def test_a_nul_byte_is_a_reject_not_a_failed_copy(tmp_path: Path) -> None:
     rows, rejects = parse(path)
     assert [(r.line, r.reason) for r in rejects] == [(3, "NUL byte")]
     assert len(rows) == 5
+
+
+def sample_lines() -> list[str]:
+    return (SAMPLES / "register_2024.csv").read_text(encoding="utf-8").splitlines()
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("number", ["inf", "-inf", "1e400", "nan"])
+def test_an_infinite_number_is_a_reject_not_a_crash(tmp_path: Path, number: str) -> None:
+    lines = sample_lines()
+    lines[1] = lines[1].replace(";1998;1400;1900;", f";{number};1400;1900;")  # CAPACITY
+    rows, rejects = parse(write_lines(tmp_path / "inf.csv", lines))
+    assert [(r.line, r.reason) for r in rejects] == [(2, f"bad number {number!r} in CAPACITY")]
+    assert len(rows) == 5
+
+
+def test_a_field_over_the_csv_limit_near_the_top_is_a_reject_of_its_line(tmp_path: Path) -> None:
+    lines = sample_lines()
+    long_line = '"P";"' + "x" * 200_000 + '"'  # within the sniffed 256 KB
+    path = write_lines(tmp_path / "long.csv", [lines[0], lines[1], long_line, *lines[2:]])
+    [source] = open_register(path)
+    assert source.date_format is DateFormat.DMY2
+    rows, rejects = parse(path)
+    assert [(r.line, r.reason) for r in rejects] == [
+        (3, "unreadable CSV line: field larger than field limit (131072)")
+    ]
+    assert rejects[0].raw == long_line[:2000]
+    assert [row.line for row in rows] == [2, 4, 5, 6, 7, 8]
+
+
+def test_a_stray_carriage_return_near_the_top_is_a_reject_of_its_line(tmp_path: Path) -> None:
+    lines = sample_lines()
+    lines[2] = lines[2].replace(";2016;", ";20\r16;")  # an unquoted CR inside MAKE_YEAR
+    rows, rejects = parse(write_lines(tmp_path / "cr.csv", lines))
+    assert [r.line for r in rejects] == [3]
+    assert rejects[0].reason.startswith("unreadable CSV line: new-line character seen")
+    assert [row.line for row in rows] == [2, 4, 5, 6, 7]
+
+
+def test_a_file_whose_lines_end_in_a_bare_carriage_return_is_refused_clearly(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "mac.csv"
+    path.write_bytes((SAMPLES / "register_2024.csv").read_bytes().replace(b"\r\n", b"\r"))
+    with pytest.raises(RegisterFormatError, match="bare carriage return"):
+        open_register(path)
+
+
+def test_two_stray_quotes_on_a_line_do_not_swallow_the_next_row(tmp_path: Path) -> None:
+    lines = sample_lines()
+    # one quote lost, one added: the count stays even, and `;"x` opens a field to the line's end
+    lines[1] = lines[1].replace('"CAMRY"', 'CAMRY"') + ';"x'
+    rows, rejects = parse(write_lines(tmp_path / "swallow.csv", lines))
+    assert [(r.line, r.reason, r.raw) for r in rejects] == [
+        (2, "expected 20 columns, got 21", lines[1])
+    ]
+    assert [row.line for row in rows] == [3, 4, 5, 6, 7]
+
+
+def test_a_record_over_two_lines_is_a_reject_of_each_line(tmp_path: Path) -> None:
+    lines = sample_lines()
+    first, second = lines[1].split('"TOYOTA";')
+    path = write_lines(tmp_path / "split.csv", [lines[0], first + '"TOY', 'OTA";' + second])
+    rows, rejects = parse(path)
+    assert [(r.line, r.reason) for r in rejects] == [
+        (2, "unbalanced quotes"),
+        (3, "unbalanced quotes"),
+    ]
+    assert rows == []
+
+
+def test_the_date_format_is_the_one_most_sampled_dates_are_in(tmp_path: Path) -> None:
+    lines = sample_lines()
+    lines[1] = lines[1].replace(";14.03.24;", ";2024-03-14;")  # the first row's date is ISO
+    path = write_lines(tmp_path / "first_date.csv", lines)
+    [source] = open_register(path)
+    assert source.date_format is DateFormat.DMY2
+    rows, rejects = parse(path)
+    assert [(r.line, r.reason) for r in rejects] == [
+        (2, "bad date '2024-03-14' (expected DD.MM.YY)")
+    ]
+    assert [row.line for row in rows] == [3, 4, 5, 6, 7]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "name"),
+    [
+        ("utf-16-le", "UTF-16-LE"),
+        ("utf-16-be", "UTF-16-BE"),
+        ("utf-32-le", "UTF-32-LE"),
+        ("utf-32-be", "UTF-32-BE"),
+    ],
+)
+def test_utf16_and_utf32_without_a_byte_order_mark_are_refused_clearly(
+    tmp_path: Path, encoding: str, name: str
+) -> None:
+    path = tmp_path / "wide.csv"
+    path.write_bytes((SAMPLES / "register_2024.csv").read_text(encoding="utf-8").encode(encoding))
+    with pytest.raises(RegisterFormatError) as refused:
+        open_register(path)
+    assert str(refused.value) == (
+        f"file is {name} (without a byte order mark), which is not supported: the register is "
+        "published in UTF-8; convert it to UTF-8"
+    )
+
+
+def test_a_header_with_nul_bytes_is_refused_as_not_text(tmp_path: Path) -> None:
+    path = tmp_path / "._register.csv"  # what macOS writes beside a file: binary metadata
+    path.write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        \x00\x02" + b"\x00" * 40)
+    with pytest.raises(RegisterFormatError) as refused:
+        open_register(path)
+    assert str(refused.value) == "._register.csv: the header holds NUL bytes: not a text file"
+
+
+def test_zip_members_of_the_same_name_are_each_read(tmp_path: Path) -> None:
+    path = tmp_path / "dup.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.write(SAMPLES / "register_2024.csv", "register.csv")
+        with pytest.warns(UserWarning, match="Duplicate name"):
+            archive.write(SAMPLES / "register_2021.csv", "register.csv")
+    first, second = open_register(path)
+    assert (first.name, second.name) == ("dup.zip:register.csv", "dup.zip:register.csv#2")
+    assert (first.variant, second.variant) == (Variant.V2023, Variant.V2021)
+    assert {row.d_reg.year for row in first.rows() if isinstance(row, RegisterRow)} == {2024}
+    assert {row.d_reg.year for row in second.rows() if isinstance(row, RegisterRow)} == {2021}
+
+
+def test_macos_metadata_in_a_zip_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "mac.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.write(SAMPLES / "register_2024.csv", "register_2024.csv")
+        archive.writestr("__MACOSX/._register_2024.csv", b"\x00\x05\x16\x07" + b"\x00" * 40)
+    [source] = open_register(path)
+    assert source.name == "mac.zip:register_2024.csv"
