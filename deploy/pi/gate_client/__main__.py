@@ -34,6 +34,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--models", type=Path, default=Path("models"))  # holds detector/ and ocr/
     parser.add_argument("--refresh", type=float, default=60.0, help="Access list refresh, s.")
     parser.add_argument("--retry", type=float, default=2.0, help="Seconds between reconnects.")
+    parser.add_argument(
+        "--park-after", type=int, default=5,
+        help="Server errors in a row on one queued frame before it is parked, if the server "
+        "takes the frame behind it.",
+    )  # fmt: skip
     parser.add_argument("--timeout", type=float, default=5.0, help="HTTP timeout, s.")
     parser.add_argument(
         "--drain-timeout", type=float, default=120.0,
@@ -76,6 +81,7 @@ def main(args: argparse.Namespace) -> int:
         out=sys.stdout,
         refresh_s=args.refresh,
         retry_s=args.retry,
+        park_after=args.park_after,
     )
     try:
         client.run(drain_timeout_s=args.drain_timeout if args.once else 0.0)

@@ -3,7 +3,9 @@
 Order is kept: while anything is queued, new shots go to the back of the queue, and the queue
 is sent oldest first whenever the server answers again. A frame leaves the queue only once the
 server has answered for it; a resend after a lost answer carries the same frame id, which the
-server stores once.
+server stores once. A queued frame the server keeps failing on (5xx) while it takes the frame
+behind it is parked (`Spool.park`), so one bad frame cannot hold the queue forever; a server
+that fails on every frame is an outage, and the queue waits.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from gate_client.camera import Camera, Shot
-from gate_client.protocol import GateApi, Offline, Refused
+from gate_client.protocol import GateApi, Offline, Refused, ServerError
 from gate_client.readers import LocalReader
 from gate_client.relay import Relay
 from gate_client.rules import decide_offline
-from gate_client.spool import Spool
+from gate_client.spool import Queued, Spool
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +44,7 @@ class GateClient:
         out: TextIO,
         refresh_s: float = 60.0,
         retry_s: float = 2.0,
+        park_after: int = 5,
     ) -> None:
         self.api = api
         self.camera = camera
@@ -52,6 +55,8 @@ class GateClient:
         self.out = out
         self.refresh_s = refresh_s
         self.retry_s = retry_s
+        self.park_after = park_after
+        self.failures: dict[str, int] = {}  # queued frame id -> server errors in a row
         self.next_refresh = 0.0
         self.next_retry = 0.0
 
@@ -125,23 +130,55 @@ class GateClient:
             return False
         while (entry := self.spool.oldest()) is not None:
             try:
-                answer = self.api.post_frame(
-                    entry.jpeg(), frame_id=entry.frame_id, captured_at=entry.captured_at,
-                    queued=True,
-                )  # fmt: skip
+                self._deliver(entry)
+            except ServerError as exc:
+                self.failures[entry.frame_id] = self.failures.get(entry.frame_id, 0) + 1
+                if not self._park_if_poison(entry):
+                    self._went_offline(exc)
+                    return False
             except Offline as exc:
                 self._went_offline(exc)
                 return False
-            except Refused as exc:
-                if exc.status == THROTTLED:
-                    self._went_offline(exc)  # the frame stays first in the queue
-                    return False
-                # Sending it again would be refused again; keep the gate's queue moving.
-                logger.error("queued frame %s refused: %s", entry.frame_id, exc)
-                answer = {"decision": "unknown", "code": exc.code, "reason": exc.detail}
-            self.spool.remove(entry)
-            self._print({"event": "queued_sent", "frame_id": entry.frame_id, "file": entry.name,
-                         "captured_at": entry.captured_at, **answer})  # fmt: skip
+        self.failures.clear()
+        return True
+
+    def _deliver(self, entry: Queued) -> None:
+        """Send one queued frame; it leaves the queue once the server has answered for it.
+        Raises Offline (the frame stays queued)."""
+        try:
+            answer = self.api.post_frame(
+                entry.jpeg(), frame_id=entry.frame_id, captured_at=entry.captured_at, queued=True
+            )
+        except Refused as exc:
+            if exc.status == THROTTLED:
+                raise Offline(f"throttled: {exc}") from exc  # the frame stays first in the queue
+            # Sending it again would be refused again; keep the gate's queue moving.
+            logger.error("queued frame %s refused: %s", entry.frame_id, exc)
+            answer = {"decision": "unknown", "code": exc.code, "reason": exc.detail}
+        self.failures.pop(entry.frame_id, None)
+        self.spool.remove(entry)
+        self._print({"event": "queued_sent", "frame_id": entry.frame_id, "file": entry.name,
+                     "captured_at": entry.captured_at, **answer})  # fmt: skip
+
+    def _park_if_poison(self, entry: Queued) -> bool:
+        """Park `entry` once the server has failed on it `park_after` times in a row and then
+        takes the frame queued behind it: the fault is this frame's. True if parked. A server
+        that fails on the next frame too is down, and both stay queued in order."""
+        if self.failures[entry.frame_id] < self.park_after:
+            return False
+        following = self.spool.after(entry)
+        if following is None:
+            return False  # nothing to tell a bad frame from an outage with: wait for a shot
+        try:
+            self._deliver(following)
+        except Offline:
+            return False
+        parked = self.spool.park(entry)
+        failures = self.failures.pop(entry.frame_id)
+        logger.error("queued frame %s parked after %d server errors", entry.frame_id, failures)
+        self._print({"event": "queued_parked", "frame_id": entry.frame_id, "file": entry.name,
+                     "captured_at": entry.captured_at, "server_errors": failures,
+                     "parked": str(parked)})  # fmt: skip
         return True
 
     # --- the access list -------------------------------------------------------------------

@@ -22,6 +22,14 @@ class Offline(Exception):
     """The server could not be reached or is failing (5xx): queue and decide locally."""
 
 
+class ServerError(Offline):
+    """The server (or a proxy before it) answered 5xx: an outage, or a fault with this request."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"server error {status}")
+        self.status = status
+
+
 class Refused(Exception):
     """The server refused the request (4xx) with a reason code."""
 
@@ -81,7 +89,7 @@ class GateApi:
         except requests.RequestException as exc:
             raise Offline(f"{type(exc).__name__}: {exc}") from exc
         if response.status_code >= 500:
-            raise Offline(f"server error {response.status_code}")
+            raise ServerError(response.status_code)
         try:
             payload = response.json()
         except ValueError:

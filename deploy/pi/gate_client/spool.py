@@ -3,6 +3,10 @@
 Each frame is two files, `<seq>.jpg` and `<seq>.json` (its id and capture time), written to a
 temporary name and renamed, so a power cut leaves either a whole entry or none. Over the bound
 the oldest frames go first: a gate that has been offline for hours keeps its latest traffic.
+
+A frame the server keeps failing on while it answers everything else is parked: moved to
+`parked/` beside the queue (kept for the operator, at most `PARKED_MAX` frames) so that the
+frames behind it are sent.
 """
 
 from __future__ import annotations
@@ -10,10 +14,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
+
+PARKED_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,10 @@ class Spool:
         entries = self._entries()
         return entries[0] if entries else None
 
+    def after(self, entry: Queued) -> Queued | None:
+        """The entry queued right behind `entry`, if any."""
+        return next((e for e in self._entries() if e.seq > entry.seq), None)
+
     def put(self, *, jpeg: bytes, frame_id: str, captured_at: float, name: str) -> None:
         entries = self._entries()
         seq = entries[-1].seq + 1 if entries else 1
@@ -73,6 +84,21 @@ class Spool:
             json.dumps({"frame_id": frame_id, "captured_at": captured_at, "name": name}).encode(),
         )
         self._enforce_bound()
+
+    def park(self, entry: Queued) -> Path:
+        """Move `entry` out of the queue into `parked/`, under a name in parking order (queue
+        numbers restart once the queue empties). The metadata goes first: once it has left,
+        the queue no longer holds the entry. Returns the parked image's path."""
+        parked = self.folder / "parked"
+        parked.mkdir(exist_ok=True)
+        image = parked / f"{time.time_ns():020d}.jpg"
+        entry.path.with_suffix(".json").replace(image.with_suffix(".json"))
+        entry.path.replace(image)
+        for old in sorted(parked.glob("*.json"))[:-PARKED_MAX]:
+            old.unlink(missing_ok=True)
+            old.with_suffix(".jpg").unlink(missing_ok=True)
+            logger.warning("more than %d parked frames: dropped %s", PARKED_MAX, old.name)
+        return image
 
     def remove(self, entry: Queued) -> None:
         entry.path.with_suffix(".json").unlink(missing_ok=True)
