@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
+from recognition import dispatch
 from recognition.models import BacklogRun, CrosscheckRequest, Reading
 from recognition.selectors import BacklogProgress, backlog_progress
+from recognition.services import crosscheck_requests_create
 
 
 @admin.register(Reading)
@@ -68,11 +73,42 @@ class BacklogRunAdmin(admin.ModelAdmin):
         return "-" if eta is None else str(eta)
 
 
+class _GivenUp(admin.SimpleListFilter):
+    title = "given up"
+    parameter_name = "given_up"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", "Yes: the check kept raising"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        limit = settings.CROSSCHECK_MAX_FAILURES
+        if self.value() == "yes":
+            return queryset.filter(failures__gte=limit)
+        if self.value() == "no":
+            return queryset.filter(failures__lt=limit)
+        return queryset
+
+
 @admin.register(CrosscheckRequest)
 class CrosscheckRequestAdmin(admin.ModelAdmin):
-    list_display = ["listing", "requested_at", "sent_at", "checked_at", "is_due"]
+    list_display = ["listing", "requested_at", "sent_at", "checked_at", "is_due", "failures",
+                    "error"]  # fmt: skip
+    list_filter = [_GivenUp]
     raw_id_fields = ["listing"]
+    readonly_fields = ["failures", "last_error"]
+    actions = ["ask_again"]
 
     @admin.display(boolean=True, description="due")
     def is_due(self, request: CrosscheckRequest) -> bool:
         return request.is_due
+
+    @admin.display(description="last error")
+    def error(self, request: CrosscheckRequest) -> str:
+        return request.last_error[:120]
+
+    @admin.action(description="Ask again (once the cause is fixed)")
+    def ask_again(self, request: HttpRequest, queryset: QuerySet[CrosscheckRequest]) -> None:
+        listing_ids = list(queryset.values_list("listing_id", flat=True))
+        crosscheck_requests_create(listing_ids=listing_ids)
+        sent = dispatch.crosscheck_send(listing_ids=listing_ids)  # the rest: the sweeper's
+        self.message_user(request, f"{len(listing_ids)} cross-checks asked for again, {sent} sent")

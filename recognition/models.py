@@ -67,6 +67,10 @@ class CrosscheckRequest(models.Model):
     requested_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
     checked_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(
+        default=0, help_text="Checks of this request that raised, in a row."
+    )
+    last_error = models.TextField(blank=True, default="")
 
     class Meta:
         indexes = [models.Index(fields=["checked_at", "requested_at"], name="crosscheck_due_idx")]

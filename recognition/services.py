@@ -15,7 +15,7 @@ import numpy as np
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from PIL import Image
 
@@ -308,7 +308,8 @@ def crosscheck_requests_create(*, listing_ids: Sequence[int]) -> None:
         [CrosscheckRequest(listing_id=pk, requested_at=now) for pk in sorted(set(listing_ids))],
         update_conflicts=True,
         unique_fields=["listing"],
-        update_fields=["requested_at", "sent_at"],
+        # New facts may be what the failing checks lacked: they start the count again.
+        update_fields=["requested_at", "sent_at", "failures", "last_error"],
     )
 
 
@@ -330,7 +331,15 @@ def crosscheck_request_token(*, listing_id: int) -> datetime | None:
 def crosscheck_request_done(*, listing_id: int, token: datetime) -> None:
     """Everything requested up to `token` is checked; a later request stays due."""
     CrosscheckRequest.objects.filter(listing_id=listing_id, requested_at__lte=token).update(
-        checked_at=token
+        checked_at=token, failures=0, last_error=""
+    )
+
+
+def crosscheck_request_failed(*, listing_id: int, error: str) -> None:
+    """The check raised: counted, so that the sweeper stops resending a check that always
+    raises (`CROSSCHECK_MAX_FAILURES`) and the admin shows why."""
+    CrosscheckRequest.objects.filter(listing_id=listing_id).update(
+        failures=F("failures") + 1, last_error=error[:2000]
     )
 
 

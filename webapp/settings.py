@@ -233,6 +233,9 @@ RECOGNITION_QUEUE_LOST_SECONDS = envint("RECOGNITION_QUEUE_LOST_SECONDS", 600)
 RECOGNITION_UNSENT_GRACE_SECONDS = envint("RECOGNITION_UNSENT_GRACE_SECONDS", 120)
 # A cross-check request sent this long ago and still not done is sent again.
 CROSSCHECK_RESEND_SECONDS = envint("CROSSCHECK_RESEND_SECONDS", 300)
+# A cross-check that raised this many times in a row (a bug, a record it cannot take) is no longer
+# resent by the sweeper; the admin shows it with its error, and new facts or "Ask again" reset it.
+CROSSCHECK_MAX_FAILURES = envint("CROSSCHECK_MAX_FAILURES", 5)
 # --- end issue 18 ---
 
 LOG_LEVEL = envstr("LOG_LEVEL", "INFO")

@@ -18,6 +18,7 @@ from recognition.models import CrosscheckRequest, Reading
 from tests.fixtures.factories import PhotoFactory, jpeg_bytes
 from tests.fixtures.worker import drop_broker_connections
 from webapp.celery import app as celery_app
+from webapp.checks import services as check_services
 from webapp.listings.models import Photo
 
 pytestmark = pytest.mark.django_db
@@ -216,6 +217,36 @@ def test_the_sweeper_sends_due_cross_checks_and_they_end_checked(engine_control:
     request = CrosscheckRequest.objects.get(listing_id=photo.listing_id)
     assert not request.is_due
     assert tasks.crosscheck_sweep.apply().get() == 0
+
+
+def test_a_cross_check_that_keeps_raising_is_given_up_until_its_facts_change(
+    engine_control: Path, monkeypatch, settings
+):
+    # given: a listing whose check raises every time (a rule's bug, injected here)
+    settings.CROSSCHECK_MAX_FAILURES = 2
+    settings.CROSSCHECK_RESEND_SECONDS = 0  # every sweep may resend
+    photo = PhotoFactory()
+    services.crosscheck_requests_create(listing_ids=[photo.listing_id])
+
+    def broken_rule(*, listing_id: int) -> list:
+        raise RuntimeError("rule bug")
+
+    monkeypatch.setattr(check_services, "listing_crosscheck", broken_rule)
+    # when: the sweeper runs twice as often as the limit
+    sent = [tasks.crosscheck_sweep.apply().get() for _ in range(4)]
+    # then: it sent the check twice, then stopped, the error kept and the listing still due
+    assert sent == [1, 1, 0, 0]
+    request = CrosscheckRequest.objects.get(listing_id=photo.listing_id)
+    assert (request.failures, request.last_error) == (2, "RuntimeError: rule bug")
+    assert request.is_due
+    # when: new facts arrive (and the rule is fixed)
+    monkeypatch.undo()
+    services.crosscheck_requests_create(listing_ids=[photo.listing_id])
+    # then: the check is sent again and ends done, its count cleared
+    assert tasks.crosscheck_sweep.apply().get() == 1
+    request.refresh_from_db()
+    assert not request.is_due
+    assert (request.failures, request.last_error) == (0, "")
 
 
 def test_a_request_made_while_the_check_runs_stays_due():

@@ -77,3 +77,31 @@ def test_the_admin_cleans_up_expired_login_attempts(admin_client_, settings):
     # then
     assert response.status_code == 302
     assert list(AccessAttempt.objects.values_list("pk", flat=True)) == [fresh.pk]
+
+
+def test_the_admin_asks_again_for_a_cross_check_that_was_given_up(admin_client_, settings):
+    # given: a request whose check raised up to the limit
+    from recognition.models import CrosscheckRequest
+    from recognition.services import crosscheck_requests_create
+
+    photo = PhotoFactory()
+    crosscheck_requests_create(listing_ids=[photo.listing_id])
+    CrosscheckRequest.objects.update(
+        failures=settings.CROSSCHECK_MAX_FAILURES, last_error="RuntimeError: rule bug"
+    )
+    given_up = admin_client_.get("/admin/recognition/crosscheckrequest/?given_up=yes")
+    assert b"RuntimeError: rule bug" in given_up.content
+    request = CrosscheckRequest.objects.get()
+    # when
+    response = admin_client_.post(
+        "/admin/recognition/crosscheckrequest/",
+        {"action": "ask_again", "_selected_action": [request.pk]},
+    )
+    # then: sent again (eager here: checked at once) with its count cleared
+    assert response.status_code == 302
+    request.refresh_from_db()
+    assert (request.failures, request.last_error, request.is_due) == (0, "", False)
+    assert (
+        b"RuntimeError"
+        not in admin_client_.get("/admin/recognition/crosscheckrequest/?given_up=yes").content
+    )

@@ -60,6 +60,22 @@ def test_metrics_carry_the_platecheck_figures(client, moderator, settings):
     assert 'platecheck_metrics_errors{part="photos"} 0.0' in text
 
 
+def test_metrics_count_cross_checks_due_and_given_up(client, moderator, settings):
+    from recognition.models import CrosscheckRequest
+    from recognition.services import crosscheck_requests_create
+
+    settings.METRICS_ALLOWED_ADDRESSES = []
+    due, given_up = PhotoFactory(), PhotoFactory()
+    crosscheck_requests_create(listing_ids=[due.listing_id, given_up.listing_id])
+    CrosscheckRequest.objects.filter(listing_id=given_up.listing_id).update(
+        failures=settings.CROSSCHECK_MAX_FAILURES
+    )
+    client.force_login(moderator)
+    text = client.get("/metrics").content.decode()
+    assert 'platecheck_crosschecks_due{state="due"} 1.0' in text
+    assert 'platecheck_crosschecks_due{state="given_up"} 1.0' in text
+
+
 def test_a_reading_without_every_stage_keeps_the_latency_figures(client, moderator, settings):
     # given: two readings of today's engine and one of a version that timed only detection
     settings.METRICS_ALLOWED_ADDRESSES = []

@@ -8,7 +8,11 @@ from celery import shared_task
 from django.db import OperationalError
 
 from recognition.dispatch import CROSSCHECK_TASK
-from recognition.services import crosscheck_request_done, crosscheck_request_token
+from recognition.services import (
+    crosscheck_request_done,
+    crosscheck_request_failed,
+    crosscheck_request_token,
+)
 from webapp.checks import services
 from webapp.partners.webhooks import webhook_event_emit
 
@@ -30,7 +34,15 @@ def crosscheck_listing(listing_id: int) -> None:
     """Re-derive the listing's flags from its readings and the register (idempotent)."""
     # Read before the check reads the facts: a request made while it runs stays due.
     token = crosscheck_request_token(listing_id=listing_id)
-    flags = services.listing_crosscheck(listing_id=listing_id)
+    try:
+        flags = services.listing_crosscheck(listing_id=listing_id)
+    except OperationalError:
+        raise  # retried above; a database that is down cannot count the failure either
+    except Exception as exc:
+        # Not transient: the sweeper would resend it every few minutes for ever. Counted, it
+        # stops after CROSSCHECK_MAX_FAILURES, and the admin shows the error.
+        crosscheck_request_failed(listing_id=listing_id, error=f"{type(exc).__name__}: {exc}")
+        raise
     webhook_event_emit(event="listing.checked", listing_id=listing_id, data={"flags": len(flags)})
     if token is not None:
         crosscheck_request_done(listing_id=listing_id, token=token)
