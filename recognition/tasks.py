@@ -67,7 +67,14 @@ def _recognize(task: Task, photo_ids: Sequence[int]) -> None:
     claims = services.photos_claim(
         photo_ids=photo_ids, engine_version=engine.version, worker=worker
     )
-    claims, images = _load_images(claims)
+    try:
+        claims, images = _load_images(claims)
+    except TRANSIENT_ERRORS as exc:
+        # Free the leases before the retry: it may run in another worker process, which would
+        # drop photos leased to this one until the lease ran out (7 minutes).
+        connection.close()
+        _on_transient(task, claims, exc)
+        raise
     if not claims:
         return
     try:

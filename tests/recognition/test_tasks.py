@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.db import OperationalError, connection
 from django.urls import reverse
 
 from recognition import tasks
@@ -61,6 +62,27 @@ def test_a_transient_error_that_never_clears_fails_after_the_retries(engine_cont
     assert refreshed(photo).status == Photo.Status.FAILED
     assert photo.last_error.startswith("gave up after retries: TimeoutError")
     assert (engine_control / "transient_count").read_text() == str(tasks.MAX_RETRIES + 1)
+
+
+@pytest.mark.django_db(transaction=True)  # the task closes the broken connection
+def test_a_database_error_loading_the_photo_every_time_fails_it_after_the_retries(
+    engine_control: Path,
+):
+    # given: the database errors on every read of the photo's file name (not on the claim)
+    photo = PhotoFactory()
+
+    def image_read_fails(execute, sql, params, many, context):
+        if sql.startswith("SELECT") and '"image"' in sql and "FOR UPDATE" not in sql:
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    # when
+    with connection.execute_wrapper(image_read_fails):
+        tasks.recognize_photo.delay(photo.pk)
+    # then: each try freed its lease for the next, and the last gave up (not left processing)
+    assert refreshed(photo).status == Photo.Status.FAILED
+    assert photo.last_error.startswith("gave up after retries: OperationalError")
+    assert (photo.lease_expires_at, photo.leased_by) == (None, "")
 
 
 def test_an_unexpected_engine_error_is_recorded_on_the_photo(engine_control: Path, monkeypatch):
