@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
@@ -111,3 +113,10 @@ def start_client(command: list[str], log: Path) -> subprocess.Popen[str]:
         text=True,
         env={**os.environ, "PYTHONPATH": str(PI_DIR)},
     )
+
+
+def json_lines(stream: IO[str], out: queue.Queue) -> None:
+    """The client's stdout, a JSON object a line, into `out`; None once it ends."""
+    for line in stream:
+        out.put(json.loads(line))
+    out.put(None)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.conftest import client_command, start_client, write_config
+from tests.deploy.conftest import client_command, json_lines, start_client, write_config
 from tests.fixtures.gate_engine import frame_jpeg, teach
 from webapp.gates import services
 from webapp.gates.models import DeviceRequest, Frame
@@ -45,12 +45,6 @@ def _frames(folder: Path, engine_dir: Path, count: int) -> list[str]:
     return plates
 
 
-def _reader(stream, lines: queue.Queue) -> None:
-    for line in stream:
-        lines.put(json.loads(line))
-    lines.put(None)
-
-
 def test_the_gate_keeps_working_offline_and_delivers_every_frame_once_in_order(
     server, gate_engine, gate, tmp_path
 ):
@@ -67,7 +61,7 @@ def test_the_gate_keeps_working_offline_and_delivers_every_frame_once_in_order(
     )  # fmt: skip
     client = start_client(command, tmp_path / "client.log")
     lines: queue.Queue = queue.Queue()
-    threading.Thread(target=_reader, args=(client.stdout, lines), daemon=True).start()
+    threading.Thread(target=json_lines, args=(client.stdout, lines), daemon=True).start()
     seen: list[dict] = []
 
     def take_until(predicate, timeout: float) -> None:

@@ -10,7 +10,6 @@ behind it, deliver every other frame exactly once in order, and park nothing dur
 from __future__ import annotations
 
 import hashlib
-import json
 import queue
 import threading
 import time
@@ -20,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from tests.deploy.conftest import client_command, start_client, write_config
+from tests.deploy.conftest import client_command, json_lines, start_client, write_config
 from tests.fixtures.gate_engine import frame_jpeg
 from webapp.gates.models import Frame
 
@@ -80,12 +79,6 @@ def proxy(server) -> Iterator[FaultyProxy]:
     faulty.close()
 
 
-def _lines(stream, out: queue.Queue) -> None:
-    for line in stream:
-        out.put(json.loads(line))
-    out.put(None)
-
-
 def test_a_frame_the_server_always_fails_on_is_parked_and_the_queue_moves_on(
     proxy, gate_engine, gate, tmp_path
 ):
@@ -109,7 +102,7 @@ def test_a_frame_the_server_always_fails_on_is_parked_and_the_queue_moves_on(
     proxy.down = True
     client = start_client(command, tmp_path / "client.log")
     seen: queue.Queue = queue.Queue()
-    threading.Thread(target=_lines, args=(client.stdout, seen), daemon=True).start()
+    threading.Thread(target=json_lines, args=(client.stdout, seen), daemon=True).start()
     lines: list[dict] = []
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:

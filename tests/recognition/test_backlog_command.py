@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from io import StringIO
 
@@ -17,7 +15,7 @@ from recognition import tasks
 from recognition.management.commands import recognize_backlog
 from recognition.models import BacklogRun
 from tests.fixtures.factories import PhotoFactory
-from tests.fixtures.worker import TEST_BROKER_URL, drop_broker_connections
+from tests.fixtures.worker import TEST_BROKER_URL, drop_broker_connections, take_messages
 from webapp.celery import app as celery_app
 from webapp.listings.models import Photo
 
@@ -73,15 +71,6 @@ def test_follow_shows_the_run_through_to_the_end(engine_control, settings):
     assert "3 of 3 photos queued" in out
     assert "3 read, 0 failed" in out
     assert BacklogRun.objects.get().status == BacklogRun.Status.DONE
-
-
-def take_messages(client: redis.Redis, queue: str) -> list[list[int]]:
-    """The photo ids of every recognize_photos message waiting in `queue`, oldest first."""
-    messages = []
-    while (raw := client.rpop(queue)) is not None:
-        args = json.loads(base64.b64decode(json.loads(raw)["body"]))[0]
-        messages.append(args[0])
-    return messages
 
 
 def test_follow_ends_when_a_photo_of_the_run_is_deleted_and_counts_only_the_runs_photos(

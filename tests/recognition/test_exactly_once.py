@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +14,7 @@ from django.utils import timezone
 from recognition import dispatch, selectors, services, tasks
 from recognition.models import CrosscheckRequest, Reading
 from tests.fixtures.factories import PhotoFactory, jpeg_bytes
-from tests.fixtures.worker import drop_broker_connections
+from tests.fixtures.worker import drop_broker_connections, take_messages
 from webapp.celery import app as celery_app
 from webapp.checks import services as check_services
 from webapp.listings.models import Photo
@@ -279,15 +277,6 @@ def expire_leases(photos: list[Photo]) -> None:
     Photo.objects.filter(pk__in=[p.pk for p in photos]).update(
         lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
-
-
-def take_messages(client: redis.Redis, queue: str) -> list[list[int]]:
-    """The photo ids of every recognize_photos message waiting in `queue`, oldest first."""
-    messages = []
-    while (raw := client.rpop(queue)) is not None:
-        args = json.loads(base64.b64decode(json.loads(raw)["body"]))[0]
-        messages.append(args[0])
-    return messages
 
 
 def test_the_requeue_sends_each_expired_lease_in_its_own_message(redis_broker, settings):

@@ -19,6 +19,7 @@ from registry.importers import RegisterFormatError, RegisterRow, Reject, open_re
 from registry.models import ImportReject, ImportRun, RegisterRecord
 from registry.services import register_import
 from tests.fixtures.factories import ListingFactory
+from tests.registry.test_importers import parse
 
 pytestmark = pytest.mark.django_db
 
@@ -237,15 +238,6 @@ def test_a_failed_import_leaves_no_staging_table(samples: Path, monkeypatch: pyt
     assert staging_tables() == []  # created in the import's transaction, gone with it
 
 
-def line_reader(path: Path) -> tuple[list[RegisterRow], list[Reject]]:
-    rows: list[RegisterRow] = []
-    rejects: list[Reject] = []
-    for source in open_register(path):
-        for item in source.rows():
-            (rejects if isinstance(item, Reject) else rows).append(item)
-    return rows, rejects
-
-
 def fast_path(path: Path) -> loaders.Loaded:
     [source] = open_register(path)
     run = ImportRun.objects.create(file_name=path.name, file_sha256="x")
@@ -286,7 +278,7 @@ def test_both_paths_read_an_odd_line_alike(samples: Path, tmp_path: Path, oddity
     header, rows = header_and_rows(samples)
     path = tmp_path / "odd.csv"
     path.write_text("\n".join([header, odd_line(rows[0], oddity), *rows]) + "\n", encoding="utf-8")
-    expected, expected_rejects = line_reader(path)
+    expected, expected_rejects = parse(path)
     loaded = fast_path(path)
     assert loaded.fast  # COPY read the file; the odd line went to Python
     assert loaded.rejects == expected_rejects  # line, reason and the line's text
@@ -345,7 +337,7 @@ def test_rows_sql_refuses_keep_their_line_as_the_file_holds_it(
         with zipfile.ZipFile(tmp_path / "refused.zip", "w", zipfile.ZIP_DEFLATED) as archive:
             archive.write(path, "refused.csv")
         path = tmp_path / "refused.zip"
-    _, expected = line_reader(path)
+    _, expected = parse(path)
     loaded = fast_path(path)
     assert loaded.fast
     assert [(r.line, r.raw) for r in loaded.rejects] == [
