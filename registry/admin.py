@@ -17,26 +17,12 @@ from django.utils.html import format_html
 from recognition.pipeline.regions import normalise_plate
 from registry.models import ImportReject, ImportRun, RegisterRecord
 from registry.normalise import normalise_vin
+from registry.spreadsheet import spreadsheet_safe
 
 
 class _Echo:
     def write(self, value: str) -> str:
         return value
-
-
-# A cell a spreadsheet would run as a formula (CSV injection): prefixed with a quote so it is
-# shown as text (OWASP). Spreadsheets skip leading blanks before a formula (` =1+1`), and tab
-# and carriage return start formulas in some of them.
-_FORMULA_STARTS = ("=", "+", "-", "@")
-_CONTROL_STARTS = ("\t", "\r")
-
-
-def spreadsheet_safe(value: object) -> object:
-    if isinstance(value, str) and (
-        value.startswith(_CONTROL_STARTS) or value.lstrip().startswith(_FORMULA_STARTS)
-    ):
-        return "'" + value
-    return value
 
 
 def _rejects_csv_rows(runs: QuerySet[ImportRun]) -> Iterator[str]:

@@ -105,3 +105,16 @@ def test_the_admin_asks_again_for_a_cross_check_that_was_given_up(admin_client_,
         b"RuntimeError"
         not in admin_client_.get("/admin/recognition/crosscheckrequest/?given_up=yes").content
     )
+
+
+def test_the_admin_explains_a_photo_cut_inside_its_header(admin_client_):
+    listing = ListingFactory()
+    cut = SimpleUploadedFile("car.jpg", images.jpeg(600, 400)[:300])
+
+    response = admin_client_.post(
+        "/admin/listings/photo/add/", {"listing": listing.pk, "upload": cut}
+    )
+
+    assert response.status_code == 200
+    assert b"image header cannot be read" in response.content
+    assert not Photo.objects.filter(listing=listing).exists()

@@ -5,7 +5,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from recognition.models import Reading
 from tests.fixtures import images
@@ -52,6 +52,34 @@ def test_it_ingests_a_folder_per_listing(tmp_path: Path, engine_control: Path):
     listing = Listing.objects.get(marketplace_id="MP-9")
     assert listing.declared_make == "BMW"
     assert listing.photos.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("row", "field"),
+    [
+        pytest.param("MP-2,Kia,2015,AA 1234 BB / spare plate,", "declared_plate", id="long-plate"),
+        pytest.param("MP-2,Kia,twenty,,", "declared_year", id="year-not-a-number"),
+        pytest.param("MP-2,Kia,99999,,", "declared_year", id="year-out-of-range"),
+        pytest.param(f"{'M' * 65},Kia,2015,,", "marketplace_id", id="long-id"),
+    ],
+)
+def test_a_bad_row_stops_the_ingest_before_anything_is_written(
+    tmp_path: Path, row: str, field: str
+):
+    # given: a good first row, and a second one the listing table cannot hold
+    (tmp_path / "listings.csv").write_text(
+        "marketplace_id,declared_make,declared_year,declared_plate,photos\n"
+        f"MP-1,Lada,2015,AA1234BB,\n{row}\n"
+    )
+
+    # when
+    with pytest.raises(CommandError) as caught:
+        call_command("ingest_listings", str(tmp_path), "--no-progress", stdout=StringIO())
+
+    # then: the operator is told where and what; no listing of the file was half-ingested
+    assert "listings.csv:3" in str(caught.value)
+    assert field in str(caught.value)
+    assert not Listing.objects.exists()
 
 
 def test_load_sample_prints_a_moderator_login(tmp_path: Path, engine_control: Path):

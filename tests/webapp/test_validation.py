@@ -75,3 +75,41 @@ def test_it_accepts_jpeg_png_and_webp_unchanged(data: bytes, fmt: str, extension
     assert (photo.format, photo.extension, photo.width, photo.height) == (fmt, extension, 80, 60)
     assert photo.content == data
     assert not photo.rotated
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(images.jpeg(600, 400)[:300], id="jpeg-cut-inside-its-tables"),
+        pytest.param(b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"\x00" * 20, id="webp-header-only"),
+    ],
+)
+def test_a_photo_broken_inside_its_header_is_rejected_not_an_error(data: bytes):
+    # Pillow raises a bare OSError for these while reading the header; callers (the admin form,
+    # the API) only turn PhotoRejected into a clear message.
+    assert reject_code(data) in ("corrupt", "truncated")
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP"])
+def test_it_rejects_an_animated_image(fmt: str):
+    # The engine reads the first frame while a browser plays them all: what the moderator sees
+    # would not be what was checked.
+    first, second = Image.new("RGB", (80, 60), (10, 10, 10)), Image.new("RGB", (80, 60), "white")
+    data = images.encode(first, fmt, save_all=True, append_images=[second])
+    with pytest.raises(PhotoRejected) as caught:
+        photo_validate(io.BytesIO(data))
+    assert caught.value.code == "unsupported_type"
+    assert "animated" in caught.value.reason
+
+
+def test_a_16_bit_grey_png_is_stored_as_the_engine_and_browsers_see_it():
+    # given: a mid-grey 16-bit greyscale PNG (scanners and some cameras write these)
+    data = images.encode(Image.new("I;16", (80, 60), 128 * 257), "PNG")
+
+    # when
+    photo = photo_validate(io.BytesIO(data))
+
+    # then: loaded the way recognition loads photos, it is still mid-grey (not clipped to white)
+    stored = Image.open(io.BytesIO(photo.content))
+    assert stored.convert("RGB").getpixel((40, 30)) == (128, 128, 128)
+    assert (photo.format, photo.width, photo.height) == ("PNG", 80, 60)

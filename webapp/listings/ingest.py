@@ -13,10 +13,15 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from webapp.listings.models import Listing
 from webapp.listings.services import ListingDeclared
 
 PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
 CSV_NAME = "listings.csv"
+# The partner API's bounds for a model year; the column itself would take up to 32767.
+YEAR_MIN, YEAR_MAX = 1900, 2100
+_TEXT_FIELDS = ("marketplace_id", "declared_make", "declared_model", "declared_colour",
+                "declared_plate", "declared_vin")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -34,16 +39,28 @@ def listings_read(source: Path) -> list[ListingToIngest]:
     return listings_from_folders(source)
 
 
-def _declared(row: dict[str, str]) -> ListingDeclared:
+def _fields(row: dict[str, str], where: str) -> tuple[str, ListingDeclared]:
+    """The marketplace id and declared fields of one row; a value the listing table cannot hold
+    raises (with `where`), so a bad row stops the ingest before any listing is written."""
+    text = {name: (row.get(name) or "").strip() for name in _TEXT_FIELDS}
+    for name, value in text.items():
+        limit = Listing._meta.get_field(name).max_length
+        if limit is not None and len(value) > limit:
+            raise ValueError(f"{where}: {name} is longer than {limit} characters")
+    if not text["marketplace_id"]:
+        raise ValueError(f"{where}: marketplace_id is empty")
     year = (row.get("declared_year") or "").strip()
-    return ListingDeclared(
-        make=(row.get("declared_make") or "").strip(),
-        model=(row.get("declared_model") or "").strip(),
-        colour=(row.get("declared_colour") or "").strip(),
+    if year and not (year.isdigit() and YEAR_MIN <= int(year) <= YEAR_MAX):
+        raise ValueError(f"{where}: declared_year {year!r} is not a year {YEAR_MIN}-{YEAR_MAX}")
+    declared = ListingDeclared(
+        make=text["declared_make"],
+        model=text["declared_model"],
+        colour=text["declared_colour"],
         year=int(year) if year else None,
-        plate=(row.get("declared_plate") or "").strip(),
-        vin=(row.get("declared_vin") or "").strip(),
+        plate=text["declared_plate"],
+        vin=text["declared_vin"],
     )
+    return text["marketplace_id"], declared
 
 
 def listings_from_csv(path: Path) -> list[ListingToIngest]:
@@ -51,15 +68,13 @@ def listings_from_csv(path: Path) -> list[ListingToIngest]:
         rows = list(csv.DictReader(handle))
     listings = []
     for number, row in enumerate(rows, start=2):
-        marketplace_id = (row.get("marketplace_id") or "").strip()
-        if not marketplace_id:
-            raise ValueError(f"{path}:{number}: marketplace_id is empty")
+        marketplace_id, declared = _fields(row, f"{path}:{number}")
         photos = tuple(
             (path.parent / item.strip()).resolve()
             for item in (row.get("photos") or "").split(";")
             if item.strip()
         )
-        listings.append(ListingToIngest(marketplace_id, _declared(row), photos))
+        listings.append(ListingToIngest(marketplace_id, declared, photos))
     return listings
 
 
@@ -68,7 +83,13 @@ def listings_from_folders(root: Path) -> list[ListingToIngest]:
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         meta = folder / "listing.json"
         row = json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else {}
+        if not isinstance(row, dict):
+            raise ValueError(f"{meta}: not a JSON object")
         photos = tuple(sorted(p for p in folder.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES))
-        declared = _declared({k: str(v) for k, v in row.items() if v is not None})
-        listings.append(ListingToIngest(row.get("marketplace_id", folder.name), declared, photos))
+        fields = {
+            "marketplace_id": folder.name,
+            **{k: str(v) for k, v in row.items() if v is not None},
+        }
+        marketplace_id, declared = _fields(fields, str(meta if meta.is_file() else folder))
+        listings.append(ListingToIngest(marketplace_id, declared, photos))
     return listings

@@ -14,6 +14,7 @@ import warnings
 from dataclasses import dataclass
 from typing import IO
 
+import numpy as np
 from django.conf import settings
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
@@ -31,6 +32,8 @@ _EXIF_ORIENTATION = 0x0112
 _JPEG_QUALITY = 95
 # Image.info keys that carry metadata about the photo rather than its pixels.
 _METADATA_KEYS = ("exif", "xmp", "XML:com.adobe.xmp", "comment", "Description", "Author")
+# 16-bit greyscale (PNG): Pillow's convert("RGB"), as recognition loads photos, clips it to white.
+_WIDE_GREY_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 
 
 class PhotoRejected(ValueError):
@@ -44,7 +47,7 @@ class PhotoRejected(ValueError):
 
 @dataclass(frozen=True)
 class ValidatedPhoto:
-    content: bytes  # what we store: the upload itself, or its upright re-encoding
+    content: bytes  # what we store: the upload itself, or its upright (8-bit) re-encoding
     sha256: str  # of the uploaded bytes, so the same upload is recognised again
     format: str
     extension: str
@@ -107,12 +110,17 @@ def _open(data: bytes) -> Image.Image:
         raise PhotoRejected("too_many_pixels", f"image has too many pixels: {exc}") from exc
     except UnidentifiedImageError as exc:
         raise PhotoRejected("corrupt", "image header cannot be read") from exc
+    except (OSError, SyntaxError, ValueError) as exc:  # a header cut short or malformed
+        raise PhotoRejected("corrupt", f"image header cannot be read: {exc}") from exc
 
 
 def _header_size(data: bytes, *, fmt: str, max_pixels: int) -> tuple[int, int]:
     image = _open(data)
     if image.format != fmt:
         raise PhotoRejected("unsupported_type", f"content looks like {fmt} but decodes otherwise")
+    if getattr(image, "is_animated", False):
+        # The engine reads the first frame while a browser plays them all.
+        raise PhotoRejected("unsupported_type", "animated images are not accepted")
     width, height = image.size
     if width <= 0 or height <= 0:
         raise PhotoRejected("corrupt", "image has no pixels")
@@ -153,13 +161,22 @@ def _has_metadata(image: Image.Image) -> bool:
     return bool(image.getexif()) or any(key in image.info for key in _METADATA_KEYS)
 
 
+def _eight_bit_grey(image: Image.Image) -> Image.Image:
+    """16-bit greyscale scaled to 8 bits, the depth every reader of the stored photo expects."""
+    pixels = np.asarray(image).astype(np.uint32) >> 8
+    return Image.fromarray(pixels.clip(0, 255).astype(np.uint8), mode="L")
+
+
 def _upright(image: Image.Image, data: bytes, *, fmt: str) -> tuple[bytes, int, int, bool]:
     """The bytes to store: upright, and without metadata (re-encoded only when needed)."""
     orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
     rotate = orientation not in (None, 1)
-    if not rotate and not _has_metadata(image):
+    wide = image.mode in _WIDE_GREY_MODES
+    if not rotate and not wide and not _has_metadata(image):
         return data, image.width, image.height, False
     clean = ImageOps.exif_transpose(image) if rotate else image.copy()
+    if wide:
+        clean = _eight_bit_grey(clean)
     clean.info = {}  # nothing of the upload's metadata is written back
     buffer = io.BytesIO()
     options: dict[str, object] = {}

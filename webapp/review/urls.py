@@ -21,7 +21,8 @@ urlpatterns = [
     path("readings/<int:reading_id>/plate.png", views.plate_crop, name="plate_crop"),
     path("photos/<int:photo_id>/image", views.photo_image, name="photo_image"),
     path("plates/", plate_views.plate_search_view, name="plate_search"),
-    path("plates/<str:plate>/", plate_views.plate_history_view, name="plate_history"),
+    # `path`: a typed plate may hold a slash ("AB/1234"); the view keeps letters and digits.
+    path("plates/<path:plate>/", plate_views.plate_history_view, name="plate_history"),
     path("audit/", audit_views.audit_log_view, name="audit_log"),
     path("audit.csv", audit_views.audit_csv_view, name="audit_csv"),
 ]

@@ -257,11 +257,24 @@ def _after_decision(request: HttpRequest, flag: Flag) -> str:
     return _flag_url(next_id, querystring) if next_id else _queue_url(querystring)
 
 
+def _conflict_redirect(
+    request: HttpRequest, conflict: services.FlagConflict, here: str
+) -> HttpResponse:
+    """Back to the flag to see its new state, or to the queue when the flag is gone (a re-run of
+    the cross-check deletes an open flag whose finding disappeared)."""
+    messages.error(request, str(conflict))
+    if conflict.current is None:
+        return HttpResponseRedirect(_queue_url(_querystring(request)))
+    return HttpResponseRedirect(here)
+
+
 @require_POST
 @moderator_required
 def flag_decide(request: HttpRequest, flag_id: int, decision: str) -> HttpResponse:
-    flag = get_object_or_404(Flag.objects.defer("evidence"), pk=flag_id)
     here = _flag_url(flag_id, _querystring(request))
+    flag = Flag.objects.defer("evidence").filter(pk=flag_id).first()
+    if flag is None:
+        return _conflict_redirect(request, services.FlagConflict(None), here)
     form = DecisionForm(request.POST)
     if not form.is_valid():
         return HttpResponseBadRequest("Missing flag version.")
@@ -274,8 +287,7 @@ def flag_decide(request: HttpRequest, flag_id: int, decision: str) -> HttpRespon
         else:
             services.flag_dismiss(**args, reason=reason)
     except services.FlagConflict as conflict:
-        messages.error(request, str(conflict))
-        return HttpResponseRedirect(here)
+        return _conflict_redirect(request, conflict, here)
     except ValidationError as error:
         _keep_typed(request, flag_id)
         messages.error(request, _error_text(error))
@@ -305,8 +317,7 @@ def flag_correct(request: HttpRequest, flag_id: int) -> HttpResponse:
             base_reading_id=data["base_reading_id"],
         )
     except services.FlagConflict as conflict:
-        messages.error(request, str(conflict))
-        return HttpResponseRedirect(here)
+        return _conflict_redirect(request, conflict, here)
     except ValidationError as error:
         _keep_typed(request, flag_id)
         messages.error(request, _error_text(error))

@@ -133,3 +133,31 @@ def test_the_flag_page_keeps_what_was_typed_after_an_error(mod_client, flagged_l
     # once: a fresh visit shows the reading again
     again = mod_client.get(reverse("review:flag", args=[flag.pk])).content.decode()
     assert 'value="AA1234B8" aria-label="Corrected plate text"' in again
+
+
+def test_the_audit_log_and_csv_accept_the_last_possible_date(mod_client, decided):
+    params = {"date_from": "2000-01-01", "date_to": "9999-12-31"}
+
+    page = mod_client.get(reverse("review:audit_log"), params)
+    export = mod_client.get(reverse("review:audit_csv"), params)
+
+    assert page.status_code == 200
+    assert page.context["page"].total == 3
+    rows = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    assert len(rows) == 1 + 3
+
+
+def test_the_audit_csv_cannot_carry_a_spreadsheet_formula(mod_client, moderator):
+    # given: a partner names its listing like a formula and a moderator's reason starts with "="
+    flag = FlagFactory(listing__marketplace_id='=HYPERLINK("http://evil.test","x")')
+    services.flag_dismiss(flag_id=flag.pk, version=flag.version, user=moderator, reason="=1+2")
+
+    # when
+    response = mod_client.get(reverse("review:audit_csv"))
+
+    # then: no cell starts with a character a spreadsheet would evaluate; the text is all there
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert '\'=HYPERLINK("http://evil.test","x")' in cells
+    assert "'=1+2" in cells

@@ -214,3 +214,46 @@ def test_the_admin_searches_audit_entries(client, moderator, flagged_listing):
     assert b"OCR misread" in found.content
     assert b"OCR misread" not in missing.content
     assert change.status_code == 200
+
+
+def test_a_declared_plate_with_a_slash_still_opens_the_flag(mod_client):
+    # given: no photo was read and the seller typed the plate with a slash
+    listing = ListingFactory(declared_plate="AB/1234CD")
+    flag = FlagFactory(listing=listing, kind="plate_not_in_register", plate_text="")
+
+    # when
+    response = mod_client.get(reverse("review:flag", args=[flag.pk]))
+
+    # then: the page renders and links to the plate's history
+    assert response.status_code == 200
+    link = reverse("review:plate_history", args=["AB/1234CD"])
+    assert f'href="{link}"'.encode() in response.content
+
+
+@pytest.mark.parametrize(
+    ("action", "data"),
+    [
+        ("confirm", {"version": 1}),
+        ("dismiss", {"version": 1, "reason": "fine"}),
+        ("correct", {"version": 1, "plate_text": "AA1234BB", "photo_id": 0}),
+    ],
+)
+def test_acting_on_a_flag_the_crosscheck_removed_meanwhile_says_so(
+    mod_client, flagged_listing, action, data
+):
+    # given the page was loaded, then a re-run of the cross-check deleted the open flag
+    flag = flagged_listing["flag"]
+    data = {**data, "photo_id": flagged_listing["photo"].pk}
+    Flag.objects.filter(pk=flag.pk).delete()
+
+    # when
+    response = mod_client.post(
+        reverse(f"review:{action}", args=[flag.pk]) + "?status=open", data, follow=True
+    )
+
+    # then: back to the same queue with the reason, not a bare "Not found" page
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == reverse("review:queue") + "?status=open"
+    messages = [str(m) for m in response.context["messages"]]
+    assert "This flag no longer exists." in messages
+    assert not AuditEntry.objects.exists()

@@ -129,3 +129,29 @@ def test_counts_are_cached_briefly_and_refreshed_by_a_decision(
     assert flag_queue(filters=QueueFilters()).total == 1
     assert flag_queue(filters=QueueFilters(status="confirmed")).total == 1
     assert flag_queue(filters=QueueFilters(status="")).total == 2
+
+
+def test_the_last_possible_date_as_upper_bound_is_no_error(mod_client):
+    # given: a date picker lets a moderator type 9999-12-31 (the day after it does not exist)
+    _flag("KA7777XO")
+
+    # when
+    response = mod_client.get(reverse("review:queue"), {"date_to": "9999-12-31"})
+
+    # then: no upper bound at all, rather than a 500
+    assert response.status_code == 200
+    assert b"KA7777XO" in response.content
+
+
+def test_a_plate_with_a_slash_does_not_break_the_queue(mod_client):
+    # given: a seller declared "AB/1234" and no photo was read, so the flag carries that text
+    _flag("AB/1234", kind="plate_not_in_register")
+
+    # when
+    response = mod_client.get(reverse("review:queue"))
+
+    # then: the row links to the plate's history, and that link works
+    assert response.status_code == 200
+    link = reverse("review:plate_history", args=["AB/1234"])
+    assert f'href="{link}"'.encode() in response.content
+    assert mod_client.get(link).status_code == 200

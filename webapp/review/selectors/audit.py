@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
+from registry.spreadsheet import spreadsheet_safe
 from webapp.review.models import MODERATORS_GROUP, AuditEntry
 from webapp.review.selectors.queue import start_of_day
 
@@ -51,7 +52,7 @@ def _filtered(filters: AuditFilters) -> QuerySet[AuditEntry]:
         qs = qs.filter(action=filters.action)
     if filters.date_from:
         qs = qs.filter(created_at__gte=start_of_day(filters.date_from))
-    if filters.date_to:
+    if filters.date_to and filters.date_to < dt.date.max:  # the last date bounds nothing
         qs = qs.filter(created_at__lt=start_of_day(filters.date_to + dt.timedelta(days=1)))
     return qs.order_by("-created_at", "-id")
 
@@ -71,18 +72,23 @@ def audit_csv_rows(*, filters: AuditFilters) -> Iterator[tuple[str, ...]]:
     yield CSV_COLUMNS
     qs = _filtered(filters).select_related("user", "listing")
     for e in qs.iterator(chunk_size=2000):
-        yield (
-            e.created_at.isoformat(),
-            e.user.get_username() if e.user else "",
-            e.action,
-            "yes" if e.bulk else "",
-            str(e.flag_ref),
-            e.listing.marketplace_id if e.listing else "",
-            str(e.before.get("status", "")),
-            str(e.after.get("status", "")),
-            str(e.after.get("plate_text", "")),
-            e.reason,
-        )
+        # A partner names its listings and moderators type reasons: either may start a formula.
+        yield tuple(str(spreadsheet_safe(value)) for value in _csv_row(e))
+
+
+def _csv_row(e: AuditEntry) -> tuple[str, ...]:
+    return (
+        e.created_at.isoformat(),
+        e.user.get_username() if e.user else "",
+        e.action,
+        "yes" if e.bulk else "",
+        str(e.flag_ref),
+        e.listing.marketplace_id if e.listing else "",
+        str(e.before.get("status", "")),
+        str(e.after.get("status", "")),
+        str(e.after.get("plate_text", "")),
+        e.reason,
+    )
 
 
 def moderator_choices() -> list[tuple[int, str]]:

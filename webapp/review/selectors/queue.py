@@ -100,7 +100,7 @@ def _filtered(filters: QueueFilters, *, with_kind: bool, with_format: bool) -> Q
     # can serve them.
     if filters.date_from:
         qs = qs.filter(created_at__gte=start_of_day(filters.date_from))
-    if filters.date_to:
+    if filters.date_to and filters.date_to < dt.date.max:  # the last date bounds nothing
         qs = qs.filter(created_at__lt=start_of_day(filters.date_to + dt.timedelta(days=1)))
     key = plate_key(filters.plate)
     if key:
