@@ -39,7 +39,9 @@ from registry.normalise import (
     compare_colour,
     compare_make,
     compare_model,
+    declared_model,
     normalise_vin,
+    same_vin,
 )
 
 # A reading at or above this is trusted as it is; below it findings are capped at MEDIUM.
@@ -302,8 +304,8 @@ def _vehicle_checks(
     make = compare_make(listing.declared_make, record.make_norm or record.brand)
     if make is Match.MISMATCH:
         checks.append((Kind.MAKE_MISMATCH, Severity.HIGH, listing.declared_make, record.brand))
-    elif (
-        compare_model(listing.declared_model, record.model_norm, record.make_norm) is Match.MISMATCH
+    elif compare_model(_declared_model(listing), record.model_norm, record.make_norm) is (
+        Match.MISMATCH
     ):
         checks.append((Kind.MODEL_MISMATCH, Severity.MEDIUM, listing.declared_model, record.model))
     if compare_colour(listing.declared_colour, record.colour) is Match.MISMATCH:
@@ -318,7 +320,7 @@ def _vehicle_checks(
                 (Kind.YEAR_MISMATCH, base, str(listing.declared_year), str(record.make_year))
             )
     declared_vin = normalise_vin(listing.declared_vin)
-    if declared_vin and record.vin and declared_vin != record.vin:
+    if declared_vin and record.vin and not same_vin(declared_vin, record.vin):
         checks.append((Kind.VIN_MISMATCH, Severity.HIGH, declared_vin, record.vin))
     return checks
 
@@ -377,10 +379,14 @@ def _earlier_match(
         ):
             return record
         if kind is Kind.MODEL_MISMATCH and compare_model(
-            listing.declared_model, record.model_norm, record.make_norm
+            _declared_model(listing), record.model_norm, record.make_norm
         ) in (Match.MATCH, Match.SOFT):
             return record
     return None
+
+
+def _declared_model(listing: ListingFacts) -> str:
+    return declared_model(listing.declared_make, listing.declared_model)
 
 
 def _other_listing_findings(

@@ -47,6 +47,16 @@ def normalise_vin(text: str) -> str:
     return _VIN_JUNK.sub("", text.upper().translate(_TO_LATIN))
 
 
+# A VIN never holds I, O or Q (ISO 3779), so one typed with them meant 1 and 0.
+_VIN_LOOKALIKES = str.maketrans("IOQ", "100")
+
+
+def same_vin(declared: str, registered: str) -> bool:
+    """The same VIN once cleaned, a seller's I, O and Q read as the digits they stand for."""
+    left, right = normalise_vin(declared), normalise_vin(registered)
+    return left.translate(_VIN_LOOKALIKES) == right.translate(_VIN_LOOKALIKES)
+
+
 # --- makes --------------------------------------------------------------------------------------
 
 # canonical make -> aliases as written in the register, by sellers, or in Cyrillic.
@@ -65,8 +75,8 @@ _MAKE_ALIASES: dict[str, tuple[str, ...]] = {
     "NISSAN": ("НІССАН", "НИССАН"),
     "FORD": ("ФОРД",),
     "CHEVROLET": ("ШЕВРОЛЕ", "CHEVY"),
-    "DAEWOO": ("ДЕУ", "DAEWOO MOTORS"),
-    "LADA": ("ВАЗ", "VAZ", "LADA VAZ", "ЛАДА"),
+    "DAEWOO": ("ДЕУ", "ДЭУ", "DAEWOO MOTORS"),
+    "LADA": ("ВАЗ", "VAZ", "LADA VAZ", "ЛАДА", "ЖИГУЛІ", "ЖИГУЛИ"),
     "ZAZ": ("ЗАЗ",),
     "GAZ": ("ГАЗ",),
     "UAZ": ("УАЗ",),
@@ -74,7 +84,7 @@ _MAKE_ALIASES: dict[str, tuple[str, ...]] = {
     "OPEL": ("ОПЕЛЬ",),
     "PEUGEOT": ("ПЕЖО",),
     "CITROEN": ("CITROËN", "СІТРОЕН", "СИТРОЕН"),
-    "MITSUBISHI": ("МІЦУБІСІ", "МИЦУБИСИ"),
+    "MITSUBISHI": ("МІЦУБІСІ", "МИЦУБИСИ", "МІТСУБІСІ", "МИТСУБИСИ"),
     "MAZDA": ("МАЗДА",),
     "HONDA": ("ХОНДА",),
     "SUBARU": ("СУБАРУ",),
@@ -91,6 +101,15 @@ _MAKE_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
+# Model lines that sellers and clerks give as the make: the make is the canonical one, and the
+# line's words stay at the head of the model (LAND ROVER + RANGE ROVER SPORT).
+_MODEL_LINE_MAKES: dict[str, str] = {"RANGE ROVER": "LAND ROVER"}
+# One car sold under several badges (ZAZ built the Lanos and the Sens as Daewoo, ZAZ and
+# Chevrolet): the register and the seller may each use any of them, so the make decides
+# nothing and the model is compared instead.
+_MAKE_FAMILIES = (frozenset({"DAEWOO", "ZAZ", "CHEVROLET"}),)
+
+
 def _make_key(text: str) -> str:
     return " ".join(re.sub(r"[-_./]+", " ", text.upper()).split())
 
@@ -99,7 +118,18 @@ _MAKE_INDEX: dict[str, str] = {}
 for _canonical, _aliases in _MAKE_ALIASES.items():
     for _alias in (_canonical, *_aliases):
         _MAKE_INDEX[_make_key(_alias)] = _canonical
+_MAKE_INDEX.update(_MODEL_LINE_MAKES)
 _MAX_MAKE_WORDS = max(len(key.split()) for key in _MAKE_INDEX)
+_CYRILLIC = re.compile(r"[А-ЯЁІЇЄҐ]", re.IGNORECASE)
+_LATIN = re.compile(r"[A-Z]", re.IGNORECASE)
+
+
+def _other_scripts(left: str, right: str) -> bool:
+    """One is written in Cyrillic letters and the other in Latin ones."""
+    return bool(
+        (_CYRILLIC.search(left) and _LATIN.search(right) and not _LATIN.search(left))
+        or (_CYRILLIC.search(right) and _LATIN.search(left) and not _LATIN.search(right))
+    )
 
 
 @lru_cache(maxsize=16384)
@@ -112,9 +142,11 @@ def split_brand(brand: str) -> tuple[str, str]:
     """
     words = _make_key(brand).split()
     for size in range(min(len(words), _MAX_MAKE_WORDS), 0, -1):
-        canonical = _MAKE_INDEX.get(" ".join(words[:size]))
+        prefix = " ".join(words[:size])
+        canonical = _MAKE_INDEX.get(prefix)
         if canonical is not None:
-            return canonical, " ".join(words[size:])
+            kept = size if prefix not in _MODEL_LINE_MAKES else 0
+            return canonical, " ".join(words[kept:])
     return " ".join(words), ""
 
 
@@ -124,10 +156,19 @@ def normalise_make(text: str) -> str:
 
 
 def compare_make(declared: str, registered: str) -> Match:
+    """MATCH through aliases, SOFT within a badge family; a make the table does not know,
+    written in the other script, is a spelling we cannot read, not a different car."""
     left, right = normalise_make(declared), normalise_make(registered)
     if not left or not right:
         return Match.UNKNOWN
-    return Match.MATCH if left == right else Match.MISMATCH
+    if left == right:
+        return Match.MATCH
+    if any(left in family and right in family for family in _MAKE_FAMILIES):
+        return Match.SOFT
+    known = _MAKE_ALIASES.keys()
+    if (left not in known or right not in known) and _other_scripts(left, right):
+        return Match.UNKNOWN
+    return Match.MISMATCH
 
 
 # --- models -------------------------------------------------------------------------------------
@@ -144,10 +185,19 @@ _TRIM_WORDS = frozenset(
     AT MT CVT DSG AUTO AUTOMATIC MANUAL
     SEDAN HATCHBACK WAGON ESTATE UNIVERSAL COUPE CABRIO CONVERTIBLE LIFTBACK VAN
     УНІВЕРСАЛ СЕДАН ХЕТЧБЕК КУПЕ
+    CLASS KLASSE КЛАС КЛАСС
     """.split()
 )
+# Makes whose models the register writes as factory codes (ВАЗ 2170) while sellers mostly give
+# their names (Priora): a name against a code gets no verdict.
+_FACTORY_CODE_MAKES = frozenset(("LADA", "ZAZ", "GAZ", "UAZ"))
+# "3 series": BMW's series, the first digit of its model codes (320D, 330I).
+_SERIES_WORDS = frozenset(("SERIES", "SERIE", "СЕРІЯ", "СЕРИЯ"))
 _DISPLACEMENT = re.compile(r"\b\d\.\d\b")
-_MODEL_SPLIT = re.compile(r"[\s\-_./,()]+|(?<=[A-ZА-ЯІЇЄҐ])(?=\d)|(?<=\d)(?=[A-ZА-ЯІЇЄҐ])")
+_MODEL_SPLIT = re.compile(r"[\s\-_./,()+]+|(?<=[A-ZА-ЯІЇЄҐ])(?=\d)|(?<=\d)(?=[A-ZА-ЯІЇЄҐ])")
+# A model code's letters typed in Cyrillic look-alikes (Х5, Е 220): short tokens only, since a
+# longer all-look-alike word is a Cyrillic name (КАМРІ), not a code.
+_CODE_LETTERS = 2
 
 
 @lru_cache(maxsize=65536)
@@ -159,14 +209,21 @@ def model_tokens(model: str, make: str = "") -> tuple[str, ...]:
     when it looks like a trim word, because for some cars it is the model (``GT``).
     """
     text = _DISPLACEMENT.sub(" ", model.upper())
-    if make:
-        inner_make, rest = split_brand(text)
+    tokens = [_code_token(token) for token in _MODEL_SPLIT.split(text) if token]
+    if make and tokens:
+        # on tokens, so that a make glued to the number (MAZDA3) is dropped too
+        inner_make, rest = split_brand(" ".join(tokens))
         if inner_make == make:
-            text = rest
-    tokens = [token for token in _MODEL_SPLIT.split(text) if token]
+            tokens = rest.split()
     if not tokens:
         return ()
     return (tokens[0], *[token for token in tokens[1:] if token not in _TRIM_WORDS])
+
+
+def _code_token(token: str) -> str:
+    if len(token) <= _CODE_LETTERS and all(ch in _PLATE_CYRILLIC for ch in token):
+        return token.translate(_TO_LATIN)
+    return token
 
 
 def normalise_model(model: str, make: str = "") -> str:
@@ -186,8 +243,19 @@ def register_make_model(brand: str, model: str) -> tuple[str, str]:
     return make, " ".join((*rest_tokens, *model_tokens_))
 
 
+def declared_model(make: str, model: str) -> str:
+    """A seller's model, with the model line a declared make names (Range Rover + Evoque). Other
+    words in the make field (KIA MOTORS) are not the model's."""
+    make_key = _make_key(make)
+    if make_key not in _MODEL_LINE_MAKES:
+        return model
+    return register_make_model(make_key, model)[1]
+
+
 def compare_model(declared: str, registered: str, make: str = "") -> Match:
-    """Exact token match, or SOFT when one is a token prefix of the other (GOLF vs GOLF PLUS)."""
+    """Exact token match, or SOFT when one is a token prefix of the other (GOLF vs GOLF PLUS),
+    a series of the other's code (3 SERIES vs 320D) or a Soviet code of its modification (2107
+    vs 21074). Names in different scripts (ГОЛЬФ vs GOLF) get no verdict."""
     left, right = model_tokens(declared, make), model_tokens(registered, make)
     if not left or not right:
         return Match.UNKNOWN
@@ -196,7 +264,32 @@ def compare_model(declared: str, registered: str, make: str = "") -> Match:
     shorter, longer = sorted((left, right), key=len)
     if longer[: len(shorter)] == shorter:
         return Match.SOFT
+    if _in_series(left, right) or _in_series(right, left):
+        return Match.SOFT
+    if len(left) == len(right) and all(map(_same_or_modification, left, right)):
+        return Match.SOFT
+    if _other_scripts(" ".join(left), " ".join(right)):
+        return Match.UNKNOWN
+    if make in _FACTORY_CODE_MAKES and {left[0].isdigit(), right[0].isdigit()} == {True, False}:
+        return Match.UNKNOWN
     return Match.MISMATCH
+
+
+def _in_series(series: tuple[str, ...], model: tuple[str, ...]) -> bool:
+    """``3 SERIES`` against a three-digit code of that series (``320 D``)."""
+    if len(series) != 2 or series[1] not in _SERIES_WORDS or len(series[0]) != 1:
+        return False
+    code = model[0]
+    return series[0].isdigit() and len(code) == 3 and code.isdigit() and code[0] == series[0]
+
+
+def _same_or_modification(a: str, b: str) -> bool:
+    """Soviet model codes: four digits name the model, a fifth its modification (21074)."""
+    if a == b:
+        return True
+    short, long = sorted((a, b), key=len)
+    shapes = (len(short), len(long)) == (4, 5) and short.isdigit() and long.isdigit()
+    return shapes and long.startswith(short)
 
 
 # --- colours ------------------------------------------------------------------------------------
@@ -207,7 +300,7 @@ _COLOUR_WORDS: dict[str, tuple[str, ...]] = {
     "black": ("black", "чорн", "черн"),
     "white": ("white", "біл", "бел", "pearl white"),
     "grey": ("grey", "gray", "сір", "сер", "графіт", "graphite", "асфальт"),
-    "silver": ("silver", "срібл", "серебр"),
+    "silver": ("silver", "сріб", "серебр"),
     "red": ("red", "червон", "красн", "cherry", "вишнев"),
     "burgundy": ("burgundy", "maroon", "wine", "бордов"),
     "blue": ("blue", "navy", "син", "темно-син"),
@@ -251,29 +344,37 @@ _COLOUR_MODIFIERS = re.compile(
 
 
 @lru_cache(maxsize=4096)
-def normalise_colour(text: str) -> str:
-    """Canonical palette name for a colour word, or "" when blank or unknown."""
+def colour_parts(text: str) -> tuple[str, ...]:
+    """Palette names of every colour a text names, first named first: a compound colour
+    (сіро-синій, grey-blue) names two."""
     value = " ".join(text.lower().replace("ё", "е").split())
-    if not value:
-        return ""
+    parts: list[str] = []
     for stem, colour in _COLOUR_STEMS:
         if " " in stem and stem in value:
-            return colour
+            parts.append(colour)
+            value = value.replace(stem, " ")
     value = _COLOUR_MODIFIERS.sub(" ", value)
     for word in re.split(r"[\s\-/,]+", value):
-        for stem, colour in _COLOUR_STEMS:
-            if word.startswith(stem):
-                return colour
-    return ""
+        colour = next((colour for stem, colour in _COLOUR_STEMS if word.startswith(stem)), "")
+        if colour and colour not in parts:
+            parts.append(colour)
+    return tuple(parts)
+
+
+def normalise_colour(text: str) -> str:
+    """Canonical palette name for a colour word, or "" when blank or unknown."""
+    parts = colour_parts(text)
+    return parts[0] if parts else ""
 
 
 def compare_colour(declared: str, registered: str) -> Match:
-    left, right = normalise_colour(declared), normalise_colour(registered)
+    """MATCH on the same colour; SOFT on near colours or a compound sharing a part."""
+    left, right = colour_parts(declared), colour_parts(registered)
     if not left or not right:
         return Match.UNKNOWN
-    if left == right:
+    if left[0] == right[0]:
         return Match.MATCH
-    if frozenset((left, right)) in _NEAR_COLOURS:
+    if any(a == b or frozenset((a, b)) in _NEAR_COLOURS for a in left for b in right):
         return Match.SOFT
     return Match.MISMATCH
 

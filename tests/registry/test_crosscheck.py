@@ -234,6 +234,62 @@ CASES = [
         {"plate_not_in_register:KA5555KA": 2},
         id="declared-plate-not-in-register-is-medium",
     ),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_make="Daewoo", declared_model="Lanos"),
+        [reading(1)],
+        [replace(CAMRY, brand="ЗАЗ", model="LANOS", make_norm="ZAZ", model_norm="LANOS")],
+        [],
+        {},
+        id="one-car-under-two-badges-is-not-a-make-mismatch",
+    ),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_make="Chevrolet", declared_model="Aveo"),
+        [reading(1)],
+        [replace(CAMRY, brand="ЗАЗ", model="LANOS", make_norm="ZAZ", model_norm="LANOS")],
+        [],
+        {"model_mismatch": 2},
+        id="badge-family-still-compares-the-model",
+    ),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_make="Range Rover", declared_model="Evoque"),
+        [reading(1)],
+        [
+            replace(
+                CAMRY,
+                brand="LAND ROVER",
+                model="RANGE ROVER EVOQUE",
+                make_norm="LAND ROVER",
+                model_norm="RANGE ROVER EVOQUE",
+            )
+        ],
+        [],
+        {},
+        id="range-rover-as-the-make",
+    ),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_make="Mercedes", declared_model="E-Class"),
+        [reading(1)],
+        [
+            replace(
+                CAMRY,
+                brand="MERCEDES-BENZ",
+                model="E 220 D",
+                make_norm="MERCEDES-BENZ",
+                model_norm="E 220 D",
+            )
+        ],
+        [],
+        {},
+        id="mercedes-class-against-the-engine-model",
+    ),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_vin="jtnb11hkoj3ooooo1"),
+        [reading(1)],
+        [CAMRY],
+        [],
+        {},
+        id="vin-typed-with-letter-o-for-zero",
+    ),
 ]
 
 

@@ -11,9 +11,11 @@ from registry.normalise import (
     compare_colour,
     compare_make,
     compare_model,
+    declared_model,
     normalise_colour,
     normalise_vin,
     register_make_model,
+    same_vin,
     split_brand,
     to_cyrillic,
 )
@@ -169,3 +171,124 @@ def test_the_sql_vin_key_is_python_s_for_every_ascii_vin() -> None:
         for vin in vins:
             cursor.execute("SELECT " + VIN_SQL.format("%s"), [vin])
             assert cursor.fetchone()[0] == normalise_vin(vin), repr(vin)
+
+
+@pytest.mark.parametrize(
+    ("declared", "registered", "expected"),
+    [
+        # "E-Class" names the family the register writes by engine: E 220, E 300 D...
+        ("E-Class", "E 220 D", Match.SOFT),
+        ("S-class", "S 500", Match.SOFT),
+        ("C-Class", "E 220", Match.MISMATCH),
+        # a BMW series is the first digit of the model code
+        ("3 series", "320D", Match.SOFT),
+        ("5 Series", "530 I", Match.SOFT),
+        ("3 series", "520D", Match.MISMATCH),
+        ("3 series", "X3", Match.MISMATCH),
+        # Soviet codes: four digits the model, a fifth its modification
+        ("2107", "21074", Match.SOFT),
+        ("21213", "2121", Match.SOFT),
+        ("2107", "21061", Match.MISMATCH),
+        # numbers that merely start alike stay different cars
+        ("308", "3008", Match.MISMATCH),
+        ("3", "CX-3", Match.MISMATCH),
+        ("CX-3", "CX-30", Match.MISMATCH),
+        ("Qashqai", "QASHQAI+2", Match.SOFT),
+    ],
+)
+def test_model_families_and_codes(declared: str, registered: str, expected: Match) -> None:
+    assert compare_model(declared, registered) is expected
+
+
+@pytest.mark.parametrize(
+    ("declared", "registered", "make", "expected"),
+    [
+        # the make glued to the model's number, as Mazda writes it
+        ("Mazda3", "3", "MAZDA", Match.MATCH),
+        ("Mazda6", "CX-5", "MAZDA", Match.MISMATCH),
+        # Cyrillic look-alike letters typed in a model code
+        ("Х5", "X5", "BMW", Match.MATCH),
+        ("Е 220", "E 220", "MERCEDES-BENZ", Match.MATCH),
+        ("А6", "A8", "AUDI", Match.MISMATCH),
+        # a name in the other script cannot be compared without a dictionary: no verdict
+        ("Гольф", "GOLF", "VOLKSWAGEN", Match.UNKNOWN),
+        ("Tavria", "ТАВРІЯ", "ZAZ", Match.UNKNOWN),
+        ("Таврія", "ТАВРІЯ", "ZAZ", Match.MATCH),
+        # Soviet makes: the register writes the factory code, sellers the name (Priora = 2170)
+        ("Priora", "2170", "LADA", Match.UNKNOWN),
+        ("Kalina", "21194", "LADA", Match.UNKNOWN),
+        ("Partner", "308", "PEUGEOT", Match.MISMATCH),
+        ("2107", "2170", "LADA", Match.MISMATCH),
+    ],
+)
+def test_models_compare_across_scripts_and_glued_makes(
+    declared: str, registered: str, make: str, expected: Match
+) -> None:
+    assert compare_model(declared, registered, make) is expected
+
+
+@pytest.mark.parametrize(
+    ("declared", "registered", "expected"),
+    [
+        # one car sold under several badges: the make says nothing, the model decides
+        ("Daewoo", "ЗАЗ", Match.SOFT),
+        ("Chevrolet", "DAEWOO", Match.SOFT),
+        ("Daewoo", "TOYOTA", Match.MISMATCH),
+        # Range Rover is a Land Rover line that sellers give as the make
+        ("Range Rover", "LAND ROVER", Match.MATCH),
+        # real spellings missing from the table
+        ("Мітсубісі", "MITSUBISHI", Match.MATCH),
+        ("Дэу", "DAEWOO", Match.MATCH),
+        ("Жигули", "ВАЗ", Match.MATCH),
+        # a Cyrillic make the table does not know cannot contradict a Latin one ...
+        ("Лэнд Ровер", "LAND ROVER", Match.UNKNOWN),
+        ("Чанган", "CHANGAN", Match.UNKNOWN),
+        # ... but two makes in one script still can
+        ("Haval", "TOYOTA", Match.MISMATCH),
+        ("Haval", "HAVAL", Match.MATCH),
+    ],
+)
+def test_make_families_and_spellings(declared: str, registered: str, expected: Match) -> None:
+    assert compare_make(declared, registered) is expected
+
+
+def test_range_rover_keeps_its_words_in_the_model() -> None:
+    assert split_brand("RANGE ROVER SPORT") == ("LAND ROVER", "RANGE ROVER SPORT")
+    assert declared_model("Range Rover", "Evoque") == "RANGE ROVER EVOQUE"
+    assert declared_model("Range Rover", "Range Rover Evoque") == "RANGE ROVER EVOQUE"
+    assert declared_model("Kia Motors", "Sportage") == "Sportage"
+    assert register_make_model("LAND ROVER", "RANGE ROVER EVOQUE") == (
+        "LAND ROVER",
+        "RANGE ROVER EVOQUE",
+    )
+
+
+@pytest.mark.parametrize(
+    ("declared", "registered", "expected"),
+    [
+        ("срібний", "СРІБЛЯСТИЙ", Match.MATCH),
+        ("срібний", "ЧЕРВОНИЙ", Match.MISMATCH),
+        # a compound colour shares a hue with either of its parts
+        ("сіро-синій", "СИНІЙ", Match.SOFT),
+        ("blue", "СІРО-СИНІЙ", Match.SOFT),
+        ("синьо-зелений", "ЗЕЛЕНИЙ", Match.SOFT),
+        ("сіро-синій", "ЧЕРВОНИЙ", Match.MISMATCH),
+    ],
+)
+def test_colour_spellings_and_compounds(declared: str, registered: str, expected: Match) -> None:
+    assert compare_colour(declared, registered) is expected
+
+
+@pytest.mark.parametrize(
+    ("declared", "registered", "expected"),
+    [
+        # VINs never hold I, O or Q (ISO 3779): a seller's O is the digit 0
+        ("JTNB11HKOJ3OOOOO1", "JTNB11HK0J3000001", True),
+        ("WBAKS41OXOOCOOOO2", "WBAKS410X00C00002", True),
+        ("JTNB11HK0J3000001", "WBAKS410X00C00002", False),
+    ],
+)
+def test_vins_compare_despite_letters_a_vin_cannot_hold(
+    declared: str, registered: str, expected: bool
+) -> None:
+    assert same_vin(declared, registered) is expected
