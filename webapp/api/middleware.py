@@ -44,4 +44,8 @@ class ApiRequestMiddleware:
                 )
             ).encode()
             response["Content-Type"] = "application/json"
+            if response.has_header("Content-Length"):
+                # CommonMiddleware, inside this one, measured Django's HTML page: a length that
+                # disagrees with the body leaves the client waiting for bytes that never come.
+                response["Content-Length"] = str(len(response.content))
         return response

@@ -13,6 +13,9 @@ pytestmark = pytest.mark.django_db
 def assert_shape(response, status: int, code: str | None = None) -> dict:
     assert response.status_code == status, response.content
     assert response["Content-Type"].startswith("application/json")
+    # A length that disagrees with the body hangs an HTTP client until its timeout.
+    if response.has_header("Content-Length"):
+        assert int(response["Content-Length"]) == len(response.content)
     body = response.json()
     assert set(body) == {"type", "errors"}
     assert body["type"] in {"validation_error", "client_error"}
