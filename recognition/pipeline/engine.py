@@ -20,7 +20,12 @@ import numpy as np
 from recognition.pipeline.line_join import with_joined
 from recognition.pipeline.ocr import OcrResult, PlateReader, best_of, env_flag
 from recognition.pipeline.peer import RapidPeer, consult_peer
-from recognition.pipeline.plate_detector import PlateDetection, PlateDetector, inside_share
+from recognition.pipeline.plate_detector import (
+    PlateDetection,
+    PlateDetector,
+    inside_share,
+    photo_size,
+)
 from recognition.pipeline.reader_check import CropRead, ReaderCheck
 from recognition.pipeline.rectify import (
     CROP_PAD,
@@ -199,15 +204,16 @@ class PlateEngine:
         }
         results: list[PhotoResult] = []
         per_plate = iter(zip(readings, cuts, strict=True))
-        for dets in detections:
+        for image, dets in zip(images, detections, strict=True):
+            size = photo_size(image)
             pairs = []
             for d in dets:
                 ocr, cut = next(per_plate)
                 if ocr is not None:  # None: the reader check dropped it
                     pairs.append((d, ocr, cut))
-            plates = _distinct([_reading(d, ocr, cut) for d, ocr, cut in pairs if ocr.valid])
+            plates = _distinct([_reading(d, ocr, cut, size) for d, ocr, cut in pairs if ocr.valid])
             rejected = tuple(
-                RejectedText(ocr.text, float(ocr.confidence) * d.score, d.box)
+                RejectedText(ocr.text, float(ocr.confidence) * d.score, on_photo(d.box, size))
                 for d, ocr, _ in pairs
                 if not ocr.valid and ocr.text
             )
@@ -267,14 +273,29 @@ def crop_shape(formats: Collection[str]) -> CropShape:
     return US_PLATES if all(FORMATS[f].region == "us" for f in formats) else WIDE_PLATES
 
 
-def _reading(det: PlateDetection, ocr: OcrResult, cut: PlateCut) -> PlateReading:
-    """The report of a plate read. Its outline is the detector's, or the quadrilateral read
-    where that was measured on the plate (a red plate's ends, which its mask often misses)."""
+def on_photo(
+    box: tuple[float, float, float, float], size: tuple[float, float]
+) -> tuple[float, float, float, float]:
+    """The part of `box` (x1, y1, x2, y2) on a photo of `size` (width, height)."""
+    x1, x2 = (min(max(x, 0.0), size[0]) for x in (box[0], box[2]))
+    y1, y2 = (min(max(y, 0.0), size[1]) for y in (box[1], box[3]))
+    return float(x1), float(y1), float(x2), float(y2)
+
+
+def _reading(
+    det: PlateDetection, ocr: OcrResult, cut: PlateCut, size: tuple[float, float]
+) -> PlateReading:
+    """The report of a plate read on a photo of `size` (width, height). Its outline is the
+    detector's, or the quadrilateral read where that was measured on the plate (a red plate's
+    ends, which its mask often misses); of a plate across the photo's edge (the zoomed-out
+    look's canvas shows past it), the part on the photo."""
     quad, box = np.asarray(det.corners, np.float32).reshape(4, 2), det.box
     if cut.ends_found:
         quad = cut.quad
         (x1, y1), (x2, y2) = quad.min(axis=0), quad.max(axis=0)
         box = (float(x1), float(y1), float(x2), float(y2))
+    quad = np.clip(quad, 0.0, np.asarray(size, np.float32))
+    box = on_photo(box, size)
     corners = tuple((float(x), float(y)) for x, y in quad)
     return PlateReading(
         text=ocr.text,

@@ -81,8 +81,8 @@ class PlateDetector:
         ]
         outs = self._run([view.image for view in views], equalise=equalise)
         return [
-            detections_from_output(out, view.scale, threshold, view.offset)
-            for out, view in zip(outs, views, strict=True)
+            detections_from_output(out, view.scale, threshold, view.offset, photo_size(im))
+            for out, view, im in zip(outs, views, images, strict=True)
         ]
 
     @torch.inference_mode()
@@ -190,14 +190,25 @@ def inside_share(box: np.ndarray, other: np.ndarray) -> float:
     return float(max(w, 0) * max(h, 0) / area)
 
 
+def photo_size(image: np.ndarray) -> tuple[float, float]:
+    """The photo's (width, height) in pixels: what its detections are kept within."""
+    return float(image.shape[1]), float(image.shape[0])
+
+
 def detections_from_output(
     out: dict[str, torch.Tensor],
     scale: float,
     threshold: float,
     offset: tuple[float, float] = (0.0, 0.0),
+    within: tuple[float, float] | None = None,
 ) -> list[PlateDetection]:
     """The detections scoring at least `threshold`, nested parts dropped, in photo pixels: the
-    network's pixels less `offset` (the photo's top-left on its input), over `scale`."""
+    network's pixels less `offset` (the photo's top-left on its input), over `scale`.
+
+    `within`: the photo's (width, height). The network's input can hold more than the photo (the
+    canvas round a zoomed-out or thin photo): a detection on the canvas alone is none of the
+    photo's plates. One across the photo's edge keeps its outline past it, so that the plate is
+    cut in its proportions; the engine reports the part on the photo (`engine.on_photo`)."""
     found: list[PlateDetection] = []
     scores = out["scores"].numpy()
     boxes = out["boxes"].numpy()
@@ -207,10 +218,12 @@ def detections_from_output(
         box = boxes[i]
         if any(inside_share(box, better) >= NESTED_SHARE for better in kept):
             continue
+        x1, y1, x2, y2 = (box.astype(np.float64).reshape(2, 2) - shift).reshape(4) / scale
+        if within is not None and not (x1 < within[0] and x2 > 0 and y1 < within[1] and y2 > 0):
+            continue
         kept.append(box)
         mask = out["masks"][i, 0].numpy()
         corners, from_mask = corners_from_mask(mask, box)
-        x1, y1, x2, y2 = (box.astype(np.float64).reshape(2, 2) - shift).reshape(4) / scale
         found.append(
             PlateDetection(
                 box=(float(x1), float(y1), float(x2), float(y2)),

@@ -79,6 +79,10 @@ def corners_from_mask(
     quad = _quad_from_hull(hull)
     if quad is None:
         quad = cv2.boxPoints(cv2.minAreaRect(hull)).astype(np.float32)
+        # The rectangle round a mask at the frame's edge (or in blobs at its corners) can stick
+        # out of it: the mask shows nothing there.
+        height, width = binary.shape
+        quad = np.clip(quad, 0.0, np.array((width - 1, height - 1), np.float32))
     return order_corners(quad), True
 
 
@@ -123,7 +127,8 @@ def grow_to_aspect(
     """
     width, height = _sides(corners)
     ratio = width / max(height, 1e-6)
-    if (ratio < SQUARE_ASPECT and not square) or ratio >= aspect:
+    # a quadrilateral without width has no axis to lengthen it along
+    if width <= 0 or (ratio < SQUARE_ASPECT and not square) or ratio >= aspect:
         return np.asarray(corners, np.float32)
     grow = min(aspect / ratio - 1.0, max_grow)
     return grow_corners(corners, grow / 2, 0.0)
@@ -188,7 +193,13 @@ def red_plate_ends(image: np.ndarray, corners: np.ndarray) -> np.ndarray | None:
         return None
     if (past_left + inner + past_right) / _RED_END_ROWS > RED_END_MAX_ASPECT:
         return None
-    return grow_ends(corners, past_left / inner, past_right / inner)
+    ends = grow_ends(corners, past_left / inner, past_right / inner)
+    # Past the photo's edge the strip repeats its edge pixels: red there is no plate, and an
+    # end measured on it is not found.
+    height, width = image.shape[:2]
+    if (ends < 0).any() or (ends > np.array((width, height), np.float32)).any():
+        return None
+    return ends
 
 
 # A white-on-red plate is traced round its red background first (`red_plate_outline`): the

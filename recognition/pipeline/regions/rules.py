@@ -37,6 +37,9 @@ LETTER_FIXES = {"0": "O", "1": "I", "8": "B", "5": "S", "2": "Z", "6": "G", "4":
 # needs no fix wins a tie; the OCR's own runner-up costs its probability ratio instead.
 TABLE_FIX_FACTOR = 0.8
 LATIN_LETTERS = string.ascii_uppercase
+# Plate digits are ASCII: str.isdigit() also holds for fullwidth (as a CJK recogniser writes
+# them), Arabic-Indic and superscript digits, which no plate or register key holds.
+DIGITS = frozenset(string.digits)
 
 # Per character: the OCR's top-k (char, probability), best first. The first entry is the char read.
 CharProbs = tuple[tuple[str, float], ...]
@@ -125,10 +128,10 @@ class PlateFormat:
 
 def _slot_ok(ch: str, slot: str, letters: str) -> bool:
     if slot == "D":
-        return ch.isdigit()
+        return ch in DIGITS
     if slot == "L":
         return ch in letters
-    return ch.isdigit() or ch in letters
+    return ch in DIGITS or ch in letters
 
 
 def fit_pattern(
@@ -136,7 +139,7 @@ def fit_pattern(
 ) -> Fitted | None:
     # Every plate number has digits: a reading whose digit slots hold no digit at all is a word
     # (a badge, a model name), not a plate made unreadable by look-alikes (`LOTOS` is no `L0TOS`).
-    read_digits = [ch.isdigit() for ch, s in zip(text, pattern, strict=True) if s == "D"]
+    read_digits = [ch in DIGITS for ch, s in zip(text, pattern, strict=True) if s == "D"]
     if read_digits and not any(read_digits):
         return None
     out, confs, factor, fixes = [], [], 1.0, 0

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import itertools
 import random
+import string
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recognition.pipeline.regions import (
     DEFAULT_REGIONS,
@@ -14,6 +17,7 @@ from recognition.pipeline.regions import (
     Candidate,
     FormatHint,
     UnknownRegion,
+    fix_text,
     is_valid,
     region_formats,
     resolve,
@@ -97,6 +101,33 @@ def test_overlapping_texts_go_to_the_format_the_hint_favours() -> None:
     polish = resolve([Candidate(text, 0.9, sure(text))], FormatHint({"pl": 1.0, "sk": 0.5}))
     slovak = resolve([Candidate(text, 0.9, sure(text))], FormatHint({"pl": 0.5, "sk": 1.0}))
     assert (polish.format, slovak.format) == ("pl", "sk")
+
+
+PLATE_ALPHABET = frozenset(string.ascii_uppercase + string.digits)
+# Other Unicode digits (fullwidth as a CJK recogniser such as the rapidocr peer writes them,
+# Arabic-Indic, superscript), Cyrillic, lower case and separators, among plate characters.
+READ_CHARS = string.ascii_letters + string.digits + " -.АВЕІКМНОРСТХЖ１２٣²"
+
+
+@pytest.mark.parametrize("text", ["AA１234BB", "AA١٢٣٤BB", "AA12³4BB", "0000١"])
+def test_a_digit_of_another_script_is_no_plate_digit(text: str) -> None:
+    # str.isdigit() holds for them: the rules took "AA１234BB" for a valid plate, outside the
+    # plate alphabet, and the register never matches it.
+    best = resolve([Candidate(text, 0.95, sure(text))])
+    assert not best.valid
+    assert not any(is_valid(text, fmt) for fmt in FORMATS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(READ_CHARS, max_size=10), score=st.floats(0, 1), rows=st.integers(0, 3))
+def test_a_valid_reading_is_written_in_the_plate_alphabet(text: str, score: float, rows: int):
+    best = resolve([Candidate(text, score)], FormatHint(rows=rows, two_line=rows > 1))
+    if best.valid:
+        assert set(best.text) <= PLATE_ALPHABET
+        assert 0.0 <= best.confidence <= 1.0
+    for fmt in FORMATS:
+        fixed = fix_text(text, fmt)
+        assert fixed is None or set(fixed) <= PLATE_ALPHABET
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from recognition.pipeline.engine import crop_shape
 from recognition.pipeline.rectify import (
@@ -388,3 +391,95 @@ def test_solid_red_beside_a_white_plate_is_not_traced_as_a_red_plate():
     masked = box_corners((70, 60, 330, 160))
     assert RED_PART_SHARE < red_share(image, masked)
     assert red_plate_outline(image, masked) is None
+
+
+def test_the_red_ends_of_a_plate_cut_by_the_photo_s_edge_are_not_measured_past_it():
+    # The walk's strip repeats the photo's edge pixels beyond it: along a slanted quadrilateral
+    # they read as more red plate, and the plate was reported reaching 16 px off the photo.
+    image = np.ascontiguousarray(_red_plate_scene("ua_transit", ("14KX2068",))[:, 150:])
+    height, width = image.shape[:2]  # the plate now spans x 0-180, cut at its left
+    slanted = np.array([[44.4, 97.2], [139.5, 87.0], [122.7, 109.1], [31.4, 136.8]], np.float32)
+    ends = red_plate_ends(image, slanted)
+    assert ends is None or _inside(ends, width, height), ends
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    left=st.floats(0, 60),
+    right=st.floats(100, 175),
+    jitter=st.lists(st.floats(-20, 20), min_size=8, max_size=8),
+)
+def test_the_red_ends_lie_on_the_photo(left: float, right: float, jitter: list[float]):
+    image = _edge_plate_scene()
+    height, width = image.shape[:2]
+    quad = box_corners((left, 78, right, 118)) + np.reshape(jitter, (4, 2)).astype(np.float32)
+    ends = red_plate_ends(image, quad)
+    assert ends is None or _inside(ends, width, height), ends
+
+
+def _inside(points: np.ndarray, width: float, height: float) -> bool:
+    return bool((points >= 0).all() and (points <= (width, height)).all())
+
+
+@functools.cache
+def _edge_plate_scene() -> np.ndarray:
+    """A transit plate cut by the photo's left edge: x 0-180, y 70-126."""
+    image = np.ascontiguousarray(_red_plate_scene("ua_transit", ("14KX2068",))[:, 150:])
+    image.flags.writeable = False
+    return image
+
+
+def _blobs_mask(blobs: list[tuple[int, int, int, int]], shape=(50, 80)) -> np.ndarray:
+    mask = np.zeros(shape, np.float32)
+    for x, y, w, h in blobs:
+        mask[y : y + h, x : x + w] = 1.0
+    return mask
+
+
+def test_the_corners_of_a_mask_in_two_blobs_lie_in_its_frame():
+    # The rotated rectangle round two disjoint blobs at opposite corners of the frame stuck out
+    # of it (y -3.4, x -0.3 on an 80 x 50 mask): corners outside the photo.
+    mask = _blobs_mask([(5, 5, 20, 10), (50, 35, 25, 10)])
+    corners, _ = corners_from_mask(mask, (5, 5, 75, 45))
+    assert _inside(corners, 80, 50), corners
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    blobs=st.lists(
+        st.tuples(st.integers(0, 79), st.integers(0, 49), st.integers(1, 80), st.integers(1, 50)),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_mask_corners_are_finite_and_lie_in_the_mask_s_frame(blobs):
+    mask = _blobs_mask(blobs)
+    ys, xs = np.nonzero(mask)
+    box = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+    corners, _ = corners_from_mask(mask, box)
+    assert corners.shape == (4, 2)
+    assert np.isfinite(corners).all()
+    assert _inside(corners, 80, 50), corners
+
+
+def test_a_quadrilateral_without_width_is_not_lengthened():
+    # Lengthening towards an aspect divided by the quadrilateral's aspect: zero raised
+    # ZeroDivisionError on the US cut (which lengthens square quadrilaterals too).
+    line = np.array([[50, 10], [50, 10], [50, 60], [50, 60]], np.float32)
+    point = np.full((4, 2), 50, np.float32)
+    for quad in (line, point):
+        np.testing.assert_array_equal(grow_to_aspect(quad, 2.4, 0.2, square=True), quad)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    points=st.lists(st.tuples(st.integers(-5, 40), st.integers(-5, 40)), min_size=4, max_size=4),
+    shape=st.sampled_from([WIDE_PLATES, US_PLATES]),
+)
+def test_any_quadrilateral_however_degenerate_is_cut_to_a_crop(points, shape):
+    # coincident and collinear corners included
+    image = np.full((32, 32, 3), 200, np.uint8)
+    image[10:20, 4:28] = (200, 20, 20)
+    cut = plate_cut(image, np.asarray(points, np.float32), shape=shape)
+    assert cut.crop.shape in ((WIDE_SIZE[1], WIDE_SIZE[0], 3), (SQUARE_SIZE[1], SQUARE_SIZE[0], 3))
+    assert np.isfinite(cut.quad).all()

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-from recognition.pipeline.engine import ZOOM_OUT, CombinedReader, PlateEngine
+from recognition.pipeline.engine import ZOOM_OUT, CombinedReader, PlateEngine, load_engine
+from recognition.pipeline.images import load_photo
 from recognition.pipeline.maskrcnn import DetectorConfig
 from recognition.pipeline.plate_detector import DETECT_MAX_SIDE, PlateDetector, zoomed_out
+from recognition.pipeline.types import PlateReading
 from recognition.synth.compose import paste, pose_corners
 from recognition.synth.plates import render_plate
 from tests.recognition.pipeline.reader_doubles import RecordingReader
@@ -127,3 +130,97 @@ def test_zooming_out_is_part_of_the_engine_s_later_looks() -> None:
     engine.second_look = False
     assert engine.recognize_batch([photo])[0].plates == ()
     assert len(net.shares) == 1
+
+
+SAMPLE = Path(__file__).resolve().parents[3] / "webapp/listings/sample_data/photos/AA1234BB_a.jpg"
+
+
+def on_photo(plate: PlateReading, width: int, height: int) -> bool:
+    """Whether the plate's box and corners lie on a photo of that size."""
+    x1, y1, x2, y2 = plate.box
+    points = np.asarray([*plate.corners, (x1, y1), (x2, y2)])
+    return bool(x1 < x2 and y1 < y2 and (points >= 0).all() and (points <= (width, height)).all())
+
+
+@pytest.fixture(scope="module")
+def real_engine() -> PlateEngine:
+    return load_engine()
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        (slice(626, None), slice(None)),  # the photo cut through the middle of the plate
+        (slice(601, 652), slice(349, 569)),  # the plate alone, as a close-up
+    ],
+)
+def test_a_plate_at_the_photo_s_edge_is_reported_on_the_photo(real_engine, cut) -> None:
+    # The zoomed-out look's box ran onto the canvas round the photo: the plate came back
+    # reaching 8 px above the photo, or 18 px left of a close-up.
+    photo = np.ascontiguousarray(load_photo(SAMPLE.read_bytes())[cut])
+    height, width = photo.shape[:2]
+
+    [result] = real_engine.recognize_batch([photo])
+
+    assert [p.text for p in result.plates] == ["AA1234BB"]
+    for plate in result.plates:
+        assert on_photo(plate, width, height), (plate.box, plate.corners)
+
+
+class FixedBoxNet(torch.nn.Module):
+    """Finds one plate on every image it is given: the share `box` (x1, y1, x2, y2 of the
+    image's width and height) of it, its mask filling the box."""
+
+    def __init__(self, box: tuple[float, float, float, float]) -> None:
+        super().__init__()
+        self.box = box
+
+    def forward(self, images: Sequence[torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+        outputs = []
+        for image in images:
+            h, w = image.shape[1:]
+            x1, y1, x2, y2 = (round(s * n) for s, n in zip(self.box, (w, h, w, h), strict=True))
+            masks = torch.zeros((1, 1, h, w))
+            masks[0, 0, y1:y2, x1:x2] = 1.0
+            outputs.append(
+                {
+                    "boxes": torch.tensor([[x1, y1, x2, y2]], dtype=torch.float32),
+                    "scores": torch.tensor([0.97]),
+                    "masks": masks,
+                }
+            )
+        return outputs
+
+
+def fixed_box_detector(box: tuple[float, float, float, float]) -> PlateDetector:
+    return PlateDetector(FixedBoxNet(box), DetectorConfig(), "fixed-box-double")
+
+
+def test_a_detection_on_the_canvas_alone_is_no_plate_of_the_photo() -> None:
+    photo = np.full((480, 640, 3), 200, np.uint8)
+    # the zoomed-out photo fills the middle half of the canvas; this box lies left of it
+    detector = fixed_box_detector((0.02, 0.3, 0.2, 0.4))
+    assert detector.detect([photo], zoom_out=2.0) == [[]]
+    assert len(detector.detect([photo])[0]) == 1
+
+
+@pytest.mark.parametrize(
+    ("shape", "reads"),
+    [
+        ((10, 300), ["AA1234BB"]),  # a thin photo, on a canvas 32 px tall from the first look
+        ((480, 640), ["", "", "AA1234BB"]),  # read on the zoomed-out look only
+    ],
+)
+def test_a_plate_across_the_canvas_is_reported_on_the_photo(shape, reads) -> None:
+    # The box ran across the canvas round the photo, and the plate was reported there: corners
+    # 22 px below a photo 10 px tall, 320 px left of a 640 px one.
+    h, w = shape
+    photo = np.full((h, w, 3), 200, np.uint8)
+    detector = fixed_box_detector((0.0, 0.45, 1.0, 0.55) if h > 32 else (0.0, 0.0, 1.0, 1.0))
+    engine = PlateEngine(detector, CombinedReader(RecordingReader(reads), None), "ua")
+    engine.second_look = True
+
+    [result] = engine.recognize_batch([photo])
+
+    assert [p.text for p in result.plates] == ["AA1234BB"]
+    assert on_photo(result.plates[0], w, h), (result.plates[0].box, result.plates[0].corners)
