@@ -55,6 +55,30 @@ def test_the_queue_survives_a_restart(tmp_path):
     assert entry.frame_id == "kept"
 
 
+def test_what_a_power_cut_leaves_in_the_queue_is_parked_not_left_for_ever(tmp_path):
+    # given: a queue of three frames, then what a power cut mid-write and a damaged card leave
+    spool = Spool(tmp_path / "q", max_frames=10, max_bytes=10_000)
+    for k in range(3):
+        spool.put(jpeg=bytes([k]) * 10, frame_id=f"f{k}", captured_at=float(k), name="")
+    (tmp_path / "q" / "000000000001.json").write_text("{not json")  # the first entry, damaged
+    (tmp_path / "q" / "000000000009.jpg").write_bytes(b"orphan")  # its metadata never written
+    (tmp_path / "q" / "000000000010.jpg.tmp").write_bytes(b"half")  # never renamed into place
+    # when: the client starts again
+    reopened = Spool(tmp_path / "q", max_frames=10, max_bytes=10_000)
+    # then: the good frames are sent first, and nothing else is left in the queue's folder
+    first = reopened.oldest()
+    assert first is not None
+    assert (first.frame_id, len(reopened)) == ("f1", 2)
+    assert sorted(path.name for path in (tmp_path / "q").iterdir() if path.is_file()) == [
+        "000000000002.jpg",
+        "000000000002.json",
+        "000000000003.jpg",
+        "000000000003.json",
+    ]
+    parked = sorted(path.read_bytes() for path in (tmp_path / "q" / "parked").glob("*.jpg"))
+    assert parked == [b"\x00" * 10, b"orphan"]
+
+
 def test_client_and_server_sign_alike():
     args = {"secret": "s3cret", "method": "POST", "path": "/api/v1/gates/frames/?frame=a",
             "timestamp": "1700000000", "nonce": "abcdefghijklmnop",

@@ -42,6 +42,18 @@ class Spool:
         self.max_bytes = max_bytes
         folder.mkdir(parents=True, exist_ok=True)
         self.dropped = 0
+        self._park_leftovers()
+
+    def _park_leftovers(self) -> None:
+        """What a power cut mid-write leaves: a half-written temporary file (dropped: its
+        complete twin was never renamed into place), or an image whose metadata was never
+        written. Such an image cannot be sent (the server needs its frame id), so it is parked
+        for the operator instead of lying in the queue's folder outside its bound for ever."""
+        for tmp in self.folder.glob("*.tmp"):
+            tmp.unlink(missing_ok=True)
+        for image in self.folder.glob("*.jpg"):
+            if not image.with_suffix(".json").exists():
+                self._park_files(image.with_suffix(".json"), image, reason="no metadata")
 
     def _entries(self) -> list[Queued]:
         entries = []
@@ -57,8 +69,11 @@ class Spool:
                         path=meta.with_suffix(".jpg"),
                     )
                 )
+                if not entries[-1].path.is_file():
+                    raise FileNotFoundError(f"{entries.pop().path.name} is missing")
             except (ValueError, KeyError, OSError) as exc:
-                logger.warning("unreadable queue entry %s: %s", meta, exc)
+                # Parked, not skipped: skipped, it would stay first in the folder for ever.
+                self._park_files(meta, meta.with_suffix(".jpg"), reason=f"unreadable: {exc}")
         return sorted(entries, key=lambda e: e.seq)
 
     def __len__(self) -> int:
@@ -86,19 +101,27 @@ class Spool:
         self._enforce_bound()
 
     def park(self, entry: Queued) -> Path:
-        """Move `entry` out of the queue into `parked/`, under a name in parking order (queue
-        numbers restart once the queue empties). The metadata goes first: once it has left,
-        the queue no longer holds the entry. Returns the parked image's path."""
+        """Move `entry` out of the queue into `parked/`. Returns the parked image's path."""
+        return self._park_files(entry.path.with_suffix(".json"), entry.path, reason="parked")
+
+    def _park_files(self, meta: Path, image: Path, *, reason: str) -> Path:
+        """Move an entry's files, whichever exist, into `parked/` under a name in parking order
+        (queue numbers restart once the queue empties). The metadata goes first: once it has
+        left, the queue no longer holds the entry."""
         parked = self.folder / "parked"
         parked.mkdir(exist_ok=True)
-        image = parked / f"{time.time_ns():020d}.jpg"
-        entry.path.with_suffix(".json").replace(image.with_suffix(".json"))
-        entry.path.replace(image)
-        for old in sorted(parked.glob("*.json"))[:-PARKED_MAX]:
-            old.unlink(missing_ok=True)
-            old.with_suffix(".jpg").unlink(missing_ok=True)
-            logger.warning("more than %d parked frames: dropped %s", PARKED_MAX, old.name)
-        return image
+        target = parked / f"{time.time_ns():020d}.jpg"
+        if meta.exists():
+            meta.replace(target.with_suffix(".json"))
+        if image.exists():
+            image.replace(target)
+        logger.warning("queue entry %s %s: moved to %s", image.stem, reason, target)
+        stems = sorted({path.stem for path in parked.iterdir() if path.suffix in (".jpg", ".json")})
+        for stem in stems[:-PARKED_MAX]:
+            (parked / f"{stem}.json").unlink(missing_ok=True)
+            (parked / f"{stem}.jpg").unlink(missing_ok=True)
+            logger.warning("more than %d parked frames: dropped %s", PARKED_MAX, stem)
+        return target
 
     def remove(self, entry: Queued) -> None:
         entry.path.with_suffix(".json").unlink(missing_ok=True)
