@@ -243,7 +243,7 @@ def drop_run_partitions() -> None:
 def clean_copy(path: Path) -> Path:
     """The file without the lines PostgreSQL's COPY refuses (those the importer sends to
     Python), written next to the bench output, for the raw COPY figure."""
-    from registry import loaders
+    from registry.copy_input import copy_lines
     from registry.importers import open_register
 
     [source] = open_register(path)
@@ -251,8 +251,8 @@ def clean_copy(path: Path) -> Path:
     with out.open("wb") as handle:
         with path.open("rb") as stream:
             handle.write(stream.readline().rstrip(b"\r\n") + b"\n")
-        loaders._copy_lines(source, handle.write)
-    # _copy_lines prefixes each line with its number: strip it back off
+        copy_lines(source, handle.write)
+    # copy_lines prefixes each line with its number: strip it back off
     text = out.read_bytes().split(b"\n")
     header, body = text[0], [line.split(b";", 1)[1] for line in text[1:] if line]
     out.write_bytes(b"\n".join([header, *body]) + b"\n")

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from recognition import dispatch
-from recognition.models import BacklogRun, CrosscheckRequest, Reading
+from recognition.models import BacklogRun, CrosscheckRequest, CrosscheckRequestQuerySet, Reading
 from recognition.selectors import BacklogProgress, backlog_progress
 from recognition.services import crosscheck_requests_create
 
@@ -80,12 +79,11 @@ class _GivenUp(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
         return [("yes", "Yes: the check kept raising"), ("no", "No")]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        limit = settings.CROSSCHECK_MAX_FAILURES
-        if self.value() == "yes":
-            return queryset.filter(failures__gte=limit)
-        if self.value() == "no":
-            return queryset.filter(failures__lt=limit)
+    def queryset(
+        self, request: HttpRequest, queryset: CrosscheckRequestQuerySet
+    ) -> CrosscheckRequestQuerySet:
+        if self.value() in ("yes", "no"):
+            return queryset.given_up(self.value() == "yes")
         return queryset
 
 

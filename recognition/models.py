@@ -53,6 +53,19 @@ class Reading(models.Model):
         return f"{self.plate_text} ({self.model_version})"
 
 
+class CrosscheckRequestQuerySet(models.QuerySet["CrosscheckRequest"]):
+    def due(self) -> CrosscheckRequestQuerySet:
+        """Not checked since the latest request (the rows `CrosscheckRequest.is_due`)."""
+        return self.filter(
+            models.Q(checked_at__isnull=True) | models.Q(checked_at__lt=models.F("requested_at"))
+        )
+
+    def given_up(self, given_up: bool = True) -> CrosscheckRequestQuerySet:
+        """Whose check raised `CROSSCHECK_MAX_FAILURES` times in a row (or, False: has not)."""
+        limit = settings.CROSSCHECK_MAX_FAILURES
+        return self.filter(failures__gte=limit) if given_up else self.filter(failures__lt=limit)
+
+
 class CrosscheckRequest(models.Model):
     """Transactional outbox of the cross-check: one row per listing whose facts changed.
 
@@ -71,6 +84,8 @@ class CrosscheckRequest(models.Model):
         default=0, help_text="Checks of this request that raised, in a row."
     )
     last_error = models.TextField(blank=True, default="")
+
+    objects = CrosscheckRequestQuerySet.as_manager()
 
     class Meta:
         indexes = [models.Index(fields=["checked_at", "requested_at"], name="crosscheck_due_idx")]

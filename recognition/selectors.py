@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from recognition.models import BacklogRun, CrosscheckRequest, Reading
@@ -92,11 +91,11 @@ def photo_ids_stale(*, older_than: datetime) -> list[int]:
 def crosscheck_listing_ids_due(*, sent_before: datetime) -> list[int]:
     """Listings asked to be cross-checked, not checked since, not sent recently, and whose check
     has not raised `CROSSCHECK_MAX_FAILURES` times in a row."""
-    due = Q(checked_at__isnull=True) | Q(checked_at__lt=F("requested_at"))
     not_recent = Q(sent_at__isnull=True) | Q(sent_at__lt=sent_before)
     return list(
-        CrosscheckRequest.objects.filter(due, not_recent)
-        .filter(failures__lt=settings.CROSSCHECK_MAX_FAILURES)
+        CrosscheckRequest.objects.due()
+        .given_up(False)
+        .filter(not_recent)
         .order_by("listing_id")
         .values_list("listing_id", flat=True)
     )

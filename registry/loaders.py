@@ -88,9 +88,6 @@ class Stage:
         )
 
 
-_copy_lines = copy_lines  # the name bench/register_import.py calls it by
-
-
 class _NotClean(Exception):
     """The fast path cannot read this file exactly as the line reader would."""
 

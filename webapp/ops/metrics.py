@@ -18,7 +18,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.db.models import F
 from django.utils import timezone
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -214,20 +213,17 @@ def _webhooks() -> Iterator[Metric]:
 
 
 def _crosschecks() -> Iterator[Metric]:
-    from django.db.models import Q
-
     from recognition.models import CrosscheckRequest
 
-    due = Q(checked_at__isnull=True) | Q(checked_at__lt=F("requested_at"))
-    given_up = Q(failures__gte=settings.CROSSCHECK_MAX_FAILURES)
     family = GaugeMetricFamily(
         "platecheck_crosschecks_due",
         "Listings waiting for a cross-check: due (the sweeper sends them) or given up (the check "
         "raised CROSSCHECK_MAX_FAILURES times; see the admin's cross-check requests)",
         labels=["state"],
     )
-    family.add_metric(["due"], CrosscheckRequest.objects.filter(due).exclude(given_up).count())
-    family.add_metric(["given_up"], CrosscheckRequest.objects.filter(due, given_up).count())
+    due = CrosscheckRequest.objects.due()
+    family.add_metric(["due"], due.given_up(False).count())
+    family.add_metric(["given_up"], due.given_up().count())
     yield family
 
 
