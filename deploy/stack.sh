@@ -20,9 +20,21 @@ launch() {
 }
 
 start() {
+  # A second start would overwrite the pid files: a second beat (every periodic task twice) and
+  # workers that `stop` can no longer find.
+  for pidfile in "$run"/*.pid; do
+    [ -e "$pidfile" ] || continue
+    if kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+      echo "$(basename "$pidfile" .pid) is already running; bash deploy/stack.sh stop first" >&2
+      exit 1
+    fi
+    rm -f "$pidfile"
+  done
   .venv/bin/python manage.py migrate --no-input -v 0
   .venv/bin/python manage.py collectstatic --no-input -v 0
-  launch web .venv/bin/gunicorn --config deploy/gunicorn.conf.py
+  # The gunicorn workers' shared metrics folder (made and emptied by gunicorn at each start).
+  PROMETHEUS_MULTIPROC_DIR="$PWD/$run/prometheus" \
+    launch web .venv/bin/gunicorn --config deploy/gunicorn.conf.py
   launch worker-default $celery -A webapp worker -Q default -n default@%h --concurrency 2
   local gpus="${RECOGNITION_GPUS:-}"
   if [ -z "$gpus" ]; then gpus="cpu"; fi

@@ -16,6 +16,7 @@ import logging
 import random
 import secrets
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -26,15 +27,16 @@ from urllib.parse import urlsplit
 import requests
 import requests.adapters
 from celery import current_app
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
-from urllib3 import HTTPSConnectionPool
-from urllib3.connection import HTTPSConnection
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
@@ -109,7 +111,68 @@ def public_address(host: str, port: int) -> str:
     return str(addresses[0])
 
 
-class _PublicHTTPSConnection(HTTPSConnection):
+class _AttemptDeadline:
+    """The whole attempt's time limit, WEBHOOK_TIMEOUT_S. requests' timeout bounds each read, not
+    the answer: a receiver sending a byte every few seconds would hold a worker for ever, its
+    attempt never recorded. At the deadline the attempt's sockets are shut, which ends any read
+    on them; the connections register their sockets here (`_watch`)."""
+
+    _current = threading.local()
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _AttemptDeadline:
+        _AttemptDeadline._current.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        _AttemptDeadline._current.deadline = None
+
+    @classmethod
+    def watch(cls, sock: socket.socket) -> None:
+        deadline = getattr(cls._current, "deadline", None)
+        if deadline is not None:
+            with deadline._lock:
+                deadline._sockets.append(sock)
+                if deadline.expired:
+                    _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _AttemptDeadline.watch(sock)
+        return sock
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _AttemptDeadline.watch(sock)
+        return sock
+
+
+class _PublicHTTPSConnection(_WatchedHTTPSConnection):
     """Connects only to a public address, resolved and checked as it connects: a name that
     answered a public address to `webhook_url_check` and a private one now (DNS rebinding) is
     refused before a byte is sent. TLS still verifies the certificate against the URL's name."""
@@ -123,25 +186,39 @@ class _PublicHTTPSConnection(HTTPSConnection):
             self._dns_host = name
 
 
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
 class _PublicHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _PublicHTTPSConnection
 
 
-class _PublicOnlyAdapter(requests.adapters.HTTPAdapter):
+class _DeliveryAdapter(requests.adapters.HTTPAdapter):
+    def __init__(self, *, public_only: bool) -> None:
+        self.public_only = public_only
+        super().__init__()
+
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {
-            **self.poolmanager.pool_classes_by_scheme,
-            "https": _PublicHTTPSPool,
+            "http": _WatchedHTTPPool,
+            "https": _PublicHTTPSPool if self.public_only else _WatchedHTTPSPool,
         }
 
 
 def _delivery_session() -> requests.Session:
     session = requests.Session()
-    if not settings.WEBHOOK_ALLOW_PRIVATE:
+    public_only = not settings.WEBHOOK_ALLOW_PRIVATE
+    if public_only:
         # No proxy from the environment either: a proxy would resolve the name itself.
         session.trust_env = False
-        session.mount("https://", _PublicOnlyAdapter())
+    session.mount("https://", _DeliveryAdapter(public_only=public_only))
+    session.mount("http://", _DeliveryAdapter(public_only=public_only))
     return session
 
 
@@ -305,27 +382,37 @@ def _post(delivery: WebhookDelivery) -> WebhookAttempt:
     )
     attempt = WebhookAttempt(delivery=delivery, number=delivery.attempts + 1, at=now)
     started = time.monotonic()
+    deadline = _AttemptDeadline(settings.WEBHOOK_TIMEOUT_S)
     try:
         webhook_url_check(url=delivery.endpoint.url)
-        with _delivery_session() as session:
-            response = session.post(
+        with deadline, _delivery_session() as session:
+            # stream: the status is the answer; the body is never read, so an endless one
+            # costs nothing (the connection is closed unread, not reused).
+            with session.post(
                 delivery.endpoint.url,
                 data=body.encode(),
                 headers=headers,
                 timeout=settings.WEBHOOK_TIMEOUT_S,
                 allow_redirects=False,
-            )
-        attempt.status_code = response.status_code
-        if not 200 <= response.status_code < 300:
+                stream=True,
+            ) as response:
+                attempt.status_code = response.status_code
+        if deadline.expired:
+            # Cut off mid-answer: the headers read so far may look like a complete 200.
+            attempt.status_code = None
+            attempt.error = "timeout"
+        elif not 200 <= response.status_code < 300:
             attempt.error = f"HTTP {response.status_code}"
     except EndpointRefused as exc:
         attempt.error = exc.code
-    except requests.Timeout:
+    except (requests.Timeout, SoftTimeLimitExceeded):
+        # The task's soft limit: a name that takes for ever to resolve. Counted like any
+        # timeout, so the delivery is given up after its window instead of retried for ever.
         attempt.error = "timeout"
     except requests.ConnectionError:
-        attempt.error = "connection failed"
+        attempt.error = "timeout" if deadline.expired else "connection failed"
     except requests.RequestException as exc:
-        attempt.error = type(exc).__name__
+        attempt.error = "timeout" if deadline.expired else type(exc).__name__
     attempt.duration_ms = int((time.monotonic() - started) * 1000)
     return attempt
 
@@ -396,12 +483,22 @@ def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
 
 
 def webhook_delivery_ids_due(*, limit: int = SCAN_BATCH) -> list[int]:
+    """Pending deliveries that may be sent now: due, and not held back behind an earlier one of
+    their listing (those are sent when it ends; counted here, they would fill every batch and
+    starve the retries of other listings)."""
+    earlier = WebhookDelivery.objects.filter(
+        endpoint_id=OuterRef("endpoint_id"),
+        listing_id=OuterRef("listing_id"),
+        status=WebhookDelivery.Status.PENDING,
+        id__lt=OuterRef("id"),
+    )
     return list(
         WebhookDelivery.objects.filter(
             status=WebhookDelivery.Status.PENDING,
             next_attempt_at__lte=timezone.now(),
             endpoint__is_active=True,
         )
+        .exclude(Exists(earlier))
         .order_by("next_attempt_at", "id")
         .values_list("pk", flat=True)[:limit]
     )
