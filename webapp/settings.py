@@ -337,7 +337,7 @@ REST_FRAMEWORK.update(
         "DEFAULT_PAGINATION_CLASS": "webapp.api.filters.ApiCursorPagination",
         "DEFAULT_FILTER_BACKENDS": [
             "django_filters.rest_framework.DjangoFilterBackend",
-            "rest_framework.filters.OrderingFilter",
+            "webapp.api.filters.StableOrderingFilter",
         ],
         "DEFAULT_THROTTLE_CLASSES": ["webapp.api.throttles.TokenRateThrottle"],
         "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",

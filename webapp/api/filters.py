@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 
 import django_filters
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django_filters.fields import IsoDateTimeField
+from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import CursorPagination
 
+from recognition.models import CrosscheckRequest
 from recognition.pipeline.regions import normalise_plate
+from recognition.pipeline.regions.text import CYRILLIC_TO_LATIN
 from webapp.checks.models import Flag
 from webapp.listings.models import Listing, Photo
 
@@ -24,8 +28,22 @@ class ApiCursorPagination(CursorPagination):
     max_page_size = 200
 
 
+class StableOrderingFilter(OrderingFilter):
+    """`ordering=` with the primary key after it: rows that tie on the asked-for field (one
+    `UPDATE` gives many rows the same `updated_at`) come in one order on every page, so cursor
+    pages, which step over ties by counting, neither skip nor repeat a row."""
+
+    def get_ordering(self, request, queryset, view):
+        ordering = list(super().get_ordering(request, queryset, view) or [])
+        if ordering and not {"id", "-id", "pk", "-pk"} & set(ordering):
+            ordering.append("-id" if ordering[0].startswith("-") else "id")
+        return ordering
+
+
 class ListingStatus:
-    PROCESSING = "processing"  # a photo is still waiting for or in recognition
+    # a photo is still waiting for or in recognition, or the cross-check has not run since the
+    # readings (or the register) last changed
+    PROCESSING = "processing"
     FLAGGED = "flagged"  # an open flag waits for a moderator
     CONFIRMED = "confirmed"  # a moderator confirmed a flag
     CLEAR = "clear"  # recognised, no open or confirmed flag
@@ -50,6 +68,30 @@ def _has_unread_photo() -> Exists:
     )
 
 
+def _is_processing() -> Q:
+    # Read but not yet compared with the register is not "clear": the flags may still come.
+    due = Exists(CrosscheckRequest.objects.due().filter(listing=OuterRef("pk")))
+    return Q(_has_unread_photo()) | Q(due)
+
+
+# A plate as a seller may have typed it (the listing keeps it so): any case, Cyrillic
+# look-alikes, separators anywhere. Matched as a pattern built from the plate's key, since
+# PostgreSQL's upper() of Cyrillic depends on the database's locale and the demo's SQLite has
+# no translate().
+_TYPED_SEPARATORS = r"[\s\-_.·|]*"
+_SPELLINGS: dict[str, set[str]] = {}
+for _cyrillic, _latin in CYRILLIC_TO_LATIN.items():
+    _SPELLINGS.setdefault(_latin, {_latin, _latin.lower()}).update({_cyrillic, _cyrillic.lower()})
+
+
+def _typed_plate_regex(plate: str) -> str:
+    """A regular expression (PostgreSQL's and Python's alike) for every way of typing the
+    plate whose `normalise_plate` key is `plate`."""
+    chars = (sorted(_SPELLINGS.get(ch, {ch, ch.lower()})) for ch in plate)
+    spelled = ("(?:" + "|".join(re.escape(c) for c in options) + ")" for options in chars)
+    return "^" + _TYPED_SEPARATORS + _TYPED_SEPARATORS.join(spelled) + _TYPED_SEPARATORS + "$"
+
+
 class UtcIsoDateTimeField(IsoDateTimeField):
     """ISO 8601 in any offset, turned into UTC: PostgreSQL refuses offsets beyond 15:59."""
 
@@ -70,7 +112,11 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 class ListingFilter(django_filters.FilterSet):
     marketplace_id = django_filters.CharFilter(help_text="exact marketplace id")
     status = django_filters.ChoiceFilter(
-        choices=ListingStatus.choices, method="filter_status", help_text="the listing's state"
+        choices=ListingStatus.choices,
+        method="filter_status",
+        help_text="the listing's state: processing (a photo waits for recognition, or the "
+        "register check has not run since), flagged (an open flag), confirmed (a confirmed "
+        "flag), clear (none of these)",
     )
     flag_kind = django_filters.ChoiceFilter(
         choices=Flag.Kind.choices, method="filter_flag_kind", help_text="has a flag of this kind"
@@ -89,12 +135,12 @@ class ListingFilter(django_filters.FilterSet):
 
     def filter_status(self, queryset: QuerySet[Listing], name: str, value: str):
         if value == ListingStatus.PROCESSING:
-            return queryset.filter(_has_unread_photo())
+            return queryset.filter(_is_processing())
         if value == ListingStatus.FLAGGED:
             return queryset.filter(_has_flag(Flag.Status.OPEN))
         if value == ListingStatus.CONFIRMED:
             return queryset.filter(_has_flag(Flag.Status.CONFIRMED))
-        return queryset.exclude(_has_unread_photo()).exclude(
+        return queryset.exclude(_is_processing()).exclude(
             _has_flag(Flag.Status.OPEN) | _has_flag(Flag.Status.CONFIRMED)
         )
 
@@ -103,10 +149,11 @@ class ListingFilter(django_filters.FilterSet):
 
     def filter_plate(self, queryset: QuerySet[Listing], name: str, value: str):
         plate = normalise_plate(value)
-        if not plate:
+        # Longer than any stored plate (declared, read or flagged: 16 characters each).
+        if not plate or len(plate) > Listing._meta.get_field("declared_plate").max_length:
             return queryset.none()
         return queryset.filter(
-            Q(declared_plate__iexact=plate)
+            Q(declared_plate__regex=_typed_plate_regex(plate))
             | Exists(Flag.objects.filter(listing=OuterRef("pk"), plate_text=plate))
             | Exists(Photo.objects.filter(listing=OuterRef("pk"), readings__plate_text=plate))
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.urls import reverse
@@ -82,6 +83,32 @@ def evidence_for(*, flag: Flag, user: Any, owners: dict[int, int | None]) -> dic
     return {**evidence, "listings": listings}
 
 
+def _evidence_listing_ids(flag: Flag) -> list[int]:
+    items = (flag.evidence or {}).get("listings", [])
+    return [i["listing_id"] for i in items if isinstance(i, dict) and i.get("listing_id")]
+
+
+def evidence_owners(*, flags: Iterable[Flag], user: Any) -> dict[int, int | None]:
+    """The owners of the listings the flags' evidence names, in one query: what
+    `evidence_for` needs to tell a partner's own listings from others'. Staff see the evidence
+    as stored, and only flags about other listings name any, so most pages need no query."""
+    if getattr(user, "is_staff", False):
+        return {}
+    ids = {
+        listing_id
+        for flag in flags
+        if flag.kind == Flag.Kind.PLATE_ON_OTHER_LISTING
+        for listing_id in _evidence_listing_ids(flag)
+    }
+    if not ids:
+        return {}
+    return dict(Listing.objects.filter(pk__in=ids).values_list("pk", "owner_id"))
+
+
+# Serializer context key: the owners of every listing the serialized flags' evidence names.
+EVIDENCE_OWNERS = "evidence_owners"
+
+
 class FlagSerializer(serializers.ModelSerializer):
     evidence = serializers.SerializerMethodField()
 
@@ -97,15 +124,28 @@ class FlagSerializer(serializers.ModelSerializer):
     def get_evidence(self, flag: Flag) -> dict[str, Any]:
         request = self.context.get("request")
         user = getattr(request, "user", None)
-        ids = [
-            item.get("listing_id")
-            for item in (flag.evidence or {}).get("listings", [])
-            if isinstance(item, dict)
-        ]
-        owners = dict(
-            Listing.objects.filter(pk__in=[i for i in ids if i]).values_list("pk", "owner_id")
-        )
+        owners = self.context.get(EVIDENCE_OWNERS)
+        if owners is None:  # a flag serialized on its own
+            owners = evidence_owners(flags=[flag], user=user)
         return evidence_for(flag=flag, user=user, owners=owners)
+
+
+def _with_evidence_owners(serializer: serializers.BaseSerializer, listings: list[Listing]) -> None:
+    """Looks up, once for all `listings`, the owners their flags' evidence needs (see
+    `evidence_owners`), unless the serializer's context already holds them."""
+    context = serializer.context
+    if EVIDENCE_OWNERS in context or not listings:
+        return
+    user = getattr(context.get("request"), "user", None)
+    flags = [flag for listing in listings for flag in listing.flags.all()]
+    context[EVIDENCE_OWNERS] = evidence_owners(flags=flags, user=user)
+
+
+class ListingListSerializer(serializers.ListSerializer):
+    def to_representation(self, data: Any) -> list[Any]:
+        listings = list(data.all() if hasattr(data, "all") else data)
+        _with_evidence_owners(self, listings)
+        return super().to_representation(listings)
 
 
 class ListingSerializer(serializers.ModelSerializer):
@@ -121,6 +161,11 @@ class ListingSerializer(serializers.ModelSerializer):
             "updated_at", "photos", "flags",
         ]  # fmt: skip
         read_only_fields = fields
+        list_serializer_class = ListingListSerializer
+
+    def to_representation(self, instance: Listing) -> dict[str, Any]:
+        _with_evidence_owners(self, [instance])
+        return super().to_representation(instance)
 
 
 class ListingCreateSerializer(serializers.Serializer):

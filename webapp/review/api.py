@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from webapp.partners.models import PartnerToken
 from webapp.review.permissions import is_moderator
 from webapp.review.selectors.search import SearchError, plate_search
 
@@ -18,6 +19,19 @@ class IsModerator(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         return bool(request.user and is_moderator(request.user))
+
+
+class TokenMayRead(BasePermission):
+    """A token needs the `read` scope, as for the partner API's reads (webapp.api.permissions,
+    which this app may not import): a moderator's token made for the snapshot endpoint or the
+    webhooks must not search every partner's plates. A logged-in session may."""
+
+    message = "this token lacks the scope this request needs"
+    code = "missing_scope"
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        token = request.auth
+        return not isinstance(token, PartnerToken) or "read" in token.scopes
 
 
 class PlateHitSerializer(serializers.Serializer):
@@ -51,7 +65,7 @@ class PlateSearchView(APIView):
     """Plates that look like `q`: in readings, gate passages, declared plates and the register
     (moderators)."""
 
-    permission_classes = [IsModerator]
+    permission_classes = [IsModerator, TokenMayRead]
 
     @extend_schema(
         parameters=[OpenApiParameter("q", str, required=True, description="a plate, any script")],

@@ -18,7 +18,9 @@ def plate_search_view(request: HttpRequest) -> HttpResponse:
     form = PlateSearchForm(request.GET)
     q = form.data.get("q", "").strip() if form.is_valid() else ""
     result, error = None, ""
-    if q:
+    if not form.is_valid():  # say why, as the API does, instead of an empty page
+        error = " ".join(form.errors.get("q", [])) or "This search cannot be run."
+    elif q:
         try:
             result = plate_search(q=q)
         except SearchError as exc:

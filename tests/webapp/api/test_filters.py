@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from recognition.models import CrosscheckRequest
 from tests.fixtures.factories import FlagFactory, ListingFactory, PhotoFactory, ReadingFactory
 from webapp.checks.models import Flag
 from webapp.listings.models import Listing, Photo
@@ -73,3 +74,62 @@ def test_ordering_and_cursor_pages_of_page_size(token_client, partner, listings)
         seen += [item["marketplace_id"] for item in page["results"]]
         url = page["next"]
     assert seen == sorted(m.upper() for m in listings)
+
+
+def test_plate_finds_declared_plates_as_the_seller_typed_them(token_client, partner):
+    # given: plates declared with spaces, dashes, in Cyrillic look-alikes and in lower case
+    for marketplace_id, declared in [
+        ("SPACED", "AA 1234 BB"),
+        ("DASHED", "aa-1234-bb"),
+        ("CYRILLIC", "АА1234ВВ"),
+        ("CYRILLIC-LOWER", "аа 1234 вв"),
+        ("OTHER", "AA 1234 BC"),
+    ]:
+        ListingFactory(owner=partner, marketplace_id=marketplace_id, declared_plate=declared)
+    client = token_client(partner)
+    # when / then: the plate, typed either way, finds each of them and nothing else
+    expected = ["CYRILLIC", "CYRILLIC-LOWER", "DASHED", "SPACED"]
+    assert sorted(ids(client, plate="AA1234BB")) == expected
+    assert sorted(ids(client, plate="АА 1234 ВВ")) == expected
+    assert ids(client, plate="AA1234BB(*") == []  # a pattern's characters are only characters
+
+
+@pytest.mark.parametrize(
+    "ordering", ["created_at", "-created_at", "updated_at", "-updated_at", "-marketplace_id"]
+)
+def test_cursor_pages_hold_each_listing_once_when_the_ordering_ties(
+    token_client, partner, ordering
+):
+    # given: listings written in one statement share created_at and updated_at
+    for n in range(30):
+        ListingFactory(owner=partner, marketplace_id=f"TIE-{n:02d}")
+    same = timezone.now()
+    Listing.objects.update(created_at=same, updated_at=same)
+    client = token_client(partner)
+    # when: a partner walks every page
+    seen, url = [], f"/api/v1/listings/?page_size=4&ordering={ordering}"
+    while url:
+        page = client.get(url).json()
+        seen += [item["marketplace_id"] for item in page["results"]]
+        url = page["next"]
+    # then: each listing exactly once, in the same order on every walk
+    assert sorted(seen) == [f"TIE-{n:02d}" for n in range(30)]
+    assert ids(client, ordering=ordering, page_size=30) == seen
+
+
+def test_a_listing_waiting_for_its_cross_check_is_processing_not_clear(token_client, partner):
+    # given: photos read, the cross-check asked for but not run yet (a broker down, a worker
+    # busy), and a listing whose check ran after it was last asked for
+    waiting = ListingFactory(owner=partner, marketplace_id="WAITING")
+    PhotoFactory(listing=waiting, status=Photo.Status.DONE)
+    CrosscheckRequest.objects.create(listing=waiting, requested_at=timezone.now())
+    checked = ListingFactory(owner=partner, marketplace_id="CHECKED")
+    PhotoFactory(listing=checked, status=Photo.Status.DONE)
+    asked = timezone.now() - timedelta(minutes=5)
+    CrosscheckRequest.objects.create(
+        listing=checked, requested_at=asked, checked_at=asked + timedelta(seconds=2)
+    )
+    client = token_client(partner)
+    # then: the unchecked listing is not reported clear before anything was compared
+    assert ids(client, status="clear") == ["CHECKED"]
+    assert ids(client, status="processing") == ["WAITING"]

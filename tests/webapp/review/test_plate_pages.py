@@ -6,12 +6,14 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from tests.fixtures.factories import FlagFactory, ListingFactory, ReadingFactory
 from tests.webapp.review.conftest import done_photo
 from tests.webapp.review.factories import RegisterRecordFactory
 from webapp.gates import services as gate_services
 from webapp.gates.models import Passage
+from webapp.partners.tokens import token_create
 from webapp.review.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -63,6 +65,13 @@ def test_the_search_page_explains_an_unusable_query(mod_client):
     assert "at least 4" in page.content.decode()
 
 
+def test_the_search_page_explains_a_query_too_long_for_its_field(mod_client):
+    # a plate pasted with a line's worth of spaces around it: more than the field takes
+    page = mod_client.get(reverse("review:plate_search"), {"q": "AA 1234 BB" + " " * 60 + "x"})
+    assert page.status_code == 400
+    assert "at most 40 characters" in page.content.decode()
+
+
 def test_the_search_api_is_for_moderators_only(client_for, moderator, partner, seen_twice):
     url = "/api/v1/plates/search/"
     assert client_for(partner).get(url, {"q": "AA1234BB"}).status_code == 403
@@ -78,6 +87,20 @@ def test_the_search_api_is_for_moderators_only(client_for, moderator, partner, s
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["code"] == "bad_query"
     assert bad.json()["errors"][0]["attr"] == "q"
+
+
+def test_the_search_api_needs_a_token_with_the_read_scope(moderator, seen_twice):
+    # given: a moderator's tokens, one made for a snapshot script, one to read
+    url = "/api/v1/plates/search/"
+    snapshot_only, reader = APIClient(), APIClient()
+    for client, scopes in ((snapshot_only, ["recognize"]), (reader, ["read"])):
+        issued = token_create(user=moderator, name="script", scopes=scopes)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.key}")
+    # when / then: only the token that may read searches every partner's plates
+    refused = snapshot_only.get(url, {"q": "AA1234BB"})
+    assert refused.status_code == 403
+    assert refused.json()["errors"][0]["code"] == "missing_scope"
+    assert reader.get(url, {"q": "AA1234BB"}).status_code == 200
 
 
 def test_the_api_refuses_anonymous_callers(api_client):
