@@ -18,6 +18,10 @@ from recognition.training.reader.lines import CHARSET, encode_batch, lines_tenso
 logger = logging.getLogger(__name__)
 
 
+def _device_of(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
 def greedy_decode(logits: torch.Tensor) -> list[str]:
     """Best path: collapse repeats, drop blanks (index 0)."""
     best = logits.argmax(-1).cpu().numpy()
@@ -81,6 +85,7 @@ def train_one_epoch(
     clip: float = 5.0,
 ) -> dict[str, float]:
     model.train()
+    device = _device_of(model)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     total, seen, t0 = 0.0, 0, time.perf_counter()
     bar = tqdm(range(steps), desc=f"epoch {epoch}", mininterval=60, leave=False)
@@ -90,10 +95,12 @@ def train_one_epoch(
         step_start = time.perf_counter()
         for group in optimizer.param_groups:
             group["lr"] = schedule.lr()
-        x, targets, lengths = encode_batch(next(batches))
+        x, targets, lengths = (t.to(device) for t in encode_batch(next(batches)))
         logits = model(x)  # (B, T, C)
         log_probs = logits.log_softmax(2).permute(1, 0, 2)
-        input_lengths = torch.full((x.shape[0],), log_probs.shape[0], dtype=torch.long)
+        input_lengths = torch.full(
+            (x.shape[0],), log_probs.shape[0], dtype=torch.long, device=device
+        )
         loss = ctc(log_probs, targets, input_lengths, lengths)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -113,9 +120,10 @@ def train_one_epoch(
 @torch.no_grad()
 def read_lines(model: nn.Module, images: list[np.ndarray], batch_size: int = 128) -> list[str]:
     model.eval()
+    device = _device_of(model)
     out: list[str] = []
     for i in range(0, len(images), batch_size):
-        out += greedy_decode(model(lines_tensor(images[i : i + batch_size])))
+        out += greedy_decode(model(lines_tensor(images[i : i + batch_size]).to(device)))
     return out
 
 

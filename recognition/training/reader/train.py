@@ -7,6 +7,9 @@ The network starts from PaddleOCR's pretrained PP-OCR recogniser, converted once
         --graph runs/ppocr/skeleton.onnx --init-from runs/ppocr/init.pth --epochs 24
     python -m recognition.training.reader.train --resume runs/ocr/checkpoint.pth ...
     python -m recognition.training.reader.train --out runs/ocr --export models/ocr
+
+On a machine with a GPU and without the datasets, pack the real crops here first
+(`--write-bundle`, see `bundle.py`), then train there with `--bundle F --device cuda`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from recognition.pipeline.ocr import INT8_GRAPH
 from recognition.pipeline.ocr_input import LINE_H, LINE_W
 from recognition.pipeline.weights import sha256_file, write_manifest
 from recognition.synth.crops import FORMAT_WEIGHTS
+from recognition.training.reader.bundle import read_bundle, write_bundle
 from recognition.training.reader.lines import VAL_FORMATS, LineStream, synth_val_set
 from recognition.training.reader.loop import Schedule, accuracy, read_lines, train_one_epoch
 
@@ -88,6 +92,24 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
         default="runs/ppocr/skeleton.onnx",
         type=Path,
         help="the network's graph (recognition.training.reader.ppocr_convert)",
+    )
+    p.add_argument(
+        "--bundle",
+        default=None,
+        type=Path,
+        help="train and val crops from this file (bundle.py) instead of --data and the "
+        "detected crops",
+    )
+    p.add_argument(
+        "--write-bundle",
+        default=None,
+        type=Path,
+        help="pack the real train and val crops (--data, detected crops) into this file and stop",
+    )
+    p.add_argument(
+        "--device",
+        default="cpu",
+        help="where the network trains: cpu, cuda, or auto (cuda when there is one)",
     )
     p.add_argument("--resume", default=None, type=Path, help="checkpoint to resume from")
     p.add_argument(
@@ -197,13 +219,19 @@ def main(args: argparse.Namespace) -> None:
     if args.export:
         export(args.out / "best.pth", args.export, args.graph)
         return
+    if args.write_bundle:
+        real_train, real_val = load_real(args)
+        n = write_bundle(args.write_bundle, {"train": real_train, "val": real_val})
+        logger.info("wrote %d crops to %s", n, args.write_bundle)
+        return
     torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     real_train, real_val, synth_val = load_data(args)
-    model = build_model(args.graph)
+    model = build_model(args.graph).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     schedule = Schedule(args.lr, args.epochs * args.steps_per_epoch, args.time_budget * 60)
     start_epoch, best = start_from(args, model, optimizer, schedule)
@@ -218,16 +246,31 @@ def main(args: argparse.Namespace) -> None:
         )
 
 
-def load_data(
-    args: argparse.Namespace,
-) -> tuple[list[RealCrop], list[RealCrop], list[tuple[np.ndarray, str]]]:
-    """Real train and val crops (with the detector's crops where given), synthetic val lines."""
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+def load_real(args: argparse.Namespace) -> tuple[list[RealCrop], list[RealCrop]]:
+    """Real train and val crops (with the detector's crops where given), or a bundle's."""
+    if args.bundle:
+        splits = read_bundle(args.bundle)
+        return splits["train"], splits["val"]
     real_train = load_real_crops(args.data, "train")
     real_val = load_real_crops(args.data, "val", margin=0.04)
     if args.detected_crops:
         real_train += load_detected_crops(args.detected_crops)
     if args.detected_val:
         real_val += load_detected_crops(args.detected_val)
+    return real_train, real_val
+
+
+def load_data(
+    args: argparse.Namespace,
+) -> tuple[list[RealCrop], list[RealCrop], list[tuple[np.ndarray, str]]]:
+    """Real train and val crops, synthetic val lines."""
+    real_train, real_val = load_real(args)
     synth_val = synth_val_set(args.val_synth, formats=args.val_formats)
     logger.info(
         "real crops: %d train, %d val; synthetic val %d",

@@ -1,14 +1,25 @@
 from __future__ import annotations
 
 import argparse
+import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
+from recognition.datasets import RealCrop
+from recognition.pipeline.ocr_input import LINE_H, LINE_W
 from recognition.synth.crops import FORMAT_WEIGHTS, synth_lines
-from recognition.training.reader.train import build_model, format_weights, warm_start_state
+from recognition.training.reader.bundle import read_bundle, write_bundle
+from recognition.training.reader.train import (
+    build_model,
+    format_weights,
+    get_args_parser,
+    main,
+    warm_start_state,
+)
 
 MODELS = Path(__file__).resolve().parents[4] / "models"
 
@@ -48,3 +59,63 @@ def test_the_synthetic_mix_can_weigh_some_formats_more() -> None:
 def test_an_unknown_format_in_the_mix_is_refused() -> None:
     with pytest.raises(argparse.ArgumentTypeError, match="unknown format 'ua_tranzit'"):
         format_weights("ua_tranzit=4")
+
+
+def _crop(h: int, w: int, seed: int) -> np.ndarray:
+    """A light plate with dark vertical strokes, a little different for each seed."""
+    img = np.full((h, w, 3), 200, np.uint8)
+    img[h // 4 : 3 * h // 4, seed % 5 :: 9] = 30
+    return img
+
+
+def test_a_bundle_keeps_each_crop_and_its_label_and_shrinks_big_crops(tmp_path: Path) -> None:
+    # given a big real crop, a small one and a detector crop, in two splits
+    big, small = _crop(400, 900, 1), _crop(30, 90, 2)
+    splits = {
+        "train": [RealCrop(big, "AA1234BB", "openalpr_endtoend", "eu")],
+        "val": [RealCrop(small, "KA0101AM", "detected", "ua"), RealCrop(big, "7ABC123", "x", "us")],
+    }
+    # when they are packed and read back
+    path = tmp_path / "crops.npz"
+    assert write_bundle(path, splits) == 3
+    back = read_bundle(path)
+    # then labels, sources and regions are kept, split by split
+    assert [(c.text, c.source, c.region) for c in back["val"]] == [
+        ("KA0101AM", "detected", "ua"),
+        ("7ABC123", "x", "us"),
+    ]
+    assert back["train"][0].text == "AA1234BB"
+    # a small crop keeps its size and nearly its pixels (JPEG)
+    assert back["val"][0].image.shape == small.shape
+    assert np.abs(back["val"][0].image.astype(int) - small).mean() < 6
+    # a big one is shrunk to twice the reader's input at most, keeping its aspect
+    h, w = back["train"][0].image.shape[:2]
+    assert h <= 2 * LINE_H
+    assert w <= 2 * LINE_W
+    assert abs(w / h - 900 / 400) < 0.05
+
+
+def test_the_reader_trains_from_a_bundle_on_the_device_asked_for(tmp_path: Path) -> None:
+    # given a bundle of a few labelled crops
+    crops = [RealCrop(_crop(40, 160, i), "AB1234CD", "openalpr_us_crops", "us") for i in range(4)]
+    bundle = tmp_path / "crops.npz"
+    write_bundle(bundle, {"train": crops, "val": crops[:2]})
+    # when two steps train from it, the datasets folder absent
+    args = get_args_parser().parse_args(
+        [
+            "--data", str(tmp_path / "no-datasets"), "--bundle", str(bundle),
+            "--out", str(tmp_path / "run"), "--graph", str(MODELS / "ocr" / "platereader.onnx"),
+            "--init-from", str(MODELS / "ocr" / "platereader.pth"), "--device", "auto",
+            "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4", "--lr", "1e-5",
+            "--workers", "0", "--val-synth", "2", "--real-fraction", "1.0",
+        ]
+    )  # fmt: skip
+    main(args)
+    # then the epoch is validated on the bundle's val crops and checkpointed
+    record = json.loads((tmp_path / "run" / "log.jsonl").read_text().splitlines()[0])
+    assert record["steps"] == 2.0
+    assert record["real_n"] == 2.0
+    assert record["synth_ua_n"] == 2.0
+    ckpt = torch.load(tmp_path / "run" / "best.pth", map_location="cpu", weights_only=True)
+    assert ckpt["epoch"] == 0
+    assert ckpt["args"]["bundle"] == str(bundle)
