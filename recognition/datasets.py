@@ -135,6 +135,22 @@ def load_real_crops(data_dir: Path, split: str, margin: float = BOX_MARGIN) -> l
     return out
 
 
+def plate_texts(
+    root: Path, split: str, sets: tuple[str, ...] = (*CROP_SETS, PHOTO_SET)
+) -> set[str]:
+    """The cleaned text of every labelled plate of one split of `sets` (labels only)."""
+    texts: set[str] = set()
+    for name in sets:
+        labels = root / name / "labels.jsonl"
+        if not labels.exists():
+            continue
+        for line in labels.read_text().splitlines():
+            row = json.loads(line)
+            if row.get("split") == split:
+                texts.update(t for p in row["plates"] if (t := clean_text(p.get("text"))))
+    return texts
+
+
 def load_detected_crops(folder: Path) -> list[RealCrop]:
     """Crops written by `recognition.training.reader.detected_crops` (the detector's own crop
     geometry)."""

@@ -4,13 +4,14 @@ reader pair and store it in the detector's manifest.
     python -m recognition.training.fit_reader_check --data ../shared/datasets --models models
 
 The check is chosen by the F1 of the plates the engine reports with it on `--fit-images` real
-val photos drawn by `--seed`: a kept detection is reported when its reading fits a plate format,
-and it is right when it is a labelled plate read as labelled (a wrong reading is a wrong report,
-as a look-alike is). Only checks that keep detection recall >= 0.95 in every yaw bucket up to 60
-degrees on synthetic plates in train scenes (the promise the detector's threshold keeps) qualify.
+train photos drawn by `--seed` (a choice is made on the train split, never on val): a kept
+detection is reported when its reading fits a plate format, and it is right when it is a labelled
+plate read as labelled (a wrong reading is a wrong report, as a look-alike is). Only checks that
+keep detection recall >= 0.95 in every yaw bucket up to 60 degrees on synthetic plates in train
+scenes (the promise the detector's threshold keeps) qualify.
 Unmatched reports on partially labelled photos (`unsure`) only break ties: the labels cannot say
-whether they are junk or an unlabelled plate. The val photos it was not fitted on are scored too
-and printed, as a held-out figure. `--dry-run` prints without writing.
+whether they are junk or an unlabelled plate. The val photos, none of which it was fitted on,
+are scored too and printed, as the held-out figure. `--dry-run` prints without writing.
 """
 
 from __future__ import annotations
@@ -62,7 +63,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--data", type=Path, default=Path("../shared/datasets"))
     p.add_argument("--models", type=Path, default=Path("models"), help="holds detector/ and ocr/")
-    p.add_argument("--fit-images", type=int, default=120, help="val photos the check is fitted on")
+    p.add_argument(
+        "--fit-images", type=int, default=120, help="train photos the check is fitted on"
+    )
     p.add_argument("--seed", type=int, default=0, help="draws the fit photos")
     p.add_argument("--angle-check", type=int, default=100, help="synthetic plates per yaw bucket")
     p.add_argument("--threads", type=int, default=2)
@@ -92,7 +95,7 @@ def score_photos(
     """Every detection down to `floor` on `records`, as (score, reading, matched, ignored)."""
     scored: list[Scored] = []
     n_gt = 0
-    for rec in tqdm(records, desc="val photos", unit="photo"):
+    for rec in tqdm(records, desc="photos", unit="photo"):
         image, scale = read_rgb(rec.path, max_side=4096)
         dets = detector.detect([image], threshold=floor)[0]
         gt = np.array(rec.boxes, np.float32).reshape(-1, 4) * scale
@@ -123,16 +126,23 @@ def angle_reads(
     return plates
 
 
+def fit_and_held_out(
+    data: Path, fit_images: int, seed: int
+) -> tuple[list[SceneRecord], list[SceneRecord]]:
+    """The photos the check is fitted on (`fit_images` train photos drawn by `seed`) and the
+    photos it is scored on afterwards (every val photo, none of them seen by the fit)."""
+    train = load_records(data, "train")
+    rng = random.Random(seed)
+    fit_idx = sorted(rng.sample(range(len(train)), min(fit_images, len(train))))
+    return [train[i] for i in fit_idx], load_records(data, "val")
+
+
 def main(args: argparse.Namespace) -> ReaderCheck:
     torch.set_num_threads(args.threads)
     detector = PlateDetector.load(args.models / "detector")
     reader = PlateReader.load(args.models / "ocr")
     floor = min(CANDIDATE_GRID + (detector.threshold,))
-    records = load_records(args.data, "val")
-    rng = random.Random(args.seed)
-    fit_idx = set(rng.sample(range(len(records)), min(args.fit_images, len(records))))
-    fit_recs = [r for i, r in enumerate(records) if i in fit_idx]
-    rest_recs = [r for i, r in enumerate(records) if i not in fit_idx]
+    fit_recs, rest_recs = fit_and_held_out(args.data, args.fit_images, args.seed)
     with torch.inference_mode():
         fit_rows, fit_gt = score_photos(detector, reader, fit_recs, floor)
         rest_rows, rest_gt = score_photos(detector, reader, rest_recs, floor)

@@ -28,10 +28,13 @@ PASTE_FORMATS = ("ua_2015",) * 4 + ("ua_2004",) * 2 + ("ua_square",) * 2 + ("eu"
 MIN_BOX_PX = 4.0
 
 
-def validation_subset(root: Path, seed: int, limit: int) -> tuple[Subset, list[bool]]:
-    """The val images scored each epoch (`limit` of them, drawn by `seed`), and for each whether
-    its unmatched detections are ignored (partially labelled sets)."""
-    records = load_records(root, "val")
+def validation_subset(
+    root: Path, seed: int, limit: int, split: str = "val"
+) -> tuple[Subset, list[bool]]:
+    """The val images scored each epoch (`limit` of them, drawn by `seed`; as they are, with
+    no plate pasted), and for each whether its unmatched detections are ignored (partially
+    labelled sets). `split="train"`: train images, to set the threshold on."""
+    records = load_records(root, split)
     rng = random.Random(seed)
     idx = sorted(rng.sample(range(len(records)), min(limit, len(records))))
     subset = Subset(PlateSceneDataset(records, seed=seed, train=False), idx)

@@ -3,7 +3,8 @@
     python -m recognition.training.detector.train --data ../shared/datasets --out runs/detector
 
 A run is resumable: it restarts from `OUT/last.pth` when that file exists. `--export` writes the
-best checkpoint (by validation F1) to `models/detector/` with its manifest.
+best checkpoint (by validation F1) to `models/detector/` with its manifest, and its score threshold
+set on real train photos.
 """
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     _add_model_args(p)
     _add_scene_args(p)
     p.add_argument("--train-sizes", type=int, nargs="+", default=[448, 512, 576])
-    p.add_argument("--val-limit", type=int, default=120, help="val images scored each epoch")
+    p.add_argument(
+        "--val-limit", type=int, default=120,
+        help="val images scored each epoch; with --export, train images the threshold is set on",
+    )  # fmt: skip
     p.add_argument(
         "--pseudo-from-epoch",
         type=int,
@@ -143,13 +147,15 @@ def export(args: argparse.Namespace) -> Path:
     best = torch.load(args.out / "best.pth", map_location="cpu", weights_only=True)
     cfg = DetectorConfig.from_json(json.loads(best["config"]))
     val = json.loads(best["metrics"])
-    # The operating point: the validation F1-best score threshold, kept in a sane range ...
-    threshold = round(min(max(float(val["threshold"]), 0.3), 0.9), 3)
+    model = build_detector(cfg)
+    model.load_state_dict(best["model"])
+    # The operating point: the F1-best score threshold on real train photos (a choice is made on
+    # the train split; the val photos only report it), kept in a sane range ...
+    fitted = train_f1_threshold(model, cfg, args.data, args.seed, args.val_limit)
+    threshold = round(min(max(fitted, 0.3), 0.9), 3)
     angle_cap = None
     if args.angle_check:
         # ... and low enough that steep plates are still found.
-        model = build_detector(cfg)
-        model.load_state_dict(best["model"])
         angle_cap = angle_safe_threshold(
             PlateDetector(model, cfg, "candidate"), args.data, args.angle_check
         )
@@ -170,11 +176,23 @@ def export(args: argparse.Namespace) -> Path:
             "val": val,
             "step": best["step"],
             "threshold": threshold,
+            "train_f1_threshold": fitted,
             "angle_safe_threshold": angle_cap,
         },
     )
     log.info("exported %s (%s)", weights, manifest["sha256"])
     return weights
+
+
+def train_f1_threshold(
+    model: torch.nn.Module, cfg: DetectorConfig, data: Path, seed: int, limit: int
+) -> float:
+    """The score threshold of best F1 on `limit` real train photos drawn by `seed`, unaugmented
+    and at the inference size."""
+    photos, ignore = validation_subset(data, seed, limit, split="train")
+    model.transform.min_size = (cfg.min_size,)
+    model.transform.max_size = cfg.max_size
+    return float(evaluate(model, photos, lambda i: ignore[i])["threshold"])
 
 
 def promised_angle_check(data: Path, per_bucket: int) -> Iterator[AngleSample]:

@@ -12,3 +12,55 @@ def test_the_fit_grid_offers_the_plain_threshold_first_so_ties_keep_it() -> None
     # and among equal scores the check that weighs no length comes before one that does
     assert checks[1].min_chars == 0
     assert {c.min_chars for c in checks} == {0, 3, 4}
+
+
+def test_the_check_is_fitted_on_train_photos_and_scored_on_val_ones(tmp_path, monkeypatch) -> None:
+    """A choice is made on the train split: no val photo reaches the fit, all are held out."""
+    import json
+    from pathlib import Path
+
+    from recognition.training import fit_reader_check as fit
+
+    # given a detection set with train and val photos (the scoring itself is a double)
+    folder = tmp_path / "openalpr_endtoend"
+    folder.mkdir()
+    rows = [
+        {"image": f"{split}{k}.jpg", "split": split, "plates": [{"box": [1, 1, 9, 5]}]}
+        for split, n in (("train", 4), ("val", 3))
+        for k in range(n)
+    ]
+    (folder / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    class Detector:
+        threshold = 0.5
+        manifest: dict[str, object] = {}
+
+        @staticmethod
+        def load(path: Path) -> Detector:
+            return Detector()
+
+    class Reader:
+        version = "ocr-test"
+
+        @staticmethod
+        def load(path: Path) -> Reader:
+            return Reader()
+
+    scored: list[list[str]] = []
+
+    def score_photos(detector, reader, records, floor):  # type: ignore[no-untyped-def]
+        scored.append([r.path.name for r in records])
+        return [], 0
+
+    monkeypatch.setattr(fit, "PlateDetector", Detector)
+    monkeypatch.setattr(fit, "PlateReader", Reader)
+    monkeypatch.setattr(fit, "score_photos", score_photos)
+    monkeypatch.setattr(fit, "angle_reads", lambda *args: {})
+    # when the check is fitted on two photos
+    args = ["--data", str(tmp_path), "--models", str(tmp_path), "--fit-images", "2", "--dry-run"]
+    fit.main(fit.get_args_parser().parse_args(args))
+    # then it was fitted on two train photos and scored on every val photo
+    fitted_on, held_out = scored
+    assert len(fitted_on) == 2
+    assert all(name.startswith("train") for name in fitted_on)
+    assert sorted(held_out) == ["val0.jpg", "val1.jpg", "val2.jpg"]

@@ -17,6 +17,7 @@ from recognition.training.reader.train import (
     build_model,
     format_weights,
     get_args_parser,
+    load_real,
     main,
     warm_start_state,
 )
@@ -99,7 +100,8 @@ def test_the_reader_trains_from_a_bundle_on_the_device_asked_for(tmp_path: Path)
     # given a bundle of a few labelled crops
     crops = [RealCrop(_crop(40, 160, i), "AB1234CD", "openalpr_us_crops", "us") for i in range(4)]
     bundle = tmp_path / "crops.npz"
-    write_bundle(bundle, {"train": crops, "val": crops[:2]})
+    val = [RealCrop(c.image, "CD5678EF", c.source, c.region) for c in crops[:2]]
+    write_bundle(bundle, {"train": crops, "val": val})
     # when two steps train from it, the datasets folder absent
     args = get_args_parser().parse_args(
         [
@@ -119,3 +121,33 @@ def test_the_reader_trains_from_a_bundle_on_the_device_asked_for(tmp_path: Path)
     ckpt = torch.load(tmp_path / "run" / "best.pth", map_location="cpu", weights_only=True)
     assert ckpt["epoch"] == 0
     assert ckpt["args"]["bundle"] == str(bundle)
+
+
+def test_no_plate_of_the_val_split_is_trained_on_from_another_photo(tmp_path: Path) -> None:
+    """The crop sets are split photo by photo, and one car's plate shows on several frames."""
+    import cv2
+
+    # given the same plate on a train frame and a val frame (its label once with an O for 0),
+    # and another plate on a train frame only
+    folder = tmp_path / "openalpr_br_crops"
+    (folder / "images").mkdir(parents=True)
+    rows = [
+        ("CC_1_ABC1034.jpg", "train", "ABC1034"),
+        ("CC_2_ABC1034.jpg", "val", "ABC1O34"),
+        ("CC_3_XYZ9876.jpg", "train", "XYZ9876"),
+    ]
+    lines = []
+    for name, split, text in rows:
+        cv2.imwrite(str(folder / "images" / name), _crop(40, 120, len(lines)))
+        lines.append(json.dumps({"image": f"images/{name}", "split": split, "crop": True,
+                                 "plates": [{"box": [0, 0, 120, 40], "text": text}]}))  # fmt: skip
+    (folder / "labels.jsonl").write_text("\n".join(lines) + "\n")
+    # when the reader's real crops are loaded, from the datasets or from a bundle of them
+    train, val = load_real(get_args_parser().parse_args(["--data", str(tmp_path)]))
+    bundle = tmp_path / "crops.npz"
+    write_bundle(bundle, {"train": [*train, *val], "val": val})
+    from_bundle, _ = load_real(get_args_parser().parse_args(["--bundle", str(bundle)]))
+    # then the val plate is measured, never trained on
+    assert [c.text for c in val] == ["ABC1O34"]
+    assert [c.text for c in train] == ["XYZ9876"]
+    assert [c.text for c in from_bundle] == ["XYZ9876"]
