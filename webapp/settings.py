@@ -400,9 +400,12 @@ WEBHOOK_TIMEOUT_S = envint("WEBHOOK_TIMEOUT_S", 10)
 WEBHOOK_DISABLE_AFTER = envint("WEBHOOK_DISABLE_AFTER", 5)
 # Loopback and private receivers are refused in production (SSRF); tests and demos allow them.
 WEBHOOK_ALLOW_PRIVATE = envbool("WEBHOOK_ALLOW_PRIVATE", default=DEBUG)
+# Beat sends the due deliveries this often; each message expires after two scans
+# (webapp.partners.webhooks.message_expires_s).
+WEBHOOK_SCAN_S = envint("WEBHOOK_SCAN_S", 15)
 CELERY_BEAT_SCHEDULE["webhooks-send-due"] = {
     "task": "webapp.partners.tasks.webhooks_send_due",
-    "schedule": envint("WEBHOOK_SCAN_S", 15),
+    "schedule": WEBHOOK_SCAN_S,
 }
 DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "platecheck@localhost")
 

@@ -174,6 +174,32 @@ def test_gate_and_webhook_figures(client, moderator, settings):
     assert 'platecheck_metrics_errors{part="webhooks"} 0.0' in text
 
 
+def test_the_oldest_waiting_webhook_ignores_disabled_endpoints(client, moderator, settings):
+    # given: a disabled endpoint's delivery waiting for a day (it waits until the partner enables
+    # the endpoint again) and an active endpoint's delivery waiting for a minute
+    settings.METRICS_ALLOWED_ADDRESSES = []
+    now = timezone.now()
+    owner = UserFactory()
+    active = WebhookEndpoint.objects.create(owner=owner, url="http://127.0.0.1:9/h",
+                                            events=["flag.decided"], secret="s" * 32)  # fmt: skip
+    disabled = WebhookEndpoint.objects.create(owner=owner, url="http://127.0.0.1:9/off",
+                                              events=["flag.decided"], secret="s" * 32,
+                                              is_active=False)  # fmt: skip
+    for endpoint, age in [(disabled, 24 * 3600), (active, 60)]:
+        WebhookDelivery.objects.create(endpoint=endpoint, event="flag.decided", payload={},
+                                       message_id=f"msg_{endpoint.pk}",
+                                       created_at=now - timedelta(seconds=age))  # fmt: skip
+    client.force_login(moderator)
+    # when
+    text = client.get("/metrics").content.decode()
+    # then: only the active endpoint's delivery counts
+    assert 60 <= _sample(text, "platecheck_webhook_oldest_pending_seconds") < 120
+    # and nothing waits once that one is delivered
+    WebhookDelivery.objects.filter(endpoint=active).update(status="delivered")
+    text = client.get("/metrics").content.decode()
+    assert _sample(text, "platecheck_webhook_oldest_pending_seconds") == 0.0
+
+
 def _sample(text: str, name: str) -> float:
     line = next(row for row in text.splitlines() if row.startswith(name + " "))
     return float(line.rsplit(" ", 1)[1])

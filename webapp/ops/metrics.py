@@ -196,12 +196,15 @@ def _webhooks() -> Iterator[Metric]:
     deliveries = _by_status(
         "platecheck_webhook_deliveries", "Webhook deliveries by status", WebhookDelivery
     )
-    oldest = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING).aggregate(
-        at=Min("created_at")
-    )["at"]
+    # A disabled endpoint's deliveries wait for its partner, not for us: counted, the figure
+    # would grow for ever once any endpoint is off (that has its own gauge below).
+    oldest = WebhookDelivery.objects.filter(
+        status=WebhookDelivery.Status.PENDING, endpoint__is_active=True
+    ).aggregate(at=Min("created_at"))["at"]
     waiting = GaugeMetricFamily(
         "platecheck_webhook_oldest_pending_seconds",
-        "Age of the oldest webhook delivery not yet delivered (0: none waiting)",
+        "Age of the oldest webhook delivery to an active endpoint not yet delivered "
+        "(0: none waiting)",
     )
     waiting.add_metric([], (timezone.now() - oldest).total_seconds() if oldest else 0.0)
     disabled = GaugeMetricFamily(

@@ -35,6 +35,5 @@ def webhook_deliver(delivery_id: int) -> None:
 def webhooks_send_due() -> int:
     """Beat: hand every due retry (and any send lost at commit) to the workers."""
     ids = webhooks.webhook_delivery_ids_due()
-    for delivery_id in ids:
-        webhook_deliver.delay(delivery_id)
+    webhooks.webhook_deliveries_enqueue(delivery_ids=ids)
     return len(ids)

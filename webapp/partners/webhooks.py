@@ -3,8 +3,11 @@
 An event becomes one delivery row per subscribed endpoint, in the transaction that caused it,
 and is sent after commit. Each attempt is logged. A failed delivery is retried with exponential
 backoff until WEBHOOK_RETRY_WINDOW_S after the event; the beat task `webhooks_send_due` sends
-what is due, so no retry waits in the broker. Events of one listing reach an endpoint in order:
-a delivery waits while an earlier one of the same listing is still pending.
+what is due, so no retry waits in the broker. Every message expires after two scans: while the
+workers are down the scan sends each pending delivery again and again, and the stale copies are
+dropped by the worker without a query instead of being run one by one. Events of one listing
+reach an endpoint in order: a delivery waits while an earlier one of the same listing is still
+pending.
 """
 
 from __future__ import annotations
@@ -295,14 +298,24 @@ def webhook_event_emit(*, event: str, listing_id: int, data: dict[str, Any] | No
         for endpoint in endpoints
     )
     ids = [d.pk for d in deliveries]
-    transaction.on_commit(lambda: _enqueue(ids), robust=True)
+    transaction.on_commit(lambda: webhook_deliveries_enqueue(delivery_ids=ids), robust=True)
     return len(ids)
 
 
-def _enqueue(delivery_ids: Iterable[int]) -> None:
+def message_expires_s() -> int:
+    """Seconds a delivery's message stays runnable: two scans. A message an idle worker takes at
+    once is never dropped; one left waiting longer is sent again by a later scan anyway (every
+    due delivery is), so while the `default` queue runs more than two scans behind, webhooks
+    wait for it to catch up instead of piling up runnable copies in it."""
+    return 2 * settings.WEBHOOK_SCAN_S
+
+
+def webhook_deliveries_enqueue(*, delivery_ids: Iterable[int]) -> None:
+    """Hand deliveries to the workers, each message expiring after `message_expires_s()`."""
+    expires = message_expires_s()
     # Sent by name: the task module imports this one, so importing it back would be a cycle.
     for delivery_id in delivery_ids:
-        current_app.signature(DELIVER_TASK, args=(delivery_id,)).delay()
+        current_app.signature(DELIVER_TASK, args=(delivery_id,)).apply_async(expires=expires)
 
 
 # --- delivery -----------------------------------------------------------------------------------
@@ -360,7 +373,7 @@ def _enqueue_next(delivery: WebhookDelivery) -> None:
         .first()
     )
     if following is not None and delivery.listing_id is not None:
-        _enqueue([following])
+        webhook_deliveries_enqueue(delivery_ids=[following])
 
 
 def signed_headers(*, secret: str, message_id: str, body: str, at: datetime) -> dict[str, str]:
@@ -477,7 +490,9 @@ def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         status=WebhookDelivery.Status.PENDING, next_attempt_at=now, created_at=now
     )
-    transaction.on_commit(lambda: _enqueue([delivery.pk]), robust=True)
+    transaction.on_commit(
+        lambda: webhook_deliveries_enqueue(delivery_ids=[delivery.pk]), robust=True
+    )
     delivery.refresh_from_db()
     return delivery
 

@@ -133,6 +133,38 @@ def test_two_near_look_alikes_weigh_one_edit():
     ]
 
 
+def test_equally_close_texts_come_newest_first_beyond_the_candidate_limit(monkeypatch):
+    # given: more equally close readings and declared plates than are fetched per source,
+    # stored in an order unlike their ids'
+    monkeypatch.setattr(search, "CANDIDATES_PER_SOURCE", 3)
+    ids = [10_004, 10_001, 10_006, 10_000, 10_005, 10_002, 10_007, 10_003]
+    for pk in ids:
+        _reading("AA1234BB", id=pk, confidence=0.9)
+        ListingFactory(id=pk, declared_plate="AA1234BB")
+    # when
+    hits = plate_search(q="AA1234BB").hits
+    # then: the newest of them, newest first (on SQLite: all of them, scanned)
+    fetched = 3 if connection.vendor == "postgresql" else len(ids)
+    expected = sorted(ids, reverse=True)[:fetched]
+    assert [h.reading_id for h in hits if h.source == "reading"] == expected
+    assert [h.listing_id for h in hits if h.source == "declared"] == expected
+
+
+def test_equally_close_hits_sort_the_same_whatever_order_they_come_in():
+    def hit(**row) -> search.PlateHit:
+        source = "reading" if "reading_id" in row else "declared"
+        return search.PlateHit(
+            source=source, text="AA1234BB", distance=0, exact=True, score=0.0, **row
+        )
+
+    hits = [hit(reading_id=1), hit(listing_id=7), hit(reading_id=3), hit(listing_id=9)]
+    for arrived in (hits, hits[::-1]):
+        ranked = sorted(arrived, key=lambda h: h.sort_key)
+        assert [(h.reading_id, h.listing_id) for h in ranked] == [
+            (3, None), (1, None), (None, 9), (None, 7),
+        ]  # fmt: skip
+
+
 def test_far_plates_are_not_hits():
     _reading("KA0001XO")
     _reading("AA12")  # two missing characters

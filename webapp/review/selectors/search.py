@@ -102,8 +102,18 @@ class PlateHit:
     decision: str = ""  # the gate's decision: open, deny, unknown
 
     @property
-    def sort_key(self) -> tuple[float, int, int, float]:
-        return (self.score, 0 if self.exact else 1, _SOURCE_RANK[self.source], -self.confidence)
+    def sort_key(self) -> tuple[float, int, int, float, int, str]:
+        # Then the row, newest first, and the text (the register's plate, a reading's
+        # alternative): equally close hits come in the same order every time.
+        row = self.reading_id or self.passage_id or self.listing_id or 0
+        return (
+            self.score,
+            0 if self.exact else 1,
+            _SOURCE_RANK[self.source],
+            -self.confidence,
+            -row,
+            self.text,
+        )
 
 
 @dataclass(frozen=True)
@@ -259,6 +269,8 @@ def _pg_candidates(key: str) -> tuple[list[tuple], list[tuple], list[tuple], lis
     limit = CANDIDATES_PER_SOURCE
     with transaction.atomic(), connection.cursor() as cursor:
         # SET LOCAL: the thresholds end with this transaction, never leak to pooled connections.
+        # Each ORDER BY ends on a unique key (newest first, as the SQLite scan): which of many
+        # equally close rows make the LIMIT must not depend on where they lie on disk.
         cursor.execute(
             "SELECT set_config('pg_trgm.strict_word_similarity_threshold', %s, true),"
             " set_config('pg_trgm.similarity_threshold', %s, true)",
@@ -268,21 +280,22 @@ def _pg_candidates(key: str) -> tuple[list[tuple], list[tuple], list[tuple], lis
         cursor.execute(
             f"SELECT {_READING_COLUMNS} FROM {reading} r"
             f" JOIN {photo} p ON p.id = r.photo_id JOIN {listing} l ON l.id = p.listing_id"
-            f" WHERE %s <<%% {expr} ORDER BY %s <<<-> {expr} LIMIT {limit}",
+            f" WHERE %s <<%% {expr} ORDER BY %s <<<-> {expr}, r.id DESC LIMIT {limit}",
             [key, key],
         )
         readings = cursor.fetchall()
         cursor.execute(
             f"SELECT id, marketplace_id, declared_plate FROM {listing}"
             f" WHERE declared_plate <> '' AND {DECLARED_EXPR} %% %s"
-            f" ORDER BY {DECLARED_EXPR} <-> %s LIMIT {limit}",
+            f" ORDER BY {DECLARED_EXPR} <-> %s, id DESC LIMIT {limit}",
             [key, key],
         )
         declared = cursor.fetchall()
         cursor.execute(
             f"SELECT plate_latin, max(d_reg), count(*) FROM {register}"
             f" WHERE plate_latin <> '' AND {REGISTER_EXPR} %% %s"
-            f" GROUP BY plate_latin ORDER BY min({REGISTER_EXPR} <-> %s) LIMIT {limit}",
+            f" GROUP BY plate_latin ORDER BY min({REGISTER_EXPR} <-> %s), plate_latin"
+            f" LIMIT {limit}",
             [key, key],
         )
         registered = cursor.fetchall()
@@ -290,7 +303,7 @@ def _pg_candidates(key: str) -> tuple[list[tuple], list[tuple], list[tuple], lis
             f"SELECT {_PASSAGE_COLUMNS} FROM {Passage._meta.db_table} p"
             f" JOIN {Gate._meta.db_table} g ON g.id = p.gate_id"
             f" WHERE p.voted_plate <> '' AND {PASSAGE_EXPR} %% %s"
-            f" ORDER BY {PASSAGE_EXPR} <-> %s LIMIT {limit}",
+            f" ORDER BY {PASSAGE_EXPR} <-> %s, p.id DESC LIMIT {limit}",
             [key, key],
         )
         passages = cursor.fetchall()
