@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,28 +43,36 @@ class SceneRecord:
     region: str | None = None  # the label's `region` (br, eu, us-<state>), where it has one
 
 
-def load_records(
-    root: Path, split: str, sets: tuple[str, ...] = DETECTION_SETS
-) -> list[SceneRecord]:
-    records: list[SceneRecord] = []
+def label_rows(root: Path, split: str, sets: tuple[str, ...]) -> Iterator[tuple[str, dict]]:
+    """(set name, label row) for every row of `split` in the sets' labels.jsonl (missing sets
+    are skipped)."""
     for name in sets:
         labels = root / name / "labels.jsonl"
         if not labels.exists():
             continue
         for line in labels.read_text().splitlines():
             row = json.loads(line)
-            if row.get("split") != split or row.get("crop"):
-                continue
-            plates = [p for p in row["plates"] if p.get("box")]
-            records.append(
-                SceneRecord(
-                    path=root / name / row["image"],
-                    dataset=name,
-                    boxes=tuple(tuple(p["box"]) for p in plates),
-                    texts=tuple(p.get("text") for p in plates),
-                    region=row.get("region"),
-                )
+            if row.get("split") == split:
+                yield name, row
+
+
+def load_records(
+    root: Path, split: str, sets: tuple[str, ...] = DETECTION_SETS
+) -> list[SceneRecord]:
+    records: list[SceneRecord] = []
+    for name, row in label_rows(root, split, sets):
+        if row.get("crop"):
+            continue
+        plates = [p for p in row["plates"] if p.get("box")]
+        records.append(
+            SceneRecord(
+                path=root / name / row["image"],
+                dataset=name,
+                boxes=tuple(tuple(p["box"]) for p in plates),
+                texts=tuple(p.get("text") for p in plates),
+                region=row.get("region"),
             )
+        )
     return records
 
 
@@ -139,16 +148,12 @@ def plate_texts(
     root: Path, split: str, sets: tuple[str, ...] = (*CROP_SETS, PHOTO_SET)
 ) -> set[str]:
     """The cleaned text of every labelled plate of one split of `sets` (labels only)."""
-    texts: set[str] = set()
-    for name in sets:
-        labels = root / name / "labels.jsonl"
-        if not labels.exists():
-            continue
-        for line in labels.read_text().splitlines():
-            row = json.loads(line)
-            if row.get("split") == split:
-                texts.update(t for p in row["plates"] if (t := clean_text(p.get("text"))))
-    return texts
+    return {
+        t
+        for _, row in label_rows(root, split, sets)
+        for p in row["plates"]
+        if (t := clean_text(p.get("text")))
+    }
 
 
 def load_detected_crops(folder: Path) -> list[RealCrop]:
