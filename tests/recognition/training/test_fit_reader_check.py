@@ -16,20 +16,13 @@ def test_the_fit_grid_offers_the_plain_threshold_first_so_ties_keep_it() -> None
 
 def test_the_check_is_fitted_on_train_photos_and_scored_on_val_ones(tmp_path, monkeypatch) -> None:
     """A choice is made on the train split: no val photo reaches the fit, all are held out."""
-    import json
     from pathlib import Path
 
     from recognition.training import fit_reader_check as fit
+    from tests.recognition.training.detection_set import write_detection_set
 
     # given a detection set with train and val photos (the scoring itself is a double)
-    folder = tmp_path / "openalpr_endtoend"
-    folder.mkdir()
-    rows = [
-        {"image": f"{split}{k}.jpg", "split": split, "plates": [{"box": [1, 1, 9, 5]}]}
-        for split, n in (("train", 4), ("val", 3))
-        for k in range(n)
-    ]
-    (folder / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_detection_set(tmp_path, train=4, val=3)
 
     class Detector:
         threshold = 0.5

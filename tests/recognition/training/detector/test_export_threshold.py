@@ -10,19 +10,13 @@ import torch
 from recognition.pipeline.maskrcnn import DetectorConfig
 from recognition.pipeline.weights import MANIFEST
 from recognition.training.detector import train
+from tests.recognition.training.detection_set import write_detection_set
 
 
 def test_the_exported_threshold_is_the_f1_best_one_on_train_photos(tmp_path, monkeypatch) -> None:
     # given a detection set of train and val photos, and a best checkpoint whose val pass found
     # its best F1 at 0.45
-    folder = tmp_path / "openalpr_endtoend"
-    folder.mkdir()
-    rows = [
-        {"image": f"{split}{k}.jpg", "split": split, "plates": [{"box": [1, 1, 9, 5]}]}
-        for split, n in (("train", 3), ("val", 3))
-        for k in range(n)
-    ]
-    (folder / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_detection_set(tmp_path, train=3, val=3)
     run = tmp_path / "run"
     run.mkdir()
     val_metrics = {"threshold": 0.45, "precision": 0.9, "recall": 0.7, "f1": 0.79}
