@@ -14,21 +14,26 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from recognition.evaluation.metrics import assign_detections, score_text
-from recognition.pipeline.ocr import PlateReader
+from recognition.pipeline.engine import PlateEngine
 from recognition.pipeline.plate_detector import PlateDetection
 from recognition.pipeline.reader_check import CropRead, ReaderCheck
-from recognition.pipeline.rectify import plate_crop
+from recognition.pipeline.regions import REGION_FORMATS
 
 # Unmatched detections on partially labelled sets are neither right nor wrong (see metrics.py).
+# The formats a check is fitted and scored with: the photos come from every region the product
+# reads (US, Brazil, Europe, ...).
+ALL_REGIONS = ",".join(REGION_FORMATS)
 Scored = tuple[float, CropRead, bool, bool]  # (detector score, reading, matched, ignored)
 
 
 def read_crops(
-    reader: PlateReader, image: np.ndarray, detections: Sequence[PlateDetection]
+    engine: PlateEngine, image: np.ndarray, detections: Sequence[PlateDetection]
 ) -> list[CropRead]:
-    """Our reader's reading of each detection's straightened crop: what the check weighs."""
-    crops = [plate_crop(image, d.corners) for d in detections]
-    return [CropRead.of(r) for r in reader.read_batch(crops)] if crops else []
+    """The engine's reading of each detection (its crop cut, and read with its formats, as
+    `PlateEngine.recognize_batch` cuts and reads it): what the check weighs."""
+    crops = [cut.crop for cut in engine.cuts(image, detections)]
+    results = engine.reader.read_batch(crops) if crops else []
+    return [CropRead.of(r) for r in results if r is not None]  # no `keep`: each crop is read
 
 
 def scored_candidates(

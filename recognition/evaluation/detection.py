@@ -22,15 +22,20 @@ import torch
 from tqdm import tqdm
 
 from recognition.datasets import PARTIAL_LABEL_SETS, SceneRecord, load_records, read_rgb
-from recognition.evaluation.check_fit import Scored, check_f1, read_crops, scored_candidates
+from recognition.evaluation.check_fit import (
+    ALL_REGIONS,
+    Scored,
+    check_f1,
+    read_crops,
+    scored_candidates,
+)
 from recognition.evaluation.metrics import (
     DetectionCounts,
     assign_detections,
     box_iou,
     match_detections,
 )
-from recognition.pipeline.engine import DEFAULT_MODELS_DIR
-from recognition.pipeline.ocr import PlateReader
+from recognition.pipeline.engine import DEFAULT_MODELS_DIR, PlateEngine, load_engine
 from recognition.pipeline.plate_detector import PlateDetector, detections_from_output
 from recognition.pipeline.reader_check import ReaderCheck
 from recognition.pipeline.rectify import quad_iou
@@ -50,9 +55,8 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     return {"p50": float(np.percentile(arr, 50)), "p95": float(np.percentile(arr, 95))}
 
 
-def evaluate_real(
-    detector: PlateDetector, reader: PlateReader, data: Path, limit: int | None
-) -> dict[str, object]:
+def evaluate_real(engine: PlateEngine, data: Path, limit: int | None) -> dict[str, object]:
+    detector = engine.detector
     records = load_records(data, "val")[: limit or None]
     check = ReaderCheck.from_manifest(detector.manifest, detector.threshold)
     scored: dict[str, list[tuple[float, bool, bool]]] = {}
@@ -61,7 +65,7 @@ def evaluate_real(
     by_width: dict[str, list[tuple[float, bool, bool]]] = {}
     times: list[float] = []
     for rec in tqdm(records, desc="real val", unit="img"):
-        photo = score_photo(detector, reader, check, rec)
+        photo = score_photo(engine, check, rec)
         times.append(photo.ms)
         ignore = rec.dataset in PARTIAL_LABEL_SETS
         for key in (rec.dataset, "all"):
@@ -101,9 +105,8 @@ class PhotoScore:
     by_width: list[tuple[float, bool, bool]]  # per labelled plate: (width, found, found checked)
 
 
-def score_photo(
-    detector: PlateDetector, reader: PlateReader, check: ReaderCheck, rec: SceneRecord
-) -> PhotoScore:
+def score_photo(engine: PlateEngine, check: ReaderCheck, rec: SceneRecord) -> PhotoScore:
+    detector = engine.detector
     image, scale = read_rgb(rec.path, max_side=4096)
     # The network sees what the engine gives it: the photo shrunk to DETECT_MAX_SIDE.
     t0 = time.perf_counter()
@@ -115,7 +118,7 @@ def score_photo(
     # The engine's view: candidates (nested parts dropped) read from the full photo.
     dets = detections_from_output(out, shrink, check.candidate)
     ignore = rec.dataset in PARTIAL_LABEL_SETS
-    reads = read_crops(reader, image, dets)
+    reads = read_crops(engine, image, dets)
     widths = (gt[:, 2] - gt[:, 0]) * network_scale(detector, image.shape[:2])
     found = found_plates(boxes, scores, gt, scores >= detector.threshold)
     found_checked = found_plates(
@@ -166,9 +169,8 @@ def recall_by_width(rows: list[tuple[float, bool, bool]]) -> dict[str, dict[str,
     return out
 
 
-def evaluate_angles(
-    detector: PlateDetector, reader: PlateReader, data: Path, per_bucket: int
-) -> dict[str, object]:
+def evaluate_angles(engine: PlateEngine, data: Path, per_bucket: int) -> dict[str, object]:
+    detector = engine.detector
     check = ReaderCheck.from_manifest(detector.manifest, detector.threshold)
     floor = min(check.candidate, detector.threshold)
     found: dict[str, list[bool]] = {bucket_name(b): [] for b in YAW_BUCKETS}
@@ -190,7 +192,7 @@ def evaluate_angles(
             best = sure[int(overlap[sure].argmax())]
             ious[sample.bucket].append(quad_iou(dets[best].corners, sample.corners))
         on_plate = [d for d, o in zip(dets, overlap, strict=True) if o >= 0.5]
-        reads = read_crops(reader, sample.image, on_plate)
+        reads = read_crops(engine, sample.image, on_plate)
         found_checked[sample.bucket].append(
             any(check.keeps(score=d.score, read=r)
                 for d, r in zip(on_plate, reads, strict=True))
@@ -288,8 +290,10 @@ def get_args_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> dict:
     args = get_args_parser().parse_args(argv)
     torch.set_num_threads(args.threads)
-    detector = PlateDetector.load(args.models / "detector")
-    reader = PlateReader.load(args.models / "ocr")
+    # The engine as deployed (no peer), reading with every region's formats (the val photos
+    # come from several countries): the reader's check weighs its readings.
+    engine = load_engine(args.models, with_peer=False, regions=ALL_REGIONS)
+    detector = engine.detector
     check = ReaderCheck.from_manifest(detector.manifest, detector.threshold)
     args.out.mkdir(parents=True, exist_ok=True)
     with torch.inference_mode():
@@ -297,9 +301,9 @@ def main(argv: list[str] | None = None) -> dict:
             "model": detector.version,
             "threshold": detector.threshold,
             "reader_check": check.to_json(),
-            "reader": reader.version,
-            "real": evaluate_real(detector, reader, args.data, args.limit),
-            "angles": evaluate_angles(detector, reader, args.data, args.per_bucket),
+            "reader": engine.reader.version,
+            "real": evaluate_real(engine, args.data, args.limit),
+            "angles": evaluate_angles(engine, args.data, args.per_bucket),
         }
     plot(report, args.out)
     (args.out / "detect.json").write_text(json.dumps(report, indent=2))

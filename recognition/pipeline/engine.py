@@ -139,15 +139,26 @@ class PlateEngine:
             )
 
     def detect(
-        self, images: Sequence[np.ndarray], *, equalise: bool = False, zoom_out: float = 1.0
+        self,
+        images: Sequence[np.ndarray],
+        *,
+        equalise: bool = False,
+        zoom_out: float = 1.0,
+        threshold: float | None = None,
     ) -> list[list[PlateDetection]]:
         """The candidate plates on each image: the detector's, and the pieces of one plate
         joined along their line (`line_join`). `equalise`: the detector sees the image with its
-        local contrast stretched (the second look); `zoom_out`: smaller (the third)."""
-        found = self.detector.detect(
-            images, threshold=self.check.candidate, equalise=equalise, zoom_out=zoom_out
-        )
+        local contrast stretched (the second look); `zoom_out`: smaller (the third);
+        `threshold`: the lowest score kept (default: the check's candidates; fitting a check
+        asks for lower)."""
+        floor = self.check.candidate if threshold is None else threshold
+        found = self.detector.detect(images, threshold=floor, equalise=equalise, zoom_out=zoom_out)
         return [with_joined(dets) for dets in found]
+
+    def cuts(self, image: np.ndarray, detections: Sequence[PlateDetection]) -> list[PlateCut]:
+        """Each detection's plate cut from `image` as the reader gets it: straightened, padded
+        and shaped for the engine's formats."""
+        return [plate_cut(image, d.corners, self.crop_pad, self.crop_shape) for d in detections]
 
     def recognize_batch(self, images: Sequence[np.ndarray]) -> list[PhotoResult]:
         """Every plate on each image, in input order.
@@ -187,7 +198,10 @@ class PlateEngine:
         detections = self.detect(images, equalise=equalise, zoom_out=zoom_out)
         t1 = time.perf_counter()
         flat = [(img, d) for img, dets in zip(images, detections, strict=True) for d in dets]
-        cuts = [plate_cut(img, d.corners, self.crop_pad, self.crop_shape) for img, d in flat]
+        cuts = [
+            cut for image, dets in zip(images, detections, strict=True)
+            for cut in self.cuts(image, dets)
+        ]  # fmt: skip
         crops = [cut.crop for cut in cuts]
         t2 = time.perf_counter()
 

@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from recognition.datasets import PARTIAL_LABEL_SETS, SceneRecord, load_records, read_rgb
 from recognition.evaluation.check_fit import (
+    ALL_REGIONS,
     Scored,
     check_f1,
     fit_check,
@@ -39,8 +40,7 @@ from recognition.evaluation.check_fit import (
     scored_candidates,
 )
 from recognition.evaluation.metrics import box_iou
-from recognition.pipeline.ocr import PlateReader
-from recognition.pipeline.plate_detector import PlateDetector
+from recognition.pipeline.engine import PlateEngine, load_engine
 from recognition.pipeline.reader_check import CropRead, ReaderCheck
 from recognition.pipeline.weights import MANIFEST
 from recognition.training.detector.train import ANGLE_RECALL_FLOOR, promised_angle_check
@@ -90,19 +90,20 @@ def grid(threshold: float) -> Iterator[ReaderCheck]:
 
 
 def score_photos(
-    detector: PlateDetector, reader: PlateReader, records: list[SceneRecord], floor: float
+    engine: PlateEngine, records: list[SceneRecord], floor: float
 ) -> tuple[list[Scored], int]:
-    """Every detection down to `floor` on `records`, as (score, reading, matched, ignored)."""
+    """Every candidate the engine finds down to `floor` on `records` (the detector's, and the
+    pieces of one plate joined), as (score, reading, matched, ignored)."""
     scored: list[Scored] = []
     n_gt = 0
     for rec in tqdm(records, desc="photos", unit="photo"):
         image, scale = read_rgb(rec.path, max_side=4096)
-        dets = detector.detect([image], threshold=floor)[0]
+        dets = engine.detect([image], threshold=floor)[0]
         gt = np.array(rec.boxes, np.float32).reshape(-1, 4) * scale
         n_gt += len(gt)
         scored += scored_candidates(
             dets,
-            read_crops(reader, image, dets),
+            read_crops(engine, image, dets),
             gt,
             ignore_unmatched=rec.dataset in PARTIAL_LABEL_SETS,
             texts=rec.texts,
@@ -111,16 +112,16 @@ def score_photos(
 
 
 def angle_reads(
-    detector: PlateDetector, reader: PlateReader, data: Path, per_bucket: int, floor: float
+    engine: PlateEngine, data: Path, per_bucket: int, floor: float
 ) -> dict[str, list[list[tuple[float, CropRead]]]]:
     """Per yaw bucket up to 60 degrees, each plate's matching detections as (score, reading)."""
     plates: dict[str, list[list[tuple[float, CropRead]]]] = {}
     for sample in promised_angle_check(data, per_bucket):
-        dets = detector.detect([sample.image], threshold=floor)[0]
+        dets = engine.detect([sample.image], threshold=floor)[0]
         boxes = np.array([d.box for d in dets], np.float32).reshape(-1, 4)
         hits = box_iou(boxes, sample.box[None])[:, 0] >= 0.5 if dets else np.zeros(0, bool)
         hit_dets = [d for d, h in zip(dets, hits, strict=True) if h]
-        crop_reads = read_crops(reader, sample.image, hit_dets)
+        crop_reads = read_crops(engine, sample.image, hit_dets)
         reads = [(d.score, r) for d, r in zip(hit_dets, crop_reads, strict=True)]
         plates.setdefault(sample.bucket, []).append(reads)
     return plates
@@ -139,14 +140,16 @@ def fit_and_held_out(
 
 def main(args: argparse.Namespace) -> ReaderCheck:
     torch.set_num_threads(args.threads)
-    detector = PlateDetector.load(args.models / "detector")
-    reader = PlateReader.load(args.models / "ocr")
+    # The engine as deployed (no peer), reading with the formats of every region the photos
+    # come from; its check is what is being fitted, so only its cutting and reading are used.
+    engine = load_engine(args.models, with_peer=False, regions=ALL_REGIONS)
+    detector, reader = engine.detector, engine.reader.reader
     floor = min(CANDIDATE_GRID + (detector.threshold,))
     fit_recs, rest_recs = fit_and_held_out(args.data, args.fit_images, args.seed)
     with torch.inference_mode():
-        fit_rows, fit_gt = score_photos(detector, reader, fit_recs, floor)
-        rest_rows, rest_gt = score_photos(detector, reader, rest_recs, floor)
-        plates = angle_reads(detector, reader, args.data, args.angle_check, floor)
+        fit_rows, fit_gt = score_photos(engine, fit_recs, floor)
+        rest_rows, rest_gt = score_photos(engine, rest_recs, floor)
+        plates = angle_reads(engine, args.data, args.angle_check, floor)
     check, fitted = fit_check(
         fit_rows, fit_gt, grid(detector.threshold), plate_reads=plates,
         recall_floor=ANGLE_RECALL_FLOOR, reports=True,

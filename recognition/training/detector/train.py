@@ -28,7 +28,7 @@ from recognition.datasets import load_records
 from recognition.evaluation.metrics import box_iou
 from recognition.pipeline.maskrcnn import DetectorConfig, build_detector
 from recognition.pipeline.plate_detector import PlateDetector
-from recognition.pipeline.weights import sha256_file, write_manifest
+from recognition.pipeline.weights import MANIFEST, sha256_file, write_manifest
 from recognition.synth.angle_set import YAW_BUCKETS, AngleSample, angle_set
 from recognition.synth.distractors import ALL_KINDS, KINDS
 from recognition.synth.plates import FORMATS
@@ -82,6 +82,11 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="start from these weights (a best.pth) with a fresh optimizer and schedule",
     )  # fmt: skip
     p.add_argument("--export", type=Path, default=None, help="write best weights here and stop")
+    p.add_argument(
+        "--refit-threshold", type=Path, default=None, metavar="DIR",
+        help="set the operating threshold of the exported weights in DIR (e.g. models/detector) "
+        "again, as --export sets it, rewrite its manifest and stop",
+    )  # fmt: skip
     p.add_argument(
         "--angle-check", type=int, default=100,
         help="with --export: synthetic plates per yaw bucket (train scenes) that bound the "
@@ -149,17 +154,7 @@ def export(args: argparse.Namespace) -> Path:
     val = json.loads(best["metrics"])
     model = build_detector(cfg)
     model.load_state_dict(best["model"])
-    # The operating point: the F1-best score threshold on real train photos (a choice is made on
-    # the train split; the val photos only report it), kept in a sane range ...
-    fitted = train_f1_threshold(model, cfg, args.data, args.seed, args.val_limit)
-    threshold = round(min(max(fitted, 0.3), 0.9), 3)
-    angle_cap = None
-    if args.angle_check:
-        # ... and low enough that steep plates are still found.
-        angle_cap = angle_safe_threshold(
-            PlateDetector(model, cfg, "candidate"), args.data, args.angle_check
-        )
-        threshold = round(min(threshold, angle_cap), 3)
+    point = operating_point(model, cfg, args)
     args.export.mkdir(parents=True, exist_ok=True)
     weights = args.export / "detector.pth"
     torch.save(best["model"], weights)
@@ -175,13 +170,41 @@ def export(args: argparse.Namespace) -> Path:
             "config": cfg.to_json(),
             "val": val,
             "step": best["step"],
-            "threshold": threshold,
-            "train_f1_threshold": fitted,
-            "angle_safe_threshold": angle_cap,
+            **point,
         },
     )
     log.info("exported %s (%s)", weights, manifest["sha256"])
     return weights
+
+
+def operating_point(
+    model: torch.nn.Module, cfg: DetectorConfig, args: argparse.Namespace
+) -> dict[str, float | None]:
+    """The manifest's `threshold`, with what set it: the F1-best score threshold on real train
+    photos (a choice is made on the train split; the val photos only report it), kept in a sane
+    range, and low enough that steep plates are still found."""
+    fitted = train_f1_threshold(model, cfg, args.data, args.seed, args.val_limit)
+    threshold = round(min(max(fitted, 0.3), 0.9), 3)
+    angle_cap = None
+    if args.angle_check:
+        angle_cap = angle_safe_threshold(
+            PlateDetector(model, cfg, "candidate"), args.data, args.angle_check
+        )
+        threshold = round(min(threshold, angle_cap), 3)
+    return {"threshold": threshold, "train_f1_threshold": fitted, "angle_safe_threshold": angle_cap}
+
+
+def refit_threshold(args: argparse.Namespace) -> dict[str, float | None]:
+    """Set the operating point of the weights exported to `args.refit_threshold` again (weights
+    exported before it was chosen on train photos) and write it into their manifest."""
+    detector = PlateDetector.load(args.refit_threshold)
+    with torch.inference_mode():
+        point = operating_point(detector.model, detector.config, args)
+    path = args.refit_threshold / MANIFEST
+    manifest = json.loads(path.read_text())
+    path.write_text(json.dumps({**manifest, **point}, indent=2) + "\n")
+    log.info("operating point of %s: %s", detector.version, point)
+    return point
 
 
 def train_f1_threshold(
@@ -234,6 +257,10 @@ def recall_keeping_threshold(best_scores: list[float], floor: float) -> float:
 
 
 def main(args: argparse.Namespace) -> None:
+    if args.refit_threshold:
+        torch.set_num_threads(args.threads)
+        refit_threshold(args)
+        return
     if args.export:
         export(args)
         return

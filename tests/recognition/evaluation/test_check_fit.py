@@ -150,3 +150,44 @@ def test_fitting_fails_clearly_when_no_check_keeps_the_promised_recall() -> None
     steep = {"45-60": [[], [], [(0.99, read(0.0))]]}
     with pytest.raises(ValueError, match="promised recall"):
         fit_check([], 3, [CHECK], plate_reads=steep, recall_floor=0.95)
+
+
+@pytest.fixture(scope="module")
+def shipped_engine():  # type: ignore[no-untyped-def]
+    from recognition.pipeline.engine import load_engine
+
+    engine = load_engine(with_peer=False, regions="ua,eu")
+    engine.second_look = False  # one look: the check weighs the first look's readings
+    return engine
+
+
+def photo_of(fmt: str, seed: int) -> tuple[np.ndarray, str]:
+    import random
+
+    from recognition.synth.compose import paste, pose_corners
+    from recognition.synth.plates import render_plate
+
+    scene = np.full((480, 640, 3), 90, np.uint8)
+    plate = render_plate(fmt, random.Random(seed))
+    quad = pose_corners(plate.image.shape[:2], (320, 260), 300, yaw=10, pitch=5)
+    paste(scene, plate.image, quad)
+    return scene, plate.text
+
+
+@pytest.mark.parametrize(("fmt", "seed"), [("ua_2015", 1), ("ua_2015", 2), ("us", 3), ("br", 4)])
+def test_the_check_weighs_what_the_engine_reads_and_reports(shipped_engine, fmt, seed) -> None:  # type: ignore[no-untyped-def]
+    """The fit scores reports as the engine makes them: its crops, read with its regions'
+    formats; a reading that fits no format of the engine's regions is no report."""
+    from recognition.evaluation.check_fit import read_crops
+
+    # given a photo of one plate, and the engine (Ukraine and Europe) as deployed
+    image, _ = photo_of(fmt, seed)
+    # when the fit reads the engine's candidates on it
+    dets = shipped_engine.detect([image])[0]
+    reads = read_crops(shipped_engine, image, dets)
+    # then the readings it counts as reports are the plates the engine reports
+    kept = {r.text for d, r in zip(dets, reads, strict=True)
+            if r.valid and shipped_engine.check.keeps(score=d.score, read=r)}  # fmt: skip
+    reported = {p.text for p in shipped_engine.recognize_batch([image])[0].plates}
+    assert kept == reported
+    assert len(reads) == len(dets) >= 1

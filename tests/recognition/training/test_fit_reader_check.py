@@ -16,7 +16,6 @@ def test_the_fit_grid_offers_the_plain_threshold_first_so_ties_keep_it() -> None
 
 def test_the_check_is_fitted_on_train_photos_and_scored_on_val_ones(tmp_path, monkeypatch) -> None:
     """A choice is made on the train split: no val photo reaches the fit, all are held out."""
-    from pathlib import Path
 
     from recognition.training import fit_reader_check as fit
     from tests.recognition.training.detection_set import write_detection_set
@@ -28,25 +27,20 @@ def test_the_check_is_fitted_on_train_photos_and_scored_on_val_ones(tmp_path, mo
         threshold = 0.5
         manifest: dict[str, object] = {}
 
-        @staticmethod
-        def load(path: Path) -> Detector:
-            return Detector()
-
     class Reader:
         version = "ocr-test"
 
-        @staticmethod
-        def load(path: Path) -> Reader:
-            return Reader()
+    class Engine:
+        detector = Detector()
+        reader = type("Combined", (), {"reader": Reader()})()
 
     scored: list[list[str]] = []
 
-    def score_photos(detector, reader, records, floor):  # type: ignore[no-untyped-def]
+    def score_photos(engine, records, floor):  # type: ignore[no-untyped-def]
         scored.append([r.path.name for r in records])
         return [], 0
 
-    monkeypatch.setattr(fit, "PlateDetector", Detector)
-    monkeypatch.setattr(fit, "PlateReader", Reader)
+    monkeypatch.setattr(fit, "load_engine", lambda *args, **kwargs: Engine())
     monkeypatch.setattr(fit, "score_photos", score_photos)
     monkeypatch.setattr(fit, "angle_reads", lambda *args: {})
     # when the check is fitted on two photos

@@ -48,3 +48,44 @@ def test_the_exported_threshold_is_the_f1_best_one_on_train_photos(tmp_path, mon
     assert len(scored[0]) == 2
     assert all(name.startswith("train") for name in scored[0])
     assert model.transform.min_size == (DetectorConfig().min_size,)
+
+
+def test_shipped_weights_get_their_threshold_set_again_on_train_photos(
+    tmp_path, monkeypatch
+) -> None:
+    """Weights exported when the threshold was the F1-best on val photos: `--refit-threshold`
+    sets it as an export now does, and keeps the rest of their manifest."""
+    from recognition.pipeline.maskrcnn import build_detector
+    from recognition.pipeline.weights import write_manifest
+
+    # given exported weights whose manifest holds a threshold fitted on val and a reader check
+    write_detection_set(tmp_path, train=3, val=3)
+    cfg = DetectorConfig()
+    folder = tmp_path / "detector"
+    folder.mkdir()
+    torch.save(build_detector(cfg).state_dict(), folder / "detector.pth")
+    check = {"sure": 0.9, "candidate": 0.1, "min_confidence": 0.05}
+    write_manifest(
+        folder / "detector.pth", version="det-test", input_size=[cfg.min_size, cfg.max_size],
+        extra={"config": cfg.to_json(), "threshold": 0.805, "reader_check": check},
+    )  # fmt: skip
+    scored: list[list[str]] = []
+
+    def evaluate(net, photos, ignore):  # type: ignore[no-untyped-def]
+        scored.append([photos.dataset.records[i].path.name for i in photos.indices])
+        return {"threshold": 0.93, "precision": 0.95, "recall": 0.8, "f1": 0.87}
+
+    monkeypatch.setattr(train, "evaluate", evaluate)
+    # when its threshold is set again
+    train.main(train.get_args_parser().parse_args([
+        "--data", str(tmp_path), "--refit-threshold", str(folder),
+        "--angle-check", "0", "--val-limit", "2",
+    ]))  # fmt: skip
+    # then it is the F1-best one on train photos, kept in the exported range, and the rest of the
+    # manifest (the weights' hash, the reader check) is as it was
+    manifest = json.loads((folder / MANIFEST).read_text())
+    assert (manifest["threshold"], manifest["train_f1_threshold"]) == (0.9, 0.93)
+    assert manifest["reader_check"] == check
+    assert manifest["version"] == "det-test"
+    assert len(scored) == 1
+    assert all(name.startswith("train") for name in scored[0])
