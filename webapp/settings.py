@@ -398,6 +398,8 @@ WEBHOOK_BACKOFF_MAX_S = envint("WEBHOOK_BACKOFF_MAX_S", 3600)
 WEBHOOK_TIMEOUT_S = envint("WEBHOOK_TIMEOUT_S", 10)
 # An endpoint with this many deliveries in a row given up is disabled, and its partner told.
 WEBHOOK_DISABLE_AFTER = envint("WEBHOOK_DISABLE_AFTER", 5)
+# After a signing-secret rotation the old secret signs each message too for this many seconds.
+WEBHOOK_SECRET_GRACE_S = envint("WEBHOOK_SECRET_GRACE_S", 24 * 3600)
 # Loopback and private receivers are refused in production (SSRF); tests and demos allow them.
 WEBHOOK_ALLOW_PRIVATE = envbool("WEBHOOK_ALLOW_PRIVATE", default=DEBUG)
 # Beat sends the due deliveries this often; each message expires after two scans

@@ -264,6 +264,14 @@ def _calls_by_name(rows: DemoRows, moderator, reset_user) -> dict[str, list[Call
         "api:webhook-endpoint-enable": [
             Call(p, reverse("api:webhook-endpoint-enable", args=[rows.webhook_endpoint_id]), "post")
         ],
+        "api:webhook-endpoint-rotate-secret": [
+            Call(
+                p,
+                reverse("api:webhook-endpoint-rotate-secret", args=[rows.webhook_endpoint_id]),
+                "post",
+                contains="whsec_",
+            ),
+        ],  # fmt: skip
         "api:webhook-deliveries": [
             Call(p, reverse("api:webhook-deliveries")),
             Call(

@@ -42,6 +42,11 @@ urlpatterns = [
         webhooks.EndpointEnable.as_view(),
         name="webhook-endpoint-enable",
     ),
+    path(
+        "webhooks/endpoints/<int:pk>/rotate-secret/",
+        webhooks.EndpointRotateSecret.as_view(),
+        name="webhook-endpoint-rotate-secret",
+    ),
     path("webhooks/deliveries/", webhooks.DeliveryList.as_view(), name="webhook-deliveries"),
     path(
         "webhooks/deliveries/<int:pk>/redeliver/",

@@ -1,4 +1,5 @@
-"""Partner API, webhooks: endpoints (URL, events, secret), deliveries and attempts, redelivery."""
+"""Partner API, webhooks: endpoints (URL, events, secret and its rotation), deliveries and
+attempts, redelivery."""
 
 from __future__ import annotations
 
@@ -33,9 +34,20 @@ class EndpointSerializer(serializers.ModelSerializer):
             "is_active",
             "disabled_at",
             "disabled_reason",
+            "secret_rotated_at",
+            "previous_secret_expires_at",
             "created_at",
         ]
-        read_only_fields = ["id", "is_active", "disabled_at", "disabled_reason", "created_at"]
+        read_only_fields = [
+            "id", "is_active", "disabled_at", "disabled_reason", "secret_rotated_at",
+            "previous_secret_expires_at", "created_at",
+        ]  # fmt: skip
+        extra_kwargs = {
+            "disabled_reason": {"help_text": "why it was disabled (failures, or 410 Gone)"},
+            "previous_secret_expires_at": {
+                "help_text": "until then the secret replaced by the last rotation signs too"
+            },
+        }
 
 
 class EndpointCreatedSerializer(EndpointSerializer):
@@ -129,6 +141,23 @@ class EndpointEnable(APIView):
         return Response(
             EndpointSerializer(webhooks.webhook_endpoint_enable(endpoint=endpoint)).data
         )
+
+
+class EndpointRotateSecret(APIView):
+    """Issue a new signing secret, shown once; for a grace period (24 h by default,
+    `previous_secret_expires_at`) every message is signed with the old secret too, so the
+    receiver can switch without rejecting one."""
+
+    permission_classes = [HasScope]
+    scopes = _WEBHOOKS
+
+    @extend_schema(request=None, responses={200: EndpointCreatedSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        endpoint = webhooks.webhook_endpoints_for(user=request.user).filter(pk=pk).first()
+        if endpoint is None:
+            raise Http404
+        endpoint = webhooks.webhook_endpoint_secret_rotate(endpoint=endpoint)
+        return Response(EndpointCreatedSerializer(endpoint).data)
 
 
 class DeliveryList(generics.ListAPIView):

@@ -1,4 +1,5 @@
-"""Tokens in the admin: the hash never shows; a new key is shown once, in the success message."""
+"""Tokens and webhook endpoints in the admin: a token's hash and an endpoint's secrets never
+show; a new key or signing secret is shown once, in the success message."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from rest_framework.authtoken.models import TokenProxy
 
 from webapp.partners.models import ALL_SCOPES, PartnerToken, WebhookDelivery, WebhookEndpoint
 from webapp.partners.tokens import token_create, token_revoke
+from webapp.partners.webhooks import webhook_endpoint_enable, webhook_endpoint_secret_rotate
 
 
 class TokenCreateForm(forms.ModelForm):
@@ -65,9 +67,31 @@ class PartnerTokenAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin):
-    list_display = ["url", "owner", "events", "is_active", "failures_in_row", "disabled_at"]
+    list_display = [
+        "url", "owner", "events", "is_active", "disabled_reason", "failures_in_row",
+        "disabled_at", "secret_rotated_at",
+    ]  # fmt: skip
     list_filter = ["is_active"]
-    exclude = ["secret"]
+    exclude = ["secret", "previous_secret"]
+    readonly_fields = ["secret_rotated_at", "previous_secret_expires_at"]
+    actions = ["enable", "rotate_secret"]
+
+    @admin.action(description="Enable the selected endpoints (what waited is sent)")
+    def enable(self, request: HttpRequest, queryset) -> None:
+        for endpoint in queryset:
+            webhook_endpoint_enable(endpoint=endpoint)
+        self.message_user(request, f"{queryset.count()} endpoint(s) enabled")
+
+    @admin.action(description="Rotate the signing secret (the old one keeps signing for a while)")
+    def rotate_secret(self, request: HttpRequest, queryset) -> None:
+        for endpoint in queryset:
+            rotated = webhook_endpoint_secret_rotate(endpoint=endpoint)
+            messages.warning(
+                request,
+                f"The new signing secret of {rotated.url}, shown only this once: {rotated.secret} "
+                "(the old one also signs until "
+                f"{rotated.previous_secret_expires_at.isoformat(timespec='minutes')})",
+            )
 
 
 @admin.register(WebhookDelivery)

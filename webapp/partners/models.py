@@ -57,6 +57,11 @@ class WebhookEndpoint(models.Model):
     url = models.URLField(max_length=500)
     events = models.JSONField(default=list)
     secret = models.CharField(max_length=100)
+    # After a rotation the old secret signs every message too until previous_secret_expires_at
+    # (WEBHOOK_SECRET_GRACE_S), so a receiver switches to the new one without missing any.
+    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    secret_rotated_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.CharField(max_length=200, blank=True)
@@ -93,6 +98,10 @@ class WebhookDelivery(models.Model):
     next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # Set, and committed, before an attempt's request is made; cleared when its outcome is
+    # recorded. While it lasts no other worker sends the delivery; a worker that died mid-attempt
+    # leaves it to be sent again once it has passed.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -15,6 +15,7 @@ from webapp.partners import webhooks
     acks_late=True,
     ignore_result=True,
     soft_time_limit=settings.WEBHOOK_TIMEOUT_S + 20,
+    # Less than the attempt's lease (webhooks.LEASE_MARGIN_S): no worker outlives its lease.
     time_limit=settings.WEBHOOK_TIMEOUT_S + 30,
     autoretry_for=(OperationalError, InterfaceError),
     max_retries=3,

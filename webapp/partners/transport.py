@@ -1,19 +1,26 @@
 """How a webhook attempt reaches the receiver: only public addresses (checked again as each
 connection is made, against DNS rebinding, unless WEBHOOK_ALLOW_PRIVATE), and within one
-deadline for the whole answer (`AttemptDeadline`), whose sockets are shut when it passes."""
+deadline for the whole answer (`AttemptDeadline`), whose sockets are shut when it passes.
+Nothing here touches the database: the attempt is made with no transaction open."""
 
 from __future__ import annotations
 
 import ipaddress
 import socket
 import threading
+import time
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import requests.adapters
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 
 class EndpointRefused(ValueError):
@@ -39,6 +46,77 @@ def public_address(host: str, port: int) -> str:
     if not addresses:
         raise EndpointRefused("unresolvable_host", "the host name does not resolve")
     return str(addresses[0])
+
+
+def webhook_url_check(*, url: str) -> None:
+    """Refuse receivers inside our own network (SSRF) unless WEBHOOK_ALLOW_PRIVATE.
+
+    The host is the one the sender connects to: urllib3 parses the URL for requests, and a URL
+    that the standard library reads with another host (`https://10.0.0.1\\@example.com/`) is
+    refused as ambiguous. The delivery checks the address again as it connects
+    (`_PublicHTTPSConnection`), so a name that resolves elsewhere by then reaches nothing.
+    """
+    try:
+        parts = parse_url(url)
+        stdlib_host = urlsplit(url).hostname
+    except (LocationParseError, ValueError) as exc:
+        raise EndpointRefused("invalid_url", "the URL must be http(s)://host/...") from exc
+    if parts.scheme not in ("https", "http") or not parts.host:
+        raise EndpointRefused("invalid_url", "the URL must be http(s)://host/...")
+    if (stdlib_host or "").lower() != parts.host.strip("[]").lower():
+        raise EndpointRefused("invalid_url", "the URL's host is ambiguous")
+    if settings.WEBHOOK_ALLOW_PRIVATE:
+        return
+    if parts.scheme != "https":
+        raise EndpointRefused("https_required", "webhook URLs must use https")
+    public_address(parts.host.strip("[]"), parts.port or 443)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one attempt came to: `error` is empty for a 2xx within the deadline, else short and
+    stable ("timeout", "connection failed", "HTTP 500", an EndpointRefused code)."""
+
+    status_code: int | None
+    error: str
+    duration_ms: int
+
+
+def webhook_post(*, url: str, body: bytes, headers: dict[str, str]) -> Answer:
+    """POST one signed message; the status is the answer, the body is never read."""
+    status_code: int | None = None
+    error = ""
+    started = time.monotonic()
+    deadline = AttemptDeadline(settings.WEBHOOK_TIMEOUT_S)
+    try:
+        webhook_url_check(url=url)
+        with deadline, delivery_session() as session:
+            # stream: an endless body costs nothing (the connection is closed unread).
+            with session.post(
+                url,
+                data=body,
+                headers=headers,
+                timeout=settings.WEBHOOK_TIMEOUT_S,
+                allow_redirects=False,
+                stream=True,
+            ) as response:
+                status_code = response.status_code
+        if deadline.expired:
+            # Cut off mid-answer: the headers read so far may look like a complete 200.
+            status_code, error = None, "timeout"
+        elif not 200 <= status_code < 300:
+            error = f"HTTP {status_code}"
+    except EndpointRefused as exc:
+        error = exc.code
+    except (requests.Timeout, SoftTimeLimitExceeded):
+        # The task's soft limit: a name that takes for ever to resolve. Counted like any
+        # timeout, so the delivery is given up after its window instead of retried for ever.
+        error = "timeout"
+    except requests.ConnectionError:
+        error = "timeout" if deadline.expired else "connection failed"
+    except requests.RequestException as exc:
+        error = "timeout" if deadline.expired else type(exc).__name__
+    return Answer(status_code, error, int((time.monotonic() - started) * 1000))
 
 
 class AttemptDeadline:

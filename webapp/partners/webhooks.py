@@ -8,6 +8,15 @@ workers are down the scan sends each pending delivery again and again, and the s
 dropped by the worker without a query instead of being run one by one. Events of one listing
 reach an endpoint in order: a delivery waits while an earlier one of the same listing is still
 pending.
+
+No transaction is open while a receiver answers: an attempt claims its delivery with a lease
+committed on the row (`lease_expires_at`), makes the request, and records the outcome in a
+second short transaction. While the lease lasts no other worker sends the delivery; a worker
+that died mid-request leaves it to the scan once the lease has run out.
+
+A receiver answering 410 Gone asks us to stop: its endpoint is disabled at once, as one that
+kept failing is, and its deliveries wait, pending, until it is enabled again. After a secret
+rotation the old secret signs every message too, for WEBHOOK_SECRET_GRACE_S.
 """
 
 from __future__ import annotations
@@ -17,26 +26,19 @@ import json
 import logging
 import random
 import secrets
-import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-import requests
-import requests.adapters
 from celery import current_app
-from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
-from urllib3.exceptions import LocationParseError
-from urllib3.util import parse_url
 
 from webapp.listings.models import Listing
 from webapp.partners.models import (
@@ -46,10 +48,10 @@ from webapp.partners.models import (
     WebhookEvent,
 )
 from webapp.partners.transport import (
-    AttemptDeadline,
+    Answer,
     EndpointRefused,
-    delivery_session,
-    public_address,
+    webhook_post,
+    webhook_url_check,
 )
 
 logger = logging.getLogger(__name__)
@@ -61,33 +63,14 @@ SCAN_BATCH = 500
 # webapp.partners.tasks.webhook_deliver registers itself under this name (PartnersConfig.ready
 # imports it in every process).
 DELIVER_TASK = "webapp.partners.tasks.webhook_deliver"
+# The delivery task is killed WEBHOOK_TIMEOUT_S + 30 s after it starts (tasks.py); a lease of
+# WEBHOOK_TIMEOUT_S + 60 s so outlives any worker still making its attempt.
+LEASE_MARGIN_S = 60
+# The receiver asks us to stop sending (Standard Webhooks): its endpoint is disabled at once.
+GONE = 410
 
 
 # --- endpoints ----------------------------------------------------------------------------------
-
-
-def webhook_url_check(*, url: str) -> None:
-    """Refuse receivers inside our own network (SSRF) unless WEBHOOK_ALLOW_PRIVATE.
-
-    The host is the one the sender connects to: urllib3 parses the URL for requests, and a URL
-    that the standard library reads with another host (`https://10.0.0.1\\@example.com/`) is
-    refused as ambiguous. The delivery checks the address again as it connects
-    (`_PublicHTTPSConnection`), so a name that resolves elsewhere by then reaches nothing.
-    """
-    try:
-        parts = parse_url(url)
-        stdlib_host = urlsplit(url).hostname
-    except (LocationParseError, ValueError) as exc:
-        raise EndpointRefused("invalid_url", "the URL must be http(s)://host/...") from exc
-    if parts.scheme not in ("https", "http") or not parts.host:
-        raise EndpointRefused("invalid_url", "the URL must be http(s)://host/...")
-    if (stdlib_host or "").lower() != parts.host.strip("[]").lower():
-        raise EndpointRefused("invalid_url", "the URL's host is ambiguous")
-    if settings.WEBHOOK_ALLOW_PRIVATE:
-        return
-    if parts.scheme != "https":
-        raise EndpointRefused("https_required", "webhook URLs must use https")
-    public_address(parts.host.strip("[]"), parts.port or 443)
 
 
 def webhook_endpoint_create(
@@ -97,8 +80,33 @@ def webhook_endpoint_create(
     chosen = sorted(set(events))
     if not chosen or any(e not in WebhookEvent.values for e in chosen):
         raise EndpointRefused("invalid_events", f"events must be among {WebhookEvent.values}")
-    secret = SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
-    return WebhookEndpoint.objects.create(owner=owner, url=url, events=chosen, secret=secret)
+    return WebhookEndpoint.objects.create(owner=owner, url=url, events=chosen, secret=_new_secret())
+
+
+def _new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def webhook_endpoint_secret_rotate(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """Issue a new signing secret; the one it replaces keeps signing too (a second signature in
+    `webhook-signature`) for WEBHOOK_SECRET_GRACE_S, so the receiver can switch without
+    rejecting a message. Rotating again within that time retires the older one at once."""
+    now = timezone.now()
+    with transaction.atomic():
+        endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        endpoint.previous_secret = endpoint.secret
+        endpoint.previous_secret_expires_at = now + timedelta(
+            seconds=settings.WEBHOOK_SECRET_GRACE_S
+        )
+        endpoint.secret = _new_secret()
+        endpoint.secret_rotated_at = now
+        endpoint.save(
+            update_fields=[
+                "secret", "previous_secret", "previous_secret_expires_at", "secret_rotated_at",
+            ]
+        )  # fmt: skip
+    logger.info("webhook endpoint %s: signing secret rotated", endpoint.pk)
+    return endpoint
 
 
 def webhook_endpoint_enable(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
@@ -194,24 +202,52 @@ def backoff_seconds(*, attempts: int) -> float:
     return base * random.uniform(0.8, 1.0)  # noqa: S311 - jitter, not security
 
 
+def lease_seconds() -> int:
+    return settings.WEBHOOK_TIMEOUT_S + LEASE_MARGIN_S
+
+
 def webhook_delivery_attempt(*, delivery_id: int) -> str | None:
-    """Send one due delivery; returns its status afterwards, None when it was not sent now."""
+    """Send one due delivery; returns its status afterwards, None when it was not sent now.
+
+    Claim (a committed lease), request with no transaction open, record: a slow receiver holds
+    neither a database connection's transaction nor a row lock, however long it takes.
+    """
+    delivery = _claim(delivery_id)
+    if delivery is None:
+        return None
+    at = timezone.now()
+    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True)
+    headers = signed_headers(
+        secrets=_signing_secrets(delivery.endpoint, at=at),
+        message_id=delivery.message_id,
+        body=body,
+        at=at,
+    )
+    answer = webhook_post(url=delivery.endpoint.url, body=body.encode(), headers=headers)
+    return _record(delivery, answer, at=at)
+
+
+def _claim(delivery_id: int) -> WebhookDelivery | None:
+    """Take the delivery for one attempt, if it may be sent now: pending, due, its endpoint on,
+    no live lease (another worker's attempt), no earlier delivery of its listing pending."""
+    now = timezone.now()
     with transaction.atomic():
         delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            # skip_locked: another worker is claiming or recording it this instant.
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("endpoint", "endpoint__owner")
             .filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING)
             .first()
         )
-        if delivery is None or not delivery.endpoint.is_active:
+        if delivery is None or not delivery.endpoint.is_active or delivery.next_attempt_at > now:
             return None
-        if delivery.next_attempt_at > timezone.now() or _waits_for_earlier(delivery):
+        if delivery.lease_expires_at is not None and delivery.lease_expires_at > now:
             return None
-        attempt = _post(delivery)
-        _record(delivery, attempt)
-    if delivery.status != WebhookDelivery.Status.PENDING:
-        transaction.on_commit(lambda: _enqueue_next(delivery), robust=True)
-    return delivery.status
+        if _waits_for_earlier(delivery):
+            return None
+        delivery.lease_expires_at = now + timedelta(seconds=lease_seconds())
+        delivery.save(update_fields=["lease_expires_at"])
+    return delivery
 
 
 def _waits_for_earlier(delivery: WebhookDelivery) -> bool:
@@ -241,96 +277,109 @@ def _enqueue_next(delivery: WebhookDelivery) -> None:
         webhook_deliveries_enqueue(delivery_ids=[following])
 
 
-def signed_headers(*, secret: str, message_id: str, body: str, at: datetime) -> dict[str, str]:
-    signature = Webhook(secret).sign(msg_id=message_id, timestamp=at, data=body)
+def _signing_secrets(endpoint: WebhookEndpoint, *, at: datetime) -> list[str]:
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret and expires is not None and expires > at:
+        return [endpoint.secret, endpoint.previous_secret]
+    return [endpoint.secret]
+
+
+def signed_headers(
+    *, secrets: Sequence[str], message_id: str, body: str, at: datetime
+) -> dict[str, str]:
+    """Standard Webhooks headers; one `v1,<sig>` per secret, space-separated, so a receiver
+    verifying with any of them accepts the message."""
+    signatures = [
+        Webhook(secret).sign(msg_id=message_id, timestamp=at, data=body) for secret in secrets
+    ]
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": signature,
+        "webhook-signature": " ".join(signatures),
         "content-type": "application/json",
         "user-agent": USER_AGENT,
     }
 
 
-def _post(delivery: WebhookDelivery) -> WebhookAttempt:
-    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True)
-    now = timezone.now()
-    headers = signed_headers(
-        secret=delivery.endpoint.secret, message_id=delivery.message_id, body=body, at=now
-    )
-    attempt = WebhookAttempt(delivery=delivery, number=delivery.attempts + 1, at=now)
-    started = time.monotonic()
-    deadline = AttemptDeadline(settings.WEBHOOK_TIMEOUT_S)
-    try:
-        webhook_url_check(url=delivery.endpoint.url)
-        with deadline, delivery_session() as session:
-            # stream: the status is the answer; the body is never read, so an endless one
-            # costs nothing (the connection is closed unread, not reused).
-            with session.post(
-                delivery.endpoint.url,
-                data=body.encode(),
-                headers=headers,
-                timeout=settings.WEBHOOK_TIMEOUT_S,
-                allow_redirects=False,
-                stream=True,
-            ) as response:
-                attempt.status_code = response.status_code
-        if deadline.expired:
-            # Cut off mid-answer: the headers read so far may look like a complete 200.
-            attempt.status_code = None
-            attempt.error = "timeout"
-        elif not 200 <= response.status_code < 300:
-            attempt.error = f"HTTP {response.status_code}"
-    except EndpointRefused as exc:
-        attempt.error = exc.code
-    except (requests.Timeout, SoftTimeLimitExceeded):
-        # The task's soft limit: a name that takes for ever to resolve. Counted like any
-        # timeout, so the delivery is given up after its window instead of retried for ever.
-        attempt.error = "timeout"
-    except requests.ConnectionError:
-        attempt.error = "timeout" if deadline.expired else "connection failed"
-    except requests.RequestException as exc:
-        attempt.error = "timeout" if deadline.expired else type(exc).__name__
-    attempt.duration_ms = int((time.monotonic() - started) * 1000)
-    return attempt
+def _record(claimed: WebhookDelivery, answer: Answer, *, at: datetime) -> str | None:
+    """Log the attempt and settle the delivery, in one short transaction, if our lease still
+    holds it; it lets the lease go."""
+    with transaction.atomic():
+        delivery = WebhookDelivery.objects.select_for_update().filter(pk=claimed.pk).first()
+        endpoint = (
+            WebhookEndpoint.objects.select_for_update(of=("self",))
+            .select_related("owner")
+            .filter(pk=claimed.endpoint_id)
+            .first()
+        )
+        if delivery is None or endpoint is None:
+            return None  # deleted with its endpoint meanwhile
+        attempt = WebhookAttempt(
+            delivery=delivery, number=delivery.attempts + 1, at=at,
+            status_code=answer.status_code, error=answer.error, duration_ms=answer.duration_ms,
+        )  # fmt: skip
+        attempt.save()
+        # Each claim's lease ends later than the one before, so it names the claim: another
+        # value means ours ran out and another worker took the delivery; the outcome is its.
+        if delivery.lease_expires_at != claimed.lease_expires_at:
+            logger.warning("webhook %s: lease lost during the attempt", delivery.message_id)
+            return None
+        delivery.attempts = attempt.number
+        delivery.lease_expires_at = None
+        _settle(delivery, endpoint, attempt)
+        delivery.save(
+            update_fields=[
+                "attempts", "status", "delivered_at", "next_attempt_at", "lease_expires_at",
+            ]
+        )  # fmt: skip
+        if delivery.status != WebhookDelivery.Status.PENDING:
+            transaction.on_commit(lambda: _enqueue_next(delivery), robust=True)
+    logger.info(
+        "webhook %s attempt %d to endpoint %s: %s",
+        delivery.message_id, attempt.number, endpoint.pk, attempt.error or "delivered",
+    )  # fmt: skip
+    return delivery.status
 
 
-def _record(delivery: WebhookDelivery, attempt: WebhookAttempt) -> None:
-    attempt.save()
-    delivery.attempts = attempt.number
-    endpoint = delivery.endpoint
+def _settle(delivery: WebhookDelivery, endpoint: WebhookEndpoint, attempt: WebhookAttempt) -> None:
     if not attempt.error:
         delivery.status = WebhookDelivery.Status.DELIVERED
         delivery.delivered_at = attempt.at
         if endpoint.failures_in_row:
             endpoint.failures_in_row = 0
             endpoint.save(update_fields=["failures_in_row"])
+    elif attempt.status_code == GONE:
+        # "Stop sending" (Standard Webhooks): no retries; the delivery stays pending and due,
+        # so enabling the endpoint again sends it first.
+        _endpoint_disable(endpoint, reason="the receiver answered 410 Gone")
     elif attempt.at - delivery.created_at >= timedelta(seconds=settings.WEBHOOK_RETRY_WINDOW_S):
         delivery.status = WebhookDelivery.Status.FAILED
         _endpoint_failed_once(endpoint)
     else:
         delay = backoff_seconds(attempts=delivery.attempts)
         delivery.next_attempt_at = attempt.at + timedelta(seconds=delay)
-    delivery.save(update_fields=["attempts", "status", "delivered_at", "next_attempt_at"])
-    logger.info(
-        "webhook %s attempt %d to endpoint %s: %s",
-        delivery.message_id, attempt.number, endpoint.pk, attempt.error or "delivered",
-    )  # fmt: skip
 
 
 def _endpoint_failed_once(endpoint: WebhookEndpoint) -> None:
     endpoint.failures_in_row += 1
-    fields = ["failures_in_row"]
-    if endpoint.is_active and endpoint.failures_in_row >= settings.WEBHOOK_DISABLE_AFTER:
-        endpoint.is_active = False
-        endpoint.disabled_at = timezone.now()
-        endpoint.disabled_reason = (
-            f"{endpoint.failures_in_row} deliveries in a row failed for "
-            f"{settings.WEBHOOK_RETRY_WINDOW_S // 3600} h"
+    endpoint.save(update_fields=["failures_in_row"])
+    if endpoint.failures_in_row >= settings.WEBHOOK_DISABLE_AFTER:
+        _endpoint_disable(
+            endpoint,
+            reason=f"{endpoint.failures_in_row} deliveries in a row failed for "
+            f"{settings.WEBHOOK_RETRY_WINDOW_S // 3600} h",
         )
-        fields += ["is_active", "disabled_at", "disabled_reason"]
-        transaction.on_commit(lambda: _tell_partner(endpoint), robust=True)
-    endpoint.save(update_fields=fields)
+
+
+def _endpoint_disable(endpoint: WebhookEndpoint, *, reason: str) -> None:
+    """Switch the endpoint off (its deliveries wait, pending) and tell its partner, once."""
+    if not endpoint.is_active:
+        return
+    endpoint.is_active = False
+    endpoint.disabled_at = timezone.now()
+    endpoint.disabled_reason = reason
+    endpoint.save(update_fields=["is_active", "disabled_at", "disabled_reason"])
+    transaction.on_commit(lambda: _tell_partner(endpoint), robust=True)
 
 
 def _tell_partner(endpoint: WebhookEndpoint) -> None:
@@ -363,19 +412,21 @@ def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
 
 
 def webhook_delivery_ids_due(*, limit: int = SCAN_BATCH) -> list[int]:
-    """Pending deliveries that may be sent now: due, and not held back behind an earlier one of
-    their listing (those are sent when it ends; counted here, they would fill every batch and
-    starve the retries of other listings)."""
+    """Pending deliveries that may be sent now: due, not under way (a live lease), and not held
+    back behind an earlier one of their listing (those are sent when it ends; counted here,
+    they would fill every batch and starve the retries of other listings)."""
     earlier = WebhookDelivery.objects.filter(
         endpoint_id=OuterRef("endpoint_id"),
         listing_id=OuterRef("listing_id"),
         status=WebhookDelivery.Status.PENDING,
         id__lt=OuterRef("id"),
     )
+    now = timezone.now()
     return list(
         WebhookDelivery.objects.filter(
+            Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now),
             status=WebhookDelivery.Status.PENDING,
-            next_attempt_at__lte=timezone.now(),
+            next_attempt_at__lte=now,
             endpoint__is_active=True,
         )
         .exclude(Exists(earlier))

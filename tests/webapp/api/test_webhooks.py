@@ -4,9 +4,11 @@ signatures, retries with every attempt visible, redelivery, disabling, order per
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 from pytest_httpserver import HTTPServer
 from standardwebhooks.webhooks import Webhook
 from werkzeug import Request as WerkzeugRequest
@@ -149,6 +151,46 @@ def test_an_endpoint_that_keeps_failing_is_disabled_and_its_partner_told(
     assert first.status == "delivered"
 
 
+def test_a_receiver_answering_410_gone_disables_its_endpoint_at_once_and_keeps_the_events(
+    endpoint, token_client, partner, moderator, httpserver, admin_client,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    # given a receiver that answers 410 Gone (Standard Webhooks: "stop sending"), then 200
+    receiver = Receiver(httpserver, statuses=[410])
+    listing = ListingFactory(owner=partner)
+    first, second = (FlagFactory(listing=listing, key=k) for k in ("first", "second"))
+    # when an event is sent to it
+    decide(moderator, first, django_capture_on_commit_callbacks)
+    # then the endpoint is disabled at once, not after a day of retries, and its partner told
+    hook = WebhookEndpoint.objects.get()
+    assert not hook.is_active
+    assert "410 Gone" in hook.disabled_reason
+    assert len(mail.outbox) == 1
+    assert hook.url in mail.outbox[0].body
+    # and the event is kept, pending, with its attempt visible
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    assert delivery.attempt_log.get().error == "HTTP 410"
+    # and neither it nor a later event is sent while the endpoint is off, however overdue
+    decide(moderator, second, django_capture_on_commit_callbacks)
+    WebhookDelivery.objects.update(next_attempt_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert webhooks_send_due() == 0
+    assert len(receiver.requests) == 1
+    # and the partner (API) and the staff (admin) see why
+    client = token_client(partner, scopes=["webhooks"])
+    shown = client.get(f"/api/v1/webhooks/endpoints/{hook.pk}/").json()
+    assert (shown["is_active"], shown["disabled_reason"]) == (False, hook.disabled_reason)
+    assert hook.disabled_reason in admin_client.get("/admin/partners/webhookendpoint/").text
+    # when the partner enables it again
+    assert client.post(f"/api/v1/webhooks/endpoints/{hook.pk}/enable/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        webhooks_send_due()
+    # then what waited is sent, in order
+    assert [e["data"]["flag_id"] for e in receiver.events()] == [first.pk, first.pk, second.pk]
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"delivered"}
+
+
 def test_events_of_one_listing_arrive_in_order_after_the_receiver_recovers(
     endpoint, partner, moderator, httpserver, settings, django_capture_on_commit_callbacks
 ):
@@ -178,3 +220,21 @@ def test_private_receivers_are_refused_in_production(token_client, partner, sett
         )
         assert response.status_code == 400, url
         assert response.json()["errors"][0]["code"] in {"https_required", "private_address"}
+
+
+def test_staff_enable_a_disabled_endpoint_in_the_admin(partner, admin_client):
+    # given an endpoint disabled after its receiver answered 410 Gone
+    hook = WebhookEndpoint.objects.create(
+        owner=partner, url="http://127.0.0.1:9/hook", events=["flag.decided"], secret="whsec_x",
+        is_active=False, disabled_at=timezone.now(), disabled_reason="the receiver answered 410",
+    )  # fmt: skip
+    # when staff enable it
+    response = admin_client.post(
+        "/admin/partners/webhookendpoint/",
+        {"action": "enable", "_selected_action": [hook.pk]},
+        follow=True,
+    )
+    # then it is on again, its reason cleared
+    assert response.status_code == 200
+    hook.refresh_from_db()
+    assert (hook.is_active, hook.disabled_reason, hook.disabled_at) == (True, "", None)
