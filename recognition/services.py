@@ -20,6 +20,7 @@ from django.utils import timezone
 from PIL import Image
 
 from recognition.models import BacklogRun, CrosscheckRequest, Reading
+from recognition.pipeline.images import rgb_array
 from recognition.pipeline.types import PhotoResult, PlateReading
 from webapp.listings.models import Photo
 from webapp.partners.webhooks import webhook_event_emit
@@ -127,10 +128,11 @@ def photo_claim(*, photo_id: int, engine_version: str, worker: str = "") -> Clai
 
 
 def photo_image_load(*, photo_id: int) -> np.ndarray:
-    """The stored (already upright) photo as RGB uint8 HxWx3, as the engine expects."""
+    """The stored (already upright) photo as RGB uint8 HxWx3, as the engine expects, whatever
+    its mode (CMYK, palette or alpha, 16-bit; see `rgb_array`)."""
     photo = Photo.objects.only("image").get(pk=photo_id)
     with photo.image.open("rb") as handle, Image.open(handle) as image:
-        return np.asarray(image.convert("RGB"))
+        return rgb_array(image)
 
 
 def photos_readings_store(

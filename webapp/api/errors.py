@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from drf_standardized_errors.handler import ExceptionHandler
 from rest_framework import exceptions, status
 
+from webapp.listings.services import PhotosNotStored
 from webapp.listings.validation import PhotoRejected
 
 # Oversized uploads are 413 and unknown content 415; every other rejection is a plain 400.
@@ -22,6 +23,8 @@ _REJECTION_STATUS = {
     "too_large": status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     "unsupported_type": status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
 }
+# Valid photos that could not be kept: the listing is gone, or try again later.
+_NOT_STORED_STATUS = {"listing_deleted": status.HTTP_404_NOT_FOUND}
 
 
 class ApiError(exceptions.APIException):
@@ -46,10 +49,20 @@ def photo_rejected(exc: PhotoRejected) -> ApiError:
     )
 
 
+def photos_not_stored(exc: PhotosNotStored) -> ApiError:
+    return ApiError(
+        status_code=_NOT_STORED_STATUS.get(exc.code, status.HTTP_503_SERVICE_UNAVAILABLE),
+        code=exc.code,
+        detail=exc.reason,
+    )
+
+
 class ApiExceptionHandler(ExceptionHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, PhotoRejected):
             return photo_rejected(exc)
+        if isinstance(exc, PhotosNotStored):
+            return photos_not_stored(exc)
         if isinstance(exc, TooManyFilesSent):
             return PayloadTooLarge(
                 f"at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files per request",

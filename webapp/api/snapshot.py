@@ -10,7 +10,6 @@ import io
 import time
 from typing import Any
 
-import numpy as np
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from PIL import Image
 from rest_framework import serializers, status
@@ -20,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from recognition.engine_loader import engine_recognize, get_engine
+from recognition.pipeline.images import rgb_array
 from recognition.pipeline.regions import ALL_FORMATS
 from recognition.pipeline.types import EngineUnavailable, PhotoResult, PlateReading
 from webapp.api.errors import ApiError, photo_rejected
@@ -124,7 +124,7 @@ class Recognize(APIView):
         except PhotoRejected as exc:
             raise photo_rejected(exc) from exc
         with Image.open(io.BytesIO(photo.content)) as image:
-            pixels = np.asarray(image.convert("RGB"))
+            pixels = rgb_array(image)
         try:
             engine = get_engine()
             result: PhotoResult = engine_recognize(engine, [pixels])[0]

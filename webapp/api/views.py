@@ -27,6 +27,9 @@ from webapp.listings.models import Listing, Photo
 from webapp.listings.validation import PhotoRejected
 
 MAX_PHOTOS_PER_REQUEST = 30
+STORAGE_UNAVAILABLE = OpenApiResponse(
+    description="storage_unavailable: the photos could not be stored now; nothing was kept"
+)
 
 
 def uploaded_photos(request: Request, *, listing: Listing | None = None, required: bool) -> list:
@@ -74,7 +77,7 @@ class ListingListCreate(generics.ListAPIView):
 
     @extend_schema(
         request=ListingCreateSerializer,
-        responses={201: ListingSerializer},
+        responses={201: ListingSerializer, 503: STORAGE_UNAVAILABLE},
         description="Create a listing with its photos in one multipart request; one bad photo "
         "rejects the whole request and nothing is stored.",
     )
@@ -124,6 +127,7 @@ class ListingPhotos(APIView):
         responses={
             200: OpenApiResponse(PhotoAddedSerializer(many=True), description="all duplicates"),
             201: PhotoAddedSerializer(many=True),
+            503: STORAGE_UNAVAILABLE,
         },
         description="Add photos to a listing; the same bytes twice are stored once.",
     )

@@ -20,6 +20,7 @@ from django.utils import timezone
 from PIL import Image
 
 from recognition.engine_loader import engine_recognize, get_engine
+from recognition.pipeline.images import rgb_array
 from recognition.pipeline.regions import normalise_plate
 from recognition.pipeline.types import EngineUnavailable, PhotoResult
 from webapp.gates import rules, selectors
@@ -71,7 +72,7 @@ def _frame_pixels(frame: Frame) -> np.ndarray:
     with frame.image.open("rb") as handle:
         data = handle.read()
     with Image.open(io.BytesIO(data)) as image:
-        return np.asarray(image.convert("RGB"))
+        return rgb_array(image)
 
 
 def frame_read_and_decide(*, frame_id: int, pixels: np.ndarray | None = None) -> Frame:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from PIL import Image
 
+from recognition.pipeline.images import rgb_array
 from webapp.celery import app as celery_app
 from webapp.gates import auth, passages, selectors, services, signing
 from webapp.gates.auth import Refusal
@@ -87,7 +88,7 @@ def _decode_jpeg(request: HttpRequest, body: bytes) -> np.ndarray:
                 raise Refusal(415, "unsupported_type", f"body is {image.format}, not JPEG")
             if image.width * image.height > settings.GATE_FRAME_MAX_PIXELS:
                 raise Refusal(413, "too_many_pixels", f"{image.width}x{image.height} frame")
-            return np.asarray(image.convert("RGB"))
+            return rgb_array(image)
     except Refusal:
         raise
     except Exception as exc:  # Pillow raises many types for broken files (as uploads find)

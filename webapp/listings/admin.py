@@ -47,7 +47,7 @@ class PhotoUploadForm(forms.ModelForm):
         if upload is not None and listing is not None:
             try:
                 self.added = services.photo_add(listing=listing, upload=upload)
-            except PhotoRejected as exc:
+            except (PhotoRejected, services.PhotosNotStored) as exc:
                 raise forms.ValidationError({"upload": exc.reason}) from exc
         return cleaned
 

@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
 from webapp.listings.models import Listing, Photo
 from webapp.listings.signals import photo_stored
 from webapp.listings.validation import PhotoRejected, ValidatedPhoto, photo_validate
 
 logger = logging.getLogger(__name__)
+
+
+class PhotosNotStored(Exception):
+    """Valid photos that could not be kept (the photo store failed, or the listing was deleted
+    meanwhile); nothing of the request was stored. `code` is stable, `reason` is for people."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -44,7 +55,7 @@ def listing_create(
     """Create a listing and its photos atomically; one bad photo rejects the whole request."""
     declared = declared or ListingDeclared()
     validated = _validate_all(photos)
-    with transaction.atomic():
+    with _atomic_with_files(listing=None) as written:
         listing = Listing.objects.create(
             marketplace_id=marketplace_id,
             owner=owner,
@@ -55,7 +66,7 @@ def listing_create(
             declared_plate=declared.plate,
             declared_vin=declared.vin,
         )
-        added = [_photo_store(listing=listing, validated=item) for item in validated]
+        added = [_photo_store(listing=listing, validated=v, written=written) for v in validated]
     logger.info("listing %s created with %d photos", listing.marketplace_id, len(added))
     return listing, added
 
@@ -63,15 +74,15 @@ def listing_create(
 def photo_add(*, listing: Listing, upload: IO[bytes]) -> PhotoAdded:
     """Validate and store one photo; the same bytes on the same listing are stored only once."""
     validated = photo_validate(upload)
-    with transaction.atomic():
-        return _photo_store(listing=listing, validated=validated)
+    with _atomic_with_files(listing=listing) as written:
+        return _photo_store(listing=listing, validated=validated, written=written)
 
 
 def photos_add(*, listing: Listing, uploads: Sequence[IO[bytes]]) -> list[PhotoAdded]:
     """Validate every upload first, then store them all or none."""
     validated = _validate_all(uploads)
-    with transaction.atomic():
-        return [_photo_store(listing=listing, validated=item) for item in validated]
+    with _atomic_with_files(listing=listing) as written:
+        return [_photo_store(listing=listing, validated=v, written=written) for v in validated]
 
 
 def _validate_all(uploads: Sequence[IO[bytes]]) -> list[ValidatedPhoto]:
@@ -85,7 +96,67 @@ def _validate_all(uploads: Sequence[IO[bytes]]) -> list[ValidatedPhoto]:
     return validated
 
 
-def _photo_store(*, listing: Listing, validated: ValidatedPhoto) -> PhotoAdded:
+@contextmanager
+def _atomic_with_files(*, listing: Listing | None) -> Iterator[list[Photo]]:
+    """transaction.atomic() for photo rows and their files. The files of the photos written in
+    the block (`_photo_store` lists them) are deleted again when the block raises or its commit
+    fails, so no file outlives a rolled-back row; a failed photo store, or `listing` deleted
+    meanwhile (its foreign key fails at the commit), becomes PhotosNotStored."""
+    written: list[Photo] = []
+    try:
+        with transaction.atomic():
+            yield written
+    except BaseException as exc:
+        _orphans_delete(written)
+        not_stored = _not_stored(exc, listing=listing)
+        if not_stored is None:
+            raise
+        raise not_stored from exc
+
+
+def _orphans_delete(photos: list[Photo]) -> None:
+    """Deletes the files of the photos whose rows the database does not hold. A row that is
+    there (an error after the commit) keeps its file; so does every photo when the database
+    cannot say: a stray file is better than a photo without one."""
+    if not photos:
+        return
+    try:
+        kept = set(
+            Photo.objects.filter(pk__in=[p.pk for p in photos if p.pk]).values_list("pk", flat=True)
+        )
+    except DatabaseError:
+        logger.exception("cannot tell which of %d photo files to delete: kept", len(photos))
+        return
+    for photo in photos:
+        if photo.pk in kept:
+            continue
+        try:
+            photo.image.delete(save=False)
+        except OSError:
+            logger.exception("could not delete %s, left by a failed upload", photo.image.name)
+
+
+def _not_stored(exc: BaseException, *, listing: Listing | None) -> PhotosNotStored | None:
+    if isinstance(exc, OSError):
+        # The path and the OS's words stay in the log: partners get what they can act on.
+        logger.error("the photo store failed: %s", exc)
+        return PhotosNotStored(
+            "storage_unavailable", "the photos could not be stored now; nothing was kept"
+        )
+    if (
+        isinstance(exc, IntegrityError)
+        and listing is not None
+        and not Listing.objects.filter(pk=listing.pk).exists()
+    ):
+        return PhotosNotStored(
+            "listing_deleted", "the listing was deleted while its photos were being stored"
+        )
+    return None
+
+
+def _photo_store(
+    *, listing: Listing, validated: ValidatedPhoto, written: list[Photo]
+) -> PhotoAdded:
     existing = Photo.objects.filter(listing=listing, sha256=validated.sha256).first()
     if existing is not None:
         return PhotoAdded(photo=existing, created=False)
@@ -96,11 +167,13 @@ def _photo_store(*, listing: Listing, validated: ValidatedPhoto) -> PhotoAdded:
         height=validated.height,
     )
     photo.image.save(f"upload.{validated.extension}", ContentFile(validated.content), save=False)
+    written.append(photo)
     try:
         # A concurrent upload of the same bytes may win the unique constraint.
         with transaction.atomic():
             photo.save()
     except IntegrityError:
+        written.remove(photo)
         photo.image.delete(save=False)
         existing = Photo.objects.get(listing=listing, sha256=validated.sha256)
         return PhotoAdded(photo=existing, created=False)
@@ -124,6 +197,7 @@ __all__ = [
     "ListingDeclared",
     "PhotoAdded",
     "PhotoRejected",
+    "PhotosNotStored",
     "listing_create",
     "photo_add",
     "photo_enqueue_recognition",

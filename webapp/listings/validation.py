@@ -34,6 +34,12 @@ _JPEG_QUALITY = 95
 _METADATA_KEYS = ("exif", "xmp", "XML:com.adobe.xmp", "comment", "Description", "Author")
 # 16-bit greyscale (PNG): Pillow's convert("RGB"), as recognition loads photos, clips it to white.
 _WIDE_GREY_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
+# Modes a JPEG is written back in as they are. CMYK stays CMYK, with its colour profile, which
+# browsers and the engine's loader (recognition.pipeline.images.rgb_array) apply: converted
+# here, the file would carry a CMYK profile on RGB pixels.
+_JPEG_MODES = frozenset({"RGB", "L", "CMYK"})
+# Image.info keys that describe pixels, not the photo: written back when re-encoding.
+_PIXEL_KEYS = ("transparency",)
 
 
 class PhotoRejected(ValueError):
@@ -177,13 +183,14 @@ def _upright(image: Image.Image, data: bytes, *, fmt: str) -> tuple[bytes, int, 
     clean = ImageOps.exif_transpose(image) if rotate else image.copy()
     if wide:
         clean = _eight_bit_grey(clean)
-    clean.info = {}  # nothing of the upload's metadata is written back
+    # nothing of the upload's metadata is written back, only which colour is transparent
+    clean.info = {key: image.info[key] for key in _PIXEL_KEYS if key in image.info and not wide}
     buffer = io.BytesIO()
     options: dict[str, object] = {}
     if "icc_profile" in image.info:  # colour, not metadata: keep it
         options["icc_profile"] = image.info["icc_profile"]
     if fmt == "JPEG":
         options.update(quality=_JPEG_QUALITY, subsampling=0)
-        clean = clean.convert("RGB") if clean.mode not in ("RGB", "L") else clean
+        clean = clean.convert("RGB") if clean.mode not in _JPEG_MODES else clean
     clean.save(buffer, format=fmt, **options)
     return buffer.getvalue(), clean.width, clean.height, rotate

@@ -65,7 +65,7 @@ class Command(BaseCommand):
             try:
                 with path.open("rb") as handle:
                     added = services.photo_add(listing=listing, upload=handle)
-            except (PhotoRejected, OSError) as exc:
+            except (PhotoRejected, services.PhotosNotStored, OSError) as exc:
                 counts["rejected"] += 1
                 logger.warning("%s: %s rejected: %s", item.marketplace_id, path.name, exc)
                 continue
