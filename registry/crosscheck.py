@@ -5,24 +5,26 @@ the facts from the database and turns findings into ``Flag`` rows; the bench and
 ``crosscheck`` directly.
 
 Rules, in short:
-- every photo votes once for each plate it shows; a moderator's reading replaces the engine's
-  for that photo; near-identical low-confidence texts (one character apart) are misreads of
-  the winning plate, not extra plates;
-- the car to compare with is the current register record (latest ``D_REG``, then row order)
-  of the voted plate, else of the declared plate, else of the declared VIN (2026 files have
-  no plates);
+- the photos vote for the plates they show (``registry.crosscheck_votes``);
+- the car to compare with is the current register record (latest ``D_REG``, a registration
+  after a removal of the same day, then row order) of the voted plate, else of the declared
+  plate, else of the declared VIN (2026 files have no plates);
+- a plate whose current record is a removal from the register (``ЗНЯТТЯ З ОБЛІКУ``) is on no
+  registered car: it is flagged, and the car it left is not compared with (the declared VIN's
+  car is, if there is one);
 - a finding's severity is capped by how sure we are of the plate, so a blurry reading gives a
   low-severity flag instead of a false alarm.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from recognition.pipeline.regions import normalise_plate
@@ -31,9 +33,9 @@ from registry.crosscheck_facts import (
     ListingFacts,
     OtherListingFacts,
     PlateSource,
-    ReadingFacts,
     RecordFacts,
 )
+from registry.crosscheck_votes import CONFIDENT, PLAUSIBLE, PlateVote, vote_plates
 from registry.normalise import (
     Match,
     compare_colour,
@@ -44,10 +46,6 @@ from registry.normalise import (
     same_vin,
 )
 
-# A reading at or above this is trusted as it is; below it findings are capped at MEDIUM.
-CONFIDENT = 0.85
-# Below this a reading is a hint only: findings from it are capped at LOW.
-PLAUSIBLE = 0.6
 # Engine plate formats the Ukrainian register can hold (ua_2015, ua_2004, ua_square).
 UKRAINIAN_FORMATS = "ua_"
 
@@ -56,6 +54,7 @@ class Kind(enum.StrEnum):
     """The kinds of finding, and so of flag: ``webapp.checks.models.Flag`` takes its choices."""
 
     PLATE_NOT_IN_REGISTER = "plate_not_in_register"
+    PLATE_DEREGISTERED = "plate_deregistered"
     MAKE_MISMATCH = "make_mismatch"
     MODEL_MISMATCH = "model_mismatch"
     COLOUR_MISMATCH = "colour_mismatch"
@@ -70,15 +69,6 @@ class Severity(enum.IntEnum):
     LOW = 1
     MEDIUM = 2
     HIGH = 3
-
-
-@dataclass(frozen=True)
-class PlateVote:
-    plate: str
-    photos: tuple[int, ...]
-    confidence: float  # noisy-OR over photos: agreeing photos make a plate surer
-    plate_format: str = ""
-    variants: tuple[str, ...] = ()  # misreads folded into this plate
 
 
 @dataclass(frozen=True)
@@ -99,56 +89,6 @@ class Finding:
         return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def effective_readings(readings: Iterable[ReadingFacts]) -> list[ReadingFacts]:
-    """Per photo: the newest moderator reading, else the newest engine version's readings."""
-    by_photo: dict[int, list[ReadingFacts]] = defaultdict(list)
-    for reading in readings:
-        if reading.plate_text:
-            by_photo[reading.photo_id].append(reading)
-    chosen: list[ReadingFacts] = []
-    for photo_readings in by_photo.values():
-        human = [r for r in photo_readings if r.human]
-        if human:
-            chosen.append(max(human, key=lambda r: r.reading_id))
-            continue
-        newest = max(photo_readings, key=lambda r: r.reading_id).model_version
-        chosen.extend(r for r in photo_readings if r.model_version == newest)
-    return chosen
-
-
-def _one_char_apart(a: str, b: str) -> bool:
-    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
-
-
-def vote_plates(readings: Iterable[ReadingFacts]) -> list[PlateVote]:
-    """Plates on the listing, most supported first."""
-    best: dict[str, dict[int, ReadingFacts]] = defaultdict(dict)  # plate -> photo -> reading
-    for reading in effective_readings(readings):
-        plate = normalise_plate(reading.plate_text)
-        current = best[plate].get(reading.photo_id)
-        if current is None or reading.confidence > current.confidence:
-            best[plate][reading.photo_id] = reading
-    votes = []
-    for plate, per_photo in best.items():
-        doubt = 1.0
-        for reading in per_photo.values():
-            doubt *= 1.0 - min(max(reading.confidence, 0.0), 1.0)
-        top = max(per_photo.values(), key=lambda r: r.confidence)
-        votes.append(PlateVote(plate, tuple(sorted(per_photo)), 1.0 - doubt, top.plate_format))
-    votes.sort(key=lambda v: (len(v.photos), v.confidence, v.plate), reverse=True)
-    merged: list[PlateVote] = []
-    for vote in votes:
-        winner = next((m for m in merged if _one_char_apart(m.plate, vote.plate)), None)
-        if winner is not None and vote.confidence < CONFIDENT:
-            photos = tuple(sorted({*winner.photos, *vote.photos}))
-            merged[merged.index(winner)] = replace(
-                winner, photos=photos, variants=(*winner.variants, vote.plate)
-            )
-        else:
-            merged.append(vote)
-    return merged
-
-
 def cap_for(confidence: float) -> Severity:
     if confidence >= CONFIDENT:
         return Severity.HIGH
@@ -157,9 +97,17 @@ def cap_for(confidence: float) -> Severity:
     return Severity.LOW
 
 
+def _recency(record: RecordFacts) -> tuple[dt.date, bool, int]:
+    # On one day a plate can leave a car and then go on another, never the other way round, so
+    # a registration is later than a removal of the same day whatever the rows' order (an id
+    # is the import's order: a later import's rows come after, whatever their day).
+    return (record.d_reg, not record.deregistered, record.record_id)
+
+
 def current_record(records: Iterable[RecordFacts]) -> RecordFacts | None:
-    """The latest registration: by D_REG, then by row order for the same day."""
-    return max(records, key=lambda r: (r.d_reg, r.record_id), default=None)
+    """The latest operation: by D_REG, a registration after a removal of the same day, then by
+    row order. It may be a removal (``RecordFacts.deregistered``)."""
+    return max(records, key=_recency, default=None)
 
 
 @dataclass(frozen=True)
@@ -172,22 +120,24 @@ class _Subject:
     plate_format: str
     plate_records: tuple[RecordFacts, ...]  # the plate's history, oldest first
     vin_records: tuple[RecordFacts, ...]  # records of the declared VIN
-    record: RecordFacts | None  # current record compared with the declared car
+    record: RecordFacts | None  # the record of the car compared with the declared one
+    via_vin: bool  # the record is the declared VIN's: the plate is unknown or on no car now
+    removal: RecordFacts | None  # the plate's current record when it took the plate off its car
 
     @property
-    def via_vin(self) -> bool:
-        return not self.plate_records and self.record is not None
-
-    @property
-    def cap(self) -> Severity:
-        # A declared VIN or plate is the seller's own word: only a photo reading is uncertain.
-        if self.via_vin or self.plate_source is not PlateSource.PHOTOS:
+    def plate_cap(self) -> Severity:
+        # A declared plate is the seller's own word: only a photo reading is uncertain.
+        if self.plate_source is not PlateSource.PHOTOS:
             return Severity.HIGH
         return cap_for(self.plate_confidence)
 
     @property
+    def cap(self) -> Severity:
+        return Severity.HIGH if self.via_vin else self.plate_cap
+
+    @property
     def history(self) -> tuple[RecordFacts, ...]:
-        return self.plate_records or self.vin_records
+        return self.vin_records if self.via_vin else self.plate_records
 
 
 def crosscheck(data: CrosscheckInput) -> list[Finding]:
@@ -204,7 +154,7 @@ def crosscheck(data: CrosscheckInput) -> list[Finding]:
 
 
 def _chronological(records: Iterable[RecordFacts]) -> tuple[RecordFacts, ...]:
-    return tuple(sorted(records, key=lambda r: (r.d_reg, r.record_id)))
+    return tuple(sorted(records, key=_recency))
 
 
 def _subject(
@@ -221,8 +171,17 @@ def _subject(
     plate_records = _chronological(r for r in records if plate and r.plate_latin == plate)
     vin = normalise_vin(listing.declared_vin)
     vin_records = _chronological(r for r in records if vin and r.vin == vin)
-    record = current_record(plate_records) or current_record(vin_records)
-    return _Subject(plate, source, confidence, fmt, plate_records, vin_records, record)
+    latest = current_record(plate_records)
+    removal = latest if latest is not None and latest.deregistered else None
+    # A VIN never leaves its car, so the VIN's latest record describes the declared car even
+    # when it is a removal; a plate's removal describes a car the plate is no longer on.
+    record = latest if removal is None else None
+    via_vin = record is None and bool(vin_records)
+    if via_vin:
+        record = current_record(vin_records)
+    return _Subject(
+        plate, source, confidence, fmt, plate_records, vin_records, record, via_vin, removal
+    )
 
 
 def _plate_findings(
@@ -263,7 +222,49 @@ def _plate_findings(
         finding = _plate_not_in_register(subject)
         if finding is not None:
             findings.append(finding)
+    if subject.removal is not None:
+        findings.append(_plate_deregistered(listing, subject, subject.removal))
     return findings
+
+
+def _plate_deregistered(listing: ListingFacts, subject: _Subject, removal: RecordFacts) -> Finding:
+    """The plate's latest operation took its car off the register: no registered car wears it."""
+    same_car = _is_declared_car(listing, removal)
+    severity = subject.plate_cap
+    if same_car:  # the car itself left the register and still shows its plate (or old photos)
+        severity = Severity(max(Severity.LOW, severity - 1))
+    evidence: dict[str, Any] = {
+        "plate": subject.plate,
+        "source": subject.plate_source.value,
+        "confidence": round(subject.plate_confidence, 3),
+        "plate_format": subject.plate_format,
+        "deregistered_on": removal.d_reg.isoformat(),
+        "operation": removal.oper_name,
+        "operation_code": removal.oper_code,
+        "left_car": removal.summary(),
+        "same_car": same_car,
+        "history": [r.summary() for r in subject.plate_records if r is not removal][-5:],
+    }
+    return Finding(
+        Kind.PLATE_DEREGISTERED,
+        subject.plate,
+        severity,
+        evidence,
+        # By date, VIN and operation, not by id: a rebuilt register must not reopen it.
+        (subject.plate, removal.d_reg.isoformat(), removal.vin, removal.oper_name, str(same_car)),
+        subject.plate,
+        subject.plate_format,
+    )
+
+
+def _is_declared_car(listing: ListingFacts, record: RecordFacts) -> bool:
+    """The declared car is the record's: by VIN when both have one, else by make and model."""
+    declared_vin = normalise_vin(listing.declared_vin)
+    if declared_vin and record.vin:
+        return same_vin(declared_vin, record.vin)
+    make = compare_make(listing.declared_make, record.make_norm or record.brand)
+    model = compare_model(_declared_model(listing), record.model_norm, record.make_norm)
+    return make in (Match.MATCH, Match.SOFT) and model is not Match.MISMATCH
 
 
 def _plate_not_in_register(subject: _Subject) -> Finding | None:

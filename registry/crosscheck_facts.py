@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from registry.normalise import is_deregistration
+
 
 class PlateSource(enum.StrEnum):
     PHOTOS = "photos"
@@ -54,6 +56,12 @@ class RecordFacts:
     colour: str = ""
     make_year: int | None = None
     oper_name: str = ""
+    oper_code: int | None = None
+
+    @property
+    def deregistered(self) -> bool:
+        """The operation took the car off the register (``registry.normalise``)."""
+        return is_deregistration(self.oper_name)
 
     def summary(self) -> dict[str, Any]:
         return {

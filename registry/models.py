@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from recognition.search_key import SQL_FROM, SQL_TO, StoredKey
+from registry.normalise import is_deregistration
 
 
 @dataclass(frozen=True)
@@ -131,8 +132,9 @@ class RegisterRecord(models.Model):
     On PostgreSQL the table is partitioned by import run: each import's rows are one partition,
     loaded without indexes and attached once indexed (migration 0003, registry/partitions.py).
 
-    The current record for a plate is the latest by ``d_reg``, then by ``id`` (rows are inserted
-    in file order), see ``registry.selectors.register_current_for_plate``.
+    The current record for a plate is the latest by ``d_reg``, a registration after a removal of
+    the same day, then by ``id`` (rows are inserted in file order), see
+    ``registry.selectors.register_current_for_plate``. It may be a removal (``deregistered``).
     """
 
     plate = models.CharField(max_length=16, blank=True, help_text="As in the file (Cyrillic).")
@@ -201,3 +203,8 @@ class RegisterRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plate or self.vin} {self.brand} {self.model} ({self.d_reg})"
+
+    @property
+    def deregistered(self) -> bool:
+        """The operation took the car off the register: its plate is on no registered car."""
+        return is_deregistration(self.oper_name)

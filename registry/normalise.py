@@ -379,6 +379,27 @@ def compare_colour(declared: str, registered: str) -> Match:
     return Match.MISMATCH
 
 
+# --- register operations -----------------------------------------------------------------------
+
+# Files of 2013-2020 put the code in front of the name ("530 - ЗНЯТТЯ З ОБЛIКУ ..."), and their
+# names mix Latin letters into Cyrillic words (ОБЛIКУ with a Latin I).
+_OPERATION_CODE = re.compile(r"^\s*\d+\s*-\s*")
+_OPERATION_LOOKALIKES = str.maketrans("ABCEHIKMOPTXY", "АВСЕНІКМОРТХУ")
+# The open data's removals from the register (for sale through a trader, export, scrapping, a
+# court's decision, a move to another region...) all name the operation first: ЗНЯТТЯ. Names
+# that merely mention it undo or follow a removal (СКАСУВАННЯ ЗНЯТТЯ, ПОНОВЛЕННЯ ... ПІСЛЯ
+# УМОВН. ЗНЯТТЯ, ПЕРЕРЕЄСТРАЦІЯ ... ЗНЯТТЯМ), and a conditional one (УМОВНЕ ЗНЯТТЯ: no
+# inspection, or a resale in progress) leaves the car its plates and papers.
+_DEREGISTRATION = "ЗНЯТТЯ"
+
+
+@lru_cache(maxsize=1024)
+def is_deregistration(oper_name: str) -> bool:
+    """The operation takes the car off the register: after it, the plate is on no registered car."""
+    name = _OPERATION_CODE.sub("", oper_name.upper()).translate(_OPERATION_LOOKALIKES)
+    return name.split(None, 1)[:1] == [_DEREGISTRATION]
+
+
 # --- the same keys in SQL (the import normalises in PostgreSQL) -----------------------------------
 # Each is a format string taking one SQL text expression. They agree with the Python functions
 # above for every value they accept; the import hands the others to Python (see registry.loaders).

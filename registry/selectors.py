@@ -12,10 +12,25 @@ from registry.normalise import normalise_vin
 HISTORY_LIMIT = 50
 
 
-_CURRENT_FOR_PLATE_SQL = (
-    f"SELECT * FROM {RegisterRecord._meta.db_table} WHERE plate_latin = %s"
-    " ORDER BY d_reg DESC, id DESC LIMIT 1"
+_TABLE = RegisterRecord._meta.db_table
+# A plate's operations of one day: a removal and a registration, now and then a correction.
+# A plate with more rows on its latest day than this has that day read whole (exact, rarer).
+LATEST_ROWS = 4
+_LATEST_FOR_PLATE_SQL = (
+    f"SELECT * FROM {_TABLE} WHERE plate_latin = %s"
+    f" ORDER BY d_reg DESC, id DESC LIMIT {LATEST_ROWS}"
 )
+_DAY_FOR_PLATE_SQL = (
+    f"SELECT * FROM {_TABLE} WHERE plate_latin = %s AND d_reg = %s ORDER BY id DESC"
+)
+
+
+def _current(newest_first: list[RegisterRecord]) -> RegisterRecord:
+    """The current record among records newest first: on the latest day, a registration comes
+    after a removal whatever the rows' order (the rule of ``registry.crosscheck.current_record``:
+    a plate can leave a car and then go on another the same day, never the other way round)."""
+    latest_day = [r for r in newest_first if r.d_reg == newest_first[0].d_reg]
+    return next((r for r in latest_day if not r.deregistered), latest_day[0])
 
 
 def register_records_for_plate(*, plate: str) -> QuerySet[RegisterRecord]:
@@ -29,13 +44,16 @@ def register_records_for_plate(*, plate: str) -> QuerySet[RegisterRecord]:
 
 
 def register_current_for_plate(*, plate: str) -> RegisterRecord | None:
-    """The latest registration of a plate: by D_REG, then by row order for the same day."""
+    """The latest operation of a plate: by D_REG, a registration after a removal of the same
+    day, then by row order. A removal (``deregistered``) means no registered car wears it."""
     key = normalise_plate(plate)
     if not key:
         return None
     # The hottest lookup: raw SQL skips the ORM's query compilation, a third of its latency.
-    records = RegisterRecord.objects.raw(_CURRENT_FOR_PLATE_SQL, [key])
-    return next(iter(records), None)
+    records = list(RegisterRecord.objects.raw(_LATEST_FOR_PLATE_SQL, [key]))
+    if len(records) == LATEST_ROWS and records[-1].d_reg == records[0].d_reg:
+        records = list(RegisterRecord.objects.raw(_DAY_FOR_PLATE_SQL, [key, records[0].d_reg]))
+    return _current(records) if records else None
 
 
 def register_records_for_vin(*, vin: str) -> QuerySet[RegisterRecord]:
@@ -48,8 +66,11 @@ def register_records_for_vin(*, vin: str) -> QuerySet[RegisterRecord]:
 def register_history_for_plate(*, plate: str) -> tuple[RegisterRecord | None, list[RegisterRecord]]:
     """The current record of a plate and up to ``HISTORY_LIMIT`` older ones, newest first.
 
-    Same order as ``register_current_for_plate`` and the cross-check's rule, so a page never
-    shows another car as current than the flag compared with.
+    Same rule as ``register_current_for_plate`` and the cross-check's, so a page never shows
+    another car as current than the flag compared with.
     """
     rows = list(register_records_for_plate(plate=plate)[:HISTORY_LIMIT])
-    return (rows[0], rows[1:]) if rows else (None, [])
+    if not rows:
+        return None, []
+    current = _current(rows)
+    return current, [row for row in rows if row is not current]

@@ -9,7 +9,6 @@ from registry.crosscheck import (
     Finding,
     crosscheck,
     current_record,
-    vote_plates,
 )
 from registry.crosscheck_facts import (
     CrosscheckInput,
@@ -18,6 +17,7 @@ from registry.crosscheck_facts import (
     ReadingFacts,
     RecordFacts,
 )
+from registry.crosscheck_votes import vote_plates
 
 CAMRY = RecordFacts(
     record_id=10,
@@ -43,6 +43,30 @@ LANOS = replace(
     model_norm="LANOS",
     colour="СІРИЙ",
     make_year=2005,
+)
+# The Camry leaves the country: the plate is on no registered car after this.
+CAMRY_EXPORTED = replace(
+    CAMRY,
+    record_id=20,
+    d_reg=dt.date(2024, 5, 2),
+    oper_name="520 - ЗНЯТТЯ З ОБЛIКУ ПРИ ВИВЕЗЕННІ ЗА КОРДОН",
+)
+# The owner keeps the plate and puts it on his next car.
+LEXUS_LATER = replace(
+    CAMRY,
+    record_id=15,
+    d_reg=dt.date(2025, 1, 10),
+    vin="JTHCK262882026114",
+    brand="LEXUS",
+    model="IS 250",
+    make_norm="LEXUS",
+    model_norm="IS 250",
+    colour="ЧЕРВОНИЙ",
+    make_year=2008,
+    oper_name="ПЕРЕРЕЄСТРАЦІЯ НА НОВОГО ВЛАСНИКА ЗА ДОГОВОРОМ КУПІВЛІ-ПРОДАЖУ",
+)
+LEXUS_LISTING = ListingFacts(
+    listing_id=3, declared_make="Lexus", declared_model="IS250", declared_colour="red"
 )
 CAMRY_LISTING = ListingFacts(
     listing_id=1,
@@ -290,6 +314,80 @@ CASES = [
         {},
         id="vin-typed-with-letter-o-for-zero",
     ),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_make="Honda", declared_model="Accord"),
+        [reading(1), reading(2)],
+        [LANOS, CAMRY, CAMRY_EXPORTED],
+        [],
+        {"plate_deregistered:AA1234BB": 3},
+        id="deregistered-plate-on-another-car-is-high-and-not-compared",
+    ),
+    pytest.param(
+        CAMRY_LISTING,
+        [reading(1), reading(2)],
+        [LANOS, CAMRY, CAMRY_EXPORTED],
+        [],
+        {"plate_deregistered:AA1234BB": 2},
+        id="deregistered-car-still-wearing-its-plate-is-one-level-lower",
+    ),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_make="Honda"),
+        [reading(1, confidence=0.45)],
+        [CAMRY, CAMRY_EXPORTED],
+        [],
+        {"plate_deregistered:AA1234BB": 1},
+        id="deregistered-plate-capped-by-the-reading-confidence",
+    ),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_plate="AA1234BB", declared_make="Honda"),
+        [],
+        [CAMRY, CAMRY_EXPORTED],
+        [],
+        {"plate_deregistered:AA1234BB": 3},
+        id="declared-deregistered-plate",
+    ),
+    pytest.param(
+        LEXUS_LISTING,
+        [reading(1)],
+        [CAMRY, CAMRY_EXPORTED, LEXUS_LATER],
+        [],
+        {},
+        id="deregistered-then-registered-again-on-another-car",
+    ),
+    pytest.param(
+        replace(LEXUS_LISTING, declared_make="Honda"),
+        [reading(1)],
+        [CAMRY, CAMRY_EXPORTED, LEXUS_LATER],
+        [],
+        {"make_mismatch": 3},
+        id="the-later-registration-is-compared",
+    ),
+    pytest.param(
+        LEXUS_LISTING,
+        [reading(1)],
+        # the old car's removal comes on a later line of the day the plate goes on the Lexus
+        [CAMRY, LEXUS_LATER, replace(CAMRY_EXPORTED, record_id=16, d_reg=LEXUS_LATER.d_reg)],
+        [],
+        {},
+        id="same-day-registration-outranks-the-removal",
+    ),
+    pytest.param(
+        replace(CAMRY_LISTING, declared_make="Honda"),
+        [reading(1)],
+        [
+            CAMRY,
+            CAMRY_EXPORTED,
+            replace(
+                CAMRY,
+                record_id=21,
+                d_reg=dt.date(2024, 6, 1),
+                oper_name="501 - СКАСУВАННЯ ЗНЯТТЯ З ОБЛІКУ ТЗ",
+            ),
+        ],
+        [],
+        {"make_mismatch": 3},
+        id="a-cancelled-removal-puts-the-car-back",
+    ),
 ]
 
 
@@ -353,3 +451,40 @@ def test_evidence_hash_ignores_confidence_but_not_the_facts() -> None:
     [changed] = crosscheck(CrosscheckInput(listing, (reading(1),), (CAMRY, newer)))
     assert first.evidence_hash == again.evidence_hash
     assert changed.evidence_hash != first.evidence_hash
+
+
+def test_a_deregistered_plate_carries_the_removal_as_evidence() -> None:
+    # given a plate whose latest operation took the Camry off the register
+    listing = replace(CAMRY_LISTING, declared_make="Honda", declared_model="Accord")
+    data = CrosscheckInput(listing, (reading(1),), (LANOS, CAMRY, CAMRY_EXPORTED))
+    # when
+    [finding] = crosscheck(data)
+    # then the date and the operation are shown, and the car it left is marked as such
+    assert (finding.plate_text, finding.key) == ("AA1234BB", "AA1234BB")
+    evidence = finding.evidence
+    assert evidence["deregistered_on"] == "2024-05-02"
+    assert evidence["operation"] == "520 - ЗНЯТТЯ З ОБЛIКУ ПРИ ВИВЕЗЕННІ ЗА КОРДОН"
+    assert evidence["left_car"]["brand"] == "TOYOTA"
+    assert evidence["same_car"] is False
+    assert [r["brand"] for r in evidence["history"]] == ["DAEWOO", "TOYOTA"]
+
+
+def test_a_deregistered_plate_falls_back_to_the_declared_vin() -> None:
+    # given the Camry exported under its old plate, and registered again later under another
+    again = replace(
+        CAMRY, record_id=30, d_reg=dt.date(2025, 2, 1), plate="КА7000ВС", plate_latin="KA7000BC"
+    )
+    listing = replace(CAMRY_LISTING, declared_vin=CAMRY.vin, declared_colour="red")
+    data = CrosscheckInput(listing, (reading(1),), (CAMRY, CAMRY_EXPORTED, again))
+    # when
+    findings = crosscheck(data)
+    # then the plate is flagged, and the declared car is compared with its VIN's current record
+    assert kinds(findings) == {"colour_mismatch": 2, "plate_deregistered:AA1234BB": 2}
+    colour = next(f for f in findings if f.kind.value == "colour_mismatch")
+    assert (colour.evidence["matched_by"], colour.evidence["record"]["record_id"]) == ("vin", 30)
+
+
+def test_the_same_day_registration_is_current_whatever_the_row_order() -> None:
+    removal = replace(CAMRY_EXPORTED, record_id=16, d_reg=LEXUS_LATER.d_reg)
+    assert current_record([CAMRY, LEXUS_LATER, removal]) == LEXUS_LATER
+    assert current_record([CAMRY, CAMRY_EXPORTED]) == CAMRY_EXPORTED

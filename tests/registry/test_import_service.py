@@ -10,7 +10,9 @@ from django.urls import reverse
 from registry.importers import RegisterFormatError
 from registry.models import ImportReject, ImportRun, RegisterRecord
 from registry.selectors import (
+    LATEST_ROWS,
     register_current_for_plate,
+    register_history_for_plate,
     register_records_for_plate,
     register_records_for_vin,
 )
@@ -88,6 +90,79 @@ def test_row_order_breaks_a_tie_on_the_same_day(tmp_path: Path, samples: Path) -
     current = register_current_for_plate(plate="AA1234BB")
     assert current is not None
     assert current.colour == "ЧОРНИЙ"
+
+
+def _operation(line: str, *, day: str, code: str, name: str) -> str:
+    """A 2023+ register line with another operation on another day."""
+    fields = line.split(";")
+    fields[2:5] = [f'"{code}"', f'"{name}"', day]
+    return ";".join(fields)
+
+
+def test_a_removal_is_the_plates_current_record_and_says_so(samples: Path, tmp_path: Path) -> None:
+    # given the Camry of plate АА1234ВВ taken off the register for export after its sale
+    register_import(path=samples / "register_2024.csv", enqueue_crosscheck=False)
+    lines = (samples / "register_2024.csv").read_text(encoding="utf-8").splitlines()
+    removal = _operation(
+        lines[1], day="02.05.24", code="520", name="ЗНЯТТЯ З ОБЛІКУ ПРИ ВИВЕЗЕННІ ЗА КОРДОН"
+    )
+    path = tmp_path / "removal.csv"
+    path.write_text("\n".join([lines[0], removal]) + "\n", encoding="utf-8")
+    register_import(path=path, enqueue_crosscheck=False)
+    # when
+    current = register_current_for_plate(plate="AA1234BB")
+    # then the plate's latest operation is the removal, and it says so
+    assert current is not None
+    assert (current.d_reg.isoformat(), current.deregistered) == ("2024-05-02", True)
+    assert not RegisterRecord.objects.get(oper_code=315, plate_latin="AA1234BB").deregistered
+
+
+def test_a_same_day_registration_outranks_the_removal_of_the_plates_old_car(
+    samples: Path, tmp_path: Path
+) -> None:
+    # given, on one day, the plate put on a Lexus and, on a later line, its Camry's removal
+    lines = (samples / "register_2024.csv").read_text(encoding="utf-8").splitlines()
+    lexus = _operation(
+        lines[4].replace("АХ1312КК", "АА1234ВВ"),
+        day="10.01.25",
+        code="315",
+        name="ПЕРЕРЕЄСТРАЦІЯ НА НОВОГО ВЛАСНИКА ЗА ДОГОВОРОМ КУПІВЛІ-ПРОДАЖУ",
+    )
+    removal = _operation(
+        lines[1], day="10.01.25", code="530", name="ЗНЯТТЯ З ОБЛIКУ ДЛЯ РЕАЛIЗАЦIЇ"
+    )
+    path = tmp_path / "same_day.csv"
+    path.write_text("\n".join([lines[0], lines[1], lexus, removal]) + "\n", encoding="utf-8")
+    register_import(path=path, enqueue_crosscheck=False)
+    # when
+    current = register_current_for_plate(plate="AA1234BB")
+    first, older = register_history_for_plate(plate="AA1234BB")
+    # then the plate is on the Lexus: it left the Camry before it could go on another car
+    assert current is not None
+    assert current.brand == "LEXUS"
+    assert first == current
+    assert [(r.brand, r.deregistered) for r in older] == [("TOYOTA", True), ("TOYOTA", False)]
+
+
+def test_a_latest_day_with_many_operations_is_read_whole(samples: Path, tmp_path: Path) -> None:
+    # given the plate put on a Lexus, then more removals of its Camry on that day than one
+    # lookup reads
+    lines = (samples / "register_2024.csv").read_text(encoding="utf-8").splitlines()
+    lexus = _operation(
+        lines[4].replace("АХ1312КК", "АА1234ВВ"), day="10.01.25", code="315", name="ПЕРЕРЕЄСТРАЦІЯ"
+    )
+    removals = [
+        _operation(lines[1], day="10.01.25", code="530", name=f"ЗНЯТТЯ З ОБЛІКУ ({n})")
+        for n in range(LATEST_ROWS)
+    ]
+    path = tmp_path / "busy_day.csv"
+    path.write_text("\n".join([lines[0], lexus, *removals]) + "\n", encoding="utf-8")
+    register_import(path=path, enqueue_crosscheck=False)
+    # when
+    current = register_current_for_plate(plate="AA1234BB")
+    # then
+    assert current is not None
+    assert current.brand == "LEXUS"
 
 
 def test_2026_records_are_found_by_vin(samples: Path) -> None:

@@ -12,6 +12,7 @@ from registry.normalise import (
     compare_make,
     compare_model,
     declared_model,
+    is_deregistration,
     normalise_colour,
     normalise_vin,
     register_make_model,
@@ -285,3 +286,45 @@ def test_vins_compare_despite_letters_a_vin_cannot_hold(
     declared: str, registered: str, expected: bool
 ) -> None:
     assert same_vin(declared, registered) is expected
+
+
+# Operation names as the open data writes them: 2013-2020 files put the code in front and mix
+# Latin I into Cyrillic words; later files give the name alone.
+@pytest.mark.parametrize(
+    "name",
+    [
+        "530 - ЗНЯТТЯ З ОБЛIКУ ДЛЯ РЕАЛIЗАЦIЇ",
+        "540 -  ЗНЯТТЯ З ОБЛIКУ У ЗВ`ЯЗКУ З ВИБРАКОВКОЮ",
+        "542 - ЗНЯТТЯ З ОБЛІКУ У ЗВ'ЯЗКУ З УТІЛІЗАЦІЄЮ",
+        "520 - ЗНЯТТЯ З ОБЛIКУ ПРИ ВИВЕЗЕННІ ЗА КОРДОН",
+        "53 - ЗНЯТТЯ ТЗ З ОБЛІКУ ЗА РІШЕННЯМ СУДУ",
+        "536 - ЗНЯТТЯ З ОБЛІКУТЗ (ДОГОВІР УКЛАДЕНИЙ В ТСЦ)",
+        "500 - ЗНЯТТЯ З ОБЛІКУ У ЗВ`ЯЗКУ З АНУЛЮВАННЯМ РЕЄСТРАЦІЇ",
+        "ЗНЯТТЯ З ОБЛІКУ У ЗВ'ЯЗКУ З ВИВЕЗЕННЯМ ЗА МЕЖІ УКРАЇНИ",
+        "зняття з обліку для утилізації",
+    ],
+)
+def test_removals_from_the_register_are_deregistrations(name: str) -> None:
+    assert is_deregistration(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "315 - ПЕРЕРЕЄСТРАЦІЯ ТЗ НА НОВ. ВЛАСН. ПО ДОГОВОРУ УКЛАДЕНОМУ В ТСЦ",
+        "ПЕРВИННА РЕЄСТРАЦІЯ НОВОГО ТЗ",
+        # a removal undone: the car is registered again
+        "501 - СКАСУВАННЯ ЗНЯТТЯ З ОБЛІКУ ТЗ",
+        "501 - АНУЛЮВАННЯ ЗНЯТТЯ З ОБЛІКУ ТЗ",
+        "143 - ПОНОВЛЕННЯ РЕЄСТР. ПІСЛЯ УМОВН. ЗНЯТТЯ З ОБЛ. З НЕПР. ТО",
+        "322 - ПЕРЕРЕЄСТРАЦIЯ ТЗ НА НОВ. ВЛАС. ПО УСПАДКУВАННЮ ЗА ЗАКОНОМ ЧИ ЗНЯТТЯМ З ОБЛІКУ "
+        "В ОРГАНАХ СОЦЗАХИСТУ",
+        # conditional: the car keeps its plates and papers until it is inspected or resold
+        "541 - УМОВНЕ ЗНЯТТЯ З ОБЛІКУ У ЗВ`ЯЗКУ З НЕПРОХОДЖЕННЯМ ТО",
+        # a temporary registration (a driver's by proxy) ends; the owner's stays
+        "256 -  АНУЛЮВАННЯ ВИДАЧI ТИМЧАС. РЕЕСТР. ТАЛОНУ ПО ЗАЯВI ВЛ",
+        "",
+    ],
+)
+def test_other_operations_are_not_deregistrations(name: str) -> None:
+    assert not is_deregistration(name)

@@ -12,9 +12,6 @@ from django.db.models import Q
 
 from recognition.models import Reading
 from recognition.pipeline.regions import normalise_plate
-from registry.crosscheck import (
-    PLAUSIBLE,
-)
 from registry.crosscheck_facts import (
     CrosscheckInput,
     ListingFacts,
@@ -23,6 +20,7 @@ from registry.crosscheck_facts import (
     ReadingFacts,
     RecordFacts,
 )
+from registry.crosscheck_votes import PLAUSIBLE
 from registry.models import RegisterRecord
 from registry.normalise import normalise_vin, to_cyrillic
 from registry.selectors import HISTORY_LIMIT, register_records_for_plate, register_records_for_vin
@@ -46,6 +44,7 @@ def _record_facts(record: RegisterRecord) -> RecordFacts:
         colour=record.colour,
         make_year=record.make_year,
         oper_name=record.oper_name,
+        oper_code=record.oper_code,
     )
 
 

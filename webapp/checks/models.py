@@ -11,6 +11,7 @@ from webapp.listings.models import Listing
 # Labels only: the kinds and severities themselves are the rules' (registry.crosscheck).
 KIND_LABELS = {
     rules.Kind.PLATE_NOT_IN_REGISTER: "Plate not in register",
+    rules.Kind.PLATE_DEREGISTERED: "Plate deregistered",
     rules.Kind.MAKE_MISMATCH: "Make mismatch",
     rules.Kind.MODEL_MISMATCH: "Model mismatch",
     rules.Kind.COLOUR_MISMATCH: "Colour mismatch",

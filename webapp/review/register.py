@@ -54,6 +54,9 @@ class Record:
     operation: str = ""
     kind: str = ""
     current: bool = False
+    # A removal from the register: the plate is on no registered car after it (as current),
+    # and the car it names is the one the plate left.
+    deregistered: bool = False
 
     @property
     def colour_label(self) -> str:
@@ -76,11 +79,13 @@ def _record(row: RegisterRecord, *, current: bool) -> Record:
         operation=row.oper_name,
         kind=row.kind,
         current=current,
+        deregistered=row.deregistered,
     )
 
 
 def records_for_plate(*, plate_text: str) -> tuple[Record | None, list[Record]]:
-    """The current record for a plate and the older ones, newest first."""
+    """The current record for a plate (a removal when the plate is on no registered car) and
+    the older ones, newest first."""
     if not plate_text:
         return None, []
     current, older = register_history_for_plate(plate=plate_text)

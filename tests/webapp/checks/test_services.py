@@ -205,3 +205,26 @@ def test_an_import_rechecks_the_listings_it_touches(
     assert not Flag.objects.filter(listing=untouched).exists()
     # no plate to go by: the declared VIN finds the BMW X5, which matches
     assert not Flag.objects.filter(listing=by_vin).exists()
+
+
+def test_a_plate_whose_latest_operation_is_a_removal_is_flagged_not_compared(
+    register: None, samples: Path, tmp_path: Path
+) -> None:
+    # given the Camry of АА1234ВВ taken off the register for export, a later import
+    lines = (samples / "register_2024.csv").read_text(encoding="utf-8").splitlines()
+    fields = lines[1].split(";")
+    fields[2:5] = ['"520"', '"ЗНЯТТЯ З ОБЛІКУ ПРИ ВИВЕЗЕННІ ЗА КОРДОН"', "02.05.24"]
+    path = tmp_path / "removal.csv"
+    path.write_text("\n".join([lines[0], ";".join(fields)]) + "\n", encoding="utf-8")
+    register_import(path=path, enqueue_crosscheck=False)
+    # and a listing of a Honda whose photos show that plate
+    listing = listing_with_photos(("AA1234BB", 0.95), declared_make="Honda", declared_colour="red")
+    # when
+    [flag] = listing_crosscheck(listing_id=listing.pk)
+    # then one flag says the plate is deregistered; the Camry it left is not compared with
+    assert flag_map(listing) == {("plate_deregistered", "AA1234BB"): (3, "open")}
+    assert flag.get_kind_display() == "Plate deregistered"
+    evidence = flag.evidence
+    assert (evidence["deregistered_on"], evidence["operation_code"]) == ("2024-05-02", 520)
+    assert evidence["operation"] == "ЗНЯТТЯ З ОБЛІКУ ПРИ ВИВЕЗЕННІ ЗА КОРДОН"
+    assert (evidence["left_car"]["brand"], evidence["same_car"]) == ("TOYOTA", False)

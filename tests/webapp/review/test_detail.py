@@ -197,6 +197,44 @@ def test_the_register_column_shows_the_current_record_and_the_older_ones(
     assert b"Older register records" in response.content
 
 
+def test_a_deregistered_plate_shows_the_car_it_left_as_history(mod_client):
+    import datetime as dt
+    import uuid
+
+    from registry.models import ImportRun, RegisterRecord
+
+    # given a plate whose latest operation took its Toyota off the register
+    listing = ListingFactory(declared_plate="AA1234BB", declared_make="Honda")
+    flag = FlagFactory(listing=listing, kind="plate_deregistered", key="AA1234BB")
+    run = ImportRun.objects.create(file_name="r.csv", file_sha256="0" * 64)
+    for line, (day, operation) in enumerate(
+        (
+            (dt.date(2023, 2, 1), "ПЕРЕРЕЄСТРАЦІЯ НА НОВОГО ВЛАСНИКА ЗА ДОГОВОРОМ КУПІВЛІ-ПРОДАЖУ"),
+            (dt.date(2024, 5, 2), "ЗНЯТТЯ З ОБЛІКУ У ЗВ'ЯЗКУ З УТИЛІЗАЦІЄЮ"),
+        ),
+        start=1,
+    ):
+        RegisterRecord.objects.create(
+            plate="АА1234ВВ", plate_latin="AA1234BB", brand="TOYOTA", model="CAMRY",
+            colour="БІЛИЙ", make_year=2018, d_reg=day, oper_name=operation,
+            import_run=run, line=line, row_hash=uuid.uuid4(),
+        )  # fmt: skip
+
+    # when the moderator opens the flag and the plate's history
+    response = mod_client.get(reverse("review:flag", args=[flag.pk]))
+    history = mod_client.get(reverse("review:plate_history", args=["AA1234BB"]))
+
+    # then the plate is shown as deregistered, and the Toyota as the car it left, not compared
+    content = response.content.decode()
+    assert f"Flag #{flag.pk}: Plate deregistered" in content
+    assert response.context["d"].register_current.deregistered
+    assert 'id="deregistered"' in content
+    assert "2024-05-02" in content
+    rows = {row.label: row for row in response.context["d"].compare}
+    assert not rows["Make"].differs
+    assert '<span class="status deregistered">deregistered</span>' in history.content.decode()
+
+
 def test_the_admin_searches_audit_entries(client, moderator, flagged_listing):
     from tests.fixtures.factories import UserFactory
 

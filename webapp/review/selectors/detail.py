@@ -122,6 +122,8 @@ def _compare(
         if label == "Plate":
             values = {normalise_plate(str(v)) for v in (declared, registered, *plates) if _norm(v)}
             differs = len(values) > 1
+        elif rec.deregistered:
+            differs = False  # the car the plate left: history, not what the listing must match
         elif label in semantic:
             differs = semantic[label](str(declared), str(registered)) == normalise.Match.MISMATCH
         else:
