@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from recognition.datasets import load_records, read_rgb
-from recognition.evaluation.metrics import box_iou, score_text
+from recognition.datasets import load_records, plate_texts, read_rgb
+from recognition.evaluation.metrics import box_iou, score_key, score_text
 from recognition.pipeline.regions import DEFAULT_REGIONS
 from recognition.synth.angle_set import angle_set, ua_type_set
 
@@ -52,11 +52,20 @@ class Case:
     group: str  # e.g. "real/br", "synthetic/30-45", "ua_types/ua_1995" or "ua_parking/ua"
     regions: str = DEFAULT_REGIONS
     rows: int = 1  # printed rows of the plate
+    # A real photo whose plate no train label shows: the sets are split photo by photo and one
+    # car is on several frames, so some val plates were read in training from another frame.
+    unseen: bool = False
 
     def keys(self) -> tuple[str, ...]:
-        """The report's groups this case counts in (its set, its subgroup, two-row plates)."""
+        """The report's groups this case counts in (its set, its subgroup, two-row plates, real
+        plates unseen in training)."""
         top = self.group.split("/")[0]
-        return (top, self.group, *((f"{top}/two-row",) if self.rows > 1 else ()))
+        return (
+            top,
+            self.group,
+            *((f"{top}/two-row",) if self.rows > 1 else ()),
+            *((f"{top}/unseen",) if self.unseen else ()),
+        )
 
 
 Reader = Callable[[Case], list[tuple[np.ndarray, str]]]
@@ -72,12 +81,15 @@ def real_cases(data: Path, limit: int | None = None, split: str = "val") -> Iter
     records = [
         r for r in load_records(data, split, ("openalpr_endtoend",)) if r.texts and r.texts[0]
     ]
+    seen = {score_key(t) for t in plate_texts(data, "train")} if split != "train" else set()
     for rec in records[: limit or None]:
         image, scale = read_rgb(rec.path, max_side=4096)
         region = rec.path.name.split("_")[1] if rec.path.name.count("_") >= 2 else "?"
         box = np.array(rec.boxes[0], np.float32) * scale
         regions = region if region in ("us", "br", "eu") else SYNTHETIC_REGIONS
-        yield Case(image, box, str(rec.texts[0]), f"real/{region}", regions)
+        text = str(rec.texts[0])
+        unseen = split != "train" and score_key(text) not in seen
+        yield Case(image, box, text, f"real/{region}", regions, unseen=unseen)
 
 
 def ua_parking_cases(data: Path) -> Iterator[Case]:

@@ -56,3 +56,27 @@ def test_the_report_lists_each_plate_readers_misses_with_what_it_read() -> None:
     assert isinstance(ours, dict)
     assert ours["hits"]["real"] == 1
     assert ours["misses"] == [{"group": "real/eu", "want": "KMBORAK", "got": ["KM80RAK"]}]
+
+
+def test_val_photos_of_plates_a_train_label_shows_are_not_counted_as_unseen(tmp_path: Path) -> None:
+    # given a val photo of the plate a train photo shows (one car, two frames) and one of another
+    folder = tmp_path / "openalpr_endtoend"
+    folder.mkdir(parents=True)
+    rows = [
+        {"image": "eu_a.png", "split": "val", "plates": [{"box": [1, 1, 9, 5], "text": "KA1234"}]},
+        {"image": "eu_b.png", "split": "val", "plates": [{"box": [1, 1, 9, 5], "text": "NEW1"}]},
+        {
+            "image": "eu_c.png",
+            "split": "train",
+            "plates": [{"box": [1, 1, 9, 5], "text": "KA1234"}],
+        },
+    ]
+    for row in rows:
+        cv2.imwrite(str(folder / row["image"]), np.full((20, 40, 3), 90, np.uint8))
+    (folder / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    # when the real val cases are drawn
+    cases = {c.text: c for c in real_cases(tmp_path)}
+    # then only the other plate counts in real/unseen
+    assert "real/unseen" in cases["NEW1"].keys()
+    assert "real/unseen" not in cases["KA1234"].keys()
+    assert all("real/unseen" not in c.keys() for c in real_cases(tmp_path, split="train"))
