@@ -11,6 +11,7 @@ batch size, each the median of --repeats runs.
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import sys
 import time
@@ -22,7 +23,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from recognition.pipeline.engine import load_engine  # noqa: E402
-from recognition.synth.angle_set import angle_set  # noqa: E402
+from recognition.synth.angle_set import YAW_BUCKETS, angle_set  # noqa: E402
 
 BACKLOG_PER_DAY = 100_000  # listing photos a day, the marketplace's volume
 
@@ -39,8 +40,12 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     engine = load_engine()
-    per_bucket = max(1, args.photos // 4)
-    photos = [s.image for s in angle_set(args.data, per_bucket, seed=11)][: args.photos]
+    # Every yaw bucket, 0-15 to 60-75 degrees, in turn (the set is drawn bucket by bucket).
+    per_bucket = max(1, math.ceil(args.photos / len(YAW_BUCKETS)))
+    by_bucket: dict[str, list[np.ndarray]] = {}
+    for s in angle_set(args.data, per_bucket, seed=11):
+        by_bucket.setdefault(s.bucket, []).append(s.image)
+    photos = [im for turn in zip(*by_bucket.values(), strict=True) for im in turn][: args.photos]
     engine.recognize_batch(photos[:1])  # warm-up: first call allocates
     print(f"engine {engine.version}; {len(photos)} photos; {args.threads} threads")  # noqa: T201
     for batch in args.batch_size:
