@@ -461,3 +461,11 @@ MIDDLEWARE = [
 METRICS_ALLOWED_ADDRESSES = envlist("METRICS_ALLOWED_ADDRESSES")
 # /healthz pings this Redis (default: the Celery broker when it is Redis).
 HEALTH_REDIS_URL = envstr("HEALTH_REDIS_URL")
+# Files under the upload folders (photos/, gates/) that no row references are deleted by a daily
+# sweep (webapp/ops/media.py) once older than this: a file whose row is on its way is younger.
+MEDIA_ORPHANS_GRACE_HOURS = envint("MEDIA_ORPHANS_GRACE_HOURS", 6)
+CELERY_BEAT_SCHEDULE["media-orphans-sweep"] = {
+    "task": "webapp.ops.tasks.media_orphans_sweep",
+    # After the nightly backlog's planning (BACKLOG_HOUR), before the day's uploads.
+    "schedule": crontab(hour=envint("MEDIA_ORPHANS_HOUR", 4), minute=30),
+}

@@ -143,8 +143,13 @@ class Passage(models.Model):
         indexes = [models.Index(fields=["device", "-last_frame_at"])]
 
 
+# Every frame's file is under this folder of MEDIA_ROOT; the orphaned-media sweep
+# (webapp/ops/media.py) deletes the files there that no frame references.
+FRAMES_FOLDER = "gates"
+
+
 def frame_upload_to(instance: Frame, filename: str) -> str:
-    return f"gates/{instance.device_id}/{filename}"
+    return f"{FRAMES_FOLDER}/{instance.device_id}/{filename}"
 
 
 class Frame(models.Model):

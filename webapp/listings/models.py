@@ -30,10 +30,15 @@ class Listing(models.Model):
         return self.marketplace_id
 
 
+# Every photo's file is under this folder of MEDIA_ROOT; the orphaned-media sweep
+# (webapp/ops/media.py) deletes the files there that no photo references.
+PHOTOS_FOLDER = "photos"
+
+
 def photo_upload_to(instance: Photo, filename: str) -> str:
     # Content-addressed names: a re-upload never overwrites another photo's file.
     suffix = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
-    return f"photos/{instance.sha256[:2]}/{instance.sha256}.{suffix}"
+    return f"{PHOTOS_FOLDER}/{instance.sha256[:2]}/{instance.sha256}.{suffix}"
 
 
 class Photo(models.Model):

@@ -2,9 +2,9 @@
 
 Request latency and counts come from django-prometheus' middleware. What the database and the
 broker know (photos by status, queue depth, register import progress, recognition latency, gate
-passages and cameras, webhook deliveries) is collected here when Prometheus scrapes, so no
-process has to keep counters in step: the worker's latencies are read back from the readings it
-stored.
+passages and cameras, webhook deliveries, the orphaned-media sweep's totals) is collected here
+when Prometheus scrapes, so no process has to keep counters in step: the worker's latencies are
+read back from the readings it stored, the sweep's counts from its rows.
 """
 
 from __future__ import annotations
@@ -26,7 +26,12 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeHistogramMetricFamily,
+    GaugeMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 logger = logging.getLogger(__name__)
@@ -230,6 +235,50 @@ def _crosschecks() -> Iterator[Metric]:
     yield family
 
 
+def _media_orphans() -> Iterator[Metric]:
+    """The orphaned-media sweep's totals, summed over its rows (MediaSweep, two a day, kept):
+    counters, whichever worker swept."""
+    from django.db.models import Max, Sum
+
+    from webapp.ops.media import UPLOAD_FOLDERS
+    from webapp.ops.models import MediaSweep
+
+    deleted = CounterMetricFamily(
+        "platecheck_media_orphans_deleted",
+        "Files under an upload folder that no row referenced, deleted by the daily sweep",
+        labels=["folder"],
+    )
+    freed = CounterMetricFamily(
+        "platecheck_media_orphans_deleted_bytes",
+        "Bytes of the files the orphaned-media sweep deleted",
+        labels=["folder"],
+    )
+    failed = CounterMetricFamily(
+        "platecheck_media_orphans_failed",
+        "Orphaned files the sweep could not delete (its log says why)",
+        labels=["folder"],
+    )
+    finished = GaugeMetricFamily(
+        "platecheck_media_sweep_last_finished_timestamp_seconds",
+        "When the orphaned-media sweep last went through the folder to its end (absent: never)",
+        labels=["folder"],
+    )
+    totals = {
+        folder: (n, size, fails, last)
+        for folder, n, size, fails, last in MediaSweep.objects.values_list("folder")
+        .annotate(Sum("deleted"), Sum("deleted_bytes"), Sum("failed"), Max("finished_at"))
+        .order_by()
+    }
+    for folder in sorted({u.folder for u in UPLOAD_FOLDERS} | totals.keys()):
+        n, size, fails, last = totals.get(folder, (0, 0, 0, None))
+        deleted.add_metric([folder], n)
+        freed.add_metric([folder], size)
+        failed.add_metric([folder], fails)
+        if last is not None:
+            finished.add_metric([folder], last.timestamp())
+    yield from (deleted, freed, failed, finished)
+
+
 def _stage_seconds(timings: dict, stage: str) -> float | None:
     if stage == "total":
         parts = [timings.get(s) for s in STAGES]
@@ -255,6 +304,7 @@ class PlatecheckCollector(Collector):
             ("gates", _gates),
             ("webhooks", _webhooks),
             ("crosschecks", _crosschecks),
+            ("media", _media_orphans),
         ):
             try:
                 yield from list(part())

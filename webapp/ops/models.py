@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class MediaSweep(models.Model):
+    """One upload folder's pass of the orphaned-media sweep (webapp/ops/media.py), written as it
+    goes: /metrics sums these rows into counters, whichever process swept. Dry runs leave none."""
+
+    folder = models.CharField(max_length=64)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty: still running, or stopped before the end."
+    )
+    grace_seconds = models.PositiveIntegerField(help_text="Younger files were not looked at.")
+    files = models.PositiveBigIntegerField(default=0)
+    young = models.PositiveBigIntegerField(default=0)
+    referenced = models.PositiveBigIntegerField(default=0)
+    deleted = models.PositiveBigIntegerField(default=0)
+    deleted_bytes = models.PositiveBigIntegerField(default=0)
+    failed = models.PositiveBigIntegerField(
+        default=0, help_text="Orphans that could not be deleted (see the log)."
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.folder} sweep of {self.started_at:%Y-%m-%d %H:%M}"
