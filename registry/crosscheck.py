@@ -12,6 +12,8 @@ Rules, in short:
 - a plate whose current record is a removal from the register (``ЗНЯТТЯ З ОБЛІКУ``) is on no
   registered car: it is flagged, and the car it left is not compared with (the declared VIN's
   car is, if there is one);
+- a declared VIN whose current record is a removal is a car off the register (exported,
+  scrapped, for sale...): flagged by what the removal says, whatever the photos show;
 - a finding's severity is capped by how sure we are of the plate, so a blurry reading gives a
   low-severity flag instead of a false alarm.
 """
@@ -38,11 +40,13 @@ from registry.crosscheck_facts import (
 from registry.crosscheck_votes import CONFIDENT, PLAUSIBLE, PlateVote, vote_plates
 from registry.normalise import (
     Match,
+    Removal,
     compare_colour,
     compare_make,
     compare_model,
     declared_model,
     normalise_vin,
+    removal_reason,
     same_vin,
 )
 
@@ -62,6 +66,7 @@ class Kind(enum.StrEnum):
     MULTIPLE_PLATES = "multiple_plates"
     DECLARED_PLATE_MISMATCH = "declared_plate_mismatch"
     VIN_MISMATCH = "vin_mismatch"
+    VIN_DEREGISTERED = "vin_deregistered"
     PLATE_ON_OTHER_LISTING = "plate_on_other_listing"
 
 
@@ -134,6 +139,12 @@ class _Subject:
     @property
     def cap(self) -> Severity:
         return Severity.HIGH if self.via_vin else self.plate_cap
+
+    @property
+    def vin_removal(self) -> RecordFacts | None:
+        """The declared VIN's current record when it took the car off the register."""
+        latest = current_record(self.vin_records)
+        return latest if latest is not None and latest.deregistered else None
 
     @property
     def history(self) -> tuple[RecordFacts, ...]:
@@ -222,8 +233,11 @@ def _plate_findings(
         finding = _plate_not_in_register(subject)
         if finding is not None:
             findings.append(finding)
-    if subject.removal is not None:
+    # The declared car's own removal, its plate with it, is one event: the VIN's flag tells it.
+    if subject.removal is not None and subject.removal != subject.vin_removal:
         findings.append(_plate_deregistered(listing, subject, subject.removal))
+    if subject.vin_removal is not None:
+        findings.append(_vin_deregistered(subject, subject.vin_removal))
     return findings
 
 
@@ -252,6 +266,43 @@ def _plate_deregistered(listing: ListingFacts, subject: _Subject, removal: Recor
         evidence,
         # By date, VIN and operation, not by id: a rebuilt register must not reopen it.
         (subject.plate, removal.d_reg.isoformat(), removal.vin, removal.oper_name, str(same_car)),
+        subject.plate,
+        subject.plate_format,
+    )
+
+
+# A declared VIN is the seller's own word, so no reading caps these: a car exported or scrapped
+# has no business being sold here; one taken off the register for sale is what traders list.
+_VIN_REMOVAL_SEVERITY = {
+    Removal.EXPORT: Severity.HIGH,
+    Removal.SCRAPPED: Severity.HIGH,
+    Removal.OTHER: Severity.MEDIUM,
+    Removal.SALE: Severity.LOW,
+}
+
+
+def _vin_deregistered(subject: _Subject, removal: RecordFacts) -> Finding:
+    """The declared VIN's latest operation took its car off the register (a later registration
+    of the VIN, or a removal undone, would be its latest operation instead)."""
+    reason = removal_reason(removal.oper_name)
+    evidence: dict[str, Any] = {
+        "vin": removal.vin,
+        "deregistered_on": removal.d_reg.isoformat(),
+        "operation": removal.oper_name,
+        "operation_code": removal.oper_code,
+        "reason": reason.value,
+        "record": removal.summary(),
+        "plate": subject.plate,
+        "plate_source": subject.plate_source.value,
+        "history": [r.summary() for r in subject.vin_records if r is not removal][-5:],
+    }
+    return Finding(
+        Kind.VIN_DEREGISTERED,
+        removal.vin,
+        _VIN_REMOVAL_SEVERITY[reason],
+        evidence,
+        # By date, operation and plate, not by id: a rebuilt register must not reopen it.
+        (removal.vin, removal.d_reg.isoformat(), removal.oper_name, removal.plate_latin),
         subject.plate,
         subject.plate_format,
     )

@@ -396,8 +396,38 @@ _DEREGISTRATION = "ЗНЯТТЯ"
 @lru_cache(maxsize=1024)
 def is_deregistration(oper_name: str) -> bool:
     """The operation takes the car off the register: after it, the plate is on no registered car."""
-    name = _OPERATION_CODE.sub("", oper_name.upper()).translate(_OPERATION_LOOKALIKES)
-    return name.split(None, 1)[:1] == [_DEREGISTRATION]
+    return _operation(oper_name).split(None, 1)[:1] == [_DEREGISTRATION]
+
+
+def _operation(oper_name: str) -> str:
+    return _OPERATION_CODE.sub("", oper_name.upper()).translate(_OPERATION_LOOKALIKES)
+
+
+class Removal(enum.StrEnum):
+    """What a removal from the register says became of the car."""
+
+    EXPORT = "export"  # taken out of Ukraine
+    SCRAPPED = "scrapped"  # scrapped or written off
+    SALE = "sale"  # for sale through a trader, or a sale contract signed at a service centre
+    OTHER = "other"  # a court's decision, an annulled registration, a move, no reason given
+
+
+# Word stems of the open data's removals, both spellings of the scrapping (УТИЛ-, УТІЛ-) included.
+_REMOVAL_WORDS = (
+    (Removal.EXPORT, ("ВИВЕЗЕН", "КОРДОН", "МЕЖІ УКРАЇНИ")),
+    (Removal.SCRAPPED, ("УТИЛІЗАЦ", "УТІЛІЗАЦ", "ВИБРАКОВ", "ВИБРАКУВАН")),
+    (Removal.SALE, ("РЕАЛІЗАЦ", "ПРОДАЖ", "ТОРГОВ", "ДОГОВІР")),
+)
+
+
+@lru_cache(maxsize=1024)
+def removal_reason(oper_name: str) -> Removal:
+    """What a removal (``is_deregistration``) says became of the car, from its name."""
+    name = _operation(oper_name)
+    return next(
+        (reason for reason, words in _REMOVAL_WORDS if any(w in name for w in words)),
+        Removal.OTHER,
+    )
 
 
 # --- the same keys in SQL (the import normalises in PostgreSQL) -----------------------------------

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from collections.abc import Iterable
+from typing import Literal
+
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from recognition.pipeline.regions import normalise_plate
 from registry.models import RegisterRecord
-from registry.normalise import normalise_vin
+from registry.normalise import is_deregistration, normalise_vin
 
 # Enough history to show a plate's past cars; a plate with more operations is a fleet plate.
 HISTORY_LIMIT = 50
@@ -74,3 +77,22 @@ def register_history_for_plate(*, plate: str) -> tuple[RegisterRecord | None, li
         return None, []
     current = _current(rows)
     return current, [row for row in rows if row is not current]
+
+
+def register_keys_deregistered(
+    *, field: Literal["plate_latin", "vin"], keys: Iterable[str]
+) -> set[str]:
+    """Of these plate keys (``plate_latin``) or VINs (``vin``), the ones whose current record is
+    a removal: every operation of their latest day is one (a registration that day would be
+    current, the rule of ``register_current_for_plate``). One query; callers batch the keys."""
+    keys = sorted(set(keys) - {""})
+    if not keys:
+        return set()
+    # Both filters keep the register's partial indexes (plate or VIN not empty) usable.
+    history = RegisterRecord.objects.exclude(**{field: ""})
+    latest_day = history.filter(**{field: OuterRef(field)}).order_by("-d_reg").values("d_reg")[:1]
+    latest = history.filter(**{f"{field}__in": keys}, d_reg=Subquery(latest_day))
+    removed: dict[str, bool] = {}
+    for key, oper_name in latest.values_list(field, "oper_name"):
+        removed[key] = removed.get(key, True) and is_deregistration(oper_name)
+    return {key for key, is_removed in removed.items() if is_removed}

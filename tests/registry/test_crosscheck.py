@@ -390,6 +390,117 @@ CASES = [
     ),
 ]
 
+# A car listed by its VIN alone (2026 files have no plates), and the register's last word on it.
+CAMRY_BY_VIN = replace(CAMRY_LISTING, declared_vin="JTNB11HK0J3000001")
+CAMRY_SOLD_ON = replace(CAMRY_EXPORTED, oper_name="530 - ЗНЯТТЯ З ОБЛIКУ ДЛЯ РЕАЛIЗАЦIЇ")
+VIN_CASES = [
+    pytest.param(
+        CAMRY_BY_VIN,
+        [],
+        [CAMRY, CAMRY_EXPORTED],
+        {"vin_deregistered:JTNB11HK0J3000001": 3},
+        id="exported-car-listed-by-its-vin-is-high",
+    ),
+    pytest.param(
+        CAMRY_BY_VIN,
+        [],
+        [CAMRY, replace(CAMRY_EXPORTED, oper_name="ЗНЯТТЯ З ОБЛІКУ У ЗВ'ЯЗКУ З УТИЛІЗАЦІЄЮ")],
+        {"vin_deregistered:JTNB11HK0J3000001": 3},
+        id="scrapped-car-is-high",
+    ),
+    pytest.param(
+        CAMRY_BY_VIN,
+        [],
+        [CAMRY, replace(CAMRY_EXPORTED, oper_name="53 - ЗНЯТТЯ ТЗ З ОБЛІКУ ЗА РІШЕННЯМ СУДУ")],
+        {"vin_deregistered:JTNB11HK0J3000001": 2},
+        id="removal-for-another-reason-is-medium",
+    ),
+    pytest.param(
+        CAMRY_BY_VIN,
+        [],
+        [CAMRY, CAMRY_SOLD_ON],
+        {"vin_deregistered:JTNB11HK0J3000001": 1},
+        id="removal-for-sale-through-a-trader-is-low",
+    ),
+    pytest.param(
+        # a declared VIN is the seller's word: a blurry reading of the plate does not lower it
+        CAMRY_BY_VIN,
+        [reading(1, "KA7000BC", confidence=0.3)],
+        [CAMRY, CAMRY_EXPORTED],
+        {"plate_not_in_register:KA7000BC": 1, "vin_deregistered:JTNB11HK0J3000001": 3},
+        id="vin-removal-not-capped-by-the-reading",
+    ),
+    pytest.param(
+        # the exported Camry's plate is on its photos: one removal, one flag (the VIN's)
+        replace(CAMRY_BY_VIN, declared_plate="AA1234BB"),
+        [reading(1), reading(2)],
+        [LANOS, CAMRY, CAMRY_EXPORTED],
+        {"vin_deregistered:JTNB11HK0J3000001": 3},
+        id="the-plates-removal-of-the-declared-car-is-one-flag",
+    ),
+    pytest.param(
+        CAMRY_BY_VIN,
+        [reading(1, "KA7000BC")],
+        [
+            CAMRY,
+            CAMRY_EXPORTED,
+            replace(CAMRY, record_id=30, d_reg=dt.date(2025, 2, 1), plate_latin="KA7000BC"),
+        ],
+        {},
+        id="registered-again-after-the-removal-is-current",
+    ),
+    pytest.param(
+        CAMRY_BY_VIN,
+        [],
+        # sold through a trader and registered to its buyer the same day, the removal's row
+        # later in the file
+        [CAMRY, replace(CAMRY, record_id=19, d_reg=CAMRY_SOLD_ON.d_reg), CAMRY_SOLD_ON],
+        {},
+        id="same-day-registration-outranks-the-vins-removal",
+    ),
+    pytest.param(
+        CAMRY_BY_VIN,
+        [],
+        [
+            CAMRY,
+            CAMRY_EXPORTED,
+            replace(CAMRY, record_id=21, d_reg=dt.date(2024, 6, 1), oper_name="СКАСУВАННЯ ЗНЯТТЯ"),
+        ],
+        {},
+        id="a-cancelled-removal-puts-the-vin-back",
+    ),
+]
+
+
+@pytest.mark.parametrize(("listing", "readings", "records", "expected"), VIN_CASES)
+def test_a_declared_vin_whose_latest_operation_is_a_removal(
+    listing: ListingFacts,
+    readings: list[ReadingFacts],
+    records: list[RecordFacts],
+    expected: dict[str, int],
+) -> None:
+    findings = crosscheck(CrosscheckInput(listing, tuple(readings), tuple(records)))
+    assert kinds(findings) == expected
+
+
+def test_a_deregistered_vin_carries_the_removal_as_evidence() -> None:
+    # given the declared Camry exported, its plate later on a Lexus
+    data = CrosscheckInput(CAMRY_BY_VIN, (), (CAMRY, CAMRY_EXPORTED, LEXUS_LATER))
+    # when
+    [finding] = crosscheck(data)
+    # then the flag names the VIN, when and how the car left, and the car the register last knew
+    assert (finding.kind.value, finding.key) == ("vin_deregistered", "JTNB11HK0J3000001")
+    evidence = finding.evidence
+    assert evidence["vin"] == "JTNB11HK0J3000001"
+    assert (evidence["deregistered_on"], evidence["reason"]) == ("2024-05-02", "export")
+    assert evidence["operation"] == "520 - ЗНЯТТЯ З ОБЛIКУ ПРИ ВИВЕЗЕННІ ЗА КОРДОН"
+    assert (evidence["record"]["brand"], evidence["record"]["plate"]) == ("TOYOTA", "АА1234ВВ")
+    assert [r["record_id"] for r in evidence["history"]] == [CAMRY.record_id]
+    # and its hash holds the facts, not the row ids of a rebuilt register
+    renumbered = (replace(CAMRY, record_id=1), replace(CAMRY_EXPORTED, record_id=2))
+    [again] = crosscheck(CrosscheckInput(CAMRY_BY_VIN, (), renumbered))
+    assert again.evidence_hash == finding.evidence_hash
+
 
 @pytest.mark.parametrize(("listing", "readings", "records", "others", "expected"), CASES)
 def test_crosscheck_cases(

@@ -16,6 +16,7 @@ from registry.normalise import (
     normalise_colour,
     normalise_vin,
     register_make_model,
+    removal_reason,
     same_vin,
     split_brand,
     to_cyrillic,
@@ -328,3 +329,22 @@ def test_removals_from_the_register_are_deregistrations(name: str) -> None:
 )
 def test_other_operations_are_not_deregistrations(name: str) -> None:
     assert not is_deregistration(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("520 - ЗНЯТТЯ З ОБЛIКУ ПРИ ВИВЕЗЕННІ ЗА КОРДОН", "export"),
+        ("ЗНЯТТЯ З ОБЛІКУ У ЗВ'ЯЗКУ З ВИВЕЗЕННЯМ ЗА МЕЖІ УКРАЇНИ", "export"),
+        ("540 -  ЗНЯТТЯ З ОБЛIКУ У ЗВ`ЯЗКУ З ВИБРАКОВКОЮ", "scrapped"),
+        ("542 - ЗНЯТТЯ З ОБЛІКУ У ЗВ'ЯЗКУ З УТІЛІЗАЦІЄЮ", "scrapped"),
+        ("зняття з обліку для утилізації", "scrapped"),
+        ("530 - ЗНЯТТЯ З ОБЛIКУ ДЛЯ РЕАЛIЗАЦIЇ", "sale"),
+        ("536 - ЗНЯТТЯ З ОБЛІКУТЗ (ДОГОВІР УКЛАДЕНИЙ В ТСЦ)", "sale"),
+        ("53 - ЗНЯТТЯ ТЗ З ОБЛІКУ ЗА РІШЕННЯМ СУДУ", "other"),
+        ("500 - ЗНЯТТЯ З ОБЛІКУ У ЗВ`ЯЗКУ З АНУЛЮВАННЯМ РЕЄСТРАЦІЇ", "other"),
+        ("ЗНЯТТЯ З ОБЛІКУ ТЗ", "other"),
+    ],
+)
+def test_a_removal_says_what_became_of_the_car(name: str, reason: str) -> None:
+    assert removal_reason(name) == reason

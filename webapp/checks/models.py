@@ -19,6 +19,7 @@ KIND_LABELS = {
     rules.Kind.MULTIPLE_PLATES: "Multiple plates",
     rules.Kind.DECLARED_PLATE_MISMATCH: "Declared plate mismatch",
     rules.Kind.VIN_MISMATCH: "VIN mismatch",
+    rules.Kind.VIN_DEREGISTERED: "VIN deregistered",
     rules.Kind.PLATE_ON_OTHER_LISTING: "Plate on another listing",
 }
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
+from tqdm import tqdm
 
 from recognition.dispatch import crosscheck_send
 from recognition.models import Reading
@@ -20,6 +22,7 @@ from registry.models import ImportRun, RegisterRecord
 from registry.normalise import normalise_vin
 from webapp.checks.facts import crosscheck_input_for_listing
 from webapp.checks.models import Flag
+from webapp.checks.selectors import listings_deregistered
 from webapp.listings.models import Listing, Photo
 
 logger = logging.getLogger(__name__)
@@ -131,6 +134,43 @@ def _hits(run: ImportRun, by_plate: dict[str, list[int]], by_vin: dict[str, list
         for key in keys.values_list(field, flat=True).distinct():
             found.update(index[key])
     return found
+
+
+# --- asking again: listings checked before a rule existed ---------------------------------------
+
+
+@dataclass(frozen=True)
+class Recheck:
+    scanned: int  # listings looked at
+    found: int  # listings the rule concerns, asked for a cross-check unless a dry run
+
+
+def listings_recheck_deregistered(*, dry_run: bool = False, progress: bool = False) -> Recheck:
+    """Ask for the cross-check of every listing whose read plate, declared plate or declared VIN
+    has a removal as its current register record. An import asks only for the listings its new
+    records touch, so listings checked before the removal rules existed keep stale flags.
+
+    Through the outbox, one short transaction per batch, sent once it commits (the sweeper
+    resends what the broker lost): safe on a live system, and safe to run again.
+    """
+    scanned = found = 0
+    total = Listing.objects.count()
+    with tqdm(total=total, unit="listing", desc="scan", disable=not progress) as bar:
+        for batch in listings_deregistered():
+            scanned += batch.scanned
+            found += len(batch.listing_ids)
+            if batch.listing_ids and not dry_run:
+                _recheck(listing_ids=batch.listing_ids)
+            bar.update(batch.scanned)
+            bar.set_postfix(found=found)
+    logger.info("re-check of deregistered plates and VINs: %d of %d listings", found, scanned)
+    return Recheck(scanned, found)
+
+
+def _recheck(*, listing_ids: list[int]) -> None:
+    with transaction.atomic():
+        crosscheck_requests_create(listing_ids=listing_ids)
+        transaction.on_commit(lambda: crosscheck_send(listing_ids=listing_ids), robust=True)
 
 
 # --- findings -> flags --------------------------------------------------------------------------

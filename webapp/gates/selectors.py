@@ -108,7 +108,8 @@ def passages_recent(*, gate: Gate | None = None, limit: int = 50) -> QuerySet[Pa
 
 
 def passage_register_record(*, passage: Passage) -> RegisterRecord | None:
-    """The register's current record for the voted plate (make, model, colour)."""
+    """The register's current record for the voted plate (make, model, colour). A removal
+    (``deregistered``) names the car the plate left: no registered car wears it now."""
     if not passage.voted_plate:
         return None
     return register_current_for_plate(plate=passage.voted_plate)

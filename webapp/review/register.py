@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
@@ -80,6 +81,38 @@ def _record(row: RegisterRecord, *, current: bool) -> Record:
         kind=row.kind,
         current=current,
         deregistered=row.deregistered,
+    )
+
+
+# What a removal says became of the car (registry.normalise.Removal), in the moderator's words.
+REMOVAL_REASONS = {
+    normalise.Removal.EXPORT: _("the car was taken out of Ukraine"),
+    normalise.Removal.SCRAPPED: _("the car was scrapped"),
+    normalise.Removal.SALE: _("taken off the register for sale"),
+}
+
+
+@dataclass(frozen=True)
+class VinRemoval:
+    """The removal a ``vin_deregistered`` flag judged, from its evidence."""
+
+    vin: str
+    deregistered_on: str
+    operation: str
+    reason: str  # "" when the operation's name gives none
+    car: str  # as the register last knew it: make, model, year, plate
+
+
+def vin_removal(*, evidence: dict[str, Any]) -> VinRemoval:
+    record = evidence.get("record") or {}
+    car = " ".join(str(record[k]) for k in ("brand", "model", "make_year") if record.get(k))
+    plate = record.get("plate") or ""
+    return VinRemoval(
+        vin=evidence.get("vin", ""),
+        deregistered_on=evidence.get("deregistered_on", ""),
+        operation=evidence.get("operation", ""),
+        reason=str(REMOVAL_REASONS.get(evidence.get("reason", ""), "")),
+        car=f"{car}, {plate}" if plate else car,
     )
 
 

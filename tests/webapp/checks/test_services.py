@@ -228,3 +228,28 @@ def test_a_plate_whose_latest_operation_is_a_removal_is_flagged_not_compared(
     assert (evidence["deregistered_on"], evidence["operation_code"]) == ("2024-05-02", 520)
     assert evidence["operation"] == "ЗНЯТТЯ З ОБЛІКУ ПРИ ВИВЕЗЕННІ ЗА КОРДОН"
     assert (evidence["left_car"]["brand"], evidence["same_car"]) == ("TOYOTA", False)
+
+
+def test_a_declared_vin_whose_latest_operation_is_a_removal_is_flagged(
+    register: None, samples: Path, tmp_path: Path
+) -> None:
+    # given the Lexus of the 2026 file (no plate column) scrapped a month after its registration
+    lines = (samples / "register_2026.csv").read_text(encoding="utf-8").splitlines()
+    fields = lines[1].split(";")
+    fields[2:5] = ['"542"', '"ЗНЯТТЯ З ОБЛІКУ У ЗВ\'ЯЗКУ З УТИЛІЗАЦІЄЮ"', "02.02.26"]
+    path = tmp_path / "scrapped.csv"
+    path.write_text("\n".join([lines[0], lines[1], ";".join(fields)]) + "\n", encoding="utf-8")
+    register_import(path=path, enqueue_crosscheck=False)
+    # and a listing of that Lexus by its VIN, as a seller typed it
+    listing = ListingFactory(
+        declared_make="Lexus", declared_model="IS250", declared_colour="red",
+        declared_year=2008, declared_vin="jthck262882026114",
+    )  # fmt: skip
+    # when
+    [flag] = listing_crosscheck(listing_id=listing.pk)
+    # then the declared car is flagged as off the register: scrapped, so HIGH
+    assert flag_map(listing) == {("vin_deregistered", "JTHCK262882026114"): (3, "open")}
+    assert flag.get_kind_display() == "VIN deregistered"
+    evidence = flag.evidence
+    assert (evidence["deregistered_on"], evidence["operation_code"]) == ("2026-02-02", 542)
+    assert (evidence["reason"], evidence["record"]["brand"]) == ("scrapped", "LEXUS")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -42,6 +44,33 @@ def test_live_passages_show_plate_outline_decision_latency_and_register(
     assert " ms</td>" in page
     image = operator_client.get(f"/gates/frames/{frame_id}.jpg")
     assert b"".join(image.streaming_content) == body
+
+
+def test_a_deregistered_plate_is_shown_as_such_not_as_the_car_it_left(
+    operator_client, post_frame, gate_engine, gate
+):
+    # given a plate whose latest operation took its Toyota off the register
+    camry = {"plate_latin": "AA1234BB", "brand": "TOYOTA", "model": "CAMRY", "colour": "WHITE"}
+    RegisterRecordFactory(**camry, oper_name="ПЕРВИННА РЕЄСТРАЦІЯ НОВОГО ТЗ")
+    RegisterRecordFactory(
+        **camry,
+        d_reg=datetime.date(2024, 6, 3),
+        oper_code=520,
+        oper_name="520 - ЗНЯТТЯ З ОБЛIКУ ПРИ ВИВЕЗЕННІ ЗА КОРДОН",
+    )
+    body = frame_jpeg(4)
+    teach(gate_engine, body, "AA1234BB")
+    # when a car wearing it passes the gate
+    post_frame(body)
+    page = operator_client.get("/gates/").content.decode()
+    # then the register column says the plate is deregistered, when and how, not that it is
+    # on the Toyota now
+    register = page.split('<td class="register">', 1)[1].split("</td>", 1)[0]
+    assert "TOYOTA CAMRY, WHITE" not in register
+    assert '<span class="status deregistered">deregistered</span>' in register
+    assert "2024-06-03" in register
+    assert "ЗНЯТТЯ З ОБЛIКУ ПРИ ВИВЕЗЕННІ ЗА КОРДОН" in register
+    assert "left TOYOTA CAMRY" in register
 
 
 def test_operators_edit_the_access_list(operator_client, gate):

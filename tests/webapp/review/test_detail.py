@@ -235,6 +235,45 @@ def test_a_deregistered_plate_shows_the_car_it_left_as_history(mod_client):
     assert '<span class="status deregistered">deregistered</span>' in history.content.decode()
 
 
+def test_a_deregistered_vin_shows_when_and_how_the_car_left_the_register(mod_client):
+    import datetime as dt
+    import uuid
+
+    from registry.models import ImportRun, RegisterRecord
+    from webapp.checks.services import listing_crosscheck
+
+    # given a Camry listed by its VIN, which the register last saw leave the country
+    listing = ListingFactory(declared_vin="JTNB11HK0J3000001", declared_model="Camry")
+    run = ImportRun.objects.create(file_name="r.csv", file_sha256="1" * 64)
+    for line, (day, code, operation) in enumerate(
+        (
+            (dt.date(2023, 2, 1), 315, "ПЕРЕРЕЄСТРАЦІЯ НА НОВОГО ВЛАСНИКА"),
+            (dt.date(2024, 5, 2), 520, "ЗНЯТТЯ З ОБЛІКУ ПРИ ВИВЕЗЕННІ ЗА КОРДОН"),
+        ),
+        start=1,
+    ):
+        RegisterRecord.objects.create(
+            plate="АА1234ВВ", plate_latin="AA1234BB", vin="JTNB11HK0J3000001", brand="TOYOTA",
+            model="CAMRY", make_norm="TOYOTA", model_norm="CAMRY", colour="БІЛИЙ",
+            make_year=2018, d_reg=day, oper_code=code, oper_name=operation, import_run=run,
+            line=line, row_hash=uuid.uuid4(),
+        )  # fmt: skip
+    [flag] = listing_crosscheck(listing_id=listing.pk)
+
+    # when the moderator opens the flag
+    response = mod_client.get(reverse("review:flag", args=[flag.pk]))
+
+    # then the page says when and how the declared car left the register, and what it was
+    content = response.content.decode()
+    assert f"Flag #{flag.pk}: VIN deregistered" in content
+    message = content.split('id="vin-deregistered"', 1)[1].split("</p>", 1)[0]
+    assert "JTNB11HK0J3000001" in message
+    assert "2024-05-02" in message
+    assert "ЗНЯТТЯ З ОБЛІКУ ПРИ ВИВЕЗЕННІ ЗА КОРДОН" in message
+    assert "taken out of Ukraine" in message
+    assert "TOYOTA CAMRY 2018, АА1234ВВ" in message
+
+
 def test_the_admin_searches_audit_entries(client, moderator, flagged_listing):
     from tests.fixtures.factories import UserFactory
 

@@ -58,6 +58,8 @@ class FlagDetail:
     other_listings: list[Listing]
     other_flags: list[Flag]
     audit: list[AuditEntry]
+    # A vin_deregistered flag's removal: when and how the declared car left the register.
+    vin_removal: register.VinRemoval | None = None
 
 
 def _reading_views(photo: Photo) -> list[ReadingView]:
@@ -203,6 +205,11 @@ def flag_detail(*, flag_id: int) -> FlagDetail:
         other_listings=other_listings,
         other_flags=other_flags,
         audit=audit,
+        vin_removal=(
+            register.vin_removal(evidence=flag.evidence)
+            if flag.kind == Flag.Kind.VIN_DEREGISTERED
+            else None
+        ),
     )
 
 
