@@ -17,12 +17,14 @@ from recognition.evaluation.endtoend import (
 )
 
 
-def write_photos(root: Path) -> None:
+def write_photos(root: Path, plates: tuple[tuple[str, str, str], ...] | None = None) -> None:
+    """An openalpr_endtoend set of blank photos, one plate each: (image, split, text)."""
     folder = root / "openalpr_endtoend"
     folder.mkdir(parents=True)
+    plates = plates or (("eu_val.png", "val", "VAL1"), ("eu_tr.png", "train", "TR1"))
     rows = [
-        {"image": "eu_val.png", "split": "val", "plates": [{"box": [1, 1, 9, 5], "text": "VAL1"}]},
-        {"image": "eu_tr.png", "split": "train", "plates": [{"box": [1, 1, 9, 5], "text": "TR1"}]},
+        {"image": image, "split": split, "plates": [{"box": [1, 1, 9, 5], "text": text}]}
+        for image, split, text in plates
     ]
     for row in rows:
         cv2.imwrite(str(folder / row["image"]), np.full((20, 40, 3), 90, np.uint8))
@@ -60,20 +62,14 @@ def test_the_report_lists_each_plate_readers_misses_with_what_it_read() -> None:
 
 def test_val_photos_of_plates_a_train_label_shows_are_not_counted_as_unseen(tmp_path: Path) -> None:
     # given a val photo of the plate a train photo shows (one car, two frames) and one of another
-    folder = tmp_path / "openalpr_endtoend"
-    folder.mkdir(parents=True)
-    rows = [
-        {"image": "eu_a.png", "split": "val", "plates": [{"box": [1, 1, 9, 5], "text": "KA1234"}]},
-        {"image": "eu_b.png", "split": "val", "plates": [{"box": [1, 1, 9, 5], "text": "NEW1"}]},
-        {
-            "image": "eu_c.png",
-            "split": "train",
-            "plates": [{"box": [1, 1, 9, 5], "text": "KA1234"}],
-        },
-    ]
-    for row in rows:
-        cv2.imwrite(str(folder / row["image"]), np.full((20, 40, 3), 90, np.uint8))
-    (folder / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_photos(
+        tmp_path,
+        (
+            ("eu_a.png", "val", "KA1234"),
+            ("eu_b.png", "val", "NEW1"),
+            ("eu_c.png", "train", "KA1234"),
+        ),
+    )
     # when the real val cases are drawn
     cases = {c.text: c for c in real_cases(tmp_path)}
     # then only the other plate counts in real/unseen
