@@ -4,14 +4,20 @@ must go too, and the partner must hear that nothing was kept."""
 from __future__ import annotations
 
 import hashlib
+import os
+import resource
+import signal
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
+from PIL import Image
 
 from tests.fixtures import images
 from tests.fixtures.factories import ListingFactory
@@ -21,6 +27,9 @@ from webapp.listings.partners import partners_group
 
 # How long the deleting session waits for the upload's commit to queue behind its row lock.
 LOCK_WAIT_S = 20
+# What a "full" disk still takes of one file: well under the photo, over anything else this
+# process writes meanwhile.
+DISK_LEFT_BYTES = 512 * 1024
 
 
 def stored_files(settings) -> list[Path]:
@@ -106,5 +115,42 @@ def test_photos_for_a_listing_deleted_meanwhile_keep_no_file_and_answer_404(
     assert response.status_code == 404, response.content
     error = response.json()["errors"][0]
     assert error["code"] == "listing_deleted"
+    assert not Photo.objects.exists()
+    assert stored_files(settings) == []
+
+
+def _noisy_png(side: int) -> bytes:
+    """A PNG that does not compress: random pixels, about 3 x side x side bytes."""
+    return images.encode(Image.frombytes("RGB", (side, side), os.urandom(3 * side * side)), "PNG")
+
+
+@contextmanager
+def _disk_full_beyond(limit: int) -> Iterator[None]:
+    """Writes past `limit` bytes of a file fail (EFBIG) in this process, as on a full disk."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+
+
+@pytest.mark.django_db
+def test_a_disk_filling_up_midway_through_a_photo_leaves_no_part_of_it(
+    client_for, partner, settings
+):
+    # given a photo larger than what the disk still takes
+    photo = _noisy_png(700)
+    assert len(photo) > 2 * DISK_LEFT_BYTES
+    client = client_for(partner)
+    client.raise_request_exception = False
+    # when it is uploaded and the write fails midway
+    with _disk_full_beyond(DISK_LEFT_BYTES):
+        response = create_listing(client, photo)
+    # then the partner is told nothing was kept, and nothing was: no row, no partial file
+    assert response.status_code == 503, response.content
+    assert response.json()["errors"][0]["code"] == "storage_unavailable"
     assert not Photo.objects.exists()
     assert stored_files(settings) == []

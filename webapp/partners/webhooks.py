@@ -319,14 +319,24 @@ def _record(claimed: WebhookDelivery, answer: Answer, *, at: datetime) -> str | 
             status_code=answer.status_code, error=answer.error, duration_ms=answer.duration_ms,
         )  # fmt: skip
         attempt.save()
+        delivery.attempts = attempt.number
         # Each claim's lease ends later than the one before, so it names the claim: another
         # value means ours ran out and another worker took the delivery; the outcome is its.
+        # Our request was made all the same: it is counted, so attempt numbers stay unique.
         if delivery.lease_expires_at != claimed.lease_expires_at:
+            delivery.save(update_fields=["attempts"])
             logger.warning("webhook %s: lease lost during the attempt", delivery.message_id)
             return None
-        delivery.attempts = attempt.number
         delivery.lease_expires_at = None
-        _settle(delivery, endpoint, attempt)
+        if attempt.error and endpoint.url != claimed.endpoint.url:
+            # Staff changed the URL while the request was out: what the old one answered says
+            # nothing of the new one (a retired receiver's 410 would switch it off). Due again.
+            delivery.next_attempt_at = timezone.now()
+            transaction.on_commit(
+                lambda: webhook_deliveries_enqueue(delivery_ids=[delivery.pk]), robust=True
+            )
+        else:
+            _settle(delivery, endpoint, attempt)
         delivery.save(
             update_fields=[
                 "attempts", "status", "delivered_at", "next_attempt_at", "lease_expires_at",

@@ -22,7 +22,7 @@ from werkzeug import Response as WerkzeugResponse
 
 from tests.fixtures.factories import ListingFactory
 from tests.fixtures.worker import Worker
-from webapp.partners.models import WebhookDelivery
+from webapp.partners.models import WebhookDelivery, WebhookEndpoint
 from webapp.partners.webhooks import (
     webhook_delivery_attempt,
     webhook_delivery_ids_due,
@@ -38,18 +38,37 @@ SENDERS = 4
 
 
 class HoldingReceiver:
-    """Holds each request until `release` is set, then answers 200."""
+    """Holds each request until `release` is set, then answers `status` (200)."""
 
-    def __init__(self, server: HTTPServer) -> None:
+    def __init__(self, server: HTTPServer, *, path: str = "/hook", status: int = 200) -> None:
         self.requests: list[dict[str, str]] = []
         self.arrived = threading.Event()
         self.release = threading.Event()
-        server.expect_request("/hook", method="POST").respond_with_handler(self.handle)
+        self.status = status
+        server.expect_request(path, method="POST").respond_with_handler(self.handle)
 
     def handle(self, request: WerkzeugRequest) -> WerkzeugResponse:
         self.requests.append(dict(request.headers))
         self.arrived.set()
         self.release.wait(60)
+        return WerkzeugResponse("ok", status=self.status)
+
+
+class OneByOneReceiver:
+    """Holds the n-th request until `release[n]` is set, then answers 200."""
+
+    def __init__(self, server: HTTPServer, *, requests: int) -> None:
+        self.arrived = [threading.Event() for _ in range(requests)]
+        self.release = [threading.Event() for _ in range(requests)]
+        self._count = 0
+        self._lock = threading.Lock()
+        server.expect_request("/hook", method="POST").respond_with_handler(self.handle)
+
+    def handle(self, request: WerkzeugRequest) -> WerkzeugResponse:
+        with self._lock:
+            number, self._count = self._count, self._count + 1
+        self.arrived[number].set()
+        self.release[number].wait(60)
         return WerkzeugResponse("ok", status=200)
 
 
@@ -164,6 +183,69 @@ def test_a_later_event_of_the_listing_waits_while_an_earlier_one_is_under_way(pa
     # and it follows the first once that is recorded
     assert [h["Webhook-Id"] for h in receiver.requests] == [first.message_id, second.message_id]
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"delivered"}
+
+
+def test_an_attempt_whose_lease_ran_out_is_counted_and_numbered_apart(partner):
+    # given a worker whose request outlived its lease, and a second worker sending the delivery
+    # again meanwhile (the first one's request reached the receiver: it is an attempt made)
+    with HTTPServer(threaded=True) as server:
+        receiver = OneByOneReceiver(server, requests=2)
+        delivery = _pending_delivery(partner, server.url_for("/hook"))
+        first: list[str | None] = []
+        second: list[str | None] = []
+        late = _send_in_thread(delivery.pk, first)
+        try:
+            assert receiver.arrived[0].wait(10), "the first request never reached the receiver"
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                lease_expires_at=timezone.now() - timedelta(seconds=1)
+            )
+            again = _send_in_thread(delivery.pk, second)
+            assert receiver.arrived[1].wait(10), "the second request never reached the receiver"
+            # when the first worker records its answer, then the second
+            receiver.release[0].set()
+            late.join(30)
+            receiver.release[1].set()
+            again.join(30)
+        finally:
+            for release in receiver.release:
+                release.set()
+    # then the outcome is the second worker's, and both requests are in the log, each with a
+    # number of its own, counted in the delivery's attempts
+    assert (first, second) == ([None], ["delivered"])
+    delivery.refresh_from_db()
+    numbers = list(delivery.attempt_log.values_list("number", flat=True))
+    assert numbers == [1, 2]
+    assert (delivery.status, delivery.attempts) == ("delivered", 2)
+
+
+def test_a_410_from_the_url_the_endpoint_had_when_sent_does_not_disable_its_new_url(
+    partner, httpserver
+):
+    # given a delivery under way to a receiver that will answer 410 Gone (it is retired)
+    retired = HoldingReceiver(httpserver, path="/old", status=410)
+    current = HoldingReceiver(httpserver, path="/new")
+    current.release.set()
+    delivery = _pending_delivery(partner, httpserver.url_for("/old"))
+    results: list[str | None] = []
+    sender = _send_in_thread(delivery.pk, results)
+    try:
+        assert retired.arrived.wait(10), "the request never reached the receiver"
+        # when staff move the endpoint to the partner's new receiver meanwhile (the admin form)
+        WebhookEndpoint.objects.filter(pk=delivery.endpoint_id).update(
+            url=httpserver.url_for("/new")
+        )
+    finally:
+        retired.release.set()
+        sender.join(30)
+    # then the retired receiver's answer does not switch the endpoint off at its new URL
+    endpoint = WebhookEndpoint.objects.get(pk=delivery.endpoint_id)
+    assert (endpoint.is_active, endpoint.disabled_reason, endpoint.failures_in_row) == (
+        True, "", 0,
+    )  # fmt: skip
+    # and the delivery is sent again at once, to the URL the endpoint has now
+    delivery.refresh_from_db()
+    assert (results, delivery.status, delivery.attempts) == (["pending"], "delivered", 2)
+    assert len(current.requests) == 1
 
 
 @pytest.fixture
