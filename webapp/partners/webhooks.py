@@ -12,7 +12,8 @@ pending.
 No transaction is open while a receiver answers: an attempt claims its delivery with a lease
 committed on the row (`lease_expires_at`), makes the request, and records the outcome in a
 second short transaction. While the lease lasts no other worker sends the delivery; a worker
-that died mid-request leaves it to the scan once the lease has run out.
+that died mid-request leaves it to the scan once the lease has run out. Leases are set and
+compared on the database's clock, the one clock every worker shares.
 
 A receiver answering 410 Gone asks us to stop: its endpoint is disabled at once, as one that
 kept failing is, and its deliveries wait, pending, until it is enabled again. After a secret
@@ -37,6 +38,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Now
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
@@ -236,16 +238,20 @@ def _claim(delivery_id: int) -> WebhookDelivery | None:
             # skip_locked: another worker is claiming or recording it this instant.
             WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("endpoint", "endpoint__owner")
+            # Leases are read and written on the database's clock, one for every worker: a
+            # worker whose clock runs behind would write a lease already over for the others.
+            .annotate(database_now=Now())
             .filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING)
             .first()
         )
         if delivery is None or not delivery.endpoint.is_active or delivery.next_attempt_at > now:
             return None
-        if delivery.lease_expires_at is not None and delivery.lease_expires_at > now:
+        lease_clock = delivery.database_now
+        if delivery.lease_expires_at is not None and delivery.lease_expires_at > lease_clock:
             return None
         if _waits_for_earlier(delivery):
             return None
-        delivery.lease_expires_at = now + timedelta(seconds=lease_seconds())
+        delivery.lease_expires_at = lease_clock + timedelta(seconds=lease_seconds())
         delivery.save(update_fields=["lease_expires_at"])
     return delivery
 
@@ -434,7 +440,7 @@ def webhook_delivery_ids_due(*, limit: int = SCAN_BATCH) -> list[int]:
     now = timezone.now()
     return list(
         WebhookDelivery.objects.filter(
-            Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now),
+            Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=Now()),
             status=WebhookDelivery.Status.PENDING,
             next_attempt_at__lte=now,
             endpoint__is_active=True,

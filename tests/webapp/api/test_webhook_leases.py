@@ -165,6 +165,37 @@ def test_workers_sending_the_same_delivery_at_once_send_it_once(partner, httpser
     assert delivery.attempt_log.count() == 1
 
 
+def test_a_worker_whose_clock_runs_behind_still_keeps_the_others_off_its_delivery(
+    partner, httpserver, monkeypatch
+):
+    # given a delivery being sent by a worker whose clock runs ten minutes behind (the clock is
+    # the system's edge), to a receiver that has not answered yet
+    from webapp.partners import webhooks
+
+    receiver = HoldingReceiver(httpserver)
+    delivery = _pending_delivery(partner, httpserver.url_for("/hook"))
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        next_attempt_at=timezone.now() - timedelta(hours=1)
+    )
+    real_now = timezone.now
+    monkeypatch.setattr(webhooks.timezone, "now", lambda: real_now() - timedelta(minutes=10))
+    results: list[str | None] = []
+    sender = _send_in_thread(delivery.pk, results)
+    try:
+        assert receiver.arrived.wait(10), "the request never reached the receiver"
+        monkeypatch.setattr(webhooks.timezone, "now", real_now)
+        # when a worker with the right time scans and tries to send it
+        # then the delivery is under way for it too: listed by no scan, sent by no second worker
+        assert webhook_delivery_ids_due() == []
+        assert webhook_delivery_attempt(delivery_id=delivery.pk) is None
+    finally:
+        monkeypatch.setattr(webhooks.timezone, "now", real_now)
+        receiver.release.set()
+        sender.join(30)
+    assert results == ["delivered"]
+    assert len(receiver.requests) == 1
+
+
 def test_a_later_event_of_the_listing_waits_while_an_earlier_one_is_under_way(partner, httpserver):
     # given an event of a listing being sent, and a later event of that listing
     receiver = HoldingReceiver(httpserver)
