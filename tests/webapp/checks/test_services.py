@@ -207,16 +207,27 @@ def test_an_import_rechecks_the_listings_it_touches(
     assert not Flag.objects.filter(listing=by_vin).exists()
 
 
+def import_removal(
+    source: Path, path: Path, operation: tuple[str, str, str], *, with_registration: bool = False
+) -> None:
+    """Import the first record of the sample file `source` again as the removal `operation`
+    (code, name, date as the file writes them), after the registration itself if asked."""
+    lines = source.read_text(encoding="utf-8").splitlines()
+    fields = lines[1].split(";")
+    fields[2:5] = operation
+    rows = [lines[0], *lines[1:2] * with_registration, ";".join(fields)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    register_import(path=path, enqueue_crosscheck=False)
+
+
 def test_a_plate_whose_latest_operation_is_a_removal_is_flagged_not_compared(
     register: None, samples: Path, tmp_path: Path
 ) -> None:
     # given the Camry of АА1234ВВ taken off the register for export, a later import
-    lines = (samples / "register_2024.csv").read_text(encoding="utf-8").splitlines()
-    fields = lines[1].split(";")
-    fields[2:5] = ['"520"', '"ЗНЯТТЯ З ОБЛІКУ ПРИ ВИВЕЗЕННІ ЗА КОРДОН"', "02.05.24"]
-    path = tmp_path / "removal.csv"
-    path.write_text("\n".join([lines[0], ";".join(fields)]) + "\n", encoding="utf-8")
-    register_import(path=path, enqueue_crosscheck=False)
+    import_removal(
+        samples / "register_2024.csv", tmp_path / "removal.csv",
+        ('"520"', '"ЗНЯТТЯ З ОБЛІКУ ПРИ ВИВЕЗЕННІ ЗА КОРДОН"', "02.05.24"),
+    )  # fmt: skip
     # and a listing of a Honda whose photos show that plate
     listing = listing_with_photos(("AA1234BB", 0.95), declared_make="Honda", declared_colour="red")
     # when
@@ -234,12 +245,11 @@ def test_a_declared_vin_whose_latest_operation_is_a_removal_is_flagged(
     register: None, samples: Path, tmp_path: Path
 ) -> None:
     # given the Lexus of the 2026 file (no plate column) scrapped a month after its registration
-    lines = (samples / "register_2026.csv").read_text(encoding="utf-8").splitlines()
-    fields = lines[1].split(";")
-    fields[2:5] = ['"542"', '"ЗНЯТТЯ З ОБЛІКУ У ЗВ\'ЯЗКУ З УТИЛІЗАЦІЄЮ"', "02.02.26"]
-    path = tmp_path / "scrapped.csv"
-    path.write_text("\n".join([lines[0], lines[1], ";".join(fields)]) + "\n", encoding="utf-8")
-    register_import(path=path, enqueue_crosscheck=False)
+    import_removal(
+        samples / "register_2026.csv", tmp_path / "scrapped.csv",
+        ('"542"', '"ЗНЯТТЯ З ОБЛІКУ У ЗВ\'ЯЗКУ З УТИЛІЗАЦІЄЮ"', "02.02.26"),
+        with_registration=True,
+    )  # fmt: skip
     # and a listing of that Lexus by its VIN, as a seller typed it
     listing = ListingFactory(
         declared_make="Lexus", declared_model="IS250", declared_colour="red",
