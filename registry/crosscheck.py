@@ -21,12 +21,9 @@ Rules, in short:
 from __future__ import annotations
 
 import datetime as dt
-import enum
-import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from recognition.pipeline.regions import normalise_plate
@@ -37,6 +34,7 @@ from registry.crosscheck_facts import (
     PlateSource,
     RecordFacts,
 )
+from registry.crosscheck_findings import Finding, Kind, Severity, cap_for
 from registry.crosscheck_votes import CONFIDENT, PLAUSIBLE, PlateVote, vote_plates
 from registry.normalise import (
     Match,
@@ -52,54 +50,6 @@ from registry.normalise import (
 
 # Engine plate formats the Ukrainian register can hold (ua_2015, ua_2004, ua_square).
 UKRAINIAN_FORMATS = "ua_"
-
-
-class Kind(enum.StrEnum):
-    """The kinds of finding, and so of flag: ``webapp.checks.models.Flag`` takes its choices."""
-
-    PLATE_NOT_IN_REGISTER = "plate_not_in_register"
-    PLATE_DEREGISTERED = "plate_deregistered"
-    MAKE_MISMATCH = "make_mismatch"
-    MODEL_MISMATCH = "model_mismatch"
-    COLOUR_MISMATCH = "colour_mismatch"
-    YEAR_MISMATCH = "year_mismatch"
-    MULTIPLE_PLATES = "multiple_plates"
-    DECLARED_PLATE_MISMATCH = "declared_plate_mismatch"
-    VIN_MISMATCH = "vin_mismatch"
-    VIN_DEREGISTERED = "vin_deregistered"
-    PLATE_ON_OTHER_LISTING = "plate_on_other_listing"
-
-
-class Severity(enum.IntEnum):
-    LOW = 1
-    MEDIUM = 2
-    HIGH = 3
-
-
-@dataclass(frozen=True)
-class Finding:
-    kind: Kind
-    key: str
-    severity: Severity
-    evidence: dict[str, Any] = field(hash=False, compare=False)
-    # What the finding is *about*; confidences and ids of re-reads are left out so that a
-    # re-run with a newer model does not reopen a flag a moderator already dismissed.
-    basis: tuple[str, ...] = ()
-    plate_text: str = ""
-    plate_format: str = ""
-
-    @property
-    def evidence_hash(self) -> str:
-        payload = json.dumps([self.kind.value, self.key, *self.basis], ensure_ascii=False)
-        return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def cap_for(confidence: float) -> Severity:
-    if confidence >= CONFIDENT:
-        return Severity.HIGH
-    if confidence >= PLAUSIBLE:
-        return Severity.MEDIUM
-    return Severity.LOW
 
 
 def _recency(record: RecordFacts) -> tuple[dt.date, bool, int]:

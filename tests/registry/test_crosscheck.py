@@ -5,11 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from registry.crosscheck import (
-    Finding,
-    crosscheck,
-    current_record,
-)
+from registry.crosscheck import crosscheck, current_record
 from registry.crosscheck_facts import (
     CrosscheckInput,
     ListingFacts,
@@ -17,6 +13,7 @@ from registry.crosscheck_facts import (
     ReadingFacts,
     RecordFacts,
 )
+from registry.crosscheck_findings import Finding
 from registry.crosscheck_votes import vote_plates
 
 CAMRY = RecordFacts(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from registry import crosscheck as rules
+from registry import crosscheck_findings as rules
 from webapp.listings.models import Listing
 
-# Labels only: the kinds and severities themselves are the rules' (registry.crosscheck).
+# Labels only: the kinds and severities themselves are the rules' (registry.crosscheck_findings).
 KIND_LABELS = {
     rules.Kind.PLATE_NOT_IN_REGISTER: "Plate not in register",
     rules.Kind.PLATE_DEREGISTERED: "Plate deregistered",

@@ -18,6 +18,7 @@ from recognition.models import Reading
 from recognition.pipeline.regions import normalise_plate
 from recognition.services import crosscheck_requests_create
 from registry import crosscheck as rules
+from registry.crosscheck_findings import Finding
 from registry.models import ImportRun, RegisterRecord
 from registry.normalise import normalise_vin
 from webapp.checks.facts import crosscheck_input_for_listing
@@ -210,9 +211,7 @@ def listing_crosscheck(*, listing_id: int) -> list[Flag]:
     return live
 
 
-def _flag_upsert(
-    listing_id: int, finding: rules.Finding, existing: dict[tuple[str, str], Flag]
-) -> Flag:
+def _flag_upsert(listing_id: int, finding: Finding, existing: dict[tuple[str, str], Flag]) -> Flag:
     flag = existing.get((finding.kind.value, finding.key))
     evidence_hash = finding.evidence_hash
     values = {
