@@ -231,17 +231,13 @@ def run_benchmark(
 
 def whole_plate_rate(engines, peer, cases: list[Case]) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """Share of labelled plates with an engine crop from which either reader reads all of it."""
-    from recognition.pipeline.rectify import plate_crop
-
     whole: dict[str, list[bool]] = {}
     for case in tqdm(cases, desc="whole plate", unit="photo"):
         engine = engines[case.regions]
         dets = engine.detect([case.image])[0]
         if case.box is not None:
             dets = [d for d in dets if _is_label(np.asarray(d.box, np.float32), "", case)]
-        crops = [
-            plate_crop(case.image, d.corners, engine.crop_pad, engine.crop_shape) for d in dets
-        ]
+        crops = [cut.crop for cut in engine.cuts(case.image, dets)]
         texts = [r.text for r in engine.reader.reader.read_batch(crops)] if crops else []
         texts += [t for t, _ in peer.read(crops)]
         ok = any(score_text(case.text) in score_text(t) for t in texts)
