@@ -12,8 +12,9 @@ pending.
 No transaction is open while a receiver answers: an attempt claims its delivery with a lease
 committed on the row (`lease_expires_at`), makes the request, and records the outcome in a
 second short transaction. While the lease lasts no other worker sends the delivery; a worker
-that died mid-request leaves it to the scan once the lease has run out. Leases are set and
-compared on the database's clock, the one clock every worker shares.
+that died mid-request leaves it to the scan once the lease has run out. Leases and the time a
+delivery is due (`next_attempt_at`) are set and compared on the database's clock, the one clock
+every worker shares: a drifting worker clock sends a retry neither early nor late.
 
 A receiver answering 410 Gone asks us to stop: its endpoint is disabled at once, as one that
 kept failing is, and its deliveries wait, pending, until it is enabled again. After a secret
@@ -168,7 +169,7 @@ def webhook_event_emit(*, event: str, listing_id: int, data: dict[str, Any] | No
             listing_id=listing_id,
             payload=body,
             created_at=now,
-            next_attempt_at=now,
+            next_attempt_at=Now(),
         )
         for endpoint in endpoints
     )
@@ -232,26 +233,28 @@ def webhook_delivery_attempt(*, delivery_id: int) -> str | None:
 def _claim(delivery_id: int) -> WebhookDelivery | None:
     """Take the delivery for one attempt, if it may be sent now: pending, due, its endpoint on,
     no live lease (another worker's attempt), no earlier delivery of its listing pending."""
-    now = timezone.now()
     with transaction.atomic():
         delivery = (
             # skip_locked: another worker is claiming or recording it this instant.
             WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("endpoint", "endpoint__owner")
-            # Leases are read and written on the database's clock, one for every worker: a
-            # worker whose clock runs behind would write a lease already over for the others.
+            # Leases and due times are read and written on the database's clock, one for every
+            # worker: a worker whose clock runs behind would write a lease already over for the
+            # others, and send a retry late.
             .annotate(database_now=Now())
             .filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING)
             .first()
         )
-        if delivery is None or not delivery.endpoint.is_active or delivery.next_attempt_at > now:
+        if delivery is None or not delivery.endpoint.is_active:
             return None
-        lease_clock = delivery.database_now
-        if delivery.lease_expires_at is not None and delivery.lease_expires_at > lease_clock:
+        database_now = delivery.database_now
+        if delivery.next_attempt_at > database_now:
+            return None
+        if delivery.lease_expires_at is not None and delivery.lease_expires_at > database_now:
             return None
         if _waits_for_earlier(delivery):
             return None
-        delivery.lease_expires_at = lease_clock + timedelta(seconds=lease_seconds())
+        delivery.lease_expires_at = database_now + timedelta(seconds=lease_seconds())
         delivery.save(update_fields=["lease_expires_at"])
     return delivery
 
@@ -311,7 +314,12 @@ def _record(claimed: WebhookDelivery, answer: Answer, *, at: datetime) -> str | 
     """Log the attempt and settle the delivery, in one short transaction, if our lease still
     holds it; it lets the lease go."""
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().filter(pk=claimed.pk).first()
+        delivery = (
+            WebhookDelivery.objects.select_for_update()
+            .annotate(database_now=Now())
+            .filter(pk=claimed.pk)
+            .first()
+        )
         endpoint = (
             WebhookEndpoint.objects.select_for_update(of=("self",))
             .select_related("owner")
@@ -337,7 +345,7 @@ def _record(claimed: WebhookDelivery, answer: Answer, *, at: datetime) -> str | 
         if attempt.error and endpoint.url != claimed.endpoint.url:
             # Staff changed the URL while the request was out: what the old one answered says
             # nothing of the new one (a retired receiver's 410 would switch it off). Due again.
-            delivery.next_attempt_at = timezone.now()
+            delivery.next_attempt_at = delivery.database_now
             transaction.on_commit(
                 lambda: webhook_deliveries_enqueue(delivery_ids=[delivery.pk]), robust=True
             )
@@ -372,8 +380,9 @@ def _settle(delivery: WebhookDelivery, endpoint: WebhookEndpoint, attempt: Webho
         delivery.status = WebhookDelivery.Status.FAILED
         _endpoint_failed_once(endpoint)
     else:
+        # From the database's now, not the attempt's: `attempt.at` is this worker's clock.
         delay = backoff_seconds(attempts=delivery.attempts)
-        delivery.next_attempt_at = attempt.at + timedelta(seconds=delay)
+        delivery.next_attempt_at = delivery.database_now + timedelta(seconds=delay)
 
 
 def _endpoint_failed_once(endpoint: WebhookEndpoint) -> None:
@@ -418,7 +427,7 @@ def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
     """A partner asks for a delivery again: it becomes pending, due now, with a new window."""
     now = timezone.now()
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        status=WebhookDelivery.Status.PENDING, next_attempt_at=now, created_at=now
+        status=WebhookDelivery.Status.PENDING, next_attempt_at=Now(), created_at=now
     )
     transaction.on_commit(
         lambda: webhook_deliveries_enqueue(delivery_ids=[delivery.pk]), robust=True
@@ -437,12 +446,11 @@ def webhook_delivery_ids_due(*, limit: int = SCAN_BATCH) -> list[int]:
         status=WebhookDelivery.Status.PENDING,
         id__lt=OuterRef("id"),
     )
-    now = timezone.now()
     return list(
         WebhookDelivery.objects.filter(
             Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=Now()),
             status=WebhookDelivery.Status.PENDING,
-            next_attempt_at__lte=now,
+            next_attempt_at__lte=Now(),
             endpoint__is_active=True,
         )
         .exclude(Exists(earlier))
