@@ -78,17 +78,10 @@ def _commit_once_a_session_waits(deleting: psycopg.Connection, watcher: psycopg.
     deleting.commit()
 
 
-# Committed for real: the foreign key is checked at the commit.
-@pytest.mark.django_db(transaction=True)
-def test_photos_for_a_listing_deleted_meanwhile_keep_no_file_and_answer_404(
-    client_for, partner, settings
-):
-    # given a listing that a moderator deletes, in another session, while photos are uploaded
-    # (an earlier transactional test's flush may have taken the partners group's permission)
-    partners_group().permissions.add(
-        Permission.objects.get(content_type__app_label="listings", codename="add_listing")
-    )
-    listing = ListingFactory(owner=partner)
+@contextmanager
+def _deleted_in_another_session(listing: Listing) -> Iterator[None]:
+    """A moderator deletes `listing` in another session, committed once the block's upload
+    checks its listing (it waits for the row the delete took)."""
     db = connection.settings_dict
     params = {
         "dbname": db["NAME"],
@@ -104,17 +97,55 @@ def test_photos_for_a_listing_deleted_meanwhile_keep_no_file_and_answer_404(
         deleting.execute("DELETE FROM listings_listing WHERE id = %s", [listing.pk])
         committer = threading.Thread(target=_commit_once_a_session_waits, args=(deleting, watcher))
         committer.start()
-        # when the upload's commit checks its listing, after the delete took the row
+        try:
+            yield
+        finally:
+            committer.join()
+
+
+# Committed for real: the foreign key is checked at the commit.
+@pytest.mark.django_db(transaction=True)
+def test_photos_for_a_listing_deleted_meanwhile_keep_no_file_and_answer_404(
+    client_for, partner, settings
+):
+    # given a listing that a moderator deletes, in another session, while photos are uploaded
+    # (an earlier transactional test's flush may have taken the partners group's permission)
+    partners_group().permissions.add(
+        Permission.objects.get(content_type__app_label="listings", codename="add_listing")
+    )
+    listing = ListingFactory(owner=partner)
+    # when the upload's commit checks its listing, after the delete took the row
+    with _deleted_in_another_session(listing):
         response = client_for(partner).post(
             f"/api/v1/listings/{listing.pk}/photos/",
             {"photos": [upload(images.jpeg())]},
             format="multipart",
         )
-        committer.join()
     # then
     assert response.status_code == 404, response.content
     error = response.json()["errors"][0]
     assert error["code"] == "listing_deleted"
+    assert not Photo.objects.exists()
+    assert stored_files(settings) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_photo_added_in_the_admin_to_a_listing_deleted_meanwhile_is_refused_with_a_reason(
+    client, admin_user, settings
+):
+    # given a listing that a moderator deletes, in another session, while staff add a photo to
+    # it in the admin (whose add view runs in a transaction of its own around the upload's)
+    listing = ListingFactory()
+    client.force_login(admin_user)
+    client.raise_request_exception = False  # a 5xx is reported as an exception; see the answer
+    # when the upload checks its listing, after the delete took the row
+    with _deleted_in_another_session(listing):
+        response = client.post(
+            "/admin/listings/photo/add/", {"listing": listing.pk, "upload": upload(images.jpeg())}
+        )
+    # then the form says why, instead of a server error, and neither row nor file is left
+    assert response.status_code == 200, response.content[:2000]
+    assert b"the listing was deleted while its photos were being stored" in response.content
     assert not Photo.objects.exists()
     assert stored_files(settings) == []
 

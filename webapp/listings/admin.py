@@ -47,8 +47,11 @@ class PhotoUploadForm(forms.ModelForm):
         if upload is not None and listing is not None:
             try:
                 self.added = services.photo_add(listing=listing, upload=upload)
-            except (PhotoRejected, services.PhotosNotStored) as exc:
+            except PhotoRejected as exc:
                 raise forms.ValidationError({"upload": exc.reason}) from exc
+            except services.PhotosNotStored as exc:
+                field = "listing" if exc.code == "listing_deleted" else "upload"
+                raise forms.ValidationError({field: exc.reason}) from exc
         return cleaned
 
 

@@ -104,11 +104,18 @@ def _atomic_with_files(*, listing: Listing | None) -> Iterator[list[Photo]]:
     """transaction.atomic() for photo rows and their files. The files of the photos written in
     the block (`_photo_store` lists them) are deleted again when the block raises or its commit
     fails, so no file outlives a rolled-back row; a failed photo store, or `listing` deleted
-    meanwhile (its foreign key fails at the commit), becomes PhotosNotStored."""
+    meanwhile (its foreign key fails), becomes PhotosNotStored."""
     written: list[Photo] = []
     try:
         with transaction.atomic():
             yield written
+            # The foreign keys are deferred to the outermost commit: inside a caller's
+            # transaction (the admin's add view) that commit comes after we return, where a
+            # listing deleted meanwhile would fail as a server error and leave the files. Checked
+            # here, it fails in this block; the check also locks the listing until the commit.
+            # (SQLite checks the tables it is given, all of them by default; PostgreSQL all
+            # the deferred constraints of the transaction either way.)
+            transaction.get_connection().check_constraints(table_names=[Photo._meta.db_table])
     except BaseException as exc:
         _orphans_delete(written)
         not_stored = _not_stored(exc, listing=listing)
