@@ -37,6 +37,8 @@ OPS = {
     254: "НАЛЕЖНИЙ КОРИСТУВАЧ. РЕЄСТРАЦІЯ",
     315: "ПЕРЕРЕЄСТРАЦІЯ НА НОВОГО ВЛАСНИКА ЗА ДОГОВОРОМ КУПІВЛІ-ПРОДАЖУ",
     72: "РЕЄСТРАЦІЯ ТЗ ПРИВЕЗЕНОГО З-ЗА КОРДОНУ",
+    # a removal (registry.normalise.is_deregistration): the owner hands the car to a trader
+    530: "ЗНЯТТЯ З ОБЛІКУ ДЛЯ РЕАЛІЗАЦІЇ",
 }
 DEPS = {1: (12290, "ТСЦ 8041"), 2: (10000, "OLD_ДДАІ МВС УКРАЇНИ"), 3: (6341, "ТСЦ 6341")}
 
@@ -324,6 +326,20 @@ demo_rows = [
         2024,
         (9, 3),
         315,
+        "КА7000ВС",
+        "SKODA",
+        "OCTAVIA",
+        "TMBJJ7NE0J0000007",
+        2019,
+        "ЗЕЛЕНИЙ",
+        {"body": "ЛІФТБЕК", "cap": 1395},
+    ),
+    # the same Skoda taken off the register for sale through a trader: its plate is on no
+    # registered car, and the demo's listing of it (DEMO-009, its VIN declared) is flagged
+    (
+        2025,
+        (2, 17),
+        530,
         "КА7000ВС",
         "SKODA",
         "OCTAVIA",
