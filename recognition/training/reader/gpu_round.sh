@@ -29,6 +29,9 @@ MINUTES=${MINUTES:-6.5}
 SEED=${SEED:-11}
 LR=${LR:-1.2e-4}
 BATCH=${BATCH:-128}
+REAL=${REAL:-0.5}
+# the synthetic mix's weights to change (train --format-weights), e.g. ua_transit=2
+FORMAT_WEIGHTS=${FORMAT_WEIGHTS:-}
 WORK=${WORK:-/tmp/ocr_gpu}
 mkdir -p "$RESULT" "$WORK"
 
@@ -71,7 +74,8 @@ python3 -m recognition.training.reader.train --bundle "$CARRY/crops.npz" --out "
     --graph models/ocr/platereader.onnx --init-from models/ocr/platereader.pth \
     --device "$DEVICE" --workers "$WORKERS" --threads "$THREADS" \
     --epochs 200 --steps-per-epoch 1000 --time-budget "$MINUTES" --lr "$LR" \
-    --batch-size "$BATCH" --seed "$SEED" --real-fraction 0.5 --val-synth 200 \
+    --batch-size "$BATCH" --seed "$SEED" --real-fraction "$REAL" --val-synth 200 \
+    ${FORMAT_WEIGHTS:+--format-weights "$FORMAT_WEIGHTS"} \
     2>&1 | tee "$RESULT/train.log"
 
 cp "$WORK/log.jsonl" "$RESULT/log.jsonl"
