@@ -176,7 +176,9 @@ def photos_readings_store(
         Photo.objects.bulk_update(stored, _STORE_FIELDS)
         listing_ids = sorted({photo.listing_id for photo in stored})
         crosscheck_requests_create(listing_ids=listing_ids)
-        for photo in stored:  # partners' webhooks, sent after the commit
+        # Partners' webhooks, sent after the commit. In listing order: each emit takes its
+        # listing's order lock, and two batches must take them in one order not to deadlock.
+        for photo in sorted(stored, key=lambda p: (p.listing_id, p.pk)):
             webhook_event_emit(
                 event="photo.recognized", listing_id=photo.listing_id, data={"photo_id": photo.pk}
             )

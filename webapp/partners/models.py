@@ -88,7 +88,8 @@ class WebhookDelivery(models.Model):
     event = models.CharField(max_length=32, choices=WebhookEvent.choices)
     # The webhook-id header: the same for every attempt, so a receiver can drop repeats.
     message_id = models.CharField(max_length=40, unique=True)
-    # Events of one listing are delivered in order: a later one waits for the earlier ones.
+    # Events of one listing are delivered in order: a later one waits for the earlier ones
+    # (webapp.partners.ordering).
     listing_id = models.BigIntegerField(null=True, blank=True)
     payload = models.JSONField()
     status = models.CharField(
@@ -102,6 +103,9 @@ class WebhookDelivery(models.Model):
     # recorded. While it lasts no other worker sends the delivery; a worker that died mid-attempt
     # leaves it to be sent again once it has passed.
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # Set when a partner asks for the delivery again after it had ended: a redelivery is sent
+    # outside its listing's order, so it neither waits for nor holds back the listing's others.
+    redelivered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

@@ -7,7 +7,11 @@ what is due, so no retry waits in the broker. Every message expires after two sc
 workers are down the scan sends each pending delivery again and again, and the stale copies are
 dropped by the worker without a query instead of being run one by one. Events of one listing
 reach an endpoint in order: a delivery waits while an earlier one of the same listing is still
-pending.
+pending. Ids are taken in commit order (an emitter holds its listing's order lock until it
+commits), so no delivery is sent before an earlier one of its listing has committed. A
+redelivery a partner asks for is sent on its own, outside that order, with its webhook-id
+unchanged: an old message retrying against a failing receiver does not hold back the listing's
+new events. The rules are in `webapp.partners.ordering`.
 
 No transaction is open while a receiver answers: an attempt claims its delivery with a lease
 committed on the row (`lease_expires_at`), makes the request, and records the outcome in a
@@ -38,12 +42,13 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Case, F, Q, QuerySet, When
 from django.db.models.functions import Now
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from webapp.listings.models import Listing
+from webapp.partners import ordering
 from webapp.partners.models import (
     WebhookAttempt,
     WebhookDelivery,
@@ -141,7 +146,9 @@ def webhook_event_emit(*, event: str, listing_id: int, data: dict[str, Any] | No
     """Queue `event` about a listing for its owner's endpoints; returns the deliveries made.
 
     Call it inside the transaction that makes the change: the rows roll back with it, and the
-    sends start only after commit. Partners get ids and states only, never moderator notes.
+    sends start only after commit. It holds the listing's order lock until that transaction
+    ends; a transaction emitting for several listings emits in ascending listing id order.
+    Partners get ids and states only, never moderator notes.
     """
     listing = Listing.objects.filter(pk=listing_id).only("owner_id", "marketplace_id").first()
     if listing is None or listing.owner_id is None:
@@ -151,12 +158,26 @@ def webhook_event_emit(*, event: str, listing_id: int, data: dict[str, Any] | No
     ]
     if not endpoints:
         return 0
+    # A transaction of its own when called outside one (the cross-check task); no savepoint
+    # inside one, whose end releases the lock.
+    with transaction.atomic(savepoint=False):
+        # Before the insert: a second emitter of this listing waits for our commit, then takes
+        # a later id, so the listing's id order is its commit order.
+        ordering.listing_order_lock(listing_id=listing_id)
+        ids = _deliveries_create(endpoints, event=event, listing=listing, data=data)
+    transaction.on_commit(lambda: webhook_deliveries_enqueue(delivery_ids=ids), robust=True)
+    return len(ids)
+
+
+def _deliveries_create(
+    endpoints: list[WebhookEndpoint], *, event: str, listing: Listing, data: dict[str, Any] | None
+) -> list[int]:
     now = timezone.now()
     body = {
         "type": event,
         "timestamp": now.isoformat(),
         "data": {
-            "listing_id": listing_id,
+            "listing_id": listing.pk,
             "marketplace_id": listing.marketplace_id,
             **(data or {}),
         },
@@ -166,16 +187,14 @@ def webhook_event_emit(*, event: str, listing_id: int, data: dict[str, Any] | No
             endpoint=endpoint,
             event=event,
             message_id=f"msg_{uuid.uuid4().hex}",
-            listing_id=listing_id,
+            listing_id=listing.pk,
             payload=body,
             created_at=now,
             next_attempt_at=Now(),
         )
         for endpoint in endpoints
     )
-    ids = [d.pk for d in deliveries]
-    transaction.on_commit(lambda: webhook_deliveries_enqueue(delivery_ids=ids), robust=True)
-    return len(ids)
+    return [d.pk for d in deliveries]
 
 
 def message_expires_s() -> int:
@@ -252,37 +271,16 @@ def _claim(delivery_id: int) -> WebhookDelivery | None:
             return None
         if delivery.lease_expires_at is not None and delivery.lease_expires_at > database_now:
             return None
-        if _waits_for_earlier(delivery):
+        if ordering.waits_for_earlier(delivery):
             return None
         delivery.lease_expires_at = database_now + timedelta(seconds=lease_seconds())
         delivery.save(update_fields=["lease_expires_at"])
     return delivery
 
 
-def _waits_for_earlier(delivery: WebhookDelivery) -> bool:
-    if delivery.listing_id is None:
-        return False
-    return WebhookDelivery.objects.filter(
-        endpoint_id=delivery.endpoint_id,
-        listing_id=delivery.listing_id,
-        status=WebhookDelivery.Status.PENDING,
-        id__lt=delivery.pk,
-    ).exists()
-
-
 def _enqueue_next(delivery: WebhookDelivery) -> None:
-    following = (
-        WebhookDelivery.objects.filter(
-            endpoint_id=delivery.endpoint_id,
-            listing_id=delivery.listing_id,
-            status=WebhookDelivery.Status.PENDING,
-            id__gt=delivery.pk,
-        )
-        .order_by("id")
-        .values_list("pk", flat=True)
-        .first()
-    )
-    if following is not None and delivery.listing_id is not None:
+    following = ordering.next_in_order(delivery)
+    if following is not None:
         webhook_deliveries_enqueue(delivery_ids=[following])
 
 
@@ -424,10 +422,20 @@ def _tell_partner(endpoint: WebhookEndpoint) -> None:
 
 
 def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
-    """A partner asks for a delivery again: it becomes pending, due now, with a new window."""
+    """A partner asks for a delivery again: it becomes pending, due now, with a new window.
+
+    One that had ended becomes a redelivery, sent outside its listing's order (`ordering`);
+    one still pending was never delivered, and keeps its place in the order.
+    """
     now = timezone.now()
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        status=WebhookDelivery.Status.PENDING, next_attempt_at=Now(), created_at=now
+        status=WebhookDelivery.Status.PENDING,
+        next_attempt_at=Now(),
+        created_at=now,
+        # Decided on the row as it is now, in the update: `delivery` may be stale.
+        redelivered_at=Case(
+            When(status=WebhookDelivery.Status.PENDING, then=F("redelivered_at")), default=Now()
+        ),
     )
     transaction.on_commit(
         lambda: webhook_deliveries_enqueue(delivery_ids=[delivery.pk]), robust=True
@@ -440,12 +448,6 @@ def webhook_delivery_ids_due(*, limit: int = SCAN_BATCH) -> list[int]:
     """Pending deliveries that may be sent now: due, not under way (a live lease), and not held
     back behind an earlier one of their listing (those are sent when it ends; counted here,
     they would fill every batch and starve the retries of other listings)."""
-    earlier = WebhookDelivery.objects.filter(
-        endpoint_id=OuterRef("endpoint_id"),
-        listing_id=OuterRef("listing_id"),
-        status=WebhookDelivery.Status.PENDING,
-        id__lt=OuterRef("id"),
-    )
     return list(
         WebhookDelivery.objects.filter(
             Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=Now()),
@@ -453,7 +455,7 @@ def webhook_delivery_ids_due(*, limit: int = SCAN_BATCH) -> list[int]:
             next_attempt_at__lte=Now(),
             endpoint__is_active=True,
         )
-        .exclude(Exists(earlier))
+        .exclude(ordering.held_back())
         .order_by("next_attempt_at", "id")
         .values_list("pk", flat=True)[:limit]
     )
