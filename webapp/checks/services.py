@@ -190,7 +190,11 @@ def listing_crosscheck(*, listing_id: int) -> list[Flag]:
     serialise and a moderator's decision is never silently overwritten.
     """
     with transaction.atomic():
-        listing = Listing.objects.select_for_update().filter(pk=listing_id).first()
+        # FOR NO KEY UPDATE: it serialises the runs for one listing, yet lets a transaction
+        # that references the listing (a decision's audit entry, a readings batch's outbox row)
+        # check that foreign key at its commit; FOR UPDATE would make it wait for us while we
+        # wait for the flag it holds, a deadlock.
+        listing = Listing.objects.select_for_update(no_key=True).filter(pk=listing_id).first()
         if listing is None:
             logger.info("listing %s is gone: nothing to cross-check", listing_id)
             return []

@@ -208,8 +208,10 @@ def flag_correct_plate(
     if listing_id is None:
         raise FlagConflict(None)
     with transaction.atomic():
-        # Lock order listing -> flag, the same as the cross-check's, so the two cannot deadlock.
-        list(Listing.objects.select_for_update().filter(pk=listing_id).values_list("pk", flat=True))
+        # Lock order listing -> flag, the same as the cross-check's, so the two cannot deadlock;
+        # the same lock too (FOR NO KEY UPDATE, see `listing_crosscheck`).
+        listing_row = Listing.objects.select_for_update(no_key=True).filter(pk=listing_id)
+        list(listing_row.values_list("pk", flat=True))
         before = _claim(flag_id=flag_id, version=version, changes={})
         photo = Photo.objects.filter(pk=photo_id, listing_id=before.listing_id).first()
         if photo is None:
