@@ -8,15 +8,15 @@ readings for photos of one listing are; the receiver is a real HTTP server on lo
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 from pytest_httpserver import HTTPServer
 
 from tests.fixtures.factories import FlagFactory, ListingFactory
+from tests.fixtures.locks import until_done_or_waiting_for_a_lock
 from tests.webapp.api.test_webhooks import Receiver, decide
 from webapp.partners.models import WebhookDelivery
 from webapp.partners.tasks import webhooks_send_due
@@ -37,21 +37,6 @@ def endpoint(partner, httpserver: HTTPServer) -> None:
 
 def _emitters(deliveries) -> list[str]:
     return [d.payload["data"]["emitter"] for d in deliveries]
-
-
-def _until_done_or_waiting_for_a_lock(thread: threading.Thread) -> None:
-    """Returns once `thread` has finished or another session of this database waits for a lock
-    (the second emitter, queued behind the first one's transaction), or after LOCK_WAIT_S."""
-    deadline = time.monotonic() + LOCK_WAIT_S
-    while thread.is_alive() and time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                return
-        time.sleep(0.02)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -81,7 +66,7 @@ def test_events_emitted_in_overlapping_transactions_reach_the_partner_in_commit_
     assert first_open.wait(LOCK_WAIT_S), "the first emitter never emitted"
     # when the second emits while the first one's transaction is still open
     second.start()
-    _until_done_or_waiting_for_a_lock(second)
+    until_done_or_waiting_for_a_lock(second, LOCK_WAIT_S)
     committed_while_first_open = _emitters(WebhookDelivery.objects.order_by("id"))
     first_may_commit.set()
     first.join(LOCK_WAIT_S)

@@ -9,32 +9,19 @@ the two would wait for each other.
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from registry import crosscheck as rules
 from tests.fixtures.factories import FlagFactory, ListingFactory
+from tests.fixtures.locks import until_done_or_waiting_for_a_lock
 from webapp.checks import services as checks
 from webapp.checks.models import Flag
 from webapp.review import services as review
 
 # How long one side waits for the other; generous, the machine is shared.
 WAIT_S = 20
-
-
-def _until_done_or_waiting_for_a_lock(thread: threading.Thread) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while thread.is_alive() and time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                return
-        time.sleep(0.02)
 
 
 def _in_thread(target, errors: list[BaseException]) -> threading.Thread:  # type: ignore[no-untyped-def]
@@ -74,7 +61,7 @@ def test_a_decision_committing_while_the_cross_check_holds_its_listing_does_not_
         errors,
     )
     deciding.start()
-    _until_done_or_waiting_for_a_lock(deciding)
+    until_done_or_waiting_for_a_lock(deciding, WAIT_S)
     decision_waits.set()  # the cross-check goes on to lock the listing's flags
     checking.join(WAIT_S)
     deciding.join(WAIT_S)
