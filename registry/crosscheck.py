@@ -184,10 +184,11 @@ def _plate_findings(
         if finding is not None:
             findings.append(finding)
     # The declared car's own removal, its plate with it, is one event: the VIN's flag tells it.
-    if subject.removal is not None and subject.removal != subject.vin_removal:
+    vin_removal = subject.vin_removal
+    if subject.removal is not None and subject.removal != vin_removal:
         findings.append(_plate_deregistered(listing, subject, subject.removal))
-    if subject.vin_removal is not None:
-        findings.append(_vin_deregistered(subject, subject.vin_removal))
+    if vin_removal is not None:
+        findings.append(_vin_deregistered(subject, vin_removal))
     return findings
 
 

@@ -43,9 +43,15 @@ def register_import_crosscheck(*, run: ImportRun, enqueue: bool) -> Sequence[int
     run.listings_touched = len(touched)
     run.save(update_fields=["listings_touched"])
     if enqueue and touched:
-        crosscheck_requests_create(listing_ids=touched)
-        transaction.on_commit(lambda: crosscheck_send(listing_ids=touched), robust=True)
+        _crosscheck_ask(listing_ids=touched)
     return touched
+
+
+def _crosscheck_ask(*, listing_ids: Sequence[int]) -> None:
+    """Inside the caller's transaction: ask for these listings' cross-check (the outbox), sent
+    once it commits (the sweeper resends what the broker lost)."""
+    crosscheck_requests_create(listing_ids=listing_ids)
+    transaction.on_commit(lambda: crosscheck_send(listing_ids=listing_ids), robust=True)
 
 
 def _listings_touched(*, run: ImportRun) -> list[int]:
@@ -170,8 +176,7 @@ def listings_recheck_deregistered(*, dry_run: bool = False, progress: bool = Fal
 
 def _recheck(*, listing_ids: list[int]) -> None:
     with transaction.atomic():
-        crosscheck_requests_create(listing_ids=listing_ids)
-        transaction.on_commit(lambda: crosscheck_send(listing_ids=listing_ids), robust=True)
+        _crosscheck_ask(listing_ids=listing_ids)
 
 
 # --- findings -> flags --------------------------------------------------------------------------

@@ -5,18 +5,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.template.defaultfilters import filesizeformat
 from tqdm import tqdm
 
 from webapp.ops.media import FolderSwept, Orphan, media_orphans_sweep
 
 
 def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024:
-            return f"{n} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TB"
+    # Django's own (1024-based, "bytes"/"KB"/"MB"...), with plain spaces for the terminal.
+    return filesizeformat(n).replace("\xa0", " ")
 
 
 class Command(BaseCommand):
