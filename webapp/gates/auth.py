@@ -27,6 +27,10 @@ class Refusal(Exception):
     status: int
     code: str
     detail: str
+    # On `stale_timestamp`: the clock the timestamp was judged by, so that a device whose clock
+    # is wrong (a Pi has no real-time clock) can sign its retry by it. Only the device's own
+    # signature inside the window gets through; a replay gains nothing from knowing the time.
+    server_time: float | None = None
 
     def __str__(self) -> str:
         return f"{self.code}: {self.detail}"
@@ -78,16 +82,20 @@ def device_active_check(*, device: Device) -> None:
 
 
 def timestamp_check(*, signed: SignedRequest, now: float | None = None) -> None:
+    now = time.time() if now is None else now
     try:
         sent = int(signed.timestamp)
     except ValueError:
-        raise Refusal(401, "stale_timestamp", "timestamp is not unix seconds") from None
-    skew = abs((time.time() if now is None else now) - sent)
+        raise Refusal(
+            401, "stale_timestamp", "timestamp is not unix seconds", server_time=now
+        ) from None
+    skew = abs(now - sent)
     if skew > settings.GATE_CLOCK_SKEW_S:
         raise Refusal(
             401,
             "stale_timestamp",
             f"timestamp is {skew:.0f} s off (at most {settings.GATE_CLOCK_SKEW_S} s)",
+            server_time=now,
         )
 
 

@@ -46,7 +46,10 @@ def _refused(
         reason=refusal.detail,
     )
     logger.info("gate request refused: %s", refusal)
-    return JsonResponse({"detail": refusal.detail, "code": refusal.code}, status=refusal.status)
+    answer: dict[str, object] = {"detail": refusal.detail, "code": refusal.code}
+    if refusal.server_time is not None:
+        answer["server_time"] = refusal.server_time
+    return JsonResponse(answer, status=refusal.status)
 
 
 def _read_body(request: HttpRequest) -> bytes:

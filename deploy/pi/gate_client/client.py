@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from gate_client.camera import Camera, Shot
-from gate_client.protocol import GateApi, Offline, Refused, ServerError
+from gate_client.protocol import STALE_TIMESTAMP, GateApi, Offline, Refused, ServerError
 from gate_client.readers import LocalReader
 from gate_client.relay import Relay
 from gate_client.rules import decide_offline
@@ -29,6 +29,13 @@ logger = logging.getLogger(__name__)
 
 # 429: the server is throttling this device. Not a verdict on the frame: keep it and retry.
 THROTTLED = 429
+
+
+def _kept(refusal: Refused) -> bool:
+    """Refusals of the request, not of the frame: the device is throttled, or its clock was
+    refused even after a retry signed by the server's (a clock being stepped under it). The
+    frame is kept and sent later, signed by the clock as then known."""
+    return refusal.status == THROTTLED or refusal.code == STALE_TIMESTAMP
 
 
 class GateClient:
@@ -84,11 +91,11 @@ class GateClient:
             except Offline as exc:
                 self._went_offline(exc)
             except Refused as exc:
-                if exc.status != THROTTLED:
+                if not _kept(exc):
                     self._emit(shot, {"decision": "unknown", "source": "refused",
                                       "code": exc.code, "reason": exc.detail})  # fmt: skip
                     return
-                self._went_offline(exc)  # throttled: keep the frame, send it later
+                self._went_offline(exc)  # keep the frame, send it later
             else:
                 opened = answer.get("decision") == "open"
                 if opened:
@@ -113,7 +120,8 @@ class GateClient:
             decision, reason = "unknown", "offline and no cached access list"
         else:
             zone = ZoneInfo(str(access.get("timezone") or "UTC"))
-            local = datetime.fromtimestamp(shot.captured_at, tz=zone).replace(tzinfo=None)
+            taken = self.api.clock.to_server(shot.captured_at)  # the server's clock, if known
+            local = datetime.fromtimestamp(taken, tz=zone).replace(tzinfo=None)
             decision, reason = decide_offline(plate, access, local)
         opened = decision == "open"
         if opened:
@@ -150,8 +158,8 @@ class GateClient:
                 entry.jpeg(), frame_id=entry.frame_id, captured_at=entry.captured_at, queued=True
             )
         except Refused as exc:
-            if exc.status == THROTTLED:
-                raise Offline(f"throttled: {exc}") from exc  # the frame stays first in the queue
+            if _kept(exc):  # the frame stays first in the queue
+                raise Offline(f"not taken now: {exc}") from exc
             # Sending it again would be refused again; keep the gate's queue moving.
             logger.error("queued frame %s refused: %s", entry.frame_id, exc)
             answer = {"decision": "unknown", "code": exc.code, "reason": exc.detail}

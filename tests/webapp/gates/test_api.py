@@ -136,6 +136,21 @@ def test_a_stale_or_future_timestamp_is_refused(post_frame, gate_engine, offset)
     _nothing_stored()
 
 
+def test_a_stale_timestamp_refusal_tells_the_server_time(post_frame, gate_engine):
+    # given: a device whose clock is two hours slow
+    before = time.time()
+    # when
+    response = post_frame(frame_jpeg(9), timestamp=int(before) - 7200)
+    # then: still a refusal, audited, with the clock it was judged by
+    after = time.time()
+    assert response.status_code == 401
+    answer = response.json()
+    assert answer["code"] == "stale_timestamp"
+    assert before <= answer["server_time"] <= after
+    _audited("stale_timestamp")
+    _nothing_stored()
+
+
 def test_a_replayed_nonce_is_refused(device_with_secret, gate_engine, client):
     device, secret = device_with_secret
     path = "/api/v1/gates/frames/?frame=r1"
