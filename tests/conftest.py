@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 from tests.fixtures.factories import UserFactory
 from webapp.listings.partners import partners_group
 
-pytest_plugins = ["tests.fixtures.worker", "tests.fixtures.browser"]
+pytest_plugins = ["tests.fixtures.worker", "tests.fixtures.browser", "tests.fixtures.disk"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

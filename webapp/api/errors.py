@@ -12,11 +12,13 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.log import log_response
 from drf_standardized_errors.handler import ExceptionHandler
 from rest_framework import exceptions, status
 
 from webapp.listings.services import PhotosNotStored
 from webapp.listings.validation import PhotoRejected
+from webapp.storage import RETRY_AFTER_S
 
 # Oversized uploads are 413 and unknown content 415; every other rejection is a plain 400.
 _REJECTION_STATUS = {
@@ -28,10 +30,14 @@ _NOT_STORED_STATUS = {"listing_deleted": status.HTTP_404_NOT_FOUND}
 
 
 class ApiError(exceptions.APIException):
-    """An API error with a status and a stable code chosen where it is raised."""
+    """An API error with a status and a stable code chosen where it is raised; `wait` (seconds)
+    is sent as Retry-After."""
 
-    def __init__(self, *, status_code: int, code: str, detail: str) -> None:
+    def __init__(
+        self, *, status_code: int, code: str, detail: str, wait: int | None = None
+    ) -> None:
         self.status_code = status_code
+        self.wait = wait
         super().__init__(detail=detail, code=code)
 
 
@@ -50,10 +56,12 @@ def photo_rejected(exc: PhotoRejected) -> ApiError:
 
 
 def photos_not_stored(exc: PhotosNotStored) -> ApiError:
+    status_code = _NOT_STORED_STATUS.get(exc.code, status.HTTP_503_SERVICE_UNAVAILABLE)
     return ApiError(
-        status_code=_NOT_STORED_STATUS.get(exc.code, status.HTTP_503_SERVICE_UNAVAILABLE),
+        status_code=status_code,
         code=exc.code,
         detail=exc.reason,
+        wait=RETRY_AFTER_S if status_code == status.HTTP_503_SERVICE_UNAVAILABLE else None,
     )
 
 
@@ -73,6 +81,19 @@ class ApiExceptionHandler(ExceptionHandler):
         if isinstance(exc, TooManyFieldsSent):
             return exceptions.ParseError("too many fields in the request", code="too_many_fields")
         return super().convert_known_exceptions(exc)
+
+    def report_exception(self, exc: exceptions.APIException, response: Any) -> None:
+        if isinstance(self.exc, PhotosNotStored):
+            # Logged as an error once, with the OS's reason, where the store failed: the
+            # request is a warning here, not a second error with a traceback, nor a crash
+            # for error tracking.
+            request = getattr(self.context.get("request"), "_request", None)
+            log_response(
+                "%s: %s", exc.detail, getattr(request, "path", ""), response=response,
+                request=request, level="warning",
+            )  # fmt: skip
+            return
+        super().report_exception(exc, response)
 
 
 def error_body(

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from PIL import Image
@@ -25,6 +24,7 @@ from recognition.pipeline.regions import normalise_plate
 from recognition.pipeline.types import EngineUnavailable, PhotoResult
 from webapp.gates import rules, selectors
 from webapp.gates.models import Decision, Device, Frame, Passage
+from webapp.storage import file_write
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,11 @@ logger = logging.getLogger(__name__)
 # vehicle that came up within the gap: it starts its own passage, not spoiling this one's vote.
 NEW_VEHICLE_DISTANCE = 3
 NEW_VEHICLE_CONFIDENCE = 0.5
+
+
+class FrameNotStored(Exception):
+    """The media store refused the frame's file (a full disk, an I/O error, a read-only
+    remount); nothing of the frame was kept."""
 
 
 def frame_store(
@@ -44,7 +49,8 @@ def frame_store(
     captured_at: datetime,
     queued: bool,
 ) -> tuple[Frame, bool]:
-    """The frame's row and file; (existing frame, False) when the device resent it."""
+    """The frame's row and file; (existing frame, False) when the device resent it. Raises
+    FrameNotStored, with neither row nor file left, when the file cannot be written."""
     existing = Frame.objects.filter(device=device, client_frame_id=client_frame_id).first()
     if existing is not None:
         return existing, False
@@ -57,7 +63,12 @@ def frame_store(
         received_at=timezone.now(),
         queued=queued,
     )
-    frame.image.save(f"{client_frame_id}.jpg", ContentFile(body), save=False)
+    try:
+        file_write(file=frame.image, name=f"{client_frame_id}.jpg", content=body)
+    except OSError as exc:
+        # The path and the OS's words stay in the log; the device is told to send it again.
+        logger.error("gate frame %s of %s not stored: %s", client_frame_id, device.device_id, exc)
+        raise FrameNotStored(client_frame_id) from exc
     try:
         with transaction.atomic():
             frame.save()

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
+from django.utils.log import log_response
 from django.views.decorators.csrf import csrf_exempt
 from PIL import Image
 
@@ -22,6 +23,7 @@ from webapp.celery import app as celery_app
 from webapp.gates import auth, passages, selectors, services, signing
 from webapp.gates.auth import Refusal
 from webapp.gates.models import Device, Frame
+from webapp.storage import RETRY_AFTER_S
 
 logger = logging.getLogger(__name__)
 
@@ -191,20 +193,39 @@ def frame_post(request: HttpRequest) -> JsonResponse:
             getattr(request, "_gate_size", 0),
         )
     height, width = pixels.shape[:2]
-    frame, created = passages.frame_store(
-        device=device,
-        body=body,
-        width=width,
-        height=height,
-        client_frame_id=frame_id,
-        captured_at=captured_at,
-        queued=queued,
-    )
+    try:
+        frame, created = passages.frame_store(
+            device=device,
+            body=body,
+            width=width,
+            height=height,
+            client_frame_id=frame_id,
+            captured_at=captured_at,
+            queued=queued,
+        )
+    except passages.FrameNotStored:
+        return _not_stored(request, device, len(body))
     if created:
         frame = _decide(frame, pixels)
     _accepted(request, device, len(body), "accepted" if created else "accepted_duplicate", frame)
     answer = passages.frame_answer(frame=Frame.objects.select_related("passage").get(pk=frame.pk))
     return JsonResponse(answer.as_json())
+
+
+def _not_stored(request: HttpRequest, device: Device, size: int) -> JsonResponse:
+    """503: the Pi keeps the frame in its queue, decides from its cached access list at once,
+    and sends the frame again until it is stored (deploy/pi/README.md)."""
+    refusal = Refusal(
+        503, "storage_unavailable", "the frame could not be stored now; send it again"
+    )
+    response = _refused(request, refusal, device, size)
+    response["Retry-After"] = str(RETRY_AFTER_S)
+    # An error once, where the write failed, with the OS's reason; the request a warning, as
+    # Django logs every other refusal.
+    log_response(
+        "%s: %s", refusal.code, request.path, response=response, request=request, level="warning"
+    )
+    return response
 
 
 def access_list_get(request: HttpRequest) -> JsonResponse:

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.files.base import ContentFile
-from django.core.files.storage import FileSystemStorage
 from django.db import DatabaseError, IntegrityError, transaction
 
 from webapp.listings.models import Listing, Photo
 from webapp.listings.signals import photo_stored
 from webapp.listings.validation import PhotoRejected, ValidatedPhoto, photo_validate
+from webapp.storage import file_write
 
 logger = logging.getLogger(__name__)
 
@@ -176,7 +173,7 @@ def _photo_store(
         width=validated.width,
         height=validated.height,
     )
-    _file_write(photo=photo, validated=validated)
+    file_write(file=photo.image, name=f"upload.{validated.extension}", content=validated.content)
     written.append(photo)
     try:
         # A concurrent upload of the same bytes may win the unique constraint.
@@ -189,37 +186,6 @@ def _photo_store(
         return PhotoAdded(photo=existing, created=False)
     photo_enqueue_recognition(photo_id=photo.pk)
     return PhotoAdded(photo=photo, created=True)
-
-
-def _file_write(*, photo: Photo, validated: ValidatedPhoto) -> None:
-    """Write the photo's file. Django's file storage keeps what it wrote of a file when the
-    write fails midway (a full disk), under a name it does not return; made here, under a name
-    taken with O_EXCL, the file is this upload's own, and a failed write removes it."""
-    storage, field = photo.image.storage, photo.image.field
-    upload = f"upload.{validated.extension}"
-    if not isinstance(storage, FileSystemStorage):
-        # Another backend (object storage) writes a file whole or not at all: its own API.
-        photo.image.save(upload, ContentFile(validated.content), save=False)
-        return
-    name = field.generate_filename(photo, upload)
-    while True:
-        name = storage.get_available_name(name, max_length=field.max_length)
-        path = Path(storage.path(name))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue  # a concurrent upload of the same bytes took the name first
-        break
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(validated.content)
-        if storage.file_permissions_mode is not None:
-            path.chmod(storage.file_permissions_mode)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    photo.image.name = name
 
 
 def photo_enqueue_recognition(*, photo_id: int) -> None:

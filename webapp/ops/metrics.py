@@ -4,7 +4,9 @@ Request latency and counts come from django-prometheus' middleware. What the dat
 broker know (photos by status, queue depth, register import progress, recognition latency, gate
 passages and cameras, webhook deliveries, the orphaned-media sweep's totals) is collected here
 when Prometheus scrapes, so no process has to keep counters in step: the worker's latencies are
-read back from the readings it stored, the sweep's counts from its rows.
+read back from the readings it stored, the sweep's counts from its rows. The one counter kept in
+process is `platecheck_media_write_failures_total` (webapp/storage.py): a refused write leaves
+no row to count from.
 """
 
 from __future__ import annotations
