@@ -9,6 +9,11 @@
     return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable);
   }
 
+  // Enter and Space on a link, button or the kinds list's summary do what they always do.
+  function control(target) {
+    return Boolean(target && target.closest && target.closest("a, button, summary, label"));
+  }
+
   function go(url) { if (url) { window.location.href = url; } }
 
   function queuePage() {
@@ -19,6 +24,10 @@
       if (current >= 0) { rows[current].classList.remove("current"); }
       current = Math.max(0, Math.min(rows.length - 1, index));
       rows[current].classList.add("current");
+      // Focus follows the cursor (to the row's link), so it is visible and read out, and Tab
+      // goes on from the row.
+      const link = rows[current].querySelector("a.open");
+      if (link) { link.focus({ preventScroll: true }); }
       rows[current].scrollIntoView({ block: "nearest" });
     }
     rows.forEach(function (row, index) {
@@ -88,10 +97,36 @@
     });
   }
 
+  function wireAutoRefresh() {
+    // The live passages reload themselves; the operator may stop that (WCAG 2.2.1), and a reload
+    // waits while the keyboard focus is on the page, so it never throws a keyboard user back.
+    const box = document.getElementById("auto-refresh");
+    if (!box) { return; }
+    const key = "platecheck.autoRefresh";
+    if (window.sessionStorage.getItem(key) === "off") { box.checked = false; }
+    const delay = (Number(box.dataset.seconds) || 5) * 1000;
+    let timer = null;
+    function arm() {
+      window.clearTimeout(timer);
+      if (!box.checked) { return; }
+      timer = window.setTimeout(function () {
+        const focused = document.activeElement;
+        if (focused && focused !== document.body && focused !== box) { arm(); return; }
+        window.location.reload();
+      }, delay);
+    }
+    box.addEventListener("change", function () {
+      window.sessionStorage.setItem(key, box.checked ? "on" : "off");
+      arm();
+    });
+    arm();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     const page = document.body.dataset.page;
     const keys = page === "queue" ? queuePage() : page === "detail" ? detailPage() : null;
     wireCorrectForm();
+    wireAutoRefresh();
     if (!keys) { return; }
     document.addEventListener("keydown", function (event) {
       if (event.ctrlKey || event.metaKey || event.altKey) { return; }
@@ -99,6 +134,7 @@
         if (event.key === "Escape") { event.target.blur(); }
         return;
       }
+      if ((event.key === "Enter" || event.key === " ") && control(event.target)) { return; }
       const action = keys[event.key];
       if (action) {
         event.preventDefault();
