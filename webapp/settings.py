@@ -469,3 +469,19 @@ CELERY_BEAT_SCHEDULE["media-orphans-sweep"] = {
     # After the nightly backlog's planning (BACKLOG_HOUR), before the day's uploads.
     "schedule": crontab(hour=envint("MEDIA_ORPHANS_HOUR", 4), minute=30),
 }
+# Retention (webapp/ops/retention.py, `manage.py purge_expired`): rows (and a frame's file) older
+# than this many days are deleted daily; 0 or empty keeps them for ever. Gate frames by
+# received_at, never one still pending; at least 8 days, as a gate's offline queue may send a
+# frame of a passage up to 7 days late, and its vote counts the passage's stored frames. Their
+# passages (plate, decision, times, frames_count) are kept. Gate request audit rows
+# (DeviceRequest) by created_at. Webhook deliveries delivered or given up (failed), with their
+# attempts, by created_at (the event's, or its last redelivery's); pending ones never.
+GATE_FRAME_RETENTION_DAYS = envint("GATE_FRAME_RETENTION_DAYS", 30)
+GATE_REQUEST_LOG_RETENTION_DAYS = envint("GATE_REQUEST_LOG_RETENTION_DAYS", 90)
+WEBHOOK_LOG_RETENTION_DAYS = envint("WEBHOOK_LOG_RETENTION_DAYS", 30)
+CELERY_BEAT_SCHEDULE["purge-expired"] = {
+    "task": "webapp.ops.tasks.purge_expired",
+    # Before the orphaned-media sweep (MEDIA_ORPHANS_HOUR:30), which then removes any frame file
+    # a stopped purge left behind its row.
+    "schedule": crontab(hour=envint("RETENTION_PURGE_HOUR", 4), minute=0),
+}

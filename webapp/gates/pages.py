@@ -6,16 +6,17 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from webapp.gates import selectors, services
 from webapp.gates.forms import AccessEntryForm, CsvImportForm
-from webapp.gates.models import Frame, Gate
+from webapp.gates.models import Frame, Gate, Passage
 
 OPERATORS_GROUP = "Gate operators"
 View = Callable[..., HttpResponse]
@@ -45,6 +46,7 @@ def passages_live(request: HttpRequest) -> HttpResponse:
             {
                 "passage": passage,
                 "frame": frame,
+                "images_gone": _images_gone(passage, frame),
                 "points": " ".join(f"{x:.0f},{y:.0f}" for x, y in (frame.corners if frame else [])),
                 "record": selectors.passage_register_record(passage=passage),
             }
@@ -52,10 +54,23 @@ def passages_live(request: HttpRequest) -> HttpResponse:
     return render(request, "gates/passages.html", {"rows": rows, "gates": Gate.objects.all()})
 
 
+def _images_gone(passage: Passage, frame: Frame | None) -> str:
+    """Why a passage that had frames shows none: the retention purge (webapp/ops/retention.py)
+    deletes frames, never their passage."""
+    if frame is not None or not passage.frames_count:
+        return ""
+    days = settings.GATE_FRAME_RETENTION_DAYS
+    return f"Images purged after {days} days" if days else "Images deleted"
+
+
 @operator_required
 def frame_image(request: HttpRequest, frame_id: int) -> FileResponse:
     frame = get_object_or_404(Frame, pk=frame_id)
-    return FileResponse(frame.image.open("rb"), content_type="image/jpeg")
+    try:
+        return FileResponse(frame.image.open("rb"), content_type="image/jpeg")
+    except FileNotFoundError:
+        # Purged between the page and this request (its row goes first), or lost on disk.
+        raise Http404("the frame's image is no longer kept") from None
 
 
 @operator_required

@@ -2,11 +2,11 @@
 
 Request latency and counts come from django-prometheus' middleware. What the database and the
 broker know (photos by status, queue depth, register import progress, recognition latency, gate
-passages and cameras, webhook deliveries, the orphaned-media sweep's totals) is collected here
-when Prometheus scrapes, so no process has to keep counters in step: the worker's latencies are
-read back from the readings it stored, the sweep's counts from its rows. The one counter kept in
-process is `platecheck_media_write_failures_total` (webapp/storage.py): a refused write leaves
-no row to count from.
+passages and cameras, webhook deliveries, the orphaned-media sweep's and the retention purge's
+totals) is collected here when Prometheus scrapes, so no process has to keep counters in step:
+the worker's latencies are read back from the readings it stored, the sweeps' counts from their
+rows. The one counter kept in process is `platecheck_media_write_failures_total`
+(webapp/storage.py): a refused write leaves no row to count from.
 """
 
 from __future__ import annotations
@@ -281,6 +281,51 @@ def _media_orphans() -> Iterator[Metric]:
     yield from (deleted, freed, failed, finished)
 
 
+def _retention() -> Iterator[Metric]:
+    """The retention purge's totals, summed over its rows (RetentionPurge, three a day, kept)."""
+    from django.db.models import Max, Sum
+
+    from webapp.ops.models import RetentionPurge
+    from webapp.ops.retention import FRAMES, KINDS
+
+    deleted = CounterMetricFamily(
+        "platecheck_retention_deleted",
+        "Rows deleted by the daily retention purge, by kind (gate_frames, gate_requests, "
+        "webhook_deliveries)",
+        labels=["kind"],
+    )
+    files = CounterMetricFamily(
+        "platecheck_retention_files_deleted",
+        "Gate frame files the retention purge deleted with their rows",
+        labels=["kind"],
+    )
+    failed = CounterMetricFamily(
+        "platecheck_retention_files_failed",
+        "Gate frame files the retention purge could not delete (its log says why)",
+        labels=["kind"],
+    )
+    finished = GaugeMetricFamily(
+        "platecheck_retention_last_finished_timestamp_seconds",
+        "When the retention purge last went through a kind to its end (absent: never)",
+        labels=["kind"],
+    )
+    totals = {
+        kind: (n, n_files, fails, last)
+        for kind, n, n_files, fails, last in RetentionPurge.objects.values_list("kind")
+        .annotate(Sum("deleted"), Sum("files_deleted"), Sum("files_failed"), Max("finished_at"))
+        .order_by()
+    }
+    for kind in sorted(set(KINDS) | totals.keys()):
+        n, n_files, fails, last = totals.get(kind, (0, 0, 0, None))
+        deleted.add_metric([kind], n)
+        if kind == FRAMES:
+            files.add_metric([kind], n_files)
+            failed.add_metric([kind], fails)
+        if last is not None:
+            finished.add_metric([kind], last.timestamp())
+    yield from (deleted, files, failed, finished)
+
+
 def _stage_seconds(timings: dict, stage: str) -> float | None:
     if stage == "total":
         parts = [timings.get(s) for s in STAGES]
@@ -307,6 +352,7 @@ class PlatecheckCollector(Collector):
             ("webhooks", _webhooks),
             ("crosschecks", _crosschecks),
             ("media", _media_orphans),
+            ("retention", _retention),
         ):
             try:
                 yield from list(part())

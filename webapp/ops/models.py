@@ -28,3 +28,27 @@ class MediaSweep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.folder} sweep of {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class RetentionPurge(models.Model):
+    """One kind's pass of the daily retention purge (webapp/ops/retention.py), written after each
+    batch: /metrics sums these rows into counters. Dry runs leave none."""
+
+    kind = models.CharField(max_length=32)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty: still running, or stopped before the end."
+    )
+    retention_days = models.PositiveIntegerField()
+    cutoff = models.DateTimeField(help_text="Older rows were deleted (the database's clock).")
+    deleted = models.PositiveBigIntegerField(default=0)
+    files_deleted = models.PositiveBigIntegerField(default=0)
+    files_failed = models.PositiveBigIntegerField(
+        default=0, help_text="Files that could not be deleted (see the log)."
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} purge of {self.started_at:%Y-%m-%d %H:%M}"

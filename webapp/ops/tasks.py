@@ -1,4 +1,5 @@
-"""Celery adapters for operations: the daily orphaned-media sweep (beat, settings.py)."""
+"""Celery adapters for operations: the daily orphaned-media sweep and retention purge (beat,
+settings.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
-from webapp.ops import media
+from webapp.ops import media, retention
 
 logger = logging.getLogger(__name__)
 
 MEDIA_ORPHANS_SWEEP_TASK = "webapp.ops.tasks.media_orphans_sweep"
+PURGE_EXPIRED_TASK = "webapp.ops.tasks.purge_expired"
 
 
 @shared_task(
@@ -38,3 +40,26 @@ def media_orphans_sweep() -> int:
         logger.warning("media orphans: stopped at the time limit; the next sweep starts again")
         return 0
     return sum(folder.deleted for folder in swept)
+
+
+@shared_task(
+    name=PURGE_EXPIRED_TASK,
+    queue="default",
+    # Acknowledged when it starts, as the sweep: a lost run costs nothing (the next day's
+    # deletes the same rows), a second worker running it at once would only skip locked rows.
+    acks_late=False,
+    ignore_result=True,
+    # Batches of 1,000 rows in their own transactions: a run stopped at the limit keeps what it
+    # deleted, and the next day's carries on (a first run over years of frames may need a few).
+    soft_time_limit=3600,
+    time_limit=3600 + 120,
+)
+def purge_expired() -> int:
+    """Beat, daily: delete the gate frames, gate request logs and finished webhook deliveries
+    older than their retention settings (webapp/ops/retention.py)."""
+    try:
+        purged = retention.retention_purge()
+    except SoftTimeLimitExceeded:
+        logger.warning("retention: stopped at the time limit; the next run carries on")
+        return 0
+    return sum(kind.deleted for kind in purged)
