@@ -9,7 +9,12 @@ from rest_framework.test import APIClient
 from tests.fixtures.factories import UserFactory
 from webapp.listings.partners import partners_group
 
-pytest_plugins = ["tests.fixtures.worker", "tests.fixtures.browser", "tests.fixtures.disk"]
+pytest_plugins = [
+    "tests.fixtures.worker",
+    "tests.fixtures.browser",
+    "tests.fixtures.disk",
+    "tests.fixtures.db_proxy",
+]
 
 
 def pytest_configure(config: pytest.Config) -> None:

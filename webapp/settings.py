@@ -53,6 +53,10 @@ def database_from_url(url: str) -> dict[str, object]:
         # sqlite:///db.sqlite3 is relative to the repo, sqlite:////abs/db.sqlite3 absolute.
         name = Path(path[1:])
         return {"ENGINE": engine, "NAME": name if name.is_absolute() else BASE_DIR / name}
+    # psycopg waits up to 130 s for a host that does not answer, past gunicorn's timeout; this
+    # fails the request in seconds, answered 503 (webapp/outage.py). The URL's own value wins.
+    options = dict(parse_qsl(parts.query))
+    options.setdefault("connect_timeout", str(envint("DB_CONNECT_TIMEOUT", 5)))
     return {
         "ENGINE": engine,
         "NAME": unquote(parts.path.lstrip("/")),
@@ -60,7 +64,7 @@ def database_from_url(url: str) -> dict[str, object]:
         "PASSWORD": unquote(parts.password or ""),
         "HOST": parts.hostname or "",
         "PORT": str(parts.port or ""),
-        "OPTIONS": dict(parse_qsl(parts.query)),
+        "OPTIONS": options,
         "CONN_MAX_AGE": envint("DB_CONN_MAX_AGE", 60),
         "CONN_HEALTH_CHECKS": True,
     }
@@ -318,6 +322,8 @@ INSTALLED_APPS += [
 MIDDLEWARE.insert(1, "csp.middleware.CSPMiddleware")
 # Bounds the whole API request (Content-Length) and gives Django's own 4xx pages the API shape.
 MIDDLEWARE.insert(2, "webapp.api.middleware.ApiRequestMiddleware")
+# A database down or unreachable while serving a request: 503 database_unavailable, Retry-After.
+MIDDLEWARE.insert(3, "webapp.outage.DatabaseUnavailableMiddleware")
 # Last, as django-axes asks: it turns a lockout found during authentication into a 429.
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 AUTHENTICATION_BACKENDS = [
@@ -340,7 +346,7 @@ REST_FRAMEWORK.update(
             "webapp.api.filters.StableOrderingFilter",
         ],
         "DEFAULT_THROTTLE_CLASSES": ["webapp.api.throttles.TokenRateThrottle"],
-        "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+        "DEFAULT_SCHEMA_CLASS": "webapp.api.schema.AutoSchema",
         "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     }
 )

@@ -11,7 +11,19 @@ def test_postgres_urls_are_parsed():
     assert (db["USER"], db["PASSWORD"], db["HOST"], db["PORT"], db["NAME"]) == (
         "u@x", "p/w", "db.local", "6543", "name"
     )  # fmt: skip
-    assert db["OPTIONS"] == {"sslmode": "require"}
+    assert db["OPTIONS"] == {"connect_timeout": "5", "sslmode": "require"}
+
+
+def test_connecting_to_postgres_gives_up_after_a_few_seconds(monkeypatch):
+    # given: the default, and one the URL sets itself
+    assert database_from_url("postgres://u@h/n")["OPTIONS"] == {"connect_timeout": "5"}
+    assert database_from_url("postgres://u@h/n?connect_timeout=2")["OPTIONS"] == {
+        "connect_timeout": "2"
+    }
+    monkeypatch.setenv("DB_CONNECT_TIMEOUT", "9")
+    assert database_from_url("postgres://u@h/n")["OPTIONS"] == {"connect_timeout": "9"}
+    # SQLite takes no such option
+    assert "OPTIONS" not in database_from_url("sqlite:///db.sqlite3")
 
 
 def test_sqlite_paths_are_relative_to_the_repo_unless_absolute():

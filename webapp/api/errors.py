@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.log import log_response
 from drf_standardized_errors.handler import ExceptionHandler
@@ -66,6 +67,13 @@ def photos_not_stored(exc: PhotosNotStored) -> ApiError:
 
 
 class ApiExceptionHandler(ExceptionHandler):
+    def should_not_handle(self, exc: Exception) -> bool:
+        # A database outage is answered by webapp.outage's middleware, for every kind of client
+        # alike (503 database_unavailable): DRF raises it on to there.
+        if isinstance(exc, OperationalError | InterfaceError):
+            return True
+        return super().should_not_handle(exc)
+
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, PhotoRejected):
             return photo_rejected(exc)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
 from rest_framework import serializers
 
 ERROR_TYPES = ("validation_error", "client_error", "server_error")
@@ -19,10 +24,34 @@ class ErrorResponseSerializer(serializers.Serializer):
     errors = ErrorSerializer(many=True)
 
 
+DATABASE_UNAVAILABLE = (
+    "database_unavailable: the database is briefly unavailable (restarting or unreachable); "
+    "nothing of the request was kept. Send it again after Retry-After."
+)
 # Every status gets the same documented body; the codes are listed in the API description.
-ERROR_SCHEMAS = dict.fromkeys(
+ERROR_SCHEMAS: dict[str, Any] = dict.fromkeys(
     ("400", "401", "403", "404", "405", "406", "413", "415", "429", "500"), ErrorResponseSerializer
 )
+ERROR_SCHEMAS["503"] = OpenApiResponse(ErrorResponseSerializer, description=DATABASE_UNAVAILABLE)
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    response=[503],
+    description="seconds to wait before sending the request again",
+)
+
+
+class AutoSchema(StandardizedErrorsAutoSchema):
+    """drf-standardized-errors' schema, plus the 503 `database_unavailable` that any operation
+    may answer (webapp/outage.py answers it, not the view), with its Retry-After."""
+
+    def _get_allowed_error_status_codes(self) -> list[str]:
+        return [*super()._get_allowed_error_status_codes(), "503"]
+
+    def get_override_parameters(self) -> list[Any]:
+        # A view's own Retry-After (its own 503: storage_unavailable) comes later, and wins.
+        return [RETRY_AFTER, *super().get_override_parameters()]
 
 
 class PartnerTokenScheme(OpenApiAuthenticationExtension):

@@ -24,6 +24,7 @@ from recognition.pipeline.regions import ALL_FORMATS
 from recognition.pipeline.types import EngineUnavailable, PhotoResult, PlateReading
 from webapp.api.errors import ApiError, photo_rejected
 from webapp.api.permissions import CanUpload, HasScope
+from webapp.api.schema import DATABASE_UNAVAILABLE, ErrorResponseSerializer
 from webapp.api.throttles import RecognizeRateThrottle, TokenRateThrottle
 from webapp.listings.validation import PhotoRejected, photo_validate
 
@@ -112,7 +113,11 @@ class Recognize(APIView):
         request=RecognizeRequestSerializer,
         responses={
             200: RecognizeResponseSerializer,
-            503: OpenApiResponse(description="the recognition engine is not installed"),
+            503: OpenApiResponse(
+                ErrorResponseSerializer,
+                description="engine_unavailable: the recognition engine is not installed"
+                f"\n\n{DATABASE_UNAVAILABLE}",
+            ),
         },
     )
     def post(self, request: Request) -> Response:

@@ -17,7 +17,7 @@ from webapp.api import selectors
 from webapp.api.errors import ApiError, photo_rejected
 from webapp.api.filters import LISTING_ORDERING_FIELDS, ListingFilter
 from webapp.api.permissions import CanUpload, HasScope
-from webapp.api.schema import ErrorResponseSerializer
+from webapp.api.schema import DATABASE_UNAVAILABLE, ErrorResponseSerializer
 from webapp.api.serializers import (
     ListingCreateSerializer,
     ListingSerializer,
@@ -32,7 +32,8 @@ MAX_PHOTOS_PER_REQUEST = 30
 STORAGE_UNAVAILABLE = OpenApiResponse(
     ErrorResponseSerializer,
     description="storage_unavailable: the photos could not be stored now (the photo store "
-    "failed: a full disk, an I/O error); nothing was kept. Send them again after Retry-After.",
+    "failed: a full disk, an I/O error); nothing was kept. Send them again after Retry-After."
+    f"\n\n{DATABASE_UNAVAILABLE}",
 )
 RETRY_AFTER = OpenApiParameter(
     "Retry-After",

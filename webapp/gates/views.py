@@ -48,6 +48,11 @@ def _refused(
         reason=refusal.detail,
     )
     logger.info("gate request refused: %s", refusal)
+    return refusal_response(refusal)
+
+
+def refusal_response(refusal: Refusal) -> JsonResponse:
+    """The refusal as the device reads it: `{"detail", "code"}` (and `server_time`)."""
     answer: dict[str, object] = {"detail": refusal.detail, "code": refusal.code}
     if refusal.server_time is not None:
         answer["server_time"] = refusal.server_time

@@ -38,6 +38,12 @@ def test_the_schema_and_docs_are_served(client):
         assert path in paths
     listing_errors = paths["/api/v1/listings/"]["post"]["responses"]
     assert {"400", "401", "403", "413", "415", "429"} <= set(listing_errors)
+    # any operation may find the database down (webapp/outage.py): 503, with Retry-After
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            outage = operation["responses"].get("503", {})
+            assert "database_unavailable" in outage.get("description", ""), (path, method)
+            assert "Retry-After" in outage["headers"], (path, method)
     docs = client.get("/api/v1/docs/")
     assert docs.status_code == 200
     assert b"swagger" in docs.content.lower()
