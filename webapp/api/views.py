@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import Http404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -34,13 +33,6 @@ STORAGE_UNAVAILABLE = OpenApiResponse(
     description="storage_unavailable: the photos could not be stored now (the photo store "
     "failed: a full disk, an I/O error); nothing was kept. Send them again after Retry-After."
     f"\n\n{DATABASE_UNAVAILABLE}",
-)
-RETRY_AFTER = OpenApiParameter(
-    "Retry-After",
-    OpenApiTypes.INT,
-    OpenApiParameter.HEADER,
-    response=[503],
-    description="seconds to wait before sending the photos again",
 )
 
 
@@ -90,7 +82,6 @@ class ListingListCreate(generics.ListAPIView):
     @extend_schema(
         request=ListingCreateSerializer,
         responses={201: ListingSerializer, 503: STORAGE_UNAVAILABLE},
-        parameters=[RETRY_AFTER],
         description="Create a listing with its photos in one multipart request; one bad photo "
         "rejects the whole request and nothing is stored.",
     )
@@ -142,7 +133,6 @@ class ListingPhotos(APIView):
             201: PhotoAddedSerializer(many=True),
             503: STORAGE_UNAVAILABLE,
         },
-        parameters=[RETRY_AFTER],
         description="Add photos to a listing; the same bytes twice are stored once.",
     )
     def post(self, request: Request, pk: int) -> Response:
