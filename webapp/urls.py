@@ -9,6 +9,8 @@ from webapp.api.photos import media_serve
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    # The page header's language switcher posts to set_language (/i18n/setlang/).
+    path("i18n/", include("django.conf.urls.i18n")),
     # Parking gates (issue #16): the signed device API and the operator pages.
     path("api/v1/gates/", include("webapp.gates.api_urls")),
     path("gates/", include("webapp.gates.urls")),

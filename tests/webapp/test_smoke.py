@@ -165,6 +165,16 @@ def _calls_by_name(rows: DemoRows, moderator, reset_user) -> dict[str, list[Call
         ],
         "login": [Call(m, reverse("login"))],
         "logout": [Call("moderator-fresh", reverse("logout"), "post", expected=REDIRECT)],
+        # The header's language switcher (a fresh client: the cookie it sets stays there).
+        "set_language": [
+            Call(
+                "moderator-fresh",
+                reverse("set_language"),
+                "post",
+                {"language": "uk", "next": "/review/"},
+                REDIRECT,
+            ),
+        ],
         "password_change": [Call(m, reverse("password_change"))],
         "password_change_done": [Call(m, reverse("password_change_done"))],
         "password_reset": [Call(m, reverse("password_reset"))],

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from registry import crosscheck_findings as rules
 from webapp.listings.models import Listing
 
 # Labels only: the kinds and severities themselves are the rules' (registry.crosscheck_findings).
 KIND_LABELS = {
-    rules.Kind.PLATE_NOT_IN_REGISTER: "Plate not in register",
-    rules.Kind.PLATE_DEREGISTERED: "Plate deregistered",
-    rules.Kind.MAKE_MISMATCH: "Make mismatch",
-    rules.Kind.MODEL_MISMATCH: "Model mismatch",
-    rules.Kind.COLOUR_MISMATCH: "Colour mismatch",
-    rules.Kind.YEAR_MISMATCH: "Year mismatch",
-    rules.Kind.MULTIPLE_PLATES: "Multiple plates",
-    rules.Kind.DECLARED_PLATE_MISMATCH: "Declared plate mismatch",
-    rules.Kind.VIN_MISMATCH: "VIN mismatch",
-    rules.Kind.VIN_DEREGISTERED: "VIN deregistered",
-    rules.Kind.PLATE_ON_OTHER_LISTING: "Plate on another listing",
+    rules.Kind.PLATE_NOT_IN_REGISTER: _("Plate not in register"),
+    rules.Kind.PLATE_DEREGISTERED: _("Plate deregistered"),
+    rules.Kind.MAKE_MISMATCH: _("Make mismatch"),
+    rules.Kind.MODEL_MISMATCH: _("Model mismatch"),
+    rules.Kind.COLOUR_MISMATCH: _("Colour mismatch"),
+    rules.Kind.YEAR_MISMATCH: _("Year mismatch"),
+    rules.Kind.MULTIPLE_PLATES: _("Multiple plates"),
+    rules.Kind.DECLARED_PLATE_MISMATCH: _("Declared plate mismatch"),
+    rules.Kind.VIN_MISMATCH: _("VIN mismatch"),
+    rules.Kind.VIN_DEREGISTERED: _("VIN deregistered"),
+    rules.Kind.PLATE_ON_OTHER_LISTING: _("Plate on another listing"),
+}
+SEVERITY_LABELS = {
+    rules.Severity.LOW: _("Low"),
+    rules.Severity.MEDIUM: _("Medium"),
+    rules.Severity.HIGH: _("High"),
 }
 
 
@@ -30,13 +36,13 @@ class Flag(models.Model):
         "Kind", [(kind.name, (kind.value, KIND_LABELS[kind])) for kind in rules.Kind]
     )
     Severity = models.IntegerChoices(
-        "Severity", [(s.name, (s.value, s.name.capitalize())) for s in rules.Severity]
+        "Severity", [(s.name, (s.value, SEVERITY_LABELS[s])) for s in rules.Severity]
     )
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        CONFIRMED = "confirmed", "Confirmed"
-        DISMISSED = "dismissed", "Dismissed"
+        OPEN = "open", _("Open")
+        CONFIRMED = "confirmed", _("Confirmed")
+        DISMISSED = "dismissed", _("Dismissed")
 
     listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="flags")
     kind = models.CharField(max_length=32, choices=Kind.choices)

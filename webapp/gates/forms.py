@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from webapp.gates.models import AccessEntry
 
@@ -15,7 +16,23 @@ class AccessEntryForm(forms.ModelForm):
             "hour_from": forms.TimeInput(attrs={"type": "time"}),
             "hour_until": forms.TimeInput(attrs={"type": "time"}),
         }
+        labels = {
+            "plate": _("Plate"),
+            "valid_from": _("Valid from"),
+            "valid_until": _("Valid until"),
+            "days": _("Days"),
+            "hour_from": _("Hour from"),
+            "hour_until": _("Hour until"),
+            "note": _("Note"),
+        }
+        help_texts = {
+            "plate": _("Stored normalised (Latin, no spaces)."),
+            "days": _("Weekdays as digits, Monday=0 (e.g. 01234); blank: all."),
+            "hour_until": _("Exclusive; earlier than hour_from wraps past midnight."),
+        }
 
 
 class CsvImportForm(forms.Form):
-    file = forms.FileField(help_text="plate,valid_from,valid_until,days,hour_from,hour_until,note")
+    file = forms.FileField(
+        label=_("File"), help_text="plate,valid_from,valid_until,days,hour_from,hour_until,note"
+    )

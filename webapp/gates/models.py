@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import pgettext_lazy
 
 
 class Site(models.Model):
@@ -116,9 +117,9 @@ class BlockEntry(models.Model):
 
 
 class Decision(models.TextChoices):
-    OPEN = "open", "Open"
-    DENY = "deny", "Deny"
-    UNKNOWN = "unknown", "Unknown"
+    OPEN = "open", pgettext_lazy("gate decision", "Open")
+    DENY = "deny", pgettext_lazy("gate decision", "Deny")
+    UNKNOWN = "unknown", pgettext_lazy("gate decision", "Unknown")
 
 
 class Passage(models.Model):

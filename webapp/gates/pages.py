@@ -12,6 +12,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
 from webapp.gates import selectors, services
@@ -31,7 +32,7 @@ def operator_required(view: View) -> View:
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not (user.is_staff or user.groups.filter(name=OPERATORS_GROUP).exists()):
-            raise PermissionDenied("The gate pages are for gate operators.")
+            raise PermissionDenied(gettext("The gate pages are for gate operators."))
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -60,7 +61,11 @@ def _images_gone(passage: Passage, frame: Frame | None) -> str:
     if frame is not None or not passage.frames_count:
         return ""
     days = settings.GATE_FRAME_RETENTION_DAYS
-    return f"Images purged after {days} days" if days else "Images deleted"
+    if days:
+        return ngettext(
+            "Images purged after %(days)d day", "Images purged after %(days)d days", days
+        ) % {"days": days}
+    return gettext("Images deleted")
 
 
 @operator_required
@@ -83,7 +88,9 @@ def access_list(request: HttpRequest, gate_id: int) -> HttpResponse:
         except ValueError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"{form.cleaned_data['plate']} added")
+            messages.success(
+                request, gettext("%(plate)s added") % {"plate": form.cleaned_data["plate"]}
+            )
             return redirect("gates:access_list", gate_id=gate.pk)
     return render(
         request,
@@ -111,15 +118,19 @@ def access_import(request: HttpRequest, gate_id: int) -> HttpResponse:
     gate = get_object_or_404(Gate, pk=gate_id)
     form = CsvImportForm(request.POST, request.FILES)
     if not form.is_valid():
-        messages.error(request, "choose a CSV file")
+        messages.error(request, gettext("choose a CSV file"))
         return redirect("gates:access_list", gate_id=gate.pk)
     try:
         data = form.cleaned_data["file"].read().decode("utf-8-sig")
         count = services.access_csv_import(gate=gate, data=data, added_by=request.user)
     except (UnicodeDecodeError, ValueError) as exc:
-        messages.error(request, f"nothing imported: {exc}")
+        messages.error(request, gettext("nothing imported: %(error)s") % {"error": exc})
     else:
-        messages.success(request, f"{count} entries imported")
+        messages.success(
+            request,
+            ngettext("%(count)d entry imported", "%(count)d entries imported", count)
+            % {"count": count},
+        )
     return redirect("gates:access_list", gate_id=gate.pk)
 
 

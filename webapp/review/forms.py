@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from webapp.checks.models import Flag
 from webapp.review.models import AuditEntry
@@ -9,22 +10,35 @@ from webapp.review.selectors.audit import AuditFilters, moderator_choices
 from webapp.review.selectors.queue import SORTS
 from webapp.review.services import BULK_MAX_FLAGS, PLATE_MAX_LENGTH, REASON_MAX_LENGTH
 
-SORT_CHOICES = [("", "Default")] + [(f"{sign}{name}", name) for name in SORTS for sign in ("", "-")]
-STATUS_CHOICES = [("", "Any status"), *Flag.Status.choices]
-KIND_CHOICES = [("", "Any kind"), *Flag.Kind.choices]
-SEVERITY_CHOICES = [("", "Any severity"), *((str(v), label) for v, label in Flag.Severity.choices)]
+SORT_CHOICES = [("", _("Default"))] + [
+    (f"{sign}{name}", name) for name in SORTS for sign in ("", "-")
+]
+STATUS_CHOICES = [("", _("Any status")), *Flag.Status.choices]
+KIND_CHOICES = [("", _("Any kind")), *Flag.Kind.choices]
+SEVERITY_CHOICES = [
+    ("", _("Any severity")),
+    *((str(v), label) for v, label in Flag.Severity.choices),
+]
 
 
 class QueueFilterForm(forms.Form):
-    plate = forms.CharField(required=False, max_length=32, label="Plate")
-    status = forms.ChoiceField(required=False, choices=STATUS_CHOICES)
-    kind = forms.ChoiceField(required=False, choices=KIND_CHOICES)
+    plate = forms.CharField(required=False, max_length=32, label=_("Plate"))
+    status = forms.ChoiceField(required=False, choices=STATUS_CHOICES, label=_("Status"))
+    kind = forms.ChoiceField(required=False, choices=KIND_CHOICES, label=_("Kind"))
     severity = forms.TypedChoiceField(
-        required=False, choices=SEVERITY_CHOICES, coerce=int, empty_value=None
+        required=False,
+        choices=SEVERITY_CHOICES,
+        coerce=int,
+        empty_value=None,
+        label=_("Severity"),
     )
-    plate_format = forms.CharField(required=False, max_length=16, label="Format")
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    plate_format = forms.CharField(required=False, max_length=16, label=_("Format"))
+    date_from = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("From")
+    )
+    date_to = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("To")
+    )
     sort = forms.ChoiceField(required=False, choices=SORT_CHOICES, widget=forms.HiddenInput)
 
     def __init__(self, data: object = None, **kwargs: object) -> None:
@@ -62,11 +76,11 @@ class CorrectPlateForm(forms.Form):
 
 
 class BulkForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("confirm", "Confirm"), ("dismiss", "Dismiss")])
+    decision = forms.ChoiceField(choices=[("confirm", _("Confirm")), ("dismiss", _("Dismiss"))])
     reason = forms.CharField(required=False, max_length=REASON_MAX_LENGTH)
     # "page": the ticked rows; "filter": every flag the queue's filters match (confirmed first).
     scope = forms.ChoiceField(
-        required=False, choices=[("page", "Ticked rows"), ("filter", "Every matching flag")]
+        required=False, choices=[("page", _("Ticked rows")), ("filter", _("Every matching flag"))]
     )
     # The count the moderator was shown and agreed to; the decision runs only if it still holds.
     confirm_total = forms.IntegerField(required=False, min_value=0)
@@ -85,16 +99,24 @@ class BulkForm(forms.Form):
 
 
 class AuditFilterForm(forms.Form):
-    moderator = forms.TypedChoiceField(required=False, coerce=int, empty_value=None)
-    action = forms.ChoiceField(
-        required=False, choices=[("", "Any action"), *AuditEntry.Action.choices]
+    moderator = forms.TypedChoiceField(
+        required=False, coerce=int, empty_value=None, label=_("Moderator")
     )
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    action = forms.ChoiceField(
+        required=False,
+        choices=[("", _("Any action")), *AuditEntry.Action.choices],
+        label=_("Action"),
+    )
+    date_from = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("From")
+    )
+    date_to = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("To")
+    )
 
     def __init__(self, data: object = None, **kwargs: object) -> None:
         super().__init__(data, **kwargs)
-        self.fields["moderator"].choices = [("", "Any moderator"), *moderator_choices()]
+        self.fields["moderator"].choices = [("", _("Any moderator")), *moderator_choices()]
 
     def filters(self) -> AuditFilters:
         if not self.is_valid():
@@ -109,4 +131,4 @@ class AuditFilterForm(forms.Form):
 
 
 class PlateSearchForm(forms.Form):
-    q = forms.CharField(required=False, max_length=40, label="Plate")
+    q = forms.CharField(required=False, max_length=40, label=_("Plate"))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 MODERATORS_GROUP = "Moderators"
 
@@ -14,9 +15,9 @@ class AuditEntry(models.Model):
     """
 
     class Action(models.TextChoices):
-        CONFIRM = "confirm", "Confirm"
-        DISMISS = "dismiss", "Dismiss"
-        CORRECT_PLATE = "correct_plate", "Correct plate"
+        CONFIRM = "confirm", _("Confirm")
+        DISMISS = "dismiss", _("Dismiss")
+        CORRECT_PLATE = "correct_plate", _("Correct plate")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

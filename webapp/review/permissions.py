@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext
 
 from webapp.review.models import MODERATORS_GROUP
 
@@ -34,7 +35,7 @@ def moderator_required(view: View) -> View:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not is_moderator(request.user):
-            raise PermissionDenied("The review pages are for moderators.")
+            raise PermissionDenied(gettext("The review pages are for moderators."))
         return view(request, *args, **kwargs)
 
     return wrapper

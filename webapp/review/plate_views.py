@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from webapp.review.forms import PlateSearchForm
@@ -19,7 +20,7 @@ def plate_search_view(request: HttpRequest) -> HttpResponse:
     q = form.data.get("q", "").strip() if form.is_valid() else ""
     result, error = None, ""
     if not form.is_valid():  # say why, as the API does, instead of an empty page
-        error = " ".join(form.errors.get("q", [])) or "This search cannot be run."
+        error = " ".join(form.errors.get("q", [])) or gettext("This search cannot be run.")
     elif q:
         try:
             result = plate_search(q=q)

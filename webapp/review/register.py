@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from registry import normalise
@@ -33,13 +34,22 @@ VEHICLE_KINDS = {
 }
 
 
+def _register_language() -> bool:
+    """The register is in Ukrainian: a Ukrainian page needs no gloss beside its words."""
+    return (get_language() or "").startswith("uk")
+
+
 def colour_label(colour: str) -> str:
     """The register's colour (Ukrainian) in the moderator's language, "" when unknown."""
+    if _register_language():
+        return ""
     canonical = normalise.normalise_colour(colour or "")
     return str(_(canonical.replace("_", " "))) if canonical else ""
 
 
 def kind_label(kind: str) -> str:
+    if _register_language():
+        return ""
     return str(VEHICLE_KINDS.get((kind or "").strip().upper(), ""))
 
 

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from recognition.pipeline.regions import normalise_plate
 from recognition.services import reading_create_human
@@ -43,14 +44,13 @@ class FlagConflict(Exception):
     def __init__(self, current: Flag | None) -> None:
         self.current = current
         if current is None:
-            message = "This flag no longer exists."
+            message = gettext("This flag no longer exists.")
         else:
-            who = current.reviewer.get_username() if current.reviewer else "someone else"
-            message = (
-                f"Flag #{current.pk} was changed by {who} while you were looking at it "
-                f"(now {current.get_status_display().lower()}). Nothing was saved; "
-                "check the new state and decide again."
-            )
+            who = current.reviewer.get_username() if current.reviewer else gettext("someone else")
+            message = gettext(
+                "Flag #%(id)s was changed by %(who)s while you were looking at it (now %(status)s)."
+                " Nothing was saved; check the new state and decide again."
+            ) % {"id": current.pk, "who": who, "status": current.get_status_display().lower()}
         super().__init__(message)
 
 
@@ -137,7 +137,7 @@ def flag_confirm(*, flag_id: int, version: int, user: AbstractBaseUser, note: st
 def flag_dismiss(*, flag_id: int, version: int, user: AbstractBaseUser, reason: str) -> Flag:
     """A false alarm; the reason is required so the team can learn from it."""
     if not reason.strip():
-        raise ValidationError({"reason": "Give a reason for dismissing the flag."})
+        raise ValidationError({"reason": gettext("Give a reason for dismissing the flag.")})
     return _decide(
         flag_id=flag_id, version=version, user=user, status=Flag.Status.DISMISSED, reason=reason
     )
@@ -159,11 +159,20 @@ def flags_bulk_decide(
 ) -> BulkResult:
     """Confirm or dismiss several ``(flag_id, version)`` pairs; conflicts are skipped, not fatal."""
     if status not in (Flag.Status.CONFIRMED, Flag.Status.DISMISSED):
-        raise ValidationError({"status": "Choose confirm or dismiss."})
+        raise ValidationError({"status": gettext("Choose confirm or dismiss.")})
     if status == Flag.Status.DISMISSED and not reason.strip():
-        raise ValidationError({"reason": "Give a reason for dismissing the flags."})
+        raise ValidationError({"reason": gettext("Give a reason for dismissing the flags.")})
     if len(flags) > max_flags:
-        raise ValidationError({"flags": f"Select at most {max_flags} flags at a time."})
+        raise ValidationError(
+            {
+                "flags": ngettext(
+                    "Select at most %(max)d flag at a time.",
+                    "Select at most %(max)d flags at a time.",
+                    max_flags,
+                )
+                % {"max": max_flags}
+            }
+        )
     result = BulkResult()
     for flag_id, version in flags:
         try:
@@ -203,7 +212,9 @@ def flag_correct_plate(
     """
     text = normalise_plate(plate_text)
     if not text or len(text) > PLATE_MAX_LENGTH or not text.isalnum():
-        raise ValidationError({"plate_text": "Type the plate as letters and digits, at most 16."})
+        raise ValidationError(
+            {"plate_text": gettext("Type the plate as letters and digits, at most 16.")}
+        )
     listing_id = Flag.objects.filter(pk=flag_id).values_list("listing_id", flat=True).first()
     if listing_id is None:
         raise FlagConflict(None)
@@ -215,7 +226,7 @@ def flag_correct_plate(
         before = _claim(flag_id=flag_id, version=version, changes={})
         photo = Photo.objects.filter(pk=photo_id, listing_id=before.listing_id).first()
         if photo is None:
-            raise ValidationError({"photo_id": "That photo is not part of this listing."})
+            raise ValidationError({"photo_id": gettext("That photo is not part of this listing.")})
         if base_reading_id is not None and not photo.readings.filter(pk=base_reading_id).exists():
             base_reading_id = None  # a stale form picked another photo's reading: keep the text
         try:

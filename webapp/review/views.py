@@ -18,6 +18,8 @@ from django.http import (
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
@@ -92,13 +94,13 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 KEPT_SESSION_KEY = "review:kept-selection"
 SORT_COLUMNS = [
-    ("severity", "Sev."),
-    ("kind", "Kind"),
-    ("plate", "Plate"),
-    ("format", "Format"),
-    ("listing", "Listing"),
-    ("opened", "Opened"),
-    ("status", "Status"),
+    ("severity", pgettext_lazy("severity, short", "Sev.")),
+    ("kind", _("Kind")),
+    ("plate", _("Plate")),
+    ("format", _("Format")),
+    ("listing", _("Listing")),
+    ("opened", _("Opened")),
+    ("status", _("Status")),
 ]
 
 
@@ -130,8 +132,13 @@ def _bulk_status(form: BulkForm) -> str:
 
 def _report_bulk(request: HttpRequest, result: services.BulkResult, status: str) -> None:
     if result.decided:
-        label = Flag.Status(status).label.lower()
-        messages.success(request, f"{len(result.decided)} flag(s) {label}.")
+        count = len(result.decided)
+        if status == Flag.Status.CONFIRMED:
+            # English keeps its "flag(s)"; ngettext gives Ukrainian its three plural forms.
+            text = ngettext("%(count)d flag(s) confirmed.", "%(count)d flag(s) confirmed.", count)
+        else:
+            text = ngettext("%(count)d flag(s) dismissed.", "%(count)d flag(s) dismissed.", count)
+        messages.success(request, text % {"count": count})
     for conflict in result.conflicts:
         messages.error(request, str(conflict))
 
@@ -145,19 +152,24 @@ def _bulk_matching(
     total = selectors.flag_count_matching(filters=filters)
     reason = form.cleaned_data["reason"]
     if status == Flag.Status.DISMISSED and not reason.strip():
-        messages.error(request, "Give a reason for dismissing the flags.")
+        messages.error(request, gettext("Give a reason for dismissing the flags."))
         return HttpResponseRedirect(back)
     if total > services.BULK_FILTER_MAX_FLAGS:
         messages.error(
             request,
-            f"{total} flags match; narrow the filter to at most "
-            f"{services.BULK_FILTER_MAX_FLAGS} for one bulk decision.",
+            gettext(
+                "%(total)d flags match; narrow the filter to at most %(max)d for one bulk decision."
+            )
+            % {"total": total, "max": services.BULK_FILTER_MAX_FLAGS},
         )
         return HttpResponseRedirect(back)
     agreed = form.cleaned_data["confirm_total"]
     if agreed != total:
         if agreed is not None:
-            messages.warning(request, f"The number of matching flags changed to {total}.")
+            messages.warning(
+                request,
+                gettext("The number of matching flags changed to %(total)d.") % {"total": total},
+            )
         context = {
             "total": total,
             "decision": form.cleaned_data["decision"],
@@ -193,13 +205,13 @@ def bulk(request: HttpRequest) -> HttpResponse:
         _keep_selection(
             request, flag_ids=[i for i, _ in pairs], reason=request.POST.get("reason", "")
         )
-        messages.error(request, "Choose confirm or dismiss.")
+        messages.error(request, gettext("Choose confirm or dismiss."))
         return HttpResponseRedirect(back)
     status = _bulk_status(form)
     if form.cleaned_data["scope"] == "filter":
         return _bulk_matching(request, form, status, querystring)
     if not pairs:
-        messages.warning(request, "Select at least one flag.")
+        messages.warning(request, gettext("Select at least one flag."))
         return HttpResponseRedirect(back)
     try:
         result = services.flags_bulk_decide(
@@ -292,8 +304,11 @@ def flag_decide(request: HttpRequest, flag_id: int, decision: str) -> HttpRespon
         _keep_typed(request, flag_id)
         messages.error(request, _error_text(error))
         return HttpResponseRedirect(here)
-    verb = "confirmed" if decision == "confirm" else "dismissed"
-    messages.success(request, format_html('Flag <a href="{}">#{}</a> {}.', here, flag_id, verb))
+    if decision == "confirm":
+        text = gettext('Flag <a href="{}">#{}</a> confirmed.')
+    else:
+        text = gettext('Flag <a href="{}">#{}</a> dismissed.')
+    messages.success(request, format_html(text, here, flag_id))
     return HttpResponseRedirect(destination)
 
 
@@ -304,7 +319,7 @@ def flag_correct(request: HttpRequest, flag_id: int) -> HttpResponse:
     form = CorrectPlateForm(request.POST)
     if not form.is_valid():
         _keep_typed(request, flag_id)
-        messages.error(request, "Type the plate text and pick the photo it is on.")
+        messages.error(request, gettext("Type the plate text and pick the photo it is on."))
         return HttpResponseRedirect(here)
     data = form.cleaned_data
     try:
@@ -327,8 +342,11 @@ def flag_correct(request: HttpRequest, flag_id: int) -> HttpResponse:
     )
     messages.success(
         request,
-        f"Plate corrected to {correction.plate_text}; cross-check re-run: "
-        + (summary or "no flags on this listing now."),
+        gettext("Plate corrected to %(plate)s; cross-check re-run: %(flags)s")
+        % {
+            "plate": correction.plate_text,
+            "flags": summary or gettext("no flags on this listing now."),
+        },
     )
     if Flag.objects.filter(pk=flag_id).exists():
         return HttpResponseRedirect(here)

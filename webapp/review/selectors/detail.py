@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import OuterRef, Prefetch, Subquery
+from django.utils.translation import gettext_noop
 
 from recognition.models import Reading
 from recognition.pipeline.regions import normalise_plate
@@ -103,13 +104,14 @@ def _compare(
     listing: Listing, record: register.Record | None, plates: list[str]
 ) -> list[CompareRow]:
     rec = record or register.Record()
+    # The labels stay English (the rows' keys); the template translates them for display.
     rows = [
-        ("Plate", listing.declared_plate, rec.plate, ", ".join(plates)),
-        ("Make", listing.declared_make, rec.make, ""),
-        ("Model", listing.declared_model, rec.model, ""),
-        ("Colour", listing.declared_colour, rec.colour, ""),
-        ("Year", listing.declared_year or "", rec.year or "", ""),
-        ("VIN", listing.declared_vin, rec.vin, ""),
+        (gettext_noop("Plate"), listing.declared_plate, rec.plate, ", ".join(plates)),
+        (gettext_noop("Make"), listing.declared_make, rec.make, ""),
+        (gettext_noop("Model"), listing.declared_model, rec.model, ""),
+        (gettext_noop("Colour"), listing.declared_colour, rec.colour, ""),
+        (gettext_noop("Year"), listing.declared_year or "", rec.year or "", ""),
+        (gettext_noop("VIN"), listing.declared_vin, rec.vin, ""),
     ]
     # Make, model and colour differ only as the cross-check sees it: `MB` is MERCEDES-BENZ,
     # `IS250` is `IS 250` and grey is СІРИЙ.
@@ -141,7 +143,7 @@ def _compare(
             )
         )
     if rec.kind:
-        out.append(CompareRow("Kind", "", rec.kind, "", False, rec.kind_label))
+        out.append(CompareRow(gettext_noop("Kind"), "", rec.kind, "", False, rec.kind_label))
     return out
 
 

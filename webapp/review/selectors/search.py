@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils.translation import gettext
 from rapidfuzz.distance import Levenshtein
 
 from recognition.models import Reading
@@ -357,9 +358,13 @@ def query_key(q: str) -> tuple[str, str]:
     """The typed query cleaned (upper case, no separators) and its confusion key."""
     query = alnum(q or "")
     if len(query) < MIN_QUERY_CHARS:
-        raise SearchError(f"Type at least {MIN_QUERY_CHARS} letters or digits of the plate.")
+        raise SearchError(
+            gettext("Type at least %(n)d letters or digits of the plate.") % {"n": MIN_QUERY_CHARS}
+        )
     if len(query) > MAX_QUERY_CHARS:
-        raise SearchError(f"A plate has at most {MAX_QUERY_CHARS} letters and digits.")
+        raise SearchError(
+            gettext("A plate has at most %(n)d letters and digits.") % {"n": MAX_QUERY_CHARS}
+        )
     return query, plate_key(query)
 
 

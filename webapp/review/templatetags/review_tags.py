@@ -4,6 +4,7 @@ import datetime as dt
 
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from webapp.review.plates import CharMark, char_marks
 
@@ -17,10 +18,13 @@ def age(value: dt.datetime | None) -> str:
     if value is None:
         return ""
     seconds = max(0, int((timezone.now() - value).total_seconds()))
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+    # Abbreviations take no plural form, so plain gettext (a dict look-up) is enough here.
+    for unit, size in ((gettext("%(n)s d"), 86400), (gettext("%(n)s h"), 3600)):
         if seconds >= size:
-            return f"{seconds // size} {unit}"
-    return f"{seconds} s"
+            return unit % {"n": seconds // size}
+    if seconds >= 60:
+        return gettext("%(n)s min") % {"n": seconds // 60}
+    return gettext("%(n)s s") % {"n": seconds}
 
 
 def _cell(value: object) -> str:
