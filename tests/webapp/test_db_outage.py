@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.test import Client
 
 from tests.fixtures.db_proxy import DatabaseProxy
@@ -87,7 +87,13 @@ class Outage:
 @pytest.fixture
 def outage(transactional_db, db_proxy: DatabaseProxy, tmp_path: Path) -> Iterator[Outage]:
     partner = UserFactory(username="partner")
-    partner.groups.add(partners_group())
+    # An earlier transactional test's flush may have taken the partners group's permission
+    # (its data migration granted it).
+    group = partners_group()
+    group.permissions.add(
+        Permission.objects.get(content_type__app_label="listings", codename="add_listing")
+    )
+    partner.groups.add(group)
     moderator = UserFactory(username="moderator")
     moderator.groups.add(Group.objects.get_or_create(name=MODERATORS_GROUP)[0])
     browser = Client()
