@@ -4,12 +4,10 @@ Accept-Language: uk-UA): the texts are Ukrainian and the keyboard workflow still
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
-from tests.fixtures.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.fixtures.browser import browser_page
 from tests.webapp.review.test_accessibility import _tab_walk
 from tests.webapp.review.test_browser_pages import _login, review_data  # noqa: F401 (a fixture)
 from webapp.checks.models import Flag
@@ -20,18 +18,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def uk_page() -> Iterator[object]:
     """Like tests.fixtures.browser's page, with a Ukrainian browser."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="uk-UA", viewport={"width": 1366, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(15_000)
+    with browser_page(locale="uk-UA", viewport={"width": 1366, "height": 900}) as page:
         yield page
-        context.close()
-        browser.close()
-        connection.close()
 
 
 def test_the_queue_in_ukrainian_works_by_keyboard(uk_page, live_server, review_data):  # noqa: F811
