@@ -7,10 +7,12 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 
+from webapp.api.middleware import API_PREFIX
+
 # The partner API and the gate device API answer programs, whose texts must not change with a
 # client's Accept-Language (their error codes are stable, their messages stay English too);
 # /healthz, /metrics and the media files are read by monitors and nginx.
-MACHINE_PATHS = ("/api/", "/healthz", "/metrics", "/media/")
+MACHINE_PATHS = (API_PREFIX, "/healthz", "/metrics", "/media/")
 
 
 class StaffLocaleMiddleware(LocaleMiddleware):

@@ -237,11 +237,18 @@ def _crosschecks() -> Iterator[Metric]:
     yield family
 
 
+def _run_totals(model: Any, key: str, *summed: str) -> dict[str, tuple[Any, ...]]:
+    """A run-record model's rows (MediaSweep, RetentionPurge) per `key`: each `summed` field's
+    total, then the last `finished_at` (None: no run got to its end)."""
+    from django.db.models import Max, Sum
+
+    rows = model.objects.values_list(key).annotate(*(Sum(f) for f in summed), Max("finished_at"))
+    return {row[0]: tuple(row[1:]) for row in rows.order_by()}
+
+
 def _media_orphans() -> Iterator[Metric]:
     """The orphaned-media sweep's totals, summed over its rows (MediaSweep, two a day, kept):
     counters, whichever worker swept."""
-    from django.db.models import Max, Sum
-
     from webapp.ops.media import UPLOAD_FOLDERS
     from webapp.ops.models import MediaSweep
 
@@ -265,12 +272,7 @@ def _media_orphans() -> Iterator[Metric]:
         "When the orphaned-media sweep last went through the folder to its end (absent: never)",
         labels=["folder"],
     )
-    totals = {
-        folder: (n, size, fails, last)
-        for folder, n, size, fails, last in MediaSweep.objects.values_list("folder")
-        .annotate(Sum("deleted"), Sum("deleted_bytes"), Sum("failed"), Max("finished_at"))
-        .order_by()
-    }
+    totals = _run_totals(MediaSweep, "folder", "deleted", "deleted_bytes", "failed")
     for folder in sorted({u.folder for u in UPLOAD_FOLDERS} | totals.keys()):
         n, size, fails, last = totals.get(folder, (0, 0, 0, None))
         deleted.add_metric([folder], n)
@@ -283,8 +285,6 @@ def _media_orphans() -> Iterator[Metric]:
 
 def _retention() -> Iterator[Metric]:
     """The retention purge's totals, summed over its rows (RetentionPurge, three a day, kept)."""
-    from django.db.models import Max, Sum
-
     from webapp.ops.models import RetentionPurge
     from webapp.ops.retention import FRAMES, KINDS
 
@@ -309,12 +309,7 @@ def _retention() -> Iterator[Metric]:
         "When the retention purge last went through a kind to its end (absent: never)",
         labels=["kind"],
     )
-    totals = {
-        kind: (n, n_files, fails, last)
-        for kind, n, n_files, fails, last in RetentionPurge.objects.values_list("kind")
-        .annotate(Sum("deleted"), Sum("files_deleted"), Sum("files_failed"), Max("finished_at"))
-        .order_by()
-    }
+    totals = _run_totals(RetentionPurge, "kind", "deleted", "files_deleted", "files_failed")
     for kind in sorted(set(KINDS) | totals.keys()):
         n, n_files, fails, last = totals.get(kind, (0, 0, 0, None))
         deleted.add_metric([kind], n)

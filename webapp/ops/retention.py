@@ -49,7 +49,7 @@ FRAMES = "gate_frames"
 REQUESTS = "gate_requests"
 DELIVERIES = "webhook_deliveries"
 KINDS = (FRAMES, REQUESTS, DELIVERIES)
-_SETTINGS = {
+SETTINGS = {
     FRAMES: "GATE_FRAME_RETENTION_DAYS",
     REQUESTS: "GATE_REQUEST_LOG_RETENTION_DAYS",
     DELIVERIES: "WEBHOOK_LOG_RETENTION_DAYS",
@@ -107,14 +107,14 @@ def retention_purge(
     plan = retention_plan() if plan is None else plan
     for purged in plan:
         if purged.cutoff is None:
-            logger.info("retention: %s kept for ever (%s=0)", purged.kind, _SETTINGS[purged.kind])
+            logger.info("retention: %s kept for ever (%s=0)", purged.kind, SETTINGS[purged.kind])
             continue
         _purge_kind(purged, on_batch=on_batch)
     return plan
 
 
 def _retention_days(kind: str) -> int:
-    name = _SETTINGS[kind]
+    name = SETTINGS[kind]
     days = int(getattr(settings, name))
     if days < 0:
         raise ValueError(f"{name} must be 0 (keep for ever) or a number of days, got {days}")

@@ -21,6 +21,13 @@ SEVERITY_CHOICES = [
 ]
 
 
+def _date_field(label: str) -> forms.DateField:
+    """An optional date, picked with the browser's date input."""
+    return forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=label
+    )
+
+
 class QueueFilterForm(forms.Form):
     plate = forms.CharField(required=False, max_length=32, label=_("Plate"))
     status = forms.ChoiceField(required=False, choices=STATUS_CHOICES, label=_("Status"))
@@ -33,12 +40,8 @@ class QueueFilterForm(forms.Form):
         label=_("Severity"),
     )
     plate_format = forms.CharField(required=False, max_length=16, label=_("Format"))
-    date_from = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("From")
-    )
-    date_to = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("To")
-    )
+    date_from = _date_field(_("From"))
+    date_to = _date_field(_("To"))
     sort = forms.ChoiceField(required=False, choices=SORT_CHOICES, widget=forms.HiddenInput)
 
     def __init__(self, data: object = None, **kwargs: object) -> None:
@@ -107,12 +110,8 @@ class AuditFilterForm(forms.Form):
         choices=[("", _("Any action")), *AuditEntry.Action.choices],
         label=_("Action"),
     )
-    date_from = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("From")
-    )
-    date_to = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label=_("To")
-    )
+    date_from = _date_field(_("From"))
+    date_to = _date_field(_("To"))
 
     def __init__(self, data: object = None, **kwargs: object) -> None:
         super().__init__(data, **kwargs)

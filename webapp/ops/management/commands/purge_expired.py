@@ -9,15 +9,16 @@ from webapp.ops.retention import (
     DELIVERIES,
     FRAMES,
     REQUESTS,
+    SETTINGS,
     Purged,
     retention_plan,
     retention_purge,
 )
 
 _WHAT = {
-    FRAMES: ("gate frames", "GATE_FRAME_RETENTION_DAYS"),
-    REQUESTS: ("gate request logs", "GATE_REQUEST_LOG_RETENTION_DAYS"),
-    DELIVERIES: ("finished webhook deliveries", "WEBHOOK_LOG_RETENTION_DAYS"),
+    FRAMES: "gate frames",
+    REQUESTS: "gate request logs",
+    DELIVERIES: "finished webhook deliveries",
 }
 _KEPT = {FRAMES: "still being read", DELIVERIES: "not delivered nor given up yet"}
 
@@ -55,9 +56,9 @@ class Command(BaseCommand):
 
     @staticmethod
     def _summary(purged: Purged, *, dry_run: bool) -> str:
-        what, setting = _WHAT[purged.kind]
+        what = _WHAT[purged.kind]
         if purged.cutoff is None:
-            return f"{what}: kept for ever ({setting}=0)"
+            return f"{what}: kept for ever ({SETTINGS[purged.kind]}=0)"
         text = f"{what} older than {purged.days} days (before {purged.cutoff:%Y-%m-%d %H:%M %Z}): "
         if dry_run:
             text += f"{purged.expired} would be deleted"
