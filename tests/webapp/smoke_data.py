@@ -26,7 +26,8 @@ from tests.fixtures.factories import (
 )
 from tests.webapp.review.factories import RegisterRecordFactory
 from webapp.gates import services as gate_services
-from webapp.gates.models import AccessEntry, Device, DeviceRequest, Frame, Gate, Passage
+from webapp.gates.models import AccessEntry, Device, DeviceRequest, Frame, Gate, Passage, Site
+from webapp.gates.visits import visit_record
 from webapp.listings.models import Photo
 from webapp.partners.models import WebhookDelivery, WebhookEndpoint
 from webapp.partners.tokens import IssuedToken, token_create
@@ -49,6 +50,7 @@ class DemoRows:
     flag_to_dismiss: int
     flag_to_correct: int
     gate_id: int
+    site_id: int
     access_entry_to_delete: int
     frame_id: int
     webhook_endpoint_id: int
@@ -102,6 +104,7 @@ def demo_rows_create(*, moderator, partner) -> DemoRows:
         flag_to_dismiss=flags[2].pk,
         flag_to_correct=flags[3].pk,
         gate_id=gate.pk,
+        site_id=gate.site_id,
         access_entry_to_delete=spare_entry.pk,
         frame_id=frame.pk,
         webhook_endpoint_id=endpoint.pk,
@@ -116,7 +119,8 @@ def demo_rows_create(*, moderator, partner) -> DemoRows:
 
 def _gate_rows_create() -> tuple[Gate, Frame, tuple[Device, str]]:
     """What `gate_demo` makes, and one passage with its frame as the gates worker leaves it."""
-    gate = gate_services.gate_create(name="demo-gate", site="Demo site")
+    gate = gate_services.gate_create(name="demo-gate", site="Demo site", direction="entry")
+    Site.objects.filter(pk=gate.site_id).update(capacity=40, max_stay_hours=12)
     gate_services.device_create(gate=gate)  # the first row: the admin's "revoke" action takes it
     new_device = gate_services.device_create(gate=gate)
     device = new_device.device
@@ -127,6 +131,7 @@ def _gate_rows_create() -> tuple[Gate, Frame, tuple[Device, str]]:
         gate=gate, device=device, started_at=now, last_frame_at=now, frames_count=1,
         voted_plate=PLATE, confidence=0.9, decision="open", decided_at=now, decide_ms=120.0,
     )  # fmt: skip
+    visit_record(passage=passage)  # the car the entry gate opened for is on site
     frame = Frame.objects.create(
         passage=passage, device=device, client_frame_id="f-1",
         image=ContentFile(jpeg_bytes(), name="f-1.jpg"), width=64, height=48,

@@ -42,6 +42,7 @@ from tests.webapp.smoke_walk import (
 from webapp import urls as webapp_urls
 from webapp.gates import services as gate_services
 from webapp.gates.models import Passage
+from webapp.gates.visits import visit_record
 from webapp.review import services
 from webapp.review.models import MODERATORS_GROUP
 
@@ -84,12 +85,13 @@ def some_rows(moderator):
     other = FlagFactory(key="X", plate_text="KA0001XO")
     services.flag_dismiss(flag_id=other.pk, version=other.version, user=moderator, reason="ok")
     RegisterRecordFactory(plate_latin="AA1234BB")
-    gate = gate_services.gate_create(name="demo-gate")
+    gate = gate_services.gate_create(name="demo-gate", site="Demo site", direction="entry")
     now = timezone.now()
-    Passage.objects.create(
+    passage = Passage.objects.create(
         gate=gate, device=gate_services.device_create(gate=gate).device, started_at=now,
         last_frame_at=now, voted_plate="AA1234BB", confidence=0.9, decision="open",
     )  # fmt: skip
+    visit_record(passage=passage)
     return {"flag": flag}
 
 
@@ -112,6 +114,8 @@ def test_every_page_answers(staff_moderator, some_rows, settings):
         "/api/v1/plates/search/?q=AA1234BB": "AA1234B8",
         "/metrics": "platecheck_photos",
         "/metrics?gates": 'platecheck_gate_passages{decision="open",gate="demo-gate"} 1.0',
+        "/metrics?sites": 'platecheck_site_vehicles_inside{site="Demo site"} 1.0',
+        reverse("gates:sites"): "Demo site",
     }
     for url, expected in pages.items():
         response = staff_moderator.get(url)
@@ -187,6 +191,9 @@ def _calls_by_name(rows: DemoRows, moderator, reset_user) -> dict[str, list[Call
         "gates:passages": [Call(m, reverse("gates:passages"))],
         "gates:frame_image": [Call(m, reverse("gates:frame_image", args=[rows.frame_id]))],
         "gates:devices": [Call(m, reverse("gates:devices"))],
+        "gates:sites": [Call(m, reverse("gates:sites"))],
+        "gates:site": [Call(m, reverse("gates:site", args=[rows.site_id]) + "?plate=AA1234BB")],
+        "gates:site_visits_csv": [Call(m, reverse("gates:site_visits_csv", args=[rows.site_id]))],
         "gates:access_list": [
             Call(m, reverse("gates:access_list", args=[rows.gate_id])),
             Call(

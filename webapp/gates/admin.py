@@ -12,11 +12,13 @@ from webapp.gates.models import (
     Gate,
     Passage,
     Site,
+    Visit,
 )
 
 
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
+    list_display = ["name", "capacity", "max_stay_hours"]
     search_fields = ["name"]
 
 
@@ -33,7 +35,9 @@ class DeviceInline(admin.TabularInline):
 
 @admin.register(Gate)
 class GateAdmin(admin.ModelAdmin):
-    list_display = ["name", "site", "allow_confusable", "min_confidence", "deny_after_frames"]
+    list_display = [
+        "name", "site", "direction", "allow_confusable", "min_confidence", "deny_after_frames",
+    ]  # fmt: skip
     inlines = [DeviceInline]
     actions = ["add_device"]
 
@@ -113,6 +117,22 @@ class PassageAdmin(admin.ModelAdmin):
 class DeviceRequestAdmin(admin.ModelAdmin):
     list_display = ["created_at", "claimed_device_id", "method", "code", "reason", "address"]
     list_filter = ["accepted", "code"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(Visit)
+class VisitAdmin(admin.ModelAdmin):
+    """Read-only: visits are what the gates saw (`webapp.gates.visits`)."""
+
+    list_display = ["plate", "site", "state", "entered_at", "exited_at"]
+    list_filter = ["state", "site"]
+    search_fields = ["plate"]
+    raw_id_fields = ["entry_passage", "exit_passage"]
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

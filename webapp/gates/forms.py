@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from recognition.pipeline.regions import normalise_plate
 from webapp.gates.models import AccessEntry
 
 
@@ -36,3 +37,18 @@ class CsvImportForm(forms.Form):
     file = forms.FileField(
         label=_("File"), help_text="plate,valid_from,valid_until,days,hour_from,hour_until,note"
     )
+
+
+class VisitFilterForm(forms.Form):
+    plate = forms.CharField(
+        label=_("Plate"),
+        required=False,
+        max_length=32,
+        help_text=_("Cyrillic or Latin, spaces allowed; B and 8, O and 0 match each other."),
+    )
+    since = forms.DateField(
+        label=_("Since"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_plate(self) -> str:
+        return normalise_plate(self.cleaned_data["plate"])[:16]

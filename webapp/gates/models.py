@@ -12,16 +12,39 @@ from django.utils.translation import pgettext_lazy
 
 
 class Site(models.Model):
+    """A car park: its entry and exit gates count the vehicles on it (`Visit`)."""
+
     name = models.CharField(max_length=128, unique=True)
+    capacity = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Parking spaces: the site page shows how full it is."
+    )
+    max_stay_hours = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="A vehicle on site longer than this is marked as overstaying; blank: never.",
+    )
 
     def __str__(self) -> str:
         return self.name
+
+
+class Direction(models.TextChoices):
+    BOTH = "both", pgettext_lazy("gate direction", "Entry and exit")
+    ENTRY = "entry", pgettext_lazy("gate direction", "Entry")
+    EXIT = "exit", pgettext_lazy("gate direction", "Exit")
 
 
 class Gate(models.Model):
     name = models.CharField(max_length=64, unique=True)
     site = models.ForeignKey(
         Site, null=True, blank=True, on_delete=models.SET_NULL, related_name="gates"
+    )
+    direction = models.CharField(
+        max_length=8,
+        choices=Direction.choices,
+        default=Direction.BOTH,
+        help_text="An entry or exit gate of a site records its vehicles' visits when it opens; "
+        "a gate for both ways cannot tell arrivals from departures and records none.",
     )
     allow_confusable = models.BooleanField(
         default=False,
@@ -213,3 +236,40 @@ class DeviceRequest(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["device", "-created_at"])]
+
+
+class Visit(models.Model):
+    """One vehicle's stay on a site, from the entry gate's opening to the exit gate's.
+
+    Either end may be missing: a camera missed the plate, a gate was opened by hand, or a
+    device's queued frames have not arrived yet (they may fill it in later).
+    """
+
+    class State(models.TextChoices):
+        INSIDE = "inside", pgettext_lazy("visit", "On site")
+        LEFT = "left", pgettext_lazy("visit", "Left")
+        EXIT_UNSEEN = "exit_unseen", pgettext_lazy("visit", "Entered again, exit not seen")
+        ENTRY_UNSEEN = "entry_unseen", pgettext_lazy("visit", "Left, entry not seen")
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="visits")
+    plate = models.CharField(max_length=16, help_text="As voted at the first gate that saw it.")
+    plate_key = models.CharField(
+        max_length=16, help_text="The plate with OCR-confusable characters folded: the match key."
+    )
+    state = models.CharField(max_length=16, choices=State.choices)
+    entry_passage = models.OneToOneField(
+        Passage, null=True, blank=True, on_delete=models.SET_NULL, related_name="visit_entered"
+    )
+    exit_passage = models.OneToOneField(
+        Passage, null=True, blank=True, on_delete=models.SET_NULL, related_name="visit_left"
+    )
+    entered_at = models.DateTimeField(null=True, blank=True)
+    exited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["site", "plate_key", "entered_at"]),
+            models.Index(fields=["site", "state", "entered_at"]),
+            models.Index(fields=["site", "-exited_at"]),
+        ]

@@ -1,8 +1,10 @@
-"""Operator pages: live passages, a gate's access list, device status."""
+"""Operator pages: live passages, a gate's access list, device status, sites and visits."""
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
+from datetime import date, datetime, time
 from functools import wraps
 from typing import Any
 
@@ -10,14 +12,22 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
 from webapp.gates import selectors, services
-from webapp.gates.forms import AccessEntryForm, CsvImportForm
-from webapp.gates.models import Frame, Gate, Passage
+from webapp.gates.forms import AccessEntryForm, CsvImportForm, VisitFilterForm
+from webapp.gates.models import Frame, Gate, Passage, Site
 
 OPERATORS_GROUP = "Gate operators"
 View = Callable[..., HttpResponse]
@@ -52,7 +62,7 @@ def passages_live(request: HttpRequest) -> HttpResponse:
                 "record": selectors.passage_register_record(passage=passage),
             }
         )
-    return render(request, "gates/passages.html", {"rows": rows, "gates": Gate.objects.all()})
+    return render(request, "gates/passages.html", {"rows": rows, "gates": _gates()})
 
 
 def _images_gone(passage: Passage, frame: Frame | None) -> str:
@@ -100,6 +110,7 @@ def access_list(request: HttpRequest, gate_id: int) -> HttpResponse:
             "entries": gate.access_entries.select_related("added_by"),
             "form": form,
             "import_form": CsvImportForm(),
+            "gates": _gates(),
         },
     )
 
@@ -144,4 +155,70 @@ def access_export(request: HttpRequest, gate_id: int) -> HttpResponse:
 
 @operator_required
 def devices(request: HttpRequest) -> HttpResponse:
-    return render(request, "gates/devices.html", {"statuses": selectors.device_statuses()})
+    return render(
+        request,
+        "gates/devices.html",
+        {"statuses": selectors.device_statuses(), "gates": _gates()},
+    )
+
+
+@operator_required
+def sites(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "gates/sites.html", {"statuses": selectors.site_statuses(), "gates": _gates()}
+    )
+
+
+@operator_required
+def site_detail(request: HttpRequest, site_id: int) -> HttpResponse:
+    site = get_object_or_404(Site, pk=site_id)
+    form = VisitFilterForm(request.GET or None)
+    plate = form.cleaned_data["plate"] if form.is_valid() else ""
+    inside = selectors.site_stays_inside(site=site)
+    return render(
+        request,
+        "gates/site.html",
+        {
+            "site": site,
+            "form": form,
+            "inside": inside,
+            "status": selectors.SiteStatus(
+                site=site,
+                inside=len(inside),
+                overstaying=sum(stay.overstaying for stay in inside),
+            ),
+            "visits": selectors.site_visits(site=site, plate=plate),
+            "gates": _gates(),
+        },
+    )
+
+
+@operator_required
+def site_visits_export(request: HttpRequest, site_id: int) -> StreamingHttpResponse:
+    site = get_object_or_404(Site, pk=site_id)
+    form = VisitFilterForm(request.GET or None)
+    since = form.cleaned_data.get("since") if form.is_valid() else None
+    rows = selectors.site_visits_csv(site=site, since=_day_start(since))
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="visits-{site.pk}.csv"'
+    return response
+
+
+def _gates() -> QuerySet[Gate]:
+    return Gate.objects.all()
+
+
+def _day_start(day: date | None) -> datetime | None:
+    if day is None:
+        return None
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class _Echo:
+    """A file for csv.writer that hands each row back, to stream the export."""
+
+    def write(self, value: str) -> str:
+        return value

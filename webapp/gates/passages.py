@@ -24,6 +24,7 @@ from recognition.pipeline.regions import normalise_plate
 from recognition.pipeline.types import EngineUnavailable, PhotoResult
 from webapp.gates import rules, selectors
 from webapp.gates.models import Decision, Device, Frame, Passage
+from webapp.gates.visits import visit_record
 from webapp.storage import file_write
 
 logger = logging.getLogger(__name__)
@@ -192,7 +193,10 @@ def passage_vote(*, frame: Frame) -> Frame:
             min_confidence=gate.min_confidence,
             deny_after_frames=gate.deny_after_frames,
         )
+        opened_before = passage.decision == Decision.OPEN
         _passage_update(passage, frame, frames, voted, verdict)
+        if passage.decision == Decision.OPEN and not opened_before:
+            visit_record(passage=passage)  # the site's entry or exit gate let it through
         frame.passage = passage
         frame.decision = passage.decision
         frame.save(update_fields=_READ_FIELDS)

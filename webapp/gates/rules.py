@@ -110,6 +110,12 @@ def plates_match(read: str, listed: str, *, allow_confusable: bool) -> bool:
     return a in _GROUP_OF and _GROUP_OF[a] == _GROUP_OF.get(b)
 
 
+def confusable_key(plate: str) -> str:
+    """`plate` with each confusable character folded to its group's first: two readings of one
+    plate that differ only within groups (`AA1234B8`, `AA1234BB`) get the same key."""
+    return "".join(_GROUP_OF.get(ch, ch)[0] for ch in plate)
+
+
 @dataclass(frozen=True)
 class Verdict:
     decision: str  # "open" | "deny" | "unknown"

@@ -155,6 +155,7 @@ def _gates() -> Iterator[Metric]:
     from django.db.models import Count
 
     from webapp.gates.models import Device, Passage
+    from webapp.gates.selectors import site_statuses
 
     now = timezone.now()
     since = now - LATENCY_WINDOW
@@ -192,7 +193,21 @@ def _gates() -> Iterator[Metric]:
         is_active=True, last_seen_at__isnull=False
     ).values_list("gate__name", "device_id", "last_seen_at"):
         silent.add_metric([gate, device], (now - seen).total_seconds())
-    yield from (passages, decide, silent)
+    inside = GaugeMetricFamily(
+        "platecheck_site_vehicles_inside",
+        "Vehicles on a site now: let in by an entry gate, not yet seen by an exit gate",
+        labels=["site"],
+    )
+    overstaying = GaugeMetricFamily(
+        "platecheck_site_vehicles_overstaying",
+        "Vehicles on a site for longer than its max_stay_hours (sites that set one)",
+        labels=["site"],
+    )
+    for status in site_statuses(now=now):
+        inside.add_metric([status.site.name], status.inside)
+        if status.site.max_stay_hours:
+            overstaying.add_metric([status.site.name], status.overstaying)
+    yield from (passages, decide, silent, inside, overstaying)
 
 
 def _webhooks() -> Iterator[Metric]:

@@ -9,6 +9,7 @@ when the test runs. A "serious" or "critical" violation fails the page it was fo
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +19,8 @@ from django.utils import timezone
 from tests.fixtures.factories import jpeg_bytes
 from tests.webapp.review.test_browser_pages import _login, review_data  # noqa: F401 (a fixture)
 from webapp.gates import services as gate_services
-from webapp.gates.models import Frame, Gate, Passage
+from webapp.gates.models import Direction, Frame, Gate, Passage, Site
+from webapp.gates.visits import visit_record
 from webapp.review import services as review_services
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -50,7 +52,24 @@ def pages_data(review_data):  # noqa: F811 (the fixture imported above)
         confidence=0.91, corners=[[200, 150], [420, 150], [420, 200], [200, 200]], decision="deny",
     )  # fmt: skip
     gate_services.access_entry_add(gate=gate, plate="KA0101AM", days="01234", added_by=moderator)
-    return {"flags": flags, "gate": gate}
+    # the gate lets cars into a car park: one on site for too long, one that has left
+    site = Site.objects.create(name="Car park", capacity=20, max_stay_hours=8)
+    Gate.objects.filter(pk=gate.pk).update(site=site, direction=Direction.ENTRY)
+    way_out = gate_services.gate_create(name="out", site=site.name, direction=Direction.EXIT)
+    exit_device = gate_services.device_create(gate=way_out).device
+    for plate, hours_ago, exit_gate in [("AA1234BB", 9, None), ("KA0101AM", 3, way_out)]:
+        entered = passage.device.passages.create(
+            gate_id=gate.pk, started_at=now - timedelta(hours=hours_ago), last_frame_at=now,
+            voted_plate=plate, decision="open",
+        )  # fmt: skip
+        visit_record(passage=entered)
+        if exit_gate is not None:
+            left = exit_device.passages.create(
+                gate=exit_gate, started_at=now - timedelta(hours=1), last_frame_at=now,
+                voted_plate=plate, decision="open",
+            )  # fmt: skip
+            visit_record(passage=left)
+    return {"flags": flags, "gate": gate, "site": site}
 
 
 def _goto(path: Callable[[dict[str, Any]], str]) -> Callable[..., None]:
@@ -102,6 +121,8 @@ PAGES: dict[str, tuple[bool, Callable[..., None]]] = {
     "gate_passages": (True, _goto(lambda d: "/gates/")),
     "gate_devices": (True, _goto(lambda d: "/gates/devices/")),
     "gate_access_list": (True, _goto(lambda d: f"/gates/{d['gate'].pk}/access/")),
+    "gate_sites": (True, _goto(lambda d: "/gates/sites/")),
+    "gate_site": (True, _goto(lambda d: f"/gates/sites/{d['site'].pk}/")),
 }
 
 

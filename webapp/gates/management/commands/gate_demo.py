@@ -8,12 +8,15 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from webapp.gates import services
-from webapp.gates.models import AccessEntry, BlockEntry, Device
+from webapp.gates.models import AccessEntry, BlockEntry, Device, Direction, Site
 
 DEMO_GATE = "demo-gate"
 # Some of the sample photos' plates (webapp/listings/sample_data/photos): the others are denied.
 DEMO_ALLOWED = ("AA1234BB", "AE2020OP", "KA0101AM")
 DEMO_BLOCKED = "BC7777AX"
+DEMO_SITE = "Demo site"
+DEMO_SPACES = 40
+DEMO_MAX_STAY_HOURS = 12
 
 
 class Command(BaseCommand):
@@ -26,7 +29,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         config = Path(str(options["config_out"]))
-        gate = services.gate_create(name=DEMO_GATE, site="Demo site")
+        # The demo's camera watches the car park's way in: each car it opens for is on site
+        # until an exit gate sees it (/gates/sites/).
+        gate = services.gate_create(name=DEMO_GATE, site=DEMO_SITE, direction=Direction.ENTRY)
+        Site.objects.filter(pk=gate.site_id, capacity=None).update(
+            capacity=DEMO_SPACES, max_stay_hours=DEMO_MAX_STAY_HOURS
+        )
         device_id = _config_device(config)
         if not Device.objects.filter(device_id=device_id, gate=gate, is_active=True).exists():
             # The secret is only known when the device is made: make it with its config file.

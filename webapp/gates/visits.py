@@ -1,0 +1,124 @@
+"""Writes for visits: a site's entry and exit gates opening for a plate make its stays.
+
+`visit_record` runs in the passage's own transaction, once, when the passage first opens
+(`passages.passage_vote`). A device's offline queue may send frames up to a week late, so each
+end of a stay is placed by its capture time (the passage's `started_at`), not by arrival:
+
+- an entry at `t` first completes the "entry not seen" visit whose exit is the first after `t`
+  (the exit arrived before the entry's frames did); otherwise it starts a visit, which is
+  "on site", or "entered again, exit not seen" when the plate is known to have entered again
+  later without a seen exit. An earlier visit still "on site" becomes "entered again, exit not
+  seen": the vehicle cannot be inside twice.
+- an exit at `t` ends the plate's latest visit that entered by `t`, if that has no exit yet;
+  otherwise it is a visit of its own, "left, entry not seen".
+
+A plate opening the same end twice within `REPEAT_WINDOW` is one arrival (or departure), seen
+again. Readings of one plate at two gates may differ in a confusable character (`B`/`8`), so
+a stay's ends are matched on `rules.confusable_key`. Each site's visits are written one passage
+at a time (its row is locked): an entry and an exit gate deciding at once must not both miss
+the other.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from webapp.gates import rules
+from webapp.gates.models import Direction, Passage, Site, Visit
+
+logger = logging.getLogger(__name__)
+
+# A car waiting at the barrier makes a new passage whenever its frames are more than the gate's
+# passage_gap_s apart (a slow first read, a pause in traffic): a second opening for the same
+# plate at the same end of a stay within this window is the same arrival or departure.
+REPEAT_WINDOW = timedelta(minutes=2)
+
+
+@transaction.atomic  # a savepoint in the passage's own transaction; its own one elsewhere
+def visit_record(*, passage: Passage) -> Visit | None:
+    """The visit this opened passage starts, ends or completes; None where it counts none (a
+    gate for both ways or of no site, no voted plate, a passage already recorded)."""
+    gate = passage.gate
+    if gate.site_id is None or gate.direction == Direction.BOTH or not passage.voted_plate:
+        return None
+    Site.objects.select_for_update().filter(pk=gate.site_id).first()
+    if Visit.objects.filter(entry_passage=passage).exists():
+        return None
+    if Visit.objects.filter(exit_passage=passage).exists():
+        return None
+    key = rules.confusable_key(passage.voted_plate)
+    plate_visits = Visit.objects.filter(site_id=gate.site_id, plate_key=key)
+    if gate.direction == Direction.ENTRY:
+        visit = _entry(passage, key, plate_visits)
+    else:
+        visit = _exit(passage, key, plate_visits)
+    logger.info(
+        "visit %s of %s at %s: %s", visit.pk, visit.plate, gate.name, visit.get_state_display()
+    )
+    return visit
+
+
+def _entry(passage: Passage, key: str, plate_visits: QuerySet[Visit]) -> Visit:
+    at = passage.started_at
+    same = plate_visits.filter(
+        entered_at__gte=at - REPEAT_WINDOW, entered_at__lte=at + REPEAT_WINDOW
+    ).first()
+    if same is not None:
+        return same
+    later_exit = (
+        plate_visits.filter(state=Visit.State.ENTRY_UNSEEN, exited_at__gte=at)
+        .order_by("exited_at", "id")
+        .first()
+    )
+    if (
+        later_exit is not None
+        and not plate_visits.filter(
+            entered_at__gt=at, entered_at__lte=later_exit.exited_at
+        ).exists()
+    ):
+        later_exit.entry_passage = passage
+        later_exit.entered_at = at
+        later_exit.state = Visit.State.LEFT
+        later_exit.save(update_fields=["entry_passage", "entered_at", "state"])
+        return later_exit
+    entered_again = plate_visits.filter(entered_at__gt=at).exists()
+    plate_visits.filter(state=Visit.State.INSIDE, entered_at__lt=at).update(
+        state=Visit.State.EXIT_UNSEEN
+    )
+    return Visit.objects.create(
+        site_id=passage.gate.site_id,
+        plate=passage.voted_plate,
+        plate_key=key,
+        state=Visit.State.EXIT_UNSEEN if entered_again else Visit.State.INSIDE,
+        entry_passage=passage,
+        entered_at=at,
+    )
+
+
+def _exit(passage: Passage, key: str, plate_visits: QuerySet[Visit]) -> Visit:
+    at = passage.started_at
+    same = plate_visits.filter(
+        exited_at__gte=at - REPEAT_WINDOW, exited_at__lte=at + REPEAT_WINDOW
+    ).first()
+    if same is not None:
+        return same
+    # The plate's last entry by then: a stay ended already means this exit is not its end.
+    stay = plate_visits.filter(entered_at__lte=at).order_by("-entered_at", "-id").first()
+    if stay is not None and stay.exited_at is None:
+        stay.exit_passage = passage
+        stay.exited_at = at
+        stay.state = Visit.State.LEFT
+        stay.save(update_fields=["exit_passage", "exited_at", "state"])
+        return stay
+    return Visit.objects.create(
+        site_id=passage.gate.site_id,
+        plate=passage.voted_plate,
+        plate_key=key,
+        state=Visit.State.ENTRY_UNSEEN,
+        exit_passage=passage,
+        exited_at=at,
+    )
