@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.disk",
     "tests.fixtures.db_proxy",
+    "tests.fixtures.netns",
 ]
 
 

@@ -2,73 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 from celery.schedules import crontab
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def envstr(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
-
-
-def envbool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    if value.lower() in {"1", "true", "yes", "on"}:
-        return True
-    if value.lower() in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError(f"{name} must be a boolean, got {value!r}")
-
-
-def envint(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return default if value is None or value == "" else int(value)
-
-
-def envlist(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in envstr(name, default).split(",") if item.strip()]
-
-
-_DB_ENGINES = {
-    "postgres": "django.db.backends.postgresql",
-    "postgresql": "django.db.backends.postgresql",
-    "sqlite": "django.db.backends.sqlite3",
-}
-
-
-def database_from_url(url: str) -> dict[str, object]:
-    """Parse `postgres://user:pass@host:port/name?opt=v` or `sqlite:///relative/or//abs/path`."""
-    parts = urlsplit(url)
-    if parts.scheme not in _DB_ENGINES:
-        raise ValueError(f"unsupported DATABASE_URL scheme {parts.scheme!r}")
-    engine = _DB_ENGINES[parts.scheme]
-    if engine.endswith("sqlite3"):
-        path = unquote(parts.path)
-        # sqlite:///db.sqlite3 is relative to the repo, sqlite:////abs/db.sqlite3 absolute.
-        name = Path(path[1:])
-        return {"ENGINE": engine, "NAME": name if name.is_absolute() else BASE_DIR / name}
-    # psycopg waits up to 130 s for a host that does not answer, past gunicorn's timeout; this
-    # fails the request in seconds, answered 503 (webapp/outage.py). The URL's own value wins.
-    options = dict(parse_qsl(parts.query))
-    options.setdefault("connect_timeout", str(envint("DB_CONNECT_TIMEOUT", 5)))
-    return {
-        "ENGINE": engine,
-        "NAME": unquote(parts.path.lstrip("/")),
-        "USER": unquote(parts.username or ""),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": parts.hostname or "",
-        "PORT": str(parts.port or ""),
-        "OPTIONS": options,
-        "CONN_MAX_AGE": envint("DB_CONN_MAX_AGE", 60),
-        "CONN_HEALTH_CHECKS": True,
-    }
-
+from webapp.env import BASE_DIR, database_from_url, envbool, envint, envlist, envstr
 
 SECRET_KEY = envstr("SECRET_KEY", "dev-only-insecure-key-change-me")
 DEBUG = envbool("DEBUG", default=False)
@@ -497,3 +435,17 @@ CELERY_BEAT_SCHEDULE["purge-expired"] = {
     # a stopped purge left behind its row.
     "schedule": crontab(hour=envint("RETENTION_PURGE_HOUR", 4), minute=0),
 }
+# Backups (webapp/ops/backup.py, `manage.py backup` and `backup_verify`): the database and the
+# media store, daily at BACKUP_HOUR:15 into a new folder of BACKUP_DIR (empty: no scheduled
+# backup), the newest BACKUP_KEEP kept; with BACKUP_VERIFY each is restored into a scratch
+# database on the same server and compared, table by table, before it counts as good.
+_BACKUP_DIR = envstr("BACKUP_DIR", "var/backups")
+BACKUP_DIR = (BASE_DIR / _BACKUP_DIR) if _BACKUP_DIR else None  # an absolute path stays itself
+BACKUP_KEEP = envint("BACKUP_KEEP", 7)
+BACKUP_VERIFY = envbool("BACKUP_VERIFY", default=True)
+if BACKUP_DIR is not None:
+    CELERY_BEAT_SCHEDULE["backup"] = {
+        "task": "webapp.ops.tasks.backup",
+        # Before the retention purge (RETENTION_PURGE_HOUR:00) deletes the day's oldest frames.
+        "schedule": crontab(hour=envint("BACKUP_HOUR", 3), minute=15),
+    }

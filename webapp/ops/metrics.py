@@ -336,6 +336,39 @@ def _retention() -> Iterator[Metric]:
     yield from (deleted, files, failed, finished)
 
 
+def _backups() -> Iterator[Metric]:
+    """The last good backup, the last restore that proved one, and the backups that failed."""
+    from django.db.models import Count, Max, Q
+
+    from webapp.ops.models import Backup
+
+    figures = Backup.objects.aggregate(
+        made=Max("finished_at", filter=Q(ok=True)),
+        verified=Max("verified_at", filter=Q(verify_ok=True)),
+        failed=Count("id", filter=Q(ok=False, finished_at__isnull=False)),
+        refuted=Count("id", filter=Q(verify_ok=False)),
+    )
+    made = GaugeMetricFamily(
+        "platecheck_backup_last_success_timestamp_seconds",
+        "When the last whole backup finished (absent: never); alert when over a day old",
+    )
+    verified = GaugeMetricFamily(
+        "platecheck_backup_last_verified_timestamp_seconds",
+        "When a backup last restored with every table's rows as dumped (absent: never)",
+    )
+    for family, at in ((made, figures["made"]), (verified, figures["verified"])):
+        if at is not None:
+            family.add_metric([], at.timestamp())
+    failures = CounterMetricFamily(
+        "platecheck_backup_failures",
+        "Backups that could not be made (`failed`) or failed their restore check (`verify`)",
+        labels=["stage"],
+    )
+    failures.add_metric(["failed"], figures["failed"])
+    failures.add_metric(["verify"], figures["refuted"])
+    yield from (made, verified, failures)
+
+
 def _stage_seconds(timings: dict, stage: str) -> float | None:
     if stage == "total":
         parts = [timings.get(s) for s in STAGES]
@@ -363,6 +396,7 @@ class PlatecheckCollector(Collector):
             ("crosschecks", _crosschecks),
             ("media", _media_orphans),
             ("retention", _retention),
+            ("backups", _backups),
         ):
             try:
                 yield from list(part())

@@ -52,3 +52,28 @@ class RetentionPurge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} purge of {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Backup(models.Model):
+    """One backup (webapp/ops/backup.py) and, once checked, its restore's result."""
+
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    folder = models.CharField(max_length=500)
+    ok = models.BooleanField(default=False, help_text="Whole and in its folder.")
+    error = models.TextField(blank=True)
+    database_bytes = models.PositiveBigIntegerField(default=0)
+    media_files = models.PositiveBigIntegerField(default=0)
+    media_bytes = models.PositiveBigIntegerField(default=0)
+    media_linked = models.PositiveBigIntegerField(
+        default=0, help_text="Files hard-linked to the previous backup's copy (unchanged)."
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verify_ok = models.BooleanField(null=True, blank=True)
+    verify_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"backup of {self.started_at:%Y-%m-%d %H:%M}"

@@ -1,21 +1,25 @@
-"""Celery adapters for operations: the daily orphaned-media sweep and retention purge (beat,
-settings.py)."""
+"""Celery adapters for operations: the daily orphaned-media sweep, retention purge and backup
+(beat, settings.py)."""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from webapp.ops import media, retention
+from webapp.ops.backup import BackupFailed, backup_create
+from webapp.ops.backup_verify import backup_verify
 
 logger = logging.getLogger(__name__)
 
 MEDIA_ORPHANS_SWEEP_TASK = "webapp.ops.tasks.media_orphans_sweep"
 PURGE_EXPIRED_TASK = "webapp.ops.tasks.purge_expired"
+BACKUP_TASK = "webapp.ops.tasks.backup"
 
 
 @shared_task(
@@ -63,3 +67,27 @@ def purge_expired() -> int:
         logger.warning("retention: stopped at the time limit; the next run carries on")
         return 0
     return sum(kind.deleted for kind in purged)
+
+
+@shared_task(
+    name=BACKUP_TASK,
+    queue="default",
+    # Acknowledged when it starts: a backup outlasting the broker's visibility timeout must not
+    # start again on a second worker (the lock file would refuse it anyway).
+    acks_late=False,
+    ignore_result=True,
+    # The dump, the day's new media files and, with BACKUP_VERIFY, a whole restore.
+    soft_time_limit=6 * 3600,
+    time_limit=6 * 3600 + 300,
+)
+def backup() -> bool:
+    """Beat, daily: a backup into BACKUP_DIR, checked by restoring it when BACKUP_VERIFY."""
+    if settings.BACKUP_DIR is None:
+        return False
+    try:
+        row = backup_create(root=settings.BACKUP_DIR, keep=settings.BACKUP_KEEP)
+    except BackupFailed:
+        return False  # logged, and its row says why: /metrics shows the last success's age
+    if settings.BACKUP_VERIFY:
+        return backup_verify(Path(row.folder)).ok
+    return True
