@@ -24,7 +24,6 @@ backup runs at a time (a lock file in `root`).
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -45,6 +44,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 from psycopg.conninfo import make_conninfo
 
+from recognition.pipeline.weights import sha256_file
 from webapp.ops.models import Backup
 
 logger = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ def _database_dump(folder: Path) -> dict[str, object]:
         "database": connection.vendor,
         "database_file": target.name,
         "database_bytes": target.stat().st_size,
-        "database_sha256": file_sha256(target),
+        "database_sha256": sha256_file(target),
         "row_counts": counts,
         "migrations": sorted(
             f"{app}.{name}"
@@ -276,14 +276,6 @@ def sqlite_counts(conn: object) -> dict[str, int]:
         name: int(conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])  # type: ignore[attr-defined]
         for (name,) in tables
     }
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # --- the media store ---------------------------------------------------------------------------

@@ -16,10 +16,10 @@ import psycopg
 from django.conf import settings
 from django.utils import timezone
 
+from recognition.pipeline.weights import sha256_file
 from webapp.ops.backup import (
     MANIFEST,
     MEDIA,
-    file_sha256,
     media_files,
     pg_connect,
     pg_conninfo,
@@ -64,7 +64,7 @@ def backup_verify(folder: Path) -> Verified:
     dump = folder / str(manifest["database_file"])
     if not dump.is_file():
         result.problems.append(f"{dump.name} is missing")
-    elif file_sha256(dump) != manifest["database_sha256"]:
+    elif sha256_file(dump) != manifest["database_sha256"]:
         result.problems.append(f"{dump.name} is not the file the backup wrote (sha256 differs)")
     _media_check(folder / MEDIA, manifest, result)
     if not result.problems:

@@ -11,29 +11,16 @@ from __future__ import annotations
 import threading
 
 import pytest
-from django.db import connections
 
 from registry import crosscheck as rules
 from tests.fixtures.factories import FlagFactory, ListingFactory
-from tests.fixtures.locks import until_done_or_waiting_for_a_lock
+from tests.fixtures.locks import in_thread, until_done_or_waiting_for_a_lock
 from webapp.checks import services as checks
 from webapp.checks.models import Flag
 from webapp.review import services as review
 
 # How long one side waits for the other; generous, the machine is shared.
 WAIT_S = 20
-
-
-def _in_thread(target, errors: list[BaseException]) -> threading.Thread:  # type: ignore[no-untyped-def]
-    def run() -> None:
-        try:
-            target()
-        except BaseException as exc:  # reported by the test
-            errors.append(exc)
-        finally:
-            connections.close_all()  # this thread's own connection
-
-    return threading.Thread(target=run, daemon=True)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -52,11 +39,11 @@ def test_a_decision_committing_while_the_cross_check_holds_its_listing_does_not_
 
     monkeypatch.setattr(rules, "crosscheck", crosscheck)
     errors: list[BaseException] = []
-    checking = _in_thread(lambda: checks.listing_crosscheck(listing_id=flag.listing_id), errors)
+    checking = in_thread(lambda: checks.listing_crosscheck(listing_id=flag.listing_id), errors)
     checking.start()
     assert listing_locked.wait(WAIT_S), "the cross-check never started"
     # when a moderator confirms one of its flags meanwhile (it locks the flag, then commits)
-    deciding = _in_thread(
+    deciding = in_thread(
         lambda: review.flag_confirm(flag_id=flag.pk, version=flag.version, user=moderator),
         errors,
     )

@@ -11,12 +11,12 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.management import call_command
-from django.db import connections, transaction
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
 from tests.fixtures.gate_engine import frame_jpeg, teach
-from tests.fixtures.locks import until_done_or_waiting_for_a_lock
+from tests.fixtures.locks import in_thread, until_done_or_waiting_for_a_lock
 from tests.webapp.gates.conftest import signed_headers
 from webapp.gates import services
 from webapp.gates.models import Decision, Direction, Gate, Passage, Site, Visit
@@ -353,11 +353,11 @@ def test_an_exit_deciding_while_the_entry_is_being_stored_waits_for_it_and_ends_
             stored.set()
             commit.wait(WAIT_S)
 
-    entering = _in_thread(enter, errors)
+    entering = in_thread(enter, errors)
     entering.start()
     assert stored.wait(WAIT_S)
     # when: the exit gate opens for it meanwhile
-    exiting = _in_thread(lambda: visit_record(passage=leaving), errors)
+    exiting = in_thread(lambda: visit_record(passage=leaving), errors)
     exiting.start()
     until_done_or_waiting_for_a_lock(exiting, WAIT_S)
     commit.set()
@@ -369,15 +369,3 @@ def test_an_exit_deciding_while_the_entry_is_being_stored_waits_for_it_and_ends_
 
 
 WAIT_S = 20  # how long one side waits for the other; generous, the machine is shared
-
-
-def _in_thread(target, errors: list[BaseException]) -> threading.Thread:  # type: ignore[no-untyped-def]
-    def run() -> None:
-        try:
-            target()
-        except BaseException as exc:  # reported by the test
-            errors.append(exc)
-        finally:
-            connections.close_all()  # this thread's own connection
-
-    return threading.Thread(target=run, daemon=True)
