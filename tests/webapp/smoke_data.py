@@ -26,7 +26,16 @@ from tests.fixtures.factories import (
 )
 from tests.webapp.review.factories import RegisterRecordFactory
 from webapp.gates import services as gate_services
-from webapp.gates.models import AccessEntry, Device, DeviceRequest, Frame, Gate, Passage, Site
+from webapp.gates.models import (
+    AccessEntry,
+    Device,
+    DeviceRequest,
+    Frame,
+    Gate,
+    Passage,
+    Site,
+    Visit,
+)
 from webapp.gates.visits import visit_record
 from webapp.listings.models import Photo
 from webapp.partners.models import WebhookDelivery, WebhookEndpoint
@@ -51,6 +60,7 @@ class DemoRows:
     flag_to_correct: int
     gate_id: int
     site_id: int
+    visit_id: int
     access_entry_to_delete: int
     frame_id: int
     webhook_endpoint_id: int
@@ -105,6 +115,7 @@ def demo_rows_create(*, moderator, partner) -> DemoRows:
         flag_to_correct=flags[3].pk,
         gate_id=gate.pk,
         site_id=gate.site_id,
+        visit_id=Visit.objects.get(site_id=gate.site_id).pk,
         access_entry_to_delete=spare_entry.pk,
         frame_id=frame.pk,
         webhook_endpoint_id=endpoint.pk,
@@ -131,7 +142,8 @@ def _gate_rows_create() -> tuple[Gate, Frame, tuple[Device, str]]:
         gate=gate, device=device, started_at=now, last_frame_at=now, frames_count=1,
         voted_plate=PLATE, confidence=0.9, decision="open", decided_at=now, decide_ms=120.0,
     )  # fmt: skip
-    visit_record(passage=passage)  # the car the entry gate opened for is on site
+    visit = visit_record(passage=passage)  # the car the entry gate opened for is on site
+    assert visit is not None
     frame = Frame.objects.create(
         passage=passage, device=device, client_frame_id="f-1",
         image=ContentFile(jpeg_bytes(), name="f-1.jpg"), width=64, height=48,

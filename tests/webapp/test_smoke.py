@@ -197,6 +197,14 @@ def _calls_by_name(rows: DemoRows, moderator, reset_user) -> dict[str, list[Call
         "gates:sites": [Call(m, reverse("gates:sites"))],
         "gates:site": [Call(m, reverse("gates:site", args=[rows.site_id]) + "?plate=AA1234BB")],
         "gates:site_visits_csv": [Call(m, reverse("gates:site_visits_csv", args=[rows.site_id]))],
+        "gates:visit_close": [
+            Call(
+                m,
+                reverse("gates:visit_close", args=[rows.site_id, rows.visit_id]),
+                "post",
+                expected=REDIRECT,
+            )
+        ],
         "gates:access_list": [
             Call(m, reverse("gates:access_list", args=[rows.gate_id])),
             Call(

@@ -248,7 +248,7 @@ class Visit(models.Model):
     class State(models.TextChoices):
         INSIDE = "inside", pgettext_lazy("visit", "On site")
         LEFT = "left", pgettext_lazy("visit", "Left")
-        EXIT_UNSEEN = "exit_unseen", pgettext_lazy("visit", "Entered again, exit not seen")
+        EXIT_UNSEEN = "exit_unseen", pgettext_lazy("visit", "Exit not seen")
         ENTRY_UNSEEN = "entry_unseen", pgettext_lazy("visit", "Left, entry not seen")
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="visits")
@@ -265,6 +265,11 @@ class Visit(models.Model):
     )
     entered_at = models.DateTimeField(null=True, blank=True)
     exited_at = models.DateTimeField(null=True, blank=True)
+    # An operator who took a vehicle off the site by hand (its exit was missed).
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

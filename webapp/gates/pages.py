@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_POST
 
-from webapp.gates import selectors, services
+from webapp.gates import selectors, services, visits
 from webapp.gates.forms import AccessEntryForm, CsvImportForm, VisitFilterForm
 from webapp.gates.models import Frame, Gate, Passage, Site
 
@@ -191,6 +191,21 @@ def site_detail(request: HttpRequest, site_id: int) -> HttpResponse:
             "gates": _gates(),
         },
     )
+
+
+@operator_required
+@require_POST
+def visit_close(request: HttpRequest, site_id: int, visit_id: int) -> HttpResponse:
+    site = get_object_or_404(Site, pk=site_id)
+    try:
+        visit = visits.visit_close(site=site, visit_id=visit_id, user=request.user)
+    except visits.NotOnSite:
+        messages.error(request, gettext("Nothing changed: that vehicle is no longer on site."))
+    else:
+        messages.success(
+            request, gettext("%(plate)s is no longer on site.") % {"plate": visit.plate}
+        )
+    return redirect("gates:site", site_id=site.pk)
 
 
 @operator_required

@@ -13,6 +13,11 @@ urlpatterns = [
     path("sites/", pages.sites, name="sites"),
     path("sites/<int:site_id>/", pages.site_detail, name="site"),
     path("sites/<int:site_id>/visits.csv", pages.site_visits_export, name="site_visits_csv"),
+    path(
+        "sites/<int:site_id>/visits/<int:visit_id>/close/",
+        pages.visit_close,
+        name="visit_close",
+    ),
     path("<int:gate_id>/access/", pages.access_list, name="access_list"),
     path("<int:gate_id>/access/import/", pages.access_import, name="access_import"),
     path("<int:gate_id>/access/export/", pages.access_export, name="access_export"),

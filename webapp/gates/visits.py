@@ -6,14 +6,15 @@ end of a stay is placed by its capture time (the passage's `started_at`), not by
 
 - an entry at `t` first completes the "entry not seen" visit whose exit is the first after `t`
   (the exit arrived before the entry's frames did); otherwise it starts a visit, which is
-  "on site", or "entered again, exit not seen" when the plate is known to have entered again
-  later without a seen exit. An earlier visit still "on site" becomes "entered again, exit not
-  seen": the vehicle cannot be inside twice.
+  "on site", or "exit not seen" when the plate is known to have entered again later without a
+  seen exit. An earlier visit still "on site" becomes "exit not seen": the vehicle cannot be
+  inside twice.
 - an exit at `t` ends the plate's latest visit that entered by `t`, if that has no exit yet;
   otherwise it is a visit of its own, "left, entry not seen".
 
 A plate opening the same end twice within `REPEAT_WINDOW` is one arrival (or departure), seen
-again. Readings of one plate at two gates may differ in a confusable character (`B`/`8`), so
+again. An operator may end a stay whose exit was missed (`visit_close`): "exit not seen" too.
+Readings of one plate at two gates may differ in a confusable character (`B`/`8`), so
 a stay's ends are matched on `rules.confusable_key`. Each site's visits are written one passage
 at a time (its row is locked): an entry and an exit gate deciding at once must not both miss
 the other.
@@ -24,8 +25,10 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from webapp.gates import rules
 from webapp.gates.models import Direction, Passage, Site, Visit
@@ -59,6 +62,26 @@ def visit_record(*, passage: Passage) -> Visit | None:
     logger.info(
         "visit %s of %s at %s: %s", visit.pk, visit.plate, gate.name, visit.get_state_display()
     )
+    return visit
+
+
+class NotOnSite(ValueError):
+    """The stay to end is not one of a vehicle on the site (ended already, or another site's)."""
+
+
+@transaction.atomic
+def visit_close(*, site: Site, visit_id: int, user: AbstractBaseUser) -> Visit:
+    """An operator takes a vehicle off the site whose exit the gates missed: its stay ends
+    "exit not seen", and it no longer counts as on site. An exit read later still ends it."""
+    Site.objects.select_for_update().filter(pk=site.pk).first()
+    visit = Visit.objects.filter(site=site, pk=visit_id).first()
+    if visit is None or visit.state != Visit.State.INSIDE:
+        raise NotOnSite(f"visit {visit_id} is not of a vehicle on site {site.pk}")
+    visit.state = Visit.State.EXIT_UNSEEN
+    visit.closed_by = user  # type: ignore[assignment]
+    visit.closed_at = timezone.now()
+    visit.save(update_fields=["state", "closed_by", "closed_at"])
+    logger.info("visit %s of %s closed by %s", visit.pk, visit.plate, user)
     return visit
 
 

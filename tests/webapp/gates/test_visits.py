@@ -194,7 +194,9 @@ def _poster(gate: Gate):
     return post
 
 
-def test_a_car_through_the_entry_and_exit_gates_is_on_site_then_gone(gate_engine, way_in, way_out):
+def test_a_car_through_the_entry_and_exit_gates_is_on_site_then_gone(
+    gate_engine, way_in, way_out, operator_client
+):
     # given: the plate is allowed at both gates; each gate has its camera
     for gate in (way_in, way_out):
         services.access_entry_add(gate=gate, plate=PLATE)
@@ -220,6 +222,10 @@ def test_a_car_through_the_entry_and_exit_gates_is_on_site_then_gone(gate_engine
     assert visit.state == Visit.State.LEFT
     assert (visit.exited_at - visit.entered_at).total_seconds() == pytest.approx(1800, abs=0.01)
     assert Passage.objects.filter(decision="deny").count() == 1
+    # and: the live passages name each gate's direction
+    live = operator_client.get("/gates/").content.decode()
+    assert 'in <small class="muted">Entry</small>' in live
+    assert 'out <small class="muted">Exit</small>' in live
 
 
 # --- the operator pages and the export -----------------------------------------------------
@@ -369,3 +375,46 @@ def test_an_exit_deciding_while_the_entry_is_being_stored_waits_for_it_and_ends_
 
 
 WAIT_S = 20  # how long one side waits for the other; generous, the machine is shared
+
+
+def test_an_operator_takes_a_car_whose_exit_was_missed_off_the_site(
+    operator_client, moderator, way_in, way_out
+):
+    # given: two cars on site; the exit camera missed one of them
+    now = timezone.now()
+    missed = _record(way_in, now - timedelta(hours=5), "AA1111AA")
+    _record(way_in, now - timedelta(hours=1), "BB2222BB")
+    # when
+    response = operator_client.post(f"/gates/sites/{way_in.site_id}/visits/{missed.pk}/close/")
+    # then: one car on site; the stay says its exit was not seen, and who ended it
+    assert response.status_code == 302
+    missed.refresh_from_db()
+    assert missed.state == Visit.State.EXIT_UNSEEN
+    assert missed.closed_by == moderator
+    assert missed.closed_at is not None
+    assert missed.exited_at is None
+    page = operator_client.get(f"/gates/sites/{way_in.site_id}/").content.decode()
+    assert "1 vehicle on site of 4 spaces (25 % full)." in page
+    assert "AA1111AA is no longer on site." in page
+    assert f"(taken off by {moderator.username}," in page
+    # when: its exit is read after all (a camera's queue sent it late)
+    _record(way_out, now - timedelta(minutes=30), "AA1111AA")
+    # then: the stay ends there
+    missed.refresh_from_db()
+    assert missed.state == Visit.State.LEFT
+    assert missed.exited_at == now - timedelta(minutes=30)
+
+
+def test_only_a_car_on_site_can_be_taken_off_and_only_by_a_post(
+    operator_client, client, outsider, way_in, way_out
+):
+    _record(way_in, T0, "AA1111AA")
+    left = _record(way_out, T0 + timedelta(hours=1), "AA1111AA")
+    url = f"/gates/sites/{way_in.site_id}/visits/{left.pk}/close/"
+    assert operator_client.get(url).status_code == 405
+    page = operator_client.post(url, follow=True).content.decode()
+    assert "Nothing changed: that vehicle is no longer on site." in page
+    left.refresh_from_db()
+    assert left.state == Visit.State.LEFT
+    client.force_login(outsider)
+    assert client.post(url).status_code == 403
