@@ -134,7 +134,9 @@ def access_import(request: HttpRequest, gate_id: int) -> HttpResponse:
     try:
         data = form.cleaned_data["file"].read().decode("utf-8-sig")
         count = services.access_csv_import(gate=gate, data=data, added_by=request.user)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except UnicodeDecodeError:
+        messages.error(request, gettext("nothing imported: the file is not UTF-8 text"))
+    except ValueError as exc:  # its text is in the page's language (services)
         messages.error(request, gettext("nothing imported: %(error)s") % {"error": exc})
     else:
         messages.success(

@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime, parse_time
+from django.utils.translation import gettext
 
 from recognition.pipeline.regions import normalise_plate
 from webapp.gates.models import (
@@ -72,14 +73,16 @@ def device_seen(*, device: Device, address: str | None, version: str) -> None:
 def plate_key(text: str) -> str:
     key = normalise_plate(text)
     if not key or len(key) > 16 or not key.isalnum():
-        raise ValueError(f"not a plate: {text!r}")
+        raise ValueError(gettext("not a plate: %(text)s") % {"text": repr(text)})
     return key
 
 
 def _days(text: str) -> str:
     days = "".join(sorted(set(text.replace(",", "").replace(" ", ""))))
     if any(ch not in "0123456" for ch in days):
-        raise ValueError(f"days must be digits 0-6 (Monday=0), got {text!r}")
+        raise ValueError(
+            gettext("days must be digits 0-6 (Monday=0), got %(text)s") % {"text": repr(text)}
+        )
     return days
 
 
@@ -96,7 +99,7 @@ def access_entry_add(
     added_by: AbstractBaseUser | None = None,
 ) -> AccessEntry:
     if valid_from and valid_until and valid_until < valid_from:
-        raise ValueError("valid_until is before valid_from")
+        raise ValueError(gettext("valid_until is before valid_from"))
     return AccessEntry.objects.create(
         gate=gate,
         plate=plate_key(plate),
@@ -127,7 +130,10 @@ def datetime_from_text(text: str, field: str) -> datetime | None:
         return None
     value = parse_datetime(text)
     if value is None:
-        raise ValueError(f"{field}: not a date-time {text!r} (use YYYY-MM-DD HH:MM)")
+        raise ValueError(
+            gettext("%(field)s: not a date-time %(text)s (use YYYY-MM-DD HH:MM)")
+            % {"field": field, "text": repr(text)}
+        )
     return value if timezone.is_aware(value) else timezone.make_aware(value)
 
 
@@ -136,7 +142,10 @@ def time_from_text(text: str, field: str) -> time | None:
         return None
     value = parse_time(text)
     if value is None:
-        raise ValueError(f"{field}: not a time {text!r} (use HH:MM)")
+        raise ValueError(
+            gettext("%(field)s: not a time %(text)s (use HH:MM)")
+            % {"field": field, "text": repr(text)}
+        )
     return value
 
 
@@ -145,7 +154,8 @@ def access_csv_import(*, gate: Gate, data: str, added_by: AbstractBaseUser | Non
     reader = csv.DictReader(io.StringIO(data))
     if reader.fieldnames is None or "plate" not in reader.fieldnames:
         raise ValueError(
-            f"the CSV needs a header row with at least 'plate' ({', '.join(CSV_FIELDS)})"
+            gettext("the CSV needs a header row with at least 'plate' (%(fields)s)")
+            % {"fields": ", ".join(CSV_FIELDS)}
         )
     count = 0
     with transaction.atomic():
@@ -164,7 +174,9 @@ def access_csv_import(*, gate: Gate, data: str, added_by: AbstractBaseUser | Non
                     added_by=added_by,
                 )
             except ValueError as exc:
-                raise ValueError(f"line {line}: {exc}") from exc
+                raise ValueError(
+                    gettext("line %(line)d: %(error)s") % {"line": line, "error": exc}
+                ) from exc
             count += 1
     return count
 

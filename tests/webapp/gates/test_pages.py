@@ -103,6 +103,27 @@ def test_csv_import_and_export_pages(operator_client, gate):
     assert AccessEntry.objects.count() == 2
 
 
+def test_an_import_refused_is_explained_in_the_pages_language(operator_client, gate):
+    # given: an operator whose browser asks for Ukrainian
+    operator_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "uk"
+    broken = SimpleUploadedFile("b.csv", b"plate,days\nBC7777AX,9\n", "text/csv")
+    latin1 = SimpleUploadedFile("c.csv", "plate,note\nAA1234BB,café\n".encode("latin-1"))
+    # when
+    pages = [
+        operator_client.post(
+            f"/gates/{gate.pk}/access/import/", {"file": upload}, follow=True
+        ).content.decode()
+        for upload in (broken, latin1)
+    ]
+    # then: the row's fault and the file's, in Ukrainian, nothing kept
+    assert (
+        "нічого не імпортовано: рядок 2: дні — це цифри 0-6 (понеділок=0), а не &#x27;9&#x27;"
+        in pages[0]
+    )
+    assert "нічого не імпортовано: файл не є текстом UTF-8" in pages[1]
+    assert AccessEntry.objects.count() == 0
+
+
 def test_device_status_shows_frames_and_refusals(
     operator_client, post_frame, gate_engine, device_with_secret
 ):
