@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from webapp.api.errors import ApiError
 from webapp.api.permissions import HasScope
+from webapp.gates.operators import is_gate_operator
 from webapp.partners import webhooks
 from webapp.partners.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
@@ -106,6 +107,15 @@ class EndpointList(generics.ListCreateAPIView):
     def post(self, request: Request) -> Response:
         form = EndpointSerializer(data=request.data)
         form.is_valid(raise_exception=True)
+        if WebhookEvent.GATE_PASSAGE in form.validated_data["events"] and not is_gate_operator(
+            request.user
+        ):
+            # A gate's passages (plates, times) are the car park's, not a partner's.
+            raise ApiError(
+                status_code=400,
+                code="invalid_events",
+                detail=f"{WebhookEvent.GATE_PASSAGE.value} is for gate operators only",
+            )
         try:
             endpoint = webhooks.webhook_endpoint_create(
                 owner=request.user,

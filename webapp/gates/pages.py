@@ -28,8 +28,8 @@ from django.views.decorators.http import require_POST
 from webapp.gates import selectors, services, visits
 from webapp.gates.forms import AccessEntryForm, CsvImportForm, VisitFilterForm
 from webapp.gates.models import Frame, Gate, Passage, Site
+from webapp.gates.operators import is_gate_operator
 
-OPERATORS_GROUP = "Gate operators"
 View = Callable[..., HttpResponse]
 
 
@@ -41,7 +41,7 @@ def operator_required(view: View) -> View:
         user = request.user
         if not user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if not (user.is_staff or user.groups.filter(name=OPERATORS_GROUP).exists()):
+        if not is_gate_operator(user):
             raise PermissionDenied(gettext("The gate pages are for gate operators."))
         return view(request, *args, **kwargs)
 

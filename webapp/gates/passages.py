@@ -23,6 +23,7 @@ from recognition.pipeline.images import rgb_array
 from recognition.pipeline.regions import normalise_plate
 from recognition.pipeline.types import EngineUnavailable, PhotoResult
 from webapp.gates import rules, selectors
+from webapp.gates.events import passage_decided_emit
 from webapp.gates.models import Decision, Device, Frame, Passage
 from webapp.gates.visits import visit_record
 from webapp.storage import file_write
@@ -193,10 +194,13 @@ def passage_vote(*, frame: Frame) -> Frame:
             min_confidence=gate.min_confidence,
             deny_after_frames=gate.deny_after_frames,
         )
-        opened_before = passage.decision == Decision.OPEN
+        decided_before = passage.decision
         _passage_update(passage, frame, frames, voted, verdict)
-        if passage.decision == Decision.OPEN and not opened_before:
-            visit_record(passage=passage)  # the site's entry or exit gate let it through
+        visit = None
+        if passage.decision == Decision.OPEN and decided_before != Decision.OPEN:
+            visit = visit_record(passage=passage)  # the site's entry or exit gate let it through
+        if passage.decision not in (decided_before, Decision.UNKNOWN):
+            passage_decided_emit(passage=passage, blocked=verdict.blocked, visit=visit)
         frame.passage = passage
         frame.decision = passage.decision
         frame.save(update_fields=_READ_FIELDS)

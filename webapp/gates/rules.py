@@ -120,6 +120,7 @@ def confusable_key(plate: str) -> str:
 class Verdict:
     decision: str  # "open" | "deny" | "unknown"
     reason: str
+    blocked: bool = False  # denied by the block-list
 
 
 def decide(
@@ -136,7 +137,7 @@ def decide(
     plate = voted.plate
     if plate and any(plates_match(plate, b, allow_confusable=True) for b in blocked):
         # Tolerant on purpose: a look-alike of a blocked plate must not open the gate either.
-        return Verdict("deny", f"{plate} is on the block-list")
+        return Verdict("deny", f"{plate} is on the block-list", blocked=True)
     matched = plate and any(
         plates_match(plate, a, allow_confusable=allow_confusable) for a in allowed
     )

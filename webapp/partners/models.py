@@ -48,6 +48,7 @@ class WebhookEvent(models.TextChoices):
     PHOTO_RECOGNIZED = "photo.recognized", "A photo's readings are stored"
     LISTING_CHECKED = "listing.checked", "A listing's cross-check finished"
     FLAG_DECIDED = "flag.decided", "A moderator decided a flag"
+    GATE_PASSAGE = "gate.passage", "A parking gate decided a passage (for gate operators)"
 
 
 class WebhookEndpoint(models.Model):

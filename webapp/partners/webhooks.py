@@ -164,30 +164,49 @@ def webhook_event_emit(*, event: str, listing_id: int, data: dict[str, Any] | No
         # Before the insert: a second emitter of this listing waits for our commit, then takes
         # a later id, so the listing's id order is its commit order.
         ordering.listing_order_lock(listing_id=listing_id)
-        ids = _deliveries_create(endpoints, event=event, listing=listing, data=data)
+        ids = _deliveries_create(
+            endpoints,
+            event=event,
+            listing_id=listing.pk,
+            data={
+                "listing_id": listing.pk,
+                "marketplace_id": listing.marketplace_id,
+                **(data or {}),
+            },
+        )
+    transaction.on_commit(lambda: webhook_deliveries_enqueue(delivery_ids=ids), robust=True)
+    return len(ids)
+
+
+def webhook_event_emit_to(
+    *, event: str, endpoints: Iterable[WebhookEndpoint], data: dict[str, Any]
+) -> int:
+    """Queue `event`, about no listing, for the `endpoints` the caller chose (those subscribed
+    to it); returns the deliveries made. Such deliveries keep no order among themselves: each
+    carries its own times. Call it inside the transaction that makes the change."""
+    chosen = [e for e in endpoints if event in e.events]
+    if not chosen:
+        return 0
+    ids = _deliveries_create(chosen, event=event, listing_id=None, data=data)
     transaction.on_commit(lambda: webhook_deliveries_enqueue(delivery_ids=ids), robust=True)
     return len(ids)
 
 
 def _deliveries_create(
-    endpoints: list[WebhookEndpoint], *, event: str, listing: Listing, data: dict[str, Any] | None
+    endpoints: list[WebhookEndpoint],
+    *,
+    event: str,
+    listing_id: int | None,
+    data: dict[str, Any],
 ) -> list[int]:
     now = timezone.now()
-    body = {
-        "type": event,
-        "timestamp": now.isoformat(),
-        "data": {
-            "listing_id": listing.pk,
-            "marketplace_id": listing.marketplace_id,
-            **(data or {}),
-        },
-    }
+    body = {"type": event, "timestamp": now.isoformat(), "data": data}
     deliveries = WebhookDelivery.objects.bulk_create(
         WebhookDelivery(
             endpoint=endpoint,
             event=event,
             message_id=f"msg_{uuid.uuid4().hex}",
-            listing_id=listing.pk,
+            listing_id=listing_id,
             payload=body,
             created_at=now,
             next_attempt_at=Now(),

@@ -238,3 +238,19 @@ def test_staff_enable_a_disabled_endpoint_in_the_admin(partner, admin_client):
     assert response.status_code == 200
     hook.refresh_from_db()
     assert (hook.is_active, hook.disabled_reason, hook.disabled_at) == (True, "", None)
+
+
+def test_gate_passages_are_for_gate_operators_not_partners(token_client, partner, moderator):
+    # a partner may not subscribe to a car park's passages; a gate operator (staff) may
+    body = {"url": "http://127.0.0.1:9/hook", "events": ["gate.passage"]}
+    refused = token_client(partner, scopes=["webhooks"]).post(
+        "/api/v1/webhooks/endpoints/", body, format="json"
+    )
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["code"] == "invalid_events"
+    assert not WebhookEndpoint.objects.filter(owner=partner).exists()
+    made = token_client(moderator, scopes=["webhooks"]).post(
+        "/api/v1/webhooks/endpoints/", body, format="json"
+    )
+    assert made.status_code == 201, made.content
+    assert made.json()["events"] == ["gate.passage"]

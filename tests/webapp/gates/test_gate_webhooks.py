@@ -1,0 +1,114 @@
+"""Gate webhooks: a passage's decisions reach the gate operators' receivers (a real HTTP server
+on loopback), signed; partners get none."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.utils import timezone
+from pytest_httpserver import HTTPServer
+from standardwebhooks.webhooks import Webhook
+from werkzeug import Request as WerkzeugRequest
+from werkzeug import Response as WerkzeugResponse
+
+from tests.fixtures.gate_engine import frame_jpeg, teach
+from webapp.gates import services
+from webapp.gates.models import Direction, Gate, Site
+from webapp.partners.webhooks import webhook_endpoint_create
+
+pytestmark = pytest.mark.django_db
+
+
+class Receiver:
+    def __init__(self, server: HTTPServer, path: str) -> None:
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        server.expect_request(path, method="POST").respond_with_handler(self.handle)
+
+    def handle(self, request: WerkzeugRequest) -> WerkzeugResponse:
+        self.requests.append((dict(request.headers), request.get_data()))
+        return WerkzeugResponse("ok", status=200)
+
+    def events(self) -> list[dict]:
+        return [json.loads(body) for _, body in self.requests]
+
+
+@pytest.fixture
+def receivers(settings, httpserver, moderator, partner):
+    """The operator's receiver (subscribed to gate.passage) and a partner's (to all it may)."""
+    settings.WEBHOOK_ALLOW_PRIVATE = True  # the receivers listen on loopback
+    operator = Receiver(httpserver, "/operator")
+    partners = Receiver(httpserver, "/partner")
+    endpoint = webhook_endpoint_create(
+        owner=moderator, url=httpserver.url_for("/operator"), events=["gate.passage"]
+    )
+    webhook_endpoint_create(
+        owner=partner, url=httpserver.url_for("/partner"),
+        events=["flag.decided", "photo.recognized", "listing.checked", "gate.passage"],
+    )  # fmt: skip
+    return operator, partners, endpoint.secret
+
+
+@pytest.fixture
+def way_in(gate: Gate) -> Gate:
+    """The conftest's gate, made the entry of a car park."""
+    gate.site = Site.objects.create(name="Car park")
+    gate.direction = Direction.ENTRY
+    gate.save()
+    return gate
+
+
+def _frames(post_frame, gate_engine, plate: str, count: int, first: int, capture) -> list[str]:
+    start = timezone.now().timestamp() - 10
+    decisions = []
+    for k in range(count):
+        body = frame_jpeg(first + k)
+        teach(gate_engine, body, plate)
+        with capture(execute=True):  # the commit's callbacks: the deliveries are sent
+            decisions.append(post_frame(body, captured_at=start + 0.5 * k).json()["decision"])
+    return decisions
+
+
+def test_a_block_listed_plate_reaches_the_operator_signed_and_no_partner(
+    receivers, way_in, post_frame, gate_engine, django_capture_on_commit_callbacks
+):
+    operator, partners, secret = receivers
+    services.block_entry_add(plate="BC7777AX", reason="reported stolen")
+    # when: the stolen car comes to the gate (three frames: decided on the first)
+    decisions = _frames(
+        post_frame, gate_engine, "BC7777AX", 3, 600, django_capture_on_commit_callbacks
+    )
+    # then: one event, signed, as the gate refused it; the partner's receiver got nothing
+    assert decisions == ["deny", "deny", "deny"]
+    assert len(operator.requests) == 1
+    headers, body = operator.requests[0]
+    event = Webhook(secret).verify(body, headers)
+    assert event["type"] == "gate.passage"
+    data = event["data"]
+    assert (data["plate"], data["decision"], data["blocked"]) == ("BC7777AX", "deny", True)
+    assert (data["gate"], data["direction"], data["site"]) == (way_in.name, "entry", "Car park")
+    assert data["reason"] == "BC7777AX is on the block-list"
+    assert data["visit"] is None
+    assert partners.requests == []
+
+
+def test_each_change_of_decision_is_sent_with_the_stay_it_began(
+    receivers, way_in, post_frame, gate_engine, django_capture_on_commit_callbacks
+):
+    operator, _, _ = receivers
+    # given: a car not on the list: denied after the gate's frames
+    capture = django_capture_on_commit_callbacks
+    _frames(post_frame, gate_engine, "AA1234BB", way_in.deny_after_frames, 700, capture)
+    # when: the operator lets it in, and the camera's next frame of the same passage arrives
+    services.access_entry_add(gate=way_in, plate="AA1234BB")
+    body = frame_jpeg(720)
+    teach(gate_engine, body, "AA1234BB")
+    at = timezone.now().timestamp() - 10 + 0.5 * way_in.deny_after_frames
+    with capture(execute=True):
+        assert post_frame(body, captured_at=at).json()["decision"] == "open"
+    # then: two events, deny then open, the open one with the car's stay on site
+    events = [e["data"] for e in operator.events()]
+    assert [(e["decision"], e["blocked"]) for e in events] == [("deny", False), ("open", False)]
+    assert events[0]["passage_id"] == events[1]["passage_id"]
+    assert events[1]["visit"]["state"] == "inside"
+    assert events[1]["visit"]["entered_at"] is not None
