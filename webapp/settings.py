@@ -225,6 +225,12 @@ GATE_QUEUED_FRAMES_PER_MINUTE = envint("GATE_QUEUED_FRAMES_PER_MINUTE", 1200)
 GATE_READ_TIMEOUT_S = envint("GATE_READ_TIMEOUT_S", 5)
 # Set in the gates worker's unit only: load the engine when each worker process starts.
 GATES_PRELOAD_ENGINE = envbool("GATES_PRELOAD_ENGINE", default=False)
+# Cars on a site longer than its max_stay_hours are looked for this often (minutes); each is
+# sent once as a `site.overstay` webhook to the gate operators (webapp/gates/overstays.py).
+CELERY_BEAT_SCHEDULE["gates-overstays"] = {
+    "task": "webapp.gates.tasks.overstays_alert",
+    "schedule": 60 * envint("GATE_OVERSTAY_CHECK_MINUTES", 5),
+}
 # Nonces and rate counters must be shared by every web process: set CACHE_URL to Redis in
 # production (redis://127.0.0.1:6379/1). Unset (the demo's single process) keeps them in memory.
 if envstr("CACHE_URL"):

@@ -18,6 +18,7 @@ from webapp.partners import webhooks
 from webapp.partners.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 _WEBHOOKS = {"GET": "webhooks", "POST": "webhooks", "DELETE": "webhooks"}
+GATE_EVENTS = {WebhookEvent.GATE_PASSAGE.value, WebhookEvent.SITE_OVERSTAY.value}
 
 
 class EndpointSerializer(serializers.ModelSerializer):
@@ -107,14 +108,13 @@ class EndpointList(generics.ListCreateAPIView):
     def post(self, request: Request) -> Response:
         form = EndpointSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        if WebhookEvent.GATE_PASSAGE in form.validated_data["events"] and not is_gate_operator(
-            request.user
-        ):
-            # A gate's passages (plates, times) are the car park's, not a partner's.
+        gate_events = GATE_EVENTS & set(form.validated_data["events"])
+        if gate_events and not is_gate_operator(request.user):
+            # A car park's passages and stays (plates, times) are its own, not a partner's.
             raise ApiError(
                 status_code=400,
                 code="invalid_events",
-                detail=f"{WebhookEvent.GATE_PASSAGE.value} is for gate operators only",
+                detail=f"{', '.join(sorted(gate_events))}: for gate operators only",
             )
         try:
             endpoint = webhooks.webhook_endpoint_create(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from webapp.gates.models import Passage, Visit
 from webapp.gates.operators import OPERATORS_GROUP
@@ -19,16 +19,27 @@ from webapp.partners.webhooks import webhook_event_emit_to
 def passage_decided_emit(*, passage: Passage, blocked: bool, visit: Visit | None) -> int:
     """Queue the passage's decision for the operators' endpoints, in the caller's transaction;
     the deliveries made."""
-    endpoints = (
-        WebhookEndpoint.objects.filter(
-            Q(owner__is_staff=True) | Q(owner__groups__name=OPERATORS_GROUP)
-        )
-        .distinct()
-        .order_by("id")
-    )
     return webhook_event_emit_to(
-        event=WebhookEvent.GATE_PASSAGE, endpoints=endpoints, data=_payload(passage, blocked, visit)
+        event=WebhookEvent.GATE_PASSAGE,
+        endpoints=operators_endpoints(),
+        data=_payload(passage, blocked, visit),
     )
+
+
+def operators_endpoints() -> QuerySet[WebhookEndpoint]:
+    """The endpoints of gate operators (staff, or the group's members): the only receivers of
+    gate events."""
+    operators = Q(owner__is_staff=True) | Q(owner__groups__name=OPERATORS_GROUP)
+    return WebhookEndpoint.objects.filter(operators).distinct().order_by("id")
+
+
+def visit_data(visit: Visit) -> dict[str, object]:
+    return {
+        "id": visit.pk,
+        "state": visit.state,
+        "entered_at": _iso(visit.entered_at),
+        "exited_at": _iso(visit.exited_at),
+    }
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -50,12 +61,5 @@ def _payload(passage: Passage, blocked: bool, visit: Visit | None) -> dict[str, 
         "first_frame_at": _iso(passage.started_at),
         "decided_at": _iso(passage.decided_at),
         "frames": passage.frames_count,
-        "visit": None
-        if visit is None
-        else {
-            "id": visit.pk,
-            "state": visit.state,
-            "entered_at": _iso(visit.entered_at),
-            "exited_at": _iso(visit.exited_at),
-        },
+        "visit": None if visit is None else visit_data(visit),
     }

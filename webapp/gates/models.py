@@ -270,6 +270,8 @@ class Visit(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     closed_at = models.DateTimeField(null=True, blank=True)
+    # When the gate operators were told the car has stayed past its site's max_stay_hours.
+    overstay_alerted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

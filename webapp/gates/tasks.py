@@ -1,4 +1,5 @@
-"""The `gates` queue: frames a gate is waiting on, read by their own worker.
+"""The `gates` queue: frames a gate is waiting on, read by their own worker; and, on `default`,
+the overstays' check.
 
 Separate from `recognition` so a gate never waits behind the nightly backlog. The decision lands
 in the frame's row; the web request that enqueued it is polling that row.
@@ -15,6 +16,7 @@ from django.db import InterfaceError, OperationalError
 
 from recognition.engine_loader import get_engine
 from recognition.pipeline.types import EngineUnavailable
+from webapp.gates import overstays
 from webapp.gates.passages import frame_read_and_decide
 
 logger = logging.getLogger(__name__)
@@ -47,3 +49,17 @@ def _preload_engine(**_: object) -> None:
 )
 def read_gate_frame(frame_id: int) -> None:
     frame_read_and_decide(frame_id=frame_id)
+
+
+@shared_task(
+    name="webapp.gates.tasks.overstays_alert",
+    queue="default",
+    # Idempotent: a visit is told once (its row records it), so a lost run costs a few minutes.
+    acks_late=False,
+    ignore_result=True,
+    soft_time_limit=240,
+    time_limit=300,
+)
+def overstays_alert() -> int:
+    """Beat, every GATE_OVERSTAY_CHECK_MINUTES: cars just past their site's limit, sent once."""
+    return overstays.overstays_alert()

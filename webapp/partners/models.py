@@ -49,6 +49,7 @@ class WebhookEvent(models.TextChoices):
     LISTING_CHECKED = "listing.checked", "A listing's cross-check finished"
     FLAG_DECIDED = "flag.decided", "A moderator decided a flag"
     GATE_PASSAGE = "gate.passage", "A parking gate decided a passage (for gate operators)"
+    SITE_OVERSTAY = "site.overstay", "A car stayed past its site's limit (for gate operators)"
 
 
 class WebhookEndpoint(models.Model):

@@ -242,7 +242,7 @@ def test_staff_enable_a_disabled_endpoint_in_the_admin(partner, admin_client):
 
 def test_gate_passages_are_for_gate_operators_not_partners(token_client, partner, moderator):
     # a partner may not subscribe to a car park's passages; a gate operator (staff) may
-    body = {"url": "http://127.0.0.1:9/hook", "events": ["gate.passage"]}
+    body = {"url": "http://127.0.0.1:9/hook", "events": ["gate.passage", "site.overstay"]}
     refused = token_client(partner, scopes=["webhooks"]).post(
         "/api/v1/webhooks/endpoints/", body, format="json"
     )
@@ -253,4 +253,4 @@ def test_gate_passages_are_for_gate_operators_not_partners(token_client, partner
         "/api/v1/webhooks/endpoints/", body, format="json"
     )
     assert made.status_code == 201, made.content
-    assert made.json()["events"] == ["gate.passage"]
+    assert made.json()["events"] == ["gate.passage", "site.overstay"]

@@ -4,6 +4,7 @@ on loopback), signed; partners get none."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -13,8 +14,9 @@ from werkzeug import Request as WerkzeugRequest
 from werkzeug import Response as WerkzeugResponse
 
 from tests.fixtures.gate_engine import frame_jpeg, teach
-from webapp.gates import services
-from webapp.gates.models import Direction, Gate, Site
+from webapp.gates import services, tasks
+from webapp.gates.models import Direction, Gate, Passage, Site, Visit
+from webapp.gates.visits import visit_record
 from webapp.partners.webhooks import webhook_endpoint_create
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +114,60 @@ def test_each_change_of_decision_is_sent_with_the_stay_it_began(
     assert events[0]["passage_id"] == events[1]["passage_id"]
     assert events[1]["visit"]["state"] == "inside"
     assert events[1]["visit"]["entered_at"] is not None
+
+
+def test_a_car_past_its_sites_limit_is_sent_once_and_others_not(
+    settings, httpserver, moderator, partner, django_capture_on_commit_callbacks
+):
+    # given: a site allowing 10 h; one car in for 11 h, one for 2 h, one that stayed 12 h and
+    # left; the operator's and a partner's receivers
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    operator, partners = Receiver(httpserver, "/operator"), Receiver(httpserver, "/partner")
+    webhook_endpoint_create(
+        owner=moderator, url=httpserver.url_for("/operator"), events=["site.overstay"]
+    )
+    webhook_endpoint_create(
+        owner=partner, url=httpserver.url_for("/partner"), events=["site.overstay"]
+    )
+    site = Site.objects.create(name="Car park", max_stay_hours=10)
+    way_in = Gate.objects.create(name="in", site=site, direction=Direction.ENTRY)
+    way_out = Gate.objects.create(name="out", site=site, direction=Direction.EXIT)
+    now = timezone.now()
+    _stay(way_in, "AA1111AA", now - timedelta(hours=11))
+    _stay(way_in, "BB2222BB", now - timedelta(hours=2))
+    _stay(way_in, "CC3333CC", now - timedelta(hours=13))
+    _stay(way_out, "CC3333CC", now - timedelta(hours=1))
+    # when: the check runs twice
+    with django_capture_on_commit_callbacks(execute=True):
+        first = tasks.overstays_alert()
+    with django_capture_on_commit_callbacks(execute=True):
+        second = tasks.overstays_alert()
+    # then: the car past the limit, once, to the operator only
+    assert (first, second) == (1, 0)
+    (event,) = operator.events()
+    assert event["type"] == "site.overstay"
+    data = event["data"]
+    assert (data["site"], data["plate"], data["max_stay_hours"]) == ("Car park", "AA1111AA", 10)
+    assert data["over_by_minutes"] == pytest.approx(60, abs=1)
+    assert data["visit"]["state"] == "inside"
+    assert partners.requests == []
+    assert Visit.objects.get(plate="AA1111AA").overstay_alerted_at is not None
+
+
+def _stay(gate: Gate, plate: str, at) -> None:  # type: ignore[no-untyped-def]
+    device = gate.devices.first() or services.device_create(gate=gate).device
+    passage = Passage.objects.create(
+        gate=gate, device=device, started_at=at, last_frame_at=at, voted_plate=plate,
+        decision="open", decided_at=at,
+    )  # fmt: skip
+    visit_record(passage=passage)
+
+
+def test_the_overstays_check_is_scheduled_every_few_minutes(settings):
+    from webapp.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["gates-overstays"]
+    app.loader.import_default_modules()
+    assert entry["task"] == tasks.overstays_alert.name
+    assert entry["task"] in app.tasks
+    assert entry["schedule"] == 300
