@@ -27,7 +27,7 @@ from datetime import timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from webapp.gates import rules
@@ -49,12 +49,14 @@ def visit_record(*, passage: Passage) -> Visit | None:
     if gate.site_id is None or gate.direction == Direction.BOTH or not passage.voted_plate:
         return None
     Site.objects.select_for_update().filter(pk=gate.site_id).first()
-    if Visit.objects.filter(entry_passage=passage).exists():
-        return None
-    if Visit.objects.filter(exit_passage=passage).exists():
-        return None
+    if Visit.objects.filter(Q(entry_passage=passage) | Q(exit_passage=passage)).exists():
+        return None  # recorded already
     key = rules.confusable_key(passage.voted_plate)
     plate_visits = Visit.objects.filter(site_id=gate.site_id, plate_key=key)
+    at, end = passage.started_at, "entered_at" if gate.direction == Direction.ENTRY else "exited_at"
+    seen = plate_visits.filter(**{f"{end}__range": (at - REPEAT_WINDOW, at + REPEAT_WINDOW)})
+    if (same := seen.first()) is not None:
+        return same  # the same arrival (or departure), seen again
     if gate.direction == Direction.ENTRY:
         visit = _entry(passage, key, plate_visits)
     else:
@@ -87,11 +89,6 @@ def visit_close(*, site: Site, visit_id: int, user: AbstractBaseUser) -> Visit:
 
 def _entry(passage: Passage, key: str, plate_visits: QuerySet[Visit]) -> Visit:
     at = passage.started_at
-    same = plate_visits.filter(
-        entered_at__gte=at - REPEAT_WINDOW, entered_at__lte=at + REPEAT_WINDOW
-    ).first()
-    if same is not None:
-        return same
     later_exit = (
         plate_visits.filter(state=Visit.State.ENTRY_UNSEEN, exited_at__gte=at)
         .order_by("exited_at", "id")
@@ -124,11 +121,6 @@ def _entry(passage: Passage, key: str, plate_visits: QuerySet[Visit]) -> Visit:
 
 def _exit(passage: Passage, key: str, plate_visits: QuerySet[Visit]) -> Visit:
     at = passage.started_at
-    same = plate_visits.filter(
-        exited_at__gte=at - REPEAT_WINDOW, exited_at__lte=at + REPEAT_WINDOW
-    ).first()
-    if same is not None:
-        return same
     # The plate's last entry by then: a stay ended already means this exit is not its end.
     stay = plate_visits.filter(entered_at__lte=at).order_by("-entered_at", "-id").first()
     if stay is not None and stay.exited_at is None:
