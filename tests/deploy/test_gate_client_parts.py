@@ -127,6 +127,11 @@ def test_offline_decisions_from_the_cached_list():
     assert client_rules.decide_offline("", access, wednesday_noon)[0] == "unknown"
     access["blocked"] = ["AA1234BB"]
     assert client_rules.decide_offline("AA1234BB", access, wednesday_noon)[0] == "deny"
+    # a gate open to all: any plate read opens it offline too, except a blocked one
+    access["open_to_all"] = True
+    assert client_rules.decide_offline("KA0101AM", access, wall(2026, 12, 5, 12))[0] == "open"
+    assert client_rules.decide_offline("AA1234BB", access, wednesday_noon)[0] == "deny"
+    assert client_rules.decide_offline("", access, wednesday_noon)[0] == "unknown"
 
 
 def _video(path: Path, frames: list[int]) -> None:

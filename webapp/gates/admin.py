@@ -36,7 +36,8 @@ class DeviceInline(admin.TabularInline):
 @admin.register(Gate)
 class GateAdmin(admin.ModelAdmin):
     list_display = [
-        "name", "site", "direction", "allow_confusable", "min_confidence", "deny_after_frames",
+        "name", "site", "direction", "open_to_all", "allow_confusable", "min_confidence",
+        "deny_after_frames",
     ]  # fmt: skip
     inlines = [DeviceInline]
     actions = ["add_device"]

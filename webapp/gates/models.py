@@ -46,6 +46,11 @@ class Gate(models.Model):
         help_text="An entry or exit gate of a site records its vehicles' visits when it opens; "
         "a gate for both ways cannot tell arrivals from departures and records none.",
     )
+    open_to_all = models.BooleanField(
+        default=False,
+        help_text="Open for any plate read with enough confidence, except the block-list: an "
+        "exit, or a visitors' entrance whose cars are counted. Off: only the access list.",
+    )
     allow_confusable = models.BooleanField(
         default=False,
         help_text="Admit a plate that differs from an allowed one in a single OCR-confusable "

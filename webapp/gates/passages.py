@@ -193,6 +193,7 @@ def passage_vote(*, frame: Frame) -> Frame:
             allow_confusable=gate.allow_confusable,
             min_confidence=gate.min_confidence,
             deny_after_frames=gate.deny_after_frames,
+            open_to_all=gate.open_to_all,
         )
         decided_before = passage.decision
         _passage_update(passage, frame, frames, voted, verdict)

@@ -86,6 +86,7 @@ def access_list_payload(*, gate: Gate) -> dict[str, object]:
         "gate": gate.name,
         "timezone": settings.TIME_ZONE,
         "allow_confusable": gate.allow_confusable,
+        "open_to_all": gate.open_to_all,
         "generated_at": timezone.now().isoformat(),
         "entries": entries,
         "blocked": blocked_plates(gate=gate),

@@ -31,15 +31,24 @@ SECRET_BYTES = 32
 CSV_FIELDS = ("plate", "valid_from", "valid_until", "days", "hour_from", "hour_until", "note")
 
 
-def gate_create(*, name: str, site: str = "", direction: str | None = None) -> Gate:
-    """The gate `name`, made if new; `direction` (entry, exit, both) is set when given."""
+def gate_create(
+    *, name: str, site: str = "", direction: str | None = None, open_to_all: bool | None = None
+) -> Gate:
+    """The gate `name`, made if new; `direction` (entry, exit, both) and `open_to_all` are set
+    when given."""
     if direction is not None and direction not in Direction.values:
         raise ValueError(f"direction {direction!r}: one of {', '.join(Direction.values)}")
     site_row = Site.objects.get_or_create(name=site)[0] if site else None
     gate, _ = Gate.objects.get_or_create(name=name, defaults={"site": site_row})
-    if direction is not None and gate.direction != direction:
-        gate.direction = direction
-        gate.save(update_fields=["direction"])
+    changes = {
+        field: value
+        for field, value in (("direction", direction), ("open_to_all", open_to_all))
+        if value is not None and getattr(gate, field) != value
+    }
+    if changes:
+        for field, value in changes.items():
+            setattr(gate, field, value)
+        gate.save(update_fields=list(changes))
     return gate
 
 

@@ -76,6 +76,8 @@ def decide_offline(plate: str, access: dict[str, Any], at: datetime) -> tuple[st
         return "unknown", "offline: no plate read locally"
     if any(plates_match(plate, b, allow_confusable=True) for b in access.get("blocked", [])):
         return "deny", f"offline: {plate} is on the block-list"
+    if access.get("open_to_all"):  # an exit, or a visitors' entrance: any plate not blocked
+        return "open", f"offline: {plate}: the gate opens to any plate not blocked"
     confusable = bool(access.get("allow_confusable"))
     for entry in access.get("entries", []):
         if plates_match(plate, entry["plate"], allow_confusable=confusable) and window_admits(

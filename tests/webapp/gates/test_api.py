@@ -280,6 +280,7 @@ def test_the_access_list_is_served_to_its_signed_device(device_with_secret, gate
     assert [e["plate"] for e in payload["entries"]] == ["KA0101AM"]
     assert payload["entries"][0]["days"] == "01234"
     assert payload["blocked"] == ["BC7777AX"]
+    assert payload["open_to_all"] is False
     unsigned = client.get(path)
     assert unsigned.status_code == 401
 

@@ -117,3 +117,12 @@ def test_open_needs_enough_confidence_and_deny_comes_after_n_frames():
     assert _decide("KA0101AM", frames=4).decision == "unknown"
     assert _decide("KA0101AM", frames=5).decision == "deny"
     assert _decide("", frames=5).reason == "no plate read in 5 frames"
+
+
+def test_a_gate_open_to_all_admits_any_plate_read_well_but_never_a_blocked_one():
+    assert _decide("KA0101AM", open_to_all=True).decision == "open"
+    assert "any plate" in _decide("KA0101AM", open_to_all=True).reason
+    assert _decide("KA0101AM", confidence=0.4, open_to_all=True).decision == "unknown"
+    assert _decide("", frames=5, open_to_all=True).decision == "deny"
+    blocked = _decide("KA0101AM", blocked=["KA0101AM"], open_to_all=True)
+    assert (blocked.decision, blocked.blocked) == ("deny", True)

@@ -418,3 +418,28 @@ def test_only_a_car_on_site_can_be_taken_off_and_only_by_a_post(
     assert left.state == Visit.State.LEFT
     client.force_login(outsider)
     assert client.post(url).status_code == 403
+
+
+def test_an_exit_open_to_all_lets_any_car_out_and_ends_its_stay(
+    gate_engine, way_in, way_out, operator_client
+):
+    # given: a visitor let in by hand (an entry with the plate), an exit open to all, its plate
+    # on no list
+    services.gate_create(name=way_out.name, open_to_all=True)
+    _record(way_in, timezone.now() - timedelta(hours=2), "KA0101AM")
+    leave = _poster(way_out)
+    body = frame_jpeg(800)
+    teach(gate_engine, body, "KA0101AM")
+    # when
+    answer = leave(body, timezone.now().timestamp() - 5)
+    # then
+    assert answer["decision"] == "open"
+    assert Visit.objects.get().state == Visit.State.LEFT
+    page = operator_client.get(f"/gates/{way_out.pk}/access/").content.decode()
+    assert "This gate opens for any plate read that is not on the block-list" in page
+
+
+def test_gate_add_makes_a_gate_open_to_all():
+    call_command("gate_add", "visitors-out", "--site", "Car park", "--direction", "exit",
+                 "--open-to-all")  # fmt: skip
+    assert Gate.objects.get(name="visitors-out").open_to_all

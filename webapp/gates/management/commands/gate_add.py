@@ -18,11 +18,18 @@ class Command(BaseCommand):
             default=None,
             help="entry or exit: the gate records its site's visits (default: both, none).",
         )
+        parser.add_argument(
+            "--open-to-all",
+            action="store_true",
+            help="Open for any plate read that is not blocked (an exit, a visitors' entrance).",
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         gate = services.gate_create(
             name=str(options["name"]),
             site=str(options["site"]),
             direction=str(options["direction"]) if options["direction"] else None,
+            open_to_all=True if options["open_to_all"] else None,
         )
-        self.stdout.write(f"gate {gate.name} (id {gate.pk}, {gate.direction})")
+        open_to = ", open to all" if gate.open_to_all else ""
+        self.stdout.write(f"gate {gate.name} (id {gate.pk}, {gate.direction}{open_to})")
