@@ -194,6 +194,7 @@ def passage_vote(*, frame: Frame) -> Frame:
             min_confidence=gate.min_confidence,
             deny_after_frames=gate.deny_after_frames,
             open_to_all=gate.open_to_all,
+            full=gate.open_to_all and selectors.site_is_full(gate=gate),
         )
         decided_before = passage.decision
         _passage_update(passage, frame, frames, voted, verdict)

@@ -133,18 +133,22 @@ def decide(
     min_confidence: float,
     deny_after_frames: int,
     open_to_all: bool = False,
+    full: bool = False,
 ) -> Verdict:
     """`allowed` holds the plates admitted at this moment; the block-list always wins. A gate
-    `open_to_all` admits any plate read with `min_confidence`."""
+    `open_to_all` admits any plate read with `min_confidence`, unless its site is `full`: then
+    only the access list's plates."""
     plate = voted.plate
     if plate and any(plates_match(plate, b, allow_confusable=True) for b in blocked):
         # Tolerant on purpose: a look-alike of a blocked plate must not open the gate either.
         return Verdict("deny", f"{plate} is on the block-list", blocked=True)
-    if open_to_all and plate and voted.confidence >= min_confidence:
-        return Verdict("open", f"{plate}: the gate opens to any plate not blocked")
     matched = plate and any(
         plates_match(plate, a, allow_confusable=allow_confusable) for a in allowed
     )
+    if open_to_all and not matched and plate and voted.confidence >= min_confidence:
+        if full:
+            return Verdict("deny", f"{plate}: the site is full (only the access list's plates)")
+        return Verdict("open", f"{plate}: the gate opens to any plate not blocked")
     if matched and voted.confidence >= min_confidence:
         return Verdict("open", f"{plate} is on the access list")
     if frames >= deny_after_frames:

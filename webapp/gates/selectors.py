@@ -198,6 +198,14 @@ class SiteStatus:
         return round(100 * self.inside / self.site.capacity)
 
 
+def site_is_full(*, gate: Gate) -> bool:
+    """The gate is its site's way in, and the site holds as many cars as it has spaces."""
+    site = gate.site
+    if gate.direction != Direction.ENTRY or site is None or not site.capacity:
+        return False
+    return Visit.objects.filter(site=site, state=Visit.State.INSIDE).count() >= site.capacity
+
+
 def _overstay_cut(site: Site, now: datetime) -> datetime | None:
     return now - timedelta(hours=site.max_stay_hours) if site.max_stay_hours else None
 

@@ -126,3 +126,11 @@ def test_a_gate_open_to_all_admits_any_plate_read_well_but_never_a_blocked_one()
     assert _decide("", frames=5, open_to_all=True).decision == "deny"
     blocked = _decide("KA0101AM", blocked=["KA0101AM"], open_to_all=True)
     assert (blocked.decision, blocked.blocked) == ("deny", True)
+
+
+def test_a_full_site_admits_only_the_access_lists_plates_at_a_gate_open_to_all():
+    full = _decide("KA0101AM", open_to_all=True, full=True)
+    assert (full.decision, full.reason) == (
+        "deny", "KA0101AM: the site is full (only the access list's plates)"
+    )  # fmt: skip
+    assert _decide(PLATE, open_to_all=True, full=True).decision == "open"  # a permit holder

@@ -443,3 +443,26 @@ def test_gate_add_makes_a_gate_open_to_all():
     call_command("gate_add", "visitors-out", "--site", "Car park", "--direction", "exit",
                  "--open-to-all")  # fmt: skip
     assert Gate.objects.get(name="visitors-out").open_to_all
+
+
+def test_a_visitors_entrance_closes_to_visitors_while_the_site_is_full(gate_engine, site, way_in):
+    # given: an entrance open to all to a site of 4 spaces, 4 cars inside, one permit holder
+    services.gate_create(name=way_in.name, open_to_all=True)
+    services.access_entry_add(gate=way_in, plate="AA1234BB")
+    for n in range(4):
+        _record(way_in, timezone.now() - timedelta(hours=1, minutes=n), f"BC000{n}AA")
+    enter = _poster(way_in)
+    visitor, holder = frame_jpeg(900), frame_jpeg(901)
+    teach(gate_engine, visitor, "KA0101AM")
+    teach(gate_engine, holder, "AA1234BB")
+    # when / then: the visitor is refused, the permit holder let in
+    refused = enter(visitor, timezone.now().timestamp() - 60)
+    assert refused["decision"] == "deny"
+    assert "the site is full" in refused["reason"]
+    assert enter(holder, timezone.now().timestamp() - 30)["decision"] == "open"
+    # and: once a car has left, visitors come in again
+    Visit.objects.filter(plate="BC0000AA").update(state=Visit.State.LEFT)
+    Visit.objects.filter(plate="AA1234BB").update(state=Visit.State.LEFT)
+    again = frame_jpeg(902)
+    teach(gate_engine, again, "KA0101AM")
+    assert enter(again, timezone.now().timestamp())["decision"] == "open"
