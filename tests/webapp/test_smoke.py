@@ -111,6 +111,7 @@ def test_every_page_answers(staff_moderator, some_rows, settings):
         reverse("review:plate_search") + "?q=AA1234BX": "gate passage",
         reverse("review:plate_history", args=["AA1234BB"]): "Register records over time",
         reverse("review:plate_history", args=["AA1234BB"]) + "#passages": "demo-gate",
+        reverse("review:plate_history", args=["AA1234BB"]) + "#stays": "Stays on sites",
         reverse("review:audit_log"): "audit-log",
         reverse("review:audit_csv"): "dismiss",
         reverse("ops:model_versions"): "det-x+ocr-y",

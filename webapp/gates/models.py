@@ -6,6 +6,8 @@ device is created (`gate_device_add`), and never again (not in the admin, not in
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import pgettext_lazy
@@ -285,3 +287,10 @@ class Visit(models.Model):
             models.Index(fields=["site", "state", "entered_at"]),
             models.Index(fields=["site", "-exited_at"]),
         ]
+
+    @property
+    def duration(self) -> timedelta | None:
+        """How long the stay lasted, when both its ends are known."""
+        if self.entered_at is None or self.exited_at is None:
+            return None
+        return self.exited_at - self.entered_at

@@ -2,19 +2,19 @@
 
 "The plate" is its confusion key (``AA1234BB`` and ``AA1234B8`` are one plate): readings whose
 own text or one of whose alternatives folds to it, listings that declared it, gate passages that
-voted for it, the register's records over time, the flags on those listings and the moderators'
-decisions on them.
+voted for it and the stays on sites they began or ended, the register's records over time, the
+flags on those listings and the moderators' decisions on them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import F, Q
 
 from recognition.models import Reading
 from webapp.checks.models import Flag
-from webapp.gates.models import Passage
+from webapp.gates.models import Passage, Visit
 from webapp.listings.models import Listing
 from webapp.review import register
 from webapp.review.models import AuditEntry
@@ -45,6 +45,7 @@ class PlateHistory:
     flags: list[Flag]
     decisions: list[AuditEntry]
     passages: list[Passage]
+    stays: list[Visit]  # the stays on sites those passages began or ended
 
 
 def plate_history(*, plate: str) -> PlateHistory:
@@ -83,6 +84,12 @@ def plate_history(*, plate: str) -> PlateHistory:
         .select_related("gate", "device")
         .order_by("-last_frame_at", "-id")
     )
+    passage_ids = [p.pk for p in passages]
+    stays = list(
+        Visit.objects.filter(Q(entry_passage__in=passage_ids) | Q(exit_passage__in=passage_ids))
+        .select_related("site")
+        .order_by(F("entered_at").desc(nulls_last=True), "-id")
+    )
     register_plate = next((h.text for h in same if h.source == Source.REGISTER), found.query)
     current, history = register.records_for_plate(plate_text=register_plate)
     return PlateHistory(
@@ -95,4 +102,5 @@ def plate_history(*, plate: str) -> PlateHistory:
         flags=flags,
         decisions=decisions,
         passages=passages,
+        stays=stays,
     )
