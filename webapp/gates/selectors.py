@@ -256,16 +256,15 @@ def _ended_stays(
         visits = visits.filter(plate_key=rules.confusable_key(plate))
     if since is not None:
         visits = visits.filter(Q(exited_at__gte=since) | Q(entered_at__gte=since))
-    ordered = visits.select_related("entry_passage__gate", "exit_passage__gate").order_by(
-        F("exited_at").desc(nulls_last=True), F("entered_at").desc(nulls_last=True), "-id"
-    )
+    ordered = visits.select_related(
+        "entry_passage__gate", "exit_passage__gate", "closed_by"
+    ).order_by(F("exited_at").desc(nulls_last=True), F("entered_at").desc(nulls_last=True), "-id")
     longest = timedelta(hours=site.max_stay_hours) if site.max_stay_hours else None
     for v in ordered[:limit] if limit else ordered.iterator(chunk_size=2000):
-        duration = v.exited_at - v.entered_at if v.exited_at and v.entered_at else None
         yield Stay(
             visit=v,
-            duration=duration,
-            overstaying=bool(longest and duration and duration > longest),
+            duration=v.duration,
+            overstaying=bool(longest and v.duration and v.duration > longest),
         )
 
 
