@@ -231,6 +231,11 @@ CELERY_BEAT_SCHEDULE["gates-overstays"] = {
     "task": "webapp.gates.tasks.overstays_alert",
     "schedule": 60 * envint("GATE_OVERSTAY_CHECK_MINUTES", 5),
 }
+# Hourly: cars on a site past its close_stays_after_hours are taken off it (missed exits).
+CELERY_BEAT_SCHEDULE["gates-stale-stays"] = {
+    "task": "webapp.gates.tasks.stale_stays_close",
+    "schedule": 3600,
+}
 # Nonces and rate counters must be shared by every web process: set CACHE_URL to Redis in
 # production (redis://127.0.0.1:6379/1). Unset (the demo's single process) keeps them in memory.
 if envstr("CACHE_URL"):

@@ -18,7 +18,7 @@ from webapp.gates.models import (
 
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
-    list_display = ["name", "capacity", "max_stay_hours"]
+    list_display = ["name", "capacity", "max_stay_hours", "close_stays_after_hours"]
     search_fields = ["name"]
 
 

@@ -25,6 +25,12 @@ class Site(models.Model):
         blank=True,
         help_text="A vehicle on site longer than this is marked as overstaying; blank: never.",
     )
+    close_stays_after_hours = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="A vehicle on site longer than this is taken off it, its exit not seen, so "
+        "that exits the cameras missed do not fill the site for ever; blank: never.",
+    )
 
     def __str__(self) -> str:
         return self.name

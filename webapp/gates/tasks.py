@@ -16,7 +16,7 @@ from django.db import InterfaceError, OperationalError
 
 from recognition.engine_loader import get_engine
 from recognition.pipeline.types import EngineUnavailable
-from webapp.gates import overstays
+from webapp.gates import overstays, visits
 from webapp.gates.passages import frame_read_and_decide
 
 logger = logging.getLogger(__name__)
@@ -63,3 +63,16 @@ def read_gate_frame(frame_id: int) -> None:
 def overstays_alert() -> int:
     """Beat, every GATE_OVERSTAY_CHECK_MINUTES: cars just past their site's limit, sent once."""
     return overstays.overstays_alert()
+
+
+@shared_task(
+    name="webapp.gates.tasks.stale_stays_close",
+    queue="default",
+    acks_late=False,  # idempotent: a lost run's stays are closed by the next
+    ignore_result=True,
+    soft_time_limit=240,
+    time_limit=300,
+)
+def stale_stays_close() -> int:
+    """Beat, hourly: cars on a site past its close_stays_after_hours taken off it."""
+    return visits.visits_close_stale()

@@ -87,6 +87,26 @@ def visit_close(*, site: Site, visit_id: int, user: AbstractBaseUser) -> Visit:
     return visit
 
 
+def visits_close_stale() -> int:
+    """Take off their sites the cars on site longer than the site's close_stays_after_hours
+    (their exits were missed): "exit not seen", closed by nobody. The count closed."""
+    closed = 0
+    for site in Site.objects.filter(close_stays_after_hours__isnull=False).order_by("id"):
+        with transaction.atomic():
+            Site.objects.select_for_update().filter(pk=site.pk).first()
+            now = timezone.now()
+            cut = now - timedelta(hours=site.close_stays_after_hours or 0)
+            n = Visit.objects.filter(
+                site=site, state=Visit.State.INSIDE, entered_at__lt=cut
+            ).update(state=Visit.State.EXIT_UNSEEN, closed_at=now)
+        if n:
+            logger.info(
+                "%s: %d stays of more than %s h closed", site.name, n, site.close_stays_after_hours
+            )
+        closed += n
+    return closed
+
+
 def _entry(passage: Passage, key: str, plate_visits: QuerySet[Visit]) -> Visit:
     at = passage.started_at
     later_exit = (

@@ -171,3 +171,13 @@ def test_the_overstays_check_is_scheduled_every_few_minutes(settings):
     assert entry["task"] == tasks.overstays_alert.name
     assert entry["task"] in app.tasks
     assert entry["schedule"] == 300
+
+
+def test_the_stale_stays_are_closed_hourly(settings):
+    from webapp.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["gates-stale-stays"]
+    app.loader.import_default_modules()
+    assert entry["task"] == tasks.stale_stays_close.name
+    assert entry["task"] in app.tasks
+    assert entry["schedule"] == 3600

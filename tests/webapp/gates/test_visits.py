@@ -18,7 +18,7 @@ from django.utils import timezone
 from tests.fixtures.gate_engine import frame_jpeg, teach
 from tests.fixtures.locks import in_thread, until_done_or_waiting_for_a_lock
 from tests.webapp.gates.conftest import signed_headers
-from webapp.gates import services
+from webapp.gates import services, tasks
 from webapp.gates.models import Decision, Direction, Gate, Passage, Site, Visit
 from webapp.gates.visits import visit_record
 
@@ -466,3 +466,36 @@ def test_a_visitors_entrance_closes_to_visitors_while_the_site_is_full(gate_engi
     again = frame_jpeg(902)
     teach(gate_engine, again, "KA0101AM")
     assert enter(again, timezone.now().timestamp())["decision"] == "open"
+
+
+def test_stays_past_the_sites_limit_are_closed_so_missed_exits_do_not_fill_it(
+    operator_client, gate_engine, site, way_in
+):
+    # given: a site of 4 spaces that closes stays after 24 h, full with cars whose exits the
+    # cameras missed days ago but one, and a visitors' entrance open to all
+    Site.objects.filter(pk=site.pk).update(close_stays_after_hours=24)
+    services.gate_create(name=way_in.name, open_to_all=True)
+    now = timezone.now()
+    for n in range(3):
+        _record(way_in, now - timedelta(days=3, minutes=n), f"BC000{n}AA")
+    _record(way_in, now - timedelta(hours=2), "AE2020OP")
+    other = Site.objects.create(name="No limit", capacity=1)
+    lone = Gate.objects.create(name="lone", site=other, direction=Direction.ENTRY)
+    _record(lone, now - timedelta(days=30), "KA7000BC")
+    # when: the hourly task runs
+    closed = tasks.stale_stays_close()
+    # then: the three old stays ended, exit not seen; the recent one and the other site's stay
+    # (no limit there) are untouched, and a visitor gets in again
+    assert closed == 3
+    assert set(Visit.objects.filter(state=Visit.State.INSIDE).values_list("plate", flat=True)) == {
+        "AE2020OP", "KA7000BC"
+    }  # fmt: skip
+    stale = Visit.objects.get(plate="BC0000AA")
+    assert stale.state == Visit.State.EXIT_UNSEEN
+    assert stale.closed_by is None
+    assert stale.closed_at is not None
+    visitor = frame_jpeg(950)
+    teach(gate_engine, visitor, "KA0101AM")
+    assert _poster(way_in)(visitor, now.timestamp() - 5)["decision"] == "open"
+    page = operator_client.get(f"/gates/sites/{site.pk}/").content.decode()
+    assert "(taken off after too long on site," in page
