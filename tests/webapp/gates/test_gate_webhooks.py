@@ -163,21 +163,15 @@ def _stay(gate: Gate, plate: str, at) -> None:  # type: ignore[no-untyped-def]
     visit_record(passage=passage)
 
 
-def test_the_overstays_check_is_scheduled_every_few_minutes(settings):
+@pytest.mark.parametrize(
+    ("entry", "task", "seconds"),
+    [("gates-overstays", "overstays_alert", 300), ("gates-stale-stays", "stale_stays_close", 3600)],
+)
+def test_beat_schedules_the_gates_housekeeping(settings, entry, task, seconds):
     from webapp.celery import app
 
-    entry = settings.CELERY_BEAT_SCHEDULE["gates-overstays"]
+    scheduled = settings.CELERY_BEAT_SCHEDULE[entry]
     app.loader.import_default_modules()
-    assert entry["task"] == tasks.overstays_alert.name
-    assert entry["task"] in app.tasks
-    assert entry["schedule"] == 300
-
-
-def test_the_stale_stays_are_closed_hourly(settings):
-    from webapp.celery import app
-
-    entry = settings.CELERY_BEAT_SCHEDULE["gates-stale-stays"]
-    app.loader.import_default_modules()
-    assert entry["task"] == tasks.stale_stays_close.name
-    assert entry["task"] in app.tasks
-    assert entry["schedule"] == 3600
+    assert scheduled["task"] == getattr(tasks, task).name
+    assert scheduled["task"] in app.tasks
+    assert scheduled["schedule"] == seconds
