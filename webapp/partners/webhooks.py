@@ -153,9 +153,7 @@ def webhook_event_emit(*, event: str, listing_id: int, data: dict[str, Any] | No
     listing = Listing.objects.filter(pk=listing_id).only("owner_id", "marketplace_id").first()
     if listing is None or listing.owner_id is None:
         return 0
-    endpoints = [
-        e for e in WebhookEndpoint.objects.filter(owner_id=listing.owner_id) if event in e.events
-    ]
+    endpoints = _subscribed(WebhookEndpoint.objects.filter(owner_id=listing.owner_id), event)
     if not endpoints:
         return 0
     # A transaction of its own when called outside one (the cross-check task); no savepoint
@@ -164,7 +162,7 @@ def webhook_event_emit(*, event: str, listing_id: int, data: dict[str, Any] | No
         # Before the insert: a second emitter of this listing waits for our commit, then takes
         # a later id, so the listing's id order is its commit order.
         ordering.listing_order_lock(listing_id=listing_id)
-        ids = _deliveries_create(
+        return _deliveries_queue(
             endpoints,
             event=event,
             listing_id=listing.pk,
@@ -174,8 +172,6 @@ def webhook_event_emit(*, event: str, listing_id: int, data: dict[str, Any] | No
                 **(data or {}),
             },
         )
-    transaction.on_commit(lambda: webhook_deliveries_enqueue(delivery_ids=ids), robust=True)
-    return len(ids)
 
 
 def webhook_event_emit_to(
@@ -184,21 +180,24 @@ def webhook_event_emit_to(
     """Queue `event`, about no listing, for the `endpoints` the caller chose (those subscribed
     to it); returns the deliveries made. Such deliveries keep no order among themselves: each
     carries its own times. Call it inside the transaction that makes the change."""
-    chosen = [e for e in endpoints if event in e.events]
+    chosen = _subscribed(endpoints, event)
     if not chosen:
         return 0
-    ids = _deliveries_create(chosen, event=event, listing_id=None, data=data)
-    transaction.on_commit(lambda: webhook_deliveries_enqueue(delivery_ids=ids), robust=True)
-    return len(ids)
+    return _deliveries_queue(chosen, event=event, listing_id=None, data=data)
 
 
-def _deliveries_create(
+def _subscribed(endpoints: Iterable[WebhookEndpoint], event: str) -> list[WebhookEndpoint]:
+    return [e for e in endpoints if event in e.events]
+
+
+def _deliveries_queue(
     endpoints: list[WebhookEndpoint],
     *,
     event: str,
     listing_id: int | None,
     data: dict[str, Any],
-) -> list[int]:
+) -> int:
+    """The deliveries' rows, in the caller's transaction, sent once it commits; how many."""
     now = timezone.now()
     body = {"type": event, "timestamp": now.isoformat(), "data": data}
     deliveries = WebhookDelivery.objects.bulk_create(
@@ -213,7 +212,9 @@ def _deliveries_create(
         )
         for endpoint in endpoints
     )
-    return [d.pk for d in deliveries]
+    ids = [d.pk for d in deliveries]
+    transaction.on_commit(lambda: webhook_deliveries_enqueue(delivery_ids=ids), robust=True)
+    return len(ids)
 
 
 def message_expires_s() -> int:
