@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from webapp.gates.models import Passage, Visit
-from webapp.gates.operators import OPERATORS_GROUP
+from webapp.gates.operators import operators
 from webapp.partners.models import WebhookEndpoint, WebhookEvent
 from webapp.partners.webhooks import webhook_event_emit_to
 
@@ -29,8 +29,7 @@ def passage_decided_emit(*, passage: Passage, blocked: bool, visit: Visit | None
 def operators_endpoints() -> QuerySet[WebhookEndpoint]:
     """The endpoints of gate operators (staff, or the group's members): the only receivers of
     gate events."""
-    operators = Q(owner__is_staff=True) | Q(owner__groups__name=OPERATORS_GROUP)
-    return WebhookEndpoint.objects.filter(operators).distinct().order_by("id")
+    return WebhookEndpoint.objects.filter(operators(user_field="owner")).distinct().order_by("id")
 
 
 def visit_data(visit: Visit) -> dict[str, object]:
