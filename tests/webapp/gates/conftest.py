@@ -84,6 +84,11 @@ FramePoster = Callable[..., object]
 @pytest.fixture
 def post_frame(device_with_secret) -> FramePoster:
     device, secret = device_with_secret
+    return frame_poster(device, secret)
+
+
+def frame_poster(device: Device, secret: str) -> FramePoster:
+    """Posts a frame as `device` would, signed with its `secret`; returns the response."""
 
     def post(
         body: bytes,

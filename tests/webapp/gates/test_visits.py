@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
-import secrets
 import threading
 from datetime import datetime, timedelta
-from urllib.parse import urlencode
 
 import pytest
 from django.core.management import call_command
 from django.db import transaction
-from django.test import Client
 from django.utils import timezone
 
 from tests.fixtures.gate_engine import frame_jpeg, teach
 from tests.fixtures.locks import in_thread, until_done_or_waiting_for_a_lock
-from tests.webapp.gates.conftest import signed_headers
+from tests.webapp.gates.conftest import frame_poster
 from webapp.gates import services, tasks
 from webapp.gates.models import Decision, Direction, Gate, Passage, Site, Visit
 from webapp.gates.visits import visit_record
@@ -179,19 +176,10 @@ def test_a_passage_is_recorded_once(way_in):
 
 
 def _poster(gate: Gate):
+    """Posts a frame from a new camera of `gate`; returns the device's answer."""
     new = services.device_create(gate=gate)
-
-    def post(body: bytes, captured_at: float):
-        path = "/api/v1/gates/frames/?" + urlencode(
-            {"frame": secrets.token_hex(8), "captured_at": f"{captured_at:.3f}"}
-        )
-        headers = signed_headers(
-            device_id=new.device.device_id, secret=new.secret, method="POST", path=path,
-            body=body,
-        )  # fmt: skip
-        return Client().post(path, data=body, content_type="image/jpeg", headers=headers).json()
-
-    return post
+    post = frame_poster(new.device, new.secret)
+    return lambda body, captured_at: post(body, captured_at=captured_at).json()
 
 
 def test_a_car_through_the_entry_and_exit_gates_is_on_site_then_gone(
