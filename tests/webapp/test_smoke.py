@@ -120,6 +120,8 @@ def test_every_page_answers(staff_moderator, some_rows, settings):
         "/metrics?gates": 'platecheck_gate_passages{decision="open",gate="demo-gate"} 1.0',
         "/metrics?sites": 'platecheck_site_vehicles_inside{site="Demo site"} 1.0',
         reverse("gates:sites"): "Demo site",
+        reverse("gates:audit") + "?action=device_added": "Device added",
+        reverse("gates:audit_csv"): "demo-gate,Demo site",
     }
     for url, expected in pages.items():
         response = staff_moderator.get(url)
@@ -195,6 +197,8 @@ def _calls_by_name(rows: DemoRows, moderator, reset_user) -> dict[str, list[Call
         "gates:passages": [Call(m, reverse("gates:passages"))],
         "gates:frame_image": [Call(m, reverse("gates:frame_image", args=[rows.frame_id]))],
         "gates:devices": [Call(m, reverse("gates:devices"))],
+        "gates:audit": [Call(m, reverse("gates:audit") + "?plate=AA1234BB&action=access_added")],
+        "gates:audit_csv": [Call(m, reverse("gates:audit_csv") + "?plate=AA1234BB")],
         "gates:sites": [Call(m, reverse("gates:sites"))],
         "gates:site": [Call(m, reverse("gates:site", args=[rows.site_id]) + "?plate=AA1234BB")],
         "gates:site_visits_csv": [Call(m, reverse("gates:site_visits_csv", args=[rows.site_id]))],

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from recognition.pipeline.regions import normalise_plate
-from webapp.gates.models import AccessEntry
+from webapp.gates.models import AccessEntry, AuditAction, Gate
+from webapp.gates.selectors import AuditFilters, audit_actor_names
 
 
 class AccessEntryForm(forms.ModelForm):
@@ -52,3 +56,56 @@ class VisitFilterForm(forms.Form):
 
     def clean_plate(self) -> str:
         return normalise_plate(self.cleaned_data["plate"])[:16]
+
+
+class AuditFilterForm(forms.Form):
+    gate = forms.ModelChoiceField(
+        queryset=Gate.objects.all(), required=False, label=_("Gate"), empty_label=_("Any gate")
+    )
+    action = forms.ChoiceField(
+        required=False, choices=[("", _("Any action")), *AuditAction.choices], label=_("Action")
+    )
+    plate = forms.CharField(
+        label=_("Plate"),
+        required=False,
+        max_length=32,
+        help_text=_("Cyrillic or Latin, spaces allowed."),
+    )
+    who = forms.ChoiceField(required=False, label=_("Who"))
+    since = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, data: object = None, **kwargs: object) -> None:
+        super().__init__(data, **kwargs)
+        names = [(name, name) for name in audit_actor_names()]
+        self.fields["who"].choices = [("", _("Anyone")), *names]
+
+    def clean_plate(self) -> str:
+        return normalise_plate(self.cleaned_data["plate"])[:16]
+
+    def filters(self) -> AuditFilters:
+        if not self.is_valid():
+            return AuditFilters()
+        data = self.cleaned_data
+        gate = data["gate"]
+        until = data["until"]
+        return AuditFilters(
+            gate_id=gate.pk if gate else None,
+            action=data["action"] or "",
+            plate=data["plate"],
+            actor=data["who"] or "",
+            since=day_start(data["since"]),
+            # The last day is included; date.max bounds nothing.
+            until=day_start(until + timedelta(days=1)) if until and until < date.max else None,
+        )
+
+
+def day_start(day: date | None) -> datetime | None:
+    """The first moment of `day` in the server's time zone."""
+    if day is None:
+        return None
+    return timezone.make_aware(datetime.combine(day, time.min))

@@ -300,3 +300,53 @@ class Visit(models.Model):
         if self.entered_at is None or self.exited_at is None:
             return None
         return self.exited_at - self.entered_at
+
+
+class AuditAction(models.TextChoices):
+    ACCESS_ADDED = "access_added", pgettext_lazy("gate audit", "Access entry added")
+    ACCESS_CHANGED = "access_changed", pgettext_lazy("gate audit", "Access entry changed")
+    ACCESS_REMOVED = "access_removed", pgettext_lazy("gate audit", "Access entry removed")
+    BLOCK_ADDED = "block_added", pgettext_lazy("gate audit", "Block entry added")
+    BLOCK_CHANGED = "block_changed", pgettext_lazy("gate audit", "Block entry changed")
+    BLOCK_REMOVED = "block_removed", pgettext_lazy("gate audit", "Block entry removed")
+    GATE_ADDED = "gate_added", pgettext_lazy("gate audit", "Gate added")
+    GATE_CHANGED = "gate_changed", pgettext_lazy("gate audit", "Gate settings changed")
+    GATE_REMOVED = "gate_removed", pgettext_lazy("gate audit", "Gate removed")
+    DEVICE_ADDED = "device_added", pgettext_lazy("gate audit", "Device added")
+    DEVICE_REVOKED = "device_revoked", pgettext_lazy("gate audit", "Device revoked")
+    VISIT_CLOSED = "visit_closed", pgettext_lazy("gate audit", "Taken off site by hand")
+
+
+class GateAuditEntry(models.Model):
+    """Who changed who may pass, and how (`webapp.gates.audit`): written in the change's own
+    transaction, never edited, kept when the entry, gate or user it names is deleted."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=16, choices=AuditAction.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(
+        max_length=150, blank=True, help_text="The user's name then: kept if the user goes."
+    )
+    via = models.CharField(
+        max_length=64, help_text="Where the change was made: a page, the admin, a command."
+    )
+    gate = models.ForeignKey(
+        Gate, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries"
+    )
+    gate_name = models.CharField(max_length=64, blank=True, help_text="Kept if the gate goes.")
+    site = models.ForeignKey(
+        Site, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries"
+    )
+    plate = models.CharField(max_length=16, blank=True, db_index=True)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["gate", "-created_at"])]
+        verbose_name_plural = "gate audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.plate or self.gate_name} by {self.actor_name or self.via}"

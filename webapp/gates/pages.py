@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
-from datetime import date, datetime, time
 from functools import wraps
 from typing import Any
 
@@ -23,10 +22,16 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
-from webapp.gates import selectors, services, visits
-from webapp.gates.forms import AccessEntryForm, CsvImportForm, VisitFilterForm
+from webapp.gates import audit, selectors, services, visits
+from webapp.gates.forms import (
+    AccessEntryForm,
+    AuditFilterForm,
+    CsvImportForm,
+    VisitFilterForm,
+    day_start,
+)
 from webapp.gates.models import Frame, Gate, Passage, Site
 from webapp.gates.operators import is_gate_operator
 
@@ -94,7 +99,9 @@ def access_list(request: HttpRequest, gate_id: int) -> HttpResponse:
     form = AccessEntryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.access_entry_add(gate=gate, added_by=request.user, **form.cleaned_data)
+            services.access_entry_add(
+                gate=gate, added_by=request.user, via=audit.VIA_PAGE, **form.cleaned_data
+            )
         except ValueError as exc:
             form.add_error(None, str(exc))
         else:
@@ -119,7 +126,7 @@ def access_list(request: HttpRequest, gate_id: int) -> HttpResponse:
 @require_POST
 def access_entry_delete(request: HttpRequest, gate_id: int, entry_id: int) -> HttpResponse:
     gate = get_object_or_404(Gate, pk=gate_id)
-    services.access_entry_delete(gate=gate, entry_id=entry_id)
+    services.access_entry_delete(gate=gate, entry_id=entry_id, by=request.user, via=audit.VIA_PAGE)
     return redirect("gates:access_list", gate_id=gate.pk)
 
 
@@ -200,7 +207,9 @@ def site_detail(request: HttpRequest, site_id: int) -> HttpResponse:
 def visit_close(request: HttpRequest, site_id: int, visit_id: int) -> HttpResponse:
     site = get_object_or_404(Site, pk=site_id)
     try:
-        visit = visits.visit_close(site=site, visit_id=visit_id, user=request.user)
+        visit = visits.visit_close(
+            site=site, visit_id=visit_id, user=request.user, via=audit.VIA_PAGE
+        )
     except visits.NotOnSite:
         messages.error(request, gettext("Nothing changed: that vehicle is no longer on site."))
     else:
@@ -211,11 +220,47 @@ def visit_close(request: HttpRequest, site_id: int, visit_id: int) -> HttpRespon
 
 
 @operator_required
+@require_GET
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """Who changed who may pass, and how; and who took which vehicle off a site by hand."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    form = AuditFilterForm(params or None)
+    try:
+        number = int(request.GET.get("page", "1"))
+    except ValueError:
+        number = 1
+    page = selectors.audit_page(filters=form.filters(), page=number)
+    context = {"form": form, "page": page, "querystring": params.urlencode(), "gates": _gates()}
+    return render(request, "gates/audit.html", context, status=400 if form.errors else 200)
+
+
+@operator_required
+@require_GET
+def audit_export(request: HttpRequest) -> HttpResponse:
+    form = AuditFilterForm(request.GET or None)
+    if form.errors:
+        return HttpResponse(
+            "Invalid filter: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()),
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    writer = csv.writer(_Echo())
+    rows = selectors.audit_csv_rows(filters=form.filters())
+    response = StreamingHttpResponse(
+        (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
+    )
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="gate-audit-{stamp}.csv"'
+    return response
+
+
+@operator_required
 def site_visits_export(request: HttpRequest, site_id: int) -> StreamingHttpResponse:
     site = get_object_or_404(Site, pk=site_id)
     form = VisitFilterForm(request.GET or None)
     since = form.cleaned_data.get("since") if form.is_valid() else None
-    rows = selectors.site_visits_csv(site=site, since=_day_start(since))
+    rows = selectors.site_visits_csv(site=site, since=day_start(since))
     writer = csv.writer(_Echo())
     response = StreamingHttpResponse(
         (writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8"
@@ -226,12 +271,6 @@ def site_visits_export(request: HttpRequest, site_id: int) -> StreamingHttpRespo
 
 def _gates() -> QuerySet[Gate]:
     return Gate.objects.all()
-
-
-def _day_start(day: date | None) -> datetime | None:
-    if day is None:
-        return None
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 class _Echo:

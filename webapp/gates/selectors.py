@@ -16,7 +16,7 @@ from django.utils import timezone
 from registry.models import RegisterRecord
 from registry.selectors import register_current_for_plate
 from registry.spreadsheet import spreadsheet_safe
-from webapp.gates import rules
+from webapp.gates import audit, rules
 from webapp.gates.models import (
     AccessEntry,
     BlockEntry,
@@ -24,6 +24,7 @@ from webapp.gates.models import (
     DeviceRequest,
     Direction,
     Gate,
+    GateAuditEntry,
     Passage,
     Site,
     Visit,
@@ -293,3 +294,110 @@ def site_visits_csv(*, site: Site, since: datetime | None = None) -> Iterator[tu
                 minutes,
             )
         )
+
+
+# The operators' audit trail (`webapp.gates.audit`): the page and its CSV export.
+AUDIT_PAGE_SIZE = 100
+AUDIT_CSV_COLUMNS = ("when", "who", "via", "action", "gate", "site", "plate", "change")
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    gate_id: int | None = None
+    action: str = ""
+    plate: str = ""  # a plate key (normalise_plate)
+    actor: str = ""  # a user name, as it was then
+    since: datetime | None = None
+    until: datetime | None = None  # exclusive
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    entry: GateAuditEntry
+    changes: list[tuple[str, str, str]]  # field, before, after: the fields that differ
+
+    @property
+    def via(self) -> str:
+        return str(audit.VIA_LABELS.get(self.entry.via, self.entry.via))
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    rows: list[AuditRow]
+    number: int
+    num_pages: int
+    total: int
+
+
+def _audit_filtered(filters: AuditFilters) -> QuerySet[GateAuditEntry]:
+    qs = GateAuditEntry.objects.all()
+    if filters.gate_id:
+        qs = qs.filter(gate_id=filters.gate_id)
+    if filters.action:
+        qs = qs.filter(action=filters.action)
+    if filters.plate:
+        qs = qs.filter(plate=filters.plate)
+    if filters.actor:
+        qs = qs.filter(actor_name=filters.actor)
+    if filters.since:
+        qs = qs.filter(created_at__gte=filters.since)
+    if filters.until:
+        qs = qs.filter(created_at__lt=filters.until)
+    return qs.select_related("site").order_by("-created_at", "-id")
+
+
+def audit_changes(entry: GateAuditEntry) -> list[tuple[str, str, str]]:
+    """The fields an entry changed, in the order they were recorded: (field, before, after);
+    an addition's or a removal's every field with a value."""
+    fields = list(dict.fromkeys([*entry.after, *entry.before]))
+    return [
+        (field, _shown(entry.before.get(field)), _shown(entry.after.get(field)))
+        for field in fields
+        if entry.before.get(field) != entry.after.get(field)
+    ]
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def audit_page(*, filters: AuditFilters, page: int = 1) -> AuditPage:
+    qs = _audit_filtered(filters)
+    total = qs.count()
+    num_pages = max(1, -(-total // AUDIT_PAGE_SIZE))
+    number = min(max(1, page), num_pages)
+    offset = (number - 1) * AUDIT_PAGE_SIZE
+    rows = [
+        AuditRow(entry=entry, changes=audit_changes(entry))
+        for entry in qs[offset : offset + AUDIT_PAGE_SIZE]
+    ]
+    return AuditPage(rows=rows, number=number, num_pages=num_pages, total=total)
+
+
+def audit_csv_rows(*, filters: AuditFilters) -> Iterator[tuple[str, ...]]:
+    """Every matching entry, newest first, streamed (no page limit); spreadsheet-safe cells
+    (operators type notes and reasons)."""
+    yield AUDIT_CSV_COLUMNS
+    for entry in _audit_filtered(filters).iterator(chunk_size=2000):
+        change = "; ".join(f"{field}: {old} -> {new}" for field, old, new in audit_changes(entry))
+        row = (
+            timezone.localtime(entry.created_at).isoformat(timespec="seconds"),
+            entry.actor_name,
+            entry.via,
+            entry.action,
+            entry.gate_name,
+            entry.site.name if entry.site else "",
+            entry.plate,
+            change,
+        )
+        yield tuple(str(spreadsheet_safe(value)) for value in row)
+
+
+def audit_actor_names() -> list[str]:
+    """Everyone the trail names, for the page's filter."""
+    names = GateAuditEntry.objects.exclude(actor_name="").order_by("actor_name")
+    return list(names.values_list("actor_name", flat=True).distinct())

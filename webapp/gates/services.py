@@ -1,4 +1,6 @@
-"""Writes for gates: provisioning, access and block lists (with CSV import), the audit trail."""
+"""Writes for gates: provisioning, access and block lists (with CSV import), the devices'
+request log. Each change to who may pass is written to the operators' audit trail (`audit`) in
+its own transaction: `by` is who made it, `via` where (a page, the admin, a command)."""
 
 from __future__ import annotations
 
@@ -15,8 +17,11 @@ from django.utils.dateparse import parse_datetime, parse_time
 from django.utils.translation import gettext
 
 from recognition.pipeline.regions import normalise_plate
+from webapp.gates import audit
+from webapp.gates.audit import Actor
 from webapp.gates.models import (
     AccessEntry,
+    AuditAction,
     BlockEntry,
     Device,
     DeviceRequest,
@@ -31,15 +36,23 @@ SECRET_BYTES = 32
 CSV_FIELDS = ("plate", "valid_from", "valid_until", "days", "hour_from", "hour_until", "note")
 
 
+@transaction.atomic
 def gate_create(
-    *, name: str, site: str = "", direction: str | None = None, open_to_all: bool | None = None
+    *,
+    name: str,
+    site: str = "",
+    direction: str | None = None,
+    open_to_all: bool | None = None,
+    by: Actor = None,
+    via: str = audit.VIA_CODE,
 ) -> Gate:
     """The gate `name`, made if new; `direction` (entry, exit, both) and `open_to_all` are set
     when given."""
     if direction is not None and direction not in Direction.values:
         raise ValueError(f"direction {direction!r}: one of {', '.join(Direction.values)}")
     site_row = Site.objects.get_or_create(name=site)[0] if site else None
-    gate, _ = Gate.objects.get_or_create(name=name, defaults={"site": site_row})
+    gate, created = Gate.objects.get_or_create(name=name, defaults={"site": site_row})
+    before = audit.gate_snapshot(gate)
     changes = {
         field: value
         for field, value in (("direction", direction), ("open_to_all", open_to_all))
@@ -49,6 +62,15 @@ def gate_create(
         for field, value in changes.items():
             setattr(gate, field, value)
         gate.save(update_fields=list(changes))
+    if created or changes:
+        audit.record(
+            action=AuditAction.GATE_ADDED if created else AuditAction.GATE_CHANGED,
+            actor=by,
+            via=via,
+            gate=gate,
+            before={} if created else before,
+            after=audit.gate_snapshot(gate),
+        )
     return gate
 
 
@@ -58,18 +80,35 @@ class NewDevice:
     secret: str  # shown once, to whoever provisions the device
 
 
-def device_create(*, gate: Gate) -> NewDevice:
+@transaction.atomic
+def device_create(*, gate: Gate, by: Actor = None, via: str = audit.VIA_CODE) -> NewDevice:
     secret = secrets.token_urlsafe(SECRET_BYTES)
     device = Device.objects.create(device_id=f"gd_{secrets.token_hex(6)}", gate=gate, secret=secret)
+    audit.record(
+        action=AuditAction.DEVICE_ADDED,
+        actor=by,
+        via=via,
+        gate=gate,
+        after={"device": device.device_id},  # never the secret
+    )
     return NewDevice(device=device, secret=secret)
 
 
-def device_revoke(*, device_id: str) -> Device:
-    device = Device.objects.get(device_id=device_id)
+@transaction.atomic
+def device_revoke(*, device_id: str, by: Actor = None, via: str = audit.VIA_CODE) -> Device:
+    device = Device.objects.select_for_update().select_related("gate").get(device_id=device_id)
     if device.is_active:
         device.is_active = False
         device.revoked_at = timezone.now()
         device.save(update_fields=["is_active", "revoked_at"])
+        audit.record(
+            action=AuditAction.DEVICE_REVOKED,
+            actor=by,
+            via=via,
+            gate=device.gate,
+            before={"device": device.device_id, "active": True},
+            after={"device": device.device_id, "active": False},
+        )
     return device
 
 
@@ -106,32 +145,74 @@ def access_entry_add(
     hour_until: time | None = None,
     note: str = "",
     added_by: AbstractBaseUser | None = None,
+    via: str = audit.VIA_CODE,
 ) -> AccessEntry:
     if valid_from and valid_until and valid_until < valid_from:
         raise ValueError(gettext("valid_until is before valid_from"))
-    return AccessEntry.objects.create(
+    with transaction.atomic():
+        entry = AccessEntry.objects.create(
+            gate=gate,
+            plate=plate_key(plate),
+            valid_from=valid_from,
+            valid_until=valid_until,
+            days=_days(days),
+            hour_from=hour_from,
+            hour_until=hour_until,
+            note=note[:255],
+            added_by=added_by,
+        )
+        audit.record(
+            action=AuditAction.ACCESS_ADDED,
+            actor=added_by,
+            via=via,
+            gate=gate,
+            plate=entry.plate,
+            after=audit.access_snapshot(entry),
+        )
+    return entry
+
+
+@transaction.atomic
+def access_entry_delete(
+    *, gate: Gate, entry_id: int, by: Actor = None, via: str = audit.VIA_CODE
+) -> bool:
+    """False when the entry was gone already (deleted meanwhile, another gate's)."""
+    entry = AccessEntry.objects.select_for_update().filter(gate=gate, pk=entry_id).first()
+    if entry is None:
+        return False
+    audit.record(
+        action=AuditAction.ACCESS_REMOVED,
+        actor=by,
+        via=via,
         gate=gate,
-        plate=plate_key(plate),
-        valid_from=valid_from,
-        valid_until=valid_until,
-        days=_days(days),
-        hour_from=hour_from,
-        hour_until=hour_until,
-        note=note[:255],
-        added_by=added_by,
+        plate=entry.plate,
+        before=audit.access_snapshot(entry),
     )
+    entry.delete()
+    return True
 
 
-def access_entry_delete(*, gate: Gate, entry_id: int) -> None:
-    AccessEntry.objects.filter(gate=gate, pk=entry_id).delete()
-
-
+@transaction.atomic
 def block_entry_add(
-    *, plate: str, gate: Gate | None = None, reason: str = "", added_by=None
+    *,
+    plate: str,
+    gate: Gate | None = None,
+    reason: str = "",
+    added_by: AbstractBaseUser | None = None,
+    via: str = audit.VIA_CODE,
 ) -> BlockEntry:
-    return BlockEntry.objects.create(
+    entry = BlockEntry.objects.create(
         plate=plate_key(plate), gate=gate, reason=reason[:255], added_by=added_by
     )
+    audit.record(
+        action=AuditAction.BLOCK_ADDED,
+        actor=added_by,
+        via=via,
+        gate=gate,
+        plate=entry.plate,
+        after=audit.block_snapshot(entry),
+    )
+    return entry
 
 
 def datetime_from_text(text: str, field: str) -> datetime | None:
@@ -181,6 +262,7 @@ def access_csv_import(*, gate: Gate, data: str, added_by: AbstractBaseUser | Non
                     hour_until=time_from_text(values["hour_until"], "hour_until"),
                     note=values["note"],
                     added_by=added_by,
+                    via=audit.VIA_CSV,
                 )
             except ValueError as exc:
                 raise ValueError(

@@ -30,8 +30,8 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from webapp.gates import rules
-from webapp.gates.models import Direction, Passage, Site, Visit
+from webapp.gates import audit, rules
+from webapp.gates.models import AuditAction, Direction, Passage, Site, Visit
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,9 @@ class NotOnSite(ValueError):
 
 
 @transaction.atomic
-def visit_close(*, site: Site, visit_id: int, user: AbstractBaseUser) -> Visit:
+def visit_close(
+    *, site: Site, visit_id: int, user: AbstractBaseUser, via: str = audit.VIA_CODE
+) -> Visit:
     """An operator takes a vehicle off the site whose exit the gates missed: its stay ends
     "exit not seen", and it no longer counts as on site. An exit read later still ends it."""
     Site.objects.select_for_update().filter(pk=site.pk).first()
@@ -83,6 +85,15 @@ def visit_close(*, site: Site, visit_id: int, user: AbstractBaseUser) -> Visit:
     visit.closed_by = user  # type: ignore[assignment]
     visit.closed_at = timezone.now()
     visit.save(update_fields=["state", "closed_by", "closed_at"])
+    audit.record(
+        action=AuditAction.VISIT_CLOSED,
+        actor=user,
+        via=via,
+        site=site,
+        plate=visit.plate,
+        before={"state": Visit.State.INSIDE.value, "entered_at": audit.stamp(visit.entered_at)},
+        after={"state": visit.state, "closed_at": audit.stamp(visit.closed_at)},
+    )
     logger.info("visit %s of %s closed by %s", visit.pk, visit.plate, user)
     return visit
 

@@ -122,6 +122,7 @@ PAGES: dict[str, tuple[bool, Callable[..., None]]] = {
     "gate_devices": (True, _goto(lambda d: "/gates/devices/")),
     "gate_access_list": (True, _goto(lambda d: f"/gates/{d['gate'].pk}/access/")),
     "gate_sites": (True, _goto(lambda d: "/gates/sites/")),
+    "gate_audit": (True, _goto(lambda d: "/gates/audit/")),
     "gate_site": (True, _goto(lambda d: f"/gates/sites/{d['site'].pk}/")),
 }
 

@@ -30,6 +30,7 @@ class Command(BaseCommand):
             site=str(options["site"]),
             direction=str(options["direction"]) if options["direction"] else None,
             open_to_all=True if options["open_to_all"] else None,
+            via="manage.py gate_add",
         )
         open_to = ", open to all" if gate.open_to_all else ""
         self.stdout.write(f"gate {gate.name} (id {gate.pk}, {gate.direction}{open_to})")

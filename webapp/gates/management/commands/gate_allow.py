@@ -40,6 +40,7 @@ class Command(BaseCommand):
                 hour_from=time_from_text(start, "--hours"),
                 hour_until=time_from_text(end, "--hours"),
                 note=str(options["note"]),
+                via="manage.py gate_allow",
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from None

@@ -17,6 +17,7 @@ DEMO_BLOCKED = "BC7777AX"
 DEMO_SITE = "Demo site"
 DEMO_SPACES = 40
 DEMO_MAX_STAY_HOURS = 12
+VIA = "manage.py gate_demo"
 
 
 class Command(BaseCommand):
@@ -31,7 +32,9 @@ class Command(BaseCommand):
         config = Path(str(options["config_out"]))
         # The demo's camera watches the car park's way in: each car it opens for is on site
         # until an exit gate sees it (/gates/sites/).
-        gate = services.gate_create(name=DEMO_GATE, site=DEMO_SITE, direction=Direction.ENTRY)
+        gate = services.gate_create(
+            name=DEMO_GATE, site=DEMO_SITE, direction=Direction.ENTRY, via=VIA
+        )
         Site.objects.filter(pk=gate.site_id, capacity=None).update(
             capacity=DEMO_SPACES, max_stay_hours=DEMO_MAX_STAY_HOURS
         )
@@ -44,9 +47,9 @@ class Command(BaseCommand):
             )  # fmt: skip
         for plate in DEMO_ALLOWED:
             if not AccessEntry.objects.filter(gate=gate, plate=plate).exists():
-                services.access_entry_add(gate=gate, plate=plate, note="demo")
+                services.access_entry_add(gate=gate, plate=plate, note="demo", via=VIA)
         if not BlockEntry.objects.filter(plate=DEMO_BLOCKED).exists():
-            services.block_entry_add(plate=DEMO_BLOCKED, reason="demo: reported stolen")
+            services.block_entry_add(plate=DEMO_BLOCKED, reason="demo: reported stolen", via=VIA)
         self.stdout.write(
             f"gate {DEMO_GATE}: allowed {', '.join(DEMO_ALLOWED)}; blocked {DEMO_BLOCKED}; "
             f"device config {config}"

@@ -26,7 +26,7 @@ class Command(BaseCommand):
         gate = Gate.objects.filter(name=options["gate"]).first()
         if gate is None:
             raise CommandError(f"no gate {options['gate']!r}; create it with gate_add")
-        new = services.device_create(gate=gate)
+        new = services.device_create(gate=gate, via="manage.py gate_device_add")
         self.stdout.write(f"device_id {new.device.device_id}")
         self.stdout.write(f"secret {new.secret}")
         out = options.get("config_out")

@@ -14,7 +14,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         try:
-            device = services.device_revoke(device_id=str(options["device"]))
+            device = services.device_revoke(
+                device_id=str(options["device"]), via="manage.py gate_device_revoke"
+            )
         except Device.DoesNotExist:
             raise CommandError(f"no device {options['device']!r}") from None
         self.stdout.write(
