@@ -223,6 +223,9 @@ GATE_FRAMES_PER_MINUTE = envint("GATE_FRAMES_PER_MINUTE", 240)
 GATE_QUEUED_FRAMES_PER_MINUTE = envint("GATE_QUEUED_FRAMES_PER_MINUTE", 1200)
 # How long a frame's request waits for the gates worker before answering "unknown".
 GATE_READ_TIMEOUT_S = envint("GATE_READ_TIMEOUT_S", 5)
+# An operator's "open now" waits this long for the gate's device to take it, then lapses: a
+# device back online later must not open the barrier for a car long gone.
+GATE_COMMAND_TTL_S = envint("GATE_COMMAND_TTL_S", 30)
 # Set in the gates worker's unit only: load the engine when each worker process starts.
 GATES_PRELOAD_ENGINE = envbool("GATES_PRELOAD_ENGINE", default=False)
 # Cars on a site longer than its max_stay_hours are looked for this often (minutes); each is

@@ -25,6 +25,7 @@ from tests.fixtures.factories import (
     jpeg_bytes,
 )
 from tests.webapp.review.factories import RegisterRecordFactory
+from webapp.gates import commands as gate_commands
 from webapp.gates import services as gate_services
 from webapp.gates.models import (
     AccessEntry,
@@ -137,6 +138,8 @@ def _gate_rows_create() -> tuple[Gate, Frame, tuple[Device, str]]:
     device = new_device.device
     gate_services.access_entry_add(gate=gate, plate=PLATE, note="demo")
     gate_services.block_entry_add(plate="BC7777AX", reason="demo: reported stolen")
+    # An operator's order, as the gate's page makes it (its admin pages need a row).
+    gate_commands.command_open(gate=gate, by=None, reason="smoke: driver at the intercom")
     now = timezone.now()
     passage = Passage.objects.create(
         gate=gate, device=device, started_at=now, last_frame_at=now, frames_count=1,

@@ -64,6 +64,8 @@ NOT_PAGES: dict[str, str] = {
     # The device API answers signed requests from a gate only (HMAC of the body, a nonce); the
     # moderator and the partner still GET it below and must get a 4xx, never a 5xx.
     "gates_api:frames": "device",
+    # A device's report on an order it took (tests/webapp/gates/test_gate_commands.py).
+    "gates_api:command_done": "device",
 }
 OK = frozenset({200})
 REDIRECT = frozenset({302})

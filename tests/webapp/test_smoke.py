@@ -194,6 +194,16 @@ def _calls_by_name(rows: DemoRows, moderator, reset_user) -> dict[str, list[Call
         ],
         "password_reset_complete": [Call(m, reverse("password_reset_complete"))],
         "gates_api:access_list": [Call("device", reverse("gates_api:access_list"))],
+        "gates_api:commands": [Call("device", reverse("gates_api:commands"))],
+        "gates:gate_open": [
+            Call(
+                m,
+                reverse("gates:gate_open", args=[rows.gate_id]),
+                "post",
+                {"reason": "smoke"},
+                REDIRECT,
+            ),
+        ],
         "gates:passages": [Call(m, reverse("gates:passages"))],
         "gates:frame_image": [Call(m, reverse("gates:frame_image", args=[rows.frame_id]))],
         "gates:devices": [Call(m, reverse("gates:devices"))],

@@ -17,6 +17,7 @@ from webapp.gates.models import (
     DeviceRequest,
     Gate,
     GateAuditEntry,
+    GateCommand,
     Passage,
     Site,
     Visit,
@@ -223,4 +224,19 @@ class GateAuditEntryAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(GateCommand)
+class GateCommandAdmin(admin.ModelAdmin):
+    """Read-only: orders are given on the gate's page and carried out by its device
+    (`webapp.gates.commands`)."""
+
+    list_display = ["created_at", "gate", "action", "issued_by", "reason", "device", "result"]
+    list_filter = ["result", "gate"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -302,6 +302,39 @@ class Visit(models.Model):
         return self.exited_at - self.entered_at
 
 
+class GateCommand(models.Model):
+    """An operator's order to a gate: open the barrier now (a driver at the intercom, a plate
+    the cameras cannot read). The first of the gate's devices to ask for orders takes it, once
+    (`webapp.gates.commands`); one not taken by `expires_at` lapses."""
+
+    class Action(models.TextChoices):
+        OPEN = "open", pgettext_lazy("gate command", "Open")
+
+    class Result(models.TextChoices):
+        OPENED = "opened", pgettext_lazy("gate command", "Opened")
+        FAILED = "failed", pgettext_lazy("gate command", "Failed")
+
+    gate = models.ForeignKey(Gate, on_delete=models.CASCADE, related_name="commands")
+    action = models.CharField(max_length=8, choices=Action.choices, default=Action.OPEN)
+    reason = models.CharField(max_length=255)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    device = models.ForeignKey(
+        Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="commands"
+    )
+    taken_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    result = models.CharField(max_length=8, choices=Result.choices, blank=True)
+    detail = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["gate", "taken_at", "expires_at"])]
+
+
 class AuditAction(models.TextChoices):
     ACCESS_ADDED = "access_added", pgettext_lazy("gate audit", "Access entry added")
     ACCESS_CHANGED = "access_changed", pgettext_lazy("gate audit", "Access entry changed")
@@ -312,6 +345,7 @@ class AuditAction(models.TextChoices):
     GATE_ADDED = "gate_added", pgettext_lazy("gate audit", "Gate added")
     GATE_CHANGED = "gate_changed", pgettext_lazy("gate audit", "Gate settings changed")
     GATE_REMOVED = "gate_removed", pgettext_lazy("gate audit", "Gate removed")
+    GATE_OPENED = "gate_opened", pgettext_lazy("gate audit", "Opened by hand")
     DEVICE_ADDED = "device_added", pgettext_lazy("gate audit", "Device added")
     DEVICE_REVOKED = "device_revoked", pgettext_lazy("gate audit", "Device revoked")
     VISIT_CLOSED = "visit_closed", pgettext_lazy("gate audit", "Taken off site by hand")

@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
-from webapp.gates import audit, selectors, services, visits
+from webapp.gates import audit, commands, selectors, services, visits
 from webapp.gates.forms import (
     AccessEntryForm,
     AuditFilterForm,
@@ -117,6 +117,11 @@ def access_list(request: HttpRequest, gate_id: int) -> HttpResponse:
             "entries": gate.access_entries.select_related("added_by"),
             "form": form,
             "import_form": CsvImportForm(),
+            "recent_commands": [
+                {"command": c, "state": commands.command_state(c)}
+                for c in commands.commands_recent(gate=gate)
+            ],
+            "command_ttl_s": settings.GATE_COMMAND_TTL_S,
             "gates": _gates(),
         },
     )
@@ -127,6 +132,24 @@ def access_list(request: HttpRequest, gate_id: int) -> HttpResponse:
 def access_entry_delete(request: HttpRequest, gate_id: int, entry_id: int) -> HttpResponse:
     gate = get_object_or_404(Gate, pk=gate_id)
     services.access_entry_delete(gate=gate, entry_id=entry_id, by=request.user, via=audit.VIA_PAGE)
+    return redirect("gates:access_list", gate_id=gate.pk)
+
+
+@operator_required
+@require_POST
+def gate_open(request: HttpRequest, gate_id: int) -> HttpResponse:
+    """An operator orders the barrier open (the gate's device takes the order on its next poll)."""
+    gate = get_object_or_404(Gate, pk=gate_id)
+    try:
+        commands.command_open(
+            gate=gate, by=request.user, reason=request.POST.get("reason", ""), via=audit.VIA_PAGE
+        )
+    except ValueError as exc:
+        messages.error(request, gettext("Not opened: %(error)s") % {"error": exc})
+    else:
+        messages.success(
+            request, gettext("Opening %(gate)s: sent to its device.") % {"gate": gate.name}
+        )
     return redirect("gates:access_list", gate_id=gate.pk)
 
 

@@ -21,6 +21,7 @@ urlpatterns = [
         name="visit_close",
     ),
     path("<int:gate_id>/access/", pages.access_list, name="access_list"),
+    path("<int:gate_id>/open/", pages.gate_open, name="gate_open"),
     path("<int:gate_id>/access/import/", pages.access_import, name="access_import"),
     path("<int:gate_id>/access/export/", pages.access_export, name="access_export"),
     path(

@@ -20,7 +20,7 @@ from PIL import Image
 
 from recognition.pipeline.images import rgb_array
 from webapp.celery import app as celery_app
-from webapp.gates import auth, passages, selectors, services, signing
+from webapp.gates import auth, commands, passages, selectors, services, signing
 from webapp.gates.auth import Refusal
 from webapp.gates.models import Device, Frame
 from webapp.storage import RETRY_AFTER_S
@@ -243,3 +243,56 @@ def access_list_get(request: HttpRequest) -> JsonResponse:
         return _refused(request, refusal, getattr(request, "_gate_device", None), 0)
     _accepted(request, device, 0, "accepted", None)
     return JsonResponse(selectors.access_list_payload(gate=device.gate))
+
+
+def commands_get(request: HttpRequest) -> JsonResponse:
+    """GET /api/v1/gates/commands/: the orders waiting for the device's gate (an operator's
+    "open now"), each handed to this device only. A device asks every few seconds, so a poll
+    that takes nothing leaves no audit row (its last contact is still recorded)."""
+    if request.method != "GET":
+        return _wrong_method(request, "GET")
+    try:
+        device, _ = _authenticate(request, body_needed=False)
+    except Refusal as refusal:
+        return _refused(request, refusal, getattr(request, "_gate_device", None), 0)
+    taken = commands.commands_take(device=device)
+    if taken:
+        _accepted(request, device, 0, "accepted", None)
+    else:
+        services.device_seen(
+            device=device,
+            address=request.META.get("REMOTE_ADDR"),
+            version=request.headers.get(signing.HEADER_VERSION, ""),
+        )
+    return JsonResponse({"commands": [commands.command_payload(c) for c in taken]})
+
+
+@csrf_exempt
+def command_done_post(request: HttpRequest) -> JsonResponse:
+    """POST /api/v1/gates/commands/done/?command=<id>&result=opened|failed[&detail=...]: the
+    device's report on an order it took (signed over an empty body; the query is signed)."""
+    if request.method != "POST":
+        return _wrong_method(request, "POST")
+    try:
+        device, _ = _authenticate(request, body_needed=True)
+        try:
+            command_id = int(request.GET.get("command", ""))
+            command = commands.command_done(
+                device=device,
+                command_id=command_id,
+                result=request.GET.get("result", ""),
+                detail=request.GET.get("detail", ""),
+            )
+        except ValueError as exc:
+            raise Refusal(400, "bad_query", f"command and result: {exc}") from None
+        except commands.UnknownCommand as exc:
+            raise Refusal(404, "unknown_command", str(exc)) from None
+    except Refusal as refusal:
+        return _refused(
+            request,
+            refusal,
+            getattr(request, "_gate_device", None),
+            getattr(request, "_gate_size", 0),
+        )
+    _accepted(request, device, 0, "accepted", None)
+    return JsonResponse({"command": command.pk, "result": command.result})

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from gate_client.camera import Camera, FolderCamera, OpenCvCamera
 from gate_client.client import GateClient
+from gate_client.orders import OrderPoller
 from gate_client.protocol import Credentials, GateApi
 from gate_client.readers import reader_from
-from gate_client.relay import relay_from
+from gate_client.relay import SerialRelay, relay_from
 from gate_client.spool import Spool
 
 
@@ -34,6 +35,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--models", type=Path, default=Path("models"))  # holds detector/ and ocr/
     parser.add_argument("--refresh", type=float, default=60.0, help="Access list refresh, s.")
     parser.add_argument("--retry", type=float, default=2.0, help="Seconds between reconnects.")
+    parser.add_argument(
+        "--command-poll", type=float, default=2.0,
+        help="Seconds between asking for operators' orders (open now); 0: never ask.",
+    )  # fmt: skip
     parser.add_argument(
         "--park-after", type=int, default=5,
         help="Server errors in a row on one queued frame before it is parked, if the server "
@@ -61,16 +66,15 @@ def _camera(args: argparse.Namespace) -> Camera:
 def main(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     config = json.loads(args.config.read_text())
-    api = GateApi(
-        Credentials(config["server"], config["device_id"], config["secret"]),
-        timeout_s=args.timeout,
-    )
+    credentials = Credentials(config["server"], config["device_id"], config["secret"])
+    api = GateApi(credentials, timeout_s=args.timeout)
+    relay = SerialRelay(relay_from(args.relay, pulse_s=args.pulse))
     args.state_dir.mkdir(parents=True, exist_ok=True)
     offline_reader = args.offline_reader or ("filename" if args.simulate else "none")
     client = GateClient(
         api=api,
         camera=_camera(args),
-        relay=relay_from(args.relay, pulse_s=args.pulse),
+        relay=relay,
         spool=Spool(
             args.state_dir / "queue",
             max_frames=args.queue_max_frames,
@@ -83,10 +87,22 @@ def main(args: argparse.Namespace) -> int:
         retry_s=args.retry,
         park_after=args.park_after,
     )
+    poller = None
+    if args.command_poll > 0:
+        poller = OrderPoller(
+            api=GateApi(credentials, timeout_s=args.timeout),
+            relay=relay,
+            emit=client.print_line,
+            poll_s=args.command_poll,
+        )
+        poller.start()
     try:
         client.run(drain_timeout_s=args.drain_timeout if args.once else 0.0)
     except KeyboardInterrupt:
         return 130
+    finally:
+        if poller is not None:
+            poller.stop()
     return 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +61,7 @@ class GateClient:
         self.reader = reader
         self.cache_path = state_dir / "access-list.json"
         self.out = out
+        self.out_lock = threading.Lock()
         self.refresh_s = refresh_s
         self.retry_s = retry_s
         self.park_after = park_after
@@ -165,7 +167,7 @@ class GateClient:
             answer = {"decision": "unknown", "code": exc.code, "reason": exc.detail}
         self.failures.pop(entry.frame_id, None)
         self.spool.remove(entry)
-        self._print({"event": "queued_sent", "frame_id": entry.frame_id, "file": entry.name,
+        self.print_line({"event": "queued_sent", "frame_id": entry.frame_id, "file": entry.name,
                      "captured_at": entry.captured_at, **answer})  # fmt: skip
 
     def _park_if_poison(self, entry: Queued) -> bool:
@@ -184,7 +186,7 @@ class GateClient:
         parked = self.spool.park(entry)
         failures = self.failures.pop(entry.frame_id)
         logger.error("queued frame %s parked after %d server errors", entry.frame_id, failures)
-        self._print({"event": "queued_parked", "frame_id": entry.frame_id, "file": entry.name,
+        self.print_line({"event": "queued_parked", "frame_id": entry.frame_id, "file": entry.name,
                      "captured_at": entry.captured_at, "server_errors": failures,
                      "parked": str(parked)})  # fmt: skip
         return True
@@ -214,8 +216,10 @@ class GateClient:
     # --- output ----------------------------------------------------------------------------
 
     def _emit(self, shot: Shot, fields: dict[str, Any]) -> None:
-        self._print({"file": shot.name, "frame_id": shot.frame_id, **fields})
+        self.print_line({"file": shot.name, "frame_id": shot.frame_id, **fields})
 
-    def _print(self, line: dict[str, Any]) -> None:
-        self.out.write(json.dumps(line, sort_keys=True) + "\n")
-        self.out.flush()
+    def print_line(self, line: dict[str, Any]) -> None:
+        """One JSON line; the order poller's thread prints through here too."""
+        with self.out_lock:
+            self.out.write(json.dumps(line, sort_keys=True) + "\n")
+            self.out.flush()

@@ -19,6 +19,8 @@ from gate_client.clock import ServerClock
 
 FRAMES_PATH = "/api/v1/gates/frames/"
 ACCESS_LIST_PATH = "/api/v1/gates/access-list/"
+COMMANDS_PATH = "/api/v1/gates/commands/"
+COMMAND_DONE_PATH = "/api/v1/gates/commands/done/"
 # The refusal of a request signed too far from the server's clock; it carries `server_time`.
 STALE_TIMESTAMP = "stale_timestamp"
 
@@ -150,6 +152,14 @@ class GateApi:
 
     def access_list(self) -> dict[str, Any]:
         return self._call("GET", lambda: ACCESS_LIST_PATH)
+
+    def commands(self) -> list[dict[str, Any]]:
+        """The operators' orders for this gate that the server hands to this device."""
+        return list(self._call("GET", lambda: COMMANDS_PATH).get("commands", []))
+
+    def command_done(self, command_id: int, *, result: str, detail: str = "") -> dict[str, Any]:
+        query = urlencode({"command": command_id, "result": result, "detail": detail[:200]})
+        return self._call("POST", lambda: f"{COMMAND_DONE_PATH}?{query}")
 
 
 def _server_time(response: requests.Response, payload: dict[str, Any]) -> float | None:

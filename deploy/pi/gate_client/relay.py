@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Protocol
@@ -47,6 +48,18 @@ class FileRelay:
     def open(self, *, reason: str) -> None:
         with self.path.open("a") as handle:
             handle.write(json.dumps({"at": time.time(), "reason": reason}) + "\n")
+
+
+class SerialRelay:
+    """One opening at a time: the camera loop and the operators' orders share the relay."""
+
+    def __init__(self, relay: Relay) -> None:
+        self.relay = relay
+        self.lock = threading.Lock()
+
+    def open(self, *, reason: str) -> None:
+        with self.lock:
+            self.relay.open(reason=reason)
 
 
 def relay_from(spec: str, *, pulse_s: float) -> Relay:

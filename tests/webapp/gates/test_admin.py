@@ -41,7 +41,18 @@ def test_the_revoke_action(admin_client_, gate):
 
 
 @pytest.mark.parametrize(
-    "model", ["gate", "device", "accessentry", "blockentry", "passage", "devicerequest", "site"]
+    "model",
+    [
+        "gate",
+        "device",
+        "accessentry",
+        "blockentry",
+        "passage",
+        "devicerequest",
+        "site",
+        "gateauditentry",
+        "gatecommand",
+    ],
 )
 def test_admin_lists_load(admin_client_, gate, model):
     assert admin_client_.get(f"/admin/gates/{model}/").status_code == 200
