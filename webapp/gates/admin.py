@@ -77,7 +77,9 @@ class AuditedAdmin(admin.ModelAdmin):
 
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
-    list_display = ["name", "capacity", "max_stay_hours", "close_stays_after_hours"]
+    list_display = [
+        "name", "capacity", "max_stay_hours", "close_stays_after_hours", "anti_passback"
+    ]  # fmt: skip
     search_fields = ["name"]
 
 

@@ -16,13 +16,15 @@ from webapp.partners.models import WebhookEndpoint, WebhookEvent
 from webapp.partners.webhooks import webhook_event_emit_to
 
 
-def passage_decided_emit(*, passage: Passage, blocked: bool, visit: Visit | None) -> int:
+def passage_decided_emit(
+    *, passage: Passage, blocked: bool, visit: Visit | None, passback: bool = False
+) -> int:
     """Queue the passage's decision for the operators' endpoints, in the caller's transaction;
-    the deliveries made."""
+    the deliveries made. `passback`: refused as on site already (a cloned plate?)."""
     return webhook_event_emit_to(
         event=WebhookEvent.GATE_PASSAGE,
         endpoints=operators_endpoints(),
-        data=_payload(passage, blocked, visit),
+        data={**_payload(passage, blocked, visit), "passback": passback},
     )
 
 

@@ -31,6 +31,13 @@ class Site(models.Model):
         help_text="A vehicle on site longer than this is taken off it, its exit not seen, so "
         "that exits the cameras missed do not fill the site for ever; blank: never.",
     )
+    anti_passback = models.BooleanField(
+        default=False,
+        help_text="An entry gate refuses a plate already on site (entered, no exit seen): a "
+        "second car wearing the same plate, a cloned plate. Off by default: an exit the "
+        "cameras missed would refuse the car's next entry until an operator takes it off the "
+        "site (Has left) or opens by hand.",
+    )
 
     def __str__(self) -> str:
         return self.name

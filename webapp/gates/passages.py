@@ -195,6 +195,9 @@ def passage_vote(*, frame: Frame) -> Frame:
             deny_after_frames=gate.deny_after_frames,
             open_to_all=gate.open_to_all,
             full=gate.open_to_all and selectors.site_is_full(gate=gate),
+            inside_since=_since_text(
+                selectors.plate_on_site_since(gate=gate, plate=voted.plate, at=frame.captured_at)
+            ),
         )
         decided_before = passage.decision
         _passage_update(passage, frame, frames, voted, verdict)
@@ -202,11 +205,17 @@ def passage_vote(*, frame: Frame) -> Frame:
         if passage.decision == Decision.OPEN and decided_before != Decision.OPEN:
             visit = visit_record(passage=passage)  # the site's entry or exit gate let it through
         if passage.decision not in (decided_before, Decision.UNKNOWN):
-            passage_decided_emit(passage=passage, blocked=verdict.blocked, visit=visit)
+            passage_decided_emit(
+                passage=passage, blocked=verdict.blocked, passback=verdict.passback, visit=visit
+            )
         frame.passage = passage
         frame.decision = passage.decision
         frame.save(update_fields=_READ_FIELDS)
     return frame
+
+
+def _since_text(at: datetime | None) -> str:
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M") if at is not None else ""
 
 
 def _passage_update(

@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
+
+# A car waiting at the barrier makes a new passage whenever its frames are more than the gate's
+# passage_gap_s apart (a slow first read, a pause in traffic): a second opening for the same
+# plate at the same end of a stay within this window is the same arrival or departure.
+REPEAT_WINDOW = timedelta(minutes=2)
 
 # Characters the reader confuses with each other on real plates; a gate may tolerate one.
 CONFUSABLE_GROUPS = ("0OD", "8B", "1I", "5S", "2Z")
@@ -121,6 +126,7 @@ class Verdict:
     decision: str  # "open" | "deny" | "unknown"
     reason: str
     blocked: bool = False  # denied by the block-list
+    passback: bool = False  # denied: the plate is on site already (anti-passback)
 
 
 def decide(
@@ -134,10 +140,38 @@ def decide(
     deny_after_frames: int,
     open_to_all: bool = False,
     full: bool = False,
+    inside_since: str = "",
 ) -> Verdict:
     """`allowed` holds the plates admitted at this moment; the block-list always wins. A gate
     `open_to_all` admits any plate read with `min_confidence`, unless its site is `full`: then
-    only the access list's plates."""
+    only the access list's plates. `inside_since` (when the plate entered, at an entry gate of
+    a site with anti-passback; "" otherwise): a plate on site already is not let in again."""
+    verdict = _decide(
+        voted=voted, frames=frames, allowed=allowed, blocked=blocked,
+        allow_confusable=allow_confusable, min_confidence=min_confidence,
+        deny_after_frames=deny_after_frames, open_to_all=open_to_all, full=full,
+    )  # fmt: skip
+    if verdict.decision == "open" and inside_since:
+        return Verdict(
+            "deny",
+            f"{voted.plate} is on site already (entered {inside_since}, no exit seen)",
+            passback=True,
+        )
+    return verdict
+
+
+def _decide(
+    *,
+    voted: Vote,
+    frames: int,
+    allowed: Sequence[str],
+    blocked: Sequence[str],
+    allow_confusable: bool,
+    min_confidence: float,
+    deny_after_frames: int,
+    open_to_all: bool,
+    full: bool,
+) -> Verdict:
     plate = voted.plate
     if plate and any(plates_match(plate, b, allow_confusable=True) for b in blocked):
         # Tolerant on purpose: a look-alike of a blocked plate must not open the gate either.

@@ -207,6 +207,26 @@ def site_is_full(*, gate: Gate) -> bool:
     return Visit.objects.filter(site=site, state=Visit.State.INSIDE).count() >= site.capacity
 
 
+def plate_on_site_since(*, gate: Gate, plate: str, at: datetime) -> datetime | None:
+    """Anti-passback: when `plate` entered the site that `gate` lets in, if it is on it still
+    (an entry before `at`, no exit seen); None at other gates and at sites without it. The same
+    car seen again at the barrier within `rules.REPEAT_WINDOW` is not on site "already"."""
+    site = gate.site
+    if gate.direction != Direction.ENTRY or site is None or not site.anti_passback or not plate:
+        return None
+    visit = (
+        Visit.objects.filter(
+            site=site,
+            plate_key=rules.confusable_key(plate),
+            state=Visit.State.INSIDE,
+            entered_at__lt=at - rules.REPEAT_WINDOW,
+        )
+        .order_by("-entered_at")
+        .first()
+    )
+    return visit.entered_at if visit is not None else None
+
+
 def _overstay_cut(site: Site, now: datetime) -> datetime | None:
     return now - timedelta(hours=site.max_stay_hours) if site.max_stay_hours else None
 

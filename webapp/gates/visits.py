@@ -12,7 +12,7 @@ end of a stay is placed by its capture time (the passage's `started_at`), not by
 - an exit at `t` ends the plate's latest visit that entered by `t`, if that has no exit yet;
   otherwise it is a visit of its own, "left, entry not seen".
 
-A plate opening the same end twice within `REPEAT_WINDOW` is one arrival (or departure), seen
+A plate opening the same end twice within `rules.REPEAT_WINDOW` is one arrival (or departure), seen
 again. An operator may end a stay whose exit was missed (`visit_close`): "exit not seen" too.
 Readings of one plate at two gates may differ in a confusable character (`B`/`8`), so
 a stay's ends are matched on `rules.confusable_key`. Each site's visits are written one passage
@@ -35,11 +35,6 @@ from webapp.gates.models import AuditAction, Direction, Passage, Site, Visit
 
 logger = logging.getLogger(__name__)
 
-# A car waiting at the barrier makes a new passage whenever its frames are more than the gate's
-# passage_gap_s apart (a slow first read, a pause in traffic): a second opening for the same
-# plate at the same end of a stay within this window is the same arrival or departure.
-REPEAT_WINDOW = timedelta(minutes=2)
-
 
 @transaction.atomic  # a savepoint in the passage's own transaction; its own one elsewhere
 def visit_record(*, passage: Passage) -> Visit | None:
@@ -54,7 +49,9 @@ def visit_record(*, passage: Passage) -> Visit | None:
     key = rules.confusable_key(passage.voted_plate)
     plate_visits = Visit.objects.filter(site_id=gate.site_id, plate_key=key)
     at, end = passage.started_at, "entered_at" if gate.direction == Direction.ENTRY else "exited_at"
-    seen = plate_visits.filter(**{f"{end}__range": (at - REPEAT_WINDOW, at + REPEAT_WINDOW)})
+    seen = plate_visits.filter(
+        **{f"{end}__range": (at - rules.REPEAT_WINDOW, at + rules.REPEAT_WINDOW)}
+    )
     if (same := seen.first()) is not None:
         return same  # the same arrival (or departure), seen again
     if gate.direction == Direction.ENTRY:
