@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,17 +16,11 @@ from django.utils.html import format_html
 from recognition.pipeline.regions import normalise_plate
 from registry.models import ImportReject, ImportRun, RegisterRecord
 from registry.normalise import normalise_vin
-from registry.spreadsheet import spreadsheet_safe
+from registry.spreadsheet import csv_lines, spreadsheet_safe
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _rejects_csv_rows(runs: QuerySet[ImportRun]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(["run", "file", "source", "line", "reason", "raw"])
+def _rejects_csv_rows(runs: QuerySet[ImportRun]) -> Iterator[list[object]]:
+    yield ["run", "file", "source", "line", "reason", "raw"]
     rejects = (
         ImportReject.objects.filter(run__in=runs)
         .select_related("run")
@@ -42,12 +35,12 @@ def _rejects_csv_rows(runs: QuerySet[ImportRun]) -> Iterator[str]:
             reject.reason,
             reject.raw,
         ]
-        yield writer.writerow([spreadsheet_safe(cell) for cell in cells])
+        yield [spreadsheet_safe(cell) for cell in cells]
 
 
 def rejects_csv_response(runs: QuerySet[ImportRun], filename: str) -> StreamingHttpResponse:
     response = StreamingHttpResponse(
-        _rejects_csv_rows(runs), content_type="text/csv; charset=utf-8"
+        csv_lines(_rejects_csv_rows(runs)), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -146,33 +146,17 @@ def decide(
     `open_to_all` admits any plate read with `min_confidence`, unless its site is `full`: then
     only the access list's plates. `inside_since` (when the plate entered, at an entry gate of
     a site with anti-passback; "" otherwise): a plate on site already is not let in again."""
-    verdict = _decide(
-        voted=voted, frames=frames, allowed=allowed, blocked=blocked,
-        allow_confusable=allow_confusable, min_confidence=min_confidence,
-        deny_after_frames=deny_after_frames, open_to_all=open_to_all, full=full,
-    )  # fmt: skip
-    if verdict.decision == "open" and inside_since:
-        return Verdict(
-            "deny",
-            f"{voted.plate} is on site already (entered {inside_since}, no exit seen)",
-            passback=True,
-        )
-    return verdict
-
-
-def _decide(
-    *,
-    voted: Vote,
-    frames: int,
-    allowed: Sequence[str],
-    blocked: Sequence[str],
-    allow_confusable: bool,
-    min_confidence: float,
-    deny_after_frames: int,
-    open_to_all: bool,
-    full: bool,
-) -> Verdict:
     plate = voted.plate
+
+    def opened(reason: str) -> Verdict:
+        if inside_since:
+            return Verdict(
+                "deny",
+                f"{plate} is on site already (entered {inside_since}, no exit seen)",
+                passback=True,
+            )
+        return Verdict("open", reason)
+
     if plate and any(plates_match(plate, b, allow_confusable=True) for b in blocked):
         # Tolerant on purpose: a look-alike of a blocked plate must not open the gate either.
         return Verdict("deny", f"{plate} is on the block-list", blocked=True)
@@ -182,9 +166,9 @@ def _decide(
     if open_to_all and not matched and plate and voted.confidence >= min_confidence:
         if full:
             return Verdict("deny", f"{plate}: the site is full (only the access list's plates)")
-        return Verdict("open", f"{plate}: the gate opens to any plate not blocked")
+        return opened(f"{plate}: the gate opens to any plate not blocked")
     if matched and voted.confidence >= min_confidence:
-        return Verdict("open", f"{plate} is on the access list")
+        return opened(f"{plate} is on the access list")
     if frames >= deny_after_frames:
         if not plate:
             return Verdict("deny", f"no plate read in {frames} frames")

@@ -29,6 +29,7 @@ from webapp.gates.models import (
     Site,
     Visit,
 )
+from webapp.paging import page_bounds
 
 
 def _local_naive(value: datetime | None) -> datetime | None:
@@ -388,14 +389,12 @@ def _shown(value: object) -> str:
 def audit_page(*, filters: AuditFilters, page: int = 1) -> AuditPage:
     qs = _audit_filtered(filters)
     total = qs.count()
-    num_pages = max(1, -(-total // AUDIT_PAGE_SIZE))
-    number = min(max(1, page), num_pages)
-    offset = (number - 1) * AUDIT_PAGE_SIZE
+    bounds = page_bounds(total=total, page=page, per_page=AUDIT_PAGE_SIZE)
     rows = [
         AuditRow(entry=entry, changes=audit_changes(entry))
-        for entry in qs[offset : offset + AUDIT_PAGE_SIZE]
+        for entry in qs[bounds.start : bounds.stop]
     ]
-    return AuditPage(rows=rows, number=number, num_pages=num_pages, total=total)
+    return AuditPage(rows=rows, number=bounds.number, num_pages=bounds.num_pages, total=total)
 
 
 def audit_csv_rows(*, filters: AuditFilters) -> Iterator[tuple[str, ...]]:

@@ -7,7 +7,9 @@ import logging
 import re
 import time
 import warnings
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import wraps
 
 import numpy as np
 from django.conf import settings
@@ -30,6 +32,7 @@ logger = logging.getLogger(__name__)
 _FRAME_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # How long the device's queue may hold a frame before the server calls its time implausible.
 QUEUED_FRAME_MAX_AGE = timedelta(days=7)
+DeviceEndpoint = Callable[[HttpRequest], JsonResponse]
 # How often the web request looks at the frame's row while the gates worker reads it.
 POLL_INTERVAL_S = 0.01
 
@@ -233,28 +236,35 @@ def _not_stored(request: HttpRequest, device: Device, size: int) -> JsonResponse
     return response
 
 
-def access_list_get(request: HttpRequest) -> JsonResponse:
+def signed_get(view: Callable[[HttpRequest, Device], JsonResponse]) -> DeviceEndpoint:
+    """A device's signed GET: the view gets the device; another method gets 405, a request
+    that fails the checks its audited refusal."""
+
+    @wraps(view)
+    def endpoint(request: HttpRequest) -> JsonResponse:
+        if request.method != "GET":
+            return _wrong_method(request, "GET")
+        try:
+            device, _ = _authenticate(request, body_needed=False)
+        except Refusal as refusal:
+            return _refused(request, refusal, getattr(request, "_gate_device", None), 0)
+        return view(request, device)
+
+    return endpoint
+
+
+@signed_get
+def access_list_get(request: HttpRequest, device: Device) -> JsonResponse:
     """GET /api/v1/gates/access-list/: the device's gate's list, for deciding while offline."""
-    if request.method != "GET":
-        return _wrong_method(request, "GET")
-    try:
-        device, _ = _authenticate(request, body_needed=False)
-    except Refusal as refusal:
-        return _refused(request, refusal, getattr(request, "_gate_device", None), 0)
     _accepted(request, device, 0, "accepted", None)
     return JsonResponse(selectors.access_list_payload(gate=device.gate))
 
 
-def commands_get(request: HttpRequest) -> JsonResponse:
+@signed_get
+def commands_get(request: HttpRequest, device: Device) -> JsonResponse:
     """GET /api/v1/gates/commands/: the orders waiting for the device's gate (an operator's
     "open now"), each handed to this device only. A device asks every few seconds, so a poll
     that takes nothing leaves no audit row (its last contact is still recorded)."""
-    if request.method != "GET":
-        return _wrong_method(request, "GET")
-    try:
-        device, _ = _authenticate(request, body_needed=False)
-    except Refusal as refusal:
-        return _refused(request, refusal, getattr(request, "_gate_device", None), 0)
     taken = commands.commands_take(device=device)
     if taken:
         _accepted(request, device, 0, "accepted", None)

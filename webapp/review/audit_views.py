@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from registry.spreadsheet import csv_lines
 from webapp.review.forms import AuditFilterForm
 from webapp.review.permissions import moderator_required
 from webapp.review.selectors.audit import audit_csv_rows, audit_log
-
-
-class _Echo:
-    """csv.writer target that hands each line back instead of buffering the whole file."""
-
-    def write(self, value: str) -> str:
-        return value
 
 
 @require_GET
@@ -47,8 +39,7 @@ def audit_csv_view(request: HttpRequest) -> HttpResponse:
             status=400,
             content_type="text/plain",
         )
-    writer = csv.writer(_Echo())
-    rows = (writer.writerow(row) for row in audit_csv_rows(filters=form.filters()))
+    rows = csv_lines(audit_csv_rows(filters=form.filters()))
     response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.csv"'

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from registry.spreadsheet import spreadsheet_safe
+from webapp.paging import page_bounds
 from webapp.review.models import MODERATORS_GROUP, AuditEntry
 from webapp.review.selectors.queue import start_of_day
 
@@ -60,11 +61,9 @@ def _filtered(filters: AuditFilters) -> QuerySet[AuditEntry]:
 def audit_log(*, filters: AuditFilters, page: int = 1) -> AuditPage:
     qs = _filtered(filters)
     total = qs.count()
-    num_pages = max(1, -(-total // AUDIT_PAGE_SIZE))
-    number = min(max(1, page), num_pages)
-    offset = (number - 1) * AUDIT_PAGE_SIZE
-    entries = list(qs.select_related("user", "listing")[offset : offset + AUDIT_PAGE_SIZE])
-    return AuditPage(entries=entries, number=number, num_pages=num_pages, total=total)
+    bounds = page_bounds(total=total, page=page, per_page=AUDIT_PAGE_SIZE)
+    entries = list(qs.select_related("user", "listing")[bounds.start : bounds.stop])
+    return AuditPage(entries=entries, number=bounds.number, num_pages=bounds.num_pages, total=total)
 
 
 def audit_csv_rows(*, filters: AuditFilters) -> Iterator[tuple[str, ...]]:

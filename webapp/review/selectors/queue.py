@@ -18,6 +18,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from webapp.checks.models import Flag
+from webapp.paging import page_bounds
 from webapp.review.plates import PlateKey, plate_key
 
 logger = logging.getLogger(__name__)
@@ -168,14 +169,13 @@ def flag_queue(
     ]
     formats = sorted((name, n) for name, n in by_format.items() if name)
 
-    num_pages = max(1, -(-total // per_page))
-    number = min(max(1, page), num_pages)
-    offset = (number - 1) * per_page
+    bounds = page_bounds(total=total, page=page, per_page=per_page)
+    number, num_pages = bounds.number, bounds.num_pages
     rows = list(
         _filtered(filters, with_kind=True, with_format=True)
         .select_related("listing", "reviewer")
         .defer("evidence")
-        .order_by(*filters.order())[offset : offset + per_page]
+        .order_by(*filters.order())[bounds.start : bounds.stop]
     )
     _label(rows)
     return QueuePage(
