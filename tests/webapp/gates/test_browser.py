@@ -63,3 +63,40 @@ def test_an_operator_watches_a_passage_and_edits_the_access_list(
     page.wait_for_selector("tr[data-plate=AA1234BB]", state="detached")
     assert not AccessEntry.objects.filter(plate="AA1234BB").exists()
     page.screenshot(path=str(ARTIFACTS / "gates_access.png"), full_page=True)
+
+
+def test_an_operator_opens_by_hand_for_a_refused_car_and_finds_it_in_the_audit_log(
+    page, live_server, post_frame, gate_engine, gate
+):
+    # given: a car the gate refused (not on the list)
+    UserFactory(username="olga", is_staff=True)
+    gate.deny_after_frames = 1
+    gate.save()
+    body = frame_jpeg(2, width=640, height=360)
+    teach(gate_engine, body, "KA0101AM")
+    assert post_frame(body).json()["decision"] == "deny"
+    page.goto(f"{live_server.url}/gates/")
+    page.fill("#id_username", "olga")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live_server.url}/gates/")
+    # when: the driver calls the intercom; the operator follows the refused car's link
+    page.click("tr[data-decision=deny] a.open-by-hand")
+    page.wait_for_url(f"**/gates/{gate.pk}/access/#open-now")
+    page.fill("#id_open_reason", "visitor for reception, at the intercom")
+    page.click("form.gate-open-form button[type=submit]")
+    # then: the order waits for the gate's device, and the audit log names who and why
+    order = page.locator("table.gate-commands tbody tr")
+    order.first.wait_for()
+    assert order.count() == 1
+    assert "visitor for reception" in order.inner_text()
+    assert "Waiting for the device" in order.locator("td.state").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "gates_open_by_hand.png"), full_page=True)
+    page.goto(f"{live_server.url}/gates/audit/?action=gate_opened")
+    entry = page.locator("tr.audit-entry")
+    assert entry.count() == 1
+    text = entry.inner_text()
+    assert "olga" in text
+    assert "Opened by hand" in text
+    assert "visitor for reception, at the intercom" in text
+    page.screenshot(path=str(ARTIFACTS / "gates_audit.png"), full_page=True)
