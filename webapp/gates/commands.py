@@ -15,7 +15,7 @@ audit trail, with who gave it and why.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -35,15 +35,27 @@ class UnknownCommand(LookupError):
     """No such order was handed to this device."""
 
 
-def command_state(command: GateCommand) -> str:
-    """Where an order stands, as the operator page says it."""
+def command_status(command: GateCommand, *, now: datetime | None = None) -> str:
+    """Where an order stands: waiting, taken, lapsed (no device took it in time), or the
+    device's report (opened, failed)."""
     if command.done_at is not None:
-        return str(command.get_result_display())
+        return command.result
     if command.taken_at is not None:
-        return str(TAKEN)
-    if command.expires_at <= timezone.now():
-        return str(LAPSED)
-    return str(WAITING)
+        return "taken"
+    if command.expires_at <= (now or timezone.now()):
+        return "lapsed"
+    return "waiting"
+
+
+_LABELS = {"waiting": WAITING, "taken": TAKEN, "lapsed": LAPSED}
+
+
+def command_state(command: GateCommand) -> str:
+    """`command_status` as the operator page says it."""
+    status = command_status(command)
+    if status in _LABELS:
+        return str(_LABELS[status])
+    return str(command.get_result_display())
 
 
 @transaction.atomic
@@ -124,6 +136,7 @@ __all__ = [
     "command_open",
     "command_payload",
     "command_state",
+    "command_status",
     "commands_recent",
     "commands_take",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import statistics
+from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -154,7 +155,8 @@ def _quantiles(family: GaugeMetricFamily, labels: list[str], values: list[float]
 def _gates() -> Iterator[Metric]:
     from django.db.models import Count
 
-    from webapp.gates.models import Device, Passage
+    from webapp.gates.commands import command_status
+    from webapp.gates.models import Device, GateCommand, Passage
     from webapp.gates.selectors import site_statuses
 
     now = timezone.now()
@@ -207,7 +209,19 @@ def _gates() -> Iterator[Metric]:
         inside.add_metric([status.site.name], status.inside)
         if status.site.max_stay_hours:
             overstaying.add_metric([status.site.name], status.overstaying)
-    yield from (passages, decide, silent, inside, overstaying)
+    orders = GaugeMetricFamily(
+        "platecheck_gate_orders",
+        "Operators' orders to open a gate, made over the last hour, by gate and state (lapsed: "
+        "no device of the gate asked in time; failed: its relay did not answer)",
+        labels=["gate", "state"],
+    )
+    states = Counter(
+        (order.gate.name, command_status(order, now=now))
+        for order in GateCommand.objects.filter(created_at__gte=since).select_related("gate")
+    )
+    for (gate, state), n in sorted(states.items()):
+        orders.add_metric([gate, state], n)
+    yield from (passages, decide, silent, inside, overstaying, orders)
 
 
 def _webhooks() -> Iterator[Metric]:

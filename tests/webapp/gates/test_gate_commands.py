@@ -172,3 +172,28 @@ def test_the_live_page_offers_opening_by_hand_for_a_car_not_let_in(
     assert page.count(link) == 1
     denied_row = page.split('data-decision="deny"')[1].split("</tr>")[0]
     assert link in denied_row
+
+
+def test_metrics_count_the_hours_orders_by_state(
+    operator_client, device_with_secret, gate, settings
+):
+    # given: an order carried out, one no device took in time, one waiting, and an old one
+    settings.METRICS_ALLOWED_ADDRESSES = []
+    device, secret = device_with_secret
+    opened = commands.command_open(gate=gate, by=None, reason="intercom")
+    _poll(device, secret)
+    _report(device, secret, opened.pk)
+    lapsed = commands.command_open(gate=gate, by=None, reason="nobody asked")
+    GateCommand.objects.filter(pk=lapsed.pk).update(expires_at=timezone.now())
+    commands.command_open(gate=gate, by=None, reason="just now")
+    old = commands.command_open(gate=gate, by=None, reason="yesterday")
+    GateCommand.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=1),
+        expires_at=timezone.now() - datetime.timedelta(days=1),
+    )
+    # when
+    text = operator_client.get("/metrics").content.decode()
+    # then
+    assert 'platecheck_gate_orders{gate="north",state="opened"} 1.0' in text
+    assert 'platecheck_gate_orders{gate="north",state="lapsed"} 1.0' in text
+    assert 'platecheck_gate_orders{gate="north",state="waiting"} 1.0' in text
