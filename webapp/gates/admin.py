@@ -63,12 +63,14 @@ class AuditedAdmin(admin.ModelAdmin):
         before: audit.Snapshot,
         after: audit.Snapshot,
     ) -> None:
-        gate = obj if isinstance(obj, Gate) else obj.gate
+        site = obj if isinstance(obj, Site) else None
+        gate = obj if isinstance(obj, Gate) else getattr(obj, "gate", None)
         audit.record(
             action=action,
             actor=request.user,
             via=audit.VIA_ADMIN,
             gate=gate,
+            site=site,
             plate=getattr(obj, "plate", ""),
             before=before,
             after=after,
@@ -76,7 +78,11 @@ class AuditedAdmin(admin.ModelAdmin):
 
 
 @admin.register(Site)
-class SiteAdmin(admin.ModelAdmin):
+class SiteAdmin(AuditedAdmin):
+    snapshot = staticmethod(audit.site_snapshot)
+    added, changed, removed = (
+        AuditAction.SITE_ADDED, AuditAction.SITE_CHANGED, AuditAction.SITE_REMOVED
+    )  # fmt: skip
     list_display = [
         "name", "capacity", "max_stay_hours", "close_stays_after_hours", "anti_passback"
     ]  # fmt: skip

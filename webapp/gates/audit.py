@@ -84,6 +84,14 @@ def block_snapshot(entry: BlockEntry) -> Snapshot:
     }
 
 
+# The settings of a site that decide who passes (anti-passback, a full site) and what is kept.
+SITE_SETTINGS = ("capacity", "max_stay_hours", "close_stays_after_hours", "anti_passback")
+
+
+def site_snapshot(site: Site) -> Snapshot:
+    return {"name": site.name, **{field: getattr(site, field) for field in SITE_SETTINGS}}
+
+
 def gate_snapshot(gate: Gate) -> Snapshot:
     values: Snapshot = {"name": gate.name}
     for field in GATE_SETTINGS:
@@ -121,6 +129,7 @@ def record(
 
 __all__ = [
     "GATE_SETTINGS",
+    "SITE_SETTINGS",
     "VIA_ADMIN",
     "VIA_CODE",
     "VIA_CSV",
@@ -129,6 +138,7 @@ __all__ = [
     "access_snapshot",
     "block_snapshot",
     "gate_snapshot",
+    "site_snapshot",
     "record",
     "stamp",
 ]

@@ -232,3 +232,17 @@ def test_the_trail_cannot_be_edited_in_the_admin(admin_client_, gate):
     assert response.status_code == 403
     entry.refresh_from_db()
     assert entry.plate == "AA1234BB"
+
+
+def test_a_sites_settings_changed_in_the_admin_are_recorded(admin_client_, gate):
+    site = gate.site
+    response = admin_client_.post(
+        f"/admin/gates/site/{site.pk}/change/",
+        {"name": site.name, "capacity": "40", "max_stay_hours": "", "close_stays_after_hours": "",
+         "anti_passback": "on"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    [changed] = _trail(AuditAction.SITE_CHANGED)
+    assert (changed.actor_name, changed.site, changed.gate) == ("root", site, None)
+    assert (changed.before["anti_passback"], changed.after["anti_passback"]) == (False, True)
+    assert (changed.before["capacity"], changed.after["capacity"]) == (None, 40)
