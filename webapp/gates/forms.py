@@ -1,9 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
-
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from recognition.pipeline.regions import normalise_plate
@@ -92,20 +89,11 @@ class AuditFilterForm(forms.Form):
             return AuditFilters()
         data = self.cleaned_data
         gate = data["gate"]
-        until = data["until"]
         return AuditFilters(
             gate_id=gate.pk if gate else None,
             action=data["action"] or "",
             plate=data["plate"],
             actor=data["who"] or "",
-            since=day_start(data["since"]),
-            # The last day is included; date.max bounds nothing.
-            until=day_start(until + timedelta(days=1)) if until and until < date.max else None,
+            date_from=data["since"],
+            date_to=data["until"],
         )
-
-
-def day_start(day: date | None) -> datetime | None:
-    """The first moment of `day` in the server's time zone."""
-    if day is None:
-        return None
-    return timezone.make_aware(datetime.combine(day, time.min))

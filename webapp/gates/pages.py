@@ -24,13 +24,13 @@ from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from registry.spreadsheet import csv_lines
+from webapp.filters import day_start, invalid_filter_response
 from webapp.gates import audit, commands, selectors, services, visits
 from webapp.gates.forms import (
     AccessEntryForm,
     AuditFilterForm,
     CsvImportForm,
     VisitFilterForm,
-    day_start,
 )
 from webapp.gates.models import Frame, Gate, Passage, Site
 from webapp.gates.operators import is_gate_operator
@@ -263,11 +263,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 def audit_export(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET or None)
     if form.errors:
-        return HttpResponse(
-            "Invalid filter: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()),
-            status=400,
-            content_type="text/plain; charset=utf-8",
-        )
+        return invalid_filter_response(form)
     rows = csv_lines(selectors.audit_csv_rows(filters=form.filters()))
     response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
@@ -280,7 +276,7 @@ def site_visits_export(request: HttpRequest, site_id: int) -> StreamingHttpRespo
     site = get_object_or_404(Site, pk=site_id)
     form = VisitFilterForm(request.GET or None)
     since = form.cleaned_data.get("since") if form.is_valid() else None
-    rows = selectors.site_visits_csv(site=site, since=day_start(since))
+    rows = selectors.site_visits_csv(site=site, since=day_start(since) if since else None)
     response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="visits-{site.pk}.csv"'
     return response

@@ -7,7 +7,7 @@ import io
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet
@@ -16,6 +16,7 @@ from django.utils import timezone
 from registry.models import RegisterRecord
 from registry.selectors import register_current_for_plate
 from registry.spreadsheet import spreadsheet_safe
+from webapp.filters import days_filter
 from webapp.gates import audit, rules
 from webapp.gates.models import (
     AccessEntry,
@@ -328,8 +329,8 @@ class AuditFilters:
     action: str = ""
     plate: str = ""  # a plate key (normalise_plate)
     actor: str = ""  # a user name, as it was then
-    since: datetime | None = None
-    until: datetime | None = None  # exclusive
+    date_from: date | None = None
+    date_to: date | None = None  # included
 
 
 @dataclass(frozen=True)
@@ -360,10 +361,7 @@ def _audit_filtered(filters: AuditFilters) -> QuerySet[GateAuditEntry]:
         qs = qs.filter(plate=filters.plate)
     if filters.actor:
         qs = qs.filter(actor_name=filters.actor)
-    if filters.since:
-        qs = qs.filter(created_at__gte=filters.since)
-    if filters.until:
-        qs = qs.filter(created_at__lt=filters.until)
+    qs = days_filter(qs, "created_at", filters.date_from, filters.date_to)
     return qs.select_related("site").order_by("-created_at", "-id")
 
 

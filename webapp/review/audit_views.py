@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from registry.spreadsheet import csv_lines
+from webapp.filters import invalid_filter_response
 from webapp.review.forms import AuditFilterForm
 from webapp.review.permissions import moderator_required
 from webapp.review.selectors.audit import audit_csv_rows, audit_log
@@ -34,11 +35,7 @@ def audit_log_view(request: HttpRequest) -> HttpResponse:
 def audit_csv_view(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET)
     if form.errors:
-        return HttpResponse(
-            "Invalid filter: " + "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()),
-            status=400,
-            content_type="text/plain",
-        )
+        return invalid_filter_response(form)
     rows = csv_lines(audit_csv_rows(filters=form.filters()))
     response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")

@@ -4,6 +4,7 @@ values before and after; the page that lists it and its CSV export."""
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 
 import pytest
@@ -194,6 +195,14 @@ def test_the_page_filters_by_plate_in_either_script_action_and_who(
     assert "KA0101AM" in page
 
     assert operator_client.get("/gates/audit/", {"action": "nonsense"}).status_code == 400
+
+    # days: the last one is included, a later first day leaves nothing
+    today = timezone.localdate()
+    page = operator_client.get("/gates/audit/", {"until": today.isoformat()}).content.decode()
+    assert page.count('class="audit-entry"') == 4  # the gate's own entry too
+    later = (today + datetime.timedelta(days=1)).isoformat()
+    page = operator_client.get("/gates/audit/", {"since": later}).content.decode()
+    assert page.count('class="audit-entry"') == 0
 
 
 def test_the_csv_export_follows_the_filter_and_is_spreadsheet_safe(

@@ -10,9 +10,9 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from registry.spreadsheet import spreadsheet_safe
+from webapp.filters import days_filter
 from webapp.paging import page_bounds
 from webapp.review.models import MODERATORS_GROUP, AuditEntry
-from webapp.review.selectors.queue import start_of_day
 
 AUDIT_PAGE_SIZE = 100
 CSV_COLUMNS = (
@@ -51,10 +51,7 @@ def _filtered(filters: AuditFilters) -> QuerySet[AuditEntry]:
         qs = qs.filter(user_id=filters.user_id)
     if filters.action:
         qs = qs.filter(action=filters.action)
-    if filters.date_from:
-        qs = qs.filter(created_at__gte=start_of_day(filters.date_from))
-    if filters.date_to and filters.date_to < dt.date.max:  # the last date bounds nothing
-        qs = qs.filter(created_at__lt=start_of_day(filters.date_to + dt.timedelta(days=1)))
+    qs = days_filter(qs, "created_at", filters.date_from, filters.date_to)
     return qs.order_by("-created_at", "-id")
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
-from django.utils import timezone
 
 from webapp.checks.models import Flag
+from webapp.filters import days_filter
 from webapp.paging import page_bounds
 from webapp.review.plates import PlateKey, plate_key
 
@@ -87,22 +87,14 @@ class QueuePage:
         return self.number < self.num_pages
 
 
-def start_of_day(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
-
-
 def _filtered(filters: QueueFilters, *, with_kind: bool, with_format: bool) -> QuerySet[Flag]:
     qs = Flag.objects.all()
     if filters.status:
         qs = qs.filter(status=filters.status)
     if filters.severity:
         qs = qs.filter(severity=filters.severity)
-    # Bounds as timestamps (not created_at::date) so the (status, severity, created_at) index
-    # can serve them.
-    if filters.date_from:
-        qs = qs.filter(created_at__gte=start_of_day(filters.date_from))
-    if filters.date_to and filters.date_to < dt.date.max:  # the last date bounds nothing
-        qs = qs.filter(created_at__lt=start_of_day(filters.date_to + dt.timedelta(days=1)))
+    # Bounds as timestamps, so the (status, severity, created_at) index can serve them.
+    qs = days_filter(qs, "created_at", filters.date_from, filters.date_to)
     key = plate_key(filters.plate)
     if key:
         qs = qs.alias(plate_key=PlateKey("plate_text")).filter(plate_key__startswith=key)

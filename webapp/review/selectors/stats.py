@@ -28,8 +28,8 @@ from django.db.models.functions import Coalesce, NullIf, TruncDate
 from django.utils import timezone
 
 from webapp.checks.models import Flag
+from webapp.filters import day_start
 from webapp.listings.models import Photo
-from webapp.review.selectors.queue import start_of_day
 
 
 class _Epoch(Func):
@@ -115,7 +115,7 @@ def dashboard_stats(*, days: int = 30, today: dt.date | None = None) -> Dashboar
     """Daily opened/closed counts, time to decision and false-alarm rates over ``days`` days."""
     today = today or timezone.localdate()
     first = today - dt.timedelta(days=days - 1)
-    since = start_of_day(first)
+    since = day_start(first)
     calendar = [first + dt.timedelta(days=i) for i in range(days)]
     decided = Flag.objects.filter(
         status__in=(Flag.Status.CONFIRMED, Flag.Status.DISMISSED), reviewed_at__gte=since
