@@ -1,8 +1,10 @@
-"""`python -m recognition recognize PHOTO... [--json] [--overlay OUT.png] [--regions ua,eu]`.
+"""`python -m recognition recognize PHOTO... [--json] [--overlay OUT.png] [--hidden OUT.png]
+[--regions ua,eu]`.
 
 Reads the plates on photos. Only text that fits a plate format of `--regions` (default: the
 PLATECHECK_REGIONS environment variable, else "ua,eu") is a plate; other text read on a detection
-is listed with `--json` under `debug.rejected`, never under `plates`.
+is listed with `--json` under `debug.rejected`, never under `plates`. `--hidden` writes the copy fit
+to publish: every place a plate may be (`areas` in the JSON) hidden.
 
 Exit status: 0 when every photo was read (an empty plate list is a valid answer), 1 when some
 photo could not be opened, 2 when the engine is unavailable or the regions are unknown.
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from recognition.pipeline.images import ImageRejected, load_photo
+from recognition.pipeline.redact import hide_plates
 from recognition.pipeline.regions import DEFAULT_REGIONS, UnknownRegion, region_formats
 from recognition.pipeline.types import EngineUnavailable, PhotoResult
 
@@ -51,6 +54,8 @@ def _as_json(path: str, result: PhotoResult) -> dict[str, object]:
         "photo": path,
         "plates": [asdict(p) for p in result.plates],
         "timings_ms": result.timings_ms,
+        # Where a plate may be, read or not: what the copy fit to publish hides.
+        "areas": [asdict(a) for a in result.areas],
         # Text read on detections that fits no plate format of the regions: not plates.
         "debug": {"rejected": [asdict(r) for r in result.rejected]},
     }
@@ -103,21 +108,23 @@ def recognize(args: argparse.Namespace) -> int:
             else:
                 _print_text(path, result)
             if args.overlay:
-                _save_overlay(args.overlay, path, image, result, many=len(photos) > 1)
+                _save_image(args.overlay, path, draw_overlay(image, result), len(photos) > 1)
+            if args.hidden:
+                quads = [area.corners for area in result.areas]
+                _save_image(args.hidden, path, hide_plates(image, quads), len(photos) > 1)
     if args.json:
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     return status
 
 
-def _save_overlay(
-    target: Path, path: str, image: np.ndarray, result: PhotoResult, many: bool
-) -> None:
+def _save_image(target: Path, path: str, image: np.ndarray, many: bool) -> None:
+    """`image` to `target`, or (several photos) to `target` named after the photo too."""
     from PIL import Image
 
     out = target
     if many:
         out = target.with_name(f"{target.stem}-{Path(path).stem}{target.suffix or '.png'}")
-    Image.fromarray(draw_overlay(image, result)).save(out)
+    Image.fromarray(image).save(out)
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -130,6 +137,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     rec.add_argument("--json", action="store_true", help="print JSON instead of text")
     rec.add_argument(
         "--overlay", type=Path, help="write the photo with outlines and text to this PNG"
+    )
+    rec.add_argument(
+        "--hidden", type=Path, help="write the copy fit to publish (plates hidden) to this file"
     )
     rec.add_argument("--models", type=Path, default=None, help="models folder (default: models/)")
     rec.add_argument(

@@ -21,7 +21,7 @@ from PIL import Image
 
 from recognition.models import BacklogRun, CrosscheckRequest, Reading
 from recognition.pipeline.images import rgb_array
-from recognition.pipeline.types import PhotoResult, PlateReading
+from recognition.pipeline.types import PhotoResult, PlateArea, PlateReading
 from webapp.listings.models import Photo
 from webapp.partners.webhooks import webhook_event_emit
 
@@ -168,6 +168,7 @@ def photos_readings_store(
                     _reading_from(photo, engine_version, plate, result) for plate in result.plates
                 )
             photo.status, photo.model_version = Photo.Status.DONE, engine_version
+            photo.plate_areas = [_area_json(area) for area in result.areas]
             photo.last_error = ""
             photo.processed_at = photo.updated_at = now
             photo.lease_expires_at, photo.leased_by = None, ""
@@ -188,6 +189,7 @@ def photos_readings_store(
 _STORE_FIELDS = [
     "status",
     "model_version",
+    "plate_areas",
     "last_error",
     "processed_at",
     "updated_at",
@@ -220,6 +222,14 @@ def _reading_from(
         detection_score=float(plate.detection_score),
         timings={stage: float(ms) for stage, ms in result.timings_ms.items()},
     )
+
+
+def _area_json(area: PlateArea) -> dict[str, object]:
+    return {
+        "corners": [[round(float(x), 1), round(float(y), 1)] for x, y in area.corners],
+        "score": round(float(area.score), 4),
+        "read": bool(area.read),
+    }
 
 
 def photo_fail(*, photo_id: int, error: str) -> None:

@@ -3,6 +3,7 @@
 python -m recognition.evaluation detect [--data DIR] [--models DIR] [--out DIR] [--limit N]
 python -m recognition.evaluation read   [--data DIR] [--models DIR] [--out DIR] [--limit N]
 python -m recognition.evaluation e2e    [--data DIR] [--models DIR] [--out DIR] [--limit N]
+python -m recognition.evaluation redact [--data DIR] [--models DIR] [--out DIR] [--limit N]
 
 Every command takes the same flags for the same things: --data the shared datasets folder
 (../shared/datasets), --models the models folder holding detector/ and ocr/ (models), --out
@@ -17,7 +18,7 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("detect", "read", "e2e"):
+    if not argv or argv[0] not in ("detect", "read", "e2e", "redact"):
         sys.stderr.write(__doc__ or "")
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
@@ -25,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
         from recognition.evaluation.detection import main as run
     elif argv[0] == "e2e":
         from recognition.evaluation.endtoend import main as run
+    elif argv[0] == "redact":
+        from recognition.evaluation.redaction import main as run
     else:
         from recognition.evaluation.reading import main as run
     run(argv[1:])

@@ -36,7 +36,7 @@ from recognition.pipeline.rectify import (
     plate_cut,
 )
 from recognition.pipeline.regions import DEFAULT_REGIONS, FORMATS, region_formats
-from recognition.pipeline.types import PhotoResult, PlateReading, RejectedText
+from recognition.pipeline.types import PhotoResult, PlateArea, PlateReading, Point, RejectedText
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +130,8 @@ class PlateEngine:
         # (`recognize_batch`); `load_engine` turns it on.
         self.second_look = second_look
         self.second_look_below = SECOND_LOOK_BELOW
+        # Detections at this score or more are hidden in a redacted copy whatever they read.
+        self.hide_min_score = HIDE_MIN_SCORE
         if self.check.reader and self.check.reader != reader.reader.version:
             log.warning(
                 "the detector's reader check was fitted with reader %s, not %s; refit it with "
@@ -225,13 +227,23 @@ class PlateEngine:
                 ocr, cut = next(per_plate)
                 if ocr is not None:  # None: the reader check dropped it
                     pairs.append((d, ocr, cut))
-            plates = _distinct([_reading(d, ocr, cut, size) for d, ocr, cut in pairs if ocr.valid])
+            read = {id(d): _reading(d, ocr, cut, size) for d, ocr, cut in pairs if ocr.valid}
+            plates = _distinct(list(read.values()))
             rejected = tuple(
                 RejectedText(ocr.text, float(ocr.confidence) * d.score, on_photo(d.box, size))
                 for d, ocr, _ in pairs
                 if not ocr.valid and ocr.text
             )
-            results.append(PhotoResult(plates, dict(timings), rejected))
+            areas = tuple(
+                PlateArea(
+                    read[id(d)].corners if id(d) in read else _outline(d, size),
+                    d.score,
+                    id(d) in read,
+                )
+                for d in dets
+                if id(d) in read or d.score >= self.hide_min_score
+            )
+            results.append(PhotoResult(plates, dict(timings), rejected, areas))
         return results
 
 
@@ -245,6 +257,13 @@ SECOND_LOOK_BELOW = 0.1
 # plate fills most of the frame (Brazilian close-ups where the first looks found only the city
 # line and single characters): 1.5, 2 and 3 all found and read both; 2 is the middle.
 ZOOM_OUT = 2.0
+# A detection scored this much or more is hidden in a redacted copy even when its text is no
+# plate of the deployment's regions or the reader check dropped it. Chosen with the margin
+# (`redact.HIDE_MARGIN`) on the train split (`recognition.evaluation redact --split train`,
+# 1,171 photos): of the pairs that hide at most 2 % of a photo outside the labelled plates (the
+# median photo), the one that hides the most plates whole, 0.826 (0.3 with 0.25; 0.5 with 0.35
+# 0.809; every car photo of openalpr's from a margin of 0.25 on, at any score up to 0.7).
+HIDE_MIN_SCORE = 0.3
 
 
 def _after_another_look(first: PhotoResult, other: PhotoResult, name: str) -> PhotoResult:
@@ -254,7 +273,7 @@ def _after_another_look(first: PhotoResult, other: PhotoResult, name: str) -> Ph
     plates = _distinct([*first.plates, *other.plates])
     seen = {r.text for r in first.rejected}
     rejected = first.rejected + tuple(r for r in other.rejected if r.text not in seen)
-    return PhotoResult(plates, timings, rejected)
+    return PhotoResult(plates, timings, rejected, first.areas + other.areas)
 
 
 # A reported plate whose box lies this much inside a surer one's (or holds it) is the same plate
@@ -294,6 +313,13 @@ def on_photo(
     x1, x2 = (min(max(x, 0.0), size[0]) for x in (box[0], box[2]))
     y1, y2 = (min(max(y, 0.0), size[1]) for y in (box[1], box[3]))
     return float(x1), float(y1), float(x2), float(y2)
+
+
+def _outline(det: PlateDetection, size: tuple[float, float]) -> tuple[Point, Point, Point, Point]:
+    """A detection's corners (TL, TR, BR, BL), the part on a photo of `size` (width, height)."""
+    quad = np.clip(np.asarray(det.corners, np.float32).reshape(4, 2), 0.0, np.asarray(size))
+    (a, b), (c, d), (e, f), (g, h) = (map(float, point) for point in quad)
+    return (a, b), (c, d), (e, f), (g, h)
 
 
 def _reading(

@@ -47,11 +47,25 @@ class RejectedText:
 
 
 @dataclass(frozen=True)
+class PlateArea:
+    """A place on the photo that may show a plate, to hide in a copy fit to publish
+    (`recognition.pipeline.redact`): a reported plate's outline, or a detection scored at the
+    engine's `hide_min_score` or more whatever it read (a plate of a region the deployment
+    does not report is a plate all the same)."""
+
+    corners: tuple[Point, Point, Point, Point]  # TL, TR, BR, BL in photo pixels
+    score: float  # the detector's
+    read: bool  # a plate of the regions was read here (the outline is the reported plate's)
+
+
+@dataclass(frozen=True)
 class PhotoResult:
     plates: tuple[PlateReading, ...]
     timings_ms: dict[str, float] = field(default_factory=dict)
     # Readings that are not plates (badges, model names, dealer text): never reported as plates.
     rejected: tuple[RejectedText, ...] = ()
+    # Where a plate may be, reported or not: what a redacted copy hides.
+    areas: tuple[PlateArea, ...] = ()
 
 
 class Engine(Protocol):

@@ -40,6 +40,21 @@ def test_it_prints_json_with_corners(tmp_path):
     assert len(plate["corners"]) == 4
 
 
+def test_the_copy_fit_to_publish_hides_the_plate_from_the_engine_itself(tmp_path):
+    hidden = tmp_path / "hidden.png"
+    result = _run(str(SAMPLE), "--json", "--hidden", str(hidden))
+    assert result.returncode == 0, result.stderr
+    (photo,) = json.loads(result.stdout)
+    read = [area["corners"] for area in photo["areas"] if area["read"]]
+    assert photo["plates"][0]["corners"] in read  # (a second cut of the same plate is hidden too)
+    assert Image.open(hidden).size == Image.open(SAMPLE).size
+    again = _run(str(hidden), "--json")
+    assert again.returncode == 0, again.stderr
+    (copy,) = json.loads(again.stdout)
+    texts = [p["text"] for p in copy["plates"]] + [r["text"] for r in copy["debug"]["rejected"]]
+    assert not any("1234" in text for text in texts), texts
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

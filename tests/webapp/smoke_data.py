@@ -78,7 +78,11 @@ def moderator_group_join(user) -> None:
 def demo_rows_create(*, moderator, partner) -> DemoRows:
     """Rows for every page; the partner owns the listing so the API shows it too."""
     listing = ListingFactory(owner=partner, declared_plate=PLATE)
-    photo = PhotoFactory(listing=listing, status=Photo.Status.DONE)
+    areas = [
+        {"corners": [[10, 10], [50, 10], [50, 22], [10, 22]], "score": 0.95, "read": True},
+        {"corners": [[5, 30], [30, 30], [30, 40], [5, 40]], "score": 0.6, "read": False},
+    ]  # the reading's plate, and a place nothing was read on (a dashed outline)
+    photo = PhotoFactory(listing=listing, status=Photo.Status.DONE, plate_areas=areas)
     reading = ReadingFactory(
         photo=photo, plate_text=MISREAD, plate_format="ua", model_version="det-x+ocr-y",
         timings={"detect_ms": 1500.0, "rectify_ms": 1.0, "read_ms": 900.0},

@@ -282,6 +282,11 @@ def _calls_by_name(rows: DemoRows, moderator, reset_user) -> dict[str, list[Call
             ),
         ],  # fmt: skip
         "api:photo-file": [Call(p, reverse("api:photo-file", args=[rows.photo_id]))],
+        "api:photo-redacted": [
+            Call(who, reverse("api:photo-redacted", args=[rows.photo_id]) + query)
+            for who in (p, m)
+            for query in ("", "?style=fill")
+        ],
         "api:recognize": [
             Call(p, reverse("api:recognize"), "post", {"upload": _jpeg_upload()}),
         ],
@@ -363,6 +368,9 @@ def _calls_by_name(rows: DemoRows, moderator, reset_user) -> dict[str, list[Call
         ],  # fmt: skip
         "review:plate_crop": [Call(m, reverse("review:plate_crop", args=[rows.reading_id]))],
         "review:photo_image": [Call(m, reverse("review:photo_image", args=[rows.photo_id]))],
+        "review:photo_redacted": [
+            Call(m, reverse("review:photo_redacted", args=[rows.photo_id]))
+        ],  # fmt: skip
         "review:plate_search": [
             Call(m, reverse("review:plate_search")),
             Call(m, reverse("review:plate_search") + f"?q={PLATE}", contains=MISREAD),

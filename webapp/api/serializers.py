@@ -43,9 +43,26 @@ class ReadingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class PlateAreaSerializer(serializers.Serializer):
+    corners = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2),
+        help_text="top left, top right, bottom right, bottom left, in photo pixels",
+    )
+    score = serializers.FloatField(help_text="the detector's score")
+    read = serializers.BooleanField(help_text="a plate of the regions was read here")
+
+
 class PhotoSerializer(serializers.ModelSerializer):
     readings = ReadingSerializer(many=True, read_only=True)
+    plate_areas = PlateAreaSerializer(
+        many=True,
+        read_only=True,
+        help_text="where a plate may be (read or not): what the redacted copy hides",
+    )
     image = serializers.SerializerMethodField(help_text="the photo, for its listing's owner only")
+    redacted = serializers.SerializerMethodField(
+        help_text="the photo with its plates hidden, fit to publish; empty until it is read"
+    )
     error_code = serializers.SerializerMethodField(
         help_text="why recognition failed: engine_unavailable, gave_up, retrying, timeout, "
         "unreadable_photo, recognition_failed; empty when it did not"
@@ -54,13 +71,21 @@ class PhotoSerializer(serializers.ModelSerializer):
     class Meta:
         model = Photo
         fields = [
-            "id", "image", "sha256", "width", "height", "status", "attempts", "error_code",
-            "model_version", "created_at", "processed_at", "readings",
+            "id", "image", "redacted", "sha256", "width", "height", "status", "attempts",
+            "error_code", "model_version", "created_at", "processed_at", "plate_areas",
+            "readings",
         ]  # fmt: skip
         read_only_fields = fields
 
     def get_image(self, photo: Photo) -> str:
         url = reverse("api:photo-file", kwargs={"pk": photo.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request is not None else url
+
+    def get_redacted(self, photo: Photo) -> str:
+        if photo.status != Photo.Status.DONE:
+            return ""
+        url = reverse("api:photo-redacted", kwargs={"pk": photo.pk})
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request is not None else url
 

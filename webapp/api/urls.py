@@ -30,6 +30,7 @@ urlpatterns = [
     path("listings/<int:pk>/", views.ListingDetail.as_view(), name="listing-detail"),
     path("listings/<int:pk>/photos/", views.ListingPhotos.as_view(), name="listing-photos"),
     path("photos/<int:pk>/file/", photos.PhotoFile.as_view(), name="photo-file"),
+    path("photos/<int:pk>/redacted/", photos.PhotoRedacted.as_view(), name="photo-redacted"),
     path("recognize/", snapshot.Recognize.as_view(), name="recognize"),
     path("webhooks/endpoints/", webhooks.EndpointList.as_view(), name="webhook-endpoints"),
     path(

@@ -65,6 +65,12 @@ class Photo(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    plate_areas = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Where a plate may be, from the last recognition: [{corners, score, read}], "
+        "what the copy fit to publish hides (recognition/redaction.py).",
+    )
     # --- recognition lease (issue 18): who reads the photo now, and whether a message is out ---
     queued_at = models.DateTimeField(
         null=True, blank=True, help_text="A recognition message was sent and not yet claimed."

@@ -20,6 +20,7 @@ urlpatterns = [
     path("flags/<int:flag_id>/correct/", views.flag_correct, name="correct"),
     path("readings/<int:reading_id>/plate.png", views.plate_crop, name="plate_crop"),
     path("photos/<int:photo_id>/image", views.photo_image, name="photo_image"),
+    path("photos/<int:photo_id>/redacted", views.photo_redacted, name="photo_redacted"),
     path("plates/", plate_views.plate_search_view, name="plate_search"),
     # `path`: a typed plate may hold a slash ("AB/1234"); the view keeps letters and digits.
     path("plates/<path:plate>/", plate_views.plate_history_view, name="plate_history"),

@@ -24,6 +24,9 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
 from recognition.models import Reading
+from recognition.pipeline import redact
+from recognition.redaction import NotRedactable
+from recognition.redaction import photo_redacted as photo_redacted_copy
 from webapp.checks.models import Flag
 from webapp.listings.models import Photo
 from webapp.review import crop, dashboard, selectors, services
@@ -381,6 +384,27 @@ def photo_image(request: HttpRequest, photo_id: int) -> HttpResponse:
     except OSError as exc:
         raise Http404("The photo file is missing.") from exc
     return FileResponse(handle)
+
+
+@require_GET
+@moderator_required
+@cache_control(private=True, max_age=3600)
+def photo_redacted(request: HttpRequest, photo_id: int) -> HttpResponse:
+    """The photo as the marketplace would publish it: its plates hidden (the partner API's
+    `photos/<id>/redacted/`, for moderators)."""
+    photo = get_object_or_404(Photo, pk=photo_id)
+    style = request.GET.get("style", "blur")
+    if style not in redact.STYLES:
+        return HttpResponseBadRequest(gettext("Unknown style."))
+    try:
+        copy = photo_redacted_copy(photo, style=style)
+    except NotRedactable as exc:
+        return HttpResponse(exc.detail, status=409, content_type="text/plain; charset=utf-8")
+    except OSError as exc:
+        raise Http404("The photo file is missing.") from exc
+    response = HttpResponse(copy.data, content_type=copy.content_type)
+    response["Content-Disposition"] = f'inline; filename="{copy.filename}"'
+    return response
 
 
 @require_GET

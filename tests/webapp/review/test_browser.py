@@ -149,3 +149,33 @@ def test_bulk_dismiss_from_the_queue(page, live_server, queue_data):
         second.pk,
     }
     assert page.locator("table.queue tbody tr[data-flag]").count() == 1
+
+
+def test_the_flag_page_shows_what_publishing_hides_and_links_the_copy(
+    page, live_server, queue_data
+):
+    _moderator, first, _second, _third = queue_data
+    photo = first.listing.photos.get()
+    sticker = [[100.0, 150.0], [180.0, 150.0], [180.0, 175.0], [100.0, 175.0]]
+    photo.plate_areas = [
+        {"corners": PLATE_CORNERS, "score": 0.97, "read": True},
+        {"corners": sticker, "score": 0.41, "read": False},
+    ]
+    photo.save(update_fields=["plate_areas"])
+    _login(page, live_server)
+    page.goto(f"{live_server.url}/review/flags/{first.pk}/")
+    assert page.locator("svg polygon.outline.unread").count() == 1
+    assert page.locator("svg polygon.outline:not(.unread)").count() == 1
+    assert "1 more place that may be a plate" in page.locator(".photos").inner_text()
+
+    link = page.get_by_role("link", name="As published, plates hidden")
+    href = link.get_attribute("href")
+    assert href == f"/review/photos/{photo.pk}/redacted"
+    answer = page.request.get(f"{live_server.url}{href}")  # the moderator's session
+    assert answer.status == 200
+    assert answer.headers["content-type"] == "image/jpeg"
+    link.click()
+    page.wait_for_url(f"**{href}")
+    size = page.locator("img").evaluate("img => img.decode().then(() => img.naturalWidth)")
+    assert size == photo.width
+    page.screenshot(path=str(ARTIFACTS / "review_photo_plates_hidden.png"))

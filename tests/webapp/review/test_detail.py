@@ -334,3 +334,27 @@ def test_acting_on_a_flag_the_crosscheck_removed_meanwhile_says_so(
     messages = [str(m) for m in response.context["messages"]]
     assert "This flag no longer exists." in messages
     assert not AuditEntry.objects.exists()
+
+
+def test_the_photo_as_published_hides_the_plate_for_the_moderator(mod_client, flagged_listing):
+    photo = flagged_listing["photo"]
+    photo.plate_areas = [{"corners": PLATE_CORNERS, "score": 0.97, "read": True}]
+    photo.save(update_fields=["plate_areas"])
+    url = reverse("review:photo_redacted", args=[photo.pk])
+    response = mod_client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
+    copy = cv2.imdecode(np.frombuffer(response.content, np.uint8), cv2.IMREAD_GRAYSCALE)
+    with photo.image.open("rb") as handle:
+        original = cv2.imdecode(np.frombuffer(handle.read(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    # The drawn plate's black text on white is gone: no dark pixel is left inside it.
+    text = (slice(312, 340), slice(215, 400))
+    assert original[text].min() < 60
+    assert copy[text].min() > 100
+    assert abs(int(copy[50, 50]) - int(original[50, 50])) < 8  # far from it, as it was
+    assert mod_client.get(url, {"style": "swirl"}).status_code == 400
+    photo.status = "pending"
+    photo.save(update_fields=["status"])
+    pending = mod_client.get(url)
+    assert pending.status_code == 409
+    assert b"pending" in pending.content

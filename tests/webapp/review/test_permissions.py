@@ -6,7 +6,7 @@ from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
-GET_PAGES = ["queue", "dashboard", "flag", "plate_crop", "photo_image"]
+GET_PAGES = ["queue", "dashboard", "flag", "plate_crop", "photo_image", "photo_redacted"]
 POST_PAGES = ["confirm", "dismiss", "correct", "bulk"]
 
 
@@ -18,6 +18,7 @@ def _url(name: str, data) -> str:
         "correct": [data["flag"].pk],
         "plate_crop": [data["reading"].pk],
         "photo_image": [data["photo"].pk],
+        "photo_redacted": [data["photo"].pk],
     }.get(name, [])
     return reverse(f"review:{name}", args=args)
 

@@ -36,6 +36,16 @@ class PhotoView:
     photo: Photo
     readings: list[ReadingView] = field(default_factory=list)
 
+    @property
+    def unread_areas(self) -> list[str]:
+        """The polygon points of each place a plate may be that nothing was read on (hidden in
+        the copy fit to publish all the same)."""
+        return [
+            " ".join(f"{float(x):.1f},{float(y):.1f}" for x, y in area["corners"][:4])
+            for area in self.photo.plate_areas or []
+            if not area.get("read") and area.get("corners")
+        ]
+
 
 @dataclass(frozen=True)
 class CompareRow:
