@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "redaction" if args.split == "val" else f"redaction_{args.split}"
     (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2))
+    _plot(report, HIDE_MIN_SCORE, args.out / f"{stem}_grid.png")
     _print(report, HIDE_MIN_SCORE)
     return report
 
@@ -271,3 +272,42 @@ def _print(report: dict, min_score: float) -> None:  # type: ignore[type-arg]
                 f"{row['hidden_elsewhere_median'] * 100:.2f} %), {row['ms_per_photo']:.1f} ms/photo"
             )
     print("\n".join(lines))  # noqa: T201
+
+
+def _plot(report: dict, min_score: float, path: Path) -> None:  # type: ignore[type-arg]
+    """Plates hidden whole against the photo hidden elsewhere, one line per score, a point per
+    margin; the shipped pair and the peer marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for score in SCORES:
+        rows = [report["grid"][f"score {score} margin {m}"] for m in MARGINS]
+        xs = [r["hidden_elsewhere_median"] * 100 for r in rows]
+        ax.plot(xs, [r["covered"] for r in rows], marker="o", label=f"hidden from score {score}")
+        for x, r, m in zip(xs, rows, MARGINS, strict=True):
+            ax.annotate(
+                f"{m}", (x, r["covered"]), fontsize=7, xytext=(3, -9), textcoords="offset points"
+            )
+    shipped = report["grid"][f"score {min_score} margin {HIDE_MARGIN}"]
+    ax.scatter(
+        [shipped["hidden_elsewhere_median"] * 100], [shipped["covered"]], s=160,
+        facecolors="none", edgecolors="black", label="shipped",
+    )  # fmt: skip
+    if "rapidocr_text_lines" in report:
+        peer = report["rapidocr_text_lines"]
+        ax.scatter(
+            [peer["hidden_elsewhere_median"] * 100], [peer["covered"]], marker="x", s=80,
+            color="red", label="rapidocr's text lines hidden",
+        )  # fmt: skip
+    ax.set(
+        xlabel="photo hidden outside the labelled plates, % (median photo; numbers: margin)",
+        ylabel="labelled plates hidden whole",
+        title=f"Redaction, {report['split']} split ({report['photos']} photos)",
+    )
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
