@@ -12,12 +12,15 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from PIL import Image
 
 from recognition.pipeline import redact
 from recognition.pipeline.images import rgb_array
+from recognition.pipeline.types import Point
 from webapp.listings.models import Photo
 
 # Output per stored format: (content type, file suffix, Pillow's save options).
@@ -80,19 +83,43 @@ def photo_redacted(photo: Photo, *, style: str = "blur") -> Redacted:
         raise ValueError(f"style must be one of {', '.join(redact.STYLES)}")
     photo_redactable(photo)
     with photo.image.open("rb") as handle, Image.open(handle) as image:
-        fmt = image.format if image.format in _FORMATS else "JPEG"
-        pixels = rgb_array(image)
-    quads = [area["corners"] for area in photo.plate_areas]
-    hidden = redact.hide_plates(pixels, quads, style=style)
-    content_type, suffix, options = _FORMATS[fmt]
-    buffer = io.BytesIO()
-    Image.fromarray(hidden).save(buffer, format=fmt, **options)
+        quads = [area["corners"] for area in photo.plate_areas]
+        copy = hidden_copy(image, rgb_array(image), quads, style=style)
     return Redacted(
-        data=buffer.getvalue(),
-        content_type=content_type,
-        filename=f"photo-{photo.pk}-plates-hidden.{suffix}",
+        data=copy.data,
+        content_type=copy.content_type,
+        filename=f"photo-{photo.pk}-plates-hidden.{copy.suffix}",
         etag=redacted_etag(photo, style),
     )
 
 
-__all__ = ["NotRedactable", "Redacted", "photo_redactable", "photo_redacted", "redacted_etag"]
+@dataclass(frozen=True)
+class Encoded:
+    data: bytes
+    content_type: str
+    suffix: str
+
+
+def hidden_copy(
+    image: Image.Image, pixels: np.ndarray, quads: Sequence[Sequence[Point]], *, style: str
+) -> Encoded:
+    """`pixels` (the RGB view of the open `image`) with `quads` hidden, encoded in `image`'s
+    format (JPEG for another), with no metadata."""
+    fmt = image.format if image.format in _FORMATS else "JPEG"
+    content_type, suffix, options = _FORMATS[fmt]
+    buffer = io.BytesIO()
+    Image.fromarray(redact.hide_plates(pixels, quads, style=style)).save(
+        buffer, format=fmt, **options
+    )
+    return Encoded(buffer.getvalue(), content_type, suffix)
+
+
+__all__ = [
+    "Encoded",
+    "NotRedactable",
+    "Redacted",
+    "hidden_copy",
+    "photo_redactable",
+    "photo_redacted",
+    "redacted_etag",
+]

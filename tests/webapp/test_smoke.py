@@ -290,6 +290,10 @@ def _calls_by_name(rows: DemoRows, moderator, reset_user) -> dict[str, list[Call
         "api:recognize": [
             Call(p, reverse("api:recognize"), "post", {"upload": _jpeg_upload()}),
         ],
+        "api:redact": [
+            Call(p, reverse("api:redact"), "post", {"upload": _jpeg_upload(), "style": style})
+            for style in ("blur", "fill")
+        ],
         "api:webhook-endpoints": [
             Call(p, reverse("api:webhook-endpoints")),
             Call(

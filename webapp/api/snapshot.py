@@ -1,7 +1,8 @@
 """Partner API, snapshot: one photo read synchronously by the product's own engine.
 
 The answer follows the shape the established ALPR APIs use (results[] with plate, score,
-dscore, region, box, corners, candidates; processing_time in ms).
+dscore, region, box, corners, candidates; processing_time in ms). `redact/` sends the photo back
+with its plates hidden instead (as a blurring service does), nothing kept.
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ import io
 import time
 from typing import Any
 
+import numpy as np
+from django.core.files.uploadedfile import UploadedFile
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from PIL import Image
 from rest_framework import serializers, status
@@ -19,14 +24,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from recognition.engine_loader import engine_recognize, get_engine
+from recognition.pipeline import redact
 from recognition.pipeline.images import rgb_array
 from recognition.pipeline.regions import ALL_FORMATS
 from recognition.pipeline.types import EngineUnavailable, PhotoResult, PlateReading
+from recognition.redaction import hidden_copy
 from webapp.api.errors import ApiError, photo_rejected
 from webapp.api.permissions import CanUpload, HasScope
 from webapp.api.schema import DATABASE_UNAVAILABLE, ErrorResponseSerializer
 from webapp.api.throttles import RecognizeRateThrottle, TokenRateThrottle
-from webapp.listings.validation import PhotoRejected, photo_validate
+from webapp.listings.validation import PhotoRejected, ValidatedPhoto, photo_validate
 
 # Region codes a caller may name: a format's code or its country part (`ua` = every UA format).
 REGION_CODES = sorted(set(ALL_FORMATS) | {c.split("_")[0] for c in ALL_FORMATS})
@@ -124,27 +131,83 @@ class Recognize(APIView):
         started = time.perf_counter()
         form = RecognizeRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        try:
-            photo = photo_validate(form.validated_data["upload"])
-        except PhotoRejected as exc:
-            raise photo_rejected(exc) from exc
-        with Image.open(io.BytesIO(photo.content)) as image:
-            pixels = rgb_array(image)
-        try:
-            engine = get_engine()
-            result: PhotoResult = engine_recognize(engine, [pixels])[0]
-        except EngineUnavailable as exc:
-            raise ApiError(
-                status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
-                code="engine_unavailable",
-                detail="recognition is not available now",
-            ) from exc
+        photo, _pixels, result, version = read_now(form.validated_data["upload"])
         regions = form.validated_data["regions"]
         body = {
             "processing_time": round((time.perf_counter() - started) * 1000, 1),
             "results": [plate_result(p) for p in result.plates if in_regions(p, regions)],
             "width": photo.width,
             "height": photo.height,
-            "version": engine.version,
+            "version": version,
         }
         return Response(body)
+
+
+def read_now(upload: UploadedFile) -> tuple[ValidatedPhoto, np.ndarray, PhotoResult, str]:
+    """The upload checked and read by the engine now: the photo, its RGB view, the engine's
+    result and version. A photo refused is its 4xx; no engine, a 503."""
+    try:
+        photo = photo_validate(upload)
+    except PhotoRejected as exc:
+        raise photo_rejected(exc) from exc
+    with Image.open(io.BytesIO(photo.content)) as image:
+        pixels = rgb_array(image)
+    try:
+        engine = get_engine()
+        result: PhotoResult = engine_recognize(engine, [pixels])[0]
+    except EngineUnavailable as exc:
+        raise ApiError(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            code="engine_unavailable",
+            detail="recognition is not available now",
+        ) from exc
+    return photo, pixels, result, str(engine.version)
+
+
+class RedactRequestSerializer(serializers.Serializer):
+    upload = serializers.FileField(help_text="one JPEG, PNG or WebP photo")
+    style = serializers.ChoiceField(
+        choices=redact.STYLES,
+        default="blur",
+        help_text="blur: each plate coarsened past reading, then smoothed; fill: painted over in "
+        "its own mean colour",
+    )
+
+
+class Redact(APIView):
+    """Hide the plates on one photo now, as a listing photo's copy fit to publish hides them
+    (`photos/{id}/redacted/`): the photo back in its own format, no metadata, nothing kept. The
+    number of places hidden is in `Plate-Areas`. Shares the recognition rate limit
+    (API_RATE_RECOGNIZE)."""
+
+    permission_classes = [CanUpload, HasScope]
+    scopes = {"POST": "recognize"}
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [TokenRateThrottle, RecognizeRateThrottle]
+
+    @extend_schema(
+        request=RedactRequestSerializer,
+        responses={
+            (200, "image/*"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="the photo with its plates hidden"
+            ),
+            503: OpenApiResponse(
+                ErrorResponseSerializer,
+                description="engine_unavailable: the recognition engine is not installed"
+                f"\n\n{DATABASE_UNAVAILABLE}",
+            ),
+        },
+    )
+    def post(self, request: Request) -> HttpResponse:
+        form = RedactRequestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        photo, pixels, result, version = read_now(form.validated_data["upload"])
+        quads = [area.corners for area in result.areas]
+        with Image.open(io.BytesIO(photo.content)) as image:
+            copy = hidden_copy(image, pixels, quads, style=form.validated_data["style"])
+        response = HttpResponse(copy.data, content_type=copy.content_type)
+        response["Content-Disposition"] = f'inline; filename="plates-hidden.{copy.suffix}"'
+        response["Plate-Areas"] = str(len(quads))
+        response["Engine-Version"] = version
+        response["Cache-Control"] = "no-store"
+        return response

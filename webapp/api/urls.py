@@ -32,6 +32,7 @@ urlpatterns = [
     path("photos/<int:pk>/file/", photos.PhotoFile.as_view(), name="photo-file"),
     path("photos/<int:pk>/redacted/", photos.PhotoRedacted.as_view(), name="photo-redacted"),
     path("recognize/", snapshot.Recognize.as_view(), name="recognize"),
+    path("redact/", snapshot.Redact.as_view(), name="redact"),
     path("webhooks/endpoints/", webhooks.EndpointList.as_view(), name="webhook-endpoints"),
     path(
         "webhooks/endpoints/<int:pk>/",

@@ -61,3 +61,53 @@ def test_no_engine_is_503_with_a_code(token_client, partner, engine_control):
     assert response.status_code == 503
     assert response.json()["errors"][0]["code"] == "engine_unavailable"
     assert "double" not in response.content.decode()
+
+
+def redact(client, data: bytes, name: str = "car.png", **extra):
+    upload = SimpleUploadedFile(name, data, "image/png")
+    return client.post("/api/v1/redact/", {"upload": upload, **extra}, format="multipart")
+
+
+def test_redact_sends_the_photo_back_with_its_plates_hidden_and_keeps_nothing(
+    token_client, partner, engine_control
+):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from recognition.pipeline.redact import hidden_mask
+    from webapp.listings.models import Photo
+
+    pixels = np.random.default_rng(3).integers(0, 256, (160, 240, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    response = redact(token_client(partner, scopes=["recognize"]), buffer.getvalue())
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "image/png"
+    assert response["Plate-Areas"] == "1"
+    assert response["Engine-Version"] == "double-1"
+    copy = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGB"))
+    # the double's plate: 0.25-0.75 of the width, 0.6-0.75 of the height
+    mask = hidden_mask(pixels.shape, [((60, 96), (180, 96), (180, 120), (60, 120))])
+    np.testing.assert_array_equal(copy[~mask], pixels[~mask])
+    plate = (slice(98, 118), slice(62, 178))
+    assert np.abs(np.diff(copy[plate].astype(int), axis=1)).mean() < 10
+    assert not Photo.objects.exists()
+
+
+def test_redact_refuses_bad_photos_styles_and_scopes(token_client, partner, engine_control):
+    client = token_client(partner)
+    bad = redact(client, b"GIF89a not a photo")
+    assert bad.status_code == 415
+    assert not (engine_control / "calls").exists()
+    style = redact(client, images.png(), style="swirl")
+    assert style.status_code == 400
+    assert style.json()["errors"][0]["attr"] == "style"
+    assert redact(token_client(partner, scopes=["read"]), images.png()).status_code == 403
+    (engine_control / "mode").write_text("unavailable")
+    reset_engine()
+    client.raise_request_exception = False
+    down = redact(client, images.png())
+    assert down.status_code == 503
+    assert down.json()["errors"][0]["code"] == "engine_unavailable"
