@@ -33,7 +33,7 @@ _FORMATS = {
 
 class NotRedactable(Exception):
     """The photo has no copy to publish yet (`code`: not_read_yet) or will not have one until it
-    is read again (recognition_failed)."""
+    is read again (recognition_failed; read_again: read before its areas were kept)."""
 
     def __init__(self, code: str, detail: str) -> None:
         super().__init__(detail)
@@ -62,9 +62,15 @@ def redacted_etag(photo: Photo, style: str) -> str:
 
 
 def photo_redactable(photo: Photo) -> None:
-    """Raises NotRedactable unless the photo has been read."""
-    if photo.status == Photo.Status.DONE:
+    """Raises NotRedactable unless the photo has been read, and its areas kept."""
+    if photo.status == Photo.Status.DONE and photo.plate_areas is not None:
         return
+    if photo.status == Photo.Status.DONE:
+        raise NotRedactable(
+            "read_again",
+            "the photo was read before the places to hide were kept; it has no copy to publish "
+            "until it is read again (the admin's Recognise again, or the nightly backlog)",
+        )
     if photo.status == Photo.Status.FAILED:
         raise NotRedactable(
             "recognition_failed",

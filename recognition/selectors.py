@@ -20,7 +20,8 @@ def _not_queued_nor_leased(now: datetime) -> Q:
 def photo_ids_backlog(
     *, engine_version: str, limit: int | None = None, after_id: int = 0
 ) -> list[int]:
-    """Photos read by an older model (or failed for want of an engine), not queued nor leased.
+    """Photos read by an older model (or failed for want of an engine, or read by this one before
+    their plate areas were kept: no copy fit to publish until then), not queued nor leased.
 
     Pending photos are not the backlog's: their upload sent them already, and the requeue
     sweeper resends the ones whose message was lost.
@@ -33,7 +34,7 @@ def photo_ids_backlog(
             _not_queued_nor_leased(timezone.now()),
             pk__gt=after_id,
         )
-        .exclude(status=Photo.Status.DONE, model_version=engine_version)
+        .exclude(**_read_by(engine_version))
         .order_by("id")
         .values_list("id", flat=True)
     )
@@ -46,9 +47,18 @@ def photo_ids_backlog_count(*, engine_version: str) -> int:
             Q(status=Photo.Status.DONE)
             | Q(status=Photo.Status.FAILED, last_error__startswith="engine unavailable")
         )
-        .exclude(status=Photo.Status.DONE, model_version=engine_version)
+        .exclude(**_read_by(engine_version))
         .count()
     )
+
+
+def _read_by(engine_version: str) -> dict[str, object]:
+    """The photos this engine version has read, with the places to hide kept."""
+    return {
+        "status": Photo.Status.DONE,
+        "model_version": engine_version,
+        "plate_areas__isnull": False,
+    }
 
 
 def photo_ids_lease_expired(*, now: datetime) -> list[int]:

@@ -77,6 +77,8 @@ _CLAIM_FIELDS = ["status", "attempts", "lease_expires_at", "leased_by", "queued_
 
 def _claimable(photo: Photo, engine_version: str, now: datetime, worker: str) -> bool:
     if photo.status == Photo.Status.DONE and photo.model_version == engine_version:
+        if photo.plate_areas is None:  # read before its areas were kept: read for them only
+            return True
         logger.info("photo %s already read by %s", photo.pk, engine_version)
         _clear_queued(photo)
         return False

@@ -117,6 +117,22 @@ def test_the_backlog_rereads_photos_of_older_models_in_batches(
     assert (engine_control / "calls").read_text().split()[1] == "2"  # one batch of two
 
 
+def test_the_backlog_reads_again_a_photo_this_model_read_before_its_areas_were_kept(
+    engine_control: Path,
+):
+    """Photos read before the places to hide were kept get them from the nightly backlog; their
+    readings of this version stay one set."""
+    legacy = PhotoFactory(status=Photo.Status.DONE, model_version="double-1", plate_areas=None)
+    ReadingFactory(photo=legacy, model_version="double-1")
+    kept = PhotoFactory(status=Photo.Status.DONE, model_version="double-1")
+    assert tasks.recognize_backlog.delay().get() == 1
+    assert refreshed(legacy).status == Photo.Status.DONE
+    assert [a["read"] for a in legacy.plate_areas] == [True]
+    assert Reading.objects.filter(photo=legacy, model_version="double-1").count() == 1
+    assert refreshed(kept).plate_areas == []
+    assert tasks.recognize_backlog.delay().get() == 0  # nothing left to read
+
+
 def test_a_photo_started_too_often_without_finishing_is_a_poison_photo(engine_control, settings):
     photo = PhotoFactory(status=Photo.Status.PROCESSING, attempts=settings.RECOGNITION_MAX_ATTEMPTS)
     tasks.recognize_photo.delay(photo.pk)

@@ -102,7 +102,8 @@ class PhotoRedacted(APIView):
             (409, "application/json"): OpenApiResponse(
                 ErrorResponseSerializer,
                 description="not_read_yet (pending or being read: try again after "
-                "Retry-After) or recognition_failed (no copy until the photo is read again)",
+                "Retry-After), recognition_failed or read_again (read before the places to "
+                "hide were kept): no copy until the photo is read again",
             ),
         },
     )

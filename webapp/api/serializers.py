@@ -57,7 +57,9 @@ class PhotoSerializer(serializers.ModelSerializer):
     plate_areas = PlateAreaSerializer(
         many=True,
         read_only=True,
-        help_text="where a plate may be (read or not): what the redacted copy hides",
+        allow_null=True,
+        help_text="where a plate may be (read or not): what the redacted copy hides; null until "
+        "the photo is read",
     )
     image = serializers.SerializerMethodField(help_text="the photo, for its listing's owner only")
     redacted = serializers.SerializerMethodField(
@@ -83,7 +85,7 @@ class PhotoSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if request is not None else url
 
     def get_redacted(self, photo: Photo) -> str:
-        if photo.status != Photo.Status.DONE:
+        if photo.status != Photo.Status.DONE or photo.plate_areas is None:
             return ""
         url = reverse("api:photo-redacted", kwargs={"pk": photo.pk})
         request = self.context.get("request")

@@ -66,10 +66,12 @@ class Photo(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     plate_areas = models.JSONField(
-        default=list,
+        null=True,
         blank=True,
+        default=None,
         help_text="Where a plate may be, from the last recognition: [{corners, score, read}], "
-        "what the copy fit to publish hides (recognition/redaction.py).",
+        "what the copy fit to publish hides (recognition/redaction.py). Empty: none found; "
+        "null: not known (not read yet, or read before these were kept).",
     )
     # --- recognition lease (issue 18): who reads the photo now, and whether a message is out ---
     queued_at = models.DateTimeField(

@@ -96,6 +96,25 @@ def test_a_photo_not_read_has_no_copy_to_publish(token_client, partner):
     assert "Retry-After" not in response
 
 
+def test_a_photo_read_before_its_areas_were_kept_waits_to_be_read_again(token_client, partner):
+    """A copy that hides nothing must not pass for one that hid the plates: a photo read before
+    the migration (areas null) has none until it is read again."""
+    old = PhotoFactory(
+        listing=ListingFactory(owner=partner), status=Photo.Status.DONE, plate_areas=None
+    )
+    client = token_client(partner)
+    response = client.get(f"/api/v1/photos/{old.pk}/redacted/")
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["code"] == "read_again"
+    (shown,) = client.get(f"/api/v1/listings/{old.listing_id}/").json()["photos"]
+    assert shown["redacted"] == ""
+    assert shown["plate_areas"] is None
+    # read, with no plate anywhere: the copy is the photo itself, and says so by existing
+    old.plate_areas = []
+    old.save(update_fields=["plate_areas"])
+    assert client.get(f"/api/v1/photos/{old.pk}/redacted/").status_code == 200
+
+
 def test_other_partners_unknown_styles_and_scopes_are_refused(
     token_client, partner, other_partner, engine_control
 ):

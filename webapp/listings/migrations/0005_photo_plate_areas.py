@@ -2,6 +2,10 @@
 
 from django.db import migrations, models
 
+# Photos read before this migration get null: where their plates are is not known, and their
+# copy fit to publish waits until they are read again (recognition/redaction.py), instead of
+# passing for a copy that hid them.
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -14,8 +18,9 @@ class Migration(migrations.Migration):
             name="plate_areas",
             field=models.JSONField(
                 blank=True,
-                default=list,
-                help_text="Where a plate may be, from the last recognition: [{corners, score, read}], what the copy fit to publish hides (recognition/redaction.py).",
+                default=None,
+                null=True,
+                help_text="Where a plate may be, from the last recognition: [{corners, score, read}], what the copy fit to publish hides (recognition/redaction.py). Empty: none found; null: not known (not read yet, or read before these were kept).",
             ),
         ),
     ]
