@@ -73,13 +73,18 @@ class PhotoFile(APIView):
         return photo_response(photo)
 
 
-class RedactedQuerySerializer(serializers.Serializer):
-    style = serializers.ChoiceField(
+def style_field() -> serializers.ChoiceField:
+    """How a copy fit to publish hides its plates (this endpoint's and `redact/`'s)."""
+    return serializers.ChoiceField(
         choices=redact.STYLES,
         default="blur",
         help_text="blur: each plate coarsened past reading, then smoothed; fill: painted over in "
         "its own mean colour",
     )
+
+
+class RedactedQuerySerializer(serializers.Serializer):
+    style = style_field()
 
 
 class PhotoRedacted(APIView):

@@ -24,13 +24,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from recognition.engine_loader import engine_recognize, get_engine
-from recognition.pipeline import redact
 from recognition.pipeline.images import rgb_array
 from recognition.pipeline.regions import ALL_FORMATS
 from recognition.pipeline.types import EngineUnavailable, PhotoResult, PlateReading
 from recognition.redaction import hidden_copy
 from webapp.api.errors import ApiError, photo_rejected
 from webapp.api.permissions import CanUpload, HasScope
+from webapp.api.photos import style_field
 from webapp.api.schema import DATABASE_UNAVAILABLE, ErrorResponseSerializer
 from webapp.api.throttles import RecognizeRateThrottle, TokenRateThrottle
 from webapp.listings.validation import PhotoRejected, ValidatedPhoto, photo_validate
@@ -166,12 +166,7 @@ def read_now(upload: UploadedFile) -> tuple[ValidatedPhoto, np.ndarray, PhotoRes
 
 class RedactRequestSerializer(serializers.Serializer):
     upload = serializers.FileField(help_text="one JPEG, PNG or WebP photo")
-    style = serializers.ChoiceField(
-        choices=redact.STYLES,
-        default="blur",
-        help_text="blur: each plate coarsened past reading, then smoothed; fill: painted over in "
-        "its own mean colour",
-    )
+    style = style_field()
 
 
 class Redact(APIView):
