@@ -108,24 +108,29 @@ def in_regions(plate: PlateReading, regions: list[str]) -> bool:
     )
 
 
-class Recognize(APIView):
-    """Read the plates on one photo now. Its own rate limit (API_RATE_RECOGNIZE)."""
+class EngineNow(APIView):
+    """A photo uploaded and read by the engine in the request (scope `recognize`), under the
+    recognition rate limit (API_RATE_RECOGNIZE)."""
 
     permission_classes = [CanUpload, HasScope]
     scopes = {"POST": "recognize"}
     parser_classes = [MultiPartParser, FormParser]
     throttle_classes = [TokenRateThrottle, RecognizeRateThrottle]
 
+
+ENGINE_UNAVAILABLE = OpenApiResponse(
+    ErrorResponseSerializer,
+    description="engine_unavailable: the recognition engine is not installed"
+    f"\n\n{DATABASE_UNAVAILABLE}",
+)
+
+
+class Recognize(EngineNow):
+    """Read the plates on one photo now. Its own rate limit (API_RATE_RECOGNIZE)."""
+
     @extend_schema(
         request=RecognizeRequestSerializer,
-        responses={
-            200: RecognizeResponseSerializer,
-            503: OpenApiResponse(
-                ErrorResponseSerializer,
-                description="engine_unavailable: the recognition engine is not installed"
-                f"\n\n{DATABASE_UNAVAILABLE}",
-            ),
-        },
+        responses={200: RecognizeResponseSerializer, 503: ENGINE_UNAVAILABLE},
     )
     def post(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -169,16 +174,11 @@ class RedactRequestSerializer(serializers.Serializer):
     style = style_field()
 
 
-class Redact(APIView):
+class Redact(EngineNow):
     """Hide the plates on one photo now, as a listing photo's copy fit to publish hides them
     (`photos/{id}/redacted/`): the photo back in its own format, no metadata, nothing kept. The
     number of places hidden is in `Plate-Areas`. Shares the recognition rate limit
     (API_RATE_RECOGNIZE)."""
-
-    permission_classes = [CanUpload, HasScope]
-    scopes = {"POST": "recognize"}
-    parser_classes = [MultiPartParser, FormParser]
-    throttle_classes = [TokenRateThrottle, RecognizeRateThrottle]
 
     @extend_schema(
         request=RedactRequestSerializer,
@@ -186,11 +186,7 @@ class Redact(APIView):
             (200, "image/*"): OpenApiResponse(
                 OpenApiTypes.BINARY, description="the photo with its plates hidden"
             ),
-            503: OpenApiResponse(
-                ErrorResponseSerializer,
-                description="engine_unavailable: the recognition engine is not installed"
-                f"\n\n{DATABASE_UNAVAILABLE}",
-            ),
+            503: ENGINE_UNAVAILABLE,
         },
     )
     def post(self, request: Request) -> HttpResponse:
