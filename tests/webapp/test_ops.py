@@ -50,11 +50,13 @@ def test_metrics_are_refused_to_strangers(client, outsider, settings):
 def test_metrics_carry_the_platecheck_figures(client, moderator, settings):
     settings.METRICS_ALLOWED_ADDRESSES = []
     PhotoFactory(status="failed")
+    PhotoFactory(status="done", plate_areas=None)  # read before its areas were kept
     ReadingFactory(timings={"detect_ms": 100.0, "rectify_ms": 5.0, "read_ms": 20.0})
     ReadingFactory(timings={"detect_ms": 300.0, "rectify_ms": 5.0, "read_ms": 40.0})
     client.force_login(moderator)
     text = client.get("/metrics").content.decode()
     assert 'platecheck_photos{status="failed"} 1.0' in text
+    assert "platecheck_photos_areas_unknown 1.0" in text
     assert 'platecheck_recognition_latency_seconds{quantile="0.5",stage="detect"}' in text
     assert "django_http_requests_latency_seconds_by_view_method" in text
     assert 'platecheck_metrics_errors{part="photos"} 0.0' in text

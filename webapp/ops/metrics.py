@@ -68,6 +68,13 @@ def _photos() -> Iterator[Metric]:
     from webapp.listings.models import Photo
 
     yield _by_status("platecheck_photos", "Photos by recognition status", Photo)
+    unknown = Photo.objects.filter(status=Photo.Status.DONE, plate_areas__isnull=True).count()
+    yield GaugeMetricFamily(
+        "platecheck_photos_areas_unknown",
+        "Photos read before their plate areas were kept: no copy fit to publish until the "
+        "backlog reads them again",
+        value=unknown,
+    )
 
 
 def _queue_depth() -> Iterator[Metric]:

@@ -23,4 +23,12 @@ class Migration(migrations.Migration):
                 help_text="Where a plate may be, from the last recognition: [{corners, score, read}], what the copy fit to publish hides (recognition/redaction.py). Empty: none found; null: not known (not read yet, or read before these were kept).",
             ),
         ),
+        migrations.AddIndex(
+            model_name="photo",
+            index=models.Index(
+                condition=models.Q(("plate_areas__isnull", True), ("status", "done")),
+                fields=["id"],
+                name="photo_areas_unknown",
+            ),
+        ),
     ]
