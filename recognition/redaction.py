@@ -90,7 +90,7 @@ def photo_redacted(photo: Photo, *, style: str = "blur") -> Redacted:
     photo_redactable(photo)
     with photo.image.open("rb") as handle, Image.open(handle) as image:
         quads = [area["corners"] for area in photo.plate_areas]
-        copy = hidden_copy(image, rgb_array(image), quads, style=style)
+        copy = hidden_copy(rgb_array(image), quads, style=style, fmt=image.format)
     return Redacted(
         data=copy.data,
         content_type=copy.content_type,
@@ -107,11 +107,11 @@ class Encoded:
 
 
 def hidden_copy(
-    image: Image.Image, pixels: np.ndarray, quads: Sequence[Sequence[Point]], *, style: str
+    pixels: np.ndarray, quads: Sequence[Sequence[Point]], *, style: str, fmt: str | None
 ) -> Encoded:
-    """`pixels` (the RGB view of the open `image`) with `quads` hidden, encoded in `image`'s
-    format (JPEG for another), with no metadata."""
-    fmt = image.format if image.format in _FORMATS else "JPEG"
+    """The RGB `pixels` with `quads` hidden, encoded as `fmt` (Pillow's name of the photo's
+    format: JPEG, PNG or WEBP; JPEG for another), with no metadata."""
+    fmt = fmt if fmt in _FORMATS else "JPEG"
     content_type, suffix, options = _FORMATS[fmt]
     buffer = io.BytesIO()
     Image.fromarray(redact.hide_plates(pixels, quads, style=style)).save(

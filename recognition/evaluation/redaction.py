@@ -47,6 +47,7 @@ from recognition.evaluation.endtoend import (
     rapidocr_peer,
     ua_parking_cases,
 )
+from recognition.pipeline.engine import areas_to_hide
 from recognition.pipeline.redact import HIDE_MARGIN, hidden_mask, hide_plates
 from recognition.pipeline.regions import DEFAULT_REGIONS
 from recognition.pipeline.types import PhotoResult, Point
@@ -78,8 +79,8 @@ def real_photos(data: Path, split: str, limit: int | None) -> list[Photo]:
 
 
 def engine_quads(result: PhotoResult, min_score: float) -> list[Quad]:
-    """What the product hides at `min_score`: read plates, and detections scored that much."""
-    return [a.corners for a in result.areas if a.read or a.score >= min_score]
+    """What the product hides at `min_score` (the engine's own rule, `areas_to_hide`)."""
+    return [a.corners for a in areas_to_hide(result.areas, min_score)]
 
 
 def cover(mask: np.ndarray, box: tuple[float, float, float, float]) -> float:

@@ -234,14 +234,16 @@ class PlateEngine:
                 for d, ocr, _ in pairs
                 if not ocr.valid and ocr.text
             )
-            areas = tuple(
-                PlateArea(
-                    read[id(d)].corners if id(d) in read else _outline(d, size),
-                    d.score,
-                    id(d) in read,
-                )
-                for d in dets
-                if id(d) in read or d.score >= self.hide_min_score
+            areas = areas_to_hide(
+                [
+                    PlateArea(
+                        read[id(d)].corners if id(d) in read else _outline(d, size),
+                        d.score,
+                        id(d) in read,
+                    )
+                    for d in dets
+                ],
+                self.hide_min_score,
             )
             results.append(PhotoResult(plates, dict(timings), rejected, areas))
         return results
@@ -264,6 +266,12 @@ ZOOM_OUT = 2.0
 # median photo), the one that hides the most plates whole, 0.826 (0.3 with 0.25; 0.5 with 0.35
 # 0.809; every car photo of openalpr's from a margin of 0.25 on, at any score up to 0.7).
 HIDE_MIN_SCORE = 0.3
+
+
+def areas_to_hide(areas: Sequence[PlateArea], min_score: float) -> tuple[PlateArea, ...]:
+    """The areas a redacted copy hides: where a plate was read, and detections scored
+    `min_score` or more."""
+    return tuple(a for a in areas if a.read or a.score >= min_score)
 
 
 def _after_another_look(first: PhotoResult, other: PhotoResult, name: str) -> PhotoResult:

@@ -194,8 +194,7 @@ class Redact(EngineNow):
         form.is_valid(raise_exception=True)
         photo, pixels, result, version = read_now(form.validated_data["upload"])
         quads = [area.corners for area in result.areas]
-        with Image.open(io.BytesIO(photo.content)) as image:
-            copy = hidden_copy(image, pixels, quads, style=form.validated_data["style"])
+        copy = hidden_copy(pixels, quads, style=form.validated_data["style"], fmt=photo.format)
         response = HttpResponse(copy.data, content_type=copy.content_type)
         response["Content-Disposition"] = f'inline; filename="plates-hidden.{copy.suffix}"'
         response["Plate-Areas"] = str(len(quads))
