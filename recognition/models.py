@@ -53,6 +53,29 @@ class Reading(models.Model):
         return f"{self.plate_text} ({self.model_version})"
 
 
+class PhotoRead(models.Model):
+    """One photo read by one engine version, whatever it found.
+
+    A version's readings say which plates it found, not which photos it read: a photo it read
+    and found no plate on leaves no reading. This row does, so two versions can be compared on
+    the photos both read (`recognition.version_compare`), their empty results included.
+    """
+
+    photo = models.ForeignKey("listings.Photo", on_delete=models.CASCADE, related_name="reads")
+    model_version = models.CharField(max_length=64)
+    plates = models.PositiveSmallIntegerField(help_text="Plates this version reported.")
+    read_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["photo", "model_version"], name="photo_read_once")
+        ]
+        indexes = [models.Index(fields=["model_version", "-read_at"], name="photo_read_latest_idx")]
+
+    def __str__(self) -> str:
+        return f"photo {self.photo_id} read by {self.model_version}"
+
+
 class CrosscheckRequestQuerySet(models.QuerySet["CrosscheckRequest"]):
     def due(self) -> CrosscheckRequestQuerySet:
         """Not checked since the latest request (the rows `CrosscheckRequest.is_due`)."""

@@ -19,7 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from PIL import Image
 
-from recognition.models import BacklogRun, CrosscheckRequest, Reading
+from recognition.models import BacklogRun, CrosscheckRequest, PhotoRead, Reading
 from recognition.pipeline.images import rgb_array
 from recognition.pipeline.types import PhotoResult, PlateArea, PlateReading
 from webapp.listings.models import Photo
@@ -159,6 +159,7 @@ def photos_readings_store(
         )
         stored: list[Photo] = []
         readings: list[Reading] = []
+        reads: list[PhotoRead] = []
         for claim, result in results:
             photo = photos.get(claim.photo_id)
             if photo is None or (
@@ -169,6 +170,14 @@ def photos_readings_store(
                 readings.extend(
                     _reading_from(photo, engine_version, plate, result) for plate in result.plates
                 )
+                reads.append(
+                    PhotoRead(
+                        photo=photo,
+                        model_version=engine_version,
+                        plates=len(result.plates),
+                        read_at=now,
+                    )
+                )
             photo.status, photo.model_version = Photo.Status.DONE, engine_version
             photo.plate_areas = [_area_json(area) for area in result.areas]
             photo.last_error = ""
@@ -176,6 +185,9 @@ def photos_readings_store(
             photo.lease_expires_at, photo.leased_by = None, ""
             stored.append(photo)
         Reading.objects.bulk_create(readings)
+        # A photo this version read again (to keep its plate areas) and found no plate on,
+        # either time, has its row already.
+        PhotoRead.objects.bulk_create(reads, ignore_conflicts=True)
         Photo.objects.bulk_update(stored, _STORE_FIELDS)
         listing_ids = sorted({photo.listing_id for photo in stored})
         crosscheck_requests_create(listing_ids=listing_ids)

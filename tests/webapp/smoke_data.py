@@ -21,6 +21,7 @@ from tests.fixtures.factories import (
     FlagFactory,
     ListingFactory,
     PhotoFactory,
+    PhotoReadFactory,
     ReadingFactory,
     jpeg_bytes,
 )
@@ -88,6 +89,11 @@ def demo_rows_create(*, moderator, partner) -> DemoRows:
         timings={"detect_ms": 1500.0, "rectify_ms": 1.0, "read_ms": 900.0},
     )  # fmt: skip
     ReadingFactory(photo=photo, model_version="det-old+ocr-old")  # timed by an older engine
+    # both versions read the photo (the older first): the versions' comparison has one
+    PhotoReadFactory(
+        photo=photo, model_version="det-old+ocr-old", read_at=timezone.now() - dt.timedelta(days=1)
+    )
+    PhotoReadFactory(photo=photo, model_version="det-x+ocr-y")
     ReadingFactory(photo=PhotoFactory(status=Photo.Status.DONE), source=Reading.Source.HUMAN)
     PhotoFactory(listing=listing)  # a photo not read yet: "processing"
     evidence = {"declared": PLATE, "read": MISREAD}

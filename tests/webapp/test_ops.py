@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from tests.fixtures.factories import PhotoFactory, ReadingFactory, UserFactory
+from tests.fixtures.factories import PhotoFactory, PhotoReadFactory, ReadingFactory, UserFactory
 from webapp.gates import services as gate_services
 from webapp.gates.models import Device, Passage
 from webapp.ops import health
@@ -228,6 +228,58 @@ def test_the_model_versions_page_is_for_staff(outsider):
     client = Client()
     client.force_login(outsider)
     assert client.get("/ops/models/").status_code == 302  # to the admin login
+
+
+def test_the_compare_page_sets_the_latest_version_against_the_one_before(moderator):
+    # given a photo both versions read, the newer reading it otherwise
+    photo = PhotoFactory()
+    PhotoReadFactory(photo=photo, model_version="det-a", read_at=timezone.now() - timedelta(1))
+    PhotoReadFactory(photo=photo, model_version="det-b")
+    old = ReadingFactory(photo=photo, model_version="det-a", plate_text="AA1234BB")
+    new = ReadingFactory(photo=photo, model_version="det-b", plate_text="AA1234BE")
+    client = Client()
+    client.force_login(moderator)
+    # when the page is opened without a choice
+    page = client.get("/ops/models/compare/")
+    # then the newer is compared with the older, and the plate read otherwise is shown
+    comparison = page.context["comparison"]
+    assert (comparison.base, comparison.candidate, comparison.changed) == ("det-a", "det-b", 1)
+    body = page.content.decode()
+    assert f"/review/readings/{old.pk}/plate.png" in body
+    assert f"/review/readings/{new.pk}/plate.png" in body
+    assert 'data-kind="changed"' in body
+    # and the other way round when asked
+    swapped = client.get("/ops/models/compare/?base=det-b&candidate=det-a")
+    assert swapped.context["comparison"].base == "det-b"
+    assert "/ops/models/compare/" in client.get("/ops/models/").content.decode()
+
+
+def test_the_compare_page_refuses_one_version_twice_and_unknown_ones(moderator):
+    PhotoReadFactory(model_version="det-a")
+    PhotoReadFactory(model_version="det-b")
+    client = Client()
+    client.force_login(moderator)
+    same = client.get("/ops/models/compare/?base=det-a&candidate=det-a")
+    assert same.context["comparison"] is None
+    assert "Pick two different versions." in same.content.decode()
+    unknown = client.get("/ops/models/compare/?base=det-a&candidate=nope")
+    assert unknown.context["comparison"] is None
+    assert unknown.context["form"].errors["candidate"]
+
+
+def test_the_compare_page_with_one_version_says_there_is_nothing_to_compare(moderator):
+    PhotoReadFactory(model_version="det-a")
+    client = Client()
+    client.force_login(moderator)
+    page = client.get("/ops/models/compare/")
+    assert page.context["comparison"] is None
+    assert 'id="too-few-versions"' in page.content.decode()
+
+
+def test_the_compare_page_is_for_staff(outsider):
+    client = Client()
+    client.force_login(outsider)
+    assert client.get("/ops/models/compare/").status_code == 302  # to the admin login
 
 
 @pytest.mark.integration

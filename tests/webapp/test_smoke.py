@@ -4,6 +4,7 @@ too (``DATABASE_URL=sqlite:///var/smoke.sqlite3``), the demo's database."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
@@ -20,6 +21,7 @@ from registry.models import ImportRun
 from tests.fixtures.factories import (
     FlagFactory,
     PhotoFactory,
+    PhotoReadFactory,
     ReadingFactory,
     UserFactory,
     jpeg_bytes,
@@ -81,6 +83,12 @@ def staff_moderator(moderator) -> Client:
 def some_rows(moderator):
     reading = ReadingFactory(plate_text="AA1234B8", model_version="det-x+ocr-y")
     listing = reading.photo.listing
+    # an older version read the photo otherwise: the versions' comparison shows it
+    ReadingFactory(photo=reading.photo, plate_text="AA1234BB", model_version="det-w+ocr-y")
+    PhotoReadFactory(
+        photo=reading.photo, model_version="det-w+ocr-y", read_at=timezone.now() - timedelta(days=1)
+    )
+    PhotoReadFactory(photo=reading.photo, model_version="det-x+ocr-y")
     listing.declared_plate = "AA1234BB"
     listing.save()
     flag = FlagFactory(listing=listing, key="AA1234B8", plate_text="AA1234B8",
@@ -115,6 +123,7 @@ def test_every_page_answers(staff_moderator, some_rows, settings):
         reverse("review:audit_log"): "audit-log",
         reverse("review:audit_csv"): "dismiss",
         reverse("ops:model_versions"): "det-x+ocr-y",
+        reverse("ops:model_compare"): 'data-kind="changed"',
         "/api/v1/plates/search/?q=AA1234BB": "AA1234B8",
         "/metrics": "platecheck_photos",
         "/metrics?gates": 'platecheck_gate_passages{decision="open",gate="demo-gate"} 1.0',
@@ -387,6 +396,7 @@ def _calls_by_name(rows: DemoRows, moderator, reset_user) -> dict[str, list[Call
         # A collector that fails is logged and counted, not a 5xx: read the count.
         "ops:metrics": [Call(m, reverse("ops:metrics"), contains=METRICS_ALL_PARTS_OK)],
         "ops:model_versions": [Call(m, reverse("ops:model_versions"))],
+        "ops:model_compare": [Call(m, reverse("ops:model_compare"))],
         # The partner's photo files are api:photo-file; /media/ is the pages' (session) path.
         "media": [Call(m, reverse("media", args=[rows.photo_path]))],
     }

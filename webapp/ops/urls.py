@@ -10,4 +10,5 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.metrics, name="metrics"),
     path("ops/models/", views.model_versions, name="model_versions"),
+    path("ops/models/compare/", views.model_compare, name="model_compare"),
 ]

@@ -1,4 +1,5 @@
-"""Operators' endpoints: /healthz, /metrics (staff or allowed addresses), model versions."""
+"""Operators' endpoints: /healthz, /metrics (staff or allowed addresses), model versions and
+their comparison on the photos two versions read."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from recognition.version_compare import versions_compare, versions_read
 from webapp.ops import health, selectors
+from webapp.ops.forms import CompareForm
 from webapp.ops.metrics import exposition
 
 
@@ -49,3 +52,21 @@ def metrics(request: HttpRequest) -> HttpResponse:
 def model_versions(request: HttpRequest) -> HttpResponse:
     context = {"page": selectors.model_versions()}
     return render(request, "ops/model_versions.html", context)
+
+
+@require_GET
+@staff_member_required
+def model_compare(request: HttpRequest) -> HttpResponse:
+    """Two engine versions on the photos both read: `?base=&candidate=`, by default the latest
+    version to read against the one before it."""
+    versions = versions_read()
+    form = CompareForm(request.GET or None, versions=versions)
+    comparison = None
+    if form.is_bound and form.is_valid():
+        comparison = versions_compare(
+            base=form.cleaned_data["base"], candidate=form.cleaned_data["candidate"]
+        )
+    elif not form.is_bound and len(versions) >= 2:
+        comparison = versions_compare(base=versions[1].version, candidate=versions[0].version)
+    context = {"form": form, "comparison": comparison, "versions": versions}
+    return render(request, "ops/model_compare.html", context)

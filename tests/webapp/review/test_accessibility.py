@@ -16,7 +16,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from tests.fixtures.factories import jpeg_bytes
+from tests.fixtures.factories import PhotoFactory, PhotoReadFactory, ReadingFactory, jpeg_bytes
 from tests.webapp.review.test_browser_pages import _login, review_data  # noqa: F401 (a fixture)
 from webapp.gates import services as gate_services
 from webapp.gates.models import Direction, Frame, Gate, Passage, Site
@@ -69,6 +69,11 @@ def pages_data(review_data):  # noqa: F811 (the fixture imported above)
                 voted_plate=plate, decision="open",
             )  # fmt: skip
             visit_record(passage=left)
+    # two engine versions read one photo, the newer otherwise: the comparison has a row
+    photo = PhotoFactory()
+    for version, text, ago in (("det-a+ocr-a", "AA1234BB", 1), ("det-b+ocr-b", "AA1234BE", 0)):
+        ReadingFactory(photo=photo, model_version=version, plate_text=text)
+        PhotoReadFactory(photo=photo, model_version=version, read_at=now - timedelta(days=ago))
     return {"flags": flags, "gate": gate, "site": site}
 
 
@@ -118,6 +123,7 @@ PAGES: dict[str, tuple[bool, Callable[..., None]]] = {
     "plate_history": (True, _goto(lambda d: "/review/plates/AA1234B8/")),
     "audit_log": (True, _goto(lambda d: "/review/audit/")),
     "model_versions": (True, _goto(lambda d: "/ops/models/")),
+    "model_compare": (True, _goto(lambda d: "/ops/models/compare/")),
     "gate_passages": (True, _goto(lambda d: "/gates/")),
     "gate_devices": (True, _goto(lambda d: "/gates/devices/")),
     "gate_access_list": (True, _goto(lambda d: f"/gates/{d['gate'].pk}/access/")),

@@ -1,0 +1,120 @@
+"""Time of comparing two engine versions on the photos both read (`/ops/models/compare/`), on
+PostgreSQL, with a night's re-read in the database.
+
+    .venv/bin/python bench/version_compare.py [--photos 100000] [--runs 5] [--keepdb]
+
+Works in a throw-away test database (created with migrations, dropped at the end unless
+--keepdb), filled with bulk_create: each photo read by both versions, 0-2 plates each, most
+plates read alike, some read otherwise, lost or gained. Prints each run's time and the median,
+for the page's default (the latest 20,000 photos) and for every photo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import secrets
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+os.environ.setdefault("DATABASE_URL", "postgres://platecheck:platecheck@127.0.0.1:5432/platecheck")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from recognition.models import PhotoRead, Reading  # noqa: E402
+from recognition.version_compare import COMPARE_PHOTOS, versions_compare  # noqa: E402
+from webapp.listings.models import Listing, Photo  # noqa: E402
+
+BENCH_DB = "platecheck_compare_bench"
+BATCH = 5000
+BASE, CANDIDATE = "det-a+ocr-a", "det-b+ocr-b"
+
+
+def say(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def fill(photos: int, seed: int = 1) -> None:
+    rnd = random.Random(seed)
+    listings = Listing.objects.bulk_create(
+        [Listing(marketplace_id=f"MP-{i}") for i in range(photos // 4 + 1)], batch_size=BATCH
+    )
+    now = timezone.now()
+    for start in tqdm(range(0, photos, BATCH), desc="rows", unit_scale=BATCH):
+        rows = Photo.objects.bulk_create(
+            [
+                Photo(
+                    listing=listings[i // 4],
+                    sha256=f"{i:064d}",
+                    width=1280,
+                    height=960,
+                    status=Photo.Status.DONE,
+                    model_version=CANDIDATE,
+                )  # fmt: skip
+                for i in range(start, min(start + BATCH, photos))
+            ]
+        )
+        reads, readings = [], []
+        for photo in rows:
+            plates = [f"AA{rnd.randrange(10_000):04d}BB" for _ in range(rnd.choice([0, 1, 1, 2]))]
+            for version in (BASE, CANDIDATE):
+                seen = plates if rnd.random() < 0.9 else plates[:-1] + ["KA0101AM"]
+                reads.append(PhotoRead(photo=photo, model_version=version, plates=len(seen),
+                                       read_at=now))  # fmt: skip
+                for k, text in enumerate(seen):
+                    x = 200.0 * k
+                    readings.append(Reading(
+                        photo=photo, model_version=version, plate_text=text, confidence=0.9,
+                        corners=[[x, 0], [x + 80, 0], [x + 80, 20], [x, 20]],
+                        box=[x, 0, x + 80, 20],
+                    ))  # fmt: skip
+        PhotoRead.objects.bulk_create(reads)
+        Reading.objects.bulk_create(readings)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--photos", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--keepdb", action="store_true", help="reuse / keep the bench database")
+    args = parser.parse_args()
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DB
+    db_name = connection.creation.create_test_db(verbosity=0, keepdb=args.keepdb)
+    try:
+        if not PhotoRead.objects.exists():
+            fill(args.photos)
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+        say(f"{Photo.objects.count()} photos, {Reading.objects.count()} readings")
+        for photos in (COMPARE_PHOTOS, args.photos):
+            times = []
+            for _ in range(args.runs):
+                started = time.perf_counter()
+                c = versions_compare(base=BASE, candidate=CANDIDATE, photos=photos)
+                times.append(time.perf_counter() - started)
+            say(
+                f"compare {c.photos} photos: " + " / ".join(f"{t:.2f}" for t in times)
+                + f" s, median {statistics.median(times):.2f} s "
+                f"(same {c.same}, changed {c.changed}, lost {c.lost}, gained {c.gained})"
+            )  # fmt: skip
+    finally:
+        if not args.keepdb:
+            connection.creation.destroy_test_db(db_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()
