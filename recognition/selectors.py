@@ -61,6 +61,17 @@ def _read_by(engine_version: str) -> dict[str, object]:
     }
 
 
+def photo_ids_shadow(*, engine_version: str, limit: int) -> list[int]:
+    """The latest photos read (by the installed engine) that `engine_version` has not read:
+    what a candidate version reads in the shadow, to be compared before it is installed."""
+    return list(
+        Photo.objects.filter(status=Photo.Status.DONE)
+        .exclude(reads__model_version=engine_version)
+        .order_by("-processed_at", "-id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
 def photo_ids_lease_expired(*, now: datetime) -> list[int]:
     """Photos a worker claimed and never finished: it died, or its message was dropped."""
     expired = Q(lease_expires_at__lt=now) | Q(lease_expires_at__isnull=True)

@@ -143,8 +143,10 @@ def photos_readings_store(
     """Store a batch of engine results in one transaction; returns the listings to cross-check.
 
     A photo this version already read (another worker finished it after our lease ran out) is
-    left alone, so a photo never gets two reading sets of one version. The cross-check request
-    is written in the same transaction (the outbox): it exists exactly when the readings do.
+    left alone, so a photo never gets two reading sets of one version; one it read in the
+    shadow (`photos_shadow_store`) keeps that set and becomes `done` by this version. The
+    cross-check request is written in the same transaction (the outbox): it exists exactly when
+    the readings do.
     """
     now = timezone.now()
     ids = [claim.photo_id for claim, _ in results]
@@ -152,11 +154,7 @@ def photos_readings_store(
         photos = {
             p.pk: p for p in Photo.objects.select_for_update().filter(pk__in=ids).order_by("pk")
         }
-        already = set(
-            Reading.objects.filter(
-                photo_id__in=ids, model_version=engine_version, source=Reading.Source.ENGINE
-            ).values_list("photo_id", flat=True)
-        )
+        already = _read_by_version(ids, engine_version)
         stored: list[Photo] = []
         readings: list[Reading] = []
         reads: list[PhotoRead] = []
@@ -185,9 +183,7 @@ def photos_readings_store(
             photo.lease_expires_at, photo.leased_by = None, ""
             stored.append(photo)
         Reading.objects.bulk_create(readings)
-        # A photo this version read again (to keep its plate areas) and found no plate on,
-        # either time, has its row already.
-        PhotoRead.objects.bulk_create(reads, ignore_conflicts=True)
+        PhotoRead.objects.bulk_create(reads)
         Photo.objects.bulk_update(stored, _STORE_FIELDS)
         listing_ids = sorted({photo.listing_id for photo in stored})
         crosscheck_requests_create(listing_ids=listing_ids)
@@ -217,6 +213,47 @@ def photo_readings_store(*, photo_id: int, engine_version: str, result: PhotoRes
     listing_id = Photo.objects.values_list("listing_id", flat=True).get(pk=photo_id)
     claim = Claim(photo_id=photo_id, listing_id=listing_id)
     return bool(photos_readings_store(engine_version=engine_version, results=[(claim, result)]))
+
+
+def photos_shadow_store(*, engine_version: str, results: Sequence[tuple[int, PhotoResult]]) -> int:
+    """Store what a candidate engine version read on photos in the shadow (`manage.py
+    shadow_read`); returns the photos stored. Its readings and reads are kept for the versions'
+    comparison only: the photo's status, version and plate areas stay the installed engine's,
+    nothing is cross-checked and no partner hears of it. A photo this version already read is
+    left as it is (the same version installed later finds its readings and adds none)."""
+    now = timezone.now()
+    ids = [photo_id for photo_id, _ in results]
+    with transaction.atomic():
+        photos = {p.pk: p for p in Photo.objects.filter(pk__in=ids).only("pk")}
+        already = _read_by_version(ids, engine_version)
+        stored = [
+            (photos[photo_id], result)
+            for photo_id, result in results
+            if photo_id in photos and photo_id not in already
+        ]
+        Reading.objects.bulk_create(
+            _reading_from(photo, engine_version, plate, result)
+            for photo, result in stored
+            for plate in result.plates
+        )
+        PhotoRead.objects.bulk_create(
+            PhotoRead(photo=photo, model_version=engine_version, plates=len(result.plates),
+                      read_at=now)
+            for photo, result in stored
+        )  # fmt: skip
+    return len(stored)
+
+
+def _read_by_version(photo_ids: Sequence[int], engine_version: str) -> set[int]:
+    """The photos `engine_version` has a reading set of (a read kept, in the shadow too, or
+    readings from before reads were kept): it never gets a second one."""
+    reads = PhotoRead.objects.filter(photo_id__in=photo_ids, model_version=engine_version)
+    readings = Reading.objects.filter(
+        photo_id__in=photo_ids, model_version=engine_version, source=Reading.Source.ENGINE
+    )
+    return set(reads.values_list("photo_id", flat=True)) | set(
+        readings.values_list("photo_id", flat=True)
+    )
 
 
 def _reading_from(

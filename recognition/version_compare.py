@@ -84,6 +84,15 @@ class VersionComparison:
     candidate_human: HumanScore
     changes: tuple[PlateChange, ...]  # the first SHOWN, latest photos first
 
+    @property
+    def base_plates(self) -> int:
+        """The plates the base reported on the compared photos."""
+        return self.same + self.changed + self.lost
+
+    def share(self, count: int) -> float:
+        """`count` as a share of the base's plates (0 when it reported none)."""
+        return count / self.base_plates if self.base_plates else 0.0
+
 
 @dataclass(frozen=True)
 class VersionRead:

@@ -176,3 +176,24 @@ def test_the_migration_keeps_the_photos_each_version_read_before_it() -> None:
     )
     assert pending.pk not in {r[0] for r in reads}
     migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db
+def test_the_rollout_gate_fails_a_candidate_that_does_worse(capsys) -> None:
+    # given a candidate that loses one of the base's two plates, one a moderator had typed in
+    kept, lost = PhotoFactory(), PhotoFactory()
+    _read(kept, OLD, "AA1234BB")
+    _read(kept, NEW, "AA1234BB")
+    _read(lost, OLD, "KA0101AM")
+    _read(lost, NEW)
+    services.reading_create_human(photo_id=lost.pk, plate_text="KA0101AM", user=UserFactory())
+    # then the gate refuses it when half the plates lost is too many, or moderators' plates drop
+    with pytest.raises(
+        CommandError, match=r"0\.500 of the base's plates reported only by the base"
+    ):
+        call_command("compare_versions", OLD, NEW, "--max-lost", "0.1")
+    with pytest.raises(CommandError, match="0 of the 1 plates moderators typed in"):
+        call_command("compare_versions", OLD, NEW, "--no-worse-on-moderators")
+    # and lets it through within its limits (none read otherwise here)
+    call_command("compare_versions", OLD, NEW, "--max-lost", "0.5", "--max-changed", "0")
+    assert "only the base reported       1" in capsys.readouterr().out

@@ -248,9 +248,12 @@ def test_the_compare_page_sets_the_latest_version_against_the_one_before(moderat
     assert f"/review/readings/{old.pk}/plate.png" in body
     assert f"/review/readings/{new.pk}/plate.png" in body
     assert 'data-kind="changed"' in body
-    # and the other way round when asked
+    assert '<option value="det-b" selected>' in body
+    # and the other way round when asked, a version left out being the latest other one
     swapped = client.get("/ops/models/compare/?base=det-b&candidate=det-a")
     assert swapped.context["comparison"].base == "det-b"
+    only = client.get("/ops/models/compare/?candidate=det-a").context["comparison"]
+    assert (only.base, only.candidate) == ("det-b", "det-a")
     assert "/ops/models/compare/" in client.get("/ops/models/").content.decode()
 
 

@@ -11,23 +11,26 @@ from recognition.version_compare import VersionRead
 
 
 class CompareForm(forms.Form):
-    """Two versions that read photos; without a choice, the latest to read against the one
-    before it (a nightly re-read against the model it replaced)."""
+    """Two versions that read photos. A version left out is the latest to read (the candidate)
+    and the latest other one (the base): by default a nightly re-read, or a shadow read, against
+    the version it would replace."""
 
-    base = forms.ChoiceField(label=_("Base version"))
-    candidate = forms.ChoiceField(label=_("Candidate version"))
+    base = forms.ChoiceField(label=_("Base version"), required=False)
+    candidate = forms.ChoiceField(label=_("Candidate version"), required=False)
 
     def __init__(self, *args: Any, versions: list[VersionRead], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices = [(v.version, f"{v.version} ({v.photos})") for v in versions]
+        self.versions = [v.version for v in versions]
+        choices = [("", "—"), *((v.version, f"{v.version} ({v.photos})") for v in versions)]
         for name in ("base", "candidate"):
             self.fields[name].choices = choices
-        if len(versions) >= 2:
-            self.fields["candidate"].initial = versions[0].version
-            self.fields["base"].initial = versions[1].version
 
     def clean(self) -> dict[str, Any]:
+        """Needs two versions that read photos (the view asks only then)."""
         data = super().clean() or {}
-        if data.get("base") and data.get("base") == data.get("candidate"):
+        candidate = data.get("candidate") or next(iter(self.versions), "")
+        base = data.get("base") or next((v for v in self.versions if v != candidate), "")
+        if base == candidate:
             raise forms.ValidationError(_("Pick two different versions."))
+        data.update(base=base, candidate=candidate)
         return data

@@ -57,16 +57,14 @@ def model_versions(request: HttpRequest) -> HttpResponse:
 @require_GET
 @staff_member_required
 def model_compare(request: HttpRequest) -> HttpResponse:
-    """Two engine versions on the photos both read: `?base=&candidate=`, by default the latest
-    version to read against the one before it."""
+    """Two engine versions on the photos both read: `?base=&candidate=`, either left out
+    standing for the latest version to read and the one before it."""
     versions = versions_read()
-    form = CompareForm(request.GET or None, versions=versions)
+    form = CompareForm(request.GET, versions=versions)
     comparison = None
-    if form.is_bound and form.is_valid():
-        comparison = versions_compare(
-            base=form.cleaned_data["base"], candidate=form.cleaned_data["candidate"]
-        )
-    elif not form.is_bound and len(versions) >= 2:
-        comparison = versions_compare(base=versions[1].version, candidate=versions[0].version)
+    if len(versions) >= 2 and form.is_valid():
+        pair = {name: form.cleaned_data[name] for name in ("base", "candidate")}
+        comparison = versions_compare(**pair)
+        form = CompareForm(initial=pair, versions=versions)  # shows the versions compared
     context = {"form": form, "comparison": comparison, "versions": versions}
     return render(request, "ops/model_compare.html", context)

@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from recognition.version_compare import (
     COMPARE_PHOTOS,
     HumanScore,
+    VersionComparison,
     versions_compare,
     versions_read,
 )
@@ -30,6 +31,22 @@ class Command(BaseCommand):
         )
         parser.add_argument("--show", type=int, default=20, help="Plates that differ listed.")
         parser.add_argument("--json", action="store_true", help="Print the comparison as JSON.")
+        gate = parser.add_argument_group(
+            "rollout gate", "exit with status 1 when the candidate does worse (for a deploy script)"
+        )
+        gate.add_argument(
+            "--max-lost",
+            type=float,
+            help="Most plates only the base reported, a share of its plates.",
+        )
+        gate.add_argument(
+            "--max-changed", type=float, help="Most plates read otherwise, a share of the base's."
+        )
+        gate.add_argument(
+            "--no-worse-on-moderators",
+            action="store_true",
+            help="Fail when the candidate reads fewer of the plates moderators typed in.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         base, candidate = options["base"], options["candidate"]
@@ -50,8 +67,13 @@ class Command(BaseCommand):
         )
         if options["json"]:
             self.stdout.write(json.dumps(asdict(comparison), indent=2))
-            return
-        c = comparison
+        else:
+            self._print(comparison)
+        failures = _regressions(comparison, options)
+        if failures:
+            raise CommandError("the candidate does worse: " + "; ".join(failures))
+
+    def _print(self, c: VersionComparison) -> None:
         lines = [
             f"{c.base} -> {c.candidate}: {c.photos} photos compared (latest of {c.photos_both})",
             f"  photos with the same plates  {c.identical}",
@@ -72,3 +94,22 @@ class Command(BaseCommand):
 def _human(score: HumanScore) -> str:
     rate = f" = {score.rate:.3f}" if score.rate is not None else ""
     return f"{score.version} {score.read_right}/{score.plates}{rate}"
+
+
+def _regressions(c: VersionComparison, options: dict[str, Any]) -> list[str]:
+    """What the rollout gate's options refuse in `c`."""
+    failures = []
+    for option, count, what in (
+        ("max_lost", c.lost, "reported only by the base"),
+        ("max_changed", c.changed, "read otherwise"),
+    ):
+        limit = options.get(option)
+        if limit is not None and c.share(count) > limit:
+            failures.append(f"{c.share(count):.3f} of the base's plates {what} (at most {limit})")
+    base, candidate = c.base_human, c.candidate_human
+    if options.get("no_worse_on_moderators") and candidate.read_right < base.read_right:
+        failures.append(
+            f"{candidate.read_right} of the {base.plates} plates moderators typed in read as "
+            f"typed, against the base's {base.read_right}"
+        )
+    return failures
