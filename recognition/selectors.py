@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from recognition.models import BacklogRun, CrosscheckRequest, Reading
@@ -67,7 +67,7 @@ def photo_ids_shadow(*, engine_version: str, limit: int) -> list[int]:
     return list(
         Photo.objects.filter(status=Photo.Status.DONE)
         .exclude(reads__model_version=engine_version)
-        .order_by("-processed_at", "-id")
+        .order_by(F("processed_at").desc(nulls_last=True), "-id")
         .values_list("id", flat=True)[:limit]
     )
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.core.paginator import Paginator
 from django.db import connection
@@ -12,11 +13,13 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from recognition.pipeline.regions import normalise_plate
-from registry.models import ImportReject, ImportRun, RegisterRecord
-from registry.normalise import normalise_vin
+from registry.models import ImportReject, ImportRun, RegisterRecord, WatchEntry
+from registry.normalise import normalise_vin, vin_key
 from registry.spreadsheet import csv_lines, spreadsheet_safe
+from registry.watchlist import watch_entries_delete, watch_entry_save
 
 
 def _rejects_csv_rows(runs: QuerySet[ImportRun]) -> Iterator[list[object]]:
@@ -216,3 +219,47 @@ class RegisterRecordAdmin(admin.ModelAdmin):
         if not plate and not vin:
             return queryset.none(), False
         return queryset.filter(Q(plate_latin=plate or None) | Q(vin=vin or None)), False
+
+
+class WatchEntryForm(forms.ModelForm):
+    class Meta:
+        model = WatchEntry
+        fields = ("plate", "vin", "reason", "source", "note")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not normalise_plate(data.get("plate") or "") and not vin_key(data.get("vin") or ""):
+            raise forms.ValidationError(_("Give a plate or a VIN."))
+        return data
+
+
+@admin.register(WatchEntry)
+class WatchEntryAdmin(admin.ModelAdmin):
+    """The watch list: saving or deleting an entry has the listings that show or declare its
+    plate or VIN re-checked (``registry.watchlist``), in the same transaction."""
+
+    form = WatchEntryForm
+    list_display = ("plate", "vin", "reason", "source", "added_at", "added_by")
+    list_filter = ("reason",)
+    search_fields = ("plate", "vin", "source", "note")
+    readonly_fields = ("added_by", "added_at")
+    fields = ("plate", "vin", "reason", "source", "note", "added_by", "added_at")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[WatchEntry], search_term: str
+    ) -> tuple[QuerySet[WatchEntry], bool]:
+        """A plate or VIN as typed (any script, spacing or case) finds its entry."""
+        keys = {normalise_plate(search_term), vin_key(search_term)} - {""}
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        return found | queryset.filter(Q(plate__in=keys) | Q(vin__in=keys)), duplicates
+
+    def save_model(self, request: HttpRequest, obj: WatchEntry, form: Any, change: bool) -> None:
+        if not change:
+            obj.added_by = request.user  # type: ignore[assignment]
+        watch_entry_save(entry=obj, plate=obj.plate, vin=obj.vin)
+
+    def delete_model(self, request: HttpRequest, obj: WatchEntry) -> None:
+        watch_entries_delete(entry_ids=[obj.pk])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[WatchEntry]) -> None:
+        watch_entries_delete(entry_ids=list(queryset.values_list("pk", flat=True)))

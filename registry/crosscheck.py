@@ -15,7 +15,8 @@ Rules, in short:
 - a declared VIN whose current record is a removal is a car off the register (exported,
   scrapped, for sale...): flagged by what the removal says, whatever the photos show;
 - a finding's severity is capped by how sure we are of the plate, so a blurry reading gives a
-  low-severity flag instead of a false alarm.
+  low-severity flag instead of a false alarm;
+- a plate or VIN on the marketplace's watch list is flagged (``registry.crosscheck_watch``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from registry.crosscheck_facts import (
 )
 from registry.crosscheck_findings import Finding, Kind, Severity, cap_for
 from registry.crosscheck_votes import CONFIDENT, PLAUSIBLE, PlateVote, vote_plates
+from registry.crosscheck_watch import watch_findings
 from registry.normalise import (
     Match,
     Removal,
@@ -110,6 +112,7 @@ def crosscheck(data: CrosscheckInput) -> list[Finding]:
         *_plate_findings(listing, votes, subject),
         *_vehicle_findings(listing, subject, data.records),
         *_other_listing_findings(listing, votes, subject, data.others),
+        *watch_findings(listing, votes, data.watched),
     ]
     return sorted(findings, key=lambda f: (f.kind.value, f.key))
 

@@ -87,8 +87,22 @@ class OtherListingFacts:
 
 
 @dataclass(frozen=True)
+class WatchFacts:
+    """An entry of the marketplace's watch list (``registry.models.WatchEntry``)."""
+
+    entry_id: int
+    plate: str = ""  # a plate key (``normalise_plate``)
+    vin: str = ""  # ``normalise.vin_key``
+    reason: str = "stolen"  # stolen, fraud or other
+    source: str = ""
+    note: str = ""
+    added_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
 class CrosscheckInput:
     listing: ListingFacts
     readings: tuple[ReadingFacts, ...] = ()
     records: tuple[RecordFacts, ...] = ()  # every record for the read/declared plates and VIN
     others: tuple[OtherListingFacts, ...] = ()
+    watched: tuple[WatchFacts, ...] = ()  # watch-list entries for its plates and VIN

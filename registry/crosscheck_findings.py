@@ -28,6 +28,8 @@ class Kind(enum.StrEnum):
     VIN_MISMATCH = "vin_mismatch"
     VIN_DEREGISTERED = "vin_deregistered"
     PLATE_ON_OTHER_LISTING = "plate_on_other_listing"
+    PLATE_WATCHED = "plate_watched"
+    VIN_WATCHED = "vin_watched"
 
 
 class Severity(enum.IntEnum):

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from recognition.search_key import SQL_FROM, SQL_TO, StoredKey
 from registry.normalise import is_deregistration
@@ -208,3 +210,40 @@ class RegisterRecord(models.Model):
     def deregistered(self) -> bool:
         """The operation took the car off the register: its plate is on no registered car."""
         return is_deregistration(self.oper_name)
+
+
+class WatchEntry(models.Model):
+    """A plate or VIN the marketplace watches for (a car reported stolen, one used in a fraud):
+    every listing whose photos show it, or that declares it, is flagged (`registry.watchlist`).
+    Deleting the entry clears the open flags it raised; decided ones stay as history."""
+
+    class Reason(models.TextChoices):
+        STOLEN = "stolen", _("reported stolen")
+        FRAUD = "fraud", _("used in a fraud")
+        OTHER = "other", _("other")
+
+    plate = models.CharField(
+        max_length=16, blank=True, db_index=True, help_text=_("Any spelling; stored as its key.")
+    )
+    vin = models.CharField(max_length=32, blank=True, db_index=True)
+    reason = models.CharField(max_length=8, choices=Reason.choices, default=Reason.STOLEN)
+    source = models.CharField(
+        max_length=200, blank=True, help_text=_("Who reported it: a police notice, a buyer, ...")
+    )
+    note = models.TextField(blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-added_at", "-id"]
+        verbose_name_plural = "watch entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(plate="", vin=""), name="watch_entry_plate_or_vin"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return " / ".join(key for key in (self.plate, self.vin) if key) + f" ({self.reason})"

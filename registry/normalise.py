@@ -53,8 +53,13 @@ _VIN_LOOKALIKES = str.maketrans("IOQ", "100")
 
 def same_vin(declared: str, registered: str) -> bool:
     """The same VIN once cleaned, a seller's I, O and Q read as the digits they stand for."""
-    left, right = normalise_vin(declared), normalise_vin(registered)
-    return left.translate(_VIN_LOOKALIKES) == right.translate(_VIN_LOOKALIKES)
+    return vin_key(declared) == vin_key(registered)
+
+
+def vin_key(vin: str) -> str:
+    """A VIN cleaned, its I, O and Q (never in a VIN) read as 1, 0 and 0: one key per VIN
+    however a seller typed it."""
+    return normalise_vin(vin).translate(_VIN_LOOKALIKES)
 
 
 # --- makes --------------------------------------------------------------------------------------

@@ -93,7 +93,10 @@ def test_the_shadow_takes_the_latest_read_photos_the_version_has_not_read():
     done_by_it = _read_photo(processed_at=timezone.now())
     PhotoReadFactory(photo=done_by_it, model_version=CANDIDATE)
     PhotoFactory()  # pending: not read yet
-    assert selectors.photo_ids_shadow(engine_version=CANDIDATE, limit=10) == [newer.pk, older.pk]
+    undated = _read_photo(processed_at=None)  # read before the time was kept: the last
+    assert selectors.photo_ids_shadow(engine_version=CANDIDATE, limit=10) == [
+        newer.pk, older.pk, undated.pk,
+    ]  # fmt: skip
     assert selectors.photo_ids_shadow(engine_version=CANDIDATE, limit=1) == [newer.pk]
 
 

@@ -17,6 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from recognition.models import BacklogRun, CrosscheckRequest, Reading
+from registry.watchlist import watch_entry_add
 from tests.fixtures.factories import (
     FlagFactory,
     ListingFactory,
@@ -95,6 +96,7 @@ def demo_rows_create(*, moderator, partner) -> DemoRows:
     )
     PhotoReadFactory(photo=photo, model_version="det-x+ocr-y")
     ReadingFactory(photo=PhotoFactory(status=Photo.Status.DONE), source=Reading.Source.HUMAN)
+    watch_entry_add(plate="BC7777AX", source="police notice")  # the watch list's admin pages
     PhotoFactory(listing=listing)  # a photo not read yet: "processing"
     evidence = {"declared": PLATE, "read": MISREAD}
     flags = [

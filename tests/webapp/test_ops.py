@@ -254,6 +254,8 @@ def test_the_compare_page_sets_the_latest_version_against_the_one_before(moderat
     assert swapped.context["comparison"].base == "det-b"
     only = client.get("/ops/models/compare/?candidate=det-a").context["comparison"]
     assert (only.base, only.candidate) == ("det-b", "det-a")
+    only = client.get("/ops/models/compare/?base=det-b").context["comparison"]
+    assert (only.base, only.candidate) == ("det-b", "det-a")
     assert "/ops/models/compare/" in client.get("/ops/models/").content.decode()
 
 

@@ -95,11 +95,20 @@ class PhotoSerializer(serializers.ModelSerializer):
         return photo_error_code(photo.last_error)
 
 
+# A watch-list entry's fields a partner never sees: who reported it, the staff's note, its id.
+WATCH_INTERNAL = frozenset({"source", "note", "watch_entry"})
+
+
 def evidence_for(*, flag: Flag, user: Any, owners: dict[int, int | None]) -> dict[str, Any]:
     """Staff see the evidence as stored; a partner sees other partners' listings as
-    "another listing", without their ids."""
+    "another listing", without their ids, and of a watch-list entry only why and since when
+    (who reported it and the staff's note stay inside)."""
     evidence = flag.evidence or {}
-    if getattr(user, "is_staff", False) or flag.kind != Flag.Kind.PLATE_ON_OTHER_LISTING:
+    if getattr(user, "is_staff", False):
+        return evidence
+    if flag.kind in (Flag.Kind.PLATE_WATCHED, Flag.Kind.VIN_WATCHED):
+        return {k: v for k, v in evidence.items() if k not in WATCH_INTERNAL}
+    if flag.kind != Flag.Kind.PLATE_ON_OTHER_LISTING:
         return evidence
     listings = []
     for item in evidence.get("listings", []):

@@ -8,19 +8,22 @@
       -> facts -> rules -> flags, webhook                   webapp.checks.tasks.crosscheck_listing
     register import (same transaction)                      registry.signals.register_imported
       -> outbox rows for the listings the new records touch  webapp.checks.services
+    watch list changed (same transaction)                   registry.signals.watchlist_changed
+      -> outbox rows for the listings showing or declaring it  webapp.checks.services
 
-Every entry point (upload, backlog, requeue, import) ends in the same two tasks. The lower apps
-only announce (signals) or send by name; this module, in the highest app the chain needs,
-connects them, so no app imports one above it.
+Every entry point (upload, backlog, requeue, import, watch list) ends in the same two tasks.
+The lower apps only announce (signals) or send by name; this module, in the highest app the
+chain needs, connects them, so no app imports one above it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from recognition.dispatch import photo_send_upload
-from registry.models import ImportRun
-from registry.signals import register_imported
+from registry.models import ImportRun, WatchEntry
+from registry.signals import register_imported, watchlist_changed
 from webapp.checks import services
 
 # Imported for its side effect: it registers the cross-check task under CROSSCHECK_TASK in
@@ -40,9 +43,18 @@ def _register_imported(
     services.register_import_crosscheck(run=run, enqueue=enqueue_crosscheck)
 
 
+def _watchlist_changed(
+    sender: Any, *, plates: Sequence[str], vins: Sequence[str], **kwargs: Any
+) -> None:
+    services.watchlist_crosscheck(plates=plates, vins=vins)
+
+
 def connect() -> None:
     """Called once by ``ChecksConfig.ready``; dispatch_uid keeps a second call harmless."""
     photo_stored.connect(_photo_stored, sender=Photo, dispatch_uid="chain-photo-stored")
     register_imported.connect(
         _register_imported, sender=ImportRun, dispatch_uid="chain-register-imported"
+    )
+    watchlist_changed.connect(
+        _watchlist_changed, sender=WatchEntry, dispatch_uid="chain-watchlist-changed"
     )

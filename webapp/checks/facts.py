@@ -1,5 +1,6 @@
 """The facts a cross-check needs, gathered from the database: a listing, its readings, the
-register records of its plates and VIN, and the other listings that show the same plate.
+register records of its plates and VIN, the other listings that show the same plate, and the
+watch-list entries for its plates and VIN.
 
 Reads only. The rules that judge these facts are ``registry.crosscheck`` (pure, no Django).
 """
@@ -24,6 +25,7 @@ from registry.crosscheck_votes import PLAUSIBLE
 from registry.models import RegisterRecord
 from registry.normalise import normalise_vin, to_cyrillic
 from registry.selectors import HISTORY_LIMIT, register_records_for_plate, register_records_for_vin
+from registry.watchlist import watch_facts_for
 from webapp.listings.models import Listing
 
 # Other listings shown as evidence: a moderator needs a handful, not every duplicate.
@@ -88,6 +90,7 @@ def crosscheck_input_for_listing(*, listing: Listing) -> CrosscheckInput:
         readings=readings,
         records=unique_records,
         others=tuple(other_listings_for_plates(listing_id=listing.pk, plates=plates)),
+        watched=watch_facts_for(plates=plates, vin=listing.declared_vin),
     )
 
 

@@ -22,6 +22,8 @@ KIND_LABELS = {
     rules.Kind.VIN_MISMATCH: _("VIN mismatch"),
     rules.Kind.VIN_DEREGISTERED: _("VIN deregistered"),
     rules.Kind.PLATE_ON_OTHER_LISTING: _("Plate on another listing"),
+    rules.Kind.PLATE_WATCHED: _("Plate on the watch list"),
+    rules.Kind.VIN_WATCHED: _("VIN on the watch list"),
 }
 SEVERITY_LABELS = {
     rules.Severity.LOW: _("Low"),

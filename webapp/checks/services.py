@@ -6,6 +6,7 @@ The facts come from ``webapp.checks.facts``, the judgement from ``registry.cross
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,11 +17,12 @@ from tqdm import tqdm
 from recognition.dispatch import crosscheck_send
 from recognition.models import Reading
 from recognition.pipeline.regions import normalise_plate
+from recognition.pipeline.regions.text import CYRILLIC_TO_LATIN
 from recognition.services import crosscheck_requests_create
 from registry import crosscheck as rules
 from registry.crosscheck_findings import Finding
 from registry.models import ImportRun, RegisterRecord
-from registry.normalise import normalise_vin
+from registry.normalise import normalise_vin, vin_key
 from webapp.checks.facts import crosscheck_input_for_listing
 from webapp.checks.models import Flag
 from webapp.checks.selectors import listings_deregistered
@@ -45,6 +47,54 @@ def register_import_crosscheck(*, run: ImportRun, enqueue: bool) -> Sequence[int
     if enqueue and touched:
         _crosscheck_ask(listing_ids=touched)
     return touched
+
+
+def watchlist_crosscheck(*, plates: Sequence[str], vins: Sequence[str]) -> list[int]:
+    """Inside the transaction that changed the watch list: ask for the cross-check of every
+    listing whose photos show one of `plates` (keys) or that declares one, or that declares one
+    of `vins` (keys). Connected to ``registry.signals.watchlist_changed``."""
+    touched = set(
+        Reading.objects.filter(plate_text__in=plates)
+        .values_list("photo__listing_id", flat=True)
+        .distinct()
+    )
+    # Declared plates are stored as typed (any script, case or spacing): found by a pattern of
+    # every way to type the key, then compared as keys.
+    for plate in set(plates):
+        maybe = Listing.objects.filter(declared_plate__regex=_typed_plate(plate))
+        touched.update(pk for pk, typed in maybe.values_list("pk", "declared_plate")
+                       if normalise_plate(typed) == plate)  # fmt: skip
+    # Declared VINs are stored as typed: narrowed by their last six characters (the serial
+    # number) however typed, then compared as keys.
+    keys = set(vins)
+    for vin in keys:
+        maybe = Listing.objects.filter(declared_vin__iregex=_typed_ending(vin[-6:]))
+        touched.update(pk for pk, typed in maybe.values_list("pk", "declared_vin")
+                       if vin_key(typed) in keys)  # fmt: skip
+    listing_ids = sorted(touched)
+    if listing_ids:
+        _crosscheck_ask(listing_ids=listing_ids)
+    return listing_ids
+
+
+def _typed_plate(key: str) -> str:
+    """A regex for a plate key as a seller may type it: either case, a Cyrillic twin for a
+    Latin letter (``normalise_plate`` reads them alike), spaces, dashes or dots between."""
+    twins: dict[str, set[str]] = {}
+    for cyrillic, latin in CYRILLIC_TO_LATIN.items():
+        twins.setdefault(latin, set()).update({cyrillic, cyrillic.lower()})
+    classes = (
+        "[" + "".join(sorted({c, c.lower(), *twins.get(c, ())})) + "]" if c.isalpha() else c
+        for c in key
+    )
+    return r"^[\s._·|-]*" + r"[\s._·|-]*".join(classes) + r"[\s._·|-]*$"
+
+
+def _typed_ending(key: str) -> str:
+    """A regex for the end of a VIN as a seller may type it: any separators between the
+    characters, an O or Q for a 0, an I for a 1 (``registry.normalise.vin_key``)."""
+    classes = {"0": "[0OQ]", "1": "[1I]"}
+    return "[^A-Z0-9]*".join(classes.get(c, re.escape(c)) for c in key) + "[^A-Z0-9]*$"
 
 
 def _crosscheck_ask(*, listing_ids: Sequence[int]) -> None:

@@ -28,8 +28,9 @@ class CompareForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         """Needs two versions that read photos (the view asks only then)."""
         data = super().clean() or {}
-        candidate = data.get("candidate") or next(iter(self.versions), "")
-        base = data.get("base") or next((v for v in self.versions if v != candidate), "")
+        chosen = data.get("base")
+        candidate = data.get("candidate") or next((v for v in self.versions if v != chosen), "")
+        base = chosen or next((v for v in self.versions if v != candidate), "")
         if base == candidate:
             raise forms.ValidationError(_("Pick two different versions."))
         data.update(base=base, candidate=candidate)

@@ -118,3 +118,22 @@ def test_events_of_a_listing_go_only_to_its_owner(partner, other_partner):
     listing = ListingFactory(owner=partner)
     assert webhook_event_emit(event="flag.decided", listing_id=listing.pk, data={"flag_id": 1}) == 1
     assert list(WebhookDelivery.objects.values_list("endpoint_id", flat=True)) == [mine.pk]
+
+
+def test_a_watch_list_flag_tells_a_partner_why_but_not_who_reported_it(
+    token_client, partner, django_capture_on_commit_callbacks
+):
+    from registry.watchlist import watch_entry_add
+
+    mine = ListingFactory(owner=partner, declared_plate="AA1234BB")
+    with django_capture_on_commit_callbacks(execute=True):
+        watch_entry_add(plate="AA1234BB", source="buyer Ivan P., +380 67 000 00 00",
+                        note="seen at the Lviv market")  # fmt: skip
+    response = token_client(partner).get(f"/api/v1/listings/{mine.pk}/")
+    [flag] = [f for f in response.json()["flags"] if f["kind"] == "plate_watched"]
+    assert flag["evidence"]["reason"] == "stolen"
+    assert flag["evidence"]["via"] == "declared"
+    text = response.content.decode()
+    assert "Ivan" not in text
+    assert "Lviv" not in text
+    assert "watch_entry" not in text

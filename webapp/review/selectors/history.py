@@ -3,7 +3,7 @@
 "The plate" is its confusion key (``AA1234BB`` and ``AA1234B8`` are one plate): readings whose
 own text or one of whose alternatives folds to it, listings that declared it, gate passages that
 voted for it and the stays on sites they began or ended, the register's records over time, the
-flags on those listings and the moderators' decisions on them.
+flags on those listings and the moderators' decisions on them, and the watch list's entries.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from django.db.models import F, Q
 
 from recognition.models import Reading
+from recognition.pipeline.regions import normalise_plate
+from registry.models import WatchEntry
 from webapp.checks.models import Flag
 from webapp.gates.models import Passage, Visit
 from webapp.listings.models import Listing
@@ -46,6 +48,7 @@ class PlateHistory:
     decisions: list[AuditEntry]
     passages: list[Passage]
     stays: list[Visit]  # the stays on sites those passages began or ended
+    watched: list[WatchEntry]  # the watch list's entries for this plate
 
 
 def plate_history(*, plate: str) -> PlateHistory:
@@ -103,4 +106,5 @@ def plate_history(*, plate: str) -> PlateHistory:
         decisions=decisions,
         passages=passages,
         stays=stays,
+        watched=list(WatchEntry.objects.filter(plate=normalise_plate(found.query))),
     )
