@@ -59,7 +59,8 @@ def watchlist_crosscheck(*, plates: Sequence[str], vins: Sequence[str]) -> list[
         .distinct()
     )
     # Declared plates are stored as typed (any script, case or spacing): found by a pattern of
-    # every way to type the key, then compared as keys.
+    # every way to type the key, then compared as keys. The pattern scans the listings (no
+    # index serves it): the watch list changes a few times a day, not per photo.
     for plate in set(plates):
         maybe = Listing.objects.filter(declared_plate__regex=_typed_plate(plate))
         touched.update(pk for pk, typed in maybe.values_list("pk", "declared_plate")
