@@ -14,6 +14,8 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
+from registry.models import WatchEntry
+from registry.watchlist import watch_entry_add
 from webapp.listings.models import Photo
 from webapp.review.models import MODERATORS_GROUP
 
@@ -21,10 +23,14 @@ logger = logging.getLogger(__name__)
 
 SAMPLE_LISTINGS = settings.BASE_DIR / "webapp" / "listings" / "sample_data"
 SAMPLE_REGISTER = settings.BASE_DIR / "registry" / "sample_data" / "register_demo.csv"
+DEMO_WATCHED = "BC7777AX"  # DEMO-005's plate (webapp/listings/sample_data/README.md)
 
 
 class Command(BaseCommand):
-    help = "Load the demo: the sample register, the sample listings, and a moderator login."
+    help = (
+        "Load the demo: the sample register, a watch-list entry, the sample listings, and a "
+        "moderator login."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--moderator", default="moderator", help="Username to create.")
@@ -37,6 +43,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         self._register()
+        self._watch_list()
         self._listings()
         username, password = self._moderator(str(options["moderator"]), Path(options["login_file"]))
         self.stdout.write(self.style.SUCCESS(f"moderator login: {username} / {password}"))
@@ -46,6 +53,13 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING(f"skipped: no sample register {SAMPLE_REGISTER}"))
         else:
             call_command("import_register", str(SAMPLE_REGISTER), stdout=self.stdout)
+
+    def _watch_list(self) -> None:
+        """A plate the register knows as a consistent car, reported stolen: only the watch list
+        catches its listing (the gate demo block-lists the same plate)."""
+        if not WatchEntry.objects.filter(plate=DEMO_WATCHED).exists():
+            watch_entry_add(plate=DEMO_WATCHED, source="demo: a police notice")
+            self.stdout.write(f"watch list: {DEMO_WATCHED} reported stolen")
 
     def _listings(self) -> None:
         if not SAMPLE_LISTINGS.is_dir():
