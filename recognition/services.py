@@ -156,8 +156,7 @@ def photos_readings_store(
         }
         already = _read_by_version(ids, engine_version)
         stored: list[Photo] = []
-        readings: list[Reading] = []
-        reads: list[PhotoRead] = []
+        new_sets: list[tuple[Photo, PhotoResult]] = []
         for claim, result in results:
             photo = photos.get(claim.photo_id)
             if photo is None or (
@@ -165,25 +164,14 @@ def photos_readings_store(
             ):
                 continue
             if photo.pk not in already:
-                readings.extend(
-                    _reading_from(photo, engine_version, plate, result) for plate in result.plates
-                )
-                reads.append(
-                    PhotoRead(
-                        photo=photo,
-                        model_version=engine_version,
-                        plates=len(result.plates),
-                        read_at=now,
-                    )
-                )
+                new_sets.append((photo, result))
             photo.status, photo.model_version = Photo.Status.DONE, engine_version
             photo.plate_areas = [_area_json(area) for area in result.areas]
             photo.last_error = ""
             photo.processed_at = photo.updated_at = now
             photo.lease_expires_at, photo.leased_by = None, ""
             stored.append(photo)
-        Reading.objects.bulk_create(readings)
-        PhotoRead.objects.bulk_create(reads)
+        _reading_sets_create(engine_version, new_sets, now)
         Photo.objects.bulk_update(stored, _STORE_FIELDS)
         listing_ids = sorted({photo.listing_id for photo in stored})
         crosscheck_requests_create(listing_ids=listing_ids)
@@ -231,17 +219,25 @@ def photos_shadow_store(*, engine_version: str, results: Sequence[tuple[int, Pho
             for photo_id, result in results
             if photo_id in photos and photo_id not in already
         ]
-        Reading.objects.bulk_create(
-            _reading_from(photo, engine_version, plate, result)
-            for photo, result in stored
-            for plate in result.plates
-        )
-        PhotoRead.objects.bulk_create(
-            PhotoRead(photo=photo, model_version=engine_version, plates=len(result.plates),
-                      read_at=now)
-            for photo, result in stored
-        )  # fmt: skip
+        _reading_sets_create(engine_version, stored, now)
     return len(stored)
+
+
+def _reading_sets_create(
+    engine_version: str, sets: Sequence[tuple[Photo, PhotoResult]], now: datetime
+) -> None:
+    """Each photo's reading set of this version: its readings, and its read (kept even when it
+    found no plate)."""
+    Reading.objects.bulk_create(
+        _reading_from(photo, engine_version, plate, result)
+        for photo, result in sets
+        for plate in result.plates
+    )
+    PhotoRead.objects.bulk_create(
+        PhotoRead(photo=photo, model_version=engine_version, plates=len(result.plates),
+                  read_at=now)
+        for photo, result in sets
+    )  # fmt: skip
 
 
 def _read_by_version(photo_ids: Sequence[int], engine_version: str) -> set[int]:

@@ -110,6 +110,17 @@ def versions_read() -> list[VersionRead]:
     return [VersionRead(r["model_version"], r["photos"]) for r in rows]
 
 
+def versions_pair(
+    versions: Sequence[str], *, base: str | None = None, candidate: str | None = None
+) -> tuple[str, str]:
+    """(base, candidate) with a version left out filled in: the candidate is the latest to read
+    (`versions`, as `versions_read` orders them) other than the base, the base the latest other
+    than the candidate ("" where there is none)."""
+    candidate = candidate or next((v for v in versions if v != base), "")
+    base = base or next((v for v in versions if v != candidate), "")
+    return base, candidate
+
+
 def versions_compare(
     *, base: str, candidate: str, photos: int = COMPARE_PHOTOS, shown: int = SHOWN
 ) -> VersionComparison:
@@ -223,5 +234,6 @@ __all__ = [
     "box_iou",
     "photo_diff",
     "versions_compare",
+    "versions_pair",
     "versions_read",
 ]

@@ -78,14 +78,25 @@ def watchlist_crosscheck(*, plates: Sequence[str], vins: Sequence[str]) -> list[
     return listing_ids
 
 
+# The Cyrillic letters (both cases) that ``normalise_plate`` reads as each Latin one.
+_CYRILLIC_TWINS: dict[str, set[str]] = {
+    latin: {
+        c
+        for cyrillic, to in CYRILLIC_TO_LATIN.items()
+        if to == latin
+        for c in (cyrillic, cyrillic.lower())
+    }
+    for latin in set(CYRILLIC_TO_LATIN.values())
+}
+
+
 def _typed_plate(key: str) -> str:
     """A regex for a plate key as a seller may type it: either case, a Cyrillic twin for a
     Latin letter (``normalise_plate`` reads them alike), spaces, dashes or dots between."""
-    twins: dict[str, set[str]] = {}
-    for cyrillic, latin in CYRILLIC_TO_LATIN.items():
-        twins.setdefault(latin, set()).update({cyrillic, cyrillic.lower()})
     classes = (
-        "[" + "".join(sorted({c, c.lower(), *twins.get(c, ())})) + "]" if c.isalpha() else c
+        "[" + "".join(sorted({c, c.lower(), *_CYRILLIC_TWINS.get(c, ())})) + "]"
+        if c.isalpha()
+        else re.escape(c)
         for c in key
     )
     return r"^[\s._·|-]*" + r"[\s._·|-]*".join(classes) + r"[\s._·|-]*$"

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from recognition.version_compare import VersionRead
+from recognition.version_compare import VersionRead, versions_pair
 
 
 class CompareForm(forms.Form):
@@ -28,9 +28,9 @@ class CompareForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         """Needs two versions that read photos (the view asks only then)."""
         data = super().clean() or {}
-        chosen = data.get("base")
-        candidate = data.get("candidate") or next((v for v in self.versions if v != chosen), "")
-        base = chosen or next((v for v in self.versions if v != candidate), "")
+        base, candidate = versions_pair(
+            self.versions, base=data.get("base"), candidate=data.get("candidate")
+        )
         if base == candidate:
             raise forms.ValidationError(_("Pick two different versions."))
         data.update(base=base, candidate=candidate)

@@ -11,6 +11,7 @@ from recognition.version_compare import (
     HumanScore,
     VersionComparison,
     versions_compare,
+    versions_pair,
     versions_read,
 )
 
@@ -58,7 +59,7 @@ class Command(BaseCommand):
         if base is None:
             if len(versions) < 2:
                 raise CommandError("fewer than two engine versions have read photos")
-            candidate, base = versions[0], versions[1]
+            base, candidate = versions_pair(versions)
         unknown = [v for v in (base, candidate) if v not in versions]
         if unknown:
             raise CommandError(f"no photo read by {', '.join(unknown)}; versions: {versions}")

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_noop
 
 from recognition.models import Reading
 from recognition.pipeline.regions import normalise_plate
+from recognition.redaction import NotRedactable, photo_redactable
 from registry import normalise
 from webapp.checks.facts import other_listings_for_plates, plate_keys
 from webapp.checks.models import Flag
@@ -35,6 +36,15 @@ class ReadingView:
 class PhotoView:
     photo: Photo
     readings: list[ReadingView] = field(default_factory=list)
+
+    @property
+    def redactable(self) -> bool:
+        """The photo has a copy fit to publish (`recognition.redaction`'s rule)."""
+        try:
+            photo_redactable(self.photo)
+        except NotRedactable:
+            return False
+        return True
 
     @property
     def unread_areas(self) -> list[str]:
