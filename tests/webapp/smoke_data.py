@@ -96,6 +96,13 @@ def demo_rows_create(*, moderator, partner) -> DemoRows:
     )
     PhotoReadFactory(photo=photo, model_version="det-x+ocr-y")
     ReadingFactory(photo=PhotoFactory(status=Photo.Status.DONE), source=Reading.Source.HUMAN)
+    # a moderator typed a plate over an engine reading: what moderators corrected has one
+    corrected = PhotoFactory(status=Photo.Status.DONE)
+    base = ReadingFactory(photo=corrected, plate_text="KA7777A8", model_version="det-x+ocr-y")
+    ReadingFactory(
+        photo=corrected, source=Reading.Source.HUMAN, model_version="human",
+        plate_text="KA7777AM", corners=base.corners,
+    )  # fmt: skip
     watch_entry_add(plate="BC7777AX", source="police notice")  # the watch list's admin pages
     PhotoFactory(listing=listing)  # a photo not read yet: "processing"
     evidence = {"declared": PLATE, "read": MISREAD}

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from recognition import services
 from tests.fixtures.factories import PhotoFactory, PhotoReadFactory, ReadingFactory, UserFactory
 from webapp.gates import services as gate_services
 from webapp.gates.models import Device, Passage
@@ -285,6 +286,38 @@ def test_the_compare_page_is_for_staff(outsider):
     client = Client()
     client.force_login(outsider)
     assert client.get("/ops/models/compare/").status_code == 302  # to the admin login
+
+
+def test_the_corrections_page_shows_what_moderators_typed_over_each_version(moderator):
+    # given a reading a moderator corrected, linked from the model versions page
+    photo = PhotoFactory()
+    PhotoReadFactory(photo=photo, model_version="det-a")
+    read = ReadingFactory(photo=photo, model_version="det-a", plate_text="AA1234B8")
+    typed = services.reading_create_human(
+        photo_id=photo.pk, plate_text="AA1234BB", user=moderator, base_reading_id=read.pk
+    )
+    client = Client()
+    client.force_login(moderator)
+    assert 'href="/ops/models/corrections/"' in client.get("/ops/models/").content.decode()
+    # when the page is opened
+    page = client.get("/ops/models/corrections/")
+    # then the version's row counts the correction and names the characters it read otherwise
+    (version,) = page.context["summary"].versions
+    assert (version.version, version.corrections, version.per_thousand) == ("det-a", 1, 1000.0)
+    body = page.content.decode()
+    assert 'data-version="det-a"' in body
+    assert '<span class="plate">8→B</span> 1' in body
+    # and the correction is listed with the crop the engine read
+    assert f"/review/readings/{typed.pk}/plate.png" in body
+    assert 'data-kind="misread"' in body
+
+
+def test_the_corrections_page_says_when_there_are_none_and_is_for_staff(moderator, outsider):
+    client = Client()
+    client.force_login(moderator)
+    assert 'id="no-corrections"' in client.get("/ops/models/corrections/").content.decode()
+    client.force_login(outsider)
+    assert client.get("/ops/models/corrections/").status_code == 302  # to the admin login
 
 
 @pytest.mark.integration

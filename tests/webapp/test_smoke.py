@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from recognition import services as recognition_services
 from registry.models import ImportRun
 from tests.fixtures.factories import (
     FlagFactory,
@@ -89,6 +90,11 @@ def some_rows(moderator):
         photo=reading.photo, model_version="det-w+ocr-y", read_at=timezone.now() - timedelta(days=1)
     )
     PhotoReadFactory(photo=reading.photo, model_version="det-x+ocr-y")
+    # a moderator typed a plate over another photo's reading: what moderators corrected
+    misread = ReadingFactory(plate_text="KA7777A8", model_version="det-x+ocr-y")
+    recognition_services.reading_create_human(
+        photo_id=misread.photo_id, plate_text="KA7777AM", user=moderator, base_reading_id=misread.pk
+    )
     listing.declared_plate = "AA1234BB"
     listing.save()
     flag = FlagFactory(listing=listing, key="AA1234B8", plate_text="AA1234B8",
@@ -124,6 +130,7 @@ def test_every_page_answers(staff_moderator, some_rows, settings):
         reverse("review:audit_csv"): "dismiss",
         reverse("ops:model_versions"): "det-x+ocr-y",
         reverse("ops:model_compare"): 'data-kind="changed"',
+        reverse("ops:model_corrections"): '<span class="plate">8→M</span> 1',
         "/api/v1/plates/search/?q=AA1234BB": "AA1234B8",
         "/metrics": "platecheck_photos",
         "/metrics?gates": 'platecheck_gate_passages{decision="open",gate="demo-gate"} 1.0',
@@ -397,6 +404,7 @@ def _calls_by_name(rows: DemoRows, moderator, reset_user) -> dict[str, list[Call
         "ops:metrics": [Call(m, reverse("ops:metrics"), contains=METRICS_ALL_PARTS_OK)],
         "ops:model_versions": [Call(m, reverse("ops:model_versions"))],
         "ops:model_compare": [Call(m, reverse("ops:model_compare"))],
+        "ops:model_corrections": [Call(m, reverse("ops:model_corrections"))],
         # The partner's photo files are api:photo-file; /media/ is the pages' (session) path.
         "media": [Call(m, reverse("media", args=[rows.photo_path]))],
     }

@@ -11,4 +11,5 @@ urlpatterns = [
     path("metrics", views.metrics, name="metrics"),
     path("ops/models/", views.model_versions, name="model_versions"),
     path("ops/models/compare/", views.model_compare, name="model_compare"),
+    path("ops/models/corrections/", views.model_corrections, name="model_corrections"),
 ]

@@ -1,5 +1,5 @@
-"""Operators' endpoints: /healthz, /metrics (staff or allowed addresses), model versions and
-their comparison on the photos two versions read."""
+"""Operators' endpoints: /healthz, /metrics (staff or allowed addresses), model versions, their
+comparison on the photos two versions read, and what moderators corrected in their readings."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from recognition.corrections import corrections_summary
 from recognition.version_compare import versions_compare, versions_read
 from webapp.ops import health, selectors
 from webapp.ops.forms import CompareForm
@@ -68,3 +69,11 @@ def model_compare(request: HttpRequest) -> HttpResponse:
         form = CompareForm(initial=pair, versions=versions)  # shows the versions compared
     context = {"form": form, "comparison": comparison, "versions": versions}
     return render(request, "ops/model_compare.html", context)
+
+
+@require_GET
+@staff_member_required
+def model_corrections(request: HttpRequest) -> HttpResponse:
+    """Per engine version, how moderators corrected its readings, and the latest corrections."""
+    context = {"summary": corrections_summary()}
+    return render(request, "ops/model_corrections.html", context)

@@ -78,15 +78,19 @@ def get_args_parser(add_help: bool = True) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--detected-crops",
-        default=None,
+        default=[],
+        nargs="+",
         type=Path,
-        help="train crops cut through the detector (training.reader.detected_crops, train split)",
+        help="folders of train crops cut through the detector (training.reader.detected_crops, "
+        "train split; manage.py export_corrections' OUT/train)",
     )
     p.add_argument(
         "--detected-val",
-        default=None,
+        default=[],
+        nargs="+",
         type=Path,
-        help="val crops cut through the detector; scored with the real val crops",
+        help="folders of val crops cut through the detector, scored with the real val crops "
+        "(export_corrections' OUT/val)",
     )
     p.add_argument(
         "--graph",
@@ -260,10 +264,10 @@ def load_real(args: argparse.Namespace) -> tuple[list[RealCrop], list[RealCrop]]
         return without_val_plates(splits["train"], splits["val"]), splits["val"]
     real_train = load_real_crops(args.data, "train")
     real_val = load_real_crops(args.data, "val", margin=0.04)
-    if args.detected_crops:
-        real_train += load_detected_crops(args.detected_crops)
-    if args.detected_val:
-        real_val += load_detected_crops(args.detected_val)
+    for folder in args.detected_crops:
+        real_train += load_detected_crops(folder)
+    for folder in args.detected_val:
+        real_val += load_detected_crops(folder)
     return without_val_plates(real_train, real_val), real_val
 
 

@@ -124,6 +124,7 @@ PAGES: dict[str, tuple[bool, Callable[..., None]]] = {
     "audit_log": (True, _goto(lambda d: "/review/audit/")),
     "model_versions": (True, _goto(lambda d: "/ops/models/")),
     "model_compare": (True, _goto(lambda d: "/ops/models/compare/")),
+    "model_corrections": (True, _goto(lambda d: "/ops/models/corrections/")),
     "gate_passages": (True, _goto(lambda d: "/gates/")),
     "gate_devices": (True, _goto(lambda d: "/gates/devices/")),
     "gate_access_list": (True, _goto(lambda d: f"/gates/{d['gate'].pk}/access/")),
