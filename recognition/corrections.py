@@ -3,8 +3,9 @@ the engine's reading it replaced, and the character edits between the two, per e
 
 A moderator's reading (`Reading.Source.HUMAN`) typed over an engine reading keeps that reading's
 corners (`services.reading_create_human`), so the engine reading at the same corners of the same
-photo, made before it, is the one corrected. A reading typed without a place (no engine reading
-picked) has no crop and is left out. Typed twice at one place, the later one stands.
+photo, made before it, is the one corrected. Typed twice at one place, the later one stands. A
+plate typed without a place (no engine reading picked) has no crop: it counts as a plate the
+engine did not report (`plates_unreported`), for the version that had read the photo.
 
     corrections = corrections_placed()       # the latest correction of each place, oldest first
     summary = corrections_summary()          # per engine version (`/ops/models/corrections/`)
@@ -90,6 +91,19 @@ class Correction:
         ]
 
 
+@dataclass(frozen=True)
+class Unreported:
+    """A plate a moderator typed on a photo without an engine reading to correct: the engine
+    reported no plate there (the detector missed it, or the reader's check or the format rules
+    refused it), or none the moderator picked."""
+
+    reading_id: int
+    photo_id: int
+    text: str
+    typed_at: dt.datetime
+    engine_version: str  # the latest version to read the photo before it was typed ("": none)
+
+
 @dataclass
 class VersionCorrections:
     """The corrections of one engine version's readings."""
@@ -100,6 +114,7 @@ class VersionCorrections:
     substitutions: Counter[tuple[str, str]] = field(default_factory=Counter)
     missed: int = 0  # characters the engine left out
     added: int = 0  # characters the engine read that are not on the plate
+    unreported: int = 0  # plates typed where the engine reported none (`Unreported`)
 
     @property
     def corrections(self) -> int:
@@ -152,11 +167,36 @@ def corrections_placed(
     return sorted(found, key=lambda c: (c.corrected_at, c.reading_id))
 
 
+def plates_unreported(*, latest: int | None = None) -> list[Unreported]:
+    """The plates moderators typed without a place (one per photo and text), each with the
+    engine version that had read the photo; `latest`: only the latest so many readings."""
+    human = Reading.objects.filter(source=Reading.Source.HUMAN).order_by("-created_at", "-id")
+    rows = human.values_list("id", "photo_id", "plate_text", "corners", "created_at")
+    typed: dict[tuple[int, str], tuple[int, dt.datetime]] = {}
+    for reading_id, photo_id, text, corners, created_at in (
+        rows[:latest] if latest is not None else rows
+    ):
+        if _corners(corners) is None:
+            typed.setdefault((photo_id, text), (reading_id, created_at))
+    reads: dict[int, list[tuple[dt.datetime, str]]] = defaultdict(list)
+    for chunk in _chunks(sorted({photo_id for photo_id, _ in typed}), CHUNK):
+        found = PhotoRead.objects.filter(photo_id__in=chunk)
+        for photo_id, read_at, version in found.values_list("photo_id", "read_at", "model_version"):
+            reads[photo_id].append((read_at, version))
+    out = []
+    for (photo_id, text), (reading_id, typed_at) in typed.items():
+        before = [r for r in reads.get(photo_id, ()) if r[0] <= typed_at]
+        version = max(before)[1] if before else ""
+        out.append(Unreported(reading_id, photo_id, text, typed_at, version))
+    return sorted(out, key=lambda u: (u.typed_at, u.reading_id))
+
+
 def corrections_summary(
     *, limit: int = SUMMARY_CORRECTIONS, shown: int = SHOWN
 ) -> CorrectionsSummary:
     """Per engine version, how moderators corrected its readings: the kinds of correction, the
-    characters it read otherwise, left out or added; the latest corrections one by one."""
+    characters it read otherwise, left out or added, the plates typed where it reported none;
+    the latest corrections one by one."""
     corrections = corrections_placed(latest=limit)
     capped = Reading.objects.filter(source=Reading.Source.HUMAN)[limit : limit + 1].exists()
     per_version: dict[str, VersionCorrections] = {}
@@ -170,6 +210,9 @@ def corrections_summary(
                 v.missed += 1
             else:
                 v.added += 1
+    for u in plates_unreported(latest=limit):
+        per_version.setdefault(u.engine_version, VersionCorrections(u.engine_version))
+        per_version[u.engine_version].unreported += 1
     reads = dict(
         PhotoRead.objects.filter(model_version__in=[v for v in per_version if v])
         .values("model_version")
@@ -178,7 +221,9 @@ def corrections_summary(
     )
     for version, v in per_version.items():
         v.photos_read = reads.get(version, 0)
-    ordered = sorted(per_version.values(), key=lambda v: (-v.corrections, v.version))
+    ordered = sorted(
+        per_version.values(), key=lambda v: (-(v.corrections + v.unreported), v.version)
+    )
     return CorrectionsSummary(
         versions=tuple(ordered),
         latest=tuple(reversed(corrections[-shown:])) if shown else (),
@@ -243,7 +288,9 @@ __all__ = [
     "KINDS",
     "Correction",
     "CorrectionsSummary",
+    "Unreported",
     "VersionCorrections",
     "corrections_placed",
     "corrections_summary",
+    "plates_unreported",
 ]

@@ -1,7 +1,8 @@
 """The marketplace's watch list: plates and VINs it watches for (cars reported stolen, or used in
 a fraud). Services add, change and delete entries, each in one transaction with the signal that
 has the listings showing or declaring them re-checked (``signals.watchlist_changed``); the
-selector gives the cross-check the entries for a listing's plates and VIN.
+selectors give the cross-check the entries for a listing's plates and VIN, and a gate the reason
+a passing plate is watched for.
 """
 
 from __future__ import annotations
@@ -78,6 +79,19 @@ def _changed(*, keys: Iterable[tuple[str, str]]) -> None:
     vins = sorted({vin for _, vin in keys if vin})
     if plates or vins:
         watchlist_changed.send(sender=WatchEntry, plates=plates, vins=vins)
+
+
+# A plate on the list for several reasons is shown with the gravest.
+GRAVEST_FIRST = (WatchEntry.Reason.STOLEN, WatchEntry.Reason.FRAUD, WatchEntry.Reason.OTHER)
+
+
+def watch_reason_for_plate(*, plate: str) -> str:
+    """Why the list watches for this plate key (`WatchEntry.Reason`; the gravest of several
+    entries), or "" when it does not."""
+    if not plate:
+        return ""
+    reasons = set(WatchEntry.objects.filter(plate=plate).values_list("reason", flat=True))
+    return next((r.value for r in GRAVEST_FIRST if r in reasons), "")
 
 
 def watch_facts_for(*, plates: Iterable[str], vin: str) -> tuple[WatchFacts, ...]:

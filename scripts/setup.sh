@@ -96,6 +96,7 @@ demo() {
 
 run_tests() {
   services
+  promtool_fetch
   export DATABASE_URL="$PG_URL"
   log "ruff check"
   .venv/bin/ruff check .
@@ -113,6 +114,23 @@ run_tests() {
   mkdir -p var
   DATABASE_URL="sqlite:///var/smoke.sqlite3" .venv/bin/python -m pytest -p no:cacheprovider \
     tests/webapp/test_smoke.py
+}
+
+# promtool checks deploy/prometheus/ (tests/deploy/test_prometheus_rules.py): Debian's one, or the
+# binary alone from Debian's prometheus package (installed, the package would start a server).
+promtool_fetch() {
+  command -v promtool >/dev/null 2>&1 && return
+  [ -x var/bin/promtool ] && return
+  log "promtool from Debian's prometheus package (into var/bin/)"
+  local tmp
+  tmp="$(mktemp -d)"
+  chmod 755 "$tmp"  # apt-get download writes as its own user where it can
+  (cd "$tmp" && { apt-get download -qq prometheus 2>/dev/null \
+    || { as_root apt-get update -qq && apt-get download -qq prometheus; }; })
+  mkdir -p var/bin
+  dpkg-deb --fsys-tarfile "$tmp"/prometheus_*.deb | tar -x -O ./usr/bin/promtool > var/bin/promtool
+  chmod 755 var/bin/promtool
+  rm -rf "$tmp"
 }
 
 services() {

@@ -15,7 +15,12 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from recognition import services
-from recognition.corrections import Correction, corrections_placed, corrections_summary
+from recognition.corrections import (
+    Correction,
+    corrections_placed,
+    corrections_summary,
+    plates_unreported,
+)
 from recognition.corrections_export import (
     CorrectionsExportError,
     corrections_export,
@@ -122,6 +127,9 @@ def test_the_summary_counts_each_versions_corrections_and_mixups():
     _typed(photos[1], "BC7777AX", _engine(photos[1], "8C7777AX"))
     _typed(photos[2], "KA0101AM", _engine(photos[2], "0101AM"))
     _typed(photos[4], "AE2020OP", _engine(photos[4], "AE2O2OOP", version=V2))
+    # and typed a plate twice on a photo version 1 read and reported none on
+    _typed(photos[3], "BC7777AX", None)
+    _typed(photos[3], "BC7777AX", None)
     # when summarised
     summary = corrections_summary()
     # then version 1 comes first with its kinds and the characters it read otherwise
@@ -130,14 +138,28 @@ def test_the_summary_counts_each_versions_corrections_and_mixups():
     assert v1.per_thousand == pytest.approx(750.0)
     assert (v1.count("misread"), v1.count("clipped")) == (2, 1)
     assert sorted(v1.top_substitutions()) == [("8", "B", 2)]
-    assert (v1.missed, v1.added) == (2, 0)
-    assert (v2.version, v2.corrections, v2.per_thousand) == (V2, 1, None)
+    assert (v1.missed, v1.added, v1.unreported) == (2, 0, 1)
+    assert (v2.version, v2.corrections, v2.per_thousand, v2.unreported) == (V2, 1, None, 0)
     assert v2.top_substitutions() == [("O", "0", 2)]
     # and the latest come first in the list, capped at the limit asked for
     assert [c.text for c in summary.latest] == ["AE2020OP", "KA0101AM", "BC7777AX", "AA1234BB"]
-    capped = corrections_summary(limit=2, shown=1)
+    capped = corrections_summary(limit=4, shown=1)  # the latest 4 typed: 2 placeless, 2 placed
     assert (capped.total, capped.capped, len(capped.latest)) == (2, True, 1)
     assert not summary.capped
+
+
+def test_a_plate_typed_without_a_place_counts_for_the_version_that_had_read_the_photo():
+    # given a photo read by version 1, then a plate typed on it, then a re-read by version 2
+    photo = PhotoFactory()
+    PhotoReadFactory(photo=photo, model_version=V1, read_at=timezone.now() - dt.timedelta(1))
+    typed = _typed(photo, "KA0101AM", None)
+    PhotoReadFactory(photo=photo, model_version=V2, read_at=timezone.now() + dt.timedelta(1))
+    # then it is version 1's unreported plate, not a correction
+    (u,) = plates_unreported()
+    assert (u.reading_id, u.photo_id, u.text, u.engine_version) == (
+        typed.pk, photo.pk, "KA0101AM", V1,
+    )  # fmt: skip
+    assert corrections_placed() == []
 
 
 def _photo_with_plates(*plates: tuple[str, tuple[int, int, int, int]]):
@@ -227,6 +249,7 @@ def test_the_command_exports_and_prints_each_versions_corrections(tmp_path, caps
     printed = capsys.readouterr().out
     assert "1 corrected plates" in printed
     assert f"{V1}: 1 corrections (misread 1); characters read otherwise: 8->B 1" in printed
+    assert "plates typed where it reported none: 0" in printed
     assert f"--detected-crops runs/ocr_detcrops {out / 'train'}" in printed
     with pytest.raises(CommandError, match="exists and is not empty"):
         call_command("export_corrections", "--out", str(out), "--no-progress")

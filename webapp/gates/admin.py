@@ -181,8 +181,10 @@ class BlockEntryAdmin(PlateListAdmin):
 
 @admin.register(Passage)
 class PassageAdmin(admin.ModelAdmin):
-    list_display = ["id", "gate", "voted_plate", "decision", "reason", "frames_count", "decide_ms"]
-    list_filter = ["decision", "gate"]
+    list_display = [
+        "id", "gate", "voted_plate", "decision", "reason", "watched", "frames_count", "decide_ms",
+    ]  # fmt: skip
+    list_filter = ["decision", "watched", "gate"]
     search_fields = ["voted_plate"]
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:

@@ -1,7 +1,8 @@
 """Gate webhooks: each decision of a passage (open or deny, and each change between them) goes
 to the gate operators' endpoints subscribed to `gate.passage`, signed and retried like every
 webhook (webapp.partners.webhooks): a block-listed plate at a gate reaches the operator's system
-as it is refused, with the stay it began or ended. Partners never receive them (the partner
+as it is refused, with the stay it began or ended, and a plate on the marketplace's watch list
+(a car reported stolen) with the list's reason (`watched`). Partners never receive them (the partner
 API refuses the subscription, and only operators' endpoints are chosen here)."""
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def _payload(passage: Passage, blocked: bool, visit: Visit | None) -> dict[str, 
         "decision": passage.decision,
         "reason": passage.reason,
         "blocked": blocked,
+        "watched": passage.watched or None,
         "first_frame_at": _iso(passage.started_at),
         "decided_at": _iso(passage.decided_at),
         "frames": passage.frames_count,

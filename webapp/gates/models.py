@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import pgettext_lazy
 
+from registry.models import WatchEntry
+
 
 class Site(models.Model):
     """A car park: its entry and exit gates count the vehicles on it (`Visit`)."""
@@ -178,6 +180,14 @@ class Passage(models.Model):
     decision = models.CharField(max_length=8, choices=Decision.choices, default=Decision.UNKNOWN)
     reason = models.CharField(max_length=255, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # The marketplace's watch list (registry.WatchEntry) names the voted plate: the gate's
+    # decision stands, the operators are told (the live page, the gate.passage webhook).
+    watched = models.CharField(
+        max_length=8,
+        blank=True,
+        choices=WatchEntry.Reason.choices,
+        help_text="Why the watch list watches for the voted plate; empty: it does not.",
+    )
     decide_ms = models.FloatField(
         null=True, blank=True, help_text="From the first frame's arrival to the decision."
     )

@@ -22,6 +22,7 @@ from recognition.engine_loader import engine_recognize, get_engine
 from recognition.pipeline.images import rgb_array
 from recognition.pipeline.regions import normalise_plate
 from recognition.pipeline.types import EngineUnavailable, PhotoResult
+from registry.watchlist import watch_reason_for_plate
 from webapp.gates import rules, selectors
 from webapp.gates.events import passage_decided_emit
 from webapp.gates.models import Decision, Device, Frame, Passage
@@ -229,6 +230,13 @@ def _passage_update(
     passage.last_frame_at = max(passage.last_frame_at, frame.captured_at)
     passage.voted_plate = voted.plate
     passage.confidence = voted.confidence
+    watched = watch_reason_for_plate(plate=voted.plate)
+    if watched and watched != passage.watched:
+        logger.warning(
+            "gate %s: %s is on the watch list (%s), passage %s",
+            passage.gate.name, voted.plate, watched, passage.pk,
+        )  # fmt: skip
+    passage.watched = watched
     # Open is final for the passage: a later blurred frame must not shut a gate already open.
     if passage.decision != Decision.OPEN:
         passage.decision = verdict.decision

@@ -45,7 +45,8 @@ LATENCY_MAX_ROWS = 5000
 # Upper bounds (seconds) of the latency histogram's buckets: a CPU photo takes 0.2-1 s, a GPU one
 # a few tens of milliseconds.
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-QUEUES = ("recognition", "default")
+# Fresh photos, the nightly backlog, gate frames and everything else (webapp/settings.py).
+QUEUES = ("recognition", "backlog", "gates", "default")
 # The engine's stages; a photo with no plate read surely also has its second look's time, and
 # one still without after that its zoomed-out third look's.
 STAGES = ("detect_ms", "rectify_ms", "read_ms", "second_look_ms", "zoom_out_ms")
@@ -178,6 +179,15 @@ def _gates() -> Iterator[Metric]:
         recent.values_list("gate__name", "decision").annotate(n=Count("*")).order_by()
     ):
         passages.add_metric([gate, decision], n)
+    watched = GaugeMetricFamily(
+        "platecheck_gate_watched_passages",
+        "Gate passages over the last hour whose plate is on the watch list, by gate and reason",
+        labels=["gate", "reason"],
+    )
+    for gate, reason, n in (
+        recent.exclude(watched="").values_list("gate__name", "watched").annotate(n=Count("*"))
+    ).order_by():
+        watched.add_metric([gate, reason], n)
     decide = GaugeMetricFamily(
         "platecheck_gate_decision_seconds",
         "From a passage's first frame to the gate's decision, over the last hour",
@@ -228,7 +238,7 @@ def _gates() -> Iterator[Metric]:
     )
     for (gate, state), n in sorted(states.items()):
         orders.add_metric([gate, state], n)
-    yield from (passages, decide, silent, inside, overstaying, orders)
+    yield from (passages, watched, decide, silent, inside, overstaying, orders)
 
 
 def _webhooks() -> Iterator[Metric]:

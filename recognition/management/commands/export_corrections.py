@@ -70,7 +70,8 @@ class Command(BaseCommand):
             kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(v.kinds.items()))
             write(
                 f"{v.version or '(no engine reading)'}: {v.corrections} corrections ({kinds}); "
-                f"characters read otherwise: {subs}; left out {v.missed}, added {v.added}"
+                f"characters read otherwise: {subs}; left out {v.missed}, added {v.added}; "
+                f"plates typed where it reported none: {v.unreported}"
             )
         out = report.out
         write(

@@ -13,6 +13,7 @@ from standardwebhooks.webhooks import Webhook
 from werkzeug import Request as WerkzeugRequest
 from werkzeug import Response as WerkzeugResponse
 
+from registry.watchlist import watch_entry_add
 from tests.fixtures.gate_engine import frame_jpeg, teach
 from webapp.gates import services, tasks
 from webapp.gates.models import Direction, Gate, Passage, Site, Visit
@@ -92,6 +93,48 @@ def test_a_block_listed_plate_reaches_the_operator_signed_and_no_partner(
     assert data["reason"] == "BC7777AX is on the block-list"
     assert data["visit"] is None
     assert partners.requests == []
+
+
+def test_a_watched_plate_is_let_through_as_the_gate_decides_and_the_operator_told(
+    receivers, way_in, post_frame, gate_engine, django_capture_on_commit_callbacks, client,
+    moderator, caplog,
+):  # fmt: skip
+    operator, partners, _ = receivers
+    # given a permit holder's plate that the marketplace's watch list has as reported stolen
+    services.access_entry_add(gate=way_in, plate="AA1234BB")
+    watch_entry_add(plate="аа 1234 вв", reason="stolen", source="police notice")
+    # when the car comes to the gate
+    decisions = _frames(
+        post_frame, gate_engine, "AA1234BB", 2, 650, django_capture_on_commit_callbacks
+    )
+    # then the gate's own rules decide (it opens), and the operator hears why to look
+    assert decisions == ["open", "open"]
+    (event,) = [e["data"] for e in operator.events()]
+    assert (event["plate"], event["decision"], event["watched"]) == ("AA1234BB", "open", "stolen")
+    assert partners.requests == []
+    passage = Passage.objects.get(pk=event["passage_id"])
+    assert passage.watched == "stolen"
+    assert "AA1234BB is on the watch list (stolen)" in caplog.text
+    # and the live page marks it, and /metrics counts it
+    client.force_login(moderator)
+    page = client.get("/gates/").content.decode()
+    assert f'data-passage="{passage.pk}" data-decision="open" data-watched="stolen"' in page
+    assert '<span class="status watched">watch list: reported stolen</span>' in page
+    metrics = client.get("/metrics").content.decode()
+    assert (
+        f'platecheck_gate_watched_passages{{gate="{way_in.name}",reason="stolen"}} 1.0' in metrics
+    )
+
+
+def test_a_plate_off_the_watch_list_is_sent_unwatched(
+    receivers, way_in, post_frame, gate_engine, django_capture_on_commit_callbacks
+):
+    operator, _, _ = receivers
+    services.access_entry_add(gate=way_in, plate="AA1234BB")
+    watch_entry_add(plate="AA1234BE", reason="fraud")  # one character away: another plate
+    _frames(post_frame, gate_engine, "AA1234BB", 1, 660, django_capture_on_commit_callbacks)
+    (event,) = [e["data"] for e in operator.events()]
+    assert (event["decision"], event["watched"]) == ("open", None)
 
 
 def test_each_change_of_decision_is_sent_with_the_stay_it_began(
