@@ -38,14 +38,13 @@ TOP_SUBSTITUTIONS = 10
 CHUNK = 1_000
 
 Kind = Literal["confirmed", "clipped", "misread", "other", "unmatched"]
-KINDS: tuple[Kind, ...] = ("confirmed", "clipped", "misread", "other", "unmatched")
 Corners = tuple[tuple[float, float], ...]
 
 
 @dataclass(frozen=True)
 class Correction:
-    """A moderator's plate at an engine reading's place (`engine_*` empty: no engine reading at
-    those corners was found, e.g. deleted with its photo's re-read)."""
+    """A moderator's plate at an engine reading's place (`engine_*` empty: no engine reading made
+    before it lies at those corners)."""
 
     reading_id: int
     photo_id: int
@@ -285,7 +284,6 @@ def _chunks(items: Sequence[int], size: int) -> Iterable[Sequence[int]]:
 
 
 __all__ = [
-    "KINDS",
     "Correction",
     "CorrectionsSummary",
     "Unreported",

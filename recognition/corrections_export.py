@@ -90,13 +90,42 @@ def corrections_export(
     corrections = sorted(corrections_placed(since=since), key=lambda c: c.photo_id)
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
-    writers = {split: _Writer(partial / split) for split in ("train", "val")}
     report = ExportReport(out=out, corrections=len(corrections))
+    try:
+        _write(partial, corrections, shape, val_share, report, progress)
+        manifest = {
+            "exported_at": timezone.now().isoformat(),
+            "since": since.isoformat() if since else None,
+            "regions": regions,
+            "val_share": val_share,
+            "source": SOURCE,
+            **report.as_dict(),
+        }
+        (partial / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)  # nothing half-written is left behind
+        raise
+    if out.exists():
+        shutil.rmtree(out)
+    partial.rename(out)
+    log.info("corrections exported to %s: %s", out, report.as_dict())
+    return report
+
+
+def _write(
+    folder: Path,
+    corrections: list[Correction],
+    shape: CropShape,
+    val_share: float,
+    report: ExportReport,
+    progress: Callable[[Iterable[Correction], int], Iterable[Correction]] | None,
+) -> None:
+    """Each correction's crops into `folder`'s train or val split, counted in `report`."""
+    writers = {split: _Writer(folder / split) for split in ("train", "val")}
     image: np.ndarray | None = None
     loaded = None
-    items = progress(corrections, len(corrections)) if progress else corrections
-    for c in items:
-        if c.photo_id != loaded:
+    for c in progress(corrections, len(corrections)) if progress else corrections:
+        if c.photo_id != loaded:  # sorted by photo: each is read once
             loaded, image = c.photo_id, _photo(c.photo_id)
         if image is None:
             report.skipped["photo unreadable"] += 1
@@ -112,20 +141,6 @@ def corrections_export(
         report.crops[split] += len(rows)
     for writer in writers.values():
         writer.close()
-    manifest = {
-        "exported_at": timezone.now().isoformat(),
-        "since": since.isoformat() if since else None,
-        "regions": regions,
-        "val_share": val_share,
-        "source": SOURCE,
-        **report.as_dict(),
-    }
-    (partial / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    if out.exists():
-        shutil.rmtree(out)
-    partial.rename(out)
-    log.info("corrections exported to %s: %s", out, report.as_dict())
-    return report
 
 
 def correction_rows(

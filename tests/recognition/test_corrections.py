@@ -241,6 +241,26 @@ def test_an_export_never_overwrites_one_unless_asked(tmp_path):
     assert json.loads((out / "manifest.json").read_text())["corrections"] == 0
 
 
+def test_a_stopped_export_leaves_nothing_behind(tmp_path):
+    # given two corrections, and an export stopped (Ctrl-C) after the first
+    for _ in range(2):
+        photo, [(plate, at)] = _photo_with_plates(("ua_2015", (60, 60, 260, 56)))
+        _typed(photo, plate.text, _engine(photo, "X", corners=at))
+
+    def stopped(items, total):
+        for k, item in enumerate(items):
+            if k == 1:
+                raise KeyboardInterrupt
+            yield item
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        corrections_export(out=exports / "out", progress=stopped, regions="ua,eu")
+    # then neither the export nor its partial folder is there
+    assert list(exports.iterdir()) == []
+
+
 def test_the_command_exports_and_prints_each_versions_corrections(tmp_path, capsys):
     photo = PhotoFactory()
     _typed(photo, "AA1234BB", _engine(photo, "AA1234B8"))
