@@ -22,23 +22,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import secrets
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
-# A throw-away key: the benchmark runs with DEBUG off, which refuses to start without one.
-os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
-os.environ.setdefault("DATABASE_URL", "postgres://platecheck:platecheck@127.0.0.1:5432/platecheck")
 
-import django  # noqa: E402
+from bench.django_bench import bench_database, say, setup  # noqa: E402
 
-django.setup()
+setup()
 
 from django.db import connection  # noqa: E402
 from tqdm import tqdm  # noqa: E402
@@ -56,11 +50,6 @@ CONFUSIONS = ["0O", "0D", "1I", "8B", "5S", "2Z", "6G", "7T", "4A", "MH", "KX", 
 READINGS_PER_PHOTO = 2
 PHOTOS_PER_LISTING = 5
 ENGINE_VERSION = "bench-1"
-
-
-def say(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
 
 
 def _noisy(text: str, rng: random.Random) -> str:
@@ -256,14 +245,8 @@ def main() -> int:
         say(f"no engine readings cached in {CACHE}: run bench/plate_search_read.py first")
         return 2
     cache = json.loads(CACHE.read_text())
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DB
-    # Without --keepdb a database left by an earlier --keepdb run is the benchmark's own: it is
-    # replaced without asking (the corpus, and the engine's readings in it, are loaded afresh).
     # serialize=False: the test runner's copy of the contents (a million readings) is not needed.
-    db_name = connection.creation.create_test_db(
-        verbosity=0, autoclobber=not args.keepdb, keepdb=args.keepdb, serialize=False
-    )
-    try:
+    with bench_database(BENCH_DB, keepdb=args.keepdb, serialize=False) as db_name:
         with connection.cursor() as cursor:
             cursor.execute("SELECT count(*) FROM recognition_reading")
             have = cursor.fetchone()[0]
@@ -312,9 +295,6 @@ def main() -> int:
             f"text-aware plate image search: top-1 {PUBLISHED['top1']:.3f}, "
             f"top-3 {PUBLISHED['top3']:.3f}"
         )
-    finally:
-        if not args.keepdb:
-            connection.creation.destroy_test_db(db_name, verbosity=0)
     return 0
 
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
-import secrets
 import statistics
 import string
 import sys
@@ -23,14 +21,10 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
-# A throw-away key: the benchmark runs with DEBUG off, which refuses to start without one.
-os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
-os.environ.setdefault("DATABASE_URL", "postgres://platecheck:platecheck@127.0.0.1:5432/platecheck")
 
-import django  # noqa: E402
+from bench.django_bench import bench_database, say, setup  # noqa: E402
 
-django.setup()
+setup()
 
 from django.conf import settings  # noqa: E402
 from django.contrib.auth.models import Group, User  # noqa: E402
@@ -53,11 +47,6 @@ KINDS = [k for k, _ in Flag.Kind.choices]
 FORMATS = ["ua", "ua", "ua", "ua_transit", "ua_diplomatic"]
 BATCH = 5000
 BENCH_DB = "platecheck_review_bench"
-
-
-def say(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
 
 
 def plate(rng: random.Random) -> str:
@@ -219,10 +208,7 @@ def main() -> int:
 
     # Not setup_test_environment(): its instrumented template rendering is test-only overhead.
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    # Its own database name, so the bench never collides with a test run's test_platecheck*.
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DB
-    db_name = connection.creation.create_test_db(verbosity=0, keepdb=args.keepdb)
-    try:
+    with bench_database(BENCH_DB, keepdb=args.keepdb):
         plates = (
             fill(args.flags, rng)
             if Flag.objects.count() < args.flags
@@ -286,9 +272,6 @@ def main() -> int:
             p50 = pct(values, 50)
             say(f"{label} p50 {p50:.1f} ms, p95 {p95:.1f} ms (target < {target}) {verdict}")
         return 0 if q95 < QUEUE_TARGET_MS and d95 < DETAIL_TARGET_MS else 1
-    finally:
-        if not args.keepdb:
-            connection.creation.destroy_test_db(db_name, verbosity=0)
 
 
 def _days_ago(days: int) -> str:

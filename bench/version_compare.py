@@ -12,9 +12,7 @@ for the page's default (the latest 20,000 photos) and for every photo.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import secrets
 import statistics
 import sys
 import time
@@ -23,13 +21,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
-os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
-os.environ.setdefault("DATABASE_URL", "postgres://platecheck:platecheck@127.0.0.1:5432/platecheck")
 
-import django  # noqa: E402
+from bench.django_bench import bench_database, say, setup  # noqa: E402
 
-django.setup()
+setup()
 
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -41,11 +36,6 @@ from webapp.listings.models import Listing, Photo  # noqa: E402
 BENCH_DB = "platecheck_compare_bench"
 BATCH = 5000
 BASE, CANDIDATE = "det-a+ocr-a", "det-b+ocr-b"
-
-
-def say(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
 
 
 def fill(photos: int, seed: int = 1) -> None:
@@ -92,9 +82,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keepdb", action="store_true", help="reuse / keep the bench database")
     args = parser.parse_args()
-    connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DB
-    db_name = connection.creation.create_test_db(verbosity=0, keepdb=args.keepdb)
-    try:
+    with bench_database(BENCH_DB, keepdb=args.keepdb):
         if not PhotoRead.objects.exists():
             fill(args.photos)
         with connection.cursor() as cursor:
@@ -111,9 +99,6 @@ def main() -> None:
                 + f" s, median {statistics.median(times):.2f} s "
                 f"(same {c.same}, changed {c.changed}, lost {c.lost}, gained {c.gained})"
             )  # fmt: skip
-    finally:
-        if not args.keepdb:
-            connection.creation.destroy_test_db(db_name, verbosity=0)
 
 
 if __name__ == "__main__":

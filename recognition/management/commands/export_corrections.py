@@ -69,7 +69,7 @@ class Command(BaseCommand):
             subs = ", ".join(f"{a}->{b} {n}" for a, b, n in v.top_substitutions(5)) or "none"
             kinds = ", ".join(f"{kind} {count}" for kind, count in sorted(v.kinds.items()))
             write(
-                f"{v.version or '(no engine reading)'}: {v.corrections} corrections ({kinds}); "
+                f"{v.version or '(no engine version)'}: {v.corrections} corrections ({kinds}); "
                 f"characters read otherwise: {subs}; left out {v.missed}, added {v.added}; "
                 f"plates typed where it reported none: {v.unreported}"
             )

@@ -1,0 +1,54 @@
+"""What the benchmarks that fill a database of their own share: Django set up against
+PostgreSQL (`DATABASE_URL`, the project's local database by default; a throw-away `SECRET_KEY`,
+as they run with DEBUG off, which refuses to start without one), and that database.
+
+    from bench.django_bench import bench_database, say, setup
+    setup()  # before any model is imported
+    with bench_database("platecheck_x_bench", keepdb=args.keepdb) as name:
+        ...
+
+The database is created with the migrations under its own name, so a benchmark never collides
+with a test run's `test_platecheck*`, and dropped at the end unless `keepdb`. Without `keepdb`,
+one left by an earlier `--keepdb` run is the benchmark's own and is replaced without asking.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+LOCAL_DATABASE = "postgres://platecheck:platecheck@127.0.0.1:5432/platecheck"
+
+
+def setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("DATABASE_URL", LOCAL_DATABASE)
+    import django
+
+    django.setup()
+
+
+@contextmanager
+def bench_database(name: str, *, keepdb: bool, **options: Any) -> Iterator[str]:
+    """The benchmark's database, created (or kept from an earlier run with `keepdb`) and made
+    Django's connection; `options` go to `create_test_db` (e.g. `serialize=False`)."""
+    from django.db import connection
+
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = name
+    options = {"verbosity": 0, "autoclobber": not keepdb, "keepdb": keepdb, **options}
+    created = connection.creation.create_test_db(**options)
+    try:
+        yield created
+    finally:
+        if not keepdb:
+            connection.creation.destroy_test_db(created, verbosity=0)
+
+
+def say(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
