@@ -19,11 +19,9 @@ import sys
 import time
 from pathlib import Path
 
-from tqdm import tqdm
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.django_bench import bench_database, say, setup  # noqa: E402
+from bench.django_bench import BATCH, bench_database, read_photos, say, setup  # noqa: E402
 
 setup()
 
@@ -32,34 +30,19 @@ from django.utils import timezone  # noqa: E402
 
 from recognition.corrections import SUMMARY_CORRECTIONS, corrections_summary  # noqa: E402
 from recognition.models import PhotoRead, Reading  # noqa: E402
-from webapp.listings.models import Listing, Photo  # noqa: E402
+from webapp.listings.models import Photo  # noqa: E402
 
 BENCH_DB = "platecheck_corrections_bench"
-BATCH = 5000
 VERSION = "det-a+ocr-a"
 
 
 def fill(photos: int, corrected: int, seed: int = 1) -> None:
     rnd = random.Random(seed)
-    listings = Listing.objects.bulk_create(
-        [Listing(marketplace_id=f"MP-{i}") for i in range(photos // 4 + 1)], batch_size=BATCH
-    )
     now = timezone.now()
     typed_every = max(1, photos // max(corrected, 1))
-    for start in tqdm(range(0, photos, BATCH), desc="rows", unit_scale=BATCH):
-        rows = Photo.objects.bulk_create(
-            [
-                Photo(
-                    listing=listings[i // 4],
-                    sha256=f"{i:064d}",
-                    width=1280,
-                    height=960,
-                    status=Photo.Status.DONE,
-                    model_version=VERSION,
-                )  # fmt: skip
-                for i in range(start, min(start + BATCH, photos))
-            ]
-        )
+    for start, rows in zip(
+        range(0, photos, BATCH), read_photos(photos, version=VERSION, batch=BATCH), strict=True
+    ):
         PhotoRead.objects.bulk_create(
             [PhotoRead(photo=p, model_version=VERSION, plates=1, read_at=now) for p in rows]
         )

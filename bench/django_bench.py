@@ -5,7 +5,8 @@ as they run with DEBUG off, which refuses to start without one), and that databa
     from bench.django_bench import bench_database, say, setup
     setup()  # before any model is imported
     with bench_database("platecheck_x_bench", keepdb=args.keepdb) as name:
-        ...
+        for photos in read_photos(100_000, version="det-a+ocr-a"):
+            ...  # each batch's readings
 
 The database is created with the migrations under its own name, so a benchmark never collides
 with a test run's `test_platecheck*`, and dropped at the end unless `keepdb`. Without `keepdb`,
@@ -47,6 +48,36 @@ def bench_database(name: str, *, keepdb: bool, **options: Any) -> Iterator[str]:
     finally:
         if not keepdb:
             connection.creation.destroy_test_db(created, verbosity=0)
+
+
+# Rows written per bulk_create.
+BATCH = 5000
+
+
+def read_photos(count: int, *, version: str, batch: int = BATCH) -> Iterator[list[Any]]:
+    """`count` photos read by `version` (status done; four to a listing), created in batches
+    (with a progress bar); each batch is yielded once written, for the caller's readings."""
+    from tqdm import tqdm
+
+    from webapp.listings.models import Listing, Photo
+
+    listings = Listing.objects.bulk_create(
+        [Listing(marketplace_id=f"MP-{i}") for i in range(count // 4 + 1)], batch_size=batch
+    )
+    for start in tqdm(range(0, count, batch), desc="rows", unit_scale=batch):
+        yield Photo.objects.bulk_create(
+            [
+                Photo(
+                    listing=listings[i // 4],
+                    sha256=f"{i:064d}",
+                    width=1280,
+                    height=960,
+                    status=Photo.Status.DONE,
+                    model_version=version,
+                )  # fmt: skip
+                for i in range(start, min(start + batch, count))
+            ]
+        )
 
 
 def say(text: str = "") -> None:

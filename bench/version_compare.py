@@ -18,11 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-from tqdm import tqdm
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.django_bench import bench_database, say, setup  # noqa: E402
+from bench.django_bench import bench_database, read_photos, say, setup  # noqa: E402
 
 setup()
 
@@ -31,33 +29,16 @@ from django.utils import timezone  # noqa: E402
 
 from recognition.models import PhotoRead, Reading  # noqa: E402
 from recognition.version_compare import COMPARE_PHOTOS, versions_compare  # noqa: E402
-from webapp.listings.models import Listing, Photo  # noqa: E402
+from webapp.listings.models import Photo  # noqa: E402
 
 BENCH_DB = "platecheck_compare_bench"
-BATCH = 5000
 BASE, CANDIDATE = "det-a+ocr-a", "det-b+ocr-b"
 
 
 def fill(photos: int, seed: int = 1) -> None:
     rnd = random.Random(seed)
-    listings = Listing.objects.bulk_create(
-        [Listing(marketplace_id=f"MP-{i}") for i in range(photos // 4 + 1)], batch_size=BATCH
-    )
     now = timezone.now()
-    for start in tqdm(range(0, photos, BATCH), desc="rows", unit_scale=BATCH):
-        rows = Photo.objects.bulk_create(
-            [
-                Photo(
-                    listing=listings[i // 4],
-                    sha256=f"{i:064d}",
-                    width=1280,
-                    height=960,
-                    status=Photo.Status.DONE,
-                    model_version=CANDIDATE,
-                )  # fmt: skip
-                for i in range(start, min(start + BATCH, photos))
-            ]
-        )
+    for rows in read_photos(photos, version=CANDIDATE):
         reads, readings = [], []
         for photo in rows:
             plates = [f"AA{rnd.randrange(10_000):04d}BB" for _ in range(rnd.choice([0, 1, 1, 2]))]

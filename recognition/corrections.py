@@ -139,21 +139,39 @@ class CorrectionsSummary:
     capped: bool  # moderators typed more than SUMMARY_CORRECTIONS plates; the latest are summarised
 
 
-def corrections_placed(
-    *, since: dt.datetime | None = None, latest: int | None = None
-) -> list[Correction]:
-    """The moderators' plates typed at an engine reading's place, the later of two at one place,
-    oldest first; `since`: typed then or later; `latest`: only the latest so many readings."""
+# A typed plate as both readers of them need it: id, photo, listing, text, corners, typed at.
+_Typed = tuple[int, int, int, str, object, dt.datetime]
+
+
+def _typed(*, since: dt.datetime | None = None, latest: int | None = None) -> list[_Typed]:
+    """The plates moderators typed, newest first; `since`: typed then or later; `latest`: only
+    the latest so many."""
     human = Reading.objects.filter(source=Reading.Source.HUMAN)
     if since is not None:
         human = human.filter(created_at__gte=since)
     rows = human.order_by("-created_at", "-id").values_list(
         "id", "photo_id", "photo__listing_id", "plate_text", "corners", "created_at"
     )
+    return list(rows[:latest] if latest is not None else rows)
+
+
+def corrections_placed(
+    *, since: dt.datetime | None = None, latest: int | None = None
+) -> list[Correction]:
+    """The moderators' plates typed at an engine reading's place, the later of two at one place,
+    oldest first; `since`: typed then or later; `latest`: only the latest so many readings."""
+    return _placed(_typed(since=since, latest=latest))
+
+
+def plates_unreported(*, latest: int | None = None) -> list[Unreported]:
+    """The plates moderators typed without a place (one per photo and text), each with the
+    engine version that had read the photo; `latest`: only the latest so many readings."""
+    return _unreported(_typed(latest=latest))
+
+
+def _placed(typed: list[_Typed]) -> list[Correction]:
     places: dict[tuple[int, Corners], Correction] = {}
-    for reading_id, photo_id, listing_id, text, corners, created_at in (
-        rows[:latest] if latest is not None else rows
-    ):
+    for reading_id, photo_id, listing_id, text, corners, created_at in typed:
         place = _corners(corners)
         if place is None:
             continue  # typed without a place on the photo
@@ -166,24 +184,18 @@ def corrections_placed(
     return sorted(found, key=lambda c: (c.corrected_at, c.reading_id))
 
 
-def plates_unreported(*, latest: int | None = None) -> list[Unreported]:
-    """The plates moderators typed without a place (one per photo and text), each with the
-    engine version that had read the photo; `latest`: only the latest so many readings."""
-    human = Reading.objects.filter(source=Reading.Source.HUMAN).order_by("-created_at", "-id")
-    rows = human.values_list("id", "photo_id", "plate_text", "corners", "created_at")
-    typed: dict[tuple[int, str], tuple[int, dt.datetime]] = {}
-    for reading_id, photo_id, text, corners, created_at in (
-        rows[:latest] if latest is not None else rows
-    ):
+def _unreported(typed: list[_Typed]) -> list[Unreported]:
+    placeless: dict[tuple[int, str], tuple[int, dt.datetime]] = {}
+    for reading_id, photo_id, _listing_id, text, corners, created_at in typed:
         if _corners(corners) is None:
-            typed.setdefault((photo_id, text), (reading_id, created_at))
+            placeless.setdefault((photo_id, text), (reading_id, created_at))
     reads: dict[int, list[tuple[dt.datetime, str]]] = defaultdict(list)
-    for chunk in _chunks(sorted({photo_id for photo_id, _ in typed}), CHUNK):
+    for chunk in _chunks(sorted({photo_id for photo_id, _ in placeless}), CHUNK):
         found = PhotoRead.objects.filter(photo_id__in=chunk)
         for photo_id, read_at, version in found.values_list("photo_id", "read_at", "model_version"):
             reads[photo_id].append((read_at, version))
     out = []
-    for (photo_id, text), (reading_id, typed_at) in typed.items():
+    for (photo_id, text), (reading_id, typed_at) in placeless.items():
         before = [r for r in reads.get(photo_id, ()) if r[0] <= typed_at]
         version = max(before)[1] if before else ""
         out.append(Unreported(reading_id, photo_id, text, typed_at, version))
@@ -196,7 +208,8 @@ def corrections_summary(
     """Per engine version, how moderators corrected its readings: the kinds of correction, the
     characters it read otherwise, left out or added, the plates typed where it reported none;
     the latest corrections one by one."""
-    corrections = corrections_placed(latest=limit)
+    latest = _typed(latest=limit)  # read once for both kinds
+    corrections = _placed(latest)
     capped = Reading.objects.filter(source=Reading.Source.HUMAN)[limit : limit + 1].exists()
     per_version: dict[str, VersionCorrections] = {}
     for c in corrections:
@@ -209,7 +222,7 @@ def corrections_summary(
                 v.missed += 1
             else:
                 v.added += 1
-    for u in plates_unreported(latest=limit):
+    for u in _unreported(latest):
         per_version.setdefault(u.engine_version, VersionCorrections(u.engine_version))
         per_version[u.engine_version].unreported += 1
     reads = dict(

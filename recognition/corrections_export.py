@@ -135,8 +135,9 @@ def _write(
             report.skipped[rows] += 1
             continue
         split = "val" if listing_in_val(c.listing_id, val_share) else "train"
+        region = plate_region(c.text, c.engine_format)
         for k, (crop, text) in enumerate(rows):
-            writers[split].add(crop, text, c, k)
+            writers[split].add(crop, text, c, k, region)
         report.plates[split] += 1
         report.crops[split] += len(rows)
     for writer in writers.values():
@@ -219,7 +220,7 @@ class _Writer:
         self.folder = folder
         self.rows: list[dict[str, object]] = []
 
-    def add(self, crop: np.ndarray, text: str, c: Correction, row: int) -> None:
+    def add(self, crop: np.ndarray, text: str, c: Correction, row: int, region: str) -> None:
         name = f"images/r{c.reading_id}_{row}.png"
         if not cv2.imwrite(str(self.folder / name), cv2.cvtColor(crop, cv2.COLOR_RGB2BGR)):
             raise OSError(f"could not write {self.folder / name}")
@@ -228,7 +229,7 @@ class _Writer:
                 "image": name,
                 "text": text,
                 "source": SOURCE,
-                "region": plate_region(c.text, c.engine_format),
+                "region": region,
                 "plate": c.text,
                 "row": row,
                 **{
