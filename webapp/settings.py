@@ -413,6 +413,9 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     }
 }
+# Seconds a moderator's hold on an open flag lasts (webapp/review/holds.py): while the flag's
+# page is open it renews the hold every minute, so a closed tab frees the flag within this.
+REVIEW_HOLD_SECONDS = max(60, envint("REVIEW_HOLD_SECONDS", 180))
 # --- operators (issue 20): Prometheus metrics (django-prometheus), /healthz, model versions ---
 INSTALLED_APPS += ["django_prometheus", "webapp.ops"]
 MIDDLEWARE = [

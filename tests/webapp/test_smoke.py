@@ -375,6 +375,9 @@ def _calls_by_name(rows: DemoRows, moderator, reset_user) -> dict[str, list[Call
         ],  # fmt: skip
         "review:dashboard": [Call(m, reverse("review:dashboard"), contains="<svg")],
         "review:flag": [Call(m, reverse("review:flag", args=[flag]))],
+        "review:hold": [
+            Call(m, reverse("review:hold", args=[flag]), "post", contains='"mine": true')
+        ],  # fmt: skip
         "review:confirm": [_decision(m, "review:confirm", rows.flag_to_confirm)],
         "review:dismiss": [_decision(m, "review:dismiss", rows.flag_to_dismiss)],
         "review:correct": [

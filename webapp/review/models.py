@@ -52,3 +52,25 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} flag {self.flag_ref} by {self.user_id}"
+
+
+class FlagHold(models.Model):
+    """A moderator has the flag's page open: other moderators' *Next* and bulk decisions pass it
+    by until ``until`` (the database's clock; the page renews it while it stays open). A soft
+    hold: anyone may still decide the flag on its page, where the hold is shown, and the flag's
+    ``version`` settles a race. One flag per moderator: opening another releases the first."""
+
+    flag = models.OneToOneField(
+        "checks.Flag", primary_key=True, on_delete=models.CASCADE, related_name="hold"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="review_holds"
+    )
+    since = models.DateTimeField()
+    until = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user"], name="review_hold_user_idx")]
+
+    def __str__(self) -> str:
+        return f"flag {self.flag_id} held by {self.user_id} until {self.until:%H:%M:%S}"

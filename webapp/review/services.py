@@ -25,6 +25,7 @@ from webapp.checks.models import Flag
 from webapp.checks.services import listing_crosscheck
 from webapp.listings.models import Listing, Photo
 from webapp.partners.webhooks import webhook_event_emit
+from webapp.review.holds import Hold, flag_holds_release, holds_of
 from webapp.review.models import AuditEntry
 from webapp.review.selectors import queue_counts_invalidate
 
@@ -117,6 +118,7 @@ def _decide(
             before=flag_snapshot(before),
             after=after,
         )
+        flag_holds_release([flag_id])
         transaction.on_commit(queue_counts_invalidate)
         webhook_event_emit(
             event="flag.decided",
@@ -147,6 +149,8 @@ def flag_dismiss(*, flag_id: int, version: int, user: AbstractBaseUser, reason: 
 class BulkResult:
     decided: list[int] = field(default_factory=list)
     conflicts: list[FlagConflict] = field(default_factory=list)
+    # Flags left undecided because another moderator has them open (``holds``).
+    held: list[Hold] = field(default_factory=list)
 
 
 def flags_bulk_decide(
@@ -157,7 +161,8 @@ def flags_bulk_decide(
     reason: str = "",
     max_flags: int = BULK_MAX_FLAGS,
 ) -> BulkResult:
-    """Confirm or dismiss several ``(flag_id, version)`` pairs; conflicts are skipped, not fatal."""
+    """Confirm or dismiss several ``(flag_id, version)`` pairs; conflicts are skipped, not
+    fatal, and so are the flags another moderator has open (``BulkResult.held``)."""
     if status not in (Flag.Status.CONFIRMED, Flag.Status.DISMISSED):
         raise ValidationError({"status": gettext("Choose confirm or dismiss.")})
     if status == Flag.Status.DISMISSED and not reason.strip():
@@ -173,8 +178,11 @@ def flags_bulk_decide(
                 % {"max": max_flags}
             }
         )
-    result = BulkResult()
+    held = holds_of([flag_id for flag_id, _ in flags], user=user)
+    result = BulkResult(held=list(held.values()))
     for flag_id, version in flags:
+        if flag_id in held:
+            continue
         try:
             _decide(
                 flag_id=flag_id, version=version, user=user, status=status, reason=reason, bulk=True

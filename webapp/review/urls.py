@@ -11,6 +11,7 @@ urlpatterns = [
     path("bulk/", views.bulk, name="bulk"),
     path("dashboard/", views.dashboard_view, name="dashboard"),
     path("flags/<int:flag_id>/", views.flag_detail, name="flag"),
+    path("flags/<int:flag_id>/hold/", views.flag_hold_renew, name="hold"),
     path(
         "flags/<int:flag_id>/confirm/", views.flag_decide, {"decision": "confirm"}, name="confirm"
     ),

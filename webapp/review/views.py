@@ -13,10 +13,12 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
     HttpResponseRedirect,
+    JsonResponse,
     QueryDict,
 )
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
@@ -29,7 +31,7 @@ from recognition.redaction import NotRedactable
 from recognition.redaction import photo_redacted as photo_redacted_copy
 from webapp.checks.models import Flag
 from webapp.listings.models import Photo
-from webapp.review import crop, dashboard, selectors, services
+from webapp.review import crop, dashboard, holds, selectors, services
 from webapp.review.forms import BulkForm, CorrectPlateForm, DecisionForm, QueueFilterForm
 from webapp.review.permissions import moderator_required
 
@@ -70,7 +72,12 @@ def queue(request: HttpRequest) -> HttpResponse:
         page = int(request.GET.get("page", "1"))
     except ValueError:
         page = 1
+    # Back at the queue, a moderator no longer has a flag in front of them.
+    holds.holds_release(user=request.user)
     result = selectors.flag_queue(filters=form.filters(), page=page)
+    held = holds.holds_of([f.pk for f in result.flags], user=request.user)
+    for flag in result.flags:
+        flag.held_by = held.get(flag.pk)  # another moderator's hold, shown on the row
     without_kind = request.GET.copy()
     without_kind.pop("page", None)
     without_kind.pop("kind", None)
@@ -144,6 +151,15 @@ def _report_bulk(request: HttpRequest, result: services.BulkResult, status: str)
         messages.success(request, text % {"count": count})
     for conflict in result.conflicts:
         messages.error(request, str(conflict))
+    if result.held:
+        count = len(result.held)
+        text = ngettext(
+            "%(count)d flag was left undecided: another moderator has it open (%(who)s).",
+            "%(count)d flags were left undecided: other moderators have them open (%(who)s).",
+            count,
+        )
+        who = ", ".join(sorted({hold.username for hold in result.held}))
+        messages.warning(request, text % {"count": count, "who": who})
 
 
 def _bulk_matching(
@@ -152,7 +168,7 @@ def _bulk_matching(
     """Every flag the queue's filters match: a confirmation page with the count first."""
     back = _queue_url(querystring)
     filters = QueueFilterForm(QueryDict(querystring)).filters()
-    total = selectors.flag_count_matching(filters=filters)
+    total = selectors.flag_count_matching(filters=filters, user=request.user)
     reason = form.cleaned_data["reason"]
     if status == Flag.Status.DISMISSED and not reason.strip():
         messages.error(request, gettext("Give a reason for dismissing the flags."))
@@ -179,9 +195,12 @@ def _bulk_matching(
             "reason": reason,
             "querystring": querystring,
             "queue_url": back,
+            "held": selectors.flag_count_matching(filters=filters) - total,
         }
         return render(request, "review/bulk_confirm.html", context)
-    pairs = selectors.flag_ids_matching(filters=filters, limit=services.BULK_FILTER_MAX_FLAGS)
+    pairs = selectors.flag_ids_matching(
+        filters=filters, limit=services.BULK_FILTER_MAX_FLAGS, user=request.user
+    )
     try:
         result = services.flags_bulk_decide(
             flags=pairs,
@@ -245,8 +264,11 @@ def flag_detail(request: HttpRequest, flag_id: int) -> HttpResponse:
         detail = selectors.flag_detail(flag_id=flag_id)
     except Flag.DoesNotExist as exc:
         raise Http404("No such flag.") from exc
+    hold = holds.flag_hold(flag=detail.flag, user=request.user)
     form = _filter_form(request)
-    prev_id, next_id = selectors.flag_neighbours(flag=detail.flag, filters=form.filters())
+    prev_id, next_id = selectors.flag_neighbours(
+        flag=detail.flag, filters=form.filters(), user=request.user
+    )
     querystring = _querystring(request)
     return render(
         request,
@@ -255,6 +277,8 @@ def flag_detail(request: HttpRequest, flag_id: int) -> HttpResponse:
             "d": detail,
             "flag": detail.flag,
             "history_plate": _history_plate(detail),
+            "hold": hold,
+            "hold_message": _hold_text(hold) if hold and not hold.mine else "",
             "kept": _kept_typed(request, flag_id),
             "listing": detail.flag.listing,
             "querystring": querystring,
@@ -268,7 +292,9 @@ def flag_detail(request: HttpRequest, flag_id: int) -> HttpResponse:
 def _after_decision(request: HttpRequest, flag: Flag) -> str:
     """Where a decided flag sends the moderator: the next flag of the same queue view."""
     querystring = _querystring(request)
-    _prev, next_id = selectors.flag_neighbours(flag=flag, filters=_filter_form(request).filters())
+    _prev, next_id = selectors.flag_neighbours(
+        flag=flag, filters=_filter_form(request).filters(), user=request.user
+    )
     return _flag_url(next_id, querystring) if next_id else _queue_url(querystring)
 
 
@@ -313,6 +339,37 @@ def flag_decide(request: HttpRequest, flag_id: int, decision: str) -> HttpRespon
         text = gettext('Flag <a href="{}">#{}</a> dismissed.')
     messages.success(request, format_html(text, here, flag_id))
     return HttpResponseRedirect(destination)
+
+
+def _hold_text(hold: holds.Hold) -> str:
+    return gettext(
+        "%(who)s has had this flag open since %(since)s: other moderators' Next passes it by "
+        "until %(until)s. You may still decide it; whoever decides first wins."
+    ) % {
+        "who": hold.username,
+        "since": timezone.localtime(hold.since).strftime("%H:%M"),
+        "until": timezone.localtime(hold.until).strftime("%H:%M"),
+    }
+
+
+@require_POST
+@moderator_required
+def flag_hold_renew(request: HttpRequest, flag_id: int) -> JsonResponse:
+    """The flag's open page renews its hold (every minute, from review.js): the hold now, and
+    the text the page shows when another moderator has it."""
+    flag = get_object_or_404(Flag.objects.only("id", "status"), pk=flag_id)
+    hold = holds.flag_hold(flag=flag, user=request.user)
+    if hold is None:
+        return JsonResponse({"held": False, "mine": False, "message": ""})
+    return JsonResponse(
+        {
+            "held": True,
+            "mine": hold.mine,
+            "user": hold.username,
+            "until": hold.until.isoformat(),
+            "message": "" if hold.mine else _hold_text(hold),
+        }
+    )
 
 
 @require_POST

@@ -13,15 +13,24 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from tests.fixtures.factories import PhotoFactory, PhotoReadFactory, ReadingFactory, jpeg_bytes
+from tests.fixtures.factories import (
+    PhotoFactory,
+    PhotoReadFactory,
+    ReadingFactory,
+    UserFactory,
+    jpeg_bytes,
+)
 from tests.webapp.review.test_browser_pages import _login, review_data  # noqa: F401 (a fixture)
 from webapp.gates import services as gate_services
 from webapp.gates.models import Direction, Frame, Gate, Passage, Site
 from webapp.gates.visits import visit_record
+from webapp.review import holds
 from webapp.review import services as review_services
+from webapp.review.models import MODERATORS_GROUP
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -108,6 +117,18 @@ def _bulk_confirm(page, base: str, data: dict[str, Any]) -> None:
     page.wait_for_selector("#bulk-confirm")
 
 
+def _held_by_a_colleague(path: Callable[[dict[str, Any]], str]) -> Callable[..., None]:
+    """The page with the second flag open on another moderator's screen (its row and banner)."""
+
+    def open_page(page, base: str, data: dict[str, Any]) -> None:
+        colleague = UserFactory(username="olena")
+        colleague.groups.add(Group.objects.get(name=MODERATORS_GROUP))
+        assert holds.flag_hold(flag=data["flags"][1], user=colleague) is not None
+        page.goto(base + path(data))
+
+    return open_page
+
+
 # name -> (logged in?, how to get there)
 PAGES: dict[str, tuple[bool, Callable[..., None]]] = {
     "login": (False, _goto(lambda d: "/accounts/login/")),
@@ -117,6 +138,8 @@ PAGES: dict[str, tuple[bool, Callable[..., None]]] = {
     "bulk_confirm": (True, _bulk_confirm),
     "flag": (True, _goto(lambda d: f"/review/flags/{d['flags'][0].pk}/")),
     "flag_decided": (True, _goto(lambda d: f"/review/flags/{d['flags'][3].pk}/")),
+    "queue_held": (True, _held_by_a_colleague(lambda d: "/review/")),
+    "flag_held": (True, _held_by_a_colleague(lambda d: f"/review/flags/{d['flags'][1].pk}/")),
     "dashboard": (True, _goto(lambda d: "/review/dashboard/")),
     "plate_search": (True, _goto(lambda d: "/review/plates/")),
     "plate_search_results": (True, _goto(lambda d: "/review/plates/?q=AA1234BB")),

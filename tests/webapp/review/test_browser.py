@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from recognition.models import Reading
 from tests.fixtures.factories import (
@@ -17,7 +19,8 @@ from tests.fixtures.factories import (
 )
 from tests.webapp.review.conftest import PLATE_CORNERS, done_photo
 from webapp.checks.models import Flag
-from webapp.review.models import MODERATORS_GROUP, AuditEntry
+from webapp.review import holds
+from webapp.review.models import MODERATORS_GROUP, AuditEntry, FlagHold
 
 # The live server runs in another thread while Playwright's loop runs in this one.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -179,3 +182,27 @@ def test_the_flag_page_shows_what_publishing_hides_and_links_the_copy(
     size = page.locator("img").evaluate("img => img.decode().then(() => img.naturalWidth)")
     assert size == photo.width
     page.screenshot(path=str(ARTIFACTS / "review_photo_plates_hidden.png"))
+
+
+def test_a_flag_another_moderator_has_open_is_passed_by_and_named(page, live_server, queue_data):
+    _moderator, first, second, third = queue_data
+    colleague = UserFactory(username="olena")
+    colleague.groups.add(Group.objects.get(name=MODERATORS_GROUP))
+    holds.flag_hold(flag=second, user=colleague)  # she has the second flag open
+    _login(page, live_server)
+
+    assert page.locator(f"tr[data-flag='{second.pk}'] .held").inner_text() == "olena has it open"
+    page.keyboard.press("j")
+    page.keyboard.press("o")
+    page.wait_for_url(f"**/review/flags/{first.pk}/**")
+    assert page.locator("#hold-banner").is_hidden()
+    page.keyboard.press("j")  # passes her flag by
+    page.wait_for_url(f"**/review/flags/{third.pk}/**")
+
+    # While this page stays open, she takes the flag over (its hold ran out): the page's
+    # renewal finds her hold and says so, without a reload.
+    FlagHold.objects.filter(flag=third).update(until=timezone.now() - dt.timedelta(seconds=1))
+    holds.flag_hold(flag=third, user=colleague)
+    page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    page.locator("#hold-banner").wait_for(state="visible")
+    assert "olena has had this flag open since" in page.locator("#hold-banner").inner_text()

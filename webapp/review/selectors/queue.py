@@ -13,12 +13,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 
 from webapp.checks.models import Flag
 from webapp.filters import days_filter
 from webapp.paging import page_bounds
+from webapp.review.holds import held_by_others
 from webapp.review.plates import PlateKey, plate_key
 
 logger = logging.getLogger(__name__)
@@ -192,13 +194,21 @@ def _label(flags: Sequence[Flag]) -> None:
         flag.status_label = statuses.get(flag.status, flag.status)
 
 
-def flag_neighbours(*, flag: Flag, filters: QueueFilters) -> tuple[int | None, int | None]:
-    """Ids of the previous and next flag in queue order under the same filters (j / k).
+def _not_held(qs: QuerySet[Flag], user: AbstractBaseUser | None) -> QuerySet[Flag]:
+    """Without the flags another moderator has open (``webapp.review.holds``)."""
+    return qs if user is None else qs.exclude(held_by_others(user))
+
+
+def flag_neighbours(
+    *, flag: Flag, filters: QueueFilters, user: AbstractBaseUser | None = None
+) -> tuple[int | None, int | None]:
+    """Ids of the previous and next flag in queue order under the same filters (j / k),
+    passing by the flags other moderators than ``user`` have open.
 
     Two index range scans per direction instead of one OR-ed condition, which PostgreSQL
     cannot serve from the (status, severity, created_at) index.
     """
-    qs = _filtered(filters, with_kind=True, with_format=True).order_by()
+    qs = _not_held(_filtered(filters, with_kind=True, with_format=True).order_by(), user)
     if filters.order() != QUEUE_ORDER:
         return _sorted_neighbours(qs, flag=flag, filters=filters)
     sev, created, pk = flag.severity, flag.created_at, flag.pk
@@ -230,14 +240,18 @@ def _sorted_neighbours(
     return _first_id(qs.filter(before), *backward), _first_id(qs.filter(after), *forward)
 
 
-def flag_ids_matching(*, filters: QueueFilters, limit: int) -> list[tuple[int, int]]:
-    """(id, version) of every flag the filters match, in queue order, at most ``limit``."""
+def flag_ids_matching(
+    *, filters: QueueFilters, limit: int, user: AbstractBaseUser | None = None
+) -> list[tuple[int, int]]:
+    """(id, version) of every flag the filters match, in queue order, at most ``limit``;
+    without the flags other moderators than ``user`` have open."""
     qs = _filtered(filters, with_kind=True, with_format=True).order_by(*filters.order())
-    return list(qs.values_list("id", "version")[:limit])
+    return list(_not_held(qs, user).values_list("id", "version")[:limit])
 
 
-def flag_count_matching(*, filters: QueueFilters) -> int:
-    return _filtered(filters, with_kind=True, with_format=True).count()
+def flag_count_matching(*, filters: QueueFilters, user: AbstractBaseUser | None = None) -> int:
+    """The flags the filters match (without those other moderators than ``user`` have open)."""
+    return _not_held(_filtered(filters, with_kind=True, with_format=True), user).count()
 
 
 def _first_id(qs: QuerySet[Flag], *order: str) -> int | None:

@@ -122,11 +122,37 @@
     arm();
   }
 
+  function wireHold() {
+    // An open flag's page renews the moderator's hold on it every minute while it is shown
+    // (webapp/review/holds.py), and tells them at once when another moderator has it.
+    const url = document.body.dataset.hold;
+    const banner = document.getElementById("hold-banner");
+    const token = document.querySelector("input[name=csrfmiddlewaretoken]");
+    if (!url || !banner || !token) { return; }
+    function renew() {
+      if (document.visibilityState !== "visible") { return; }
+      window.fetch(url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "X-CSRFToken": token.value, "Accept": "application/json" },
+      }).then(function (response) {
+        return response.ok ? response.json() : null;
+      }).then(function (hold) {
+        if (!hold) { return; }
+        banner.textContent = hold.message;
+        banner.hidden = !hold.message;
+      }).catch(function () { /* offline for a moment: the next minute tries again */ });
+    }
+    window.setInterval(renew, 60 * 1000);
+    document.addEventListener("visibilitychange", renew);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     const page = document.body.dataset.page;
     const keys = page === "queue" ? queuePage() : page === "detail" ? detailPage() : null;
     wireCorrectForm();
     wireAutoRefresh();
+    wireHold();
     if (!keys) { return; }
     document.addEventListener("keydown", function (event) {
       if (event.ctrlKey || event.metaKey || event.altKey) { return; }
