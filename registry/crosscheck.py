@@ -68,7 +68,7 @@ def current_record(records: Iterable[RecordFacts]) -> RecordFacts | None:
 
 
 @dataclass(frozen=True)
-class _Subject:
+class Subject:
     """The plate we believe the listing shows and the register records we compare with."""
 
     plate: str
@@ -117,13 +117,19 @@ def crosscheck(data: CrosscheckInput) -> list[Finding]:
     return sorted(findings, key=lambda f: (f.kind.value, f.key))
 
 
+def listing_subject(data: CrosscheckInput) -> Subject:
+    """The plate the rules take the listing to show, and the register records they compare the
+    declared car with (``registry.crosscheck_verdict`` reads it)."""
+    return _subject(data.listing, vote_plates(data.readings), data.records)
+
+
 def _chronological(records: Iterable[RecordFacts]) -> tuple[RecordFacts, ...]:
     return tuple(sorted(records, key=_recency))
 
 
 def _subject(
     listing: ListingFacts, votes: Sequence[PlateVote], records: Sequence[RecordFacts]
-) -> _Subject:
+) -> Subject:
     declared_plate = normalise_plate(listing.declared_plate)
     plate, source, confidence, fmt = declared_plate, PlateSource.DECLARED, 1.0, ""
     if votes:
@@ -143,13 +149,13 @@ def _subject(
     via_vin = record is None and bool(vin_records)
     if via_vin:
         record = current_record(vin_records)
-    return _Subject(
+    return Subject(
         plate, source, confidence, fmt, plate_records, vin_records, record, via_vin, removal
     )
 
 
 def _plate_findings(
-    listing: ListingFacts, votes: Sequence[PlateVote], subject: _Subject
+    listing: ListingFacts, votes: Sequence[PlateVote], subject: Subject
 ) -> list[Finding]:
     findings: list[Finding] = []
     plausible = [v for v in votes if v.confidence >= PLAUSIBLE]
@@ -195,7 +201,7 @@ def _plate_findings(
     return findings
 
 
-def _plate_deregistered(listing: ListingFacts, subject: _Subject, removal: RecordFacts) -> Finding:
+def _plate_deregistered(listing: ListingFacts, subject: Subject, removal: RecordFacts) -> Finding:
     """The plate's latest operation took its car off the register: no registered car wears it."""
     same_car = _is_declared_car(listing, removal)
     severity = subject.plate_cap
@@ -235,7 +241,7 @@ _VIN_REMOVAL_SEVERITY = {
 }
 
 
-def _vin_deregistered(subject: _Subject, removal: RecordFacts) -> Finding:
+def _vin_deregistered(subject: Subject, removal: RecordFacts) -> Finding:
     """The declared VIN's latest operation took its car off the register (a later registration
     of the VIN, or a removal undone, would be its latest operation instead)."""
     reason = removal_reason(removal.oper_name)
@@ -272,7 +278,7 @@ def _is_declared_car(listing: ListingFacts, record: RecordFacts) -> bool:
     return make in (Match.MATCH, Match.SOFT) and model is not Match.MISMATCH
 
 
-def _plate_not_in_register(subject: _Subject) -> Finding | None:
+def _plate_not_in_register(subject: Subject) -> Finding | None:
     registered_plates = sorted({r.plate_latin for r in subject.vin_records if r.plate_latin})
     if subject.vin_records and not registered_plates:
         return None  # the VIN is only in plate-less (2026) files: nothing to contradict
@@ -301,7 +307,7 @@ def _plate_not_in_register(subject: _Subject) -> Finding | None:
     )
 
 
-def _vehicle_checks(
+def vehicle_checks(
     listing: ListingFacts, record: RecordFacts
 ) -> list[tuple[Kind, Severity, str, str]]:
     """The declared car against the register record: (kind, base severity, declared, registered)
@@ -332,13 +338,13 @@ def _vehicle_checks(
 
 
 def _vehicle_findings(
-    listing: ListingFacts, subject: _Subject, records: Sequence[RecordFacts]
+    listing: ListingFacts, subject: Subject, records: Sequence[RecordFacts]
 ) -> list[Finding]:
     if subject.record is None:
         return []
     record = subject.record
     findings = []
-    for kind, base, declared, registered in _vehicle_checks(listing, record):
+    for kind, base, declared, registered in vehicle_checks(listing, record):
         earlier = _earlier_match(kind, listing, subject, record)
         severity = min(base, subject.cap)
         if earlier is not None:  # the plate used to be on the declared car: re-plated, old photos
@@ -374,7 +380,7 @@ def _vehicle_findings(
 
 
 def _earlier_match(
-    kind: Kind, listing: ListingFacts, subject: _Subject, current: RecordFacts
+    kind: Kind, listing: ListingFacts, subject: Subject, current: RecordFacts
 ) -> RecordFacts | None:
     for record in sorted(subject.history, key=lambda r: (r.d_reg, r.record_id), reverse=True):
         if record is current:
@@ -398,7 +404,7 @@ def _declared_model(listing: ListingFacts) -> str:
 def _other_listing_findings(
     listing: ListingFacts,
     votes: Sequence[PlateVote],
-    subject: _Subject,
+    subject: Subject,
     others: Sequence[OtherListingFacts],
 ) -> list[Finding]:
     confidence = {v.plate: v.confidence for v in votes}

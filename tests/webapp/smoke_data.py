@@ -27,6 +27,7 @@ from tests.fixtures.factories import (
     jpeg_bytes,
 )
 from tests.webapp.review.factories import RegisterRecordFactory
+from webapp.checks.models import ListingVerdict
 from webapp.gates import commands as gate_commands
 from webapp.gates import services as gate_services
 from webapp.gates.models import (
@@ -117,6 +118,11 @@ def demo_rows_create(*, moderator, partner) -> DemoRows:
     RegisterRecordFactory(plate_latin=PLATE)
     RegisterRecordFactory(plate_latin=PLATE, d_reg=dt.date(2019, 5, 2), colour="ЧОРНИЙ")
     CrosscheckRequest.objects.create(listing=listing, requested_at=timezone.now())
+    # what an earlier cross-check could vouch for (its admin pages, the API's `check`)
+    ListingVerdict.objects.create(
+        listing=listing, checked_at=timezone.now(), plate=MISREAD, plate_source="photos",
+        plate_confidence=0.7, reason="plate_unsure",
+    )  # fmt: skip
     BacklogRun.objects.create(model_version="det-x+ocr-y", total=1)
 
     gate, frame, device = _gate_rows_create()

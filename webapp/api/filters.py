@@ -12,10 +12,10 @@ from django_filters.fields import IsoDateTimeField
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import CursorPagination
 
-from recognition.models import CrosscheckRequest
 from recognition.pipeline.regions import normalise_plate
 from recognition.pipeline.regions.text import CYRILLIC_TO_LATIN
 from webapp.checks.models import Flag
+from webapp.checks.verdicts import ListingState, state_q, verified_q
 from webapp.listings.models import Listing, Photo
 
 
@@ -38,40 +38,6 @@ class StableOrderingFilter(OrderingFilter):
         if ordering and not {"id", "-id", "pk", "-pk"} & set(ordering):
             ordering.append("-id" if ordering[0].startswith("-") else "id")
         return ordering
-
-
-class ListingStatus:
-    # a photo is still waiting for or in recognition, or the cross-check has not run since the
-    # readings (or the register) last changed
-    PROCESSING = "processing"
-    FLAGGED = "flagged"  # an open flag waits for a moderator
-    CONFIRMED = "confirmed"  # a moderator confirmed a flag
-    CLEAR = "clear"  # recognised, no open or confirmed flag
-
-    choices = (
-        (PROCESSING, "processing"),
-        (FLAGGED, "flagged"),
-        (CONFIRMED, "confirmed"),
-        (CLEAR, "clear"),
-    )
-
-
-def _has_flag(status: str) -> Exists:
-    return Exists(Flag.objects.filter(listing=OuterRef("pk"), status=status))
-
-
-def _has_unread_photo() -> Exists:
-    return Exists(
-        Photo.objects.filter(
-            listing=OuterRef("pk"), status__in=[Photo.Status.PENDING, Photo.Status.PROCESSING]
-        )
-    )
-
-
-def _is_processing() -> Q:
-    # Read but not yet compared with the register is not "clear": the flags may still come.
-    due = Exists(CrosscheckRequest.objects.due().filter(listing=OuterRef("pk")))
-    return Q(_has_unread_photo()) | Q(due)
 
 
 # A plate as a seller may have typed it (the listing keeps it so): any case, Cyrillic
@@ -112,11 +78,17 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 class ListingFilter(django_filters.FilterSet):
     marketplace_id = django_filters.CharFilter(help_text="exact marketplace id")
     status = django_filters.ChoiceFilter(
-        choices=ListingStatus.choices,
+        choices=ListingState.choices,
         method="filter_status",
         help_text="the listing's state: processing (a photo waits for recognition, or the "
         "register check has not run since), flagged (an open flag), confirmed (a confirmed "
         "flag), clear (none of these)",
+    )
+    verified = django_filters.ChoiceFilter(
+        choices=(("true", "true"), ("false", "false")),
+        method="filter_verified",
+        help_text="true: clear, and the register vouches for the car (a plate read surely on "
+        "its photos whose current record is the declared car); false: every other listing",
     )
     flag_kind = django_filters.ChoiceFilter(
         choices=Flag.Kind.choices, method="filter_flag_kind", help_text="has a flag of this kind"
@@ -131,18 +103,13 @@ class ListingFilter(django_filters.FilterSet):
 
     class Meta:
         model = Listing
-        fields = ["marketplace_id", "status", "flag_kind", "plate", "updated_since"]
+        fields = ["marketplace_id", "status", "verified", "flag_kind", "plate", "updated_since"]
 
     def filter_status(self, queryset: QuerySet[Listing], name: str, value: str):
-        if value == ListingStatus.PROCESSING:
-            return queryset.filter(_is_processing())
-        if value == ListingStatus.FLAGGED:
-            return queryset.filter(_has_flag(Flag.Status.OPEN))
-        if value == ListingStatus.CONFIRMED:
-            return queryset.filter(_has_flag(Flag.Status.CONFIRMED))
-        return queryset.exclude(_is_processing()).exclude(
-            _has_flag(Flag.Status.OPEN) | _has_flag(Flag.Status.CONFIRMED)
-        )
+        return queryset.filter(state_q(value))
+
+    def filter_verified(self, queryset: QuerySet[Listing], name: str, value: str):
+        return queryset.filter(verified_q()) if value == "true" else queryset.exclude(verified_q())
 
     def filter_flag_kind(self, queryset: QuerySet[Listing], name: str, value: str):
         return queryset.filter(Exists(Flag.objects.filter(listing=OuterRef("pk"), kind=value)))

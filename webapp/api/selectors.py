@@ -16,7 +16,7 @@ def listing_list_visible(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[
     listings = Listing.objects.all()
     if not user.is_staff:
         listings = listings.filter(owner=user)
-    return listings.select_related("owner").prefetch_related(
+    return listings.select_related("owner", "verdict", "crosscheck_request").prefetch_related(
         Prefetch(
             "photos",
             queryset=Photo.objects.order_by("id").prefetch_related(

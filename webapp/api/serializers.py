@@ -11,6 +11,7 @@ from rest_framework import serializers
 
 from recognition.models import Reading
 from webapp.checks.models import Flag
+from webapp.checks.verdicts import ListingState, listing_check
 from webapp.listings.models import Listing, Photo
 
 ANOTHER_LISTING = "another listing"
@@ -184,20 +185,55 @@ class ListingListSerializer(serializers.ListSerializer):
         return super().to_representation(listings)
 
 
+class ListingCheckSerializer(serializers.Serializer):
+    """`webapp.checks.verdicts.ListingCheck`: where the listing's check stands, and whether the
+    register vouches for the car."""
+
+    state = serializers.ChoiceField(
+        choices=ListingState.choices, help_text="as the listings' `status` filter"
+    )
+    verified = serializers.BooleanField(
+        help_text="clear, and a plate read surely on the photos has the declared car as its "
+        "current register record"
+    )
+    reason = serializers.CharField(
+        help_text="why not verified: the state when not clear, else not_checked, no_plate, "
+        "plate_not_on_photos, plate_unsure, not_in_register, plate_deregistered, car_differs "
+        "or car_not_compared; empty when verified"
+    )
+    plate = serializers.CharField(help_text="the plate the check went by")
+    plate_source = serializers.CharField(help_text="photos, declared or vin")
+    plate_confidence = serializers.FloatField()
+    register = serializers.DictField(
+        allow_null=True, help_text="the register record compared with the declared car"
+    )
+    fields = serializers.DictField(
+        child=serializers.CharField(),
+        allow_null=True,
+        help_text="make, model, colour, year: match, soft, mismatch or unknown",
+    )
+    checked_at = serializers.DateTimeField(allow_null=True)
+
+
 class ListingSerializer(serializers.ModelSerializer):
     photos = PhotoSerializer(many=True, read_only=True)
     flags = FlagSerializer(many=True, read_only=True)
     owner = serializers.CharField(source="owner.username", read_only=True, default=None)
+    check = serializers.SerializerMethodField()
 
     class Meta:
         model = Listing
         fields = [
             "id", "marketplace_id", "owner", "declared_make", "declared_model",
             "declared_colour", "declared_year", "declared_plate", "declared_vin", "created_at",
-            "updated_at", "photos", "flags",
+            "updated_at", "check", "photos", "flags",
         ]  # fmt: skip
         read_only_fields = fields
         list_serializer_class = ListingListSerializer
+
+    @extend_schema_field(ListingCheckSerializer)
+    def get_check(self, listing: Listing) -> dict[str, Any]:
+        return ListingCheckSerializer(listing_check(listing)).data
 
     def to_representation(self, instance: Listing) -> dict[str, Any]:
         _with_evidence_owners(self, [instance])

@@ -81,3 +81,24 @@ class Flag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.listing_id}"
+
+
+class ListingVerdict(models.Model):
+    """What the listing's latest cross-check could vouch for (``registry.crosscheck_verdict``):
+    the plate it went by and the register record it compared the declared car with, and whether
+    that proves the car (``reason`` empty) or why not. Rewritten by every cross-check; the state
+    partners see combines it with the listing's photos and flags (``webapp.checks.verdicts``)."""
+
+    listing = models.OneToOneField(
+        Listing, primary_key=True, on_delete=models.CASCADE, related_name="verdict"
+    )
+    checked_at = models.DateTimeField()
+    plate = models.CharField(max_length=16, blank=True)
+    plate_source = models.CharField(max_length=16, blank=True)
+    plate_confidence = models.FloatField(default=0.0)
+    record = models.JSONField(null=True, blank=True)
+    fields = models.JSONField(default=dict, blank=True)
+    reason = models.CharField(max_length=32, blank=True, help_text="Empty: verified.")
+
+    def __str__(self) -> str:
+        return f"verdict on {self.listing_id}: {self.reason or 'verified'}"

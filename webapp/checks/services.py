@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
+from django.utils import timezone
 from tqdm import tqdm
 
 from recognition.dispatch import crosscheck_send
@@ -21,10 +22,12 @@ from recognition.pipeline.regions.text import CYRILLIC_TO_LATIN
 from recognition.services import crosscheck_requests_create
 from registry import crosscheck as rules
 from registry.crosscheck_findings import Finding
+from registry.crosscheck_verdict import Verdict
+from registry.crosscheck_verdict import verdict as crosscheck_verdict
 from registry.models import ImportRun, RegisterRecord
 from registry.normalise import normalise_vin, vin_key
 from webapp.checks.facts import crosscheck_input_for_listing
-from webapp.checks.models import Flag
+from webapp.checks.models import Flag, ListingVerdict
 from webapp.checks.selectors import listings_deregistered
 from webapp.listings.models import Listing, Photo
 
@@ -265,7 +268,9 @@ def listing_crosscheck(*, listing_id: int) -> list[Flag]:
         if listing is None:
             logger.info("listing %s is gone: nothing to cross-check", listing_id)
             return []
-        findings = rules.crosscheck(crosscheck_input_for_listing(listing=listing))
+        facts = crosscheck_input_for_listing(listing=listing)
+        findings = rules.crosscheck(facts)
+        _verdict_store(listing_id, crosscheck_verdict(facts))
         # Locked, so a moderator's concurrent decision is either seen here or waits for this
         # transaction and then fails its version check instead of being overwritten.
         flags = Flag.objects.select_for_update().filter(listing_id=listing_id)
@@ -280,6 +285,21 @@ def listing_crosscheck(*, listing_id: int) -> list[Flag]:
         if stale:
             Flag.objects.filter(pk__in=stale).delete()
     return live
+
+
+def _verdict_store(listing_id: int, verdict: Verdict) -> None:
+    ListingVerdict.objects.update_or_create(
+        listing_id=listing_id,
+        defaults={
+            "checked_at": timezone.now(),
+            "plate": verdict.plate[:16],
+            "plate_source": verdict.plate_source,
+            "plate_confidence": verdict.plate_confidence,
+            "record": verdict.record,
+            "fields": verdict.fields,
+            "reason": verdict.reason.value if verdict.reason else "",
+        },
+    )
 
 
 def _flag_upsert(listing_id: int, finding: Finding, existing: dict[tuple[str, str], Flag]) -> Flag:

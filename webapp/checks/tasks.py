@@ -14,6 +14,7 @@ from recognition.services import (
     crosscheck_request_token,
 )
 from webapp.checks import services
+from webapp.checks.verdicts import listing_check_just_made
 from webapp.partners.webhooks import webhook_event_emit
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,11 @@ def crosscheck_listing(listing_id: int) -> None:
         # stops after CROSSCHECK_MAX_FAILURES, and the admin shows the error.
         crosscheck_request_failed(listing_id=listing_id, error=f"{type(exc).__name__}: {exc}")
         raise
-    webhook_event_emit(event="listing.checked", listing_id=listing_id, data={"flags": len(flags)})
+    data: dict[str, object] = {"flags": len(flags)}
+    check = listing_check_just_made(listing_id)
+    if check is not None:
+        data |= {"state": check.state, "verified": check.verified, "reason": check.reason}
+    webhook_event_emit(event="listing.checked", listing_id=listing_id, data=data)
     if token is not None:
         crosscheck_request_done(listing_id=listing_id, token=token)
     logger.info("cross-checked listing %s: %d flags", listing_id, len(flags))
