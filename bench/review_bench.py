@@ -3,6 +3,8 @@
     DATABASE_URL=postgres://platecheck:platecheck@127.0.0.1:5432/platecheck \
         .venv/bin/python bench/review_bench.py [--flags 100000] [--runs 40] [--keepdb]
 
+Other moderators (``--holders``) each hold a flag open, as a team at work does.
+
 Works in a throw-away test database (``test_<name>``, created with migrations and dropped at the
 end unless --keepdb), fills it with bulk_create, then times requests through Django's test
 Client: everything the server does (middleware, session, queries, templates), no network.
@@ -37,7 +39,8 @@ from django.utils import timezone  # noqa: E402
 from recognition.models import Reading  # noqa: E402
 from webapp.checks.models import Flag  # noqa: E402
 from webapp.listings.models import Listing, Photo  # noqa: E402
-from webapp.review.models import MODERATORS_GROUP  # noqa: E402
+from webapp.review import holds  # noqa: E402
+from webapp.review.models import MODERATORS_GROUP, FlagHold  # noqa: E402
 
 QUEUE_TARGET_MS = 150
 DETAIL_TARGET_MS = 250
@@ -203,6 +206,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--keepdb", action="store_true", help="reuse / keep the bench database")
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument(
+        "--holders", type=int, default=20, help="other moderators, each with a flag open"
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
@@ -218,6 +224,16 @@ def main() -> int:
         user.groups.add(Group.objects.get_or_create(name=MODERATORS_GROUP)[0])
         client = Client()
         client.force_login(user)
+        # A team at work: other moderators each have a flag open, which the queue's rows name
+        # and Next passes by (webapp/review/holds.py); the bench's own pages hold theirs.
+        open_flags = Flag.objects.filter(status=Flag.Status.OPEN).order_by("?")[: args.holders]
+        for i, flag in enumerate(list(open_flags)):
+            other, _ = User.objects.get_or_create(username=f"bench-colleague-{i}")
+            other.groups.add(Group.objects.get(name=MODERATORS_GROUP))
+            holds.flag_hold(flag=flag, user=other)
+        # their pages stay open (renewed every minute) for as long as the bench runs
+        FlagHold.objects.update(until=timezone.now() + dt.timedelta(hours=2))
+        say(f"{args.holders} other moderators with a flag open")
 
         some_plate = plates[rng.randrange(len(plates))]
         misread = (

@@ -15,6 +15,7 @@ web processes on hosts with drifting clocks agree on when a hold is over.
     holds_release(user=...)                 # let go of the moderator's hold
     held_by_others(user)                    # a condition for Flag querysets
     holds_of(flag_ids, user=...)            # other moderators' live holds, for a page of rows
+    seconds_held(flag_id=..., user=...)     # how long the deciding moderator had it open
 """
 
 from __future__ import annotations
@@ -26,7 +27,17 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Case, DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Q, When
+from django.db.models import (
+    Case,
+    DateTimeField,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    When,
+)
 from django.db.models.functions import Now
 
 from webapp.checks.models import Flag
@@ -113,6 +124,18 @@ def flag_holds_release(flag_ids: Iterable[int]) -> None:
     FlagHold.objects.filter(flag_id__in=list(flag_ids)).delete()
 
 
+def seconds_held(*, flag_id: int, user: AbstractBaseUser) -> int | None:
+    """How long ``user`` has held the flag (since opening it), on the database's clock; None
+    when they hold it not (a bulk decision, an API call, a hold that went to another)."""
+    held_for = (
+        FlagHold.objects.filter(flag_id=flag_id, user=user)
+        .annotate(held_for=ExpressionWrapper(Now() - F("since"), output_field=DurationField()))
+        .values_list("held_for", flat=True)
+        .first()
+    )
+    return None if held_for is None else max(0, round(held_for.total_seconds()))
+
+
 def held_by_others(user: AbstractBaseUser) -> Exists:
     """True for a flag (``Flag`` queryset row) another moderator holds now."""
     return Exists(
@@ -141,4 +164,5 @@ __all__ = [
     "hold_seconds",
     "holds_of",
     "holds_release",
+    "seconds_held",
 ]

@@ -42,6 +42,11 @@ class AuditEntry(models.Model):
     )
     bulk = models.BooleanField(default=False, help_text="Part of a bulk decision.")
     reason = models.TextField(blank=True)
+    seconds_open = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="How long the deciding moderator had the flag open (their hold), if they did.",
+    )
     before = models.JSONField(default=dict)
     after = models.JSONField(default=dict)
 

@@ -25,7 +25,7 @@ from webapp.checks.models import Flag
 from webapp.checks.services import listing_crosscheck
 from webapp.listings.models import Listing, Photo
 from webapp.partners.webhooks import webhook_event_emit
-from webapp.review.holds import Hold, flag_holds_release, holds_of
+from webapp.review.holds import Hold, flag_holds_release, holds_of, seconds_held
 from webapp.review.models import AuditEntry
 from webapp.review.selectors import queue_counts_invalidate
 
@@ -103,6 +103,7 @@ def _decide(
     changes = {"status": status, "reviewer": user, "reviewed_at": now, "note": reason}
     with transaction.atomic():
         before = _claim(flag_id=flag_id, version=version, changes=changes)
+        seconds_open = None if bulk else seconds_held(flag_id=flag_id, user=user)
         after = {**flag_snapshot(before), "status": status, "note": reason, "version": version + 1,
                  "reviewer_id": user.pk, "reviewed_at": now.isoformat()}  # fmt: skip
         AuditEntry.objects.create(
@@ -115,6 +116,7 @@ def _decide(
             listing_id=before.listing_id,
             bulk=bulk,
             reason=reason,
+            seconds_open=seconds_open,
             before=flag_snapshot(before),
             after=after,
         )

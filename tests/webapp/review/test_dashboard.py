@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from tests.fixtures.factories import FlagFactory, ListingFactory
 from webapp.checks.models import Flag
+from webapp.review import holds, services
+from webapp.review.models import AuditEntry, FlagHold
 from webapp.review.selectors import dashboard_stats
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +69,41 @@ def test_the_dashboard_page_draws_charts(mod_client, moderator):
     assert response.status_code == 200
     assert response.content.count(b"<svg") == 4
     assert b"False-alarm rate per model version" in response.content
+
+
+def test_each_moderators_decisions_and_time_on_a_flag(moderator, second_moderator):
+    flags = [FlagFactory(listing=ListingFactory(owner=None), key=f"K{i}") for i in range(5)]
+    # the moderator opens two flags and decides each on its page, 90 and 30 s after opening
+    for flag, seconds in ((flags[0], 90), (flags[1], 30)):
+        holds.flag_hold(flag=flag, user=moderator)
+        FlagHold.objects.filter(flag=flag).update(
+            since=timezone.now() - dt.timedelta(seconds=seconds)
+        )
+        services.flag_dismiss(flag_id=flag.pk, version=flag.version, user=moderator, reason="x")
+    # the other decides two in bulk and one he never opened (a script's POST): no time on them
+    services.flags_bulk_decide(
+        flags=[(f.pk, f.version) for f in flags[2:4]], user=second_moderator, status="confirmed"
+    )
+    services.flag_confirm(flag_id=flags[4].pk, version=flags[4].version, user=second_moderator)
+
+    rows = {r.name: r for r in dashboard_stats(days=7).by_moderator}
+
+    mine, theirs = rows[moderator.username], rows[second_moderator.username]
+    assert (mine.decided, mine.dismissed, mine.bulk) == (2, 2, 0)
+    assert mine.median_seconds == pytest.approx(60, abs=3)
+    assert (theirs.decided, theirs.dismissed, theirs.bulk) == (3, 0, 2)
+    assert theirs.median_seconds is None
+    entries = AuditEntry.objects.filter(user=moderator).order_by("created_at")
+    assert [e.seconds_open for e in entries] == [pytest.approx(90, abs=3), pytest.approx(30, abs=3)]
+
+
+def test_the_dashboard_lists_the_moderators(mod_client, moderator):
+    flag = FlagFactory(listing=ListingFactory(owner=None), key="K")
+    mod_client.get(reverse("review:flag", args=[flag.pk]))  # opened: held
+    services.flag_confirm(flag_id=flag.pk, version=flag.version, user=moderator)
+
+    page = mod_client.get(reverse("review:dashboard")).content.decode()
+
+    row = page.split(f'data-moderator="{moderator.username}"')[1].split("</tr>")[0]
+    assert [cell.split("<")[0] for cell in row.split("<td>")[2:6]] == ["1", "0", "0%", "0"]
+    assert row.endswith(" s</td>")

@@ -1,4 +1,5 @@
-"""Reads for the dashboard: daily flag counts, time to decision and false-alarm rates."""
+"""Reads for the dashboard: daily flag counts, time to decision, false-alarm rates and each
+moderator's decisions."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from django.utils import timezone
 from webapp.checks.models import Flag
 from webapp.filters import day_start
 from webapp.listings.models import Photo
+from webapp.review.models import AuditEntry
 
 
 class _Epoch(Func):
@@ -55,6 +57,22 @@ class RateRow:
 
 
 @dataclass(frozen=True)
+class ModeratorRow:
+    """One moderator's decisions in the window: how many, how many dismissed or made in bulk,
+    and the median time they had a flag open before deciding it on its page."""
+
+    name: str
+    decided: int
+    dismissed: int
+    bulk: int
+    median_seconds: float | None
+
+    @property
+    def rate(self) -> float:
+        return self.dismissed / self.decided if self.decided else 0.0
+
+
+@dataclass(frozen=True)
 class DashboardStats:
     days: list[dt.date]
     opened: list[int]
@@ -64,6 +82,7 @@ class DashboardStats:
     open_now: int
     by_kind: list[RateRow]
     by_model: list[RateRow]
+    by_moderator: list[ModeratorRow]
 
 
 def _model_version() -> Coalesce:
@@ -104,6 +123,35 @@ def _median_wait_by_day(decided: QuerySet[Flag]) -> dict[dt.date, float]:
         day = timezone.localdate(reviewed)
         waits.setdefault(day, []).append((reviewed - created).total_seconds())
     return {day: statistics.median(values) for day, values in waits.items()}
+
+
+def _moderators(since: dt.datetime) -> list[ModeratorRow]:
+    """Decisions per moderator since ``since`` (the audit log's: a decision later overturned
+    still counts for whoever made it), most first."""
+    decisions = AuditEntry.objects.filter(
+        created_at__gte=since, action__in=(AuditEntry.Action.CONFIRM, AuditEntry.Action.DISMISS)
+    )
+    rows = (
+        decisions.values_list("user__username")
+        .annotate(
+            n=Count("id"),
+            d=Count("id", filter=Q(action=AuditEntry.Action.DISMISS)),
+            b=Count("id", filter=Q(bulk=True)),
+        )
+        .order_by()
+    )
+    timed = decisions.filter(seconds_open__isnull=False)
+    if connection.vendor == "postgresql":
+        medians = dict(
+            timed.values_list("user__username").annotate(m=_Median("seconds_open")).order_by()
+        )
+    else:  # SQLite (the demo) has no percentile: the window's times are read and taken here
+        times: dict[str | None, list[int]] = {}
+        for name, seconds in timed.values_list("user__username", "seconds_open").iterator():
+            times.setdefault(name, []).append(seconds)
+        medians = {name: statistics.median(values) for name, values in times.items()}
+    out = [ModeratorRow(name or "—", n, d, b, medians.get(name)) for name, n, d, b in rows]
+    return sorted(out, key=lambda r: (-r.decided, r.name))
 
 
 def _rates(rows: Sequence[tuple[str, int, int]], labels: dict[str, str]) -> list[RateRow]:
@@ -158,4 +206,5 @@ def dashboard_stats(*, days: int = 30, today: dt.date | None = None) -> Dashboar
         open_now=Flag.objects.filter(status=Flag.Status.OPEN).count(),
         by_kind=_rates(kind_rows, {k: str(v) for k, v in Flag.Kind.choices}),
         by_model=_rates(model_rows, {}),
+        by_moderator=_moderators(since),
     )
