@@ -121,7 +121,8 @@ def listing_check(listing: Listing, *, just_checked: bool = False) -> ListingChe
     state = listing_state(listing, just_checked=just_checked)
     verdict: ListingVerdict | None = _related(listing, "verdict")
     if verdict is None:  # never cross-checked: nothing to go by yet
-        return ListingCheck(state=state, verified=False, reason="not_checked")
+        reason = "not_checked" if state == ListingState.CLEAR else state
+        return ListingCheck(state=state, verified=False, reason=reason)
     verified = state == ListingState.CLEAR and not verdict.reason
     reason = "" if verified else (verdict.reason if state == ListingState.CLEAR else state)
     return ListingCheck(
