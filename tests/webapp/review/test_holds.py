@@ -217,6 +217,15 @@ def test_the_hold_endpoint_is_for_moderators(client, django_user_model):
     assert not FlagHold.objects.exists()
 
 
+def test_a_flag_that_is_gone_is_a_404_and_holds_nothing(moderator):
+    (flag,) = _flags(1)
+    url = reverse("review:hold", args=[flag.pk])
+    flag.delete()  # a re-run of the cross-check deletes an open flag whose finding went away
+
+    assert _client(moderator).post(url).status_code == 404
+    assert not FlagHold.objects.exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_moderators_opening_one_flag_at_once_one_holds_it(moderator, second_moderator):
     if connection.vendor != "postgresql":
