@@ -36,6 +36,7 @@ from django.db.models import (
     F,
     OuterRef,
     Q,
+    QuerySet,
     When,
 )
 from django.db.models.functions import Now
@@ -66,16 +67,16 @@ def _until() -> ExpressionWrapper:
     )
 
 
-def _live_hold(flag_id: int, user: AbstractBaseUser) -> Hold | None:
-    row = (
-        FlagHold.objects.filter(flag_id=flag_id, until__gt=Now())
-        .values_list("user_id", "user__username", "since", "until")
-        .first()
+def _live_holds(holds: QuerySet[FlagHold], user: AbstractBaseUser) -> list[Hold]:
+    """The live ones of ``holds``, as pages show them (``mine``: held by ``user``)."""
+    rows = holds.filter(until__gt=Now()).values_list(
+        "flag_id", "user_id", "user__username", "since", "until"
     )
-    if row is None:
-        return None
-    user_id, username, since, until = row
-    return Hold(flag_id, user_id, username, since, until, mine=user_id == user.pk)
+    return [Hold(*row, mine=row[1] == user.pk) for row in rows]
+
+
+def _live_hold(flag_id: int, user: AbstractBaseUser) -> Hold | None:
+    return next(iter(_live_holds(FlagHold.objects.filter(flag_id=flag_id), user)), None)
 
 
 def flag_hold(*, flag: Flag, user: AbstractBaseUser) -> Hold | None:
@@ -110,13 +111,9 @@ def flag_hold(*, flag: Flag, user: AbstractBaseUser) -> Hold | None:
     return _live_hold(flag_id, user)
 
 
-def holds_release(*, user: AbstractBaseUser, flag_ids: Iterable[int] | None = None) -> int:
-    """Let go of ``user``'s hold (on ``flag_ids`` only, when given); the number let go."""
-    holds = FlagHold.objects.filter(user=user)
-    if flag_ids is not None:
-        holds = holds.filter(flag_id__in=list(flag_ids))
-    deleted, _ = holds.delete()
-    return deleted
+def holds_release(*, user: AbstractBaseUser) -> None:
+    """Let go of ``user``'s hold."""
+    FlagHold.objects.filter(user=user).delete()
 
 
 def flag_holds_release(flag_ids: Iterable[int]) -> None:
@@ -145,15 +142,8 @@ def held_by_others(user: AbstractBaseUser) -> Exists:
 
 def holds_of(flag_ids: Iterable[int], *, user: AbstractBaseUser) -> dict[int, Hold]:
     """Other moderators' live holds on these flags, by flag id (one query)."""
-    rows = (
-        FlagHold.objects.filter(flag_id__in=list(flag_ids), until__gt=Now())
-        .exclude(user_id=user.pk)
-        .values_list("flag_id", "user_id", "user__username", "since", "until")
-    )
-    return {
-        flag_id: Hold(flag_id, user_id, username, since, until, mine=False)
-        for flag_id, user_id, username, since, until in rows
-    }
+    others = FlagHold.objects.filter(flag_id__in=list(flag_ids)).exclude(user_id=user.pk)
+    return {hold.flag_id: hold for hold in _live_holds(others, user)}
 
 
 __all__ = [
