@@ -346,6 +346,9 @@ API_THROTTLE_RATES = {
     "token": envstr("API_RATE_TOKEN", "120/min"),
     "recognize": envstr("API_RATE_RECOGNIZE", "30/min"),
 }
+# Photos a partner may have read a calendar month (stored, recognised and redacted together;
+# TIME_ZONE's months), unless the admin gives the partner a quota of their own; 0: no limit.
+API_MONTHLY_PHOTOS = envint("API_MONTHLY_PHOTOS", 0)
 # Tokens: lifetime of one made by the token endpoint or the command without --days.
 PARTNER_TOKEN_DAYS = envint("PARTNER_TOKEN_DAYS", 90)
 # Photos: a listing holds at most this many; one API request carries at most this many bytes.

@@ -42,8 +42,14 @@ from webapp.gates.models import (
 )
 from webapp.gates.visits import visit_record
 from webapp.listings.models import Photo
-from webapp.partners.models import WebhookDelivery, WebhookEndpoint
+from webapp.partners.models import (
+    PartnerQuota,
+    UsageKind,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from webapp.partners.tokens import IssuedToken, token_create
+from webapp.partners.usage import usage_charge
 from webapp.review import services as review_services
 from webapp.review.models import MODERATORS_GROUP
 
@@ -129,6 +135,9 @@ def demo_rows_create(*, moderator, partner) -> DemoRows:
     spare_entry = gate_services.access_entry_add(gate=gate, plate="BC0001AA", note="spare")
     endpoint, delivery = _webhook_rows_create(partner=partner, listing_id=listing.pk)
     spare_token = token_create(user=partner, name="spare")
+    # a month's quota and photos read against it (the usage endpoint, the admin's pages)
+    PartnerQuota.objects.create(user=partner, photos_per_month=1000, note="smoke plan")
+    usage_charge(user=partner, kind=UsageKind.RECOGNIZE, count=2)
     _login_attempts_make(moderator=moderator)
     return DemoRows(
         listing_id=listing.pk,

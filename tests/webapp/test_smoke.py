@@ -361,6 +361,11 @@ def _calls_by_name(rows: DemoRows, moderator, reset_user) -> dict[str, list[Call
         "api:plate-search": [
             Call(m, reverse("api:plate-search") + f"?q={PLATE}", contains=MISREAD)
         ],
+        # The partner's month against its quota (smoke data: 2 of 1,000 read).
+        "api:usage": [
+            Call(p, reverse("api:usage"), contains='"limit":1000'),
+            Call(p, reverse("api:usage") + "?month=2026-01"),
+        ],
         "review:queue": [
             Call(m, reverse("review:queue")),
             Call(m, reverse("review:queue") + "?status=&sort=-plate&plate=aa1234bb"),

@@ -33,7 +33,9 @@ from webapp.api.permissions import CanUpload, HasScope
 from webapp.api.photos import style_field
 from webapp.api.schema import DATABASE_UNAVAILABLE, ErrorResponseSerializer
 from webapp.api.throttles import RecognizeRateThrottle, TokenRateThrottle
+from webapp.api.usage import QUOTA_EXCEEDED, charged, quota_headers
 from webapp.listings.validation import PhotoRejected, ValidatedPhoto, photo_validate
+from webapp.partners.models import UsageKind
 
 # Region codes a caller may name: a format's code or its country part (`ua` = every UA format).
 REGION_CODES = sorted(set(ALL_FORMATS) | {c.split("_")[0] for c in ALL_FORMATS})
@@ -130,13 +132,18 @@ class Recognize(EngineNow):
 
     @extend_schema(
         request=RecognizeRequestSerializer,
-        responses={200: RecognizeResponseSerializer, 503: ENGINE_UNAVAILABLE},
+        responses={
+            200: RecognizeResponseSerializer,
+            429: QUOTA_EXCEEDED,
+            503: ENGINE_UNAVAILABLE,
+        },
     )
     def post(self, request: Request) -> Response:
         started = time.perf_counter()
         form = RecognizeRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        photo, _pixels, result, version = read_now(form.validated_data["upload"])
+        with charged(request, kind=UsageKind.RECOGNIZE, count=1) as charge:
+            photo, _pixels, result, version = read_now(form.validated_data["upload"])
         regions = form.validated_data["regions"]
         body = {
             "processing_time": round((time.perf_counter() - started) * 1000, 1),
@@ -145,7 +152,7 @@ class Recognize(EngineNow):
             "height": photo.height,
             "version": version,
         }
-        return Response(body)
+        return quota_headers(Response(body), charge.quota if charge else None)
 
 
 def read_now(upload: UploadedFile) -> tuple[ValidatedPhoto, np.ndarray, PhotoResult, str]:
@@ -186,13 +193,15 @@ class Redact(EngineNow):
             (200, "image/*"): OpenApiResponse(
                 OpenApiTypes.BINARY, description="the photo with its plates hidden"
             ),
+            429: QUOTA_EXCEEDED,
             503: ENGINE_UNAVAILABLE,
         },
     )
     def post(self, request: Request) -> HttpResponse:
         form = RedactRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        photo, pixels, result, version = read_now(form.validated_data["upload"])
+        with charged(request, kind=UsageKind.REDACT, count=1) as charge:
+            photo, pixels, result, version = read_now(form.validated_data["upload"])
         quads = [area.corners for area in result.areas]
         copy = hidden_copy(pixels, quads, style=form.validated_data["style"], fmt=photo.format)
         response = HttpResponse(copy.data, content_type=copy.content_type)
@@ -200,4 +209,4 @@ class Redact(EngineNow):
         response["Plate-Areas"] = str(len(quads))
         response["Engine-Version"] = version
         response["Cache-Control"] = "no-store"
-        return response
+        return quota_headers(response, charge.quota if charge else None)

@@ -4,7 +4,7 @@ from csp.decorators import csp_update
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from webapp.api import photos, schema, snapshot, tokens, views, webhooks
+from webapp.api import photos, schema, snapshot, tokens, usage, views, webhooks
 from webapp.review.api import PlateSearchView  # plate search (issue 20)
 
 # Registers the token scheme with drf-spectacular.
@@ -57,4 +57,5 @@ urlpatterns = [
     ),
     # --- plate search for moderators (issue 20) ---
     path("plates/search/", PlateSearchView.as_view(), name="plate-search"),
+    path("usage/", usage.Usage.as_view(), name="usage"),
 ]

@@ -23,9 +23,11 @@ from webapp.api.serializers import (
     PhotoAddedSerializer,
     PhotosUploadSerializer,
 )
+from webapp.api.usage import QUOTA_EXCEEDED, charged, quota_headers
 from webapp.listings import services
 from webapp.listings.models import Listing, Photo
 from webapp.listings.validation import PhotoRejected
+from webapp.partners.models import UsageKind
 
 MAX_PHOTOS_PER_REQUEST = 30
 STORAGE_UNAVAILABLE = OpenApiResponse(
@@ -81,7 +83,7 @@ class ListingListCreate(generics.ListAPIView):
 
     @extend_schema(
         request=ListingCreateSerializer,
-        responses={201: ListingSerializer, 503: STORAGE_UNAVAILABLE},
+        responses={201: ListingSerializer, 429: QUOTA_EXCEEDED, 503: STORAGE_UNAVAILABLE},
         description="Create a listing with its photos in one multipart request; one bad photo "
         "rejects the whole request and nothing is stored.",
     )
@@ -97,18 +99,23 @@ class ListingListCreate(generics.ListAPIView):
             plate=data["declared_plate"],
             vin=data["declared_vin"],
         )
-        try:
-            listing, _ = services.listing_create(
-                marketplace_id=data["marketplace_id"],
-                owner=request.user,
-                declared=declared,
-                photos=uploaded_photos(request, required=False),
-            )
-        except PhotoRejected as exc:
-            raise photo_rejected(exc) from exc
+        files = uploaded_photos(request, required=False)
+        with charged(request, kind=UsageKind.PHOTO, count=len(files)) as charge:
+            try:
+                listing, added = services.listing_create(
+                    marketplace_id=data["marketplace_id"],
+                    owner=request.user,
+                    declared=declared,
+                    photos=files,
+                )
+            except PhotoRejected as exc:
+                raise photo_rejected(exc) from exc
+            if charge is not None:  # the same bytes twice in one request are one photo
+                charge.keep(sum(item.created for item in added))
         listing = selectors.listing_get_visible(user=request.user, listing_id=listing.pk)
         body = ListingSerializer(listing, context={"request": request}).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        response = Response(body, status=status.HTTP_201_CREATED)
+        return quota_headers(response, charge.quota if charge else None)
 
 
 class ListingDetail(generics.RetrieveAPIView):
@@ -131,25 +138,29 @@ class ListingPhotos(APIView):
         responses={
             200: OpenApiResponse(PhotoAddedSerializer(many=True), description="all duplicates"),
             201: PhotoAddedSerializer(many=True),
+            429: QUOTA_EXCEEDED,
             503: STORAGE_UNAVAILABLE,
         },
         description="Add photos to a listing; the same bytes twice are stored once.",
     )
     def post(self, request: Request, pk: int) -> Response:
         listing = self._listing(request, pk)
-        try:
-            added = services.photos_add(
-                listing=listing, uploads=uploaded_photos(request, listing=listing, required=True)
-            )
-        except PhotoRejected as exc:
-            raise photo_rejected(exc) from exc
+        files = uploaded_photos(request, listing=listing, required=True)
+        with charged(request, kind=UsageKind.PHOTO, count=len(files)) as charge:
+            try:
+                added = services.photos_add(listing=listing, uploads=files)
+            except PhotoRejected as exc:
+                raise photo_rejected(exc) from exc
+            if charge is not None:  # a photo the listing holds already is not read again
+                charge.keep(sum(item.created for item in added))
         for item in added:
             item.photo.duplicate = not item.created  # type: ignore[attr-defined]
         body = PhotoAddedSerializer(
             [i.photo for i in added], many=True, context={"request": request}
         ).data
         created = any(item.created for item in added)
-        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        response = Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        return quota_headers(response, charge.quota if charge else None)
 
     def _listing(self, request: Request, pk: int) -> Listing:
         listing = selectors.listing_get_visible(user=request.user, listing_id=pk)

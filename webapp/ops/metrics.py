@@ -268,6 +268,26 @@ def _webhooks() -> Iterator[Metric]:
     yield from (deliveries, waiting, disabled)
 
 
+def _usage() -> Iterator[Metric]:
+    """Each partner's photos read this month and their quota (partners are few)."""
+    from webapp.partners.usage import usage_month_by_partner
+
+    used = GaugeMetricFamily(
+        "platecheck_partner_photos_month",
+        "Photos read for each partner this month (stored, recognised and redacted together)",
+        labels=["partner"],
+    )
+    quota = GaugeMetricFamily(
+        "platecheck_partner_quota",
+        "Each partner's monthly quota of photos (0: no limit), for those who used any",
+        labels=["partner"],
+    )
+    for partner, (count, limit) in sorted(usage_month_by_partner().items()):
+        used.add_metric([partner], count)
+        quota.add_metric([partner], limit)
+    yield from (used, quota)
+
+
 def _crosschecks() -> Iterator[Metric]:
     from recognition.models import CrosscheckRequest
 
@@ -425,6 +445,7 @@ class PlatecheckCollector(Collector):
             ("gates", _gates),
             ("webhooks", _webhooks),
             ("crosschecks", _crosschecks),
+            ("usage", _usage),
             ("media", _media_orphans),
             ("retention", _retention),
             ("backups", _backups),

@@ -12,8 +12,16 @@ from django.contrib.admin.exceptions import NotRegistered
 from django.http import HttpRequest
 from rest_framework.authtoken.models import TokenProxy
 
-from webapp.partners.models import ALL_SCOPES, PartnerToken, WebhookDelivery, WebhookEndpoint
+from webapp.partners.models import (
+    ALL_SCOPES,
+    PartnerQuota,
+    PartnerToken,
+    UsageDay,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from webapp.partners.tokens import token_create, token_revoke
+from webapp.partners.usage import usage_quota
 from webapp.partners.webhooks import webhook_endpoint_enable, webhook_endpoint_secret_rotate
 
 
@@ -99,6 +107,36 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     list_display = ["message_id", "endpoint", "event", "status", "attempts", "created_at"]
     list_filter = ["status", "event"]
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+
+@admin.register(PartnerQuota)
+class PartnerQuotaAdmin(admin.ModelAdmin):
+    """A partner's own monthly quota; the others have API_MONTHLY_PHOTOS."""
+
+    list_display = ["user", "photos_per_month", "used_this_month", "note", "updated_at"]
+    search_fields = ["user__username", "note"]
+    autocomplete_fields = ["user"]
+
+    @admin.display(description="used this month")
+    def used_this_month(self, obj: PartnerQuota) -> int:
+        return usage_quota(user=obj.user).used
+
+
+@admin.register(UsageDay)
+class UsageDayAdmin(admin.ModelAdmin):
+    """Photos read a day, a partner and a kind: counted by the API, never edited by hand."""
+
+    list_display = ["day", "user", "kind", "count"]
+    list_filter = ["kind", ("day", admin.DateFieldListFilter)]
+    search_fields = ["user__username"]
+    date_hierarchy = "day"
+    list_select_related = ["user"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 # DRF's token admin lists keys in plain text; partner tokens above replace those tokens.

@@ -1,4 +1,5 @@
-"""Partner API tokens (hashed at rest) and webhook endpoints with their deliveries."""
+"""Partner API tokens (hashed at rest), webhook endpoints with their deliveries, and each
+partner's photos read a day against the monthly quota."""
 
 from __future__ import annotations
 
@@ -50,6 +51,7 @@ class WebhookEvent(models.TextChoices):
     FLAG_DECIDED = "flag.decided", "A moderator decided a flag"
     GATE_PASSAGE = "gate.passage", "A parking gate decided a passage (for gate operators)"
     SITE_OVERSTAY = "site.overstay", "A car stayed past its site's limit (for gate operators)"
+    USAGE_QUOTA = "usage.quota", "The month's photos reached 80 % or all of the quota"
 
 
 class WebhookEndpoint(models.Model):
@@ -135,3 +137,50 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"attempt {self.number} of {self.delivery_id}"
+
+
+class UsageKind(models.TextChoices):
+    """What a partner's photo was read for: each is one photo against the monthly quota."""
+
+    PHOTO = "photo", "Photo stored for reading"
+    RECOGNIZE = "recognize", "Photo read now (recognize)"
+    REDACT = "redact", "Photo's plates hidden now (redact)"
+
+
+class UsageDay(models.Model):
+    """How many photos of one kind a partner had read on one day (TIME_ZONE's dates)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="usage_days"
+    )
+    day = models.DateField()
+    kind = models.CharField(max_length=16, choices=UsageKind.choices)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "day", "kind"], name="usage_day_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.day} {self.kind}: {self.count}"
+
+
+class PartnerQuota(models.Model):
+    """A partner's own monthly quota of photos, instead of API_MONTHLY_PHOTOS."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="partner_quota",
+    )
+    photos_per_month = models.PositiveIntegerField(
+        help_text="Photos a calendar month (stored, recognised and redacted together); 0: no limit."
+    )
+    note = models.CharField(max_length=200, blank=True, help_text="The plan or agreement.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.photos_per_month or 'no limit'} a month"
