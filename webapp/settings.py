@@ -349,6 +349,10 @@ API_THROTTLE_RATES = {
 # Photos a partner may have read a calendar month (stored, recognised and redacted together;
 # TIME_ZONE's months), unless the admin gives the partner a quota of their own; 0: no limit.
 API_MONTHLY_PHOTOS = envint("API_MONTHLY_PHOTOS", 0)
+# Photos given by URL (`photo_urls`, `upload_url`): each fetched within this many seconds; loopback
+# and private addresses are refused in production (SSRF), as for webhooks.
+PHOTO_URL_TIMEOUT_S = envint("PHOTO_URL_TIMEOUT_S", 10)
+PHOTO_URL_ALLOW_PRIVATE = envbool("PHOTO_URL_ALLOW_PRIVATE", default=DEBUG)
 # Tokens: lifetime of one made by the token endpoint or the command without --days.
 PARTNER_TOKEN_DAYS = envint("PARTNER_TOKEN_DAYS", 90)
 # Photos: a listing holds at most this many; one API request carries at most this many bytes.

@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from recognition.models import Reading
+from webapp.api.photo_urls import photo_urls_field
 from webapp.checks.models import Flag
 from webapp.checks.verdicts import ListingState, listing_check
 from webapp.listings.models import Listing, Photo
@@ -266,6 +267,7 @@ class ListingCreateSerializer(serializers.Serializer):
         child=serializers.FileField(), required=False, write_only=True,
         help_text="JPEG, PNG or WebP files; see the photo limits in the description",
     )  # fmt: skip
+    photo_urls = photo_urls_field()
 
     def validate_marketplace_id(self, value: str) -> str:
         if Listing.objects.filter(marketplace_id=value).exists():
@@ -276,7 +278,10 @@ class ListingCreateSerializer(serializers.Serializer):
 
 
 class PhotosUploadSerializer(serializers.Serializer):
-    photos = serializers.ListField(child=serializers.FileField(), min_length=1)
+    """Files in `photos`, URLs in `photo_urls`, or both: at least one photo."""
+
+    photos = serializers.ListField(child=serializers.FileField(), required=False)
+    photo_urls = photo_urls_field()
 
 
 class PhotoAddedSerializer(PhotoSerializer):

@@ -30,6 +30,7 @@ from recognition.pipeline.types import EngineUnavailable, PhotoResult, PlateRead
 from recognition.redaction import hidden_copy
 from webapp.api.errors import ApiError, photo_rejected
 from webapp.api.permissions import CanUpload, HasScope
+from webapp.api.photo_urls import photos_download, url_field
 from webapp.api.photos import style_field
 from webapp.api.schema import DATABASE_UNAVAILABLE, ErrorResponseSerializer
 from webapp.api.throttles import RecognizeRateThrottle, TokenRateThrottle
@@ -41,8 +42,31 @@ from webapp.partners.models import UsageKind
 REGION_CODES = sorted(set(ALL_FORMATS) | {c.split("_")[0] for c in ALL_FORMATS})
 
 
-class RecognizeRequestSerializer(serializers.Serializer):
-    upload = serializers.FileField(help_text="one JPEG, PNG or WebP photo")
+class OnePhotoSerializer(serializers.Serializer):
+    """One photo: its file (`upload`) or its URL (`upload_url`, fetched by the server)."""
+
+    upload = serializers.FileField(required=False, help_text="one JPEG, PNG or WebP photo")
+    upload_url = url_field(
+        required=False, help_text="or its https URL, fetched by the server (see `photo_urls`)"
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("upload" in attrs) == ("upload_url" in attrs):
+            raise serializers.ValidationError(
+                {"upload": ["send the photo in `upload` or its URL in `upload_url`, not both"]},
+                code="required",
+            )
+        return attrs
+
+    def photo(self) -> UploadedFile:
+        """The upload, or the photo fetched from `upload_url` (a 400 on it if none came)."""
+        if "upload" in self.validated_data:
+            return self.validated_data["upload"]
+        url = self.validated_data["upload_url"]
+        return photos_download([url], field="upload_url", many=False)[0]
+
+
+class RecognizeRequestSerializer(OnePhotoSerializer):
     regions = serializers.ListField(
         child=serializers.ChoiceField(choices=REGION_CODES), required=False, default=list,
         help_text="keep only plates of these regions (e.g. ua, eu); all when empty",
@@ -143,7 +167,7 @@ class Recognize(EngineNow):
         form = RecognizeRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         with charged(request, kind=UsageKind.RECOGNIZE, count=1) as charge:
-            photo, _pixels, result, version = read_now(form.validated_data["upload"])
+            photo, _pixels, result, version = read_now(form.photo())
         regions = form.validated_data["regions"]
         body = {
             "processing_time": round((time.perf_counter() - started) * 1000, 1),
@@ -176,8 +200,7 @@ def read_now(upload: UploadedFile) -> tuple[ValidatedPhoto, np.ndarray, PhotoRes
     return photo, pixels, result, str(engine.version)
 
 
-class RedactRequestSerializer(serializers.Serializer):
-    upload = serializers.FileField(help_text="one JPEG, PNG or WebP photo")
+class RedactRequestSerializer(OnePhotoSerializer):
     style = style_field()
 
 
@@ -201,7 +224,7 @@ class Redact(EngineNow):
         form = RedactRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         with charged(request, kind=UsageKind.REDACT, count=1) as charge:
-            photo, pixels, result, version = read_now(form.validated_data["upload"])
+            photo, pixels, result, version = read_now(form.photo())
         quads = [area.corners for area in result.areas]
         copy = hidden_copy(pixels, quads, style=form.validated_data["style"], fmt=photo.format)
         response = HttpResponse(copy.data, content_type=copy.content_type)

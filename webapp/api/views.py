@@ -16,6 +16,7 @@ from webapp.api import selectors
 from webapp.api.errors import ApiError, photo_rejected
 from webapp.api.filters import LISTING_ORDERING_FIELDS, ListingFilter
 from webapp.api.permissions import CanUpload, HasScope
+from webapp.api.photo_urls import photo_urls_of, photos_download
 from webapp.api.schema import DATABASE_UNAVAILABLE, ErrorResponseSerializer
 from webapp.api.serializers import (
     ListingCreateSerializer,
@@ -38,27 +39,33 @@ STORAGE_UNAVAILABLE = OpenApiResponse(
 )
 
 
-def uploaded_photos(request: Request, *, listing: Listing | None = None, required: bool) -> list:
+def uploaded_photos(
+    request: Request, *, listing: Listing | None = None, required: bool
+) -> tuple[list, list[str]]:
+    """The request's photo files (`photos`) and URLs (`photo_urls`), within the limits."""
     files = request.FILES.getlist("photos")
-    if required and not files:
+    urls = photo_urls_of(request)
+    count = len(files) + len(urls)
+    if required and not count:
         raise ValidationError(
-            {"photos": ["send one or more files in the `photos` field"]}, code="required"
+            {"photos": ["send one or more files in `photos` or URLs in `photo_urls`"]},
+            code="required",
         )
-    if len(files) > MAX_PHOTOS_PER_REQUEST:
+    if count > MAX_PHOTOS_PER_REQUEST:
         raise ApiError(
             status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             code="too_many_files",
             detail=f"at most {MAX_PHOTOS_PER_REQUEST} photos per request",
         )
     stored = Photo.objects.filter(listing=listing).count() if listing is not None else 0
-    if stored + len(files) > settings.LISTING_MAX_PHOTOS:
+    if stored + count > settings.LISTING_MAX_PHOTOS:
         raise ApiError(
             status_code=status.HTTP_400_BAD_REQUEST,
             code="too_many_photos",
             detail=f"a listing holds at most {settings.LISTING_MAX_PHOTOS} photos "
             f"({stored} stored)",
         )
-    return files
+    return files, urls
 
 
 class ListingListCreate(generics.ListAPIView):
@@ -84,8 +91,9 @@ class ListingListCreate(generics.ListAPIView):
     @extend_schema(
         request=ListingCreateSerializer,
         responses={201: ListingSerializer, 429: QUOTA_EXCEEDED, 503: STORAGE_UNAVAILABLE},
-        description="Create a listing with its photos in one multipart request; one bad photo "
-        "rejects the whole request and nothing is stored.",
+        description="Create a listing with its photos in one multipart request, as files "
+        "(`photos`) or URLs the server fetches (`photo_urls`); one bad photo or URL rejects the "
+        "whole request and nothing is stored.",
     )
     def post(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
@@ -99,14 +107,15 @@ class ListingListCreate(generics.ListAPIView):
             plate=data["declared_plate"],
             vin=data["declared_vin"],
         )
-        files = uploaded_photos(request, required=False)
-        with charged(request, kind=UsageKind.PHOTO, count=len(files)) as charge:
+        files, urls = uploaded_photos(request, required=False)
+        with charged(request, kind=UsageKind.PHOTO, count=len(files) + len(urls)) as charge:
+            fetched = photos_download(urls, field="photo_urls")
             try:
                 listing, added = services.listing_create(
                     marketplace_id=data["marketplace_id"],
                     owner=request.user,
                     declared=declared,
-                    photos=files,
+                    photos=files + fetched,
                 )
             except PhotoRejected as exc:
                 raise photo_rejected(exc) from exc
@@ -141,14 +150,16 @@ class ListingPhotos(APIView):
             429: QUOTA_EXCEEDED,
             503: STORAGE_UNAVAILABLE,
         },
-        description="Add photos to a listing; the same bytes twice are stored once.",
+        description="Add photos to a listing, as files (`photos`) or URLs the server fetches "
+        "(`photo_urls`); the same bytes twice are stored once.",
     )
     def post(self, request: Request, pk: int) -> Response:
         listing = self._listing(request, pk)
-        files = uploaded_photos(request, listing=listing, required=True)
-        with charged(request, kind=UsageKind.PHOTO, count=len(files)) as charge:
+        files, urls = uploaded_photos(request, listing=listing, required=True)
+        with charged(request, kind=UsageKind.PHOTO, count=len(files) + len(urls)) as charge:
+            fetched = photos_download(urls, field="photo_urls")
             try:
-                added = services.photos_add(listing=listing, uploads=files)
+                added = services.photos_add(listing=listing, uploads=files + fetched)
             except PhotoRejected as exc:
                 raise photo_rejected(exc) from exc
             if charge is not None:  # a photo the listing holds already is not read again

@@ -1,7 +1,9 @@
-"""How a webhook attempt reaches the receiver: only public addresses (checked again as each
-connection is made, against DNS rebinding, unless WEBHOOK_ALLOW_PRIVATE), and within one
-deadline for the whole answer (`AttemptDeadline`), whose sockets are shut when it passes.
-Nothing here touches the database: the attempt is made with no transaction open."""
+"""Requests to URLs a partner gave: webhook attempts, and photos fetched by URL (webapp/api/
+photo_urls.py). Only public addresses (checked again as each connection is made, against DNS
+rebinding), unless the caller allows private ones (WEBHOOK_ALLOW_PRIVATE, PHOTO_URL_ALLOW_PRIVATE:
+tests and demos), and within one deadline for the whole answer (`AttemptDeadline`), whose sockets
+are shut when it passes. Nothing here touches the database: the request is made with no
+transaction open."""
 
 from __future__ import annotations
 
@@ -49,11 +51,17 @@ def public_address(host: str, port: int) -> str:
 
 
 def webhook_url_check(*, url: str) -> None:
-    """Refuse receivers inside our own network (SSRF) unless WEBHOOK_ALLOW_PRIVATE.
+    """Refuse receivers inside our own network (SSRF) unless WEBHOOK_ALLOW_PRIVATE."""
+    public_url_check(url=url, allow_private=settings.WEBHOOK_ALLOW_PRIVATE, noun="webhook URLs")
+
+
+def public_url_check(*, url: str, allow_private: bool, noun: str) -> None:
+    """Refuse a URL inside our own network (SSRF) unless `allow_private`; `noun` names what the
+    URL is for in the message ("webhook URLs must use https").
 
     The host is the one the sender connects to: urllib3 parses the URL for requests, and a URL
     that the standard library reads with another host (`https://10.0.0.1\\@example.com/`) is
-    refused as ambiguous. The delivery checks the address again as it connects
+    refused as ambiguous. The request checks the address again as it connects
     (`_PublicHTTPSConnection`), so a name that resolves elsewhere by then reaches nothing.
     """
     try:
@@ -65,10 +73,10 @@ def webhook_url_check(*, url: str) -> None:
         raise EndpointRefused("invalid_url", "the URL must be http(s)://host/...")
     if (stdlib_host or "").lower() != parts.host.strip("[]").lower():
         raise EndpointRefused("invalid_url", "the URL's host is ambiguous")
-    if settings.WEBHOOK_ALLOW_PRIVATE:
+    if allow_private:
         return
     if parts.scheme != "https":
-        raise EndpointRefused("https_required", "webhook URLs must use https")
+        raise EndpointRefused("https_required", f"{noun} must use https")
     public_address(parts.host.strip("[]"), parts.port or 443)
 
 
@@ -220,8 +228,13 @@ class _DeliveryAdapter(requests.adapters.HTTPAdapter):
 
 
 def delivery_session() -> requests.Session:
+    return outbound_session(public_only=not settings.WEBHOOK_ALLOW_PRIVATE)
+
+
+def outbound_session(*, public_only: bool) -> requests.Session:
+    """A session whose https connections reach public addresses only (`public_only`); plain
+    http is only ever allowed where private addresses are (`public_url_check`)."""
     session = requests.Session()
-    public_only = not settings.WEBHOOK_ALLOW_PRIVATE
     if public_only:
         # No proxy from the environment either: a proxy would resolve the name itself.
         session.trust_env = False
