@@ -25,9 +25,12 @@ from rest_framework.views import APIView
 
 from recognition.engine_loader import engine_recognize, get_engine
 from recognition.pipeline.images import rgb_array
-from recognition.pipeline.regions import ALL_FORMATS
+from recognition.pipeline.regions import ALL_FORMATS, normalise_plate
 from recognition.pipeline.types import EngineUnavailable, PhotoResult, PlateReading
 from recognition.redaction import hidden_copy
+from registry.crosscheck import current_record
+from registry.crosscheck_facts import ListingFacts, ReadingFacts
+from registry.crosscheck_verdict import verdict
 from webapp.api.errors import ApiError, photo_rejected
 from webapp.api.permissions import CanUpload, HasScope
 from webapp.api.photo_urls import photos_download, url_field
@@ -35,9 +38,17 @@ from webapp.api.photos import style_field
 from webapp.api.schema import DATABASE_UNAVAILABLE, ErrorResponseSerializer
 from webapp.api.throttles import RecognizeRateThrottle, TokenRateThrottle
 from webapp.api.usage import QUOTA_EXCEEDED, charged, quota_headers
+from webapp.checks.facts import crosscheck_input_for_photo
 from webapp.listings.validation import PhotoRejected, ValidatedPhoto, photo_validate
 from webapp.partners.models import UsageKind
 
+DECLARED_FIELDS = (
+    "declared_make",
+    "declared_model",
+    "declared_colour",
+    "declared_year",
+    "declared_vin",
+)
 # Region codes a caller may name: a format's code or its country part (`ua` = every UA format).
 REGION_CODES = sorted(set(ALL_FORMATS) | {c.split("_")[0] for c in ALL_FORMATS})
 
@@ -71,6 +82,26 @@ class RecognizeRequestSerializer(OnePhotoSerializer):
         child=serializers.ChoiceField(choices=REGION_CODES), required=False, default=list,
         help_text="keep only plates of these regions (e.g. ua, eu); all when empty",
     )  # fmt: skip
+    register = serializers.BooleanField(
+        required=False, default=False,
+        help_text="look each plate up in the register (`vehicle`), and say whether it vouches "
+        "for the declared car (`check`); implied by any declared_ field",
+    )  # fmt: skip
+    declared_make = serializers.CharField(max_length=64, required=False, default="")
+    declared_model = serializers.CharField(max_length=64, required=False, default="")
+    declared_colour = serializers.CharField(max_length=64, required=False, default="")
+    declared_year = serializers.IntegerField(
+        min_value=1900, max_value=2100, required=False, allow_null=True, default=None
+    )
+    declared_vin = serializers.CharField(max_length=17, required=False, default="")
+
+    def declared(self) -> ListingFacts | None:
+        """The car the sender says the photo shows, when the register is to be consulted."""
+        data = self.validated_data
+        fields = {name: data[name] for name in DECLARED_FIELDS}
+        if not data["register"] and not any(fields.values()):
+            return None
+        return ListingFacts(listing_id=0, **fields)
 
 
 class RegionSerializer(serializers.Serializer):
@@ -103,6 +134,34 @@ class PlateResultSerializer(serializers.Serializer):
     box = BoxSerializer()
     corners = PointSerializer(many=True, help_text="top-left, top-right, bottom-right, bottom-left")
     candidates = CandidateSerializer(many=True)
+    vehicle = serializers.DictField(
+        required=False, allow_null=True,
+        help_text="with `register` only: the plate's current register record (its last "
+        "operation; `deregistered` when that took the plate off the car); null when the "
+        "register has no record of the plate",
+    )  # fmt: skip
+
+
+class PhotoCheckSerializer(serializers.Serializer):
+    """`registry.crosscheck_verdict.Verdict` of the photo read now, as a listing's `check`."""
+
+    verified = serializers.BooleanField(
+        help_text="a plate read surely on the photo has the declared car as its current "
+        "register record"
+    )
+    reason = serializers.CharField(
+        help_text="why not verified: no_plate, plate_unsure, not_in_register, "
+        "plate_deregistered, car_differs or car_not_compared; empty when verified"
+    )
+    plate = serializers.CharField(help_text="the plate the check went by")
+    plate_confidence = serializers.FloatField()
+    register = serializers.DictField(
+        allow_null=True, help_text="the register record compared with the declared car"
+    )
+    fields = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="make, model, colour, year: match, soft, mismatch or unknown",
+    )
 
 
 class RecognizeResponseSerializer(serializers.Serializer):
@@ -111,6 +170,9 @@ class RecognizeResponseSerializer(serializers.Serializer):
     width = serializers.IntegerField()
     height = serializers.IntegerField()
     version = serializers.CharField(help_text="the engine that read the photo")
+    check = PhotoCheckSerializer(
+        required=False, help_text="with `register` or a declared_ field only"
+    )
 
 
 def plate_result(plate: PlateReading) -> dict[str, Any]:
@@ -169,14 +231,58 @@ class Recognize(EngineNow):
         with charged(request, kind=UsageKind.RECOGNIZE, count=1) as charge:
             photo, _pixels, result, version = read_now(form.photo())
         regions = form.validated_data["regions"]
-        body = {
-            "processing_time": round((time.perf_counter() - started) * 1000, 1),
-            "results": [plate_result(p) for p in result.plates if in_regions(p, regions)],
-            "width": photo.width,
-            "height": photo.height,
-            "version": version,
-        }
+        plates = [p for p in result.plates if in_regions(p, regions)]
+        body: dict[str, Any] = {"results": [plate_result(p) for p in plates]}
+        declared = form.declared()
+        if declared is not None:
+            body.update(register_answer(declared, plates, body["results"], version=version))
+        body.update(
+            processing_time=round((time.perf_counter() - started) * 1000, 1),
+            width=photo.width,
+            height=photo.height,
+            version=version,
+        )
         return quota_headers(Response(body), charge.quota if charge else None)
+
+
+def register_answer(
+    declared: ListingFacts,
+    plates: list[PlateReading],
+    results: list[dict[str, Any]],
+    *,
+    version: str,
+) -> dict[str, Any]:
+    """Each result's `vehicle` (its plate's current register record), and the photo's `check`:
+    the listing badge's verdict (``registry.crosscheck_verdict``) over this photo's readings."""
+    readings = tuple(
+        ReadingFacts(
+            reading_id=number,
+            photo_id=0,
+            plate_text=plate.text,
+            confidence=float(plate.confidence),
+            model_version=version,
+            plate_format=plate.format,
+        )
+        for number, plate in enumerate(plates, start=1)
+    )
+    facts = crosscheck_input_for_photo(declared=declared, readings=readings)
+    for plate, item in zip(plates, results, strict=True):
+        key = normalise_plate(plate.text)
+        record = current_record(r for r in facts.records if r.plate_latin == key)
+        item["vehicle"] = (
+            {**record.summary(), "deregistered": record.deregistered} if record else None
+        )
+    judged = verdict(facts)
+    return {
+        "check": {
+            "verified": judged.verified,
+            "reason": judged.reason.value if judged.reason else "",
+            "plate": judged.plate,
+            "plate_confidence": judged.plate_confidence,
+            "register": judged.record,
+            "fields": judged.fields,
+        }
+    }
 
 
 def read_now(upload: UploadedFile) -> tuple[ValidatedPhoto, np.ndarray, PhotoResult, str]:

@@ -67,15 +67,6 @@ def crosscheck_input_for_listing(*, listing: Listing) -> CrosscheckInput:
         )
     )
     plates = plate_keys(readings=(r.plate_text for r in readings), declared=listing.declared_plate)
-    vin = normalise_vin(listing.declared_vin)
-    records: list[RecordFacts] = []
-    for plate in sorted(plates):
-        records.extend(
-            _record_facts(r) for r in register_records_for_plate(plate=plate)[:HISTORY_LIMIT]
-        )
-    if vin:
-        records.extend(_record_facts(r) for r in register_records_for_vin(vin=vin)[:HISTORY_LIMIT])
-    unique_records = tuple({r.record_id: r for r in records}.values())
     return CrosscheckInput(
         listing=ListingFacts(
             listing_id=listing.pk,
@@ -88,10 +79,37 @@ def crosscheck_input_for_listing(*, listing: Listing) -> CrosscheckInput:
             declared_vin=listing.declared_vin,
         ),
         readings=readings,
-        records=unique_records,
+        records=register_facts(plates=plates, vin=listing.declared_vin),
         others=tuple(other_listings_for_plates(listing_id=listing.pk, plates=plates)),
         watched=watch_facts_for(plates=plates, vin=listing.declared_vin),
     )
+
+
+def crosscheck_input_for_photo(
+    *, declared: ListingFacts, readings: tuple[ReadingFacts, ...]
+) -> CrosscheckInput:
+    """The facts of one photo read now (no listing: `declared` holds what its sender says the
+    car is), for the verdict: its readings and the register records of their plates and VIN."""
+    plates = plate_keys(readings=(r.plate_text for r in readings), declared=declared.declared_plate)
+    return CrosscheckInput(
+        listing=declared,
+        readings=readings,
+        records=register_facts(plates=plates, vin=declared.declared_vin),
+    )
+
+
+def register_facts(*, plates: Iterable[str], vin: str = "") -> tuple[RecordFacts, ...]:
+    """The register records of the plate keys and the VIN, each once (newest first, at most
+    HISTORY_LIMIT a plate)."""
+    records: list[RecordFacts] = []
+    for plate in sorted(set(plates)):
+        records.extend(
+            _record_facts(r) for r in register_records_for_plate(plate=plate)[:HISTORY_LIMIT]
+        )
+    vin = normalise_vin(vin)
+    if vin:
+        records.extend(_record_facts(r) for r in register_records_for_vin(vin=vin)[:HISTORY_LIMIT])
+    return tuple({r.record_id: r for r in records}.values())
 
 
 def plate_keys(*, readings: Iterable[str], declared: str) -> set[str]:
