@@ -186,24 +186,20 @@ class ListingListSerializer(serializers.ListSerializer):
         return super().to_representation(listings)
 
 
-class ListingCheckSerializer(serializers.Serializer):
-    """`webapp.checks.verdicts.ListingCheck`: where the listing's check stands, and whether the
-    register vouches for the car."""
+class VerdictSerializer(serializers.Serializer):
+    """`registry.crosscheck_verdict.Verdict`: whether the register vouches for the declared car,
+    and what that rests on."""
 
-    state = serializers.ChoiceField(
-        choices=ListingState.choices, help_text="as the listings' `status` filter"
-    )
     verified = serializers.BooleanField(
-        help_text="clear, and a plate read surely on the photos has the declared car as its "
-        "current register record"
+        help_text="a plate read surely on the photos has the declared car as its current "
+        "register record (for a listing: and it is clear)"
     )
     reason = serializers.CharField(
-        help_text="why not verified: the state when not clear, else not_checked, no_plate, "
-        "plate_not_on_photos, plate_unsure, not_in_register, plate_deregistered, car_differs "
-        "or car_not_compared; empty when verified"
+        help_text="why not verified: no_plate, plate_unsure, not_in_register, "
+        "plate_deregistered, car_differs or car_not_compared (a listing's also: the state when "
+        "not clear, not_checked, plate_not_on_photos); empty when verified"
     )
     plate = serializers.CharField(help_text="the plate the check went by")
-    plate_source = serializers.CharField(help_text="photos, declared or vin")
     plate_confidence = serializers.FloatField()
     register = serializers.DictField(
         allow_null=True, help_text="the register record compared with the declared car"
@@ -213,6 +209,16 @@ class ListingCheckSerializer(serializers.Serializer):
         allow_null=True,
         help_text="make, model, colour, year: match, soft, mismatch or unknown",
     )
+
+
+class ListingCheckSerializer(VerdictSerializer):
+    """`webapp.checks.verdicts.ListingCheck`: where the listing's check stands, and whether the
+    register vouches for the car."""
+
+    state = serializers.ChoiceField(
+        choices=ListingState.choices, help_text="as the listings' `status` filter"
+    )
+    plate_source = serializers.CharField(help_text="photos, declared or vin")
     checked_at = serializers.DateTimeField(allow_null=True)
 
 

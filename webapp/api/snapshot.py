@@ -36,6 +36,7 @@ from webapp.api.permissions import CanUpload, HasScope
 from webapp.api.photo_urls import photos_download, url_field
 from webapp.api.photos import style_field
 from webapp.api.schema import DATABASE_UNAVAILABLE, ErrorResponseSerializer
+from webapp.api.serializers import VerdictSerializer
 from webapp.api.throttles import RecognizeRateThrottle, TokenRateThrottle
 from webapp.api.usage import QUOTA_EXCEEDED, charged, quota_headers
 from webapp.checks.facts import crosscheck_input_for_photo
@@ -142,36 +143,14 @@ class PlateResultSerializer(serializers.Serializer):
     )  # fmt: skip
 
 
-class PhotoCheckSerializer(serializers.Serializer):
-    """`registry.crosscheck_verdict.Verdict` of the photo read now, as a listing's `check`."""
-
-    verified = serializers.BooleanField(
-        help_text="a plate read surely on the photo has the declared car as its current "
-        "register record"
-    )
-    reason = serializers.CharField(
-        help_text="why not verified: no_plate, plate_unsure, not_in_register, "
-        "plate_deregistered, car_differs or car_not_compared; empty when verified"
-    )
-    plate = serializers.CharField(help_text="the plate the check went by")
-    plate_confidence = serializers.FloatField()
-    register = serializers.DictField(
-        allow_null=True, help_text="the register record compared with the declared car"
-    )
-    fields = serializers.DictField(
-        child=serializers.CharField(),
-        help_text="make, model, colour, year: match, soft, mismatch or unknown",
-    )
-
-
 class RecognizeResponseSerializer(serializers.Serializer):
     processing_time = serializers.FloatField(help_text="milliseconds in the server")
     results = PlateResultSerializer(many=True)
     width = serializers.IntegerField()
     height = serializers.IntegerField()
     version = serializers.CharField(help_text="the engine that read the photo")
-    check = PhotoCheckSerializer(
-        required=False, help_text="with `register` or a declared_ field only"
+    check = VerdictSerializer(
+        required=False, help_text="with `register` or a declared_ field only: the photo's verdict"
     )
 
 
