@@ -131,6 +131,7 @@ def test_every_page_answers(staff_moderator, some_rows, settings):
         reverse("ops:model_versions"): "det-x+ocr-y",
         reverse("ops:model_compare"): 'data-kind="changed"',
         reverse("ops:model_corrections"): '<span class="plate">8→M</span> 1',
+        reverse("ops:partners"): 'id="chart-per-day"',
         "/api/v1/plates/search/?q=AA1234BB": "AA1234B8",
         "/metrics": "platecheck_photos",
         "/metrics?gates": 'platecheck_gate_passages{decision="open",gate="demo-gate"} 1.0',
@@ -413,6 +414,11 @@ def _calls_by_name(rows: DemoRows, moderator, reset_user) -> dict[str, list[Call
         "ops:model_versions": [Call(m, reverse("ops:model_versions"))],
         "ops:model_compare": [Call(m, reverse("ops:model_compare"))],
         "ops:model_corrections": [Call(m, reverse("ops:model_corrections"))],
+        "ops:partners": [
+            Call(m, reverse("ops:partners"), contains="chart-quota"),
+            Call(m, reverse("ops:partners") + "?month=2026-01"),
+            Call(m, reverse("ops:partners") + "?month=soon", expected=frozenset({400})),
+        ],
         # The partner's photo files are api:photo-file; /media/ is the pages' (session) path.
         "media": [Call(m, reverse("media", args=[rows.photo_path]))],
     }

@@ -12,4 +12,5 @@ urlpatterns = [
     path("ops/models/", views.model_versions, name="model_versions"),
     path("ops/models/compare/", views.model_compare, name="model_compare"),
     path("ops/models/corrections/", views.model_corrections, name="model_corrections"),
+    path("ops/partners/", views.partners_overview, name="partners"),
 ]

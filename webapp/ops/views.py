@@ -1,7 +1,10 @@
 """Operators' endpoints: /healthz, /metrics (staff or allowed addresses), model versions, their
-comparison on the photos two versions read, and what moderators corrected in their readings."""
+comparison on the photos two versions read, what moderators corrected in their readings, and
+the partners' month of photos against their quotas."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
@@ -13,9 +16,10 @@ from django.views.decorators.http import require_GET
 
 from recognition.corrections import corrections_summary
 from recognition.version_compare import versions_compare, versions_read
-from webapp.ops import health, selectors
+from webapp.ops import health, partners, selectors
 from webapp.ops.forms import CompareForm
 from webapp.ops.metrics import exposition
+from webapp.ops.partners_charts import partners_charts
 
 
 @require_GET
@@ -77,3 +81,25 @@ def model_corrections(request: HttpRequest) -> HttpResponse:
     """Per engine version, how moderators corrected its readings, and the latest corrections."""
     context = {"summary": corrections_summary()}
     return render(request, "ops/model_corrections.html", context)
+
+
+@require_GET
+@staff_member_required
+def partners_overview(request: HttpRequest) -> HttpResponse:
+    """Each partner's photos this month (`?month=YYYY-MM`) against its quota, its tokens and
+    webhook endpoints, and every partner's photos a day."""
+    month, error = _month(request.GET.get("month", ""))
+    page = partners.partners_page(month=month)
+    context = {"page": page, "charts": partners_charts(page), "month_error": error}
+    return render(request, "ops/partners.html", context, status=400 if error else 200)
+
+
+def _month(text: str) -> tuple[dt.date | None, bool]:
+    """The month `YYYY-MM` names, or (None, True) when it names none."""
+    if not text:
+        return None, False
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        return dt.date(year, month, 1), False
+    except ValueError:
+        return None, True

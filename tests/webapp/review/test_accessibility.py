@@ -28,6 +28,8 @@ from tests.webapp.review.test_browser_pages import _login, review_data  # noqa: 
 from webapp.gates import services as gate_services
 from webapp.gates.models import Direction, Frame, Gate, Passage, Site
 from webapp.gates.visits import visit_record
+from webapp.listings.partners import partners_group
+from webapp.partners.models import PartnerQuota, UsageDay, WebhookEndpoint
 from webapp.review import holds
 from webapp.review import services as review_services
 from webapp.review.models import MODERATORS_GROUP
@@ -83,6 +85,14 @@ def pages_data(review_data):  # noqa: F811 (the fixture imported above)
     for version, text, ago in (("det-a+ocr-a", "AA1234BB", 1), ("det-b+ocr-b", "AA1234BE", 0)):
         ReadingFactory(photo=photo, model_version=version, plate_text=text)
         PhotoReadFactory(photo=photo, model_version=version, read_at=now - timedelta(days=ago))
+    # a partner near its quota, with an endpoint switched off: the partners page's marks
+    partner = UserFactory(username="acme")
+    partner.groups.add(partners_group())
+    PartnerQuota.objects.create(user=partner, photos_per_month=100)
+    UsageDay.objects.create(user=partner, day=timezone.localdate(), kind="photo", count=85)
+    WebhookEndpoint.objects.create(
+        owner=partner, url="https://acme.example/h", secret="s", is_active=False
+    )
     return {"flags": flags, "gate": gate, "site": site}
 
 
@@ -148,6 +158,7 @@ PAGES: dict[str, tuple[bool, Callable[..., None]]] = {
     "model_versions": (True, _goto(lambda d: "/ops/models/")),
     "model_compare": (True, _goto(lambda d: "/ops/models/compare/")),
     "model_corrections": (True, _goto(lambda d: "/ops/models/corrections/")),
+    "partners": (True, _goto(lambda d: "/ops/partners/")),
     "gate_passages": (True, _goto(lambda d: "/gates/")),
     "gate_devices": (True, _goto(lambda d: "/gates/devices/")),
     "gate_access_list": (True, _goto(lambda d: f"/gates/{d['gate'].pk}/access/")),
