@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.deploy.test_prometheus_rules import _promtool, _rules
-from tests.fixtures.factories import ReadingFactory
+from tests.deploy.test_prometheus_rules import _promtool, _rules, scrape
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAFANA = ROOT / "deploy" / "grafana"
@@ -79,15 +78,7 @@ def test_every_query_is_valid_promql(tmp_path):
 
 @pytest.mark.django_db
 def test_it_reads_only_exported_metrics_and_shows_every_platecheck_one(client, moderator, settings):
-    # given a scrape with every collector on, the broker's queues included, after a request
-    settings.METRICS_ALLOWED_ADDRESSES = []
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/11"
-    ReadingFactory()
-    client.force_login(moderator)
-    assert client.get("/healthz").status_code in (200, 503)
-    text = client.get("/metrics").content.decode()
-    declared = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.MULTILINE))
+    _, declared = scrape(client, moderator, settings)  # after a request: django_http_*
 
     named = {name for expr in _exprs() for name in METRIC.findall(expr)}
     for name in sorted(named):

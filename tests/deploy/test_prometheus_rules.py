@@ -65,17 +65,22 @@ def test_every_alert_has_a_unit_test():
     assert {rule["alert"] for rule in _rules()} == tested
 
 
-@pytest.mark.django_db
-def test_every_metric_an_alert_names_is_exported(client, moderator, settings):
-    # given a scrape with every collector on, the broker's queues included
+def scrape(client, moderator, settings) -> tuple[str, dict[str, str]]:
+    """A scrape of /metrics with every collector on, the broker's queues included, after a
+    request: its text, and each family it declares with its type."""
     settings.METRICS_ALLOWED_ADDRESSES = []
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/11"
     ReadingFactory()
     client.force_login(moderator)
     text = client.get("/metrics").content.decode()
+    return text, dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.MULTILINE))
+
+
+@pytest.mark.django_db
+def test_every_metric_an_alert_names_is_exported(client, moderator, settings):
+    text, declared = scrape(client, moderator, settings)
     # then each family the rules read is declared (a family without samples still is)
-    declared = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text, re.MULTILINE))
     assert 'platecheck_metrics_errors{part="queues"} 0.0' in text
     named = {name for rule in _rules() for name in METRIC.findall(rule["expr"])}
     assert len(named) >= 15
