@@ -221,7 +221,6 @@ def usage_charge(*, user: AbstractBaseUser, kind: str, count: int) -> Charge:
         after = Quota(month, limit, _used(user_id=user.pk, month=month))
         before = Quota(month, limit, after.used - count)
         if limit and after.used > limit:
-            transaction.set_rollback(True)
             raise QuotaExceeded(before, count)
         _tell_crossings(user=user, before=before, after=after)
     return Charge(user_id=user.pk, kind=kind, day=day, count=count, quota=after)
