@@ -353,6 +353,9 @@ API_MONTHLY_PHOTOS = envint("API_MONTHLY_PHOTOS", 0)
 # and private addresses are refused in production (SSRF), as for webhooks.
 PHOTO_URL_TIMEOUT_S = envint("PHOTO_URL_TIMEOUT_S", 10)
 PHOTO_URL_ALLOW_PRIVATE = envbool("PHOTO_URL_ALLOW_PRIVATE", default=DEBUG)
+# A partner's requests fetching photo URLs at once (each holds a web worker while it waits on the
+# partner's servers); more are refused with 429 too_many_fetches. 0: no bound.
+PHOTO_URL_REQUESTS_AT_ONCE = envint("PHOTO_URL_REQUESTS_AT_ONCE", 2)
 # Tokens: lifetime of one made by the token endpoint or the command without --days.
 PARTNER_TOKEN_DAYS = envint("PARTNER_TOKEN_DAYS", 90)
 # Photos: a listing holds at most this many; one API request carries at most this many bytes.

@@ -5,7 +5,8 @@ Each is fetched the way a webhook is sent (webapp/partners/transport.py): https 
 addresses only, the address checked again as each connection is made (DNS rebinding), unless
 PHOTO_URL_ALLOW_PRIVATE (tests, demos); each redirect, at most MAX_REDIRECTS, checked as a URL
 of its own; the whole download within PHOTO_URL_TIMEOUT_S and PHOTO_MAX_BYTES. A request's URLs
-are fetched at once, so a request waits for its slowest URL only.
+are fetched at once, so a request waits for its slowest URL only, and a partner has at most
+PHOTO_URL_REQUESTS_AT_ONCE requests fetching (`fetch_slot`).
 
 A URL no photo came from is its request's 400, on the field that named it (`upload_url`,
 `photo_urls.2`), with a stable code; nothing of the request is kept. What was fetched is then
@@ -14,17 +15,21 @@ checked as an upload is (an unknown format is 415 `unsupported_type`, and so on)
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import PurePosixPath
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from django.conf import settings
+from django.core.cache import caches
 from django.core.files.uploadedfile import SimpleUploadedFile
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.request import Request
 
+from webapp.api.errors import ApiError
 from webapp.partners.transport import (
     AttemptDeadline,
     EndpointRefused,
@@ -35,6 +40,9 @@ from webapp.partners.transport import (
 MAX_REDIRECTS = 3
 CHUNK_BYTES = 64 * 1024
 MAX_URL_LENGTH = 2000
+# A slot count expires this long after it was first taken: longer than any fetch (the deadline
+# covers every redirect), so a slot of a process killed mid-fetch is freed within it.
+SLOT_TTL_S = 120
 
 
 def url_field(**kwargs: object) -> serializers.URLField:
@@ -115,16 +123,61 @@ def _body(response: requests.Response, *, limit: int) -> bytes:
     return bytes(data)
 
 
+@contextmanager
+def fetch_slot(owner_id: int) -> Iterator[None]:
+    """Hold one of the partner's PHOTO_URL_REQUESTS_AT_ONCE slots while its URLs are fetched,
+    or refuse the request: 429 `too_many_fetches`.
+
+    A web worker waits on the partner's servers while it fetches, so without a bound one
+    partner with a slow CDN could hold every worker. The slots are counted in the throttles'
+    shared cache (Redis in production), so every web process agrees. The count lives
+    SLOT_TTL_S at most: a process killed mid-fetch frees its slot within that time.
+    """
+    limit = int(settings.PHOTO_URL_REQUESTS_AT_ONCE)
+    if limit <= 0:
+        yield
+        return
+    cache = caches["api-throttle"]
+    key = f"photo-url-fetches:{int(owner_id)}"
+    cache.add(key, 0, timeout=SLOT_TTL_S)
+    try:
+        held = cache.incr(key)
+    except ValueError:  # expired between the two calls
+        cache.add(key, 1, timeout=SLOT_TTL_S)
+        held = 1
+    try:
+        if held > limit:
+            raise ApiError(
+                status_code=status.HTTP_429_TOO_MANY_REQUESTS,
+                code="too_many_fetches",
+                detail=f"at most {limit} requests with photo URLs at once per account; "
+                "send this one when one of them has answered",
+                wait=int(settings.PHOTO_URL_TIMEOUT_S),
+            )
+        yield
+    finally:
+        try:
+            cache.decr(key)
+        except ValueError:
+            pass  # expired meanwhile: nothing left to free
+
+
 def _name(url: str) -> str:
     return PurePosixPath(urlsplit(url).path).name[:100] or "photo"
 
 
-def photos_download(urls: list[str], *, field: str, many: bool = True) -> list[SimpleUploadedFile]:
+def photos_download(
+    urls: list[str], *, field: str, owner_id: int, many: bool = True
+) -> list[SimpleUploadedFile]:
     """Every URL's photo, fetched at once; a 400 naming the first URL that gave none
-    (`field.N` of a list, `field` of one URL when not `many`)."""
+    (`field.N` of a list, `field` of one URL when not `many`). One of the partner's
+    `PHOTO_URL_REQUESTS_AT_ONCE` slots is held meanwhile (`fetch_slot`)."""
     if not urls:
         return []
-    with ThreadPoolExecutor(max_workers=len(urls), thread_name_prefix="photo-url") as pool:
+    with (
+        fetch_slot(owner_id),
+        ThreadPoolExecutor(max_workers=len(urls), thread_name_prefix="photo-url") as pool,
+    ):
         futures = [pool.submit(photo_download, url) for url in urls]
     photos = []
     for index, future in enumerate(futures):
@@ -139,6 +192,7 @@ def photos_download(urls: list[str], *, field: str, many: bool = True) -> list[S
 __all__ = [
     "MAX_REDIRECTS",
     "FetchFailed",
+    "fetch_slot",
     "photo_download",
     "photo_urls_field",
     "photo_urls_of",

@@ -70,12 +70,13 @@ class OnePhotoSerializer(serializers.Serializer):
             )
         return attrs
 
-    def photo(self) -> UploadedFile:
-        """The upload, or the photo fetched from `upload_url` (a 400 on it if none came)."""
+    def photo(self, *, owner_id: int) -> UploadedFile:
+        """The upload, or the photo fetched from `upload_url` for the partner `owner_id` (a 400
+        on it if none came)."""
         if "upload" in self.validated_data:
             return self.validated_data["upload"]
         url = self.validated_data["upload_url"]
-        return photos_download([url], field="upload_url", many=False)[0]
+        return photos_download([url], field="upload_url", owner_id=owner_id, many=False)[0]
 
 
 class RecognizeRequestSerializer(OnePhotoSerializer):
@@ -208,7 +209,7 @@ class Recognize(EngineNow):
         form = RecognizeRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         with charged(request, kind=UsageKind.RECOGNIZE, count=1) as charge:
-            photo, _pixels, result, version = read_now(form.photo())
+            photo, _pixels, result, version = read_now(form.photo(owner_id=request.user.pk))
         regions = form.validated_data["regions"]
         plates = [p for p in result.plates if in_regions(p, regions)]
         body: dict[str, Any] = {"results": [plate_result(p) for p in plates]}
@@ -309,7 +310,7 @@ class Redact(EngineNow):
         form = RedactRequestSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         with charged(request, kind=UsageKind.REDACT, count=1) as charge:
-            photo, pixels, result, version = read_now(form.photo())
+            photo, pixels, result, version = read_now(form.photo(owner_id=request.user.pk))
         quads = [area.corners for area in result.areas]
         copy = hidden_copy(pixels, quads, style=form.validated_data["style"], fmt=photo.format)
         response = HttpResponse(copy.data, content_type=copy.content_type)

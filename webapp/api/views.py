@@ -109,7 +109,7 @@ class ListingListCreate(generics.ListAPIView):
         )
         files, urls = uploaded_photos(request, required=False)
         with charged(request, kind=UsageKind.PHOTO, count=len(files) + len(urls)) as charge:
-            fetched = photos_download(urls, field="photo_urls")
+            fetched = photos_download(urls, field="photo_urls", owner_id=request.user.pk)
             try:
                 listing, added = services.listing_create(
                     marketplace_id=data["marketplace_id"],
@@ -157,7 +157,7 @@ class ListingPhotos(APIView):
         listing = self._listing(request, pk)
         files, urls = uploaded_photos(request, listing=listing, required=True)
         with charged(request, kind=UsageKind.PHOTO, count=len(files) + len(urls)) as charge:
-            fetched = photos_download(urls, field="photo_urls")
+            fetched = photos_download(urls, field="photo_urls", owner_id=request.user.pk)
             try:
                 added = services.photos_add(listing=listing, uploads=files + fetched)
             except PhotoRejected as exc:

@@ -189,3 +189,26 @@ def test_production_fetches_only_https_from_public_addresses(
         assert _error(response)["code"] == code, url
     assert not httpserver.log  # nothing reached the server
     assert not Photo.objects.exists()
+
+
+def test_a_partner_fetches_only_so_many_requests_of_urls_at_once(
+    token_client, partner, settings, httpserver: HTTPServer
+):
+    from webapp.api.photo_urls import fetch_slot
+
+    settings.PHOTO_URL_REQUESTS_AT_ONCE = 1
+    client = token_client(partner)
+    url = _serve(httpserver, "/car.jpg", images.jpeg())
+    httpserver.expect_request("/gone.jpg").respond_with_data("no", status=404)
+
+    with fetch_slot(partner.pk):  # another of its requests is fetching now
+        refused = _create(client, "SLOT-1", [url])
+        assert refused.status_code == 429
+        assert _error(refused)["code"] == "too_many_fetches"
+        assert refused["Retry-After"] == "2"
+        files_only = SimpleUploadedFile("a.jpg", images.jpeg(), "image/jpeg")
+        assert _create(client, "SLOT-2", [], files=(files_only,)).status_code == 201
+    # each request gives its slot back, answered or refused
+    assert _create(client, "SLOT-3", [httpserver.url_for("/gone.jpg")]).status_code == 400
+    assert _create(client, "SLOT-4", [url]).status_code == 201
+    assert UsageDay.objects.get(user=partner).count == 2  # the refused and failed: none
