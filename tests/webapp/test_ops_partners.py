@@ -94,3 +94,23 @@ def test_only_staff_see_it(partner):
     client.force_login(partner)
     assert client.get(URL).status_code == 302  # to the admin's login
     assert Client().get(URL).status_code == 302
+
+
+def test_its_queries_do_not_grow_with_the_partners():
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = _staff()
+
+    def partners_added(n: int) -> int:
+        for k in range(n):
+            user = UserFactory(username=f"p{n}-{k}")
+            user.groups.add(partners_group())
+            PartnerQuota.objects.create(user=user, photos_per_month=10 + k)
+            UsageDay.objects.create(user=user, day=timezone.localdate(), kind="photo", count=k)
+            token_create(user=user, name="t")
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(URL).status_code == 200
+        return len(queries)
+
+    assert partners_added(1) == partners_added(5)

@@ -21,7 +21,7 @@ from webapp.partners.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from webapp.partners.usage import month_next, month_of, monthly_limit
+from webapp.partners.usage import month_next, month_of, monthly_limits
 
 
 @dataclass
@@ -72,10 +72,8 @@ def partners_page(*, month: dt.date | None = None) -> PartnersPage:
         .values_list("pk", flat=True)
     )
     users = get_user_model().objects.filter(pk__in=user_ids).order_by("username")
-    rows = {
-        u.pk: PartnerRow(u.pk, u.get_username(), u.email or "", monthly_limit(user_id=u.pk))
-        for u in users
-    }
+    limits = monthly_limits(user_ids=user_ids)
+    rows = {u.pk: PartnerRow(u.pk, u.get_username(), u.email or "", limits[u.pk]) for u in users}
     for user_id, kind, count in (
         usage.values("user_id", "kind").annotate(n=Sum("count")).values_list("user_id", "kind", "n")
     ):

@@ -20,6 +20,7 @@ crossing.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -121,10 +122,17 @@ def month_next(month: date) -> date:
 
 def monthly_limit(*, user_id: int) -> int:
     """The partner's own quota, or API_MONTHLY_PHOTOS; 0: no limit."""
-    own = PartnerQuota.objects.filter(user_id=user_id).values_list("photos_per_month", flat=True)
-    for limit in own:
-        return int(limit)
-    return int(settings.API_MONTHLY_PHOTOS)
+    return monthly_limits(user_ids=[user_id])[user_id]
+
+
+def monthly_limits(*, user_ids: Iterable[int]) -> dict[int, int]:
+    """`monthly_limit` of each partner, in one query."""
+    ids = set(user_ids)
+    own = dict(
+        PartnerQuota.objects.filter(user_id__in=ids).values_list("user_id", "photos_per_month")
+    )
+    default = int(settings.API_MONTHLY_PHOTOS)
+    return {user_id: int(own.get(user_id, default)) for user_id in ids}
 
 
 def _used(*, user_id: int, month: date) -> int:
@@ -173,12 +181,8 @@ def usage_month_by_partner(*, day: date | None = None) -> dict[str, tuple[int, i
         .values("user_id", "user__username")
         .annotate(total=Sum("count"))
     )
-    own = dict(PartnerQuota.objects.values_list("user_id", "photos_per_month"))
-    default = int(settings.API_MONTHLY_PHOTOS)
-    return {
-        row["user__username"]: (int(row["total"] or 0), int(own.get(row["user_id"], default)))
-        for row in rows
-    }
+    limits = monthly_limits(user_ids=[row["user_id"] for row in rows])
+    return {row["user__username"]: (int(row["total"] or 0), limits[row["user_id"]]) for row in rows}
 
 
 def _lock(user_id: int) -> None:
@@ -253,6 +257,7 @@ __all__ = [
     "month_next",
     "month_of",
     "monthly_limit",
+    "monthly_limits",
     "usage_charge",
     "usage_month_by_partner",
     "usage_quota",
