@@ -29,6 +29,7 @@ from webapp.partners.usage import (
     Charge,
     Quota,
     QuotaExceeded,
+    month_parse,
     usage_charge,
     usage_quota,
     usage_report,
@@ -95,12 +96,9 @@ class UsageSerializer(serializers.Serializer):
     days = UsageDaySerializer(many=True, help_text="the days with any use, oldest first")
 
 
-def _month(text: str | None) -> date | None:
-    if not text:
-        return None
+def _month(text: str) -> date:
     try:
-        year, month = (int(part) for part in text.split("-"))
-        return date(year, month, 1)
+        return month_parse(text)
     except ValueError:
         raise ValidationError({"month": ["a month as YYYY-MM"]}, code="invalid") from None
 
@@ -119,7 +117,9 @@ class Usage(APIView):
         responses={200: UsageSerializer, 400: ErrorResponseSerializer},
     )
     def get(self, request: Request) -> Response:
-        month = _month(request.query_params.get("month")) or usage_quota(user=request.user).month
+        text = request.query_params.get("month")
+        current = usage_quota(user=request.user)
+        month = _month(text) if text else current.month
         report = usage_report(user=request.user, month=month)
         quota = report.quota
         body = {
@@ -131,9 +131,7 @@ class Usage(APIView):
             "by_kind": report.by_kind,
             "days": report.days,
         }
-        response = Response(UsageSerializer(body).data)
-        quota_headers(response, usage_quota(user=request.user))
-        return response
+        return quota_headers(Response(UsageSerializer(body).data), current)
 
 
 __all__ = ["QUOTA_EXCEEDED", "UsageKind", "Usage", "charged", "quota_headers"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.conf import settings
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -13,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from webapp.api import selectors
-from webapp.api.errors import ApiError, photo_rejected
+from webapp.api.errors import ApiError
 from webapp.api.filters import LISTING_ORDERING_FIELDS, ListingFilter
 from webapp.api.permissions import CanUpload, HasScope
 from webapp.api.photo_urls import photo_urls_of, photos_download
@@ -27,8 +30,9 @@ from webapp.api.serializers import (
 from webapp.api.usage import QUOTA_EXCEEDED, charged, quota_headers
 from webapp.listings import services
 from webapp.listings.models import Listing, Photo
-from webapp.listings.validation import PhotoRejected
+from webapp.listings.services import PhotoAdded
 from webapp.partners.models import UsageKind
+from webapp.partners.usage import Charge
 
 MAX_PHOTOS_PER_REQUEST = 30
 STORAGE_UNAVAILABLE = OpenApiResponse(
@@ -66,6 +70,24 @@ def uploaded_photos(
             f"({stored} stored)",
         )
     return files, urls
+
+
+@contextmanager
+def photos_charged(
+    request: Request, *, listing: Listing | None = None, required: bool
+) -> Iterator[tuple[list, Charge | None]]:
+    """The request's photos, its files and those fetched from its URLs, charged against its
+    partner's quota (the charge is None without photos; given back if the block raises). A
+    photo refused raises PhotoRejected, which the API's exception handler answers."""
+    files, urls = uploaded_photos(request, listing=listing, required=required)
+    with charged(request, kind=UsageKind.PHOTO, count=len(files) + len(urls)) as charge:
+        yield files + photos_download(urls, field="photo_urls", owner_id=request.user.pk), charge
+
+
+def new_ones_kept(charge: Charge | None, added: list[PhotoAdded]) -> None:
+    """Keep the charge for the photos stored now only: a duplicate is not read again."""
+    if charge is not None:
+        charge.keep(sum(item.created for item in added))
 
 
 class ListingListCreate(generics.ListAPIView):
@@ -107,20 +129,14 @@ class ListingListCreate(generics.ListAPIView):
             plate=data["declared_plate"],
             vin=data["declared_vin"],
         )
-        files, urls = uploaded_photos(request, required=False)
-        with charged(request, kind=UsageKind.PHOTO, count=len(files) + len(urls)) as charge:
-            fetched = photos_download(urls, field="photo_urls", owner_id=request.user.pk)
-            try:
-                listing, added = services.listing_create(
-                    marketplace_id=data["marketplace_id"],
-                    owner=request.user,
-                    declared=declared,
-                    photos=files + fetched,
-                )
-            except PhotoRejected as exc:
-                raise photo_rejected(exc) from exc
-            if charge is not None:  # the same bytes twice in one request are one photo
-                charge.keep(sum(item.created for item in added))
+        with photos_charged(request, required=False) as (photos, charge):
+            listing, added = services.listing_create(
+                marketplace_id=data["marketplace_id"],
+                owner=request.user,
+                declared=declared,
+                photos=photos,
+            )
+            new_ones_kept(charge, added)  # the same bytes twice in one request are one photo
         listing = selectors.listing_get_visible(user=request.user, listing_id=listing.pk)
         body = ListingSerializer(listing, context={"request": request}).data
         response = Response(body, status=status.HTTP_201_CREATED)
@@ -155,15 +171,9 @@ class ListingPhotos(APIView):
     )
     def post(self, request: Request, pk: int) -> Response:
         listing = self._listing(request, pk)
-        files, urls = uploaded_photos(request, listing=listing, required=True)
-        with charged(request, kind=UsageKind.PHOTO, count=len(files) + len(urls)) as charge:
-            fetched = photos_download(urls, field="photo_urls", owner_id=request.user.pk)
-            try:
-                added = services.photos_add(listing=listing, uploads=files + fetched)
-            except PhotoRejected as exc:
-                raise photo_rejected(exc) from exc
-            if charge is not None:  # a photo the listing holds already is not read again
-                charge.keep(sum(item.created for item in added))
+        with photos_charged(request, listing=listing, required=True) as (photos, charge):
+            added = services.photos_add(listing=listing, uploads=photos)
+            new_ones_kept(charge, added)  # a photo the listing holds already is not read again
         for item in added:
             item.photo.duplicate = not item.created  # type: ignore[attr-defined]
         body = PhotoAddedSerializer(

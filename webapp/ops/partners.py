@@ -16,12 +16,11 @@ from django.utils import timezone
 from webapp.listings.partners import PARTNERS_GROUP
 from webapp.partners.models import (
     PartnerToken,
-    UsageDay,
     UsageKind,
     WebhookDelivery,
     WebhookEndpoint,
 )
-from webapp.partners.usage import month_next, month_of, monthly_limits
+from webapp.partners.usage import month_days, month_next, month_of, monthly_limits
 
 
 @dataclass
@@ -65,7 +64,7 @@ def _days(month: dt.date, today: dt.date) -> list[dt.date]:
 def partners_page(*, month: dt.date | None = None) -> PartnersPage:
     today = timezone.localdate()
     month = month_of(month or today)
-    usage = UsageDay.objects.filter(day__gte=month, day__lt=month_next(month), count__gt=0)
+    usage = month_days(month).filter(count__gt=0)
     user_ids = set(usage.values_list("user_id", flat=True)) | set(
         get_user_model()
         .objects.filter(groups__name=PARTNERS_GROUP, is_active=True)

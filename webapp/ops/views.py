@@ -20,6 +20,7 @@ from webapp.ops import health, partners, selectors
 from webapp.ops.forms import CompareForm
 from webapp.ops.metrics import exposition
 from webapp.ops.partners_charts import partners_charts
+from webapp.partners.usage import month_parse
 
 
 @require_GET
@@ -99,7 +100,6 @@ def _month(text: str) -> tuple[dt.date | None, bool]:
     if not text:
         return None, False
     try:
-        year, month = (int(part) for part in text.split("-"))
-        return dt.date(year, month, 1), False
+        return month_parse(text), False
     except ValueError:
         return None, True

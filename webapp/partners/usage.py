@@ -28,7 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Sum
+from django.db.models import F, QuerySet, Sum
 from django.utils import timezone
 
 from webapp.partners.models import (
@@ -104,10 +104,9 @@ class Charge:
     def give_back(self, count: int) -> None:
         if count <= 0:
             return
-        with transaction.atomic():
-            UsageDay.objects.filter(user_id=self.user_id, day=self.day, kind=self.kind).update(
-                count=F("count") - count
-            )
+        UsageDay.objects.filter(user_id=self.user_id, day=self.day, kind=self.kind).update(
+            count=F("count") - count
+        )
         self.given_back += count
         self.quota = Quota(self.quota.month, self.quota.limit, self.quota.used - count)
 
@@ -118,6 +117,17 @@ def month_of(day: date) -> date:
 
 def month_next(month: date) -> date:
     return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def month_parse(text: str) -> date:
+    """The first day of the month `YYYY-MM` names; ValueError when it names none."""
+    year, month = (int(part) for part in text.split("-"))
+    return date(year, month, 1)
+
+
+def month_days(month: date) -> QuerySet[UsageDay]:
+    """Every partner's counts of the month whose first day is `month`."""
+    return UsageDay.objects.filter(day__gte=month, day__lt=month_next(month))
 
 
 def monthly_limit(*, user_id: int) -> int:
@@ -136,9 +146,7 @@ def monthly_limits(*, user_ids: Iterable[int]) -> dict[int, int]:
 
 
 def _used(*, user_id: int, month: date) -> int:
-    total = UsageDay.objects.filter(
-        user_id=user_id, day__gte=month, day__lt=month_next(month)
-    ).aggregate(total=Sum("count"))["total"]
+    total = month_days(month).filter(user_id=user_id).aggregate(total=Sum("count"))["total"]
     return int(total or 0)
 
 
@@ -158,9 +166,9 @@ class UsageReport:
 def usage_report(*, user: AbstractBaseUser, month: date) -> UsageReport:
     """A month of the partner's usage, a day and a kind."""
     month = month_of(month)
-    rows = UsageDay.objects.filter(
-        user_id=user.pk, day__gte=month, day__lt=month_next(month), count__gt=0
-    ).values_list("day", "kind", "count")
+    rows = (
+        month_days(month).filter(user_id=user.pk, count__gt=0).values_list("day", "kind", "count")
+    )
     kinds = list(UsageKind.values)
     by_kind = dict.fromkeys(kinds, 0)
     days: dict[date, dict[str, Any]] = {}
@@ -176,11 +184,7 @@ def usage_report(*, user: AbstractBaseUser, month: date) -> UsageReport:
 def usage_month_by_partner(*, day: date | None = None) -> dict[str, tuple[int, int]]:
     """User name: (photos read, quota) for each partner who used any this month."""
     month = month_of(day or timezone.localdate())
-    rows = (
-        UsageDay.objects.filter(day__gte=month, day__lt=month_next(month))
-        .values("user_id", "user__username")
-        .annotate(total=Sum("count"))
-    )
+    rows = month_days(month).values("user_id", "user__username").annotate(total=Sum("count"))
     limits = monthly_limits(user_ids=[row["user_id"] for row in rows])
     return {row["user__username"]: (int(row["total"] or 0), limits[row["user_id"]]) for row in rows}
 
@@ -254,8 +258,10 @@ __all__ = [
     "Quota",
     "QuotaExceeded",
     "UsageReport",
+    "month_days",
     "month_next",
     "month_of",
+    "month_parse",
     "monthly_limit",
     "monthly_limits",
     "usage_charge",
