@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from recognition.pipeline.regions import normalise_plate
-from registry.models import ImportReject, ImportRun, RegisterRecord, WatchEntry
+from registry.models import ImportReject, ImportRun, RegisterFetch, RegisterRecord, WatchEntry
 from registry.normalise import normalise_vin, vin_key
 from registry.spreadsheet import csv_lines, spreadsheet_safe
 from registry.watchlist import watch_entries_delete, watch_entry_save
@@ -177,6 +177,22 @@ class EstimatedCountPaginator(Paginator):
             if row and row[0] > 10_000:
                 return int(row[0])
         return super().count
+
+
+@admin.register(RegisterFetch)
+class RegisterFetchAdmin(admin.ModelAdmin):
+    """Each look at the register's source (`manage.py register_fetch`, beat): read only."""
+
+    list_display = ("id", "started_at", "outcome", "http_status", "bytes", "import_run", "file_url")
+    list_filter = ("outcome",)
+    search_fields = ("file_url", "source_url", "error")
+    readonly_fields = [field.name for field in RegisterFetch._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(RegisterRecord)

@@ -247,3 +247,36 @@ class WatchEntry(models.Model):
 
     def __str__(self) -> str:
         return " / ".join(key for key in (self.plate, self.vin) if key) + f" ({self.reason})"
+
+
+class RegisterFetch(models.Model):
+    """One look at the register's published source for one file (`registry.fetch`): what the
+    server answered, and the import it led to."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        IMPORTED = "imported", "Imported"  # a new file, imported (its run says what it added)
+        NOT_MODIFIED = "not_modified", "Not modified"  # the server said so (304)
+        UNCHANGED = "unchanged", "Unchanged"  # new headers, bytes already imported
+        FAILED = "failed", "Failed"
+
+    source_url = models.URLField(max_length=2000, help_text="The setting's URL: a file or a list")
+    file_url = models.URLField(max_length=2000, help_text="The file fetched")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.RUNNING)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    etag = models.CharField(max_length=255, blank=True)
+    last_modified = models.CharField(max_length=64, blank=True)
+    bytes = models.BigIntegerField(default=0)
+    import_run = models.ForeignKey(
+        ImportRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="fetches"
+    )
+    error = models.TextField(blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["file_url", "-started_at"], name="register_fetch_file")]
+
+    def __str__(self) -> str:
+        return f"{self.file_url} ({self.outcome})"

@@ -476,3 +476,17 @@ if BACKUP_DIR is not None:
         # Before the retention purge (RETENTION_PURGE_HOUR:00) deletes the day's oldest frames.
         "schedule": crontab(hour=envint("BACKUP_HOUR", 3), minute=15),
     }
+# The register kept current (registry/fetch.py, `manage.py register_fetch`): daily at
+# REGISTER_FETCH_HOUR:45 the source is looked at, a file's URL (fetched only when it changed) or a
+# CKAN dataset's package_show URL (its register files not yet imported, oldest first, at most
+# REGISTER_FETCH_FILES a day). Empty: no scheduled fetch.
+REGISTER_SOURCE_URL = envstr("REGISTER_SOURCE_URL", "")
+REGISTER_FETCH_FILES = envint("REGISTER_FETCH_FILES", 2)
+REGISTER_FETCH_MAX_MB = envint("REGISTER_FETCH_MAX_MB", 8192)
+REGISTER_FETCH_TIMEOUT_S = envint("REGISTER_FETCH_TIMEOUT_S", 60)
+if REGISTER_SOURCE_URL:
+    CELERY_BEAT_SCHEDULE["register-fetch"] = {
+        "task": "webapp.ops.tasks.register_fetch",
+        # After the backup (BACKUP_HOUR:15), before the day's uploads and the cross-checks.
+        "schedule": crontab(hour=envint("REGISTER_FETCH_HOUR", 5), minute=45),
+    }

@@ -17,6 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from recognition.models import BacklogRun, CrosscheckRequest, Reading
+from registry.models import RegisterFetch
 from registry.watchlist import watch_entry_add
 from tests.fixtures.factories import (
     FlagFactory,
@@ -130,6 +131,11 @@ def demo_rows_create(*, moderator, partner) -> DemoRows:
         plate_confidence=0.7, reason="plate_unsure",
     )  # fmt: skip
     BacklogRun.objects.create(model_version="det-x+ocr-y", total=1)
+    # a failed look at the register's source (its admin pages)
+    RegisterFetch.objects.create(
+        source_url="https://data.example/r.zip", file_url="https://data.example/r.zip",
+        outcome=RegisterFetch.Outcome.FAILED, http_status=503, error="HTTP 503",
+    )  # fmt: skip
 
     gate, frame, device = _gate_rows_create()
     spare_entry = gate_services.access_entry_add(gate=gate, plate="BC0001AA", note="spare")

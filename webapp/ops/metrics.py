@@ -37,6 +37,8 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from webapp.ops.metrics_register import register_freshness
+
 logger = logging.getLogger(__name__)
 
 # Recognition latency is summarised over the readings of this window (bounded row count).
@@ -449,6 +451,7 @@ class PlatecheckCollector(Collector):
             ("media", _media_orphans),
             ("retention", _retention),
             ("backups", _backups),
+            ("register", register_freshness),
         ):
             try:
                 yield from list(part())

@@ -11,6 +11,8 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
+from registry.fetch import FetchBusy
+from registry.fetch import register_fetch as register_fetch_once
 from webapp.ops import media, retention
 from webapp.ops.backup import BackupFailed, backup_create
 from webapp.ops.backup_verify import backup_verify
@@ -20,6 +22,7 @@ logger = logging.getLogger(__name__)
 MEDIA_ORPHANS_SWEEP_TASK = "webapp.ops.tasks.media_orphans_sweep"
 PURGE_EXPIRED_TASK = "webapp.ops.tasks.purge_expired"
 BACKUP_TASK = "webapp.ops.tasks.backup"
+REGISTER_FETCH_TASK = "webapp.ops.tasks.register_fetch"
 
 
 @shared_task(
@@ -91,3 +94,26 @@ def backup() -> bool:
     if settings.BACKUP_VERIFY:
         return backup_verify(Path(row.folder)).ok
     return True
+
+
+@shared_task(
+    name=REGISTER_FETCH_TASK,
+    queue="default",
+    # Acknowledged when it starts: an import outlasting the broker's visibility timeout must not
+    # start again on a second worker (the lock would refuse it anyway); a lost look costs a day.
+    acks_late=False,
+    ignore_result=True,
+    # REGISTER_FETCH_FILES files, each downloaded and imported (a monthly file: minutes).
+    soft_time_limit=6 * 3600,
+    time_limit=6 * 3600 + 300,
+)
+def register_fetch() -> int:
+    """Beat, daily: the register's source looked at (registry/fetch.py); the files imported."""
+    if not settings.REGISTER_SOURCE_URL:
+        return 0
+    try:
+        rows = register_fetch_once(url=settings.REGISTER_SOURCE_URL)
+    except FetchBusy:
+        logger.info("register fetch: another one is running")
+        return 0
+    return sum(row.outcome == row.Outcome.IMPORTED for row in rows)
