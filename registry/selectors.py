@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Literal
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Max, OuterRef, QuerySet, Subquery
+from django.utils import timezone
 
 from recognition.pipeline.regions import normalise_plate
-from registry.models import RegisterRecord
+from registry.models import ImportRun, RegisterRecord
 from registry.normalise import is_deregistration, normalise_vin
 
 # Enough history to show a plate's past cars; a plate with more operations is a fleet plate.
 HISTORY_LIMIT = 50
+# The Ministry publishes the register monthly: older than this, a month's file was missed (the
+# engineer's alert PlatecheckRegisterStale has the same threshold).
+STALE_AFTER = dt.timedelta(days=45)
 
 
 _TABLE = RegisterRecord._meta.db_table
@@ -96,3 +102,19 @@ def register_keys_deregistered(
     for key, oper_name in latest.values_list(field, "oper_name"):
         removed[key] = removed.get(key, True) and is_deregistration(oper_name)
     return {key for key, is_removed in removed.items() if is_removed}
+
+
+@dataclass(frozen=True)
+class RegisterAge:
+    """How current the register is: when an import last finished whole."""
+
+    imported_at: dt.datetime
+    stale: bool  # older than STALE_AFTER: a car registered or removed since is not known
+
+
+def register_age() -> RegisterAge | None:
+    """None when no import has finished (a register of hand-made rows, or none)."""
+    at = ImportRun.objects.filter(status=ImportRun.Status.DONE).aggregate(at=Max("finished_at"))
+    if at["at"] is None:
+        return None
+    return RegisterAge(at["at"], timezone.now() - at["at"] > STALE_AFTER)

@@ -34,8 +34,8 @@ def test_the_detail_page_uses_a_bounded_number_of_queries(
 
     # 16: the other listings are the flag evidence's query (readings, then declared plates);
     # 6 more take the moderator's hold on the flag (webapp.review.holds.flag_hold: 4, and the
-    # savepoint around its INSERT)
-    with django_assert_max_num_queries(22):
+    # savepoint around its INSERT); 1 says how current the register is
+    with django_assert_max_num_queries(23):
         response = mod_client.get(reverse("review:flag", args=[flag.pk]))
 
     assert response.status_code == 200
@@ -360,3 +360,38 @@ def test_the_photo_as_published_hides_the_plate_for_the_moderator(mod_client, fl
     pending = mod_client.get(url)
     assert pending.status_code == 409
     assert b"pending" in pending.content
+
+
+@pytest.mark.parametrize(("days", "stale"), [(10, False), (60, True)])
+def test_the_register_column_says_how_current_the_register_is(
+    mod_client, flagged_listing, days, stale
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from registry.models import ImportRun
+
+    # given the register last imported `days` ago (and a failed import since, which counts not)
+    finished = timezone.now() - timedelta(days=days)
+    ImportRun.objects.create(file_name="r.zip", status=ImportRun.Status.DONE, finished_at=finished)
+    ImportRun.objects.create(
+        file_name="bad.zip", status=ImportRun.Status.FAILED, finished_at=timezone.now()
+    )
+    flag = flagged_listing["flag"]
+    plate = flag.plate_text or flagged_listing["listing"].declared_plate
+    # when a moderator opens the flag and the plate's history
+    pages = [
+        mod_client.get(reverse("review:flag", args=[flag.pk])).content.decode(),
+        mod_client.get(reverse("review:plate_history", args=[plate])).content.decode(),
+    ]
+    # then both say when, and warn when it is over 45 days old
+    for page in pages:
+        assert f"The register as imported on {finished:%Y-%m-%d}." in page
+        assert ('id="register-stale"' in page) is stale
+
+
+def test_no_register_age_is_claimed_without_an_import(mod_client, flagged_listing):
+    page = mod_client.get(reverse("review:flag", args=[flagged_listing["flag"].pk]))
+    assert page.context["d"].register_age is None
+    assert b'id="register-age"' not in page.content

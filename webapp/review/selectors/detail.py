@@ -12,6 +12,7 @@ from recognition.models import Reading
 from recognition.pipeline.regions import normalise_plate
 from recognition.redaction import NotRedactable, photo_redactable
 from registry import normalise
+from registry.selectors import RegisterAge, register_age
 from webapp.checks.facts import other_listings_for_plates, plate_keys
 from webapp.checks.models import Flag
 from webapp.listings.models import Listing, Photo
@@ -81,6 +82,7 @@ class FlagDetail:
     audit: list[AuditEntry]
     # A vin_deregistered flag's removal: when and how the declared car left the register.
     vin_removal: register.VinRemoval | None = None
+    register_age: RegisterAge | None = None  # when the register was last imported
 
 
 def _reading_views(photo: Photo) -> list[ReadingView]:
@@ -227,6 +229,7 @@ def flag_detail(*, flag_id: int) -> FlagDetail:
         other_listings=other_listings,
         other_flags=other_flags,
         audit=audit,
+        register_age=register_age(),
         vin_removal=(
             register.vin_removal(evidence=flag.evidence)
             if flag.kind == Flag.Kind.VIN_DEREGISTERED

@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from recognition.models import Reading
 from recognition.pipeline.regions import normalise_plate
 from registry.models import WatchEntry
+from registry.selectors import RegisterAge, register_age
 from webapp.checks.models import Flag
 from webapp.gates.models import Passage, Visit
 from webapp.listings.models import Listing
@@ -49,6 +50,7 @@ class PlateHistory:
     passages: list[Passage]
     stays: list[Visit]  # the stays on sites those passages began or ended
     watched: list[WatchEntry]  # the watch list's entries for this plate
+    register_age: RegisterAge | None = None  # when the register was last imported
 
 
 def plate_history(*, plate: str) -> PlateHistory:
@@ -107,4 +109,5 @@ def plate_history(*, plate: str) -> PlateHistory:
         passages=passages,
         stays=stays,
         watched=list(WatchEntry.objects.filter(plate=normalise_plate(found.query))),
+        register_age=register_age(),
     )
