@@ -247,10 +247,9 @@ class ListingSerializer(serializers.ModelSerializer):
         return super().to_representation(instance)
 
 
-class ListingCreateSerializer(serializers.Serializer):
-    """A multipart create: the listing's fields, and its photos as files in `photos`."""
+class ListingDeclaredSerializer(serializers.Serializer):
+    """What the seller declares; in a PATCH, only the fields sent change."""
 
-    marketplace_id = serializers.CharField(max_length=64)
     declared_make = serializers.CharField(
         max_length=64, required=False, default="", allow_blank=True
     )
@@ -269,6 +268,12 @@ class ListingCreateSerializer(serializers.Serializer):
     declared_vin = serializers.CharField(
         max_length=17, required=False, default="", allow_blank=True
     )
+
+
+class ListingCreateSerializer(ListingDeclaredSerializer):
+    """A multipart create: the listing's fields, and its photos as files in `photos`."""
+
+    marketplace_id = serializers.CharField(max_length=64)
     photos = serializers.ListField(
         child=serializers.FileField(), required=False, write_only=True,
         help_text="JPEG, PNG or WebP files; see the photo limits in the description",

@@ -10,7 +10,7 @@ from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,6 +23,7 @@ from webapp.api.photo_urls import photo_urls_of, photos_download
 from webapp.api.schema import DATABASE_UNAVAILABLE, ErrorResponseSerializer
 from webapp.api.serializers import (
     ListingCreateSerializer,
+    ListingDeclaredSerializer,
     ListingSerializer,
     PhotoAddedSerializer,
     PhotosUploadSerializer,
@@ -144,13 +145,51 @@ class ListingListCreate(generics.ListAPIView):
 
 
 class ListingDetail(generics.RetrieveAPIView):
+    """One of your listings; PATCH changes what the seller declares, DELETE removes it."""
+
     permission_classes = [CanUpload, HasScope]
-    scopes = {"GET": "read"}
+    scopes = {"GET": "read", "PATCH": "write", "DELETE": "write"}
     serializer_class = ListingSerializer
     filter_backends: list = []  # one listing: nothing to filter or order
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    http_method_names = ["get", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
         return selectors.listing_list_visible(user=self.request.user)
+
+    @extend_schema(
+        request=ListingDeclaredSerializer,
+        responses={200: ListingSerializer},
+        description="Change what the seller declares (the declared_* fields sent; the others "
+        "stay). A change checks the listing against the register again: its `status`, flags "
+        "and `check` follow within seconds, and the usual webhooks tell. The same values again "
+        "change nothing.",
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        listing = self.get_object()
+        serializer = ListingDeclaredSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        try:
+            services.listing_declared_update(
+                listing_id=listing.pk, changes=serializer.validated_data
+            )
+        except Listing.DoesNotExist as exc:  # deleted meanwhile
+            raise Http404 from exc
+        return Response(ListingSerializer(self.get_object(), context={"request": request}).data)
+
+    @extend_schema(
+        responses={204: OpenApiResponse(description="deleted")},
+        description="Delete the listing (gone from the marketplace): its photos, their "
+        "readings and its flags go with it; the photo files within a day (the orphaned-media "
+        "sweep). Moderators' decisions stay in their audit log.",
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        listing = self.get_object()
+        try:
+            services.listing_delete(listing_id=listing.pk)
+        except Listing.DoesNotExist as exc:
+            raise Http404 from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ListingPhotos(APIView):

@@ -10,10 +10,12 @@
       -> outbox rows for the listings the new records touch  webapp.checks.services
     watch list changed (same transaction)                   registry.signals.watchlist_changed
       -> outbox rows for the listings showing or declaring it  webapp.checks.services
+    declared fields changed (same transaction)    webapp.listings.signals.listing_declared_changed
+      -> the listing's outbox row                            webapp.checks.services
 
-Every entry point (upload, backlog, requeue, import, watch list) ends in the same two tasks.
-The lower apps only announce (signals) or send by name; this module, in the highest app the
-chain needs, connects them, so no app imports one above it.
+Every entry point (upload, backlog, requeue, import, watch list, an edit) ends in the same two
+tasks. The lower apps only announce (signals) or send by name; this module, in the highest app
+the chain needs, connects them, so no app imports one above it.
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ from webapp.checks import services
 # Imported for its side effect: it registers the cross-check task under CROSSCHECK_TASK in
 # every process (web, worker, commands), so an eager or in-process send finds it.
 from webapp.checks import tasks as _tasks  # noqa: F401
-from webapp.listings.models import Photo
-from webapp.listings.signals import photo_stored
+from webapp.listings.models import Listing, Photo
+from webapp.listings.signals import listing_declared_changed, photo_stored
 
 
 def _photo_stored(sender: Any, *, photo_id: int, **kwargs: Any) -> None:
@@ -49,6 +51,10 @@ def _watchlist_changed(
     services.watchlist_crosscheck(plates=plates, vins=vins)
 
 
+def _listing_declared_changed(sender: Any, *, listing_id: int, **kwargs: Any) -> None:
+    services.listings_crosscheck_ask(listing_ids=[listing_id])
+
+
 def connect() -> None:
     """Called once by ``ChecksConfig.ready``; dispatch_uid keeps a second call harmless."""
     photo_stored.connect(_photo_stored, sender=Photo, dispatch_uid="chain-photo-stored")
@@ -57,4 +63,7 @@ def connect() -> None:
     )
     watchlist_changed.connect(
         _watchlist_changed, sender=WatchEntry, dispatch_uid="chain-watchlist-changed"
+    )
+    listing_declared_changed.connect(
+        _listing_declared_changed, sender=Listing, dispatch_uid="chain-listing-declared-changed"
     )

@@ -48,7 +48,7 @@ def register_import_crosscheck(*, run: ImportRun, enqueue: bool) -> Sequence[int
     run.listings_touched = len(touched)
     run.save(update_fields=["listings_touched"])
     if enqueue and touched:
-        _crosscheck_ask(listing_ids=touched)
+        listings_crosscheck_ask(listing_ids=touched)
     return touched
 
 
@@ -77,7 +77,7 @@ def watchlist_crosscheck(*, plates: Sequence[str], vins: Sequence[str]) -> list[
                        if vin_key(typed) in keys)  # fmt: skip
     listing_ids = sorted(touched)
     if listing_ids:
-        _crosscheck_ask(listing_ids=listing_ids)
+        listings_crosscheck_ask(listing_ids=listing_ids)
     return listing_ids
 
 
@@ -112,7 +112,7 @@ def _typed_ending(key: str) -> str:
     return "[^A-Z0-9]*".join(classes.get(c, re.escape(c)) for c in key) + "[^A-Z0-9]*$"
 
 
-def _crosscheck_ask(*, listing_ids: Sequence[int]) -> None:
+def listings_crosscheck_ask(*, listing_ids: Sequence[int]) -> None:
     """Inside the caller's transaction: ask for these listings' cross-check (the outbox), sent
     once it commits (the sweeper resends what the broker lost)."""
     crosscheck_requests_create(listing_ids=listing_ids)
@@ -241,7 +241,7 @@ def listings_recheck_deregistered(*, dry_run: bool = False, progress: bool = Fal
 
 def _recheck(*, listing_ids: list[int]) -> None:
     with transaction.atomic():
-        _crosscheck_ask(listing_ids=listing_ids)
+        listings_crosscheck_ask(listing_ids=listing_ids)
 
 
 # --- findings -> flags --------------------------------------------------------------------------

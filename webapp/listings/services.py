@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
@@ -12,7 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, transaction
 
 from webapp.listings.models import Listing, Photo
-from webapp.listings.signals import photo_stored
+from webapp.listings.signals import listing_declared_changed, photo_stored
 from webapp.listings.validation import PhotoRejected, ValidatedPhoto, photo_validate
 from webapp.storage import file_write
 
@@ -69,6 +69,55 @@ def listing_create(
         added = [_photo_store(listing=listing, validated=v, written=written) for v in validated]
     logger.info("listing %s created with %d photos", listing.marketplace_id, len(added))
     return listing, added
+
+
+# What a seller declares, and may change while the listing lives.
+DECLARED_FIELDS = (
+    "declared_make",
+    "declared_model",
+    "declared_colour",
+    "declared_year",
+    "declared_plate",
+    "declared_vin",
+)
+
+
+def listing_declared_update(*, listing_id: int, changes: Mapping[str, object]) -> list[str]:
+    """Set the declared fields given (DECLARED_FIELDS only); the names whose value changed.
+
+    A change asks for the listing's cross-check again in the same transaction, so its flags and
+    badge follow what the seller now says (an open flag the change answers goes; a dismissed
+    one reopens only if its evidence changed). Under the row lock the cross-check takes, so the
+    two never interleave. Raises Listing.DoesNotExist.
+    """
+    unknown = sorted(set(changes) - set(DECLARED_FIELDS))
+    if unknown:
+        raise ValueError(f"not a declared field: {', '.join(unknown)}")
+    with transaction.atomic():
+        listing = Listing.objects.select_for_update(no_key=True).get(pk=listing_id)
+        changed = [name for name, value in changes.items() if getattr(listing, name) != value]
+        if changed:
+            for name in changed:
+                setattr(listing, name, changes[name])
+            listing.save(update_fields=[*changed, "updated_at"])
+            listing_declared_changed.send(sender=Listing, listing_id=listing.pk)
+    if changed:
+        logger.info("listing %s: %s changed", listing.marketplace_id, ", ".join(changed))
+    return changed
+
+
+def listing_delete(*, listing_id: int) -> int:
+    """Delete a listing with its photos, their readings, its flags and badge; the photos
+    deleted. The moderators' audit entries stay (without the link). The photos' files are left
+    to the orphaned-media sweep (webapp/ops/media.py): a file may be another listing's too (the
+    names are the bytes' hash), and only the sweep's grace period is safe against an upload of
+    the same bytes on its way. Raises Listing.DoesNotExist."""
+    with transaction.atomic():
+        listing = Listing.objects.select_for_update().get(pk=listing_id)
+        photos = Photo.objects.filter(listing=listing).count()
+        listing.delete()
+    logger.info("listing %s deleted with %d photos", listing.marketplace_id, photos)
+    return photos
 
 
 def photo_add(*, listing: Listing, upload: IO[bytes]) -> PhotoAdded:

@@ -3,6 +3,9 @@
 ``photo_stored(photo_id)`` is sent once the transaction that stored a photo (or asked for it to
 be read again) commits. Recognition is connected to it by ``webapp.checks.chain``; with nothing
 connected the photo simply waits, and the requeue sweeper sends it.
+
+``listing_declared_changed(listing_id)`` is sent inside the transaction that changed what the
+seller declares; the cross-check is asked for again in that transaction (``webapp.checks.chain``).
 """
 
 from __future__ import annotations
@@ -10,3 +13,4 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 photo_stored = Signal()
+listing_declared_changed = Signal()

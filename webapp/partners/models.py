@@ -10,7 +10,7 @@ from django.utils import timezone
 
 class Scope(models.TextChoices):
     READ = "read", "Read listings, photos and flags"
-    WRITE = "write", "Create listings and add photos"
+    WRITE = "write", "Create, change and delete listings; add photos"
     WEBHOOKS = "webhooks", "Manage webhook endpoints"
     RECOGNIZE = "recognize", "Recognise one photo synchronously"
 

@@ -1,0 +1,169 @@
+"""A listing changed or removed through the partner API: PATCH sets what the seller declares and
+the listing is checked against the register again (the real cross-check over an imported
+register); DELETE removes it with its photos, readings and flags, and keeps the moderators'
+audit log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from recognition.models import CrosscheckRequest, Reading
+from registry.services import register_import
+from tests.fixtures.factories import ListingFactory, PhotoFactory, ReadingFactory
+from webapp.checks.models import Flag
+from webapp.checks.services import listing_crosscheck
+from webapp.listings.models import Listing, Photo
+from webapp.listings.services import listing_declared_update
+from webapp.review.models import AuditEntry
+from webapp.review.services import flag_dismiss
+
+pytestmark = pytest.mark.django_db
+
+SAMPLES = Path(__file__).resolve().parents[2] / "registry" / "samples"
+
+
+@pytest.fixture
+def tesla_listed_as_honda(partner):
+    """A listing whose photos show the register's grey 2020 Tesla (KA0101AM), declared a Honda:
+    flagged for its make."""
+    register_import(path=SAMPLES / "register_2024.csv", enqueue_crosscheck=False)
+    listing = ListingFactory(
+        owner=partner, marketplace_id="MP-TESLA", declared_make="Honda", declared_model="",
+        declared_colour="grey", declared_year=2020,
+    )  # fmt: skip
+    photo = PhotoFactory(listing=listing, status=Photo.Status.DONE)
+    ReadingFactory(photo=photo, plate_text="KA0101AM", plate_format="ua_2015", confidence=0.95)
+    listing_crosscheck(listing_id=listing.pk)
+    assert Flag.objects.filter(listing=listing, kind="make_mismatch").exists()
+    return listing
+
+
+def test_a_seller_s_correction_checks_the_listing_again(
+    tesla_listed_as_honda, token_client, partner, django_capture_on_commit_callbacks
+):
+    listing = tesla_listed_as_honda
+    # when the partner sends what the seller corrected
+    with django_capture_on_commit_callbacks(execute=True):
+        response = token_client(partner).patch(
+            f"/api/v1/listings/{listing.pk}/",
+            {"declared_make": "Tesla", "declared_model": "Model X"},
+            format="json",
+        )
+    # then the listing says it, and the cross-check (sent once the edit committed) has run
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["declared_make"], body["declared_model"]) == ("Tesla", "Model X")
+    listing.refresh_from_db()
+    assert (listing.declared_colour, listing.declared_year) == ("grey", 2020)  # not sent: kept
+    assert not Flag.objects.filter(listing=listing, kind="make_mismatch").exists()
+    request = CrosscheckRequest.objects.get(listing=listing)
+    assert request.checked_at is not None
+    assert request.checked_at >= request.requested_at
+    check = token_client(partner).get(f"/api/v1/listings/{listing.pk}/").json()["check"]
+    assert (check["state"], check["verified"], check["fields"]["make"]) == ("clear", True, "match")
+
+
+def test_the_same_values_again_change_nothing_and_ask_for_no_check(tesla_listed_as_honda):
+    listing = tesla_listed_as_honda
+    changed = listing_declared_update(
+        listing_id=listing.pk, changes={"declared_make": "Honda", "declared_year": 2020}
+    )
+    assert changed == []
+    assert not CrosscheckRequest.objects.filter(listing=listing).exists()
+
+
+def test_a_dismissed_flag_stays_dismissed_when_the_edit_does_not_touch_it(
+    tesla_listed_as_honda, moderator, django_capture_on_commit_callbacks
+):
+    listing = tesla_listed_as_honda
+    flag = Flag.objects.get(listing=listing, kind="make_mismatch")
+    flag_dismiss(flag_id=flag.pk, version=flag.version, user=moderator, reason="same car")
+    with django_capture_on_commit_callbacks(execute=True):
+        listing_declared_update(listing_id=listing.pk, changes={"declared_vin": ""})
+        listing_declared_update(listing_id=listing.pk, changes={"declared_colour": "сірий"})
+    flag.refresh_from_db()
+    assert flag.status == Flag.Status.DISMISSED
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "code"),
+    [
+        ({"declared_year": 1800}, "declared_year", "min_value"),
+        ({"declared_vin": "X" * 18}, "declared_vin", "max_length"),
+        ({"declared_make": "M" * 65}, "declared_make", "max_length"),
+    ],
+)
+def test_a_bad_value_is_refused_on_its_field_and_nothing_changes(
+    token_client, partner, payload, field, code
+):
+    listing = ListingFactory(owner=partner, declared_make="Lada", declared_year=2010)
+    response = token_client(partner).patch(
+        f"/api/v1/listings/{listing.pk}/", payload, format="json"
+    )
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert [(e["attr"], e["code"]) for e in errors] == [(field, code)]
+    listing.refresh_from_db()
+    assert (listing.declared_make, listing.declared_year) == ("Lada", 2010)
+
+
+def test_the_marketplace_id_is_not_changed_by_a_patch(token_client, partner):
+    listing = ListingFactory(owner=partner, marketplace_id="MP-KEEP")
+    response = token_client(partner).patch(
+        f"/api/v1/listings/{listing.pk}/", {"marketplace_id": "MP-OTHER"}, format="json"
+    )
+    assert response.status_code == 200
+    assert Listing.objects.get(pk=listing.pk).marketplace_id == "MP-KEEP"
+
+
+def test_another_partner_can_neither_change_nor_delete_a_listing(
+    token_client, partner, other_partner
+):
+    listing = ListingFactory(owner=partner, declared_make="Lada")
+    client = token_client(other_partner)
+    assert (
+        client.patch(f"/api/v1/listings/{listing.pk}/", {"declared_make": "X"}).status_code == 404
+    )
+    assert client.delete(f"/api/v1/listings/{listing.pk}/").status_code == 404
+    assert Listing.objects.get(pk=listing.pk).declared_make == "Lada"
+
+
+def test_a_read_only_token_cannot_change_or_delete(token_client, partner):
+    listing = ListingFactory(owner=partner)
+    client = token_client(partner, scopes=["read"])
+    assert (
+        client.patch(f"/api/v1/listings/{listing.pk}/", {"declared_make": "X"}).status_code == 403
+    )
+    assert client.delete(f"/api/v1/listings/{listing.pk}/").status_code == 403
+    assert Listing.objects.filter(pk=listing.pk).exists()
+
+
+def test_put_is_not_offered(token_client, partner):
+    listing = ListingFactory(owner=partner)
+    response = token_client(partner).put(f"/api/v1/listings/{listing.pk}/", {}, format="json")
+    assert response.status_code == 405
+
+
+def test_deleting_a_listing_takes_its_photos_readings_and_flags_and_keeps_the_audit_log(
+    tesla_listed_as_honda, token_client, partner, moderator
+):
+    listing = tesla_listed_as_honda
+    flag = Flag.objects.get(listing=listing, kind="make_mismatch")
+    flag_dismiss(flag_id=flag.pk, version=flag.version, user=moderator, reason="same car")
+    other = PhotoFactory(status=Photo.Status.DONE)  # another listing's photo stays
+    client = token_client(partner)
+
+    response = client.delete(f"/api/v1/listings/{listing.pk}/")
+
+    assert response.status_code == 204
+    assert not Listing.objects.filter(pk=listing.pk).exists()
+    assert not Photo.objects.filter(listing_id=listing.pk).exists()
+    assert not Reading.objects.filter(photo__listing_id=listing.pk).exists()
+    assert not Flag.objects.filter(pk=flag.pk).exists()
+    assert Photo.objects.filter(pk=other.pk).exists()
+    entry = AuditEntry.objects.get(flag_ref=flag.pk)
+    assert (entry.action, entry.listing_id) == ("dismiss", None)
+    assert client.delete(f"/api/v1/listings/{listing.pk}/").status_code == 404
+    assert client.get(f"/api/v1/listings/{listing.pk}/").status_code == 404
