@@ -42,7 +42,7 @@ from webapp.gates.models import (
     Visit,
 )
 from webapp.gates.visits import visit_record
-from webapp.listings.models import Photo
+from webapp.listings.models import ListingEdit, Photo
 from webapp.partners.models import (
     PartnerQuota,
     UsageKind,
@@ -131,6 +131,10 @@ def demo_rows_create(*, moderator, partner) -> DemoRows:
         plate_confidence=0.7, reason="plate_unsure",
     )  # fmt: skip
     BacklogRun.objects.create(model_version="det-x+ocr-y", total=1)
+    # the seller changed what the listing declares (the flag page's edits table)
+    ListingEdit.objects.create(
+        listing=listing, by=partner, changes={"declared_make": ["Lada", listing.declared_make]}
+    )
     # a failed look at the register's source (its admin pages)
     RegisterFetch.objects.create(
         source_url="https://data.example/r.zip", file_url="https://data.example/r.zip",

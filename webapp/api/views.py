@@ -171,7 +171,7 @@ class ListingDetail(generics.RetrieveAPIView):
         serializer.is_valid(raise_exception=True)
         try:
             services.listing_declared_update(
-                listing_id=listing.pk, changes=serializer.validated_data
+                listing_id=listing.pk, changes=serializer.validated_data, by=request.user
             )
         except Listing.DoesNotExist as exc:  # deleted meanwhile
             raise Http404 from exc

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from webapp.listings import services
-from webapp.listings.models import Listing, Photo
+from webapp.listings.models import Listing, ListingEdit, Photo
 from webapp.listings.validation import PhotoRejected
 
 
@@ -22,13 +22,43 @@ class PhotoInline(admin.TabularInline):
         return False  # photos are added through the validated photo form
 
 
+class ListingEditInline(admin.TabularInline):
+    """What the seller's declared fields were before each change (read only)."""
+
+    model = ListingEdit
+    extra = 0
+    can_delete = False
+    fields = ["edited_at", "by", "changes"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Listing)
 class ListingAdmin(admin.ModelAdmin):
     list_display = ["marketplace_id", "owner", "declared_make", "declared_model", "created_at"]
     list_filter = ["declared_make", "created_at"]
     search_fields = ["marketplace_id", "declared_plate", "declared_vin", "owner__username"]
     raw_id_fields = ["owner"]
-    inlines = [PhotoInline]
+    inlines = [PhotoInline, ListingEditInline]
+
+    def save_model(self, request: HttpRequest, obj: Listing, form: forms.ModelForm, change: bool):
+        """A change of the declared fields goes through the service, as the API's does: kept
+        as an edit, and the listing checked against the register again."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        declared = [n for n in form.changed_data if n in services.DECLARED_FIELDS]
+        other = [n for n in form.changed_data if n not in services.DECLARED_FIELDS]
+        if other:
+            obj.save(update_fields=[*other, "updated_at"])
+        if declared:
+            services.listing_declared_update(
+                listing_id=obj.pk,
+                changes={name: form.cleaned_data[name] for name in declared},
+                by=request.user,
+            )
 
 
 class PhotoUploadForm(forms.ModelForm):

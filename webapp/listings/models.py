@@ -100,3 +100,27 @@ class Photo(models.Model):
 
     def __str__(self) -> str:
         return f"photo {self.pk} of {self.listing_id}"
+
+
+class ListingEdit(models.Model):
+    """A change of what the seller declares (`services.listing_declared_update`): moderators
+    see what a listing said before, as a seller may edit a flagged listing into another car."""
+
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="edits")
+    edited_at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The partner account (API) or staff member (admin) that sent it.",
+    )
+    changes = models.JSONField(help_text='Each field changed: {"declared_make": [before, after]}.')
+
+    class Meta:
+        ordering = ["-edited_at", "-id"]
+        indexes = [models.Index(fields=["listing", "-edited_at"], name="listing_edit_idx")]
+
+    def __str__(self) -> str:
+        return f"edit of {self.listing_id} at {self.edited_at:%Y-%m-%d %H:%M}"

@@ -11,7 +11,7 @@ from typing import IO
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, transaction
 
-from webapp.listings.models import Listing, Photo
+from webapp.listings.models import Listing, ListingEdit, Photo
 from webapp.listings.signals import listing_declared_changed, photo_stored
 from webapp.listings.validation import PhotoRejected, ValidatedPhoto, photo_validate
 from webapp.storage import file_write
@@ -82,8 +82,12 @@ DECLARED_FIELDS = (
 )
 
 
-def listing_declared_update(*, listing_id: int, changes: Mapping[str, object]) -> list[str]:
-    """Set the declared fields given (DECLARED_FIELDS only); the names whose value changed.
+def listing_declared_update(
+    *, listing_id: int, changes: Mapping[str, object], by: AbstractBaseUser | None
+) -> list[str]:
+    """Set the declared fields given (DECLARED_FIELDS only); the names whose value changed,
+    kept with their values before and after as a ListingEdit by `by` (the partner or staff
+    member who sent them).
 
     A change asks for the listing's cross-check again in the same transaction, so its flags and
     badge follow what the seller now says (an open flag the change answers goes; a dismissed
@@ -97,9 +101,15 @@ def listing_declared_update(*, listing_id: int, changes: Mapping[str, object]) -
         listing = Listing.objects.select_for_update(no_key=True).get(pk=listing_id)
         changed = [name for name, value in changes.items() if getattr(listing, name) != value]
         if changed:
+            before = {name: getattr(listing, name) for name in changed}
             for name in changed:
                 setattr(listing, name, changes[name])
             listing.save(update_fields=[*changed, "updated_at"])
+            ListingEdit.objects.create(
+                listing=listing,
+                by=by,
+                changes={name: [before[name], changes[name]] for name in changed},
+            )
             listing_declared_changed.send(sender=Listing, listing_id=listing.pk)
     if changed:
         logger.info("listing %s: %s changed", listing.marketplace_id, ", ".join(changed))

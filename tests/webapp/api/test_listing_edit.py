@@ -8,13 +8,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.urls import reverse
 
 from recognition.models import CrosscheckRequest, Reading
 from registry.services import register_import
 from tests.fixtures.factories import ListingFactory, PhotoFactory, ReadingFactory
 from webapp.checks.models import Flag
 from webapp.checks.services import listing_crosscheck
-from webapp.listings.models import Listing, Photo
+from webapp.listings.models import Listing, ListingEdit, Photo
 from webapp.listings.services import listing_declared_update
 from webapp.review.models import AuditEntry
 from webapp.review.services import flag_dismiss
@@ -68,7 +69,7 @@ def test_a_seller_s_correction_checks_the_listing_again(
 def test_the_same_values_again_change_nothing_and_ask_for_no_check(tesla_listed_as_honda):
     listing = tesla_listed_as_honda
     changed = listing_declared_update(
-        listing_id=listing.pk, changes={"declared_make": "Honda", "declared_year": 2020}
+        listing_id=listing.pk, changes={"declared_make": "Honda", "declared_year": 2020}, by=None
     )
     assert changed == []
     assert not CrosscheckRequest.objects.filter(listing=listing).exists()
@@ -81,8 +82,10 @@ def test_a_dismissed_flag_stays_dismissed_when_the_edit_does_not_touch_it(
     flag = Flag.objects.get(listing=listing, kind="make_mismatch")
     flag_dismiss(flag_id=flag.pk, version=flag.version, user=moderator, reason="same car")
     with django_capture_on_commit_callbacks(execute=True):
-        listing_declared_update(listing_id=listing.pk, changes={"declared_vin": ""})
-        listing_declared_update(listing_id=listing.pk, changes={"declared_colour": "сірий"})
+        listing_declared_update(listing_id=listing.pk, changes={"declared_vin": ""}, by=None)
+        listing_declared_update(
+            listing_id=listing.pk, changes={"declared_colour": "сірий"}, by=moderator
+        )
     flag.refresh_from_db()
     assert flag.status == Flag.Status.DISMISSED
 
@@ -167,3 +170,42 @@ def test_deleting_a_listing_takes_its_photos_readings_and_flags_and_keeps_the_au
     assert (entry.action, entry.listing_id) == ("dismiss", None)
     assert client.delete(f"/api/v1/listings/{listing.pk}/").status_code == 404
     assert client.get(f"/api/v1/listings/{listing.pk}/").status_code == 404
+
+
+def test_each_change_is_kept_with_its_values_before_and_after_and_who_sent_it(
+    tesla_listed_as_honda, token_client, partner
+):
+    listing = tesla_listed_as_honda
+    token_client(partner).patch(
+        f"/api/v1/listings/{listing.pk}/",
+        {"declared_make": "Tesla", "declared_year": 2021, "declared_colour": "grey"},
+        format="json",
+    )
+    edit = ListingEdit.objects.get(listing=listing)
+    assert edit.by == partner
+    assert edit.changes == {"declared_make": ["Honda", "Tesla"], "declared_year": [2020, 2021]}
+
+
+def test_a_change_in_the_admin_is_kept_and_checked_like_the_api_s(
+    tesla_listed_as_honda, admin_client, admin_user, django_capture_on_commit_callbacks
+):
+    listing = tesla_listed_as_honda
+    url = reverse("admin:listings_listing_change", args=[listing.pk])
+    form = {
+        "marketplace_id": "MP-TESLA-2", "owner": listing.owner_id, "declared_make": "Tesla",
+        "declared_model": "", "declared_colour": "grey", "declared_year": 2020,
+        "declared_plate": "", "declared_vin": "",
+        "photos-TOTAL_FORMS": 1, "photos-INITIAL_FORMS": 1, "photos-MIN_NUM_FORMS": 0,
+        "photos-MAX_NUM_FORMS": 1000, "photos-0-id": listing.photos.get().pk,
+        "photos-0-listing": listing.pk,
+        "edits-TOTAL_FORMS": 0, "edits-INITIAL_FORMS": 0, "edits-MIN_NUM_FORMS": 0,
+        "edits-MAX_NUM_FORMS": 1000,
+    }  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    listing.refresh_from_db()
+    assert (listing.marketplace_id, listing.declared_make) == ("MP-TESLA-2", "Tesla")
+    edit = ListingEdit.objects.get(listing=listing)
+    assert (edit.by, edit.changes) == (admin_user, {"declared_make": ["Honda", "Tesla"]})
+    assert not Flag.objects.filter(listing=listing, kind="make_mismatch").exists()

@@ -17,6 +17,7 @@ from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from registry.models import ImportRun
 from tests.fixtures.factories import (
     PhotoFactory,
     PhotoReadFactory,
@@ -28,6 +29,7 @@ from tests.webapp.review.test_browser_pages import _login, review_data  # noqa: 
 from webapp.gates import services as gate_services
 from webapp.gates.models import Direction, Frame, Gate, Passage, Site
 from webapp.gates.visits import visit_record
+from webapp.listings.models import ListingEdit
 from webapp.listings.partners import partners_group
 from webapp.partners.models import PartnerQuota, UsageDay, WebhookEndpoint
 from webapp.review import holds
@@ -92,6 +94,14 @@ def pages_data(review_data):  # noqa: F811 (the fixture imported above)
     UsageDay.objects.create(user=partner, day=timezone.localdate(), kind="photo", count=85)
     WebhookEndpoint.objects.create(
         owner=partner, url="https://acme.example/h", secret="s", is_active=False
+    )
+    # the first flag's seller changed the listing, and the register is two months old: the
+    # flag page's edits table and its warning
+    ListingEdit.objects.create(
+        listing=flags[0].listing, by=partner, changes={"declared_make": ["Lada", "Toyota"]}
+    )
+    ImportRun.objects.create(
+        file_name="r.zip", status=ImportRun.Status.DONE, finished_at=now - timedelta(days=60)
     )
     return {"flags": flags, "gate": gate, "site": site}
 

@@ -34,8 +34,9 @@ def test_the_detail_page_uses_a_bounded_number_of_queries(
 
     # 16: the other listings are the flag evidence's query (readings, then declared plates);
     # 6 more take the moderator's hold on the flag (webapp.review.holds.flag_hold: 4, and the
-    # savepoint around its INSERT); 1 says how current the register is
-    with django_assert_max_num_queries(23):
+    # savepoint around its INSERT); 1 says how current the register is, 1 reads the seller's
+    # edits
+    with django_assert_max_num_queries(24):
         response = mod_client.get(reverse("review:flag", args=[flag.pk]))
 
     assert response.status_code == 200
@@ -395,3 +396,20 @@ def test_no_register_age_is_claimed_without_an_import(mod_client, flagged_listin
     page = mod_client.get(reverse("review:flag", args=[flagged_listing["flag"].pk]))
     assert page.context["d"].register_age is None
     assert b'id="register-age"' not in page.content
+
+
+def test_the_flag_page_shows_what_the_seller_changed(mod_client, flagged_listing, partner):
+    from webapp.listings.services import listing_declared_update
+
+    listing = flagged_listing["listing"]
+    before = listing.declared_make
+    listing_declared_update(
+        listing_id=listing.pk, changes={"declared_make": "Tesla", "declared_year": 2021},
+        by=partner,
+    )  # fmt: skip
+    page = mod_client.get(reverse("review:flag", args=[flagged_listing["flag"].pk]))
+    html = page.content.decode()
+    assert 'id="edits"' in html
+    assert f"<th>Make</th><td>{before}</td><td>Tesla</td><td>partner</td>" in html
+    year = listing.declared_year or "—"
+    assert f"<th>Year</th><td>{year}</td><td>2021</td><td></td>" in html

@@ -15,12 +15,23 @@ from registry import normalise
 from registry.selectors import RegisterAge, register_age
 from webapp.checks.facts import other_listings_for_plates, plate_keys
 from webapp.checks.models import Flag
-from webapp.listings.models import Listing, Photo
+from webapp.listings.models import Listing, ListingEdit, Photo
 from webapp.review import register
 from webapp.review.models import AuditEntry
 from webapp.review.selectors.queue import QUEUE_ORDER
 
 AUDIT_LIMIT = 100
+# A listing's latest edits shown (a seller editing it over and over is itself the signal).
+EDITS_LIMIT = 20
+# Each declared field's label: the compare table's (the template translates them).
+DECLARED_LABELS = {
+    "declared_plate": gettext_noop("Plate"),
+    "declared_make": gettext_noop("Make"),
+    "declared_model": gettext_noop("Model"),
+    "declared_colour": gettext_noop("Colour"),
+    "declared_year": gettext_noop("Year"),
+    "declared_vin": gettext_noop("VIN"),
+}
 
 
 @dataclass
@@ -69,6 +80,14 @@ class CompareRow:
     register_translated: str = ""
 
 
+@dataclass(frozen=True)
+class EditView:
+    """One change of what the seller declares: when, by whom, each field before and after."""
+
+    edit: ListingEdit
+    rows: list[tuple[str, str, str]]  # (label, before, after), in the compare table's order
+
+
 @dataclass
 class FlagDetail:
     flag: Flag
@@ -83,6 +102,7 @@ class FlagDetail:
     # A vin_deregistered flag's removal: when and how the declared car left the register.
     vin_removal: register.VinRemoval | None = None
     register_age: RegisterAge | None = None  # when the register was last imported
+    edits: list[EditView] = field(default_factory=list)  # the seller's changes, newest first
 
 
 def _reading_views(photo: Photo) -> list[ReadingView]:
@@ -230,12 +250,32 @@ def flag_detail(*, flag_id: int) -> FlagDetail:
         other_flags=other_flags,
         audit=audit,
         register_age=register_age(),
+        edits=_edits(listing),
         vin_removal=(
             register.vin_removal(evidence=flag.evidence)
             if flag.kind == Flag.Kind.VIN_DEREGISTERED
             else None
         ),
     )
+
+
+def _edits(listing: Listing) -> list[EditView]:
+    edits = ListingEdit.objects.filter(listing=listing).select_related("by")[:EDITS_LIMIT]
+    return [
+        EditView(
+            edit,
+            [
+                (label, _text(edit.changes[name][0]), _text(edit.changes[name][1]))
+                for name, label in DECLARED_LABELS.items()
+                if name in edit.changes
+            ],
+        )
+        for edit in edits
+    ]
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
 
 
 def reading_for_crop(*, reading_id: int) -> Reading:
