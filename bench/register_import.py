@@ -428,7 +428,8 @@ def main(args: argparse.Namespace) -> None:
     if not args.keep:
         with connection.cursor() as cursor:
             cursor.execute(
-                "TRUNCATE registry_registerrecord, registry_importreject, registry_importrun"
+                "TRUNCATE registry_registerrecord, registry_importreject, registry_importrun, "
+                "registry_registerfetch"
             )
         drop_run_partitions()
     with connection.cursor() as cursor:
