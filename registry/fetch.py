@@ -131,6 +131,8 @@ def _files(
         answer = session.get(url, timeout=timeout)
         answer.raise_for_status()
         resources = answer.json()["result"]["resources"]
+        if not isinstance(resources, list):
+            raise TypeError("its resources are not a list")
     except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
         raise FetchFailed(f"the dataset listing {url} could not be read: {exc}") from exc
     listed = [

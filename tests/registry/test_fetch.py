@@ -163,15 +163,23 @@ def test_a_ckan_dataset_is_imported_file_by_file_oldest_first(httpserver, sample
     assert RegisterRecord.objects.count() > 6
 
 
-def test_an_unreadable_dataset_listing_is_a_failed_look(httpserver) -> None:
-    httpserver.expect_request("/api/3/action/package_show").respond_with_data(
-        json.dumps({"success": False}), content_type="application/json"
-    )
+@pytest.mark.parametrize(
+    "answer",
+    [{"success": False}, {"success": True, "result": {"resources": None}}, "<html>", 500],
+    ids=["no-result", "no-resources", "not-json", "http-500"],
+)
+def test_an_unreadable_dataset_listing_is_a_failed_look(httpserver, answer) -> None:
+    handler = httpserver.expect_request("/api/3/action/package_show")
+    if answer == 500:
+        handler.respond_with_data("down", status=500)
+    else:
+        body = answer if isinstance(answer, str) else json.dumps(answer)
+        handler.respond_with_data(body, content_type="application/json")
     url = httpserver.url_for("/api/3/action/package_show") + "?id=gone"
     [row] = register_fetch(url=url, enqueue_crosscheck=False)
     assert row.outcome == Outcome.FAILED
-    assert "the dataset listing" in row.error
-    assert "could not be read" in row.error
+    assert row.error.startswith(f"the dataset listing {url} could not be read: ")
+    assert not ImportRun.objects.exists()
 
 
 def test_one_look_at_a_time() -> None:
