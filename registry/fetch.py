@@ -79,6 +79,7 @@ def register_fetch(
     max_bytes = settings.REGISTER_FETCH_MAX_MB << 20 if max_bytes is None else max_bytes
     timeout_s = settings.REGISTER_FETCH_TIMEOUT_S if timeout_s is None else timeout_s
     with _single_flight(), requests.Session() as session:
+        _interrupted_close()
         session.headers["User-Agent"] = USER_AGENT
         timeout = (CONNECT_TIMEOUT_S, timeout_s)
         rows: list[RegisterFetch] = []
@@ -118,6 +119,21 @@ def _single_flight() -> Iterator[None]:
         yield
     finally:
         cache.delete(LOCK_KEY)
+
+
+def _interrupted_close() -> None:
+    """Looks left RUNNING by a worker that died mid-look (killed, or the machine stopped): with
+    this look holding the lock, no other runs, so each of them is over. FAILED, saying so (its
+    import, in the dead connection's transaction, was rolled back with it)."""
+    stale = RegisterFetch.objects.filter(outcome=RegisterFetch.Outcome.RUNNING)
+    closed = stale.update(
+        outcome=RegisterFetch.Outcome.FAILED,
+        error="interrupted: the look stopped before it finished (the worker died); nothing of "
+        "the file was imported",
+        finished_at=timezone.now(),
+    )
+    if closed:
+        logger.warning("register fetch: %d interrupted look(s) marked failed", closed)
 
 
 def _files(

@@ -263,3 +263,19 @@ def test_metrics_tell_how_current_the_register_is(httpserver, samples, client, m
     # a look that goes through ends the failing state
     register_fetch(url=httpserver.url_for("/r.csv"), enqueue_crosscheck=False)
     assert _register_samples(client)["platecheck_register_fetch_failing"] == 0.0
+
+
+def test_a_look_a_dead_worker_left_running_is_closed_by_the_next(httpserver, samples) -> None:
+    # given a look left running by a worker killed mid-import
+    dead = RegisterFetch.objects.create(
+        source_url="https://x.example/r.csv", file_url="https://x.example/r.csv"
+    )
+    _serve_file(httpserver, "/r.csv", (samples / "register_2024.csv").read_bytes())
+    # when the next look runs
+    [row] = register_fetch(url=httpserver.url_for("/r.csv"), enqueue_crosscheck=False)
+    # then the dead one is failed, saying why, and the new one went through
+    dead.refresh_from_db()
+    assert dead.outcome == Outcome.FAILED
+    assert dead.error.startswith("interrupted:")
+    assert dead.finished_at is not None
+    assert row.outcome == Outcome.IMPORTED
