@@ -209,3 +209,21 @@ def test_a_change_in_the_admin_is_kept_and_checked_like_the_api_s(
     edit = ListingEdit.objects.get(listing=listing)
     assert (edit.by, edit.changes) == (admin_user, {"declared_make": ["Honda", "Tesla"]})
     assert not Flag.objects.filter(listing=listing, kind="make_mismatch").exists()
+
+
+def test_a_message_for_a_deleted_listing_s_photo_is_dropped(engine_control, token_client, partner):
+    from recognition import tasks
+
+    # given a photo queued for reading when its listing is deleted
+    listing = ListingFactory(owner=partner)
+    photo = PhotoFactory(listing=listing)
+    assert token_client(partner).delete(f"/api/v1/listings/{listing.pk}/").status_code == 204
+    # when the worker gets its message (and the batch path with a live photo beside it)
+    tasks.recognize_photo.delay(photo.pk)
+    other = PhotoFactory()
+    tasks.recognize_photos.delay([photo.pk, other.pk])
+    # then nothing is read or kept for it, and the other photo is read
+    assert not Reading.objects.filter(photo_id=photo.pk).exists()
+    assert not Photo.objects.filter(pk=photo.pk).exists()
+    other.refresh_from_db()
+    assert other.status == Photo.Status.DONE
