@@ -155,3 +155,25 @@ def test_a_plate_with_a_slash_does_not_break_the_queue(mod_client):
     link = reverse("review:plate_history", args=["AB/1234"])
     assert f'href="{link}"'.encode() in response.content
     assert mod_client.get(link).status_code == 200
+
+
+def test_a_row_is_marked_when_the_seller_edited_the_listing_after_the_flag(mod_client):
+    from datetime import timedelta
+
+    from webapp.listings.models import ListingEdit
+
+    # given two flags on two listings, one edited after its flag was raised, the other before
+    edited, earlier = FlagFactory(key="a"), FlagFactory(key="b")
+    ListingEdit.objects.create(listing=edited.listing, changes={"declared_make": ["A", "B"]})
+    before = ListingEdit.objects.create(
+        listing=earlier.listing, changes={"declared_make": ["C", "D"]}
+    )
+    ListingEdit.objects.filter(pk=before.pk).update(
+        edited_at=earlier.created_at - timedelta(minutes=1)
+    )
+    # when a moderator opens the queue
+    page = mod_client.get(reverse("review:queue"))
+    # then only the first is marked
+    marked = {flag.pk for flag in page.context["page"].flags if flag.edited_since}
+    assert marked == {edited.pk}
+    assert page.content.decode().count('class="status edited"') == 1

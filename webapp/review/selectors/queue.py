@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from webapp.checks.models import Flag
 from webapp.filters import days_filter
+from webapp.listings.models import ListingEdit
 from webapp.paging import page_bounds
 from webapp.review.holds import held_by_others
 from webapp.review.plates import PlateKey, plate_key
@@ -169,6 +170,7 @@ def flag_queue(
         _filtered(filters, with_kind=True, with_format=True)
         .select_related("listing", "reviewer")
         .defer("evidence")
+        .annotate(edited_since=Exists(_edits_since_flag()))
         .order_by(*filters.order())[bounds.start : bounds.stop]
     )
     _label(rows)
@@ -179,6 +181,14 @@ def flag_queue(
         total=total,
         kind_counts=kind_counts,
         formats=formats,
+    )
+
+
+def _edits_since_flag() -> QuerySet[ListingEdit]:
+    """The seller's edits of a flag's listing after the flag was raised: a seller editing a
+    flagged listing (into another car, say) is worth a moderator's look (the row's mark)."""
+    return ListingEdit.objects.filter(
+        listing=OuterRef("listing_id"), edited_at__gt=OuterRef("created_at")
     )
 
 
