@@ -37,6 +37,7 @@ from django.utils import timezone
 
 from registry.importers import printable
 from registry.models import ImportRun, RegisterFetch
+from registry.selectors import register_file_imported
 from registry.services import register_import
 
 logger = logging.getLogger(__name__)
@@ -189,7 +190,7 @@ def _fetch_file(
         path, sha256 = _download(row, session, timeout, validators, max_bytes, folder)
         if path is None:
             row.outcome = RegisterFetch.Outcome.NOT_MODIFIED
-        elif not force and _imported_before(sha256):
+        elif not force and register_file_imported(sha256=sha256):
             row.outcome = RegisterFetch.Outcome.UNCHANGED
         else:
             row.import_run = register_import(
@@ -265,10 +266,6 @@ def _file_name(file_url: str) -> str:
     """The URL's last path segment, made safe as a file name (the import run shows it)."""
     name = _SAFE_NAME.sub("_", unquote(urlsplit(file_url).path.rsplit("/", 1)[-1])).strip("._")
     return name[:200] or "register.csv"
-
-
-def _imported_before(sha256: str) -> bool:
-    return ImportRun.objects.filter(file_sha256=sha256, status=ImportRun.Status.DONE).exists()
 
 
 def _run_of(sha256: str, *, since: object) -> ImportRun | None:

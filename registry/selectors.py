@@ -112,6 +112,12 @@ class RegisterAge:
     stale: bool  # older than STALE_AFTER: a car registered or removed since is not known
 
 
+def register_file_imported(*, sha256: str) -> ImportRun | None:
+    """The run that imported a file with these bytes whole, if any (an import skips such a
+    file; a fetch does not even import it)."""
+    return ImportRun.objects.filter(file_sha256=sha256, status=ImportRun.Status.DONE).first()
+
+
 def register_age() -> RegisterAge | None:
     """None when no import has finished (a register of hand-made rows, or none)."""
     at = ImportRun.objects.filter(status=ImportRun.Status.DONE).aggregate(at=Max("finished_at"))

@@ -15,6 +15,7 @@ from registry import demo_loader, loaders
 from registry.importers import RegisterSource, Reject, open_register, printable
 from registry.models import ImportReject, ImportRun
 from registry.progress import ProgressWriter
+from registry.selectors import register_file_imported
 from registry.signals import register_imported
 
 logger = logging.getLogger(__name__)
@@ -81,11 +82,7 @@ def register_import(
 
 def _skipped_as_done_before(*, run: ImportRun) -> bool:
     """A file whose sha256 already imported successfully: the run is DONE without reading it."""
-    done_before = (
-        ImportRun.objects.filter(file_sha256=run.file_sha256, status=ImportRun.Status.DONE)
-        .exclude(pk=run.pk)
-        .first()
-    )
+    done_before = register_file_imported(sha256=run.file_sha256)  # `run` is still RUNNING
     if done_before is None:
         return False
     logger.info("%s already imported in run %s: skipped", run.file_name, done_before.pk)

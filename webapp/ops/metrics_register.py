@@ -6,20 +6,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.db.models import Max, Q
+from django.db.models import Count, Max, Q
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 
 def register_freshness() -> Iterator[Metric]:
     from registry.fetch import DONE
-    from registry.models import ImportRun, RegisterFetch
+    from registry.models import RegisterFetch
+    from registry.selectors import register_age
 
-    imported = ImportRun.objects.aggregate(
-        at=Max("finished_at", filter=Q(status=ImportRun.Status.DONE))
-    )["at"]
-    looked = RegisterFetch.objects.aggregate(
-        at=Max("finished_at", filter=Q(outcome__in=(*DONE, RegisterFetch.Outcome.NOT_MODIFIED)))
-    )["at"]
+    age = register_age()
+    fetches = RegisterFetch.objects.aggregate(
+        looked=Max(
+            "finished_at", filter=Q(outcome__in=(*DONE, RegisterFetch.Outcome.NOT_MODIFIED))
+        ),
+        failed=Count("id", filter=Q(outcome=RegisterFetch.Outcome.FAILED)),
+    )
     newest = (
         RegisterFetch.objects.filter(finished_at__isnull=False)
         .order_by("-finished_at", "-id")
@@ -35,7 +37,8 @@ def register_freshness() -> Iterator[Metric]:
         "When a look at the register's source last went through: imported, unchanged or not "
         "modified (absent: never)",
     )
-    for family, at in ((last_import, imported), (last_fetch, looked)):
+    imported = age.imported_at if age else None
+    for family, at in ((last_import, imported), (last_fetch, fetches["looked"])):
         if at is not None:
             family.add_metric([], at.timestamp())
     failing = GaugeMetricFamily(
@@ -46,7 +49,5 @@ def register_freshness() -> Iterator[Metric]:
     failures = CounterMetricFamily(
         "platecheck_register_fetch_failures", "Looks at the register's source that failed"
     )
-    failures.add_metric(
-        [], RegisterFetch.objects.filter(outcome=RegisterFetch.Outcome.FAILED).count()
-    )
+    failures.add_metric([], fetches["failed"])
     yield from (last_import, last_fetch, failing, failures)
