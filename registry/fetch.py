@@ -33,6 +33,7 @@ from urllib.parse import unquote, urlsplit
 import requests
 from django.conf import settings
 from django.core.cache import cache
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from registry.importers import printable
@@ -46,8 +47,11 @@ USER_AGENT = "platecheck-register-fetch"
 CONNECT_TIMEOUT_S = 10.0
 CHUNK = 1 << 20
 # One look at a time, across workers and the command: a second one would fetch the same files.
+# The key is hashed into PostgreSQL's advisory-lock space (a key space of its own: see
+# webapp/partners/ordering.py); LOCK_S bounds the cache's lock, on SQLite only.
 LOCK_KEY = "platecheck.registry.fetch"
 LOCK_S = 6 * 3600
+BUSY = "another fetch of the register's source is running"
 DONE = (RegisterFetch.Outcome.IMPORTED, RegisterFetch.Outcome.UNCHANGED)
 CKAN_ACTION = "/api/3/action/package_show"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -114,12 +118,29 @@ def register_fetch(
 
 @contextmanager
 def _single_flight() -> Iterator[None]:
-    if not cache.add(LOCK_KEY, 1, LOCK_S):
-        raise FetchBusy("another fetch of the register's source is running")
+    """One look at a time. On PostgreSQL a session advisory lock, which every process shares
+    and which the server frees the moment the holder's connection ends (a worker killed mid-look
+    blocks no later look). On SQLite, the embedded single-process default, the cache."""
+    if connection.vendor != "postgresql":
+        if not cache.add(LOCK_KEY, 1, LOCK_S):
+            raise FetchBusy(BUSY)
+        try:
+            yield
+        finally:
+            cache.delete(LOCK_KEY)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [LOCK_KEY])
+        if not cursor.fetchone()[0]:
+            raise FetchBusy(BUSY)
     try:
         yield
     finally:
-        cache.delete(LOCK_KEY)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [LOCK_KEY])
+        except DatabaseError:  # the connection is gone, and the lock with it
+            logger.warning("register fetch: the lock's connection was lost", exc_info=True)
 
 
 def _interrupted_close() -> None:

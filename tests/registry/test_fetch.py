@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.cache import cache
 from django.core.management import CommandError, call_command
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from prometheus_client.parser import text_string_to_metric_families
 from werkzeug import Request, Response
 
@@ -182,14 +183,37 @@ def test_an_unreadable_dataset_listing_is_a_failed_look(httpserver, answer) -> N
     assert not ImportRun.objects.exists()
 
 
-def test_one_look_at_a_time() -> None:
-    assert cache.add(LOCK_KEY, 1, 60)
-    try:
-        with pytest.raises(FetchBusy):
-            register_fetch(url="http://127.0.0.1:9/register.csv")
-    finally:
+@pytest.fixture
+def another_look():
+    """Another process's look holding the lock, on PostgreSQL through a connection of its own,
+    on SQLite in the cache; calling it ends that look the way a killed worker's ends (its
+    connection closed, without unlocking)."""
+    if connection.vendor != "postgresql":
+        assert cache.add(LOCK_KEY, 1, 60)
+        yield lambda: cache.delete(LOCK_KEY)
         cache.delete(LOCK_KEY)
+        return
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    with other.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [LOCK_KEY])
+        assert cursor.fetchone()[0]
+    yield other.close
+    other.close()
+
+
+def test_one_look_at_a_time(another_look) -> None:
+    # given another look running, in another process: a second one is refused, and leaves no row
+    with pytest.raises(FetchBusy):
+        register_fetch(url="http://127.0.0.1:9/register.csv")
     assert not RegisterFetch.objects.exists()
+    # when that process dies mid-look
+    another_look()
+    # then the next look runs at once (and fails here only because nothing listens on port 9)
+    [row] = register_fetch(url="http://127.0.0.1:9/register.csv")
+    assert row.outcome == Outcome.FAILED
+    assert "FetchBusy" not in row.error
+    # and it let go of the lock: one more look runs too
+    assert len(register_fetch(url="http://127.0.0.1:9/register.csv")) == 1
 
 
 def test_the_command_says_what_each_look_did(httpserver, samples, capsys) -> None:

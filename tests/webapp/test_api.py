@@ -10,6 +10,7 @@ from recognition.models import Reading
 from tests.fixtures import images
 from tests.fixtures.factories import FlagFactory, ListingFactory, ReadingFactory
 from webapp.listings.models import Listing, Photo
+from webapp.listings.services import ListingExists, listing_create
 from webapp.partners.models import PartnerToken
 
 pytestmark = pytest.mark.django_db
@@ -128,12 +129,46 @@ def test_token_authentication_works(partner):
     assert client.get("/api/v1/listings/").status_code == 200
 
 
-def test_duplicate_marketplace_id_is_a_400(client_for, partner):
+def test_a_marketplace_id_taken_by_another_partner_is_a_409_without_its_address(
+    client_for, partner
+):
     ListingFactory(marketplace_id="MP-1")
     response = create_listing(client_for(partner), images.jpeg())
-    assert response.status_code == 400
+    assert response.status_code == 409
     error = response.json()["errors"][0]
-    assert (error["attr"], error["code"]) == ("marketplace_id", "duplicate")
+    assert error["code"] == "duplicate"
+    assert "Location" not in response
+    assert Photo.objects.count() == 0
+
+
+def test_a_create_retried_after_its_answer_was_lost_finds_the_listing_it_made(
+    client_for, partner
+):
+    # given a create that went through, though the partner never saw the answer
+    first = create_listing(client_for(partner), images.jpeg())
+    assert first.status_code == 201
+    made = first.json()["id"]
+    # when it is sent again
+    retry = create_listing(client_for(partner), images.jpeg())
+    # then it is told where the listing is, and nothing more was stored
+    assert retry.status_code == 409
+    assert retry.json()["errors"][0]["code"] == "duplicate"
+    assert retry["Location"] == f"http://testserver/api/v1/listings/{made}/"
+    assert client_for(partner).get(retry["Location"]).json()["id"] == made
+    assert Listing.objects.count() == 1
+    assert Photo.objects.count() == 1
+
+
+def test_two_creates_racing_for_one_marketplace_id_store_one_listing(partner):
+    # given the race's winner, committed after the loser's check found the id free
+    winner, _ = listing_create(marketplace_id="MP-RACE", owner=partner)
+    # when the loser's insert meets the unique marketplace_id
+    with pytest.raises(ListingExists) as raised:
+        listing_create(marketplace_id="MP-RACE", owner=partner, photos=[upload(images.jpeg())])
+    # then it is told which listing won, and stored nothing
+    assert raised.value.listing.pk == winner.pk
+    assert Listing.objects.count() == 1
+    assert not Photo.objects.exists()
 
 
 def test_exif_rotated_upload_is_stored_upright(client_for, partner):

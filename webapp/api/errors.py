@@ -6,6 +6,7 @@ body over the request bound, the login lockout) are shaped here with the same he
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -35,10 +36,17 @@ class ApiError(exceptions.APIException):
     is sent as Retry-After."""
 
     def __init__(
-        self, *, status_code: int, code: str, detail: str, wait: int | None = None
+        self,
+        *,
+        status_code: int,
+        code: str,
+        detail: str,
+        wait: int | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.status_code = status_code
         self.wait = wait
+        self.headers = dict(headers or {})
         super().__init__(detail=detail, code=code)
 
 
@@ -89,6 +97,9 @@ class ApiExceptionHandler(ExceptionHandler):
         if isinstance(exc, TooManyFieldsSent):
             return exceptions.ParseError("too many fields in the request", code="too_many_fields")
         return super().convert_known_exceptions(exc)
+
+    def get_headers(self, exc: exceptions.APIException) -> dict:
+        return {**super().get_headers(exc), **getattr(exc, "headers", {})}
 
     def report_exception(self, exc: exceptions.APIException, response: Any) -> None:
         if isinstance(self.exc, PhotosNotStored):

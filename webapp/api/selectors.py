@@ -31,3 +31,10 @@ def listing_get_visible(
     *, user: AbstractBaseUser | AnonymousUser, listing_id: int
 ) -> Listing | None:
     return listing_list_visible(user=user).filter(pk=listing_id).first()
+
+
+def listing_id_taken(*, marketplace_id: str) -> int | None:
+    """The id of the listing that holds `marketplace_id`, whoever's it is."""
+    return (
+        Listing.objects.filter(marketplace_id=marketplace_id).values_list("pk", flat=True).first()
+    )

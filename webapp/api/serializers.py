@@ -280,13 +280,6 @@ class ListingCreateSerializer(ListingDeclaredSerializer):
     )  # fmt: skip
     photo_urls = photo_urls_field()
 
-    def validate_marketplace_id(self, value: str) -> str:
-        if Listing.objects.filter(marketplace_id=value).exists():
-            raise serializers.ValidationError(
-                "a listing with this marketplace id already exists", code="duplicate"
-            )
-        return value
-
 
 class PhotosUploadSerializer(serializers.Serializer):
     """Files in `photos`, URLs in `photo_urls`, or both: at least one photo."""

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
@@ -20,6 +21,17 @@ from webapp.api.errors import ApiError
 from webapp.api.filters import LISTING_ORDERING_FIELDS, ListingFilter
 from webapp.api.permissions import CanUpload, HasScope
 from webapp.api.photo_urls import photo_urls_of, photos_download
+from webapp.api.preconditions import (
+    ETAG,
+    IF_MATCH,
+    IF_NONE_MATCH,
+    NOT_MODIFIED,
+    PRECONDITION_FAILED,
+    NotModified,
+    listing_conditions_check,
+    listing_precondition,
+    listing_representation,
+)
 from webapp.api.schema import DATABASE_UNAVAILABLE, ErrorResponseSerializer
 from webapp.api.serializers import (
     ListingCreateSerializer,
@@ -85,6 +97,27 @@ def photos_charged(
         yield files + photos_download(urls, field="photo_urls", owner_id=request.user.pk), charge
 
 
+def listing_exists(request: Request, *, listing_id: int) -> ApiError:
+    """409 for a marketplace id taken; the listing's URL in Location if the caller may see it."""
+    detail = "a listing with this marketplace_id exists already"
+    headers = {}
+    if selectors.listing_get_visible(user=request.user, listing_id=listing_id) is not None:
+        detail += ": yours, at Location (GET it, or PATCH what changed)"
+        headers["Location"] = request.build_absolute_uri(
+            reverse("api:listing-detail", kwargs={"pk": listing_id})
+        )
+    return ApiError(
+        status_code=status.HTTP_409_CONFLICT, code="duplicate", detail=detail, headers=headers
+    )
+
+
+LISTING_EXISTS = OpenApiResponse(
+    ErrorResponseSerializer,
+    description="duplicate: a listing holds this marketplace_id already; nothing was stored or "
+    "charged. Location gives its URL when the listing is yours.",
+)
+
+
 def new_ones_kept(charge: Charge | None, added: list[PhotoAdded]) -> None:
     """Keep the charge for the photos stored now only: a duplicate is not read again."""
     if charge is not None:
@@ -113,10 +146,17 @@ class ListingListCreate(generics.ListAPIView):
 
     @extend_schema(
         request=ListingCreateSerializer,
-        responses={201: ListingSerializer, 429: QUOTA_EXCEEDED, 503: STORAGE_UNAVAILABLE},
+        responses={
+            201: ListingSerializer,
+            409: LISTING_EXISTS,
+            429: QUOTA_EXCEEDED,
+            503: STORAGE_UNAVAILABLE,
+        },
         description="Create a listing with its photos in one multipart request, as files "
         "(`photos`) or URLs the server fetches (`photo_urls`); one bad photo or URL rejects the "
-        "whole request and nothing is stored.",
+        "whole request and nothing is stored. A `marketplace_id` taken already is a 409, with "
+        "the listing's URL in Location when it is yours: a create retried after its answer was "
+        "lost finds the listing it made.",
     )
     def post(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
@@ -130,14 +170,20 @@ class ListingListCreate(generics.ListAPIView):
             plate=data["declared_plate"],
             vin=data["declared_vin"],
         )
-        with photos_charged(request, required=False) as (photos, charge):
-            listing, added = services.listing_create(
-                marketplace_id=data["marketplace_id"],
-                owner=request.user,
-                declared=declared,
-                photos=photos,
-            )
-            new_ones_kept(charge, added)  # the same bytes twice in one request are one photo
+        taken = selectors.listing_id_taken(marketplace_id=data["marketplace_id"])
+        if taken is not None:  # before any photo is fetched or charged
+            raise listing_exists(request, listing_id=taken)
+        try:
+            with photos_charged(request, required=False) as (photos, charge):
+                listing, added = services.listing_create(
+                    marketplace_id=data["marketplace_id"],
+                    owner=request.user,
+                    declared=declared,
+                    photos=photos,
+                )
+                new_ones_kept(charge, added)  # the same bytes twice in one request are one photo
+        except services.ListingExists as exc:  # a create racing this one won
+            raise listing_exists(request, listing_id=exc.listing.pk) from exc
         listing = selectors.listing_get_visible(user=request.user, listing_id=listing.pk)
         body = ListingSerializer(listing, context={"request": request}).data
         response = Response(body, status=status.HTTP_201_CREATED)
@@ -145,7 +191,9 @@ class ListingListCreate(generics.ListAPIView):
 
 
 class ListingDetail(generics.RetrieveAPIView):
-    """One of your listings; PATCH changes what the seller declares, DELETE removes it."""
+    """One of your listings; PATCH changes what the seller declares, DELETE removes it. Each
+    answer carries the listing's ETag; If-None-Match and If-Match make a request conditional
+    (webapp/api/preconditions.py)."""
 
     permission_classes = [CanUpload, HasScope]
     scopes = {"GET": "read", "PATCH": "write", "DELETE": "write"}
@@ -158,12 +206,21 @@ class ListingDetail(generics.RetrieveAPIView):
         return selectors.listing_list_visible(user=self.request.user)
 
     @extend_schema(
+        parameters=[IF_NONE_MATCH, ETAG],
+        responses={200: ListingSerializer, 304: NOT_MODIFIED, 412: PRECONDITION_FAILED},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return self._shown(request, self.get_object())
+
+    @extend_schema(
         request=ListingDeclaredSerializer,
-        responses={200: ListingSerializer},
+        parameters=[IF_MATCH, ETAG],
+        responses={200: ListingSerializer, 412: PRECONDITION_FAILED},
         description="Change what the seller declares (the declared_* fields sent; the others "
         "stay). A change checks the listing against the register again: its `status`, flags "
-        "and `check` follow within seconds, and the usual webhooks tell. The same values again "
-        "change nothing.",
+        "and `check` follow within seconds (and so its ETag), and the usual webhooks tell. The "
+        "same values again change nothing. With If-Match, only if the listing is still as "
+        "read.",
     )
     def patch(self, request: Request, pk: int) -> Response:
         listing = self.get_object()
@@ -171,25 +228,42 @@ class ListingDetail(generics.RetrieveAPIView):
         serializer.is_valid(raise_exception=True)
         try:
             services.listing_declared_update(
-                listing_id=listing.pk, changes=serializer.validated_data, by=request.user
+                listing_id=listing.pk,
+                changes=serializer.validated_data,
+                by=request.user,
+                precondition=listing_precondition(request),
             )
         except Listing.DoesNotExist as exc:  # deleted meanwhile
             raise Http404 from exc
-        return Response(ListingSerializer(self.get_object(), context={"request": request}).data)
+        body, etag = listing_representation(self.get_object(), request=request)
+        return Response(body, headers={"ETag": etag})
 
     @extend_schema(
-        responses={204: OpenApiResponse(description="deleted")},
+        parameters=[IF_MATCH],
+        responses={204: OpenApiResponse(description="deleted"), 412: PRECONDITION_FAILED},
         description="Delete the listing (gone from the marketplace): its photos, their "
         "readings and its flags go with it; the photo files within a day (the orphaned-media "
-        "sweep). Moderators' decisions stay in their audit log.",
+        "sweep). Moderators' decisions stay in their audit log. With If-Match, only if the "
+        "listing is still as read.",
     )
     def delete(self, request: Request, pk: int) -> Response:
         listing = self.get_object()
         try:
-            services.listing_delete(listing_id=listing.pk)
+            services.listing_delete(
+                listing_id=listing.pk, precondition=listing_precondition(request)
+            )
         except Listing.DoesNotExist as exc:
             raise Http404 from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @staticmethod
+    def _shown(request: Request, listing: Listing) -> Response:
+        body, etag = listing_representation(listing, request=request)
+        try:
+            listing_conditions_check(request, etag=etag)
+        except NotModified:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return Response(body, headers={"ETag": etag})
 
 
 class ListingPhotos(APIView):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
@@ -17,6 +17,14 @@ from webapp.listings.validation import PhotoRejected, ValidatedPhoto, photo_vali
 from webapp.storage import file_write
 
 logger = logging.getLogger(__name__)
+
+
+class ListingExists(Exception):
+    """A listing holds this marketplace id already."""
+
+    def __init__(self, listing: Listing) -> None:
+        super().__init__(f"a listing with marketplace id {listing.marketplace_id!r} exists")
+        self.listing = listing
 
 
 class PhotosNotStored(Exception):
@@ -52,20 +60,29 @@ def listing_create(
     declared: ListingDeclared | None = None,
     photos: Sequence[IO[bytes]] = (),
 ) -> tuple[Listing, list[PhotoAdded]]:
-    """Create a listing and its photos atomically; one bad photo rejects the whole request."""
+    """Create a listing and its photos atomically; one bad photo rejects the whole request.
+    Raises ListingExists if a listing holds `marketplace_id` already (a partner's retry of a
+    create whose answer it lost, or two creates racing): nothing is stored."""
     declared = declared or ListingDeclared()
     validated = _validate_all(photos)
     with _atomic_with_files(listing=None) as written:
-        listing = Listing.objects.create(
-            marketplace_id=marketplace_id,
-            owner=owner,
-            declared_make=declared.make,
-            declared_model=declared.model,
-            declared_colour=declared.colour,
-            declared_year=declared.year,
-            declared_plate=declared.plate,
-            declared_vin=declared.vin,
-        )
+        try:
+            with transaction.atomic():  # the unique marketplace_id decides a race
+                listing = Listing.objects.create(
+                    marketplace_id=marketplace_id,
+                    owner=owner,
+                    declared_make=declared.make,
+                    declared_model=declared.model,
+                    declared_colour=declared.colour,
+                    declared_year=declared.year,
+                    declared_plate=declared.plate,
+                    declared_vin=declared.vin,
+                )
+        except IntegrityError:
+            existing = Listing.objects.filter(marketplace_id=marketplace_id).first()
+            if existing is None:
+                raise
+            raise ListingExists(existing) from None
         added = [_photo_store(listing=listing, validated=v, written=written) for v in validated]
     logger.info("listing %s created with %d photos", listing.marketplace_id, len(added))
     return listing, added
@@ -83,7 +100,11 @@ DECLARED_FIELDS = (
 
 
 def listing_declared_update(
-    *, listing_id: int, changes: Mapping[str, object], by: AbstractBaseUser | None
+    *,
+    listing_id: int,
+    changes: Mapping[str, object],
+    by: AbstractBaseUser | None,
+    precondition: Callable[[Listing], None] | None = None,
 ) -> list[str]:
     """Set the declared fields given (DECLARED_FIELDS only); the names whose value changed,
     kept with their values before and after as a ListingEdit by `by` (the partner or staff
@@ -92,13 +113,17 @@ def listing_declared_update(
     A change asks for the listing's cross-check again in the same transaction, so its flags and
     badge follow what the seller now says (an open flag the change answers goes; a dismissed
     one reopens only if its evidence changed). Under the row lock the cross-check takes, so the
-    two never interleave. Raises Listing.DoesNotExist.
+    two never interleave. `precondition` is called with the locked listing before anything is
+    written: what it raises leaves the listing as it was (an API's If-Match). Raises
+    Listing.DoesNotExist.
     """
     unknown = sorted(set(changes) - set(DECLARED_FIELDS))
     if unknown:
         raise ValueError(f"not a declared field: {', '.join(unknown)}")
     with transaction.atomic():
         listing = Listing.objects.select_for_update(no_key=True).get(pk=listing_id)
+        if precondition is not None:
+            precondition(listing)
         changed = [name for name, value in changes.items() if getattr(listing, name) != value]
         if changed:
             before = {name: getattr(listing, name) for name in changed}
@@ -116,14 +141,19 @@ def listing_declared_update(
     return changed
 
 
-def listing_delete(*, listing_id: int) -> int:
+def listing_delete(
+    *, listing_id: int, precondition: Callable[[Listing], None] | None = None
+) -> int:
     """Delete a listing with its photos, their readings, its flags and badge; the photos
     deleted. The moderators' audit entries stay (without the link). The photos' files are left
     to the orphaned-media sweep (webapp/ops/media.py): a file may be another listing's too (the
     names are the bytes' hash), and only the sweep's grace period is safe against an upload of
-    the same bytes on its way. Raises Listing.DoesNotExist."""
+    the same bytes on its way. `precondition` as for listing_declared_update. Raises
+    Listing.DoesNotExist."""
     with transaction.atomic():
         listing = Listing.objects.select_for_update().get(pk=listing_id)
+        if precondition is not None:
+            precondition(listing)
         photos = Photo.objects.filter(listing=listing).count()
         listing.delete()
     logger.info("listing %s deleted with %d photos", listing.marketplace_id, photos)
