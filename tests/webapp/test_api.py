@@ -141,9 +141,7 @@ def test_a_marketplace_id_taken_by_another_partner_is_a_409_without_its_address(
     assert Photo.objects.count() == 0
 
 
-def test_a_create_retried_after_its_answer_was_lost_finds_the_listing_it_made(
-    client_for, partner
-):
+def test_a_create_retried_after_its_answer_was_lost_finds_the_listing_it_made(client_for, partner):
     # given a create that went through, though the partner never saw the answer
     first = create_listing(client_for(partner), images.jpeg())
     assert first.status_code == 201

@@ -31,7 +31,7 @@ from recognition.redaction import hidden_copy
 from registry.crosscheck import current_record
 from registry.crosscheck_facts import ListingFacts, ReadingFacts
 from registry.crosscheck_verdict import verdict
-from webapp.api.errors import ApiError, photo_rejected
+from webapp.api.errors import ApiError
 from webapp.api.permissions import CanUpload, HasScope
 from webapp.api.photo_urls import photos_download, url_field
 from webapp.api.photos import style_field
@@ -40,7 +40,7 @@ from webapp.api.serializers import VerdictSerializer
 from webapp.api.throttles import RecognizeRateThrottle, TokenRateThrottle
 from webapp.api.usage import QUOTA_EXCEEDED, charged, quota_headers
 from webapp.checks.facts import crosscheck_input_for_photo
-from webapp.listings.validation import PhotoRejected, ValidatedPhoto, photo_validate
+from webapp.listings.validation import ValidatedPhoto, photo_validate
 from webapp.partners.models import UsageKind
 
 DECLARED_FIELDS = (
@@ -268,10 +268,7 @@ def register_answer(
 def read_now(upload: UploadedFile) -> tuple[ValidatedPhoto, np.ndarray, PhotoResult, str]:
     """The upload checked and read by the engine now: the photo, its RGB view, the engine's
     result and version. A photo refused is its 4xx; no engine, a 503."""
-    try:
-        photo = photo_validate(upload)
-    except PhotoRejected as exc:
-        raise photo_rejected(exc) from exc
+    photo = photo_validate(upload)  # PhotoRejected: its 4xx, from the API's exception handler
     with Image.open(io.BytesIO(photo.content)) as image:
         pixels = rgb_array(image)
     try:
