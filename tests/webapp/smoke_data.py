@@ -78,6 +78,7 @@ class DemoRows:
     webhook_endpoint_to_delete: int
     webhook_delivery_id: int
     spare_token: IssuedToken
+    photo_to_remove: int
     device: tuple[Device, str]  # the gate device and its secret, for signed requests
 
 
@@ -113,6 +114,7 @@ def demo_rows_create(*, moderator, partner) -> DemoRows:
     )  # fmt: skip
     watch_entry_add(plate="BC7777AX", source="police notice")  # the watch list's admin pages
     PhotoFactory(listing=listing)  # a photo not read yet: "processing"
+    spare_photo = PhotoFactory(listing=listing, status=Photo.Status.DONE)  # the API takes it off
     evidence = {"declared": PLATE, "read": MISREAD}
     flags = [
         FlagFactory(listing=listing, key=f"{MISREAD}-{n}", plate_text=MISREAD, evidence=evidence)
@@ -134,6 +136,9 @@ def demo_rows_create(*, moderator, partner) -> DemoRows:
     # the seller changed what the listing declares (the flag page's edits table)
     ListingEdit.objects.create(
         listing=listing, by=partner, changes={"declared_make": ["Lada", listing.declared_make]}
+    )
+    ListingEdit.objects.create(
+        listing=listing, by=partner, changes={"photo_removed": ["photo 1 (AA1234BB)", None]}
     )
     # a failed look at the register's source (its admin pages)
     RegisterFetch.objects.create(
@@ -166,6 +171,7 @@ def demo_rows_create(*, moderator, partner) -> DemoRows:
         webhook_endpoint_id=endpoint.pk,
         webhook_delivery_id=delivery.pk,
         spare_token=spare_token,
+        photo_to_remove=spare_photo.pk,
         device=device,
         webhook_endpoint_to_delete=WebhookEndpoint.objects.create(
             owner=partner, url="http://127.0.0.1:9/gone", events=["flag.decided"], secret="t" * 32

@@ -298,6 +298,14 @@ def _calls_by_name(rows: DemoRows, moderator, reset_user) -> dict[str, list[Call
                 frozenset({201}),
             ),
         ],  # fmt: skip
+        "api:listing-photo": [
+            Call(
+                p,
+                reverse("api:listing-photo", args=[rows.listing_id, rows.photo_to_remove]),
+                "delete",
+                expected=frozenset({204}),
+            ),
+        ],  # fmt: skip
         "api:photo-file": [Call(p, reverse("api:photo-file", args=[rows.photo_id]))],
         "api:photo-redacted": [
             Call(who, reverse("api:photo-redacted", args=[rows.photo_id]) + query)

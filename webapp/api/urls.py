@@ -29,6 +29,11 @@ urlpatterns = [
     path("listings/", views.ListingListCreate.as_view(), name="listing-list"),
     path("listings/<int:pk>/", views.ListingDetail.as_view(), name="listing-detail"),
     path("listings/<int:pk>/photos/", views.ListingPhotos.as_view(), name="listing-photos"),
+    path(
+        "listings/<int:pk>/photos/<int:photo_id>/",
+        views.ListingPhoto.as_view(),
+        name="listing-photo",
+    ),
     path("photos/<int:pk>/file/", photos.PhotoFile.as_view(), name="photo-file"),
     path("photos/<int:pk>/redacted/", photos.PhotoRedacted.as_view(), name="photo-redacted"),
     path("recognize/", snapshot.Recognize.as_view(), name="recognize"),

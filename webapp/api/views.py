@@ -302,3 +302,33 @@ class ListingPhotos(APIView):
             raise Http404
         self.check_object_permissions(request, listing)
         return listing
+
+
+class ListingPhoto(APIView):
+    permission_classes = [CanUpload, HasScope]
+    scopes = {"DELETE": "write"}
+    http_method_names = ["delete", "options"]
+
+    @extend_schema(
+        parameters=[IF_MATCH],
+        responses={204: OpenApiResponse(description="removed"), 412: PRECONDITION_FAILED},
+        description="Take one photo off the listing (the seller removed it), with its readings. "
+        "The listing is checked against the register again: a flag only that photo gave goes, "
+        "and the usual webhooks tell. Moderators see the removal among the seller's changes. "
+        "With If-Match (the listing's ETag), only if the listing is still as read.",
+    )
+    def delete(self, request: Request, pk: int, photo_id: int) -> Response:
+        listing = selectors.listing_get_visible(user=request.user, listing_id=pk)
+        if listing is None:
+            raise Http404
+        self.check_object_permissions(request, listing)
+        try:
+            services.photo_remove(
+                listing_id=listing.pk,
+                photo_id=photo_id,
+                by=request.user,
+                precondition=listing_precondition(request),
+            )
+        except (Listing.DoesNotExist, Photo.DoesNotExist) as exc:
+            raise Http404 from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -10,7 +10,7 @@
       -> outbox rows for the listings the new records touch  webapp.checks.services
     watch list changed (same transaction)                   registry.signals.watchlist_changed
       -> outbox rows for the listings showing or declaring it  webapp.checks.services
-    declared fields changed (same transaction)    webapp.listings.signals.listing_declared_changed
+    seller's change (declared, a photo removed)  webapp.listings.signals.listing_changed
       -> the listing's outbox row                            webapp.checks.services
 
 Every entry point (upload, backlog, requeue, import, watch list, an edit) ends in the same two
@@ -32,7 +32,7 @@ from webapp.checks import services
 # every process (web, worker, commands), so an eager or in-process send finds it.
 from webapp.checks import tasks as _tasks  # noqa: F401
 from webapp.listings.models import Listing, Photo
-from webapp.listings.signals import listing_declared_changed, photo_stored
+from webapp.listings.signals import listing_changed, photo_stored
 
 
 def _photo_stored(sender: Any, *, photo_id: int, **kwargs: Any) -> None:
@@ -51,7 +51,7 @@ def _watchlist_changed(
     services.watchlist_crosscheck(plates=plates, vins=vins)
 
 
-def _listing_declared_changed(sender: Any, *, listing_id: int, **kwargs: Any) -> None:
+def _listing_changed(sender: Any, *, listing_id: int, **kwargs: Any) -> None:
     services.listings_crosscheck_ask(listing_ids=[listing_id])
 
 
@@ -64,6 +64,4 @@ def connect() -> None:
     watchlist_changed.connect(
         _watchlist_changed, sender=WatchEntry, dispatch_uid="chain-watchlist-changed"
     )
-    listing_declared_changed.connect(
-        _listing_declared_changed, sender=Listing, dispatch_uid="chain-listing-declared-changed"
-    )
+    listing_changed.connect(_listing_changed, sender=Listing, dispatch_uid="chain-listing-changed")

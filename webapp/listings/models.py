@@ -103,8 +103,9 @@ class Photo(models.Model):
 
 
 class ListingEdit(models.Model):
-    """A change of what the seller declares (`services.listing_declared_update`): moderators
-    see what a listing said before, as a seller may edit a flagged listing into another car."""
+    """A seller's change of a listing: what it declares (`services.listing_declared_update`) or
+    a photo taken off (`services.photo_remove`). Moderators see what a listing said and showed
+    before, as a seller may edit a flagged listing into another car."""
 
     listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="edits")
     edited_at = models.DateTimeField(auto_now_add=True)
@@ -116,7 +117,10 @@ class ListingEdit(models.Model):
         related_name="+",
         help_text="The partner account (API) or staff member (admin) that sent it.",
     )
-    changes = models.JSONField(help_text='Each field changed: {"declared_make": [before, after]}.')
+    changes = models.JSONField(
+        help_text='Each field changed: {"declared_make": [before, after]}; a photo removed: '
+        '{"photo_removed": ["photo 12 (AA1234BB)", null]}.',
+    )
 
     class Meta:
         ordering = ["-edited_at", "-id"]

@@ -12,7 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, transaction
 
 from webapp.listings.models import Listing, ListingEdit, Photo
-from webapp.listings.signals import listing_declared_changed, photo_stored
+from webapp.listings.signals import listing_changed, photo_stored
 from webapp.listings.validation import PhotoRejected, ValidatedPhoto, photo_validate
 from webapp.storage import file_write
 
@@ -135,7 +135,7 @@ def listing_declared_update(
                 by=by,
                 changes={name: [before[name], changes[name]] for name in changed},
             )
-            listing_declared_changed.send(sender=Listing, listing_id=listing.pk)
+            listing_changed.send(sender=Listing, listing_id=listing.pk)
     if changed:
         logger.info("listing %s: %s changed", listing.marketplace_id, ", ".join(changed))
     return changed
@@ -158,6 +158,33 @@ def listing_delete(
         listing.delete()
     logger.info("listing %s deleted with %d photos", listing.marketplace_id, photos)
     return photos
+
+
+def photo_remove(
+    *,
+    listing_id: int,
+    photo_id: int,
+    by: AbstractBaseUser | None,
+    precondition: Callable[[Listing], None] | None = None,
+) -> None:
+    """Remove one photo of a listing (the seller took it off), with its readings; kept as a
+    ListingEdit naming the photo and the plates read on it, and the listing's cross-check asked
+    for again in the same transaction, under the listing's row lock as for an edit (a flag whose
+    only evidence was this photo goes). The file is left to the orphaned-media sweep, as for
+    listing_delete. Raises Listing.DoesNotExist, or Photo.DoesNotExist if the listing holds no
+    such photo."""
+    with transaction.atomic():
+        listing = Listing.objects.select_for_update(no_key=True).get(pk=listing_id)
+        if precondition is not None:
+            precondition(listing)
+        photo = Photo.objects.get(pk=photo_id, listing=listing)
+        plates = sorted(set(photo.readings.values_list("plate_text", flat=True)))
+        shown = f"photo {photo.pk}" + (f" ({', '.join(plates)})" if plates else "")
+        photo.delete()
+        ListingEdit.objects.create(listing=listing, by=by, changes={"photo_removed": [shown, None]})
+        listing.save(update_fields=["updated_at"])
+        listing_changed.send(sender=Listing, listing_id=listing.pk)
+    logger.info("listing %s: %s removed", listing.marketplace_id, shown)
 
 
 def photo_add(*, listing: Listing, upload: IO[bytes]) -> PhotoAdded:

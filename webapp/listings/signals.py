@@ -4,8 +4,9 @@
 be read again) commits. Recognition is connected to it by ``webapp.checks.chain``; with nothing
 connected the photo simply waits, and the requeue sweeper sends it.
 
-``listing_declared_changed(listing_id)`` is sent inside the transaction that changed what the
-seller declares; the cross-check is asked for again in that transaction (``webapp.checks.chain``).
+``listing_changed(listing_id)`` is sent inside the transaction in which the seller changed the
+listing (what it declares, or a photo removed); the cross-check is asked for again in that
+transaction (``webapp.checks.chain``).
 """
 
 from __future__ import annotations
@@ -13,4 +14,4 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 photo_stored = Signal()
-listing_declared_changed = Signal()
+listing_changed = Signal()

@@ -100,6 +100,11 @@ def pages_data(review_data):  # noqa: F811 (the fixture imported above)
     ListingEdit.objects.create(
         listing=flags[0].listing, by=partner, changes={"declared_make": ["Lada", "Toyota"]}
     )
+    ListingEdit.objects.create(
+        listing=flags[0].listing,
+        by=partner,
+        changes={"photo_removed": ["photo 9 (AA1234BB)", None]},
+    )
     ImportRun.objects.create(
         file_name="r.zip", status=ImportRun.Status.DONE, finished_at=now - timedelta(days=60)
     )

@@ -32,6 +32,8 @@ DECLARED_LABELS = {
     "declared_year": gettext_noop("Year"),
     "declared_vin": gettext_noop("VIN"),
 }
+# A seller's edit shows each declared field it changed, and a photo it took off.
+EDIT_LABELS = {**DECLARED_LABELS, "photo_removed": gettext_noop("Photo removed")}
 
 
 @dataclass
@@ -266,7 +268,7 @@ def _edits(listing: Listing) -> list[EditView]:
             edit,
             [
                 (label, _text(edit.changes[name][0]), _text(edit.changes[name][1]))
-                for name, label in DECLARED_LABELS.items()
+                for name, label in EDIT_LABELS.items()
                 if name in edit.changes
             ],
         )
