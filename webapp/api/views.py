@@ -118,6 +118,15 @@ LISTING_EXISTS = OpenApiResponse(
 )
 
 
+def listing_visible(view: APIView, request: Request, pk: int) -> Listing:
+    """The listing `pk` if the caller may see it and act on it (404 or 403 otherwise)."""
+    listing = selectors.listing_get_visible(user=request.user, listing_id=pk)
+    if listing is None:
+        raise Http404
+    view.check_object_permissions(request, listing)
+    return listing
+
+
 def new_ones_kept(charge: Charge | None, added: list[PhotoAdded]) -> None:
     """Keep the charge for the photos stored now only: a duplicate is not read again."""
     if charge is not None:
@@ -283,7 +292,7 @@ class ListingPhotos(APIView):
         "(`photo_urls`); the same bytes twice are stored once.",
     )
     def post(self, request: Request, pk: int) -> Response:
-        listing = self._listing(request, pk)
+        listing = listing_visible(self, request, pk)
         with photos_charged(request, listing=listing, required=True) as (photos, charge):
             added = services.photos_add(listing=listing, uploads=photos)
             new_ones_kept(charge, added)  # a photo the listing holds already is not read again
@@ -295,13 +304,6 @@ class ListingPhotos(APIView):
         created = any(item.created for item in added)
         response = Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
         return quota_headers(response, charge.quota if charge else None)
-
-    def _listing(self, request: Request, pk: int) -> Listing:
-        listing = selectors.listing_get_visible(user=request.user, listing_id=pk)
-        if listing is None:
-            raise Http404
-        self.check_object_permissions(request, listing)
-        return listing
 
 
 class ListingPhoto(APIView):
@@ -318,10 +320,7 @@ class ListingPhoto(APIView):
         "With If-Match (the listing's ETag), only if the listing is still as read.",
     )
     def delete(self, request: Request, pk: int, photo_id: int) -> Response:
-        listing = selectors.listing_get_visible(user=request.user, listing_id=pk)
-        if listing is None:
-            raise Http404
-        self.check_object_permissions(request, listing)
+        listing = listing_visible(self, request, pk)
         try:
             services.photo_remove(
                 listing_id=listing.pk,
