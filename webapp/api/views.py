@@ -294,7 +294,7 @@ class ListingPhotos(APIView):
     def post(self, request: Request, pk: int) -> Response:
         listing = listing_visible(self, request, pk)
         with photos_charged(request, listing=listing, required=True) as (photos, charge):
-            added = services.photos_add(listing=listing, uploads=photos)
+            added = services.photos_add(listing=listing, uploads=photos, by=request.user)
             new_ones_kept(charge, added)  # a photo the listing holds already is not read again
         for item in added:
             item.photo.duplicate = not item.created  # type: ignore[attr-defined]

@@ -103,9 +103,10 @@ class Photo(models.Model):
 
 
 class ListingEdit(models.Model):
-    """A seller's change of a listing: what it declares (`services.listing_declared_update`) or
-    a photo taken off (`services.photo_remove`). Moderators see what a listing said and showed
-    before, as a seller may edit a flagged listing into another car."""
+    """A seller's change of a listing: what it declares (`services.listing_declared_update`),
+    photos added to it (`services.photos_add`) or taken off (`services.photo_remove`). Moderators
+    see what a listing said and showed before, as a seller may edit a flagged listing into
+    another car."""
 
     listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="edits")
     edited_at = models.DateTimeField(auto_now_add=True)
@@ -118,7 +119,8 @@ class ListingEdit(models.Model):
         help_text="The partner account (API) or staff member (admin) that sent it.",
     )
     changes = models.JSONField(
-        help_text='Each field changed: {"declared_make": [before, after]}; a photo removed: '
+        help_text='Each field changed: {"declared_make": [before, after]}; photos added: '
+        '{"photo_added": [null, "photo 14, photo 15"]}; a photo removed: '
         '{"photo_removed": ["photo 12 (AA1234BB)", null]}.',
     )
 

@@ -194,11 +194,21 @@ def photo_add(*, listing: Listing, upload: IO[bytes]) -> PhotoAdded:
         return _photo_store(listing=listing, validated=validated, written=written)
 
 
-def photos_add(*, listing: Listing, uploads: Sequence[IO[bytes]]) -> list[PhotoAdded]:
-    """Validate every upload first, then store them all or none."""
+def photos_add(
+    *, listing: Listing, uploads: Sequence[IO[bytes]], by: AbstractBaseUser | None
+) -> list[PhotoAdded]:
+    """Validate every upload first, then store them all or none. The photos new to the listing
+    are kept as one ListingEdit by `by`, in the same transaction: the seller added them to a
+    listing that existed, which moderators see beside the seller's other changes."""
     validated = _validate_all(uploads)
     with _atomic_with_files(listing=listing) as written:
-        return [_photo_store(listing=listing, validated=v, written=written) for v in validated]
+        added = [_photo_store(listing=listing, validated=v, written=written) for v in validated]
+        new = [f"photo {item.photo.pk}" for item in added if item.created]
+        if new:
+            ListingEdit.objects.create(
+                listing=listing, by=by, changes={"photo_added": [None, ", ".join(new)]}
+            )
+        return added
 
 
 def _validate_all(uploads: Sequence[IO[bytes]]) -> list[ValidatedPhoto]:

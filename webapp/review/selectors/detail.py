@@ -32,8 +32,12 @@ DECLARED_LABELS = {
     "declared_year": gettext_noop("Year"),
     "declared_vin": gettext_noop("VIN"),
 }
-# A seller's edit shows each declared field it changed, and a photo it took off.
-EDIT_LABELS = {**DECLARED_LABELS, "photo_removed": gettext_noop("Photo removed")}
+# A seller's edit shows each declared field it changed, and the photos it added or took off.
+EDIT_LABELS = {
+    **DECLARED_LABELS,
+    "photo_added": gettext_noop("Photos added"),
+    "photo_removed": gettext_noop("Photo removed"),
+}
 
 
 @dataclass

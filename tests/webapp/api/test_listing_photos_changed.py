@@ -1,6 +1,6 @@
-"""A photo taken off a listing through the partner API (the seller removed it): its readings go
-with it, the listing is checked against the register again, and moderators see the removal
-among the seller's changes."""
+"""Photos added to a listing or taken off it through the partner API (the seller changed the
+listing's photos): a removed photo's readings go with it, the listing is checked against the
+register again, and moderators see both among the seller's changes."""
 
 from __future__ import annotations
 
@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
 from recognition.models import CrosscheckRequest, Reading
 from registry.services import register_import
+from tests.fixtures import images
 from tests.fixtures.factories import ListingFactory, PhotoFactory, ReadingFactory
 from webapp.checks.models import Flag
 from webapp.checks.services import listing_crosscheck
@@ -81,10 +83,7 @@ def test_moderators_see_the_removal_among_the_seller_s_changes(
     flag = Flag.objects.get(listing=listing, kind="make_mismatch")
     # the cross-check is asked for, but has not run yet (no on-commit callbacks here)
     assert token_client(partner).delete(url(listing, tesla)).status_code == 204
-    moderator.groups.add(Group.objects.get_or_create(name=MODERATORS_GROUP)[0])
-    client = Client()
-    client.force_login(moderator)
-    page = client.get(reverse("review:flag", args=[flag.pk])).content.decode()
+    page = flag_page(moderator, flag)
     assert "Photo removed" in page
     assert f"photo {tesla.pk} (KA0101AM)" in page
 
@@ -114,3 +113,47 @@ def test_a_removal_from_a_listing_changed_since_it_was_read_is_refused(
     refused = client.delete(url(listing, tesla), HTTP_IF_MATCH=etag)
     assert refused.status_code == 412
     assert Photo.objects.filter(pk=tesla.pk).exists()
+
+
+def flag_page(moderator, flag) -> str:
+    moderator.groups.add(Group.objects.get_or_create(name=MODERATORS_GROUP)[0])
+    client = Client()
+    client.force_login(moderator)
+    return client.get(reverse("review:flag", args=[flag.pk])).content.decode()
+
+
+def jpeg(name: str, colour: tuple[int, int, int]) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, images.jpeg(colour=colour), content_type="image/jpeg")
+
+
+def test_photos_added_to_a_listing_are_kept_among_the_seller_s_changes(
+    honda_with_a_tesla_photo, token_client, partner, moderator
+):
+    listing, _tesla = honda_with_a_tesla_photo
+    flag = Flag.objects.get(listing=listing, kind="make_mismatch")
+    client = token_client(partner)
+    # when the seller adds two photos
+    added = client.post(
+        f"/api/v1/listings/{listing.pk}/photos/",
+        {"photos": [jpeg("a.jpg", (200, 10, 10)), jpeg("b.jpg", (10, 200, 10))]},
+        format="multipart",
+    )
+    assert added.status_code == 201
+    ids = [photo["id"] for photo in added.json()]
+    # then one edit names them, sent by the partner, and the flag page shows it
+    edit = ListingEdit.objects.get(listing=listing)
+    assert (edit.by, edit.changes) == (
+        partner,
+        {"photo_added": [None, f"photo {ids[0]}, photo {ids[1]}"]},
+    )
+    page = flag_page(moderator, flag)
+    assert "Photos added" in page
+    assert f"photo {ids[0]}, photo {ids[1]}" in page
+    # and the same bytes again add nothing, and change nothing
+    again = client.post(
+        f"/api/v1/listings/{listing.pk}/photos/",
+        {"photos": [jpeg("a.jpg", (200, 10, 10))]},
+        format="multipart",
+    )
+    assert again.status_code == 200
+    assert ListingEdit.objects.filter(listing=listing).count() == 1
