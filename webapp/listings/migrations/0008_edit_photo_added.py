@@ -4,15 +4,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('listings', '0007_edit_photo_removed'),
+        ("listings", "0007_edit_photo_removed"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='listingedit',
-            name='changes',
-            field=models.JSONField(help_text='Each field changed: {"declared_make": [before, after]}; photos added: {"photo_added": [null, "photo 14, photo 15"]}; a photo removed: {"photo_removed": ["photo 12 (AA1234BB)", null]}.'),
+            model_name="listingedit",
+            name="changes",
+            field=models.JSONField(
+                help_text='Each field changed: {"declared_make": [before, after]}; photos added: {"photo_added": [null, "photo 14, photo 15"]}; a photo removed: {"photo_removed": ["photo 12 (AA1234BB)", null]}.'
+            ),
         ),
     ]
