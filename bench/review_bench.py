@@ -38,7 +38,7 @@ from django.utils import timezone  # noqa: E402
 
 from recognition.models import Reading  # noqa: E402
 from webapp.checks.models import Flag  # noqa: E402
-from webapp.listings.models import Listing, Photo  # noqa: E402
+from webapp.listings.models import Listing, ListingEdit, Photo  # noqa: E402
 from webapp.review import holds  # noqa: E402
 from webapp.review.models import MODERATORS_GROUP, FlagHold  # noqa: E402
 
@@ -49,6 +49,7 @@ LETTERS = "ABCEHIKMOPTX"
 KINDS = [k for k, _ in Flag.Kind.choices]
 FORMATS = ["ua", "ua", "ua", "ua_transit", "ua_diplomatic"]
 BATCH = 5000
+EDITED_EVERY = 20  # one listing in 20 changed by its seller
 BENCH_DB = "platecheck_review_bench"
 
 
@@ -137,6 +138,19 @@ def fill(n_flags: int, rng: random.Random) -> list[str]:
         # Spread the flags over two months so date filters and ordering do real work.
         cursor.execute(
             "UPDATE listings_flag SET created_at = now() - random() * interval '60 days'"
+        )
+    # A seller's change on one listing in EDITED_EVERY, at a random time of the same two months:
+    # about half come after the listing's flags, which the queue then marks (and can filter on).
+    ListingEdit.objects.bulk_create(
+        [
+            ListingEdit(listing_id=lid, changes={"declared_make": ["Lada", "Kia"]})
+            for lid in listing_ids[::EDITED_EVERY]
+        ],
+        batch_size=BATCH,
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE listings_listingedit SET edited_at = now() - random() * interval '60 days'"
         )
         # What autovacuum does soon after a bulk load in production: statistics for the planner
         # and a visibility map, without which index-only scans still visit the table.
@@ -250,6 +264,7 @@ def main() -> int:
             "plate search (confusion)": f"/review/?status=open&plate={misread}",
             "plate prefix": f"/review/?status=open&plate={some_plate[:4]}",
             "all statuses": "/review/?status=",
+            "edited after the flag": "/review/?status=open&edited=on",
         }
         flag_ids = list(Flag.objects.order_by("?").values_list("id", flat=True)[:20])
         rows = []

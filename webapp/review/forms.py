@@ -42,6 +42,7 @@ class QueueFilterForm(forms.Form):
     plate_format = forms.CharField(required=False, max_length=16, label=_("Format"))
     date_from = _date_field(_("From"))
     date_to = _date_field(_("To"))
+    edited = forms.BooleanField(required=False, label=_("Edited after the flag"))
     sort = forms.ChoiceField(required=False, choices=SORT_CHOICES, widget=forms.HiddenInput)
 
     def __init__(self, data: object = None, **kwargs: object) -> None:
@@ -62,6 +63,7 @@ class QueueFilterForm(forms.Form):
             date_from=d["date_from"],
             date_to=d["date_to"],
             plate=d["plate"].strip(),
+            edited=d["edited"],
             sort=d["sort"] or "",
         )
 

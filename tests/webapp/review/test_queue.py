@@ -177,3 +177,33 @@ def test_a_row_is_marked_when_the_seller_edited_the_listing_after_the_flag(mod_c
     marked = {flag.pk for flag in page.context["page"].flags if flag.edited_since}
     assert marked == {edited.pk}
     assert page.content.decode().count('class="status edited"') == 1
+
+
+def test_the_queue_can_show_only_the_flags_edited_after_they_were_raised(mod_client, moderator):
+    from datetime import timedelta
+
+    from webapp.listings.models import ListingEdit
+    from webapp.review.forms import QueueFilterForm
+    from webapp.review.selectors import flag_count_matching
+
+    # given three open flags: one edited after it was raised, one before, one never
+    edited, earlier, _untouched = FlagFactory(key="a"), FlagFactory(key="b"), FlagFactory(key="c")
+    ListingEdit.objects.create(listing=edited.listing, changes={"photo_removed": ["photo 1", None]})
+    before = ListingEdit.objects.create(
+        listing=earlier.listing, changes={"declared_make": ["C", "D"]}
+    )
+    ListingEdit.objects.filter(pk=before.pk).update(
+        edited_at=earlier.created_at - timedelta(minutes=1)
+    )
+    # when a moderator ticks "Edited after the flag"
+    page = mod_client.get(reverse("review:queue"), {"status": "open", "edited": "on"})
+    # then the page, its counts and a decision over every matching flag see that one only
+    shown = page.context["page"]
+    assert [flag.pk for flag in shown.flags] == [edited.pk]
+    assert shown.total == 1
+    assert 'name="edited" id="id_edited" checked' in page.content.decode()
+    filters = QueueFilterForm({"status": "open", "edited": "on"}).filters()
+    assert filters.edited is True
+    assert flag_count_matching(filters=filters, user=moderator) == 1
+    # and without it, all three
+    assert mod_client.get(reverse("review:queue"), {"status": "open"}).context["page"].total == 3

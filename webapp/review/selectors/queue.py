@@ -54,6 +54,7 @@ class QueueFilters:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     plate: str = ""
+    edited: bool = False  # only flags whose listing the seller changed after the flag was raised
     sort: str = ""  # a key of SORTS, "-" first for descending; "" is QUEUE_ORDER
 
     def order(self) -> tuple[str, ...]:
@@ -105,12 +106,14 @@ def _filtered(filters: QueueFilters, *, with_kind: bool, with_format: bool) -> Q
         qs = qs.filter(kind=filters.kind)
     if with_format and filters.plate_format:
         qs = qs.filter(plate_format=filters.plate_format)
+    if filters.edited:
+        qs = qs.filter(Exists(_edits_since_flag()))
     return qs
 
 
 def _counts_key(filters: QueueFilters) -> str:
     generation = cache.get_or_set(COUNTS_GENERATION_KEY, 0, timeout=None)
-    basis = (filters.status, filters.severity, filters.date_from, filters.date_to)
+    basis = (filters.status, filters.severity, filters.date_from, filters.date_to, filters.edited)
     raw = repr((*basis, plate_key(filters.plate), generation))
     return "review:counts:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
