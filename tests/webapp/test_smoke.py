@@ -139,6 +139,8 @@ def test_every_page_answers(staff_moderator, some_rows, settings):
         reverse("gates:sites"): "Demo site",
         reverse("gates:audit") + "?action=device_added": "Device added",
         reverse("gates:audit_csv"): "demo-gate,Demo site",
+        reverse("gates:passages") + "?decision=open": "demo-gate",
+        reverse("gates:passages_csv"): "last_frame,first_frame,gate,plate",
     }
     for url, expected in pages.items():
         response = staff_moderator.get(url)
@@ -221,7 +223,11 @@ def _calls_by_name(rows: DemoRows, moderator, reset_user) -> dict[str, list[Call
                 REDIRECT,
             ),
         ],
-        "gates:passages": [Call(m, reverse("gates:passages"))],
+        "gates:passages": [
+            Call(m, reverse("gates:passages")),
+            Call(m, reverse("gates:passages") + "?plate=AA&decision=open&page=2"),
+        ],
+        "gates:passages_csv": [Call(m, reverse("gates:passages_csv") + "?decision=open")],
         "gates:frame_image": [Call(m, reverse("gates:frame_image", args=[rows.frame_id]))],
         "gates:devices": [Call(m, reverse("gates:devices"))],
         "gates:audit": [Call(m, reverse("gates:audit") + "?plate=AA1234BB&action=access_added")],

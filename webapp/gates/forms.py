@@ -4,8 +4,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from recognition.pipeline.regions import normalise_plate
-from webapp.gates.models import AccessEntry, AuditAction, Gate
-from webapp.gates.selectors import AuditFilters, audit_actor_names
+from webapp.gates.models import AccessEntry, AuditAction, Decision, Gate
+from webapp.gates.selectors import AuditFilters, PassageFilters, audit_actor_names
 
 
 class AccessEntryForm(forms.ModelForm):
@@ -94,6 +94,43 @@ class AuditFilterForm(forms.Form):
             action=data["action"] or "",
             plate=data["plate"],
             actor=data["who"] or "",
+            date_from=data["since"],
+            date_to=data["until"],
+        )
+
+
+class PassageFilterForm(forms.Form):
+    plate = forms.CharField(
+        label=_("Plate"),
+        required=False,
+        max_length=32,
+        help_text=_("Its first characters, Cyrillic or Latin."),
+    )
+    gate = forms.ModelChoiceField(
+        queryset=Gate.objects.all(), required=False, label=_("Gate"), empty_label=_("Any gate")
+    )
+    decision = forms.ChoiceField(
+        required=False, choices=[("", _("Any decision")), *Decision.choices], label=_("Decision")
+    )
+    since = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean_plate(self) -> str:
+        return normalise_plate(self.cleaned_data["plate"])[:16]
+
+    def filters(self) -> PassageFilters:
+        if not self.is_valid():
+            return PassageFilters()
+        data = self.cleaned_data
+        gate = data["gate"]
+        return PassageFilters(
+            plate=data["plate"],
+            gate_id=gate.pk if gate else None,
+            decision=data["decision"] or "",
             date_from=data["since"],
             date_to=data["until"],
         )

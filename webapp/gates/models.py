@@ -194,7 +194,17 @@ class Passage(models.Model):
 
     class Meta:
         ordering = ["-last_frame_at", "-id"]
-        indexes = [models.Index(fields=["device", "-last_frame_at"])]
+        indexes = [
+            models.Index(fields=["device", "-last_frame_at"]),
+            # The passages page, newest first: all of them, one gate's, or a plate's prefix.
+            models.Index(fields=["-last_frame_at", "-id"], name="passage_recent_idx"),
+            models.Index(fields=["gate", "-last_frame_at"], name="passage_gate_recent_idx"),
+            models.Index(
+                fields=["voted_plate"],
+                opclasses=["varchar_pattern_ops"],
+                name="passage_plate_prefix_idx",
+            ),
+        ]
 
 
 # Every frame's file is under this folder of MEDIA_ROOT; the orphaned-media sweep

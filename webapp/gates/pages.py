@@ -30,6 +30,7 @@ from webapp.gates.forms import (
     AccessEntryForm,
     AuditFilterForm,
     CsvImportForm,
+    PassageFilterForm,
     VisitFilterForm,
 )
 from webapp.gates.models import Frame, Gate, Passage, Site
@@ -54,9 +55,20 @@ def operator_required(view: View) -> View:
 
 
 @operator_required
+@require_GET
 def passages_live(request: HttpRequest) -> HttpResponse:
+    """The passages, newest first: live (refreshed) with no filter, or searched by plate, gate,
+    decision and days, a page at a time."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    form = PassageFilterForm(params or None)
+    try:
+        number = int(request.GET.get("page", "1"))
+    except ValueError:
+        number = 1
+    page = selectors.passages_page(filters=form.filters(), page=number)
     rows = []
-    for passage in selectors.passages_recent(limit=50):
+    for passage in page.passages:
         frame = passage.frames.order_by("-confidence", "-id").first()
         rows.append(
             {
@@ -67,7 +79,28 @@ def passages_live(request: HttpRequest) -> HttpResponse:
                 "record": selectors.passage_register_record(passage=passage),
             }
         )
-    return render(request, "gates/passages.html", {"rows": rows, "gates": _gates()})
+    context = {
+        "rows": rows,
+        "page": page,
+        "form": form,
+        "querystring": params.urlencode(),
+        "live": not params and page.number == 1,  # only the unfiltered first page refreshes
+        "gates": _gates(),
+    }
+    return render(request, "gates/passages.html", context, status=400 if form.errors else 200)
+
+
+@operator_required
+@require_GET
+def passages_export(request: HttpRequest) -> HttpResponse:
+    form = PassageFilterForm(request.GET or None)
+    if form.errors:
+        return invalid_filter_response(form)
+    rows = csv_lines(selectors.passages_csv_rows(filters=form.filters()))
+    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="gate-passages-{stamp}.csv"'
+    return response
 
 
 def _images_gone(passage: Passage, frame: Frame | None) -> str:

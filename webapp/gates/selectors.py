@@ -117,11 +117,72 @@ def access_csv_export(*, gate: Gate) -> str:
     return buffer.getvalue()
 
 
-def passages_recent(*, gate: Gate | None = None, limit: int = 50) -> QuerySet[Passage]:
-    passages = Passage.objects.select_related("gate", "device")
-    if gate is not None:
-        passages = passages.filter(gate=gate)
-    return passages.order_by("-last_frame_at", "-id")[:limit]
+# The passages page: newest first, filtered, a page at a time; and its CSV export.
+PASSAGES_PAGE_SIZE = 50
+PASSAGES_CSV_COLUMNS = (
+    "last_frame", "first_frame", "gate", "plate", "confidence", "decision", "reason",
+    "watch_list", "frames", "decide_ms",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PassageFilters:
+    plate: str = ""  # the start of the voted plate, normalised (normalise_plate)
+    gate_id: int | None = None
+    decision: str = ""
+    date_from: date | None = None
+    date_to: date | None = None  # included
+
+
+@dataclass(frozen=True)
+class PassagePage:
+    passages: list[Passage]
+    number: int
+    has_next: bool
+
+
+def _passages_filtered(filters: PassageFilters) -> QuerySet[Passage]:
+    qs = Passage.objects.select_related("gate", "device")
+    if filters.plate:
+        qs = qs.filter(voted_plate__startswith=filters.plate)
+    if filters.gate_id:
+        qs = qs.filter(gate_id=filters.gate_id)
+    if filters.decision:
+        qs = qs.filter(decision=filters.decision)
+    qs = days_filter(qs, "last_frame_at", filters.date_from, filters.date_to)
+    return qs.order_by("-last_frame_at", "-id")
+
+
+def passages_page(*, filters: PassageFilters, page: int = 1) -> PassagePage:
+    """One page of the matching passages, newest first. No total: counting a year of a busy
+    gate's passages on every refresh of the live page costs more than the page; one row past
+    the page says whether there is a next one."""
+    number = max(1, page)
+    start = (number - 1) * PASSAGES_PAGE_SIZE
+    rows = list(_passages_filtered(filters)[start : start + PASSAGES_PAGE_SIZE + 1])
+    return PassagePage(
+        passages=rows[:PASSAGES_PAGE_SIZE], number=number, has_next=len(rows) > PASSAGES_PAGE_SIZE
+    )
+
+
+def passages_csv_rows(*, filters: PassageFilters) -> Iterator[tuple[str, ...]]:
+    """Every matching passage, newest first, streamed; spreadsheet-safe cells (a reason may
+    quote an operator's note)."""
+    yield PASSAGES_CSV_COLUMNS
+    for p in _passages_filtered(filters).iterator(chunk_size=2000):
+        row = (
+            timezone.localtime(p.last_frame_at).isoformat(timespec="seconds"),
+            timezone.localtime(p.started_at).isoformat(timespec="seconds"),
+            p.gate.name,
+            p.voted_plate,
+            f"{p.confidence:.2f}",
+            p.decision,
+            p.reason,
+            p.watched,
+            str(p.frames_count),
+            "" if p.decide_ms is None else f"{p.decide_ms:.0f}",
+        )
+        yield tuple(str(spreadsheet_safe(value)) for value in row)
 
 
 def passage_register_record(*, passage: Passage) -> RegisterRecord | None:

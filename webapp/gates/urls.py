@@ -8,6 +8,7 @@ app_name = "gates"
 
 urlpatterns = [
     path("", pages.passages_live, name="passages"),
+    path("passages.csv", pages.passages_export, name="passages_csv"),
     path("frames/<int:frame_id>.jpg", pages.frame_image, name="frame_image"),
     path("devices/", pages.devices, name="devices"),
     path("audit/", pages.audit_log, name="audit"),
