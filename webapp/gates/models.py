@@ -196,14 +196,10 @@ class Passage(models.Model):
         ordering = ["-last_frame_at", "-id"]
         indexes = [
             models.Index(fields=["device", "-last_frame_at"]),
-            # The passages page, newest first: all of them, one gate's, or a plate's prefix.
+            # The passages page, newest first: all of them, or one gate's. (A plate's prefix:
+            # a trigram index of gates migration 0008, on PostgreSQL.)
             models.Index(fields=["-last_frame_at", "-id"], name="passage_recent_idx"),
             models.Index(fields=["gate", "-last_frame_at"], name="passage_gate_recent_idx"),
-            models.Index(
-                fields=["voted_plate"],
-                opclasses=["varchar_pattern_ops"],
-                name="passage_plate_prefix_idx",
-            ),
         ]
 
 
