@@ -45,6 +45,13 @@ def gate_engine(engine_control: Path, settings) -> Path:
 
 
 @pytest.fixture
+def operator_client(client, moderator):
+    """The gate pages as a staff member sees them (staff are gate operators)."""
+    client.force_login(moderator)
+    return client
+
+
+@pytest.fixture
 def gate(db) -> Gate:
     return services.gate_create(name="north", site="HQ")
 

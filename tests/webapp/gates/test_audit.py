@@ -19,12 +19,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def operator_client(client, moderator):
-    client.force_login(moderator)  # staff
-    return client
-
-
-@pytest.fixture
 def admin_client_(client, django_user_model):
     admin = django_user_model.objects.create_superuser("root", "root@example.test", "pw-123456")
     client.force_login(admin)

@@ -19,12 +19,6 @@ pytestmark = pytest.mark.django_db
 COMMANDS = "/api/v1/gates/commands/"
 
 
-@pytest.fixture
-def operator_client(client, moderator):
-    client.force_login(moderator)  # staff
-    return client
-
-
 def _poll(device, secret, **sign_overrides):
     headers = signed_headers(
         device_id=device.device_id, secret=secret, method="GET", path=COMMANDS, body=b"",

@@ -15,12 +15,6 @@ from webapp.gates.models import AccessEntry
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def operator_client(client, moderator):
-    client.force_login(moderator)  # staff
-    return client
-
-
 def test_anonymous_users_are_sent_to_log_in_and_outsiders_refused(client, outsider):
     assert client.get("/gates/").status_code == 302
     client.force_login(outsider)

@@ -17,12 +17,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def operator_client(client, moderator):
-    client.force_login(moderator)  # staff
-    return client
-
-
-@pytest.fixture
 def passages(gate):
     """Passages at two gates over three days: AA1234BB opened at north yesterday and today,
     BC7777AX denied at south today, a plate nobody read (unknown) the day before yesterday."""

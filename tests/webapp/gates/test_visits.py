@@ -219,12 +219,6 @@ def test_a_car_through_the_entry_and_exit_gates_is_on_site_then_gone(
 # --- the operator pages and the export -----------------------------------------------------
 
 
-@pytest.fixture
-def operator_client(client, moderator):
-    client.force_login(moderator)
-    return client
-
-
 def test_the_sites_page_shows_who_is_on_site_how_full_and_who_overstays(
     operator_client, way_in, way_out
 ):
