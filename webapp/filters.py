@@ -1,5 +1,5 @@
 """What the staff pages' filters share: a range of calendar days as the times that bound it, in
-the server's time zone, and the answer a CSV export gives a filter it cannot read.
+the server's time zone, and a filtered CSV export (its answer to a filter it cannot read).
 
 Days bound a time column as timestamps (not `created_at::date`) so that an index on the column
 serves them: the review queue, both audit logs and the visits export filter this way.
@@ -7,13 +7,16 @@ serves them: the review queue, both audit logs and the visits export filter this
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django import forms
 from django.db.models import Model, QuerySet
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.utils import timezone
+
+from registry.spreadsheet import csv_lines
 
 M = TypeVar("M", bound=Model)
 
@@ -39,3 +42,17 @@ def invalid_filter_response(form: forms.Form) -> HttpResponse:
     return HttpResponse(
         f"Invalid filter: {errors}", status=400, content_type="text/plain; charset=utf-8"
     )
+
+
+def filtered_csv_response(
+    form: Any, rows_of: Callable[..., Iterator[tuple[str, ...]]], *, name: str, at: datetime
+) -> HttpResponse:
+    """A filtered export: 400 naming the fields a bad filter got wrong, else every row
+    `rows_of(filters=form.filters())` gives, streamed as `name-<at, to the minute>.csv` (`at` in
+    the time zone the rows' times are written in)."""
+    if form.errors:
+        return invalid_filter_response(form)
+    rows = csv_lines(rows_of(filters=form.filters()))
+    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}-{at:%Y%m%d-%H%M}.csv"'
+    return response

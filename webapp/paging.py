@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.http import HttpRequest
+
 
 @dataclass(frozen=True)
 class PageBounds:
@@ -19,3 +21,11 @@ def page_bounds(*, total: int, page: int, per_page: int) -> PageBounds:
     number = min(max(1, page), num_pages)
     start = (number - 1) * per_page
     return PageBounds(number=number, num_pages=num_pages, start=start, stop=start + per_page)
+
+
+def page_number(request: HttpRequest) -> int:
+    """The `page` the request asks for; 1 if it names none a number."""
+    try:
+        return int(request.GET.get("page", "1"))
+    except ValueError:
+        return 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -24,7 +24,7 @@ from django.utils.translation import gettext, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from registry.spreadsheet import csv_lines
-from webapp.filters import day_start, invalid_filter_response
+from webapp.filters import day_start, filtered_csv_response
 from webapp.gates import audit, commands, selectors, services, visits
 from webapp.gates.forms import (
     AccessEntryForm,
@@ -35,6 +35,7 @@ from webapp.gates.forms import (
 )
 from webapp.gates.models import Frame, Gate, Passage, Site
 from webapp.gates.operators import is_gate_operator
+from webapp.paging import page_number
 
 View = Callable[..., HttpResponse]
 
@@ -62,7 +63,7 @@ def passages_live(request: HttpRequest) -> HttpResponse:
     params = request.GET.copy()
     params.pop("page", None)
     form = PassageFilterForm(params or None)
-    number = _page_number(request)
+    number = page_number(request)
     page = selectors.passages_page(filters=form.filters(), page=number)
     rows = []
     for passage in page.passages:
@@ -90,31 +91,12 @@ def passages_live(request: HttpRequest) -> HttpResponse:
 @operator_required
 @require_GET
 def passages_export(request: HttpRequest) -> HttpResponse:
-    form = PassageFilterForm(request.GET or None)
-    return _csv_export(form, selectors.passages_csv_rows, "gate-passages")
-
-
-def _page_number(request: HttpRequest) -> int:
-    try:
-        return int(request.GET.get("page", "1"))
-    except ValueError:
-        return 1
-
-
-def _csv_export(
-    form: AuditFilterForm | PassageFilterForm,
-    rows_of: Callable[..., Iterator[tuple[str, ...]]],
-    name: str,
-) -> HttpResponse:
-    """A filtered export: 400 naming the fields a bad filter got wrong, else every row
-    `rows_of(filters=...)` gives for the form's filters, streamed as `name-<local time>.csv`."""
-    if form.errors:
-        return invalid_filter_response(form)
-    rows = csv_lines(rows_of(filters=form.filters()))
-    response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
-    return response
+    return filtered_csv_response(
+        PassageFilterForm(request.GET or None),
+        selectors.passages_csv_rows,
+        name="gate-passages",
+        at=timezone.localtime(),
+    )
 
 
 def _images_gone(passage: Passage, frame: Frame | None) -> str:
@@ -296,7 +278,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     params = request.GET.copy()
     params.pop("page", None)
     form = AuditFilterForm(params or None)
-    number = _page_number(request)
+    number = page_number(request)
     page = selectors.audit_page(filters=form.filters(), page=number)
     context = {"form": form, "page": page, "querystring": params.urlencode(), "gates": _gates()}
     return render(request, "gates/audit.html", context, status=400 if form.errors else 200)
@@ -305,7 +287,12 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 @operator_required
 @require_GET
 def audit_export(request: HttpRequest) -> HttpResponse:
-    return _csv_export(AuditFilterForm(request.GET or None), selectors.audit_csv_rows, "gate-audit")
+    return filtered_csv_response(
+        AuditFilterForm(request.GET or None),
+        selectors.audit_csv_rows,
+        name="gate-audit",
+        at=timezone.localtime(),
+    )
 
 
 @operator_required

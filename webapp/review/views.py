@@ -31,6 +31,7 @@ from recognition.redaction import NotRedactable
 from recognition.redaction import photo_redacted as photo_redacted_copy
 from webapp.checks.models import Flag
 from webapp.listings.models import Photo
+from webapp.paging import page_number
 from webapp.review import crop, dashboard, holds, selectors, services
 from webapp.review.forms import BulkForm, CorrectPlateForm, DecisionForm, QueueFilterForm
 from webapp.review.permissions import moderator_required
@@ -68,10 +69,7 @@ def _error_text(error: ValidationError) -> str:
 @moderator_required
 def queue(request: HttpRequest) -> HttpResponse:
     form = _filter_form(request)
-    try:
-        page = int(request.GET.get("page", "1"))
-    except ValueError:
-        page = 1
+    page = page_number(request)
     # Back at the queue, a moderator no longer has a flag in front of them.
     holds.holds_release(user=request.user)
     result = selectors.flag_queue(filters=form.filters(), page=page)
