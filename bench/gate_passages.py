@@ -5,9 +5,11 @@ car park's passages, on PostgreSQL.
         .venv/bin/python bench/gate_passages.py [--passages 500000] [--runs 30] [--keepdb]
 
 Works in a throw-away database of its own (created with migrations, dropped at the end unless
---keepdb), fills it with bulk_create (four gates, passages spread over 365 days, no frames: a
-year's frames are purged by retention), then times requests through Django's test Client:
-everything the server does (middleware, session, queries, templates), no network.
+--keepdb), fills it with bulk_create (four gates, passages spread over 365 days; three frames
+for each passage within GATE_FRAME_RETENTION_DAYS, none for older ones, which retention purged;
+a register record for every car, an earlier owner for one in ten), then times requests through
+Django's test Client: everything the server does (middleware, session, queries, templates).
+"queries" is the count for one request: it should not grow with the page's rows.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import random
 import statistics
 import sys
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -33,11 +36,13 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from registry.models import ImportRun, RegisterRecord  # noqa: E402
 from webapp.gates import services  # noqa: E402
-from webapp.gates.models import Decision, Passage  # noqa: E402
+from webapp.gates.models import Decision, Frame, Passage  # noqa: E402
 
 BENCH_DB = "platecheck_gate_passages_bench"
 BATCH = 5000
+FRAMES = 3  # a passage's frames: the gate's camera sends a few per car
 PAGE_TARGET_MS = 250
 LETTERS = "ABCEHIKMOPTX"
 
@@ -58,6 +63,7 @@ def fill(n: int, rng: random.Random) -> list[str]:
     cars = [plate(rng) for _ in range(max(1, n // 20))]
     now = timezone.now()
     decisions = [Decision.OPEN] * 8 + [Decision.DENY, Decision.UNKNOWN]
+    kept_from = now - dt.timedelta(days=settings.GATE_FRAME_RETENTION_DAYS or 365)
     for start in range(0, n, BATCH):
         rows = []
         for _ in range(start, min(start + BATCH, n)):
@@ -70,7 +76,7 @@ def fill(n: int, rng: random.Random) -> list[str]:
                     device=devices[g],
                     started_at=at - dt.timedelta(seconds=4),
                     last_frame_at=at,
-                    frames_count=4,
+                    frames_count=FRAMES,
                     confidence=0.93,
                     decision=decision,
                     voted_plate="" if decision == Decision.UNKNOWN else rng.choice(cars),
@@ -80,9 +86,59 @@ def fill(n: int, rng: random.Random) -> list[str]:
                 )  # fmt: skip
             )
         Passage.objects.bulk_create(rows, batch_size=BATCH)
+        frames = [
+            Frame(
+                passage=p,
+                device=p.device,
+                client_frame_id=f"{p.pk}-{k}",
+                image=f"frames/bench/{p.pk}-{k}.jpg",
+                width=1280,
+                height=720,
+                captured_at=p.last_frame_at,
+                received_at=p.last_frame_at,
+                status="done",
+                plate_text=p.voted_plate,
+                confidence=0.8 + k / 100,
+                decision=p.decision,
+                corners=[[600, 500], [760, 500], [760, 540], [600, 540]],
+            )  # fmt: skip
+            for p in rows
+            if p.last_frame_at >= kept_from
+            for k in range(FRAMES)
+        ]
+        Frame.objects.bulk_create(frames, batch_size=BATCH)
+    run = ImportRun.objects.create(
+        file_name="bench.csv", file_sha256="0" * 64, status=ImportRun.Status.DONE
+    )
+    records = []
+    for line, car in enumerate(cars):
+        owners = ["TOYOTA", "SKODA"] if line % 10 == 0 else ["SKODA"]
+        for k, brand in enumerate(owners):
+            records.append(
+                RegisterRecord(
+                    plate_latin=car,
+                    plate=car,
+                    brand=brand,
+                    model="BENCH",
+                    colour="СІРИЙ",
+                    kind="ЛЕГКОВИЙ",
+                    make_year=2015,
+                    d_reg=dt.date(2020 + k, 1, 1),
+                    oper_name="ПЕРЕРЕЄСТРАЦІЯ",
+                    import_run=run,
+                    line=2 * line + k,
+                    row_hash=uuid.UUID(int=rng.getrandbits(128)),
+                )  # fmt: skip
+            )
+    RegisterRecord.objects.bulk_create(records, batch_size=BATCH)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE gates_passage")
-    say(f"filled {Passage.objects.count():,} passages in {time.perf_counter() - t0:.0f} s")
+        cursor.execute("VACUUM ANALYZE gates_frame")
+        cursor.execute(f"ANALYZE {RegisterRecord._meta.db_table}")
+    say(
+        f"filled {Passage.objects.count():,} passages, {Frame.objects.count():,} frames and "
+        f"{RegisterRecord.objects.count():,} register records in {time.perf_counter() - t0:.0f} s"
+    )
     return cars
 
 

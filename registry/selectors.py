@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -85,6 +86,30 @@ def register_history_for_plate(*, plate: str) -> tuple[RegisterRecord | None, li
     return current, [row for row in rows if row is not current]
 
 
+def _latest_day_rows(
+    field: Literal["plate_latin", "vin"], keys: list[str]
+) -> QuerySet[RegisterRecord]:
+    """Every record of the latest day of each key: the day the current record is on. One query;
+    the latest day of each key is one step of the register's (key, -d_reg, -id) index."""
+    # Both filters keep the register's partial indexes (plate or VIN not empty) usable.
+    history = RegisterRecord.objects.exclude(**{field: ""})
+    latest_day = history.filter(**{field: OuterRef(field)}).order_by("-d_reg").values("d_reg")[:1]
+    return history.filter(**{f"{field}__in": keys}, d_reg=Subquery(latest_day))
+
+
+def register_current_for_plates(*, plates: Iterable[str]) -> dict[str, RegisterRecord]:
+    """The current record of each of these plates (Latin or Cyrillic, any spacing), keyed by
+    its normalised plate (``normalise_plate``); a plate the register does not hold has no key.
+    One query for a page of plates, by the rule of ``register_current_for_plate``."""
+    keys = sorted({normalise_plate(plate) for plate in plates} - {""})
+    if not keys:
+        return {}
+    latest_day: dict[str, list[RegisterRecord]] = defaultdict(list)
+    for record in _latest_day_rows("plate_latin", keys).order_by("plate_latin", "-id"):
+        latest_day[record.plate_latin].append(record)
+    return {key: _current(records) for key, records in latest_day.items()}
+
+
 def register_keys_deregistered(
     *, field: Literal["plate_latin", "vin"], keys: Iterable[str]
 ) -> set[str]:
@@ -94,12 +119,8 @@ def register_keys_deregistered(
     keys = sorted(set(keys) - {""})
     if not keys:
         return set()
-    # Both filters keep the register's partial indexes (plate or VIN not empty) usable.
-    history = RegisterRecord.objects.exclude(**{field: ""})
-    latest_day = history.filter(**{field: OuterRef(field)}).order_by("-d_reg").values("d_reg")[:1]
-    latest = history.filter(**{f"{field}__in": keys}, d_reg=Subquery(latest_day))
     removed: dict[str, bool] = {}
-    for key, oper_name in latest.values_list(field, "oper_name"):
+    for key, oper_name in _latest_day_rows(field, keys).values_list(field, "oper_name"):
         removed[key] = removed.get(key, True) and is_deregistration(oper_name)
     return {key for key, is_removed in removed.items() if is_removed}
 

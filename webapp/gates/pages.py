@@ -65,18 +65,18 @@ def passages_live(request: HttpRequest) -> HttpResponse:
     form = PassageFilterForm(params or None)
     number = page_number(request)
     page = selectors.passages_page(filters=form.filters(), page=number)
-    rows = []
-    for passage in page.passages:
-        frame = passage.frames.order_by("-confidence", "-id").first()
-        rows.append(
-            {
-                "passage": passage,
-                "frame": frame,
-                "images_gone": _images_gone(passage, frame),
-                "points": " ".join(f"{x:.0f},{y:.0f}" for x, y in (frame.corners if frame else [])),
-                "record": selectors.passage_register_record(passage=passage),
-            }
-        )
+    rows = [
+        {
+            "passage": row.passage,
+            "frame": row.frame,
+            "images_gone": _images_gone(row.passage, row.frame),
+            "points": " ".join(
+                f"{x:.0f},{y:.0f}" for x, y in (row.frame.corners if row.frame else [])
+            ),
+            "record": row.record,
+        }
+        for row in page.rows
+    ]
     context = {
         "rows": rows,
         "page": page,

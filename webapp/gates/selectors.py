@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from recognition.pipeline.regions import normalise_plate
 from registry.models import RegisterRecord
-from registry.selectors import register_current_for_plate
+from registry.selectors import register_current_for_plates
 from registry.spreadsheet import spreadsheet_safe
 from webapp.filters import days_filter
 from webapp.gates import audit, rules
@@ -24,6 +25,7 @@ from webapp.gates.models import (
     Device,
     DeviceRequest,
     Direction,
+    Frame,
     Gate,
     GateAuditEntry,
     Passage,
@@ -135,8 +137,18 @@ class PassageFilters:
 
 
 @dataclass(frozen=True)
+class PassageRow:
+    """A passage as the operators' page shows it: its best frame (None once retention purged
+    them) and the register's current record for the voted plate (None if it holds none)."""
+
+    passage: Passage
+    frame: Frame | None
+    record: RegisterRecord | None
+
+
+@dataclass(frozen=True)
 class PassagePage:
-    passages: list[Passage]
+    rows: list[PassageRow]
     number: int
     has_next: bool
 
@@ -153,15 +165,37 @@ def _passages_filtered(filters: PassageFilters) -> QuerySet[Passage]:
     return qs.order_by("-last_frame_at", "-id")
 
 
+def _passage_rows(passages: list[Passage]) -> list[PassageRow]:
+    """Each passage with its best frame (most confident, then latest) and its plate's register
+    record: two queries for the whole page, however many rows it has (the live page reloads
+    every few seconds on every operator's screen)."""
+    best = Frame.objects.filter(passage=OuterRef("pk")).order_by("-confidence", "-id")
+    best_ids = Passage.objects.filter(pk__in=[p.pk for p in passages]).values(
+        frame_id=Subquery(best.values("id")[:1])
+    )
+    frames = {frame.passage_id: frame for frame in Frame.objects.filter(pk__in=best_ids)}
+    records = register_current_for_plates(plates=[p.voted_plate for p in passages])
+    return [
+        PassageRow(
+            passage=p,
+            frame=frames.get(p.pk),
+            record=records.get(normalise_plate(p.voted_plate)) if p.voted_plate else None,
+        )
+        for p in passages
+    ]
+
+
 def passages_page(*, filters: PassageFilters, page: int = 1) -> PassagePage:
     """One page of the matching passages, newest first. No total: counting a year of a busy
     gate's passages on every refresh of the live page costs more than the page; one row past
     the page says whether there is a next one."""
     number = max(1, page)
     start = (number - 1) * PASSAGES_PAGE_SIZE
-    rows = list(_passages_filtered(filters)[start : start + PASSAGES_PAGE_SIZE + 1])
+    passages = list(_passages_filtered(filters)[start : start + PASSAGES_PAGE_SIZE + 1])
     return PassagePage(
-        passages=rows[:PASSAGES_PAGE_SIZE], number=number, has_next=len(rows) > PASSAGES_PAGE_SIZE
+        rows=_passage_rows(passages[:PASSAGES_PAGE_SIZE]),
+        number=number,
+        has_next=len(passages) > PASSAGES_PAGE_SIZE,
     )
 
 
@@ -185,14 +219,6 @@ def passages_csv_rows(*, filters: PassageFilters) -> Iterator[tuple[str, ...]]:
         yield tuple(str(spreadsheet_safe(value)) for value in row)
 
 
-def passage_register_record(*, passage: Passage) -> RegisterRecord | None:
-    """The register's current record for the voted plate (make, model, colour). A removal
-    (``deregistered``) names the car the plate left: no registered car wears it now."""
-    if not passage.voted_plate:
-        return None
-    return register_current_for_plate(plate=passage.voted_plate)
-
-
 @dataclass(frozen=True)
 class DeviceStatus:
     device: Device
@@ -202,11 +228,15 @@ class DeviceStatus:
 
 
 def device_statuses() -> list[DeviceStatus]:
+    """Every device with its frames of the last minute and its refusals: three queries however
+    many devices there are."""
     now = timezone.now()
+    refused = DeviceRequest.objects.filter(device=OuterRef("pk"), accepted=False)
     devices = Device.objects.select_related("gate").annotate(
         frames_minute=Count(
             "frames", filter=Q(frames__received_at__gte=now - timedelta(minutes=1))
         ),
+        last_refusal=Subquery(refused.order_by("-created_at", "-id").values("code")[:1]),
     )
     refusals = dict(
         DeviceRequest.objects.filter(accepted=False, created_at__gte=now - timedelta(hours=1))
@@ -214,23 +244,15 @@ def device_statuses() -> list[DeviceStatus]:
         .annotate(n=Count("id"))
         .values_list("device_id", "n")
     )
-    statuses = []
-    for device in devices:
-        last = (
-            DeviceRequest.objects.filter(device=device, accepted=False)
-            .order_by("-created_at", "-id")
-            .values_list("code", flat=True)
-            .first()
+    return [
+        DeviceStatus(
+            device=device,
+            frames_last_minute=device.frames_minute,  # type: ignore[attr-defined]
+            refusals_last_hour=refusals.get(device.pk, 0),
+            last_refusal=device.last_refusal or "",  # type: ignore[attr-defined]
         )
-        statuses.append(
-            DeviceStatus(
-                device=device,
-                frames_last_minute=device.frames_minute,  # type: ignore[attr-defined]
-                refusals_last_hour=refusals.get(device.pk, 0),
-                last_refusal=last or "",
-            )
-        )
-    return statuses
+        for device in devices
+    ]
 
 
 def gate_by_name(*, name: str) -> Gate:

@@ -132,6 +132,8 @@ def test_the_passage_shows_the_register_record(post_frame, gate_engine, gate):
     body = frame_jpeg(800)
     teach(gate_engine, body, PLATE)
     post_frame(body)
-    record = selectors.passage_register_record(passage=Passage.objects.get())
+    (row,) = selectors.passages_page(filters=selectors.PassageFilters()).rows
+    assert row.passage == Passage.objects.get()
+    record = row.record
     assert record is not None
     assert (record.brand, record.model, record.colour) == ("TOYOTA", "CAMRY", "WHITE")

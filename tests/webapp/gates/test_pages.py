@@ -6,11 +6,13 @@ import datetime
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from tests.fixtures.gate_engine import frame_jpeg, teach
 from tests.webapp.gates.factories import RegisterRecordFactory
 from webapp.gates import services
-from webapp.gates.models import AccessEntry
+from webapp.gates.models import AccessEntry, DeviceRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +131,28 @@ def test_device_status_shows_frames_and_refusals(
     assert '<td class="fpm">1</td>' in page
     assert '<td class="refusals">1</td>' in page
     assert "bad_signature" in page
+
+
+def test_the_device_page_s_queries_do_not_grow_with_its_devices(operator_client, gate):
+    def devices_add(n: int) -> None:
+        for _ in range(n):
+            device = services.device_create(gate=gate).device
+            for code in ("bad_signature", "replayed"):  # the later refusal is the one shown
+                DeviceRequest.objects.create(
+                    device=device, claimed_device_id=device.device_id, method="POST",
+                    path="/api/v1/gates/frames/", accepted=False, code=code,
+                )  # fmt: skip
+
+    def page() -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as queries:
+            body = operator_client.get("/gates/devices/").content.decode()
+        return len(queries), body
+
+    devices_add(1)
+    few, _ = page()
+    devices_add(6)
+    many, body = page()
+    assert body.count('<td class="refusals">2</td>') == 7
+    assert body.count("replayed") == 7
+    assert "bad_signature" not in body
+    assert many == few
