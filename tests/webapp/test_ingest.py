@@ -9,7 +9,8 @@ from django.core.management import CommandError, call_command
 
 from recognition.models import Reading
 from tests.fixtures import images
-from webapp.listings.models import Listing, Photo
+from tests.fixtures.factories import UserFactory
+from webapp.listings.models import Listing, ListingEdit, Photo
 
 pytestmark = pytest.mark.django_db
 
@@ -35,12 +36,63 @@ def test_it_ingests_a_csv_and_is_idempotent(
         call_command("ingest_listings", str(tmp_path / "listings.csv"), "--no-progress", stdout=out)
     # then
     first, second = out.getvalue().strip().splitlines()
-    assert first == "ingested 2 listings: 3 new photos, 0 already there, 1 rejected"
-    assert second == "ingested 0 listings: 0 new photos, 3 already there, 1 rejected"
+    tail = "; 0 listings updated, 0 held by another partner left as they were"
+    assert first == "ingested 2 listings: 3 new photos, 0 already there, 1 rejected" + tail
+    assert second == "ingested 0 listings: 0 new photos, 3 already there, 1 rejected" + tail
+    assert not ListingEdit.objects.exists()  # nothing changed: nothing kept as an edit
     assert Listing.objects.get(marketplace_id="MP-1").declared_year == 2015
     assert Listing.objects.get(marketplace_id="MP-2").owner == partner
     assert set(Photo.objects.values_list("status", flat=True)) == {Photo.Status.DONE}
     assert Reading.objects.count() == 3
+
+
+def test_the_next_export_updates_what_it_names_and_keeps_it_as_the_seller_s_edits(
+    tmp_path: Path, engine_control: Path, partner, django_capture_on_commit_callbacks
+):
+    # given: two listings ingested for the partner, one of another partner's
+    UserFactory(username="other")
+    (tmp_path / "a.jpg").write_bytes(images.jpeg())
+    (tmp_path / "b.png").write_bytes(images.png())
+    csv_path = tmp_path / "listings.csv"
+
+    def ingest(text: str, owner: str) -> str:
+        csv_path.write_text(text)
+        out = StringIO()
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("ingest_listings", str(csv_path), "--owner", owner, "--no-progress",
+                         stdout=out)  # fmt: skip
+        return out.getvalue()
+
+    ingest(
+        "marketplace_id,declared_make,declared_model,declared_plate,photos\n"
+        "MP-1,Lada,Vesta,AA1234BB,a.jpg\nMP-2,Kia,Rio,,\n",
+        "partner",
+    )
+    ingest("marketplace_id,declared_make,photos\nMP-3,Opel,\n", "other")
+
+    # when: the next export renames MP-1's car, clears its plate, adds a photo, and names no
+    # model; it also names MP-3, which is not the partner's
+    said = ingest(
+        "marketplace_id,declared_make,declared_plate,photos\n"
+        "MP-1,Skoda,,a.jpg;b.png\nMP-2,Kia,,\nMP-3,Fiat,,\n",
+        "partner",
+    )
+
+    # then
+    assert (
+        "0 listings: 1 new photos, 1 already there, 0 rejected; 1 listings updated, 1 held" in said
+    )
+    mp1 = Listing.objects.get(marketplace_id="MP-1")
+    assert (mp1.declared_make, mp1.declared_model, mp1.declared_plate) == ("Skoda", "Vesta", "")
+    edits = [edit.changes for edit in mp1.edits.order_by("id")]
+    new_photo = mp1.photos.order_by("-id").first()
+    assert edits == [
+        {"declared_make": ["Lada", "Skoda"], "declared_plate": ["AA1234BB", ""]},
+        {"photo_added": [None, f"photo {new_photo.pk}"]},
+    ]
+    assert {edit.by.username for edit in mp1.edits.all()} == {"partner"}
+    assert not ListingEdit.objects.exclude(listing=mp1).exists()
+    assert Listing.objects.get(marketplace_id="MP-3").declared_make == "Opel"
 
 
 def test_it_ingests_a_folder_per_listing(tmp_path: Path, engine_control: Path):
@@ -52,6 +104,16 @@ def test_it_ingests_a_folder_per_listing(tmp_path: Path, engine_control: Path):
     listing = Listing.objects.get(marketplace_id="MP-9")
     assert listing.declared_make == "BMW"
     assert listing.photos.count() == 1
+    # ingested again: listing.json's keys are what it names; without the file, nothing changes
+    (folder / "listing.json").write_text(
+        json.dumps({"declared_make": "Audi", "declared_vin": None})
+    )
+    call_command("ingest_listings", str(tmp_path), "--no-progress", stdout=StringIO())
+    (folder / "listing.json").unlink()
+    call_command("ingest_listings", str(tmp_path), "--no-progress", stdout=StringIO())
+    listing.refresh_from_db()
+    assert (listing.declared_make, listing.declared_vin) == ("Audi", "")
+    assert [edit.changes for edit in listing.edits.all()] == [{"declared_make": ["BMW", "Audi"]}]
 
 
 @pytest.mark.parametrize(

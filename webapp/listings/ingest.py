@@ -4,6 +4,10 @@ CSV columns: marketplace_id, declared_make, declared_model, declared_colour, dec
 declared_plate, declared_vin, photos (paths separated by `;`, relative to the CSV's folder).
 A folder holds either `listings.csv`, or one sub-folder per listing named by its marketplace id
 with its photos and an optional `listing.json` of declared fields.
+
+Ingesting a listing again (the marketplace's next export) sets the declared fields the source
+names (a CSV's columns, a `listing.json`'s keys) to what it now says, an empty value included;
+a field the source does not name is left as it is.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from webapp.listings.models import Listing
-from webapp.listings.services import ListingDeclared
+from webapp.listings.services import DECLARED_FIELDS, ListingDeclared
 
 PHOTO_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp"})
 CSV_NAME = "listings.csv"
@@ -29,6 +33,19 @@ class ListingToIngest:
     marketplace_id: str
     declared: ListingDeclared
     photos: tuple[Path, ...] = field(default_factory=tuple)
+    named: frozenset[str] = frozenset()  # the DECLARED_FIELDS the source gives a value for
+
+    def declared_changes(self) -> dict[str, object]:
+        """What the source says of the fields it names, as `listing_declared_update` takes it."""
+        values = {
+            "declared_make": self.declared.make,
+            "declared_model": self.declared.model,
+            "declared_colour": self.declared.colour,
+            "declared_year": self.declared.year,
+            "declared_plate": self.declared.plate,
+            "declared_vin": self.declared.vin,
+        }
+        return {name: values[name] for name in DECLARED_FIELDS if name in self.named}
 
 
 def listings_read(source: Path) -> list[ListingToIngest]:
@@ -65,7 +82,9 @@ def _fields(row: dict[str, str], where: str) -> tuple[str, ListingDeclared]:
 
 def listings_from_csv(path: Path) -> list[ListingToIngest]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.DictReader(handle))
+        reader = csv.DictReader(handle)
+        rows = list(reader)
+    named = frozenset(DECLARED_FIELDS) & set(reader.fieldnames or ())
     listings = []
     for number, row in enumerate(rows, start=2):
         marketplace_id, declared = _fields(row, f"{path}:{number}")
@@ -74,7 +93,7 @@ def listings_from_csv(path: Path) -> list[ListingToIngest]:
             for item in (row.get("photos") or "").split(";")
             if item.strip()
         )
-        listings.append(ListingToIngest(marketplace_id, declared, photos))
+        listings.append(ListingToIngest(marketplace_id, declared, photos, named))
     return listings
 
 
@@ -91,5 +110,6 @@ def listings_from_folders(root: Path) -> list[ListingToIngest]:
             **{k: str(v) for k, v in row.items() if v is not None},
         }
         marketplace_id, declared = _fields(fields, str(meta if meta.is_file() else folder))
-        listings.append(ListingToIngest(marketplace_id, declared, photos))
+        named = frozenset(DECLARED_FIELDS) & set(row)
+        listings.append(ListingToIngest(marketplace_id, declared, photos, named))
     return listings

@@ -203,12 +203,19 @@ def photos_add(
     validated = _validate_all(uploads)
     with _atomic_with_files(listing=listing) as written:
         added = [_photo_store(listing=listing, validated=v, written=written) for v in validated]
-        new = [f"photo {item.photo.pk}" for item in added if item.created]
-        if new:
-            ListingEdit.objects.create(
-                listing=listing, by=by, changes={"photo_added": [None, ", ".join(new)]}
-            )
+        photos_added_keep(listing=listing, photos=[a.photo for a in added if a.created], by=by)
         return added
+
+
+def photos_added_keep(
+    *, listing: Listing, photos: Sequence[Photo], by: AbstractBaseUser | None
+) -> None:
+    """Keep photos new to a listing that existed as one ListingEdit by `by` (none if there are
+    none): the API's `photos_add`, and a marketplace export ingested again, which stores its
+    photos one at a time so that a bad one is skipped, not the listing."""
+    if photos:
+        shown = ", ".join(f"photo {photo.pk}" for photo in photos)
+        ListingEdit.objects.create(listing=listing, by=by, changes={"photo_added": [None, shown]})
 
 
 def _validate_all(uploads: Sequence[IO[bytes]]) -> list[ValidatedPhoto]:
@@ -335,4 +342,5 @@ __all__ = [
     "photo_add",
     "photo_enqueue_recognition",
     "photos_add",
+    "photos_added_keep",
 ]

@@ -36,13 +36,16 @@ class Command(BaseCommand):
         except (ValueError, OSError) as exc:
             raise CommandError(str(exc)) from exc
         total = sum(len(item.photos) for item in listings)
-        counts = {"listings": 0, "photos": 0, "duplicates": 0, "rejected": 0}
+        counts = dict.fromkeys(
+            ("listings", "updated", "refused", "photos", "duplicates", "rejected"), 0
+        )
         with tqdm(total=total, unit="photo", disable=bool(options["no_progress"])) as bar:
             for item in listings:
                 self._ingest(item, owner=owner, counts=counts, bar=bar)
         self.stdout.write(
             "ingested {listings} listings: {photos} new photos, {duplicates} already there, "
-            "{rejected} rejected".format(**counts)
+            "{rejected} rejected; {updated} listings updated, {refused} held by another partner "
+            "left as they were".format(**counts)
         )
 
     def _owner(self, username: object):  # type: ignore[no-untyped-def]
@@ -54,12 +57,29 @@ class Command(BaseCommand):
             raise CommandError(f"no user {username!r}") from exc
 
     def _ingest(self, item: ListingToIngest, *, owner, counts: dict[str, int], bar: tqdm) -> None:  # type: ignore[no-untyped-def]
+        """A new listing is created; one ingested before takes what the source now says of its
+        declared fields (kept as the seller's edit, its cross-check asked again) and its new
+        photos (kept as one edit), unless another partner holds it."""
         listing = Listing.objects.filter(marketplace_id=item.marketplace_id).first()
+        existed = listing is not None
         if listing is None:
-            listing, _ = services.listing_create(
-                marketplace_id=item.marketplace_id, owner=owner, declared=item.declared
-            )
-            counts["listings"] += 1
+            try:
+                listing, _ = services.listing_create(
+                    marketplace_id=item.marketplace_id, owner=owner, declared=item.declared
+                )
+                counts["listings"] += 1
+            except services.ListingExists as exc:  # created by another process meanwhile
+                listing, existed = exc.listing, True
+        if existed and owner is not None and listing.owner_id not in (None, owner.pk):
+            counts["refused"] += 1
+            bar.update(len(item.photos))
+            logger.warning("%s: held by another partner, left as it is", item.marketplace_id)
+            return
+        if existed and services.listing_declared_update(
+            listing_id=listing.pk, changes=item.declared_changes(), by=owner
+        ):
+            counts["updated"] += 1
+        new = []
         for path in item.photos:
             bar.update(1)
             try:
@@ -70,3 +90,7 @@ class Command(BaseCommand):
                 logger.warning("%s: %s rejected: %s", item.marketplace_id, path.name, exc)
                 continue
             counts["photos" if added.created else "duplicates"] += 1
+            if added.created:
+                new.append(added.photo)
+        if existed:
+            services.photos_added_keep(listing=listing, photos=new, by=owner)
