@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from recognition.pipeline.regions import normalise_plate
@@ -317,16 +317,41 @@ def _overstay_cut(site: Site, now: datetime) -> datetime | None:
 
 
 def site_statuses(*, now: datetime | None = None) -> list[SiteStatus]:
-    """Every site with entry or exit gates: vehicles on site now, and how many overstay."""
+    """Every site with entry or exit gates: vehicles on site now, and how many overstay. Two
+    queries however many sites there are."""
     now = now or timezone.now()
-    statuses = []
-    sites = Site.objects.filter(gates__direction__in=[Direction.ENTRY, Direction.EXIT]).distinct()
-    for site in sites.order_by("name"):
-        inside = Visit.objects.filter(site=site, state=Visit.State.INSIDE)
+    with_gates = Gate.objects.filter(
+        site=OuterRef("pk"), direction__in=[Direction.ENTRY, Direction.EXIT]
+    )
+    sites = list(
+        Site.objects.filter(Exists(with_gates))
+        .annotate(inside=Count("visits", filter=Q(visits__state=Visit.State.INSIDE)))
+        .order_by("name")
+    )
+    # Each site's overstay cut is its own (now less its max_stay_hours): one OR of them.
+    over_cuts = Q()
+    for site in sites:
         cut = _overstay_cut(site, now)
-        over = inside.filter(entered_at__lt=cut).count() if cut else 0
-        statuses.append(SiteStatus(site=site, inside=inside.count(), overstaying=over))
-    return statuses
+        if cut is not None:
+            over_cuts |= Q(site_id=site.pk, entered_at__lt=cut)
+    overstaying = (
+        dict(
+            Visit.objects.filter(over_cuts, state=Visit.State.INSIDE)
+            .values_list("site_id")
+            .annotate(n=Count("id"))
+            .values_list("site_id", "n")
+        )
+        if over_cuts
+        else {}
+    )
+    return [
+        SiteStatus(
+            site=site,
+            inside=site.inside,  # type: ignore[attr-defined]
+            overstaying=overstaying.get(site.pk, 0),
+        )
+        for site in sites
+    ]
 
 
 def site_stays_inside(*, site: Site, now: datetime | None = None) -> list[Stay]:

@@ -9,13 +9,14 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tests.fixtures.gate_engine import frame_jpeg, teach
 from tests.fixtures.locks import in_thread, until_done_or_waiting_for_a_lock
 from tests.webapp.gates.conftest import frame_poster
-from webapp.gates import services, tasks
+from webapp.gates import selectors, services, tasks
 from webapp.gates.models import Decision, Direction, Gate, Passage, Site, Visit
 from webapp.gates.visits import visit_record
 
@@ -245,6 +246,39 @@ def test_the_sites_page_shows_who_is_on_site_how_full_and_who_overstays(
     assert "11 h 00 min" in detail
     assert 'data-plate="CC3333CC" data-state="left"' in detail
     assert "2 h 00 min" in detail
+
+
+def test_each_site_has_its_own_overstay_limit_in_queries_that_do_not_grow_with_sites(
+    operator_client, way_in
+):
+    # given: the car park (10 h) with a car in for 11 h; a site allowing 24 h with a car in for
+    # 11 h and one for 30 h; a site with no limit and a car in for 100 h
+    now = timezone.now()
+    _record(way_in, now - timedelta(hours=11), "AA1111AA")
+    depot = Site.objects.create(name="Depot", capacity=10, max_stay_hours=24)
+    depot_in = Gate.objects.create(name="depot-in", site=depot, direction=Direction.ENTRY)
+    _record(depot_in, now - timedelta(hours=11), "BB2222BB")
+    _record(depot_in, now - timedelta(hours=30), "CC3333CC")
+    open_lot = Site.objects.create(name="Open lot")
+    lot_in = Gate.objects.create(name="lot-in", site=open_lot, direction=Direction.ENTRY)
+    _record(lot_in, now - timedelta(hours=100), "DD4444DD")
+
+    def statuses() -> tuple[int, dict[str, tuple[int, int]]]:
+        with CaptureQueriesContext(connection) as queries:
+            found = selectors.site_statuses(now=now)
+        return len(queries), {s.site.name: (s.inside, s.overstaying) for s in found}
+
+    # when
+    three, found = statuses()
+    # then
+    assert found == {"Car park": (1, 1), "Depot": (2, 1), "Open lot": (1, 0)}
+    for n in range(4):
+        site = Site.objects.create(name=f"Lot {n}", max_stay_hours=1)
+        _record(Gate.objects.create(name=f"lot-{n}", site=site, direction=Direction.ENTRY),
+                now - timedelta(hours=2), f"KA000{n}AA")  # fmt: skip
+    seven, found = statuses()
+    assert found["Lot 3"] == (1, 1)
+    assert seven == three
 
 
 def test_visits_are_filtered_by_a_plate_typed_in_cyrillic_with_spaces(
