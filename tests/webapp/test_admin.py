@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from tests.fixtures import images
 from tests.fixtures.factories import FlagFactory, ListingFactory, PhotoFactory, ReadingFactory
-from webapp.listings.models import Photo
+from webapp.listings.models import ListingEdit, Photo
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ def admin_client_(client, admin_user):
     return client
 
 
-def test_an_admin_uploads_a_photo_through_the_same_validation(admin_client_):
+def test_an_admin_uploads_a_photo_through_the_same_validation(admin_client_, admin_user):
     listing = ListingFactory()
     good = SimpleUploadedFile("car.webp", images.webp())
     response = admin_client_.post(
@@ -33,6 +33,14 @@ def test_an_admin_uploads_a_photo_through_the_same_validation(admin_client_):
     assert response.status_code == 200
     assert b"not a JPEG, PNG or WebP image" in response.content
     assert Photo.objects.filter(listing=listing).count() == 1
+    # the photo added is kept among the listing's edits, by the admin; the same bytes again
+    # store nothing and keep no edit
+    photo = Photo.objects.get(listing=listing)
+    again = SimpleUploadedFile("car.webp", images.webp())
+    admin_client_.post("/admin/listings/photo/add/", {"listing": listing.pk, "upload": again})
+    assert [(e.changes, e.by) for e in ListingEdit.objects.filter(listing=listing)] == [
+        ({"photo_added": [None, f"photo {photo.pk}"]}, admin_user)
+    ]
 
 
 @pytest.mark.parametrize(

@@ -115,6 +115,12 @@ class PhotoAdmin(admin.ModelAdmin):
         obj.pk = added.photo.pk
         if not added.created:
             messages.warning(request, "The same photo is already on this listing; kept it once.")
+            return
+        # Kept among the listing's edits, as a partner's photo added through the API is (the
+        # admin's form and this run in one transaction).
+        services.photos_added_keep(
+            listing=added.photo.listing, photos=[added.photo], by=request.user
+        )
 
     def save_related(self, request: HttpRequest, form: forms.Form, formsets, change: bool) -> None:  # type: ignore[no-untyped-def]
         if change:
