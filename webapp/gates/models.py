@@ -315,6 +315,8 @@ class Visit(models.Model):
             models.Index(fields=["site", "plate_key", "entered_at"]),
             models.Index(fields=["site", "state", "entered_at"]),
             models.Index(fields=["site", "-exited_at"]),
+            # the site page's occupancy: the stays that began in the last weeks
+            models.Index(fields=["site", "entered_at"], name="visit_site_entered_idx"),
         ]
 
     @property

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from recognition.pipeline.regions import normalise_plate
@@ -29,7 +28,6 @@ from webapp.gates.models import (
     Gate,
     GateAuditEntry,
     Passage,
-    Site,
     Visit,
 )
 from webapp.paging import page_bounds
@@ -259,29 +257,7 @@ def gate_by_name(*, name: str) -> Gate:
     return Gate.objects.get(name=name)
 
 
-# --- visits: who is on each site, and for how long ------------------------------------------
-
-
-@dataclass(frozen=True)
-class Stay:
-    """A visit as the site page shows it: `duration` so far for a vehicle still on site."""
-
-    visit: Visit
-    duration: timedelta | None
-    overstaying: bool
-
-
-@dataclass(frozen=True)
-class SiteStatus:
-    site: Site
-    inside: int
-    overstaying: int
-
-    @property
-    def full_percent(self) -> int | None:
-        if not self.site.capacity:
-            return None
-        return round(100 * self.inside / self.site.capacity)
+# --- visits: the site reads a gate decision needs (the site pages' are in stays.py) ----------
 
 
 def site_is_full(*, gate: Gate) -> bool:
@@ -312,121 +288,6 @@ def plate_on_site_since(*, gate: Gate, plate: str, at: datetime) -> datetime | N
     return visit.entered_at if visit is not None else None
 
 
-def _overstay_cut(site: Site, now: datetime) -> datetime | None:
-    return now - timedelta(hours=site.max_stay_hours) if site.max_stay_hours else None
-
-
-def site_statuses(*, now: datetime | None = None) -> list[SiteStatus]:
-    """Every site with entry or exit gates: vehicles on site now, and how many overstay. Two
-    queries however many sites there are."""
-    now = now or timezone.now()
-    with_gates = Gate.objects.filter(
-        site=OuterRef("pk"), direction__in=[Direction.ENTRY, Direction.EXIT]
-    )
-    sites = list(
-        Site.objects.filter(Exists(with_gates))
-        .annotate(inside=Count("visits", filter=Q(visits__state=Visit.State.INSIDE)))
-        .order_by("name")
-    )
-    # Each site's overstay cut is its own (now less its max_stay_hours): one OR of them.
-    over_cuts = Q()
-    for site in sites:
-        cut = _overstay_cut(site, now)
-        if cut is not None:
-            over_cuts |= Q(site_id=site.pk, entered_at__lt=cut)
-    overstaying = (
-        dict(
-            Visit.objects.filter(over_cuts, state=Visit.State.INSIDE)
-            .values_list("site_id")
-            .annotate(n=Count("id"))
-            .values_list("site_id", "n")
-        )
-        if over_cuts
-        else {}
-    )
-    return [
-        SiteStatus(
-            site=site,
-            inside=site.inside,  # type: ignore[attr-defined]
-            overstaying=overstaying.get(site.pk, 0),
-        )
-        for site in sites
-    ]
-
-
-def site_stays_inside(*, site: Site, now: datetime | None = None) -> list[Stay]:
-    """The vehicles on site, longest stay first."""
-    now = now or timezone.now()
-    cut = _overstay_cut(site, now)
-    visits = Visit.objects.filter(site=site, state=Visit.State.INSIDE).select_related(
-        "entry_passage__gate"
-    )
-    return [
-        Stay(
-            visit=v,
-            duration=now - v.entered_at if v.entered_at else None,
-            overstaying=bool(cut and v.entered_at and v.entered_at < cut),
-        )
-        for v in visits.order_by("entered_at", "id")
-    ]
-
-
-def site_visits(
-    *, site: Site, plate: str = "", since: datetime | None = None, limit: int = 100
-) -> list[Stay]:
-    """The site's visits that ended (or lost an end), newest first; `plate` matches through
-    confusable characters, as the gates match a stay's ends."""
-    return list(_ended_stays(site=site, plate=plate, since=since, limit=limit))
-
-
-def _ended_stays(
-    *, site: Site, plate: str = "", since: datetime | None = None, limit: int | None = None
-) -> Iterator[Stay]:
-    visits = Visit.objects.filter(site=site).exclude(state=Visit.State.INSIDE)
-    if plate:
-        visits = visits.filter(plate_key=rules.confusable_key(plate))
-    if since is not None:
-        visits = visits.filter(Q(exited_at__gte=since) | Q(entered_at__gte=since))
-    ordered = visits.select_related(
-        "entry_passage__gate", "exit_passage__gate", "closed_by"
-    ).order_by(F("exited_at").desc(nulls_last=True), F("entered_at").desc(nulls_last=True), "-id")
-    longest = timedelta(hours=site.max_stay_hours) if site.max_stay_hours else None
-    for v in ordered[:limit] if limit else ordered.iterator(chunk_size=2000):
-        yield Stay(
-            visit=v,
-            duration=v.duration,
-            overstaying=bool(longest and v.duration and v.duration > longest),
-        )
-
-
-VISITS_CSV_HEADER = ("plate", "state", "entered_at", "entry_gate", "exited_at", "exit_gate",
-                     "minutes")  # fmt: skip
-
-
-def site_visits_csv(*, site: Site, since: datetime | None = None) -> Iterator[tuple[str, ...]]:
-    """Every visit of the site (on site too), for a spreadsheet: times in the site's time zone,
-    cells that would start a formula escaped."""
-    now = timezone.now()
-    inside = site_stays_inside(site=site, now=now)
-    yield VISITS_CSV_HEADER
-    for stay in itertools.chain(inside, _ended_stays(site=site, since=since)):
-        v = stay.visit
-        minutes = "" if stay.duration is None else str(round(stay.duration.total_seconds() / 60))
-        yield tuple(
-            str(spreadsheet_safe(value))
-            for value in (
-                v.plate,
-                v.state,
-                _iso(_local_naive(v.entered_at)) or "",
-                v.entry_passage.gate.name if v.entry_passage else "",
-                _iso(_local_naive(v.exited_at)) or "",
-                v.exit_passage.gate.name if v.exit_passage else "",
-                minutes,
-            )
-        )
-
-
-# The operators' audit trail (`webapp.gates.audit`): the page and its CSV export.
 AUDIT_PAGE_SIZE = 100
 AUDIT_CSV_COLUMNS = ("when", "who", "via", "action", "gate", "site", "plate", "change")
 

@@ -167,7 +167,7 @@ def _gates() -> Iterator[Metric]:
 
     from webapp.gates.commands import command_status
     from webapp.gates.models import Device, GateCommand, Passage
-    from webapp.gates.selectors import site_statuses
+    from webapp.gates.stays import site_statuses
 
     now = timezone.now()
     since = now - LATENCY_WINDOW

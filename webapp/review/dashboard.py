@@ -6,7 +6,7 @@ from django.utils.formats import date_format, number_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext, pgettext
 
-from webapp.review.charts import Bar, Series, bar_chart, line_chart, percent
+from webapp.charts import Bar, Series, bar_chart, line_chart, percent
 from webapp.review.selectors import DashboardStats, RateRow
 
 

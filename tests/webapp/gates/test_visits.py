@@ -16,7 +16,7 @@ from django.utils import timezone
 from tests.fixtures.gate_engine import frame_jpeg, teach
 from tests.fixtures.locks import in_thread, until_done_or_waiting_for_a_lock
 from tests.webapp.gates.conftest import frame_poster
-from webapp.gates import selectors, services, tasks
+from webapp.gates import services, stays, tasks
 from webapp.gates.models import Decision, Direction, Gate, Passage, Site, Visit
 from webapp.gates.visits import visit_record
 
@@ -265,7 +265,7 @@ def test_each_site_has_its_own_overstay_limit_in_queries_that_do_not_grow_with_s
 
     def statuses() -> tuple[int, dict[str, tuple[int, int]]]:
         with CaptureQueriesContext(connection) as queries:
-            found = selectors.site_statuses(now=now)
+            found = stays.site_statuses(now=now)
         return len(queries), {s.site.name: (s.inside, s.overstaying) for s in found}
 
     # when
@@ -515,3 +515,40 @@ def test_stays_past_the_sites_limit_are_closed_so_missed_exits_do_not_fill_it(
     assert _poster(way_in)(visitor, now.timestamp() - 5)["decision"] == "open"
     page = operator_client.get(f"/gates/sites/{site.pk}/").content.decode()
     assert "(taken off after too long on site," in page
+
+
+def test_the_site_page_draws_the_most_vehicles_on_site_each_hour(operator_client, site, way_in):
+    # given: stays around the last hours, `now` at half past the hour
+    now = timezone.now().replace(minute=30, second=0, microsecond=0)
+    hour = timezone.localtime(now).replace(minute=0)
+
+    def at(hours: float) -> datetime:
+        return hour + timedelta(hours=hours)
+
+    def stay(plate: str, state: str, entered=None, exited=None, closed=None) -> None:
+        Visit.objects.create(site=site, plate=plate, plate_key=plate, state=state,
+                             entered_at=entered, exited_at=exited, closed_at=closed)  # fmt: skip
+
+    stay("AA0001AA", Visit.State.LEFT, at(-1.75), at(-0.67))  # 10:15-11:20
+    stay("AA0002AA", Visit.State.INSIDE, at(-1.33))  # 10:40, on site
+    stay("AA0003AA", Visit.State.LEFT, at(-72), at(-1))  # three days, left at 11:00 sharp
+    stay("AA0004AA", Visit.State.EXIT_UNSEEN, at(-4), closed=at(-2.5))  # closed by hand 9:30
+    stay("AA0005AA", Visit.State.EXIT_UNSEEN, at(-3))  # closed by its next entry: no end
+    stay("AA0006AA", Visit.State.ENTRY_UNSEEN, exited=at(-1.5))  # no start
+    stay("AA0007AA", Visit.State.LEFT, at(-400), at(-300))  # before the window
+    stay("AA0008AA", Visit.State.INSIDE, at(-24 * 40))  # on site for 40 days: counted
+
+    # when
+    with CaptureQueriesContext(connection) as queries:
+        occupancy = stays.site_occupancy(site=site, now=now)
+
+    # then: 8:00 ... 12:00 as hours -4 ... 0 from now's
+    assert len(queries) == 1
+    assert len(occupancy.hours) == len(occupancy.most) == 7 * 24
+    assert occupancy.hours[-1] == hour
+    assert occupancy.most[-5:] == [3, 3, 4, 3, 2]
+    assert occupancy.most[-30] == 2  # the three-day stay and the forty-day one
+    assert occupancy.most[0] == 1
+    page = operator_client.get(f"/gates/sites/{site.pk}/").content.decode()
+    assert "The busiest hour: 4 vehicles on site at once" in page
+    assert "Vehicles on site, each hour of the last 7 days" in page

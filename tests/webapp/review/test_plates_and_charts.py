@@ -6,8 +6,8 @@ from xml.etree import ElementTree
 import pytest
 from django.db import connection
 
+from webapp.charts import Bar, Series, bar_chart, line_chart
 from webapp.review import plates
-from webapp.review.charts import Bar, Series, bar_chart, line_chart
 
 
 @pytest.mark.parametrize(
@@ -82,6 +82,23 @@ def test_line_chart_is_valid_svg_with_escaped_labels():
     assert root.tag.endswith("svg")
     assert "&lt;3&gt;" in svg
     assert svg.count("<polyline") == 3  # the None splits the second line in two
+
+
+def test_a_line_chart_names_the_ticks_asked_for_and_may_draw_a_line_without_dots():
+    hours = [f"h{i}" for i in range(48)]
+    svg = line_chart(
+        labels=hours,
+        series=[Series("on site", list(range(48))), Series("spaces", [50] * 48, "s2", dots=False)],
+        title="hourly",
+        ticks=[5, 29],
+    )
+
+    ElementTree.fromstring(svg)
+    named = [label for label in hours if f">{label}</text>" in svg]
+    assert named == ["h5", "h29"]
+    assert svg.count('class="dot s1"') == 48
+    assert 'class="dot s2"' not in svg
+    assert svg.count("<polyline") == 2
 
 
 def test_bar_chart_draws_one_bar_per_row():

@@ -1,4 +1,5 @@
-"""Small server-side SVG charts for the dashboard: no JavaScript, no CDN, printable.
+"""Small server-side SVG charts for the staff pages (dashboard, partners, sites): no JavaScript,
+no CDN, printable.
 
 Each function returns a complete ``<svg>`` element as a string (labels are escaped); templates
 insert it with ``|safe``. Colours come from CSS classes in ``review/review.css``.
@@ -19,6 +20,7 @@ class Series:
     name: str
     values: Sequence[float | None]
     css_class: str = "s1"
+    dots: bool = True  # a dot with its value's tooltip at each point; False: the line alone
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,10 @@ def line_chart(
     height: int = 260,
     y_format: Formatter = _number,
     integer: bool = True,
+    ticks: Sequence[int] | None = None,
 ) -> str:
-    """Lines over a shared x axis of ``labels`` (e.g. days); ``None`` values leave a gap."""
+    """Lines over a shared x axis of ``labels`` (e.g. days); ``None`` values leave a gap. The x
+    axis names about ten labels, or those at the indices ``ticks`` (hours: each midnight)."""
     left, right, top, bottom = 56, 28, 28, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = max((v for s in series for v in s.values if v is not None), default=0.0)
@@ -89,8 +93,11 @@ def line_chart(
         )
         parts.append(_tick(left - 6, yy + 4, y_format(value), "end"))
     step = max(1, math.ceil(n / 10))
+    named = (
+        set(ticks) if ticks is not None else {i for i in range(n) if i % step == 0 or i == n - 1}
+    )
     for i, label in enumerate(labels):
-        if i % step == 0 or i == n - 1:
+        if i in named:
             parts.append(_tick(x(i), height - bottom + 16, label, "middle"))
     for s in series:
         parts.extend(_line(s, x, y))
@@ -109,10 +116,11 @@ def _line(s: Series, x: Callable[[int], float], y: Callable[[float], float]) -> 
             run = []
             continue
         run.append(f"{x(i):.1f},{y(value):.1f}")
-        out.append(
-            f'<circle class="dot {s.css_class}" cx="{x(i):.1f}" cy="{y(value):.1f}" r="2.5">'
-            f"<title>{escape(s.name)}: {escape(_number(value))}</title></circle>"
-        )
+        if s.dots:
+            out.append(
+                f'<circle class="dot {s.css_class}" cx="{x(i):.1f}" cy="{y(value):.1f}" r="2.5">'
+                f"<title>{escape(s.name)}: {escape(_number(value))}</title></circle>"
+            )
     if run:
         out.append(f'<polyline class="line {s.css_class}" points="{" ".join(run)}"/>')
     return out
