@@ -18,8 +18,10 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 LOCAL_DATABASE = "postgres://platecheck:platecheck@127.0.0.1:5432/platecheck"
@@ -78,6 +80,41 @@ def read_photos(count: int, *, version: str, batch: int = BATCH) -> Iterator[lis
                 for i in range(start, min(start + batch, count))
             ]
         )
+
+
+def register_fill(
+    rows: Iterable[tuple[str, str, date]],
+    *,
+    model: str = "BENCH",
+    colour: str = "СІРИЙ",
+    operation: str = "ПЕРЕРЕЄСТРАЦІЯ",
+    batch: int = BATCH,
+) -> None:
+    """Register records (plate, brand, day of the operation), one finished import run's."""
+    from registry.models import ImportRun, RegisterRecord
+
+    run = ImportRun.objects.create(
+        file_name="bench.csv", file_sha256="0" * 64, status=ImportRun.Status.DONE
+    )
+    RegisterRecord.objects.bulk_create(
+        [
+            RegisterRecord(
+                plate=plate,
+                plate_latin=plate,
+                brand=brand,
+                model=model,
+                colour=colour,
+                make_year=2015,
+                d_reg=day,
+                oper_name=operation,
+                import_run=run,
+                line=line,
+                row_hash=uuid.uuid4(),
+            )  # fmt: skip
+            for line, (plate, brand, day) in enumerate(rows)
+        ],
+        batch_size=batch,
+    )
 
 
 def say(text: str = "") -> None:

@@ -1,5 +1,5 @@
-"""Server time of the gate operators' passages page and its CSV export, with a year of a busy
-car park's passages, on PostgreSQL.
+"""Server time of the gate operators' passages page, its CSV export and the site page, with a
+year of a busy car park's passages and stays, on PostgreSQL.
 
     DATABASE_URL=postgres://platecheck:platecheck@127.0.0.1:5432/platecheck \
         .venv/bin/python bench/gate_passages.py [--passages 500000] [--runs 30] [--keepdb]
@@ -7,8 +7,9 @@ car park's passages, on PostgreSQL.
 Works in a throw-away database of its own (created with migrations, dropped at the end unless
 --keepdb), fills it with bulk_create (four gates, passages spread over 365 days; three frames
 for each passage within GATE_FRAME_RETENTION_DAYS, none for older ones, which retention purged;
-a register record for every car, an earlier owner for one in ten), then times requests through
-Django's test Client: everything the server does (middleware, session, queries, templates).
+a register record for every car, an earlier owner for one in ten; a stay on the site for every
+other passage), then times requests through Django's test Client: everything the server does
+(middleware, session, queries, templates).
 "queries" is the count for one request: it should not grow with the page's rows.
 """
 
@@ -20,12 +21,11 @@ import random
 import statistics
 import sys
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.django_bench import bench_database, say, setup  # noqa: E402
+from bench.django_bench import bench_database, register_fill, say, setup  # noqa: E402
 
 setup()
 
@@ -36,9 +36,9 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from registry.models import ImportRun, RegisterRecord  # noqa: E402
+from registry.models import RegisterRecord  # noqa: E402
 from webapp.gates import services  # noqa: E402
-from webapp.gates.models import Decision, Frame, Passage  # noqa: E402
+from webapp.gates.models import Decision, Frame, Passage, Visit  # noqa: E402
 
 BENCH_DB = "platecheck_gate_passages_bench"
 BATCH = 5000
@@ -107,37 +107,39 @@ def fill(n: int, rng: random.Random) -> list[str]:
             for k in range(FRAMES)
         ]
         Frame.objects.bulk_create(frames, batch_size=BATCH)
-    run = ImportRun.objects.create(
-        file_name="bench.csv", file_sha256="0" * 64, status=ImportRun.Status.DONE
+    # a record for every car, an earlier owner for one in ten
+    register_fill(
+        (car, brand, dt.date(2020 + k, 1, 1))
+        for line, car in enumerate(cars)
+        for k, brand in enumerate(["TOYOTA", "SKODA"] if line % 10 == 0 else ["SKODA"])
     )
-    records = []
-    for line, car in enumerate(cars):
-        owners = ["TOYOTA", "SKODA"] if line % 10 == 0 else ["SKODA"]
-        for k, brand in enumerate(owners):
-            records.append(
-                RegisterRecord(
-                    plate_latin=car,
-                    plate=car,
-                    brand=brand,
-                    model="BENCH",
-                    colour="СІРИЙ",
-                    kind="ЛЕГКОВИЙ",
-                    make_year=2015,
-                    d_reg=dt.date(2020 + k, 1, 1),
-                    oper_name="ПЕРЕРЕЄСТРАЦІЯ",
-                    import_run=run,
-                    line=2 * line + k,
-                    row_hash=uuid.UUID(int=rng.getrandbits(128)),
-                )  # fmt: skip
-            )
-    RegisterRecord.objects.bulk_create(records, batch_size=BATCH)
+    site = gates[0].site
+    visits = []
+    for _ in range(n // 2):  # a stay for every other passage: the site's year of visits
+        car = rng.choice(cars)
+        entered = now - dt.timedelta(seconds=rng.randrange(365 * 86400))
+        exited = entered + dt.timedelta(minutes=rng.randrange(10, 8 * 60))
+        inside = exited > now
+        visits.append(
+            Visit(
+                site=site,
+                plate=car,
+                plate_key=car,
+                entered_at=entered,
+                state=Visit.State.INSIDE if inside else Visit.State.LEFT,
+                exited_at=None if inside else exited,
+            )  # fmt: skip
+        )
+    Visit.objects.bulk_create(visits, batch_size=BATCH)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE gates_passage")
         cursor.execute("VACUUM ANALYZE gates_frame")
+        cursor.execute("VACUUM ANALYZE gates_visit")
         cursor.execute(f"ANALYZE {RegisterRecord._meta.db_table}")
     say(
-        f"filled {Passage.objects.count():,} passages, {Frame.objects.count():,} frames and "
-        f"{RegisterRecord.objects.count():,} register records in {time.perf_counter() - t0:.0f} s"
+        f"filled {Passage.objects.count():,} passages, {Frame.objects.count():,} frames, "
+        f"{Visit.objects.count():,} visits and {RegisterRecord.objects.count():,} register "
+        f"records in {time.perf_counter() - t0:.0f} s"
     )
     return cars
 
@@ -189,6 +191,7 @@ def main() -> int:
         car = cars[len(cars) // 2]
         day = (timezone.localdate() - dt.timedelta(days=40)).isoformat()
         gate_id = Passage.objects.values_list("gate_id", flat=True).first()
+        site_id = Visit.objects.values_list("site_id", flat=True).first()
         cases = {
             "live (newest 50)": "/gates/",
             "page 20": "/gates/?page=20",
@@ -198,14 +201,15 @@ def main() -> int:
             "one day": f"/gates/?since={day}&until={day}",
             "CSV: one car's year": f"/gates/passages.csv?plate={car}",
             "CSV: one day": f"/gates/passages.csv?since={day}&until={day}",
+            "site page (year of visits)": f"/gates/sites/{site_id}/",
         }
-        say(f"{'case':<22} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
+        say(f"{'case':<27} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
         worst = 0.0
         for name, url in cases.items():
             times, queries = timed(client, url, args.runs)
             p95 = pct(times, 95)
             worst = max(worst, p95)
-            say(f"{name:<22} {statistics.median(times):8.1f} {p95:8.1f} {queries:8d}")
+            say(f"{name:<27} {statistics.median(times):8.1f} {p95:8.1f} {queries:8d}")
         verdict = "OK" if worst < PAGE_TARGET_MS else "OVER"
         say(f"worst p95 {worst:.1f} ms (target < {PAGE_TARGET_MS}) {verdict}")
     return 0

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.django_bench import bench_database, say, setup  # noqa: E402
+from bench.django_bench import bench_database, register_fill, say, setup  # noqa: E402
 
 setup()
 
@@ -161,29 +161,14 @@ def fill(n_flags: int, rng: random.Random) -> list[str]:
 
 
 def _fill_register(plates: list[str], rng: random.Random) -> None:
-    try:
-        from registry.models import ImportRun, RegisterRecord
-    except ImportError:
-        return
-    run = ImportRun.objects.create(file_name="bench.csv", file_sha256="0" * 64, status="done")
-    RegisterRecord.objects.bulk_create(
-        [
-            RegisterRecord(
-                plate=p,
-                plate_latin=p,
-                brand="TOYOTA",
-                model="COROLLA",
-                colour="білий",
-                make_year=2015,
-                d_reg=dt.date(2020, 1, 1) + dt.timedelta(days=rng.randrange(1500)),
-                oper_name="registration",
-                import_run=run,
-                line=i,
-                row_hash=uuid.uuid4(),
-            )
-            for i, p in enumerate(plates)
-        ],
-        batch_size=BATCH,
+    register_fill(
+        (
+            (p, "TOYOTA", dt.date(2020, 1, 1) + dt.timedelta(days=rng.randrange(1500)))
+            for p in plates
+        ),
+        model="COROLLA",
+        colour="білий",
+        operation="registration",
     )
 
 
