@@ -41,9 +41,12 @@ class NotModified(Exception):
 
 
 def listing_representation(listing: Listing, *, request: Request) -> tuple[dict, str]:
-    """The listing as the API shows it, and its ETag (strong: a digest of those very bytes)."""
+    """The listing as the API shows it, and its ETag (strong: a digest of those bytes, less the
+    scheme and host that begin its links, so that one program reaching the API under two names,
+    or over http behind a proxy and https, gets one tag for one listing)."""
     body = ListingSerializer(listing, context={"request": request}).data
-    digest = hashlib.sha256(JSONRenderer().render(body)).hexdigest()[:32]
+    origin = request.build_absolute_uri("/").rstrip("/").encode()
+    digest = hashlib.sha256(JSONRenderer().render(body).replace(origin, b"")).hexdigest()[:32]
     return body, quote_etag(digest)
 
 

@@ -83,6 +83,27 @@ def test_a_patch_on_what_was_read_goes_ahead_and_returns_the_new_etag(
     assert response["ETag"] == etag_of(client, listing)
 
 
+def test_one_listing_has_one_etag_under_any_host_name_or_scheme(
+    listing, token_client, partner, settings
+):
+    # given: a program that reads through the public name and writes through the balancer's,
+    # a listing whose photo links are absolute
+    settings.ALLOWED_HOSTS = ["api.platecheck.test", "lb.internal"]
+    PhotoFactory(listing=listing)
+    client = token_client(partner)
+    public = client.get(url(listing), HTTP_HOST="api.platecheck.test", secure=True)
+    assert "https://api.platecheck.test/" in public.content.decode()
+    internal = client.get(url(listing), HTTP_HOST="lb.internal")
+    assert "http://lb.internal/" in internal.content.decode()
+    # then: one tag, and a write through the other name with it goes ahead
+    assert public["ETag"] == internal["ETag"]
+    response = client.patch(
+        url(listing), {"declared_model": "Accord"}, format="json",
+        HTTP_IF_MATCH=public["ETag"], HTTP_HOST="lb.internal",
+    )  # fmt: skip
+    assert response.status_code == 200, response.content
+
+
 def test_the_second_of_two_edits_from_the_same_read_is_refused_and_changes_nothing(
     listing, token_client, partner
 ):
