@@ -1,6 +1,6 @@
 """Partner API: conditional requests on a listing (RFC 9110, section 13), so that a partner's
-change never overwrites one it has not seen, and a partner polling a listing downloads it only
-when it changed.
+change never overwrites one it has not seen, and a partner polling a listing, or a page of its
+listings, downloads it only when it changed.
 
 A listing's ETag is a digest of its JSON representation, so it changes whenever anything a
 partner can read of it changes: what the seller declares, a photo read, a flag raised or decided,
@@ -40,14 +40,19 @@ class NotModified(Exception):
     """GET with an If-None-Match that holds the listing's current ETag."""
 
 
-def listing_representation(listing: Listing, *, request: Request) -> tuple[dict, str]:
-    """The listing as the API shows it, and its ETag (strong: a digest of those bytes, less the
-    scheme and host that begin its links, so that one program reaching the API under two names,
-    or over http behind a proxy and https, gets one tag for one listing)."""
-    body = ListingSerializer(listing, context={"request": request}).data
+def body_etag(body: object, *, request: Request) -> str:
+    """A strong ETag for a JSON body: a digest of its bytes, less the scheme and host that begin
+    its links, so that one program reaching the API under two names, or over http behind a
+    proxy and https, gets one tag for one body."""
     origin = request.build_absolute_uri("/").rstrip("/").encode()
     digest = hashlib.sha256(JSONRenderer().render(body).replace(origin, b"")).hexdigest()[:32]
-    return body, quote_etag(digest)
+    return quote_etag(digest)
+
+
+def listing_representation(listing: Listing, *, request: Request) -> tuple[dict, str]:
+    """The listing as the API shows it, and its ETag."""
+    body = ListingSerializer(listing, context={"request": request}).data
+    return body, body_etag(body, request=request)
 
 
 def listing_conditions_check(request: Request, *, etag: str) -> None:
@@ -101,6 +106,20 @@ ETAG = OpenApiParameter(
     description="the listing's version: it changes whenever anything in the body changes",
 )
 NOT_MODIFIED = OpenApiResponse(description="If-None-Match holds the listing's current ETag")
+LIST_IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="ETags you hold of this page: 304 with no body if its ETag is among them",
+)
+LIST_ETAG = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=[200, 304],
+    description="the page's version: it changes whenever anything in the body changes",
+)
+PAGE_NOT_MODIFIED = OpenApiResponse(description="If-None-Match holds the page's current ETag")
 PRECONDITION_FAILED = OpenApiResponse(
     ErrorResponseSerializer,
     description="precondition_failed: the listing changed since the ETag sent in If-Match (or "

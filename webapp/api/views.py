@@ -25,9 +25,13 @@ from webapp.api.preconditions import (
     ETAG,
     IF_MATCH,
     IF_NONE_MATCH,
+    LIST_ETAG,
+    LIST_IF_NONE_MATCH,
     NOT_MODIFIED,
+    PAGE_NOT_MODIFIED,
     PRECONDITION_FAILED,
     NotModified,
+    body_etag,
     listing_conditions_check,
     listing_precondition,
     listing_representation,
@@ -152,6 +156,22 @@ class ListingListCreate(generics.ListAPIView):
         if self.request is not None and self.request.method == "POST":
             return ListingCreateSerializer
         return ListingSerializer
+
+    @extend_schema(
+        parameters=[LIST_IF_NONE_MATCH, LIST_ETAG],
+        responses={200: ListingSerializer(many=True), 304: PAGE_NOT_MODIFIED},
+    )
+    def get(self, request: Request, *args: object, **kwargs: object) -> Response:
+        """A page carries its ETag: a partner polling its listings (`updated_since`, a cursor)
+        sends it back in If-None-Match and gets a 304 with no body until something changed."""
+        response = self.list(request, *args, **kwargs)
+        etag = body_etag(response.data, request=request)
+        try:
+            listing_conditions_check(request, etag=etag)
+        except NotModified:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        response["ETag"] = etag
+        return response
 
     @extend_schema(
         request=ListingCreateSerializer,

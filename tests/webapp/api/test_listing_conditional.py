@@ -217,3 +217,30 @@ def test_the_schema_documents_the_conditional_headers(client):
         assert "412" in detail[method]["responses"], method
         headers = {p["name"] for p in detail[method]["parameters"] if p["in"] == "header"}
         assert "If-Match" in headers, method
+
+
+def test_a_page_of_listings_carries_an_etag_and_a_poll_gets_304_until_it_changes(
+    listing, token_client, partner
+):
+    client = token_client(partner)
+    photo = PhotoFactory(listing=listing, status=Photo.Status.PENDING)
+    page = "/api/v1/listings/?page_size=10"
+    first = client.get(page)
+    assert first.status_code == 200
+    etag = first["ETag"]
+    assert re.fullmatch(r'"[0-9a-f]{32}"', etag)
+    # when the partner polls with it
+    again = client.get(page, HTTP_IF_NONE_MATCH=etag)
+    # then
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again["ETag"] == etag
+    # another page of the same listings is another body, another tag
+    assert client.get("/api/v1/listings/?page_size=5")["ETag"] == etag  # one listing: same body
+    assert client.get("/api/v1/listings/?status=confirmed")["ETag"] != etag  # none: empty
+    # when a photo of the page's listing is read, the page is new
+    ReadingFactory(photo=photo, plate_text="KA0101AM", plate_format="ua_2015", confidence=0.95)
+    changed = client.get(page, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200
+    assert changed["ETag"] != etag
+    assert changed.json()["results"][0]["photos"][0]["readings"][0]["plate_text"] == "KA0101AM"
