@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -197,7 +198,22 @@ def another_look():
     with other.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", [LOCK_KEY])
         assert cursor.fetchone()[0]
-    yield other.close
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+
+    def dies() -> None:
+        # The server frees the lock as the backend exits, a moment after the client hangs up.
+        other.close()
+        deadline = time.monotonic() + 10
+        with connection.cursor() as cursor:
+            while time.monotonic() < deadline:
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
+                if cursor.fetchone()[0] == 0:
+                    return
+                time.sleep(0.02)
+        raise AssertionError(f"backend {pid} still running 10 s after its client hung up")
+
+    yield dies
     other.close()
 
 
