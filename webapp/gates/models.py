@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F
 from django.utils.translation import pgettext_lazy
 
 from registry.models import WatchEntry
@@ -314,7 +315,14 @@ class Visit(models.Model):
         indexes = [
             models.Index(fields=["site", "plate_key", "entered_at"]),
             models.Index(fields=["site", "state", "entered_at"]),
-            models.Index(fields=["site", "-exited_at"]),
+            # the site page's stays that ended, newest first (webapp/gates/stays.py)
+            models.Index(
+                F("site"),
+                F("exited_at").desc(nulls_last=True),
+                F("entered_at").desc(nulls_last=True),
+                F("id").desc(),
+                name="visit_site_ended_idx",
+            ),
             # the site page's occupancy: the stays that began in the last weeks
             models.Index(fields=["site", "entered_at"], name="visit_site_entered_idx"),
         ]

@@ -7,9 +7,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models import Case, Count, DateTimeField, Exists, F, OuterRef, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from registry.spreadsheet import spreadsheet_safe
@@ -190,7 +191,16 @@ def site_occupancy(
     now = now or timezone.now()
     last_hour = timezone.localtime(now).replace(minute=0, second=0, microsecond=0)
     hours = [last_hour - timedelta(hours=h) for h in range(days * 24 - 1, -1, -1)]
-    start = hours[0]
+    # The sweep compares times in UTC, as the database gives them (no time-zone arithmetic).
+    edges = [hour.astimezone(UTC) for hour in hours]
+    start = edges[0]
+    # Each stay's end as SQL gives it, so that two times a row come back: now for a car on
+    # site, else its exit or when it was closed (None: not known).
+    end = Case(
+        When(state=Visit.State.INSIDE, then=Value(now)),
+        default=Coalesce("exited_at", "closed_at"),
+        output_field=DateTimeField(),
+    )
     rows = (
         Visit.objects.filter(site=site, entered_at__lt=now)
         .filter(
@@ -200,19 +210,18 @@ def site_occupancy(
                 entered_at__gte=start - LONGEST_STAY,
             )
         )
-        .values_list("state", "entered_at", "exited_at", "closed_at")
+        .values_list("entered_at", end)
     )
     events: list[tuple[datetime, int]] = []
-    for state, entered_at, exited_at, closed_at in rows:
-        end = now if state == Visit.State.INSIDE else (exited_at or closed_at)
-        if end is None or end <= start or end <= entered_at:
+    for entered_at, ended_at in rows:
+        if ended_at is None or ended_at <= start or ended_at <= entered_at:
             continue
         events.append((max(entered_at, start), 1))
-        if end < now:
-            events.append((end, -1))
+        if ended_at < now:
+            events.append((ended_at, -1))
     events.sort(key=lambda event: (event[0], event[1]))  # a car leaving frees its space first
     most, current, i = [], 0, 0
-    for hour in hours:
+    for hour in edges:
         # what was on site as the hour began (a car that left on the hour is gone) ...
         while i < len(events) and (events[i][0], events[i][1]) < (hour, 1):
             current += events[i][1]
