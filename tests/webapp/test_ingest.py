@@ -154,3 +154,36 @@ def test_load_sample_prints_a_moderator_login(tmp_path: Path, engine_control: Pa
     from django.contrib.auth import authenticate
 
     assert authenticate(username="moderator", password=password).is_staff
+
+
+@pytest.mark.parametrize(
+    "photos", ["../other/car.jpg", "{other}/car.jpg", "car.jpg;../other/car.jpg"], ids=str
+)
+def test_a_photo_outside_the_export_s_folder_stops_the_ingest(tmp_path: Path, photos: str):
+    # given: another partner's photo beside the export's folder, named by the export
+    export, other = tmp_path / "export", tmp_path / "other"
+    export.mkdir()
+    other.mkdir()
+    (other / "car.jpg").write_bytes(images.jpeg())
+    (export / "car.jpg").write_bytes(images.jpeg())
+    (export / "listings.csv").write_text(
+        f"marketplace_id,photos\nMP-1,car.jpg\nMP-2,{photos.format(other=other)}\n"
+    )
+    # when
+    with pytest.raises(CommandError) as caught:
+        call_command("ingest_listings", str(export), "--no-progress", stdout=StringIO())
+    # then: the operator is told which line and why; nothing of the file was ingested
+    assert "listings.csv:3" in str(caught.value)
+    assert "outside the export's folder" in str(caught.value)
+    assert not Listing.objects.exists()
+
+
+def test_a_link_in_a_listing_s_folder_to_a_file_outside_stops_the_ingest(tmp_path: Path):
+    export, other = tmp_path / "export", tmp_path / "other"
+    (export / "MP-9").mkdir(parents=True)
+    other.mkdir()
+    (other / "secret.jpg").write_bytes(images.jpeg())
+    (export / "MP-9" / "front.jpg").symlink_to(other / "secret.jpg")
+    with pytest.raises(CommandError, match="outside the export's folder"):
+        call_command("ingest_listings", str(export), "--no-progress", stdout=StringIO())
+    assert not Photo.objects.exists()

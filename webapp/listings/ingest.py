@@ -8,6 +8,8 @@ with its photos and an optional `listing.json` of declared fields.
 Ingesting a listing again (the marketplace's next export) sets the declared fields the source
 names (a CSV's columns, a `listing.json`'s keys) to what it now says, an empty value included;
 a field the source does not name is left as it is.
+
+A photo's path, and the file a link leads to, must lie in the export's folder.
 """
 
 from __future__ import annotations
@@ -80,6 +82,16 @@ def _fields(row: dict[str, str], where: str) -> tuple[str, ListingDeclared]:
     return text["marketplace_id"], declared
 
 
+def _inside(root: Path, photo: Path, where: str) -> Path:
+    """The photo's real path, which must lie in the export's folder: a path or a link that
+    leads out of it (`../other-partner/photo.jpg`, `/etc/...`) stops the ingest, as a bad row
+    does, so an export cannot make the server read another partner's photos or its own files."""
+    real = photo.resolve()
+    if not real.is_relative_to(root.resolve()):
+        raise ValueError(f"{where}: photo {str(photo)!r} lies outside the export's folder {root}")
+    return real
+
+
 def listings_from_csv(path: Path) -> list[ListingToIngest]:
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
@@ -87,9 +99,10 @@ def listings_from_csv(path: Path) -> list[ListingToIngest]:
     named = frozenset(DECLARED_FIELDS) & set(reader.fieldnames or ())
     listings = []
     for number, row in enumerate(rows, start=2):
-        marketplace_id, declared = _fields(row, f"{path}:{number}")
+        where = f"{path}:{number}"
+        marketplace_id, declared = _fields(row, where)
         photos = tuple(
-            (path.parent / item.strip()).resolve()
+            _inside(path.parent, path.parent / item.strip(), where)
             for item in (row.get("photos") or "").split(";")
             if item.strip()
         )
@@ -104,7 +117,13 @@ def listings_from_folders(root: Path) -> list[ListingToIngest]:
         row = json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else {}
         if not isinstance(row, dict):
             raise ValueError(f"{meta}: not a JSON object")
-        photos = tuple(sorted(p for p in folder.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES))
+        photos = tuple(
+            sorted(
+                _inside(root, p, str(folder))
+                for p in folder.iterdir()
+                if p.suffix.lower() in PHOTO_SUFFIXES
+            )
+        )
         fields = {
             "marketplace_id": folder.name,
             **{k: str(v) for k, v in row.items() if v is not None},
