@@ -92,33 +92,30 @@ IF_MATCH = OpenApiParameter(
     description="the ETag of the listing as you read it: the change is made only if the "
     "listing is still so (412 otherwise)",
 )
-IF_NONE_MATCH = OpenApiParameter(
-    "If-None-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="ETags you hold: 304 with no body if the listing's is among them",
-)
-ETAG = OpenApiParameter(
-    "ETag",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    response=[200, 304],
-    description="the listing's version: it changes whenever anything in the body changes",
-)
+
+
+def _if_none_match(what: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        "If-None-Match",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        description=f"ETags you hold: 304 with no body if {what}'s is among them",
+    )
+
+
+def _etag(what: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        "ETag",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        response=[200, 304],
+        description=f"{what}'s version: it changes whenever anything in the body changes",
+    )
+
+
+IF_NONE_MATCH, ETAG = _if_none_match("the listing"), _etag("the listing")
+LIST_IF_NONE_MATCH, LIST_ETAG = _if_none_match("the page"), _etag("the page")
 NOT_MODIFIED = OpenApiResponse(description="If-None-Match holds the listing's current ETag")
-LIST_IF_NONE_MATCH = OpenApiParameter(
-    "If-None-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="ETags you hold of this page: 304 with no body if its ETag is among them",
-)
-LIST_ETAG = OpenApiParameter(
-    "ETag",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    response=[200, 304],
-    description="the page's version: it changes whenever anything in the body changes",
-)
 PAGE_NOT_MODIFIED = OpenApiResponse(description="If-None-Match holds the page's current ETag")
 PRECONDITION_FAILED = OpenApiResponse(
     ErrorResponseSerializer,
