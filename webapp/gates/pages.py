@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 
 from registry.spreadsheet import csv_lines
@@ -116,6 +117,10 @@ def _images_gone(passage: Passage, frame: Frame | None) -> str:
 
 
 @operator_required
+@require_GET
+# A frame's image never changes: the live page, reloaded every 5 seconds, would otherwise fetch
+# every frame on it again each time. Private: only operators may see it.
+@cache_control(private=True, max_age=3600)
 def frame_image(request: HttpRequest, frame_id: int) -> FileResponse:
     frame = get_object_or_404(Frame, pk=frame_id)
     try:

@@ -40,6 +40,8 @@ def test_live_passages_show_plate_outline_decision_latency_and_register(
     assert " ms</td>" in page
     image = operator_client.get(f"/gates/frames/{frame_id}.jpg")
     assert b"".join(image.streaming_content) == body
+    # the page reloads every 5 seconds: the browser keeps the frame, for the operator alone
+    assert image["Cache-Control"] == "private, max-age=3600"
 
 
 def test_a_deregistered_plate_is_shown_as_such_not_as_the_car_it_left(
