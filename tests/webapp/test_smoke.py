@@ -229,6 +229,7 @@ def _calls_by_name(rows: DemoRows, moderator, reset_user) -> dict[str, list[Call
         ],
         "gates:passages_csv": [Call(m, reverse("gates:passages_csv") + "?decision=open")],
         "gates:frame_image": [Call(m, reverse("gates:frame_image", args=[rows.frame_id]))],
+        "gates:frame_thumb": [Call(m, reverse("gates:frame_thumb", args=[rows.frame_id]))],
         "gates:devices": [Call(m, reverse("gates:devices"))],
         "gates:audit": [Call(m, reverse("gates:audit") + "?plate=AA1234BB&action=access_added")],
         "gates:audit_csv": [Call(m, reverse("gates:audit_csv") + "?plate=AA1234BB")],

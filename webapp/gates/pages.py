@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -25,6 +26,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
+from PIL import Image
 
 from registry.spreadsheet import csv_lines
 from webapp.charts import Series, line_chart
@@ -128,6 +130,30 @@ def frame_image(request: HttpRequest, frame_id: int) -> FileResponse:
     except FileNotFoundError:
         # Purged between the page and this request (its row goes first), or lost on disk.
         raise Http404("the frame's image is no longer kept") from None
+
+
+# The live page draws each frame 240 px wide: twice that for high-density screens.
+THUMB_WIDTH = 480
+
+
+@operator_required
+@require_GET
+@cache_control(private=True, max_age=3600)
+def frame_thumb(request: HttpRequest, frame_id: int) -> HttpResponse:
+    """A frame at most THUMB_WIDTH px wide, for the live page: a tenth of the bytes of the
+    1280 x 720 frame, fifty times over on each page."""
+    frame = get_object_or_404(Frame, pk=frame_id)
+    try:
+        with frame.image.open("rb") as handle, Image.open(handle) as image:
+            image.draft("RGB", (THUMB_WIDTH, THUMB_WIDTH))  # JPEG: decoded at 1/2, 1/4 or 1/8
+            image.thumbnail((THUMB_WIDTH, THUMB_WIDTH * 4))
+            out = io.BytesIO()
+            image.convert("RGB").save(out, "JPEG", quality=80)
+    except FileNotFoundError:
+        raise Http404("the frame's image is no longer kept") from None
+    except (OSError, Image.DecompressionBombError):  # Pillow's UnidentifiedImageError too
+        raise Http404("the frame's image cannot be read") from None
+    return HttpResponse(out.getvalue(), content_type="image/jpeg")
 
 
 @operator_required

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", pages.passages_live, name="passages"),
     path("passages.csv", pages.passages_export, name="passages_csv"),
     path("frames/<int:frame_id>.jpg", pages.frame_image, name="frame_image"),
+    path("frames/<int:frame_id>/thumb.jpg", pages.frame_thumb, name="frame_thumb"),
     path("devices/", pages.devices, name="devices"),
     path("audit/", pages.audit_log, name="audit"),
     path("audit.csv", pages.audit_export, name="audit_csv"),

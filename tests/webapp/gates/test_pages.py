@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from PIL import Image as PILImage
 
 from tests.fixtures.gate_engine import frame_jpeg, teach
 from tests.webapp.gates.factories import RegisterRecordFactory
@@ -29,7 +31,7 @@ def test_live_passages_show_plate_outline_decision_latency_and_register(
 ):
     RegisterRecordFactory(plate_latin="AA1234BB", brand="TOYOTA", model="CAMRY", colour="WHITE")
     services.access_entry_add(gate=gate, plate="AA1234BB")
-    body = frame_jpeg(1)
+    body = frame_jpeg(1, 1280, 720)
     teach(gate_engine, body, "AA1234BB")
     frame_id = post_frame(body).json()["frame"]
     page = operator_client.get("/gates/").content.decode()
@@ -42,6 +44,15 @@ def test_live_passages_show_plate_outline_decision_latency_and_register(
     assert b"".join(image.streaming_content) == body
     # the page reloads every 5 seconds: the browser keeps the frame, for the operator alone
     assert image["Cache-Control"] == "private, max-age=3600"
+    # the page draws it from a thumbnail at most 480 px wide, kept the same way
+    thumb = operator_client.get(f"/gates/frames/{frame_id}/thumb.jpg")
+    assert thumb["Content-Type"] == "image/jpeg"
+    assert thumb["Cache-Control"] == "private, max-age=3600"
+    with PILImage.open(io.BytesIO(thumb.content)) as small, PILImage.open(io.BytesIO(body)) as big:
+        assert small.format == "JPEG"
+        assert (big.width, small.width) == (1280, 480)
+        assert abs(small.height / small.width - big.height / big.width) < 0.02
+        assert len(thumb.content) < len(body)
 
 
 def test_a_deregistered_plate_is_shown_as_such_not_as_the_car_it_left(

@@ -78,7 +78,8 @@ def test_each_row_shows_the_best_frame_and_the_plate_s_register_record(operator_
     assert by_passage[purged.pk]["images_gone"]
     page = operator_client.get("/gates/").content.decode()
     assert "VOLVO XC60, СІРИЙ" in page
-    assert f"/gates/frames/{best.pk}.jpg" in page
+    assert f'<a href="/gates/frames/{best.pk}.jpg">' in page  # the whole frame, opened
+    assert f'href="/gates/frames/{best.pk}/thumb.jpg"' in page  # drawn from a thumbnail
 
 
 def test_the_page_s_queries_do_not_grow_with_its_rows(operator_client, gate):
