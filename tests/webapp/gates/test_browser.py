@@ -50,7 +50,10 @@ def test_an_operator_watches_a_passage_and_edits_the_access_list(
              await img.decode();
              return img.naturalWidth; }"""
     )
-    assert loaded == 640
+    assert loaded == 480  # the 640 px frame's thumbnail; its link opens the whole frame
+    whole = row.locator("a:has(svg.thumb)").get_attribute("href")
+    assert whole.endswith(".jpg")
+    assert page.request.get(f"{live_server.url}{whole}").status == 200
     page.screenshot(path=str(ARTIFACTS / "gates_passages.png"), full_page=True)
     # and the access list is edited through the form
     page.goto(f"{live_server.url}/gates/{gate.pk}/access/")
