@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import json
 from io import StringIO
 from pathlib import Path
@@ -13,6 +14,10 @@ from tests.fixtures.factories import UserFactory
 from webapp.listings.models import Listing, ListingEdit, Photo
 
 pytestmark = pytest.mark.django_db
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_it_ingests_a_csv_and_is_idempotent(
@@ -93,6 +98,49 @@ def test_the_next_export_updates_what_it_names_and_keeps_it_as_the_seller_s_edit
     assert {edit.by.username for edit in mp1.edits.all()} == {"partner"}
     assert not ListingEdit.objects.exclude(listing=mp1).exists()
     assert Listing.objects.get(marketplace_id="MP-3").declared_make == "Opel"
+
+
+def test_with_prune_the_next_export_takes_off_the_photos_it_no_longer_lists(
+    tmp_path: Path, engine_control: Path, partner, django_capture_on_commit_callbacks
+):
+    # given: two listings of two photos each, read by the engine
+    (tmp_path / "a.jpg").write_bytes(images.jpeg())
+    (tmp_path / "b.png").write_bytes(images.png())
+    (tmp_path / "bad.jpg").write_bytes(b"not a photo")
+    csv_path = tmp_path / "listings.csv"
+
+    def ingest(text: str, *flags: str) -> str:
+        csv_path.write_text(text)
+        out = StringIO()
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("ingest_listings", str(csv_path), "--owner", "partner", "--no-progress",
+                         *flags, stdout=out)  # fmt: skip
+        return out.getvalue()
+
+    ingest("marketplace_id,photos\nMP-1,a.jpg;b.png\nMP-2,a.jpg;b.png\n")
+    mp1, mp2 = (
+        Listing.objects.get(marketplace_id="MP-1"),
+        Listing.objects.get(marketplace_id="MP-2"),
+    )
+    b_on_mp1 = mp1.photos.get(sha256=sha256_of(tmp_path / "b.png"))
+    assert Reading.objects.filter(photo=b_on_mp1).exists()
+
+    # when: MP-1's export drops b.png, first without --prune, then with it; MP-2's drops a.jpg
+    # while one of its photos cannot be read; a CSV without a photos column names no photos
+    without = ingest("marketplace_id,photos\nMP-1,a.jpg\n")
+    said = ingest("marketplace_id,photos\nMP-1,a.jpg\nMP-2,b.png;bad.jpg\n", "--prune")
+    ingest("marketplace_id,declared_make\nMP-1,Lada\nMP-2,Kia\n", "--prune")
+
+    # then: only MP-1's b.png went, kept as one seller's edit, with its readings
+    assert "0 rejected;" in without and "removed" not in without
+    assert "2 already there, 1 rejected, 1 removed;" in said
+    assert list(mp1.photos.values_list("sha256", flat=True)) == [sha256_of(tmp_path / "a.jpg")]
+    assert not Reading.objects.filter(photo_id=b_on_mp1.pk).exists()
+    assert mp2.photos.count() == 2
+    removed = [e for e in mp1.edits.order_by("id") if "photo_removed" in e.changes]
+    assert len(removed) == 1 and removed[0].by == partner
+    assert removed[0].changes["photo_removed"][0].startswith(f"photo {b_on_mp1.pk}")
+    assert not any("photo_removed" in e.changes for e in mp2.edits.all())
 
 
 def test_it_ingests_a_folder_per_listing(tmp_path: Path, engine_control: Path):

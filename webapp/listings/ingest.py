@@ -7,7 +7,9 @@ with its photos and an optional `listing.json` of declared fields.
 
 Ingesting a listing again (the marketplace's next export) sets the declared fields the source
 names (a CSV's columns, a `listing.json`'s keys) to what it now says, an empty value included;
-a field the source does not name is left as it is.
+a field the source does not name is left as it is. Its photos new to the listing are added;
+with `ingest_listings --prune`, the photos the source no longer lists are taken off (a CSV
+without a `photos` column names none, so none go).
 
 A photo's path, and the file a link leads to, must lie in the export's folder.
 """
@@ -36,6 +38,7 @@ class ListingToIngest:
     declared: ListingDeclared
     photos: tuple[Path, ...] = field(default_factory=tuple)
     named: frozenset[str] = frozenset()  # the DECLARED_FIELDS the source gives a value for
+    photos_named: bool = True  # False: the source has no word on the listing's photos
 
     def declared_changes(self) -> dict[str, object]:
         """What the source says of the fields it names, as `listing_declared_update` takes it."""
@@ -106,7 +109,11 @@ def listings_from_csv(path: Path) -> list[ListingToIngest]:
             for item in (row.get("photos") or "").split(";")
             if item.strip()
         )
-        listings.append(ListingToIngest(marketplace_id, declared, photos, named))
+        listings.append(
+            ListingToIngest(
+                marketplace_id, declared, photos, named, "photos" in (reader.fieldnames or ())
+            )
+        )
     return listings
 
 

@@ -167,20 +167,42 @@ def photo_remove(
     by: AbstractBaseUser | None,
     precondition: Callable[[Listing], None] | None = None,
 ) -> None:
-    """Remove one photo of a listing (the seller took it off), with its readings; kept as a
-    ListingEdit naming the photo and the plates read on it, and the listing's cross-check asked
+    """Remove one photo of a listing (the seller took it off): `photos_remove` of one. Raises
+    Listing.DoesNotExist, or Photo.DoesNotExist if the listing holds no such photo."""
+    photos_remove(listing_id=listing_id, photo_ids=[photo_id], by=by, precondition=precondition)
+
+
+def photos_remove(
+    *,
+    listing_id: int,
+    photo_ids: Sequence[int],
+    by: AbstractBaseUser | None,
+    precondition: Callable[[Listing], None] | None = None,
+) -> None:
+    """Remove photos of a listing (the seller took them off), with their readings; kept as one
+    ListingEdit naming each photo and the plates read on it, and the listing's cross-check asked
     for again in the same transaction, under the listing's row lock as for an edit (a flag whose
-    only evidence was this photo goes). The file is left to the orphaned-media sweep, as for
-    listing_delete. Raises Listing.DoesNotExist, or Photo.DoesNotExist if the listing holds no
-    such photo."""
+    only evidence was one of these photos goes). The files are left to the orphaned-media sweep,
+    as for listing_delete. Raises Listing.DoesNotExist, or Photo.DoesNotExist (nothing removed)
+    if the listing holds not all of them."""
     with transaction.atomic():
         listing = Listing.objects.select_for_update(no_key=True).get(pk=listing_id)
         if precondition is not None:
             precondition(listing)
-        photo = Photo.objects.get(pk=photo_id, listing=listing)
-        plates = sorted(set(photo.readings.values_list("plate_text", flat=True)))
-        shown = f"photo {photo.pk}" + (f" ({', '.join(plates)})" if plates else "")
-        photo.delete()
+        plates: dict[int, set[str]] = {}
+        for photo_id, plate in (
+            Photo.objects.filter(pk__in=photo_ids, listing=listing)
+            .values_list("pk", "readings__plate_text")
+            .order_by("pk")
+        ):
+            plates.setdefault(photo_id, set()).update([plate] if plate else [])
+        if len(plates) != len(set(photo_ids)):
+            raise Photo.DoesNotExist(f"listing {listing.pk} holds not all of photos {photo_ids}")
+        shown = ", ".join(
+            f"photo {pk}" + (f" ({', '.join(sorted(read))})" if read else "")
+            for pk, read in plates.items()
+        )
+        Photo.objects.filter(pk__in=plates).delete()
         ListingEdit.objects.create(listing=listing, by=by, changes={"photo_removed": [shown, None]})
         listing.save(update_fields=["updated_at"])
         listing_changed.send(sender=Listing, listing_id=listing.pk)
@@ -343,4 +365,5 @@ __all__ = [
     "photo_enqueue_recognition",
     "photos_add",
     "photos_added_keep",
+    "photos_remove",
 ]

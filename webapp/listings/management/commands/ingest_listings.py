@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from webapp.listings import services
 from webapp.listings.ingest import ListingToIngest, listings_read
-from webapp.listings.models import Listing
+from webapp.listings.models import Listing, Photo
 from webapp.listings.validation import PhotoRejected
 
 logger = logging.getLogger(__name__)
@@ -23,6 +23,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("source", type=Path, help="A CSV file, or a folder of listings.")
         parser.add_argument("--owner", help="Username of the partner the listings belong to.")
+        parser.add_argument(
+            "--prune",
+            action="store_true",
+            help="Take off each listing the photos its export no longer lists (kept as the "
+            "seller's edit). A listing with a photo that could not be read keeps all of its own.",
+        )
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
     def handle(self, *args: object, **options: object) -> None:
@@ -37,15 +43,17 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         total = sum(len(item.photos) for item in listings)
         counts = dict.fromkeys(
-            ("listings", "updated", "refused", "photos", "duplicates", "rejected"), 0
+            ("listings", "updated", "refused", "photos", "duplicates", "rejected", "removed"), 0
         )
         with tqdm(total=total, unit="photo", disable=bool(options["no_progress"])) as bar:
             for item in listings:
-                self._ingest(item, owner=owner, counts=counts, bar=bar)
+                self._ingest(item, owner=owner, counts=counts, bar=bar, prune=options["prune"])
         self.stdout.write(
             "ingested {listings} listings: {photos} new photos, {duplicates} already there, "
-            "{rejected} rejected; {updated} listings updated, {refused} held by another partner "
-            "left as they were".format(**counts)
+            "{rejected} rejected{pruned}; {updated} listings updated, {refused} held by another "
+            "partner left as they were".format(
+                **counts, pruned=", {removed} removed".format(**counts) if options["prune"] else ""
+            )
         )
 
     def _owner(self, username: object):  # type: ignore[no-untyped-def]
@@ -56,10 +64,13 @@ class Command(BaseCommand):
         except get_user_model().DoesNotExist as exc:
             raise CommandError(f"no user {username!r}") from exc
 
-    def _ingest(self, item: ListingToIngest, *, owner, counts: dict[str, int], bar: tqdm) -> None:  # type: ignore[no-untyped-def]
+    def _ingest(  # type: ignore[no-untyped-def]
+        self, item: ListingToIngest, *, owner, counts: dict[str, int], bar: tqdm, prune: object
+    ) -> None:
         """A new listing is created; one ingested before takes what the source now says of its
         declared fields (kept as the seller's edit, its cross-check asked again) and its new
-        photos (kept as one edit), unless another partner holds it."""
+        photos (kept as one edit), and with `prune` loses the photos the source no longer lists
+        (one edit more), unless another partner holds it."""
         listing = Listing.objects.filter(marketplace_id=item.marketplace_id).first()
         existed = listing is not None
         if listing is None:
@@ -79,7 +90,7 @@ class Command(BaseCommand):
             listing_id=listing.pk, changes=item.declared_changes(), by=owner
         ):
             counts["updated"] += 1
-        new = []
+        new, listed, unread = [], set(), 0
         for path in item.photos:
             bar.update(1)
             try:
@@ -87,10 +98,37 @@ class Command(BaseCommand):
                     added = services.photo_add(listing=listing, upload=handle)
             except (PhotoRejected, services.PhotosNotStored, OSError) as exc:
                 counts["rejected"] += 1
+                unread += 1
                 logger.warning("%s: %s rejected: %s", item.marketplace_id, path.name, exc)
                 continue
             counts["photos" if added.created else "duplicates"] += 1
+            listed.add(added.photo.sha256)
             if added.created:
                 new.append(added.photo)
         if existed:
             services.photos_added_keep(listing=listing, photos=new, by=owner)
+            if prune and item.photos_named:
+                counts["removed"] += self._prune(listing, listed=listed, unread=unread, by=owner)
+
+    def _prune(self, listing: Listing, *, listed: set[str], unread: int, by) -> int:  # type: ignore[no-untyped-def]
+        """Take off the listing's photos that are none of the `listed` bytes; none if `unread`
+        of the export's photos could not be read (one of them may be a photo the listing holds)."""
+        gone = list(
+            Photo.objects.filter(listing=listing)
+            .exclude(sha256__in=listed)
+            .values_list("pk", flat=True)
+        )
+        if not gone:
+            return 0
+        if unread:
+            logger.warning(
+                "%s: %d photos not listed kept: %d of the export's photos could not be read",
+                listing.marketplace_id, len(gone), unread,
+            )  # fmt: skip
+            return 0
+        try:
+            services.photos_remove(listing_id=listing.pk, photo_ids=gone, by=by)
+        except (Listing.DoesNotExist, Photo.DoesNotExist):  # changed meanwhile: next export
+            logger.warning("%s: changed while pruned, its photos left", listing.marketplace_id)
+            return 0
+        return len(gone)
