@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import statistics
 import sys
 import uuid
 from collections.abc import Iterable, Iterator
@@ -115,6 +116,11 @@ def register_fill(
         ],
         batch_size=batch,
     )
+
+
+def pct(values: list[float], q: int) -> float:
+    """The q-th percentile of `values` (inclusive: the largest value is the 100th)."""
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
 def say(text: str = "") -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.django_bench import bench_database, register_fill, say, setup  # noqa: E402
+from bench.django_bench import bench_database, pct, register_fill, say, setup  # noqa: E402
 
 setup()
 
@@ -163,10 +163,6 @@ def timed(client: Client, url: str, runs: int) -> tuple[list[float], int]:
     return times, n_queries
 
 
-def pct(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -196,6 +192,7 @@ def main() -> int:
             "live (newest 50)": "/gates/",
             "page 20": "/gates/?page=20",
             "plate prefix (4)": f"/gates/?plate={car[:4]}",
+            "plate's digits (4)": f"/gates/?plate={car[2:6]}",
             "whole plate": f"/gates/?plate={car}",
             "gate + denied": f"/gates/?gate={gate_id}&decision=deny",
             "one day": f"/gates/?since={day}&until={day}",

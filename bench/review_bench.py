@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
-import statistics
 import string
 import sys
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.django_bench import bench_database, register_fill, say, setup  # noqa: E402
+from bench.django_bench import bench_database, pct, register_fill, say, setup  # noqa: E402
 
 setup()
 
@@ -191,10 +190,6 @@ def timed(client: Client, url: str, runs: int, *, cold: bool = False) -> tuple[l
         times.append((time.perf_counter() - t0) * 1000)
         assert response.status_code == 200, url
     return times, n_queries
-
-
-def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
 def main() -> int:

@@ -104,7 +104,7 @@ class PassageFilterForm(forms.Form):
         label=_("Plate"),
         required=False,
         max_length=32,
-        help_text=_("Its first characters, Cyrillic or Latin."),
+        help_text=_("All of it or any part (the digits alone), Cyrillic or Latin."),
     )
     gate = forms.ModelChoiceField(
         queryset=Gate.objects.all(), required=False, label=_("Gate"), empty_label=_("Any gate")

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.core.files import File
 from django.db.models import QuerySet
 from django.http import (
     FileResponse,
@@ -124,11 +125,16 @@ def _images_gone(passage: Passage, frame: Frame | None) -> str:
 # every frame on it again each time. Private: only operators may see it.
 @cache_control(private=True, max_age=3600)
 def frame_image(request: HttpRequest, frame_id: int) -> FileResponse:
+    return FileResponse(_frame_file(frame_id), content_type="image/jpeg")
+
+
+def _frame_file(frame_id: int) -> File:
+    """The frame's image, open; a 404 once it is purged (between the page and this request its
+    row goes first) or lost on disk."""
     frame = get_object_or_404(Frame, pk=frame_id)
     try:
-        return FileResponse(frame.image.open("rb"), content_type="image/jpeg")
+        return frame.image.open("rb")
     except FileNotFoundError:
-        # Purged between the page and this request (its row goes first), or lost on disk.
         raise Http404("the frame's image is no longer kept") from None
 
 
@@ -140,17 +146,14 @@ THUMB_WIDTH = 480
 @require_GET
 @cache_control(private=True, max_age=3600)
 def frame_thumb(request: HttpRequest, frame_id: int) -> HttpResponse:
-    """A frame at most THUMB_WIDTH px wide, for the live page: a tenth of the bytes of the
-    1280 x 720 frame, fifty times over on each page."""
-    frame = get_object_or_404(Frame, pk=frame_id)
+    """A frame at most THUMB_WIDTH px wide, for the live page: a quarter to a ninth of the
+    bytes of the 1280 x 720 frame, fifty times over on each page."""
     try:
-        with frame.image.open("rb") as handle, Image.open(handle) as image:
+        with _frame_file(frame_id) as handle, Image.open(handle) as image:
             image.draft("RGB", (THUMB_WIDTH, THUMB_WIDTH))  # JPEG: decoded at 1/2, 1/4 or 1/8
             image.thumbnail((THUMB_WIDTH, THUMB_WIDTH * 4))
             out = io.BytesIO()
             image.convert("RGB").save(out, "JPEG", quality=80)
-    except FileNotFoundError:
-        raise Http404("the frame's image is no longer kept") from None
     except (OSError, Image.DecompressionBombError):  # Pillow's UnidentifiedImageError too
         raise Http404("the frame's image cannot be read") from None
     return HttpResponse(out.getvalue(), content_type="image/jpeg")

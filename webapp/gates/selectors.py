@@ -127,7 +127,7 @@ PASSAGES_CSV_COLUMNS = (
 
 @dataclass(frozen=True)
 class PassageFilters:
-    plate: str = ""  # the start of the voted plate, normalised (normalise_plate)
+    plate: str = ""  # any part of the voted plate, normalised (normalise_plate)
     gate_id: int | None = None
     decision: str = ""
     date_from: date | None = None
@@ -154,7 +154,9 @@ class PassagePage:
 def _passages_filtered(filters: PassageFilters) -> QuerySet[Passage]:
     qs = Passage.objects.select_related("gate", "device")
     if filters.plate:
-        qs = qs.filter(voted_plate__startswith=filters.plate)
+        # Any part: an operator often recalls the digits only. The trigram index of gates
+        # migration 0008 serves `LIKE '%1234%'` on PostgreSQL.
+        qs = qs.filter(voted_plate__contains=filters.plate)
     if filters.gate_id:
         qs = qs.filter(gate_id=filters.gate_id)
     if filters.decision:

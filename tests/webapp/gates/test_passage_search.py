@@ -53,13 +53,17 @@ def test_the_live_page_shows_every_passage_newest_first_and_refreshes(operator_c
     assert 'id="auto-refresh"' in response.content.decode()
 
 
-def test_operators_find_a_car_s_passages_by_the_start_of_its_plate(operator_client, passages):
+def test_operators_find_a_car_s_passages_by_any_part_of_its_plate(operator_client, passages):
     # Cyrillic letters and spaces, as the operator types them from the plate
     response = operator_client.get("/gates/", {"plate": "аа 12"})
     assert shown(response) == [passages["aa_today"].pk, passages["aa_yesterday"].pk]
     page = response.content.decode()
     assert 'id="auto-refresh"' not in page  # a search does not reload under the operator
     assert "BC7777AX" not in page
+    # or by any part of it: the digits alone, the end
+    digits = operator_client.get("/gates/", {"plate": "1234"})
+    assert shown(digits) == [passages["aa_today"].pk, passages["aa_yesterday"].pk]
+    assert shown(operator_client.get("/gates/", {"plate": "77ах"})) == [passages["bc_today"].pk]
 
 
 def test_gate_decision_and_days_narrow_the_search(operator_client, passages, gate):
