@@ -74,6 +74,7 @@ class DemoRows:
     visit_id: int
     access_entry_to_delete: int
     frame_id: int
+    passage_id: int
     webhook_endpoint_id: int
     webhook_endpoint_to_delete: int
     webhook_delivery_id: int
@@ -168,6 +169,7 @@ def demo_rows_create(*, moderator, partner) -> DemoRows:
         visit_id=Visit.objects.get(site_id=gate.site_id).pk,
         access_entry_to_delete=spare_entry.pk,
         frame_id=frame.pk,
+        passage_id=frame.passage_id,
         webhook_endpoint_id=endpoint.pk,
         webhook_delivery_id=delivery.pk,
         spare_token=spare_token,

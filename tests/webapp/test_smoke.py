@@ -228,6 +228,7 @@ def _calls_by_name(rows: DemoRows, moderator, reset_user) -> dict[str, list[Call
             Call(m, reverse("gates:passages") + "?plate=AA&decision=open&page=2"),
         ],
         "gates:passages_csv": [Call(m, reverse("gates:passages_csv") + "?decision=open")],
+        "gates:passage": [Call(m, reverse("gates:passage", args=[rows.passage_id]))],
         "gates:frame_image": [Call(m, reverse("gates:frame_image", args=[rows.frame_id]))],
         "gates:frame_thumb": [Call(m, reverse("gates:frame_thumb", args=[rows.frame_id]))],
         "gates:devices": [Call(m, reverse("gates:devices"))],

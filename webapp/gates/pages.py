@@ -77,9 +77,7 @@ def passages_live(request: HttpRequest) -> HttpResponse:
             "passage": row.passage,
             "frame": row.frame,
             "images_gone": _images_gone(row.passage, row.frame),
-            "points": " ".join(
-                f"{x:.0f},{y:.0f}" for x, y in (row.frame.corners if row.frame else [])
-            ),
+            "points": _points(row.frame),
             "record": row.record,
         }
         for row in page.rows
@@ -93,6 +91,49 @@ def passages_live(request: HttpRequest) -> HttpResponse:
         "gates": _gates(),
     }
     return render(request, "gates/passages.html", context, status=400 if form.errors else 200)
+
+
+@operator_required
+@require_GET
+def passage_detail(request: HttpRequest, passage_id: int) -> HttpResponse:
+    """One passage: each frame with what it read (its unsure characters marked) and the answer
+    the gate gave after it, the register's record, the stay, the plate's earlier passages."""
+    try:
+        detail = selectors.passage_detail(passage_id=passage_id)
+    except Passage.DoesNotExist:
+        raise Http404("no such passage") from None
+    passage = detail.passage
+    frames = [
+        {
+            "frame": frame,
+            "points": _points(frame),
+            "characters": _characters(frame, unsure_below=passage.gate.min_confidence),
+        }
+        for frame in detail.frames
+    ]
+    context = {
+        "detail": detail,
+        "passage": passage,
+        "frames": frames,
+        "more_frames": passage.frames_count - len(frames) if len(frames) else 0,
+        "images_gone": _images_gone(passage, detail.frames[0] if detail.frames else None),
+        "gates": _gates(),
+    }
+    return render(request, "gates/passage.html", context)
+
+
+def _points(frame: Frame | None) -> str:
+    """The plate's corners on the frame, as an SVG polygon's points."""
+    return " ".join(f"{x:.0f},{y:.0f}" for x, y in (frame.corners if frame else []))
+
+
+def _characters(frame: Frame, *, unsure_below: float) -> list[tuple[str, float | None, bool]]:
+    """Each character the frame read, with its confidence (None if not kept) and whether it
+    is below the gate's bar: what the vote across the passage's frames weighed."""
+    text, confidences = frame.plate_text, frame.char_confidences or []
+    if len(confidences) != len(text):
+        return [(char, None, False) for char in text]
+    return [(char, conf, conf < unsure_below) for char, conf in zip(text, confidences, strict=True)]
 
 
 @operator_required

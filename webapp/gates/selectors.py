@@ -185,6 +185,49 @@ def _passage_rows(passages: list[Passage]) -> list[PassageRow]:
     ]
 
 
+# A passage ends after the gate's deny_after_frames or its passage_gap_s: more frames than this
+# is a camera stuck on a parked car, and the first ones tell the story.
+PASSAGE_FRAMES_SHOWN = 60
+PLATE_EARLIER_SHOWN = 10
+
+
+@dataclass(frozen=True)
+class PassageDetail:
+    """One passage, as an operator asks "why did the gate decide so?": its frames in the order
+    taken, each with what it read and what the gate answered after it; the register's record
+    for the voted plate; the stay it began or ended; the plate's passages before it, any gate."""
+
+    passage: Passage
+    frames: list[Frame]
+    record: RegisterRecord | None
+    visit: Visit | None
+    earlier: list[Passage]
+
+
+def passage_detail(*, passage_id: int) -> PassageDetail:
+    """Raises Passage.DoesNotExist."""
+    passage = Passage.objects.select_related("gate", "gate__site", "device").get(pk=passage_id)
+    frames = list(passage.frames.order_by("captured_at", "id")[:PASSAGE_FRAMES_SHOWN])
+    visit = (
+        Visit.objects.select_related("site")
+        .filter(Q(entry_passage=passage) | Q(exit_passage=passage))
+        .first()
+    )
+    plate = passage.voted_plate
+    if not plate:
+        return PassageDetail(passage=passage, frames=frames, record=None, visit=visit, earlier=[])
+    earlier = Passage.objects.select_related("gate").filter(
+        voted_plate=plate, last_frame_at__lt=passage.last_frame_at
+    )
+    return PassageDetail(
+        passage=passage,
+        frames=frames,
+        record=register_current_for_plates(plates=[plate]).get(normalise_plate(plate)),
+        visit=visit,
+        earlier=list(earlier.order_by("-last_frame_at", "-id")[:PLATE_EARLIER_SHOWN]),
+    )
+
+
 def passages_page(*, filters: PassageFilters, page: int = 1) -> PassagePage:
     """One page of the matching passages, newest first. No total: counting a year of a busy
     gate's passages on every refresh of the live page costs more than the page; one row past

@@ -9,6 +9,7 @@ app_name = "gates"
 urlpatterns = [
     path("", pages.passages_live, name="passages"),
     path("passages.csv", pages.passages_export, name="passages_csv"),
+    path("passages/<int:passage_id>/", pages.passage_detail, name="passage"),
     path("frames/<int:frame_id>.jpg", pages.frame_image, name="frame_image"),
     path("frames/<int:frame_id>/thumb.jpg", pages.frame_thumb, name="frame_thumb"),
     path("devices/", pages.devices, name="devices"),

@@ -55,6 +55,15 @@ def test_an_operator_watches_a_passage_and_edits_the_access_list(
     assert whole.endswith(".jpg")
     assert page.request.get(f"{live_server.url}{whole}").status == 200
     page.screenshot(path=str(ARTIFACTS / "gates_passages.png"), full_page=True)
+    # and the plate opens the passage's page: its frame, outlined, and the gate's answer
+    row.locator("td.plate a").click()
+    page.wait_for_url("**/gates/passages/*/")
+    frame = page.locator("table.passage-frames tr[data-frame]")
+    assert frame.count() == 1
+    assert frame.locator("polygon.plate-outline").count() == 1
+    assert frame.locator("td.plate").inner_text() == "AA1234BB"
+    assert "Open" in frame.locator("td.decision").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "gates_passage.png"), full_page=True)
     # and the access list is edited through the form
     page.goto(f"{live_server.url}/gates/{gate.pk}/access/")
     page.fill("#id_plate", "KA0101AM")

@@ -246,6 +246,10 @@ def test_the_sites_page_shows_who_is_on_site_how_full_and_who_overstays(
     assert "11 h 00 min" in detail
     assert 'data-plate="CC3333CC" data-state="left"' in detail
     assert "2 h 00 min" in detail
+    # and each end of a stay opens the passage that made it
+    left = Visit.objects.get(plate="CC3333CC")
+    for passage_id in (left.entry_passage_id, left.exit_passage_id):
+        assert f'<a href="/gates/passages/{passage_id}/">' in detail
 
 
 def test_each_site_has_its_own_overstay_limit_in_queries_that_do_not_grow_with_sites(

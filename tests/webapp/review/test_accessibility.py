@@ -63,6 +63,7 @@ def pages_data(review_data):  # noqa: F811 (the fixture imported above)
         image=ContentFile(jpeg_bytes(640, 360), name="f-1.jpg"), width=640, height=360,
         captured_at=now, received_at=now, status=Frame.Status.DONE, plate_text="AA1234B8",
         confidence=0.91, corners=[[200, 150], [420, 150], [420, 200], [200, 200]], decision="deny",
+        char_confidences=[0.99, 0.98, 0.97, 0.41, 0.95, 0.96, 0.99, 0.9],
     )  # fmt: skip
     gate_services.access_entry_add(gate=gate, plate="KA0101AM", days="01234", added_by=moderator)
     # the gate lets cars into a car park: one on site for too long, one that has left
@@ -108,7 +109,7 @@ def pages_data(review_data):  # noqa: F811 (the fixture imported above)
     ImportRun.objects.create(
         file_name="r.zip", status=ImportRun.Status.DONE, finished_at=now - timedelta(days=60)
     )
-    return {"flags": flags, "gate": gate, "site": site}
+    return {"flags": flags, "gate": gate, "site": site, "passage": passage}
 
 
 def _goto(path: Callable[[dict[str, Any]], str]) -> Callable[..., None]:
@@ -175,6 +176,7 @@ PAGES: dict[str, tuple[bool, Callable[..., None]]] = {
     "model_corrections": (True, _goto(lambda d: "/ops/models/corrections/")),
     "partners": (True, _goto(lambda d: "/ops/partners/")),
     "gate_passages": (True, _goto(lambda d: "/gates/")),
+    "gate_passage": (True, _goto(lambda d: f"/gates/passages/{d['passage'].pk}/")),
     "gate_devices": (True, _goto(lambda d: "/gates/devices/")),
     "gate_access_list": (True, _goto(lambda d: f"/gates/{d['gate'].pk}/access/")),
     "gate_sites": (True, _goto(lambda d: "/gates/sites/")),

@@ -1,0 +1,118 @@
+"""A passage's own page: an operator asks "why did the gate decide so?" and sees every frame in
+the order taken, what each read (its unsure characters marked) and the gate's answer after it,
+the register's record, the stay the passage began, and the plate's earlier passages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from tests.webapp.review.factories import RegisterRecordFactory
+from webapp.gates import selectors, services
+from webapp.gates.models import Decision, Frame, Passage
+from webapp.gates.visits import visit_record
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def denied(gate) -> Passage:
+    """AA1234BB at the entry gate `north`: read twice (once unsure of its 4th character), one
+    frame failed, denied; the day before it passed at `south`, and before that at `north`."""
+    gate = services.gate_create(name=gate.name, site="HQ", direction="entry")
+    south = services.gate_create(name="south", site="HQ")
+    device = services.device_create(gate=gate).device
+    now = timezone.now()
+    for days, at_gate in ((2, gate), (1, south)):
+        Passage.objects.create(
+            gate=at_gate, device=device, started_at=now - dt.timedelta(days=days),
+            last_frame_at=now - dt.timedelta(days=days), voted_plate="AA1234BB",
+            decision=Decision.OPEN, reason="on the access list",
+        )  # fmt: skip
+    Passage.objects.create(  # another plate: not among the earlier ones
+        gate=gate, device=device, started_at=now - dt.timedelta(hours=1),
+        last_frame_at=now - dt.timedelta(hours=1), voted_plate="BC7777AX",
+    )  # fmt: skip
+    passage = Passage.objects.create(
+        gate=gate, device=device, started_at=now - dt.timedelta(seconds=2), last_frame_at=now,
+        voted_plate="AA1234BB", confidence=0.82, frames_count=3, decision=Decision.OPEN,
+        reason="on the access list", decide_ms=210.0,
+    )  # fmt: skip
+    frames = [
+        (
+            "AA1234BB",
+            [0.99, 0.98, 0.97, 0.41, 0.95, 0.96, 0.99, 0.99],
+            Frame.Status.DONE,
+            "unknown",
+        ),
+        ("", [], Frame.Status.FAILED, ""),
+        ("AA1234BB", [0.99] * 8, Frame.Status.DONE, "open"),
+    ]
+    for n, (text, confidences, status, decision) in enumerate(frames):
+        Frame.objects.create(
+            passage=passage, device=device, client_frame_id=f"f-{n}",
+            image=f"gates/f-{n}.jpg", width=640, height=480,
+            captured_at=now - dt.timedelta(seconds=2 - n), received_at=now, status=status,
+            error="corrupt image" if status == Frame.Status.FAILED else "", plate_text=text,
+            confidence=min(confidences, default=0.0), char_confidences=confidences,
+            corners=[[10, 10], [90, 10], [90, 30], [10, 30]] if text else [], decision=decision,
+            queued=n == 2,
+        )  # fmt: skip
+    assert visit_record(passage=passage) is not None
+    RegisterRecordFactory(plate_latin="AA1234BB", brand="SKODA", model="OCTAVIA", colour="БІЛИЙ")
+    return passage
+
+
+def test_the_page_shows_each_frame_in_order_with_its_unsure_characters(operator_client, denied):
+    response = operator_client.get(f"/gates/passages/{denied.pk}/")
+
+    assert response.status_code == 200
+    frames = response.context["frames"]
+    assert [item["frame"].client_frame_id for item in frames] == ["f-0", "f-1", "f-2"]
+    unsure = [char for char, _, flagged in frames[0]["characters"] if flagged]
+    assert unsure == ["2"]  # 0.41, under the gate's bar
+    assert not any(flagged for _, _, flagged in frames[2]["characters"])
+    assert frames[1]["characters"] == []
+    page = response.content.decode()
+    assert 'class="char unsure" title="0.41">2</span>' in page
+    assert "corrupt image" in page
+    assert "SKODA OCTAVIA, БІЛИЙ" in page
+    assert "HQ</a>: On site" in page
+    assert "queued" in page
+
+
+def test_the_plate_s_earlier_passages_at_any_gate_link_to_their_own_pages(operator_client, denied):
+    detail = selectors.passage_detail(passage_id=denied.pk)
+
+    assert [p.gate.name for p in detail.earlier] == ["south", "north"]
+    assert {p.voted_plate for p in detail.earlier} == {"AA1234BB"}
+    page = operator_client.get(f"/gates/passages/{denied.pk}/").content.decode()
+    assert f'href="/gates/passages/{detail.earlier[0].pk}/"' in page
+    # and the live page links each passage to its page
+    live = operator_client.get("/gates/").content.decode()
+    assert f'href="/gates/passages/{denied.pk}/"' in live
+
+
+def test_a_passage_nobody_read_and_one_that_is_not_there(operator_client, gate):
+    device = services.device_create(gate=gate).device
+    now = timezone.now()
+    unread = Passage.objects.create(
+        gate=gate, device=device, started_at=now, last_frame_at=now, frames_count=4,
+        decision=Decision.UNKNOWN,
+    )  # fmt: skip  # its frames purged by retention
+
+    response = operator_client.get(f"/gates/passages/{unread.pk}/")
+
+    assert response.status_code == 200
+    assert response.context["detail"].earlier == []
+    assert response.context["images_gone"]
+    assert "No frames kept." in response.content.decode()
+    assert operator_client.get("/gates/passages/999999/").status_code == 404
+
+
+def test_only_gate_operators_see_a_passage(client, denied, outsider):
+    assert client.get(f"/gates/passages/{denied.pk}/").status_code == 302  # to log in
+    client.force_login(outsider)
+    assert client.get(f"/gates/passages/{denied.pk}/").status_code == 403
