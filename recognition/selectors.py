@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -171,3 +172,24 @@ def backlog_run_latest() -> BacklogRun | None:
 
 def reading_list_for_photo(*, photo_id: int) -> QuerySet[Reading]:
     return Reading.objects.filter(photo_id=photo_id).order_by("-created_at", "id")
+
+
+@dataclass(frozen=True)
+class CharacterRead:
+    char: str
+    confidence: float | None  # None where the engine kept no confidence per character
+    unsure: bool  # under the page's bar: the place to look twice
+
+
+def characters_read(
+    *, text: str, confidences: Sequence[float], unsure_below: float
+) -> list[CharacterRead]:
+    """Each character of a reading (a photo's, a gate frame's) with its confidence, marked where
+    it is under `unsure_below`: a moderator or an operator sees which character the engine
+    doubted (8 or B?) without reading numbers. A reading typed by a person has none."""
+    if len(confidences) != len(text):
+        return [CharacterRead(char, None, unsure=False) for char in text]
+    return [
+        CharacterRead(char, float(conf), unsure=conf < unsure_below)
+        for char, conf in zip(text, confidences, strict=True)
+    ]

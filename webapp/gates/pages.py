@@ -29,6 +29,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 from PIL import Image
 
+from recognition.selectors import characters_read
 from registry.spreadsheet import csv_lines
 from webapp.charts import Series, line_chart
 from webapp.filters import day_start, filtered_csv_response
@@ -107,7 +108,11 @@ def passage_detail(request: HttpRequest, passage_id: int) -> HttpResponse:
         {
             "frame": frame,
             "points": _points(frame),
-            "characters": _characters(frame, unsure_below=passage.gate.min_confidence),
+            "characters": characters_read(
+                text=frame.plate_text,
+                confidences=frame.char_confidences or [],
+                unsure_below=passage.gate.min_confidence,
+            ),
         }
         for frame in detail.frames
     ]
@@ -125,15 +130,6 @@ def passage_detail(request: HttpRequest, passage_id: int) -> HttpResponse:
 def _points(frame: Frame | None) -> str:
     """The plate's corners on the frame, as an SVG polygon's points."""
     return " ".join(f"{x:.0f},{y:.0f}" for x, y in (frame.corners if frame else []))
-
-
-def _characters(frame: Frame, *, unsure_below: float) -> list[tuple[str, float | None, bool]]:
-    """Each character the frame read, with its confidence (None if not kept) and whether it
-    is below the gate's bar: what the vote across the passage's frames weighed."""
-    text, confidences = frame.plate_text, frame.char_confidences or []
-    if len(confidences) != len(text):
-        return [(char, None, False) for char in text]
-    return [(char, conf, conf < unsure_below) for char, conf in zip(text, confidences, strict=True)]
 
 
 @operator_required

@@ -71,9 +71,9 @@ def test_the_page_shows_each_frame_in_order_with_its_unsure_characters(operator_
     assert response.status_code == 200
     frames = response.context["frames"]
     assert [item["frame"].client_frame_id for item in frames] == ["f-0", "f-1", "f-2"]
-    unsure = [char for char, _, flagged in frames[0]["characters"] if flagged]
+    unsure = [c.char for c in frames[0]["characters"] if c.unsure]
     assert unsure == ["2"]  # 0.41, under the gate's bar
-    assert not any(flagged for _, _, flagged in frames[2]["characters"])
+    assert not any(c.unsure for c in frames[2]["characters"])
     assert frames[1]["characters"] == []
     page = response.content.decode()
     assert 'class="char unsure" title="0.41">2</span>' in page

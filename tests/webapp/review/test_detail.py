@@ -58,6 +58,31 @@ def test_the_detail_page_shows_the_three_columns_with_differences(mod_client, fl
     assert b'class="diff"' in response.content
 
 
+def test_the_character_the_engine_doubted_is_marked_for_a_second_look(
+    mod_client, moderator, flagged_listing
+):
+    # given: the engine read the last character (B or 8?) at 0.42; a moderator's correction
+    # of another photo has no confidences at all
+    reading = flagged_listing["reading"]
+    reading.char_confidences = [0.99, 0.98, 0.97, 0.99, 0.96, 0.98, 0.95, 0.42]
+    reading.save()
+    other = PhotoFactory(listing=flagged_listing["listing"], model_version="test-1")
+    ReadingFactory(photo=other, plate_text="AA1234BB", source=Reading.Source.HUMAN,
+                   created_by=moderator, char_confidences=[])  # fmt: skip
+
+    # when
+    response = mod_client.get(reverse("review:flag", args=[flagged_listing["flag"].pk]))
+
+    # then: only that character is marked, with its confidence on hover
+    page = response.content.decode()
+    assert page.count('class="char unsure"') == 1
+    assert '<span class="char unsure" title="0.42">8</span>' in page
+    assert '<span class="char" title="0.99">A</span>' in page
+    views = [rv for pv in response.context["d"].photos for rv in pv.readings]
+    human = next(rv for rv in views if rv.reading.source == Reading.Source.HUMAN)
+    assert [c.confidence for c in human.characters] == [None] * 8
+
+
 def test_the_outline_is_drawn_in_photo_pixels(mod_client, flagged_listing):
     response = mod_client.get(reverse("review:flag", args=[flagged_listing["flag"].pk]))
 

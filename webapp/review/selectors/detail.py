@@ -11,6 +11,7 @@ from django.utils.translation import gettext_noop
 from recognition.models import Reading
 from recognition.pipeline.regions import normalise_plate
 from recognition.redaction import NotRedactable, photo_redactable
+from recognition.selectors import CharacterRead, characters_read
 from registry import normalise
 from registry.selectors import RegisterAge, register_age
 from webapp.checks.facts import other_listings_for_plates, plate_keys
@@ -21,6 +22,9 @@ from webapp.review.models import AuditEntry
 from webapp.review.selectors.queue import QUEUE_ORDER
 
 AUDIT_LIMIT = 100
+# A character the engine read with less confidence is marked on the flag page: the gates' default
+# bar (Gate.min_confidence). A hint to look twice at the photo (8 or B?), not a verdict.
+UNSURE_CHARACTER_BELOW = 0.6
 # A listing's latest edits shown (a seller editing it over and over is itself the signal).
 EDITS_LIMIT = 20
 # Each declared field's label: the compare table's (the template translates them).
@@ -48,6 +52,7 @@ class ReadingView:
     label_x: float
     label_y: float
     current: bool
+    characters: list[CharacterRead] = field(default_factory=list)
 
 
 @dataclass
@@ -129,7 +134,12 @@ def _reading_views(photo: Photo) -> list[ReadingView]:
         points = " ".join(f"{x:.1f},{y:.1f}" for x, y in corners)
         label_x = min((x for x, _ in corners), default=0.0)
         label_y = max(0.0, min((y for _, y in corners), default=0.0) - 8)
-        views.append(ReadingView(reading, points, label_x, label_y, current=not views))
+        characters = characters_read(
+            text=reading.plate_text,
+            confidences=reading.char_confidences or [],
+            unsure_below=UNSURE_CHARACTER_BELOW,
+        )
+        views.append(ReadingView(reading, points, label_x, label_y, not views, characters))
     return views
 
 
