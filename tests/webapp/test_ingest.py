@@ -237,3 +237,46 @@ def test_a_link_in_a_listing_s_folder_to_a_file_outside_stops_the_ingest(tmp_pat
     with pytest.raises(CommandError, match="outside the export's folder"):
         call_command("ingest_listings", str(export), "--no-progress", stdout=StringIO())
     assert not Photo.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "said"),
+    [
+        pytest.param(
+            "listings.csv", "marketplace_id,declared_make\nMP-1,Лада\n".encode("cp1251"),
+            "listings.csv: not UTF-8 text (byte 34 is 0xcb); export it as UTF-8", id="cp1251-csv",
+        ),
+        pytest.param(
+            "listings.csv", b"id,make\nMP-1,Lada\n",
+            "listings.csv: no marketplace_id column (its columns: id, make)", id="no-id-column",
+        ),
+        pytest.param(
+            "listings.csv", b"marketplace_id,declared_make\nMP-1," + b"x" * 200_000 + b"\n",
+            "listings.csv:2: not CSV (field larger than field limit", id="huge-field",
+        ),
+        pytest.param(
+            "MP-9/listing.json", b'{"declared_make": "BMW",\n}',
+            "listing.json:2: not JSON (Expecting property name", id="broken-json",
+        ),
+        pytest.param(
+            "MP-9/listing.json", '{"declared_make": "Лада"}'.encode("cp1251"),
+            "listing.json: not UTF-8 text", id="cp1251-json",
+        ),
+    ],
+)  # fmt: skip
+def test_a_file_that_cannot_be_read_stops_the_ingest_saying_which_and_why(
+    tmp_path: Path, name: str, content: bytes, said: str
+):
+    # given: a good listing beside the file
+    (tmp_path / "MP-1").mkdir()
+    (tmp_path / "MP-1" / "front.png").write_bytes(images.png())
+    (tmp_path / name).parent.mkdir(exist_ok=True)
+    (tmp_path / name).write_bytes(content)
+
+    # when
+    with pytest.raises(CommandError) as caught:
+        call_command("ingest_listings", str(tmp_path), "--no-progress", stdout=StringIO())
+
+    # then: the operator reads the file, and what to do; nothing was ingested
+    assert said in str(caught.value)
+    assert not Listing.objects.exists()

@@ -95,11 +95,30 @@ def _inside(root: Path, photo: Path, where: str) -> Path:
     return real
 
 
+def _csv_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """The CSV's columns and rows; a file that is not UTF-8, not CSV, or has no marketplace_id
+    column raises with what to do about it, before any listing is written."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            rows = list(reader)
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{path}: not UTF-8 text (byte {exc.start} is 0x{exc.object[exc.start]:02x}); "
+            "export it as UTF-8"
+        ) from None
+    except csv.Error as exc:
+        raise ValueError(f"{path}:{reader.reader.line_num}: not CSV ({exc})") from None
+    columns = list(reader.fieldnames or ())
+    if "marketplace_id" not in columns:
+        found = ", ".join(columns) if columns else "none: the file is empty"
+        raise ValueError(f"{path}: no marketplace_id column (its columns: {found})")
+    return columns, rows
+
+
 def listings_from_csv(path: Path) -> list[ListingToIngest]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        rows = list(reader)
-    named = frozenset(DECLARED_FIELDS) & set(reader.fieldnames or ())
+    columns, rows = _csv_rows(path)
+    named = frozenset(DECLARED_FIELDS) & set(columns)
     listings = []
     for number, row in enumerate(rows, start=2):
         where = f"{path}:{number}"
@@ -110,20 +129,28 @@ def listings_from_csv(path: Path) -> list[ListingToIngest]:
             if item.strip()
         )
         listings.append(
-            ListingToIngest(
-                marketplace_id, declared, photos, named, "photos" in (reader.fieldnames or ())
-            )
+            ListingToIngest(marketplace_id, declared, photos, named, "photos" in columns)
         )
     return listings
+
+
+def _json_object(path: Path) -> dict[str, object]:
+    try:
+        row = json.loads(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}:{exc.lineno}: not JSON ({exc.msg})") from None
+    if not isinstance(row, dict):
+        raise ValueError(f"{path}: not a JSON object")
+    return row
 
 
 def listings_from_folders(root: Path) -> list[ListingToIngest]:
     listings = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         meta = folder / "listing.json"
-        row = json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else {}
-        if not isinstance(row, dict):
-            raise ValueError(f"{meta}: not a JSON object")
+        row = _json_object(meta) if meta.is_file() else {}
         photos = tuple(
             sorted(
                 _inside(root, p, str(folder))
