@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
+from webapp.gates.operators import is_gate_operator
 from webapp.review.forms import PlateSearchForm
 from webapp.review.permissions import moderator_required
 from webapp.review.selectors.history import plate_history
@@ -40,4 +41,6 @@ def plate_history_view(request: HttpRequest, plate: str) -> HttpResponse:
         return render(
             request, "review/plate_search.html", {"q": plate, "error": str(exc)}, status=400
         )
-    return render(request, "review/plate_history.html", {"h": history})
+    # A gate operator opens each passage's own page (its frames); other moderators may not.
+    context = {"h": history, "gate_operator": is_gate_operator(request.user)}
+    return render(request, "review/plate_history.html", context)

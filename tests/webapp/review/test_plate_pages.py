@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -107,7 +108,9 @@ def test_the_api_refuses_anonymous_callers(api_client):
     assert api_client.get("/api/v1/plates/search/", {"q": "AA1234BB"}).status_code == 401
 
 
-def test_the_history_page_shows_everything_about_the_plate(mod_client, seen_twice):
+def test_the_history_page_shows_everything_about_the_plate(
+    mod_client, seen_twice, second_moderator
+):
     page = mod_client.get(reverse("review:plate_history", args=["AA1234BB"]))
     assert page.status_code == 200
     h = page.context["h"]
@@ -128,6 +131,14 @@ def test_the_history_page_shows_everything_about_the_plate(mod_client, seen_twic
     assert "(passenger car)" in html
     assert 'БІЛИЙ <span class="muted">(white)</span>' in html
     assert "not on the gate&#x27;s list" in html
+    # a staff moderator (a gate operator too) opens the passage's own page; others may not
+    link = f'href="/gates/passages/{h.passages[0].pk}/"'
+    assert link in html
+    colleague = Client()
+    colleague.force_login(second_moderator)
+    theirs = colleague.get(reverse("review:plate_history", args=["AA1234BB"])).content.decode()
+    assert "depot-gate" in theirs
+    assert link not in theirs
 
 
 def test_the_flag_page_links_the_history_and_other_listings(mod_client, seen_twice):
