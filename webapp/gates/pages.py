@@ -29,6 +29,7 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_POST
 from PIL import Image
 
+from recognition.pipeline.regions import normalise_plate
 from recognition.selectors import characters_read
 from registry.spreadsheet import csv_lines
 from webapp.charts import Series, line_chart
@@ -199,7 +200,9 @@ def frame_thumb(request: HttpRequest, frame_id: int) -> HttpResponse:
 @operator_required
 def access_list(request: HttpRequest, gate_id: int) -> HttpResponse:
     gate = get_object_or_404(Gate, pk=gate_id)
-    form = AccessEntryForm(request.POST or None)
+    # `?plate=`: a refused passage's page sends the operator here with its plate filled in.
+    initial = {"plate": normalise_plate(request.GET.get("plate", ""))[:16]}
+    form = AccessEntryForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.access_entry_add(

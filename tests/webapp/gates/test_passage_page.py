@@ -116,3 +116,26 @@ def test_only_gate_operators_see_a_passage(client, denied, outsider):
     assert client.get(f"/gates/passages/{denied.pk}/").status_code == 302  # to log in
     client.force_login(outsider)
     assert client.get(f"/gates/passages/{denied.pk}/").status_code == 403
+
+
+def test_a_refused_passage_leads_to_its_gate_s_access_list_with_the_plate_filled_in(
+    operator_client, gate
+):
+    # given: a car the gate refused
+    device = services.device_create(gate=gate).device
+    now = timezone.now()
+    refused = Passage.objects.create(
+        gate=gate, device=device, started_at=now, last_frame_at=now, voted_plate="KA0101AM",
+        confidence=0.93, decision=Decision.DENY, reason="not on the gate's list",
+    )  # fmt: skip
+
+    # when: the operator follows the passage page's link
+    page = operator_client.get(f"/gates/passages/{refused.pk}/").content.decode()
+    link = f"/gates/{gate.pk}/access/?plate=KA0101AM#add"
+    assert f'href="{link}"' in page
+    access = operator_client.get(link.split("#")[0])
+
+    # then: the form to add a plate holds it, and nothing is added until it is sent
+    assert access.context["form"]["plate"].value() == "KA0101AM"
+    assert 'value="KA0101AM"' in access.content.decode()
+    assert not gate.access_entries.exists()
