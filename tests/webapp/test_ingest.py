@@ -280,3 +280,41 @@ def test_a_file_that_cannot_be_read_stops_the_ingest_saying_which_and_why(
     # then: the operator reads the file, and what to do; nothing was ingested
     assert said in str(caught.value)
     assert not Listing.objects.exists()
+
+
+def test_a_dry_run_says_what_the_ingest_would_do_and_writes_nothing(
+    tmp_path: Path, engine_control: Path, partner, settings, django_capture_on_commit_callbacks
+):
+    # given: MP-1 ingested with two photos; the next export renames its car, drops b.png and
+    # adds c.webp, brings a new MP-2 and a bad photo
+    (tmp_path / "a.jpg").write_bytes(images.jpeg())
+    (tmp_path / "b.png").write_bytes(images.png())
+    (tmp_path / "c.webp").write_bytes(images.webp())
+    (tmp_path / "bad.jpg").write_bytes(b"not a photo")
+    csv_path = tmp_path / "listings.csv"
+
+    def ingest(text: str, *flags: str) -> str:
+        csv_path.write_text(text)
+        out = StringIO()
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("ingest_listings", str(csv_path), "--owner", "partner", "--no-progress",
+                         *flags, stdout=out)  # fmt: skip
+        return out.getvalue().strip()
+
+    ingest("marketplace_id,declared_make,photos\nMP-1,Lada,a.jpg;b.png\n")
+    nxt = "marketplace_id,declared_make,photos\nMP-1,Skoda,a.jpg;c.webp\nMP-2,Kia,a.jpg;bad.jpg\n"
+    media = sorted(p.name for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file())
+    rows = (Listing.objects.count(), Photo.objects.count(), ListingEdit.objects.count())
+
+    # when
+    dry = ingest(nxt, "--prune", "--dry-run")
+
+    # then: nothing written, no file, nothing sent to the engine
+    assert (Listing.objects.count(), Photo.objects.count(), ListingEdit.objects.count()) == rows
+    assert sorted(p.name for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file()) == media
+    assert Listing.objects.get(marketplace_id="MP-1").declared_make == "Lada"
+    # and the ingest itself then does what the dry run said
+    done = ingest(nxt, "--prune")
+    assert dry == "dry run, nothing written: would have " + done
+    assert done.startswith("ingested 1 listings: 2 new photos, 1 already there, 1 rejected, ")
+    assert "1 removed; 1 listings updated" in done

@@ -10,7 +10,7 @@ from tqdm import tqdm
 from webapp.listings import services
 from webapp.listings.ingest import ListingToIngest, listings_read
 from webapp.listings.models import Listing, Photo
-from webapp.listings.validation import PhotoRejected
+from webapp.listings.validation import PhotoRejected, photo_validate
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,12 @@ class Command(BaseCommand):
             help="Take off each listing the photos its export no longer lists (kept as the "
             "seller's edit). A listing with a photo that could not be read keeps all of its own.",
         )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Say what the ingest would do (listings made and updated, photos added, "
+            "rejected and, with --prune, taken off) and write nothing.",
+        )
         parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
 
     def handle(self, *args: object, **options: object) -> None:
@@ -45,11 +51,13 @@ class Command(BaseCommand):
         counts = dict.fromkeys(
             ("listings", "updated", "refused", "photos", "duplicates", "rejected", "removed"), 0
         )
+        step = self._preview if options["dry_run"] else self._ingest
         with tqdm(total=total, unit="photo", disable=bool(options["no_progress"])) as bar:
             for item in listings:
-                self._ingest(item, owner=owner, counts=counts, bar=bar, prune=options["prune"])
+                step(item, owner=owner, counts=counts, bar=bar, prune=options["prune"])
         self.stdout.write(
-            "ingested {listings} listings: {photos} new photos, {duplicates} already there, "
+            ("dry run, nothing written: would have " if options["dry_run"] else "")
+            + "ingested {listings} listings: {photos} new photos, {duplicates} already there, "
             "{rejected} rejected{pruned}; {updated} listings updated, {refused} held by another "
             "partner left as they were".format(
                 **counts, pruned=", {removed} removed".format(**counts) if options["prune"] else ""
@@ -132,3 +140,34 @@ class Command(BaseCommand):
             logger.warning("%s: changed while pruned, its photos left", listing.marketplace_id)
             return 0
         return len(gone)
+
+    def _preview(  # type: ignore[no-untyped-def]
+        self, item: ListingToIngest, *, owner, counts: dict[str, int], bar: tqdm, prune: object
+    ) -> None:
+        """What `_ingest` would do with `item`, counted as it counts, with nothing written: each
+        photo is validated as an upload is, and matched by its bytes to the listing's photos."""
+        listing = Listing.objects.filter(marketplace_id=item.marketplace_id).first()
+        if listing is not None and owner is not None and listing.owner_id not in (None, owner.pk):
+            counts["refused"] += 1
+            bar.update(len(item.photos))
+            return
+        if listing is None:
+            counts["listings"] += 1
+        elif any(getattr(listing, k) != v for k, v in item.declared_changes().items()):
+            counts["updated"] += 1
+        held = set() if listing is None else set(listing.photos.values_list("sha256", flat=True))
+        listed, unread = set(), 0
+        for path in item.photos:
+            bar.update(1)
+            try:
+                with path.open("rb") as handle:
+                    sha256 = photo_validate(handle).sha256
+            except (PhotoRejected, OSError) as exc:
+                counts["rejected"] += 1
+                unread += 1
+                logger.warning("%s: %s would be rejected: %s", item.marketplace_id, path.name, exc)
+                continue
+            counts["duplicates" if sha256 in held | listed else "photos"] += 1
+            listed.add(sha256)
+        if listing is not None and prune and item.photos_named and not unread:
+            counts["removed"] += len(held - listed)
