@@ -1,5 +1,5 @@
-"""Server time of the gate operators' passages page, its CSV export and the site page, with a
-year of a busy car park's passages and stays, on PostgreSQL.
+"""Server time of the gate operators' passages page, its CSV export, a passage's own page and
+the site page, with a year of a busy car park's passages and stays, on PostgreSQL.
 
     DATABASE_URL=postgres://platecheck:platecheck@127.0.0.1:5432/platecheck \
         .venv/bin/python bench/gate_passages.py [--passages 500000] [--runs 30] [--keepdb]
@@ -188,6 +188,8 @@ def main() -> int:
         day = (timezone.localdate() - dt.timedelta(days=40)).isoformat()
         gate_id = Passage.objects.values_list("gate_id", flat=True).first()
         site_id = Visit.objects.values_list("site_id", flat=True).first()
+        # the car's latest passage: its page looks up the plate's ten before it
+        passage_id = Passage.objects.filter(voted_plate=car).values_list("pk", flat=True).first()
         cases = {
             "live (newest 50)": "/gates/",
             "page 20": "/gates/?page=20",
@@ -199,6 +201,7 @@ def main() -> int:
             "CSV: one car's year": f"/gates/passages.csv?plate={car}",
             "CSV: one day": f"/gates/passages.csv?since={day}&until={day}",
             "site page (year of visits)": f"/gates/sites/{site_id}/",
+            "a passage's page": f"/gates/passages/{passage_id}/",
         }
         say(f"{'case':<27} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
         worst = 0.0
