@@ -6,12 +6,14 @@ import pytest
 from django.urls import reverse
 
 from recognition.models import Reading
+from recognition.selectors import characters_read
 from tests.fixtures.factories import FlagFactory, ListingFactory, PhotoFactory, ReadingFactory
 from tests.webapp.review.conftest import PLATE_CORNERS
 from webapp.checks.models import Flag
 from webapp.review import services
 from webapp.review.crop import CROP_WIDTH, plate_crop_png
 from webapp.review.models import AuditEntry
+from webapp.review.selectors.detail import UNSURE_CHARACTER_BELOW, misread_of
 
 pytestmark = pytest.mark.django_db
 
@@ -73,14 +75,36 @@ def test_the_character_the_engine_doubted_is_marked_for_a_second_look(
     # when
     response = mod_client.get(reverse("review:flag", args=[flagged_listing["flag"].pk]))
 
-    # then: only that character is marked, with its confidence on hover
+    # then: only that character is marked, with its confidence on hover, and the reading is
+    # called a likely misreading of the declared AA1234BB (it differs only there)
     page = response.content.decode()
+    assert "Differs from the declared AA1234BB only where the engine was unsure" in page
     assert page.count('class="char unsure"') == 1
     assert '<span class="char unsure" title="0.42">8</span>' in page
     assert '<span class="char" title="0.99">A</span>' in page
     views = [rv for pv in response.context["d"].photos for rv in pv.readings]
     human = next(rv for rv in views if rv.reading.source == Reading.Source.HUMAN)
     assert [c.confidence for c in human.characters] == [None] * 8
+
+
+@pytest.mark.parametrize(
+    ("read", "confidences", "declared", "expected"),
+    [
+        ("AA1234B8", [0.9] * 7 + [0.4], "AA1234BB", "AA1234BB"),  # only the unsure one differs
+        ("AA1234B8", [0.9] * 8, "AA1234BB", ""),  # a sure 8: another car, or a wrong declaration
+        ("AA1284B8", [0.9] * 5 + [0.4, 0.9, 0.4], "AA1234BB", ""),  # a sure 8 differs too
+        ("AA1234B8", [0.9] * 7 + [0.4], "аа 1234 вв", "AA1234BB"),  # declared in Cyrillic
+        ("AA1234BB", [0.4] * 8, "AA1234BB", ""),  # the same plate: nothing to say
+        ("AA123B8", [0.4] * 7, "AA1234BB", ""),  # another length
+    ],
+)
+def test_a_reading_is_a_likely_misreading_only_where_the_engine_was_unsure(
+    read, confidences, declared, expected
+):
+    characters = characters_read(
+        text=read, confidences=confidences, unsure_below=UNSURE_CHARACTER_BELOW
+    )
+    assert misread_of(characters, declared) == expected
 
 
 def test_the_outline_is_drawn_in_photo_pixels(mod_client, flagged_listing):

@@ -53,6 +53,9 @@ class ReadingView:
     label_y: float
     current: bool
     characters: list[CharacterRead] = field(default_factory=list)
+    # The declared plate, where the reading differs from it only in characters the engine
+    # doubted: most likely a misreading of the declared plate, not another car's.
+    misread_of: str = ""
 
 
 @dataclass
@@ -116,7 +119,16 @@ class FlagDetail:
     edits: list[EditView] = field(default_factory=list)  # the seller's changes, newest first
 
 
-def _reading_views(photo: Photo) -> list[ReadingView]:
+def misread_of(characters: Sequence[CharacterRead], declared: str) -> str:
+    """`declared` (normalised) if the reading differs from it, and only where it is unsure."""
+    plate = normalise_plate(declared)
+    if len(plate) != len(characters):
+        return ""
+    differ = [c for c, d in zip(characters, plate, strict=True) if c.char != d]
+    return plate if differ and all(c.unsure for c in differ) else ""
+
+
+def _reading_views(photo: Photo, *, declared_plate: str = "") -> list[ReadingView]:
     """Human readings and the readings of the photo's current model version, newest first.
 
     Older model versions' readings stay in the database for comparisons but would only
@@ -139,7 +151,12 @@ def _reading_views(photo: Photo) -> list[ReadingView]:
             confidences=reading.char_confidences or [],
             unsure_below=UNSURE_CHARACTER_BELOW,
         )
-        views.append(ReadingView(reading, points, label_x, label_y, not views, characters))
+        views.append(
+            ReadingView(
+                reading, points, label_x, label_y, not views, characters,
+                misread_of=misread_of(characters, declared_plate),
+            )
+        )  # fmt: skip
     return views
 
 
@@ -238,7 +255,9 @@ def flag_detail(*, flag_id: int) -> FlagDetail:
         .prefetch_related(Prefetch("readings", queryset=readings))
         .order_by("id")
     )
-    photo_views = [PhotoView(p, _reading_views(p)) for p in photos]
+    photo_views = [
+        PhotoView(p, _reading_views(p, declared_plate=listing.declared_plate)) for p in photos
+    ]
     plates = _plates_seen(photo_views)
     lookup_plate = flag.plate_text or (plates[0] if plates else "") or listing.declared_plate
     current, history = register.records_for_plate(plate_text=lookup_plate)
