@@ -57,6 +57,8 @@ def test_the_detail_page_shows_the_three_columns_with_differences(mod_client, fl
     assert rows["Plate"].photos == "AA1234B8"
     assert rows["Plate"].differs
     assert not rows["Make"].differs
+    # every character read surely: the correction form offers the plate read
+    assert response.context["d"].suggested_plate == "AA1234B8"
     assert b'class="diff"' in response.content
 
 
@@ -79,6 +81,9 @@ def test_the_character_the_engine_doubted_is_marked_for_a_second_look(
     # called a likely misreading of the declared AA1234BB (it differs only there)
     page = response.content.decode()
     assert "Differs from the declared AA1234BB only where the engine was unsure" in page
+    assert response.context["d"].suggested_plate == "AA1234BB"  # the correction form's plate
+    plate_input = page.split('id="plate-input"')[1].split(">")[0]
+    assert 'value="AA1234BB"' in plate_input
     assert page.count('class="char unsure"') == 1
     assert '<span class="char unsure" title="0.42">8</span>' in page
     assert '<span class="char" title="0.99">A</span>' in page

@@ -118,6 +118,14 @@ class FlagDetail:
     register_age: RegisterAge | None = None  # when the register was last imported
     edits: list[EditView] = field(default_factory=list)  # the seller's changes, newest first
 
+    @property
+    def suggested_plate(self) -> str:
+        """The correction form's plate: the declared one where the first photo's reading is most
+        likely a misreading of it (the form's photo is the first), else the plate read."""
+        first = self.photos[0].readings[:1] if self.photos else []
+        misread = first[0].misread_of if first else ""
+        return misread or (self.plates_seen[0] if self.plates_seen else "")
+
 
 def misread_of(characters: Sequence[CharacterRead], declared: str) -> str:
     """`declared` (normalised) if the reading differs from it, and only where it is unsure."""
