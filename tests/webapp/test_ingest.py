@@ -20,6 +20,15 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def csv_ingest(csv_path: Path, text: str, *args: str, capture) -> str:
+    """`ingest_listings` of `text` written as `csv_path`, messages sent on commit; its output."""
+    csv_path.write_text(text)
+    out = StringIO()
+    with capture(execute=True):
+        call_command("ingest_listings", str(csv_path), "--no-progress", *args, stdout=out)
+    return out.getvalue()
+
+
 def test_it_ingests_a_csv_and_is_idempotent(
     tmp_path: Path, engine_control: Path, partner, django_capture_on_commit_callbacks
 ):
@@ -61,12 +70,8 @@ def test_the_next_export_updates_what_it_names_and_keeps_it_as_the_seller_s_edit
     csv_path = tmp_path / "listings.csv"
 
     def ingest(text: str, owner: str) -> str:
-        csv_path.write_text(text)
-        out = StringIO()
-        with django_capture_on_commit_callbacks(execute=True):
-            call_command("ingest_listings", str(csv_path), "--owner", owner, "--no-progress",
-                         stdout=out)  # fmt: skip
-        return out.getvalue()
+        return csv_ingest(csv_path, text, "--owner", owner,
+                          capture=django_capture_on_commit_callbacks)  # fmt: skip
 
     ingest(
         "marketplace_id,declared_make,declared_model,declared_plate,photos\n"
@@ -110,12 +115,8 @@ def test_with_prune_the_next_export_takes_off_the_photos_it_no_longer_lists(
     csv_path = tmp_path / "listings.csv"
 
     def ingest(text: str, *flags: str) -> str:
-        csv_path.write_text(text)
-        out = StringIO()
-        with django_capture_on_commit_callbacks(execute=True):
-            call_command("ingest_listings", str(csv_path), "--owner", "partner", "--no-progress",
-                         *flags, stdout=out)  # fmt: skip
-        return out.getvalue()
+        return csv_ingest(csv_path, text, "--owner", "partner", *flags,
+                          capture=django_capture_on_commit_callbacks)  # fmt: skip
 
     ingest("marketplace_id,photos\nMP-1,a.jpg;b.png\nMP-2,a.jpg;b.png\n")
     mp1, mp2 = (
@@ -294,12 +295,8 @@ def test_a_dry_run_says_what_the_ingest_would_do_and_writes_nothing(
     csv_path = tmp_path / "listings.csv"
 
     def ingest(text: str, *flags: str) -> str:
-        csv_path.write_text(text)
-        out = StringIO()
-        with django_capture_on_commit_callbacks(execute=True):
-            call_command("ingest_listings", str(csv_path), "--owner", "partner", "--no-progress",
-                         *flags, stdout=out)  # fmt: skip
-        return out.getvalue().strip()
+        return csv_ingest(csv_path, text, "--owner", "partner", *flags,
+                          capture=django_capture_on_commit_callbacks).strip()  # fmt: skip
 
     ingest("marketplace_id,declared_make,photos\nMP-1,Lada,a.jpg;b.png\n")
     nxt = "marketplace_id,declared_make,photos\nMP-1,Skoda,a.jpg;c.webp\nMP-2,Kia,a.jpg;bad.jpg\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import IO, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser
 
@@ -20,6 +21,7 @@ from webapp.listings.validation import PhotoRejected, photo_validate
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]  # told each photo (or skipped listing's photos) dealt with
+T = TypeVar("T")
 
 
 @dataclass
@@ -64,25 +66,17 @@ def listing_ingest(
         listing_id=listing.pk, changes=item.declared_changes(), by=owner
     ):
         counts.updated += 1
-    new, listed, unread = [], set(), 0
-    for path in item.photos:
-        progress(1)
-        try:
-            with path.open("rb") as handle:
-                added = services.photo_add(listing=listing, upload=handle)
-        except (PhotoRejected, services.PhotosNotStored, OSError) as exc:
-            counts.rejected += 1
-            unread += 1
-            logger.warning("%s: %s rejected: %s", item.marketplace_id, path.name, exc)
-            continue
-        counts.photos += added.created
-        counts.duplicates += not added.created
-        listed.add(added.photo.sha256)
-        if added.created:
-            new.append(added.photo)
+    added = _each_photo(
+        item, counts, progress, lambda upload: services.photo_add(listing=listing, upload=upload)
+    )
+    new = [a.photo for a in added if a.created]
+    counts.photos += len(new)
+    counts.duplicates += len(added) - len(new)
     if existed:
         services.photos_added_keep(listing=listing, photos=new, by=owner)
         if prune and item.photos_named:
+            listed = {a.photo.sha256 for a in added}
+            unread = len(item.photos) - len(added)
             counts.removed += _prune(listing, listed=listed, unread=unread, by=owner)
 
 
@@ -106,23 +100,32 @@ def listing_ingest_preview(
     elif any(getattr(listing, k) != v for k, v in item.declared_changes().items()):
         counts.updated += 1
     held = set() if listing is None else set(listing.photos.values_list("sha256", flat=True))
-    listed, unread = set(), 0
+    read = _each_photo(item, counts, progress, lambda upload: photo_validate(upload).sha256)
+    listed = set(read)
+    counts.photos += len(listed - held)
+    counts.duplicates += len(read) - len(listed - held)
+    if listing is not None and prune and item.photos_named and len(read) == len(item.photos):
+        counts.removed += len(held - listed)
+
+
+def _each_photo(
+    item: ListingToIngest,
+    counts: IngestCounts,
+    progress: Progress,
+    act: Callable[[IO[bytes]], T],
+) -> list[T]:
+    """`act` on each of the item's photo files, open; a file that cannot be read, or that
+    `act` refuses (not a photo, the photo store down), is counted rejected and skipped."""
+    done = []
     for path in item.photos:
         progress(1)
         try:
             with path.open("rb") as handle:
-                sha256 = photo_validate(handle).sha256
-        except (PhotoRejected, OSError) as exc:
+                done.append(act(handle))
+        except (PhotoRejected, services.PhotosNotStored, OSError) as exc:
             counts.rejected += 1
-            unread += 1
-            logger.warning("%s: %s would be rejected: %s", item.marketplace_id, path.name, exc)
-            continue
-        seen = sha256 in held or sha256 in listed
-        counts.photos += not seen
-        counts.duplicates += seen
-        listed.add(sha256)
-    if listing is not None and prune and item.photos_named and not unread:
-        counts.removed += len(held - listed)
+            logger.warning("%s: %s rejected: %s", item.marketplace_id, path.name, exc)
+    return done
 
 
 def _held_by_another(listing: Listing, owner: AbstractBaseUser | None) -> bool:
