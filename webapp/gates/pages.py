@@ -121,7 +121,12 @@ def passage_detail(request: HttpRequest, passage_id: int) -> HttpResponse:
         "detail": detail,
         "passage": passage,
         "frames": frames,
-        "more_frames": passage.frames_count - len(frames) if len(frames) else 0,
+        # Frames past the page's cap; fewer than the cap shown means retention purged the rest.
+        "more_frames": (
+            passage.frames_count - len(frames)
+            if len(frames) == selectors.PASSAGE_FRAMES_SHOWN
+            else 0
+        ),
         "images_gone": _images_gone(passage, detail.frames[0] if detail.frames else None),
         "gates": _gates(),
     }

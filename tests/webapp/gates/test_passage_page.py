@@ -139,3 +139,32 @@ def test_a_refused_passage_leads_to_its_gate_s_access_list_with_the_plate_filled
     assert access.context["form"]["plate"].value() == "KA0101AM"
     assert 'value="KA0101AM"' in access.content.decode()
     assert not gate.access_entries.exists()
+
+
+@pytest.mark.parametrize(
+    ("frames_count", "kept", "more"),
+    [(70, selectors.PASSAGE_FRAMES_SHOWN + 5, 10), (5, 2, 0)],
+    ids=["over-the-cap", "partly-purged"],
+)
+def test_frames_past_the_cap_are_counted_and_purged_ones_are_not(
+    operator_client, gate, frames_count, kept, more
+):
+    # given: a camera stuck on a car (more frames than the page shows), or a passage whose
+    # frames retention partly purged
+    device = services.device_create(gate=gate).device
+    now = timezone.now()
+    passage = Passage.objects.create(
+        gate=gate, device=device, started_at=now, last_frame_at=now, frames_count=frames_count,
+    )  # fmt: skip
+    Frame.objects.bulk_create(
+        Frame(passage=passage, device=device, client_frame_id=f"f-{n}", image=f"gates/f-{n}.jpg",
+              width=640, height=480, captured_at=now, received_at=now)
+        for n in range(kept)
+    )  # fmt: skip
+
+    # when
+    response = operator_client.get(f"/gates/passages/{passage.pk}/")
+
+    # then
+    assert len(response.context["frames"]) == min(kept, selectors.PASSAGE_FRAMES_SHOWN)
+    assert response.context["more_frames"] == more
