@@ -97,7 +97,7 @@ def listing_ingest_preview(
         return
     if listing is None:
         counts.listings += 1
-    elif any(getattr(listing, k) != v for k, v in item.declared_changes().items()):
+    elif services.declared_changed(listing=listing, changes=item.declared_changes()):
         counts.updated += 1
     held = set() if listing is None else set(listing.photos.values_list("sha256", flat=True))
     read = _each_photo(item, counts, progress, lambda upload: photo_validate(upload).sha256)

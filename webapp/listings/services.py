@@ -124,7 +124,7 @@ def listing_declared_update(
         listing = Listing.objects.select_for_update(no_key=True).get(pk=listing_id)
         if precondition is not None:
             precondition(listing)
-        changed = [name for name, value in changes.items() if getattr(listing, name) != value]
+        changed = declared_changed(listing=listing, changes=changes)
         if changed:
             before = {name: getattr(listing, name) for name in changed}
             for name in changed:
@@ -139,6 +139,12 @@ def listing_declared_update(
     if changed:
         logger.info("listing %s: %s changed", listing.marketplace_id, ", ".join(changed))
     return changed
+
+
+def declared_changed(*, listing: Listing, changes: Mapping[str, object]) -> list[str]:
+    """The names in `changes` whose value differs from the listing's: what an update would
+    change (and keep as the seller's edit)."""
+    return [name for name, value in changes.items() if getattr(listing, name) != value]
 
 
 def listing_delete(

@@ -16,6 +16,7 @@ from registry import normalise
 from registry.selectors import RegisterAge, register_age
 from webapp.checks.facts import other_listings_for_plates, plate_keys
 from webapp.checks.models import Flag
+from webapp.gates.models import MIN_CONFIDENCE_DEFAULT
 from webapp.listings.models import Listing, ListingEdit, Photo
 from webapp.review import register
 from webapp.review.models import AuditEntry
@@ -23,8 +24,8 @@ from webapp.review.selectors.queue import QUEUE_ORDER
 
 AUDIT_LIMIT = 100
 # A character the engine read with less confidence is marked on the flag page: the gates' default
-# bar (Gate.min_confidence). A hint to look twice at the photo (8 or B?), not a verdict.
-UNSURE_CHARACTER_BELOW = 0.6
+# bar. A hint to look twice at the photo (8 or B?), not a verdict.
+UNSURE_CHARACTER_BELOW = MIN_CONFIDENCE_DEFAULT
 # A listing's latest edits shown (a seller editing it over and over is itself the signal).
 EDITS_LIMIT = 20
 # Each declared field's label: the compare table's (the template translates them).
