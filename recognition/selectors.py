@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
+from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
@@ -181,15 +185,37 @@ class CharacterRead:
     unsure: bool  # under the page's bar: the place to look twice
 
 
+# The bar for a reader whose manifest holds none (weights older than the fit).
+UNSURE_BELOW_DEFAULT = 0.6
+
+
+@functools.cache
+def _unsure_bar_in(manifest: Path) -> float:
+    try:
+        return float(json.loads(manifest.read_text())["unsure_below"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return UNSURE_BELOW_DEFAULT
+
+
+def unsure_bar() -> float:
+    """The character confidence under which a character read is shown unsure: fitted for the
+    reader's weights (`python -m recognition.training.fit_unsure_bar`, the `unsure_below` of
+    models/ocr/manifest.json), so a new reader brings its own. Readings of older model versions
+    are judged by the same bar."""
+    return _unsure_bar_in(Path(settings.PLATECHECK_MODELS_DIR) / "ocr" / "manifest.json")
+
+
 def characters_read(
-    *, text: str, confidences: Sequence[float], unsure_below: float
+    *, text: str, confidences: Sequence[float], unsure_below: float | None = None
 ) -> list[CharacterRead]:
     """Each character of a reading (a photo's, a gate frame's) with its confidence, marked where
-    it is under `unsure_below`: a moderator or an operator sees which character the engine
-    doubted (8 or B?) without reading numbers. A reading typed by a person has none."""
+    it is under `unsure_below` (the reader's fitted bar, `unsure_bar()`, by default): a moderator
+    or an operator sees which character the engine doubted (8 or B?) without reading numbers. A
+    reading typed by a person has none."""
+    bar = unsure_bar() if unsure_below is None else unsure_below
     if len(confidences) != len(text):
         return [CharacterRead(char, None, unsure=False) for char in text]
     return [
-        CharacterRead(char, float(conf), unsure=conf < unsure_below)
+        CharacterRead(char, float(conf), unsure=conf < bar)
         for char, conf in zip(text, confidences, strict=True)
     ]

@@ -36,6 +36,17 @@ def _media_root(settings, tmp_path: Path) -> None:
 
 
 @pytest.fixture
+def reader_unsure_below(settings, tmp_path: Path) -> float:
+    """Pages mark a character under the reader's fitted bar (its manifest's `unsure_below`):
+    pinned here to 0.6, whatever the shipped reader's fit chose."""
+    folder = tmp_path / "models" / "ocr"
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text('{"file": "platereader.pth", "unsure_below": 0.6}')
+    settings.PLATECHECK_MODELS_DIR = str(tmp_path / "models")
+    return 0.6
+
+
+@pytest.fixture
 def moderator():
     return UserFactory(username="moderator", is_staff=True)
 

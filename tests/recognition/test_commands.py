@@ -17,6 +17,7 @@ COMMANDS = (
     "recognition.evaluation.detection",
     "recognition.evaluation.endtoend",
     "recognition.training.fit_reader_check",
+    "recognition.training.fit_unsure_bar",
     "recognition.training.detector.train",
     "recognition.training.detector.average_weights",
     "recognition.training.reader.train",

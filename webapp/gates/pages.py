@@ -101,7 +101,7 @@ def passage_detail(request: HttpRequest, passage_id: int) -> HttpResponse:
     """One passage: each frame with what it read (its unsure characters marked) and the answer
     the gate gave after it, the register's record, the stay, the plate's earlier passages."""
     try:
-        detail = selectors.passage_detail(passage_id=passage_id)
+        detail = selectors.passage_detail(passage_id=passage_id, frames_page=page_number(request))
     except Passage.DoesNotExist:
         raise Http404("no such passage") from None
     passage = detail.passage
@@ -112,7 +112,6 @@ def passage_detail(request: HttpRequest, passage_id: int) -> HttpResponse:
             "characters": characters_read(
                 text=frame.plate_text,
                 confidences=frame.char_confidences or [],
-                unsure_below=passage.gate.min_confidence,
             ),
         }
         for frame in detail.frames
@@ -121,11 +120,10 @@ def passage_detail(request: HttpRequest, passage_id: int) -> HttpResponse:
         "detail": detail,
         "passage": passage,
         "frames": frames,
-        # Frames past the page's cap; fewer than the cap shown means retention purged the rest.
-        "more_frames": (
-            passage.frames_count - len(frames)
-            if len(frames) == selectors.PASSAGE_FRAMES_SHOWN
-            else 0
+        # Some frames purged, some kept (a passage across retention's cutoff); none kept says
+        # `images_gone`.
+        "frames_purged": (
+            max(0, passage.frames_count - detail.frames_kept) if detail.frames_kept else 0
         ),
         "images_gone": _images_gone(passage, detail.frames[0] if detail.frames else None),
         "gates": _gates(),

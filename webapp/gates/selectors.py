@@ -30,7 +30,7 @@ from webapp.gates.models import (
     Passage,
     Visit,
 )
-from webapp.paging import page_bounds
+from webapp.paging import PageBounds, page_bounds
 
 
 def _local_naive(value: datetime | None) -> datetime | None:
@@ -186,7 +186,7 @@ def _passage_rows(passages: list[Passage]) -> list[PassageRow]:
 
 
 # A passage ends after the gate's deny_after_frames or its passage_gap_s: more frames than this
-# is a camera stuck on a parked car, and the first ones tell the story.
+# is a camera stuck on a parked car; the first page tells the story, the next ones the rest.
 PASSAGE_FRAMES_SHOWN = 60
 PLATE_EARLIER_SHOWN = 10
 
@@ -198,16 +198,21 @@ class PassageDetail:
     for the voted plate; the stay it began or ended; the plate's passages before it, any gate."""
 
     passage: Passage
-    frames: list[Frame]
+    frames: list[Frame]  # the page's, PASSAGE_FRAMES_SHOWN a page
+    frames_page: PageBounds
+    frames_kept: int  # all pages'; fewer than passage.frames_count once retention purged some
     record: RegisterRecord | None
     visit: Visit | None
     earlier: list[Passage]
 
 
-def passage_detail(*, passage_id: int) -> PassageDetail:
-    """Raises Passage.DoesNotExist."""
+def passage_detail(*, passage_id: int, frames_page: int = 1) -> PassageDetail:
+    """Raises Passage.DoesNotExist. A frames page out of range shows the nearest one."""
     passage = Passage.objects.select_related("gate", "gate__site", "device").get(pk=passage_id)
-    frames = list(passage.frames.order_by("captured_at", "id")[:PASSAGE_FRAMES_SHOWN])
+    kept = passage.frames.count()
+    bounds = page_bounds(total=kept, page=frames_page, per_page=PASSAGE_FRAMES_SHOWN)
+    frames = list(passage.frames.order_by("captured_at", "id")[bounds.start : bounds.stop])
+    paged = {"frames": frames, "frames_page": bounds, "frames_kept": kept}
     visit = (
         Visit.objects.select_related("site")
         .filter(Q(entry_passage=passage) | Q(exit_passage=passage))
@@ -215,13 +220,13 @@ def passage_detail(*, passage_id: int) -> PassageDetail:
     )
     plate = passage.voted_plate
     if not plate:
-        return PassageDetail(passage=passage, frames=frames, record=None, visit=visit, earlier=[])
+        return PassageDetail(passage=passage, **paged, record=None, visit=visit, earlier=[])
     earlier = Passage.objects.select_related("gate").filter(
         voted_plate=plate, last_frame_at__lt=passage.last_frame_at
     )
     return PassageDetail(
         passage=passage,
-        frames=frames,
+        **paged,
         record=register_current_for_plates(plates=[plate]).get(normalise_plate(plate)),
         visit=visit,
         earlier=list(earlier.order_by("-last_frame_at", "-id")[:PLATE_EARLIER_SHOWN]),

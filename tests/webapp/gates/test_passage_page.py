@@ -65,6 +65,7 @@ def denied(gate) -> Passage:
     return passage
 
 
+@pytest.mark.usefixtures("reader_unsure_below")
 def test_the_page_shows_each_frame_in_order_with_its_unsure_characters(operator_client, denied):
     response = operator_client.get(f"/gates/passages/{denied.pk}/")
 
@@ -72,7 +73,7 @@ def test_the_page_shows_each_frame_in_order_with_its_unsure_characters(operator_
     frames = response.context["frames"]
     assert [item["frame"].client_frame_id for item in frames] == ["f-0", "f-1", "f-2"]
     unsure = [c.char for c in frames[0]["characters"] if c.unsure]
-    assert unsure == ["2"]  # 0.41, under the gate's bar
+    assert unsure == ["2"]  # 0.41, under the reader's bar
     assert not any(c.unsure for c in frames[2]["characters"])
     assert frames[1]["characters"] == []
     page = response.content.decode()
@@ -141,30 +142,49 @@ def test_a_refused_passage_leads_to_its_gate_s_access_list_with_the_plate_filled
     assert not gate.access_entries.exists()
 
 
-@pytest.mark.parametrize(
-    ("frames_count", "kept", "more"),
-    [(70, selectors.PASSAGE_FRAMES_SHOWN + 5, 10), (5, 2, 0)],
-    ids=["over-the-cap", "partly-purged"],
-)
-def test_frames_past_the_cap_are_counted_and_purged_ones_are_not(
-    operator_client, gate, frames_count, kept, more
-):
-    # given: a camera stuck on a car (more frames than the page shows), or a passage whose
-    # frames retention partly purged
+def _frames(gate, *, counted: int, kept: int) -> Passage:
     device = services.device_create(gate=gate).device
     now = timezone.now()
     passage = Passage.objects.create(
-        gate=gate, device=device, started_at=now, last_frame_at=now, frames_count=frames_count,
+        gate=gate, device=device, started_at=now, last_frame_at=now, frames_count=counted,
     )  # fmt: skip
     Frame.objects.bulk_create(
         Frame(passage=passage, device=device, client_frame_id=f"f-{n}", image=f"gates/f-{n}.jpg",
-              width=640, height=480, captured_at=now, received_at=now)
+              width=640, height=480, captured_at=now + dt.timedelta(seconds=n), received_at=now)
         for n in range(kept)
     )  # fmt: skip
+    return passage
+
+
+def test_a_camera_stuck_on_a_car_pages_its_frames_in_the_order_taken(operator_client, gate):
+    # given: more frames than a page shows
+    shown = selectors.PASSAGE_FRAMES_SHOWN
+    passage = _frames(gate, counted=shown + 5, kept=shown + 5)
+    url = f"/gates/passages/{passage.pk}/"
+
+    # when
+    first, second, past = (operator_client.get(url + q) for q in ("", "?page=2", "?page=9"))
+
+    # then: the first page holds the first frames taken, the second the rest; a page out of
+    # range shows the last one
+    ids = [[item["frame"].client_frame_id for item in r.context["frames"]] for r in (first, second)]
+    assert ids == [[f"f-{n}" for n in range(shown)], [f"f-{n}" for n in range(shown, shown + 5)]]
+    assert [item["frame"].client_frame_id for item in past.context["frames"]] == ids[1]
+    assert 'href="?page=2">Later frames' in first.content.decode()
+    assert 'href="?page=1">← Earlier frames' in second.content.decode()
+    assert first.context["frames_purged"] == 0
+
+
+def test_frames_retention_purged_are_said_to_be_gone_not_paged(operator_client, gate):
+    # given: a passage of 5 frames across retention's cutoff: 2 kept
+    passage = _frames(gate, counted=5, kept=2)
 
     # when
     response = operator_client.get(f"/gates/passages/{passage.pk}/")
 
     # then
-    assert len(response.context["frames"]) == min(kept, selectors.PASSAGE_FRAMES_SHOWN)
-    assert response.context["more_frames"] == more
+    assert len(response.context["frames"]) == 2
+    assert response.context["frames_purged"] == 3
+    page = response.content.decode()
+    assert "3 frames are no longer kept" in page
+    assert "Later frames" not in page

@@ -13,7 +13,7 @@ from webapp.checks.models import Flag
 from webapp.review import services
 from webapp.review.crop import CROP_WIDTH, plate_crop_png
 from webapp.review.models import AuditEntry
-from webapp.review.selectors.detail import UNSURE_CHARACTER_BELOW, misread_of
+from webapp.review.selectors.detail import misread_of
 
 pytestmark = pytest.mark.django_db
 
@@ -62,6 +62,7 @@ def test_the_detail_page_shows_the_three_columns_with_differences(mod_client, fl
     assert b'class="diff"' in response.content
 
 
+@pytest.mark.usefixtures("reader_unsure_below")
 def test_the_character_the_engine_doubted_is_marked_for_a_second_look(
     mod_client, moderator, flagged_listing
 ):
@@ -106,9 +107,7 @@ def test_the_character_the_engine_doubted_is_marked_for_a_second_look(
 def test_a_reading_is_a_likely_misreading_only_where_the_engine_was_unsure(
     read, confidences, declared, expected
 ):
-    characters = characters_read(
-        text=read, confidences=confidences, unsure_below=UNSURE_CHARACTER_BELOW
-    )
+    characters = characters_read(text=read, confidences=confidences, unsure_below=0.6)
     assert misread_of(characters, declared) == expected
 
 

@@ -16,16 +16,12 @@ from registry import normalise
 from registry.selectors import RegisterAge, register_age
 from webapp.checks.facts import other_listings_for_plates, plate_keys
 from webapp.checks.models import Flag
-from webapp.gates.models import MIN_CONFIDENCE_DEFAULT
 from webapp.listings.models import Listing, ListingEdit, Photo
 from webapp.review import register
 from webapp.review.models import AuditEntry
 from webapp.review.selectors.queue import QUEUE_ORDER
 
 AUDIT_LIMIT = 100
-# A character the engine read with less confidence is marked on the flag page: the gates' default
-# bar. A hint to look twice at the photo (8 or B?), not a verdict.
-UNSURE_CHARACTER_BELOW = MIN_CONFIDENCE_DEFAULT
 # A listing's latest edits shown (a seller editing it over and over is itself the signal).
 EDITS_LIMIT = 20
 # Each declared field's label: the compare table's (the template translates them).
@@ -158,8 +154,7 @@ def _reading_views(photo: Photo, *, declared_plate: str = "") -> list[ReadingVie
         characters = characters_read(
             text=reading.plate_text,
             confidences=reading.char_confidences or [],
-            unsure_below=UNSURE_CHARACTER_BELOW,
-        )
+        )  # the unsure ones marked: a hint to look twice at the photo (8 or B?), not a verdict
         views.append(
             ReadingView(
                 reading, points, label_x, label_y, not views, characters,
