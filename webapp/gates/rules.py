@@ -2,7 +2,7 @@
 
 No Django here, so the rules are tested as plain functions. The Pi client carries its own small
 copy of the window and matching rules (deploy/pi/gate_client/rules.py, it cannot import this
-project); tests/deploy/test_rules_parity.py keeps the two in step.
+project); tests/deploy/test_gate_client_parts.py keeps the two in step.
 """
 
 from __future__ import annotations

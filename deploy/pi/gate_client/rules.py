@@ -1,5 +1,5 @@
 """Offline decisions from the cached access list. A copy of the server's rules
-(webapp/gates/rules.py: window_admits, plates_match); tests/deploy/test_rules_parity.py keeps
+(webapp/gates/rules.py: window_admits, plates_match); tests/deploy/test_gate_client_parts.py keeps
 the two in step."""
 
 from __future__ import annotations
