@@ -33,6 +33,17 @@ def listing_get_visible(
     return listing_list_visible(user=user).filter(pk=listing_id).first()
 
 
+def listing_row_visible(
+    *, user: AbstractBaseUser | AnonymousUser, listing_id: int
+) -> Listing | None:
+    """The listing's own row, if `user` may see it: for a change, which reads what it needs
+    under its own lock, where `listing_get_visible` would load photos, readings and flags."""
+    if not user.is_authenticated:
+        return None
+    listings = Listing.objects.all() if user.is_staff else Listing.objects.filter(owner=user)
+    return listings.filter(pk=listing_id).first()
+
+
 def listing_id_taken(*, marketplace_id: str) -> int | None:
     """The id of the listing that holds `marketplace_id`, whoever's it is."""
     return (

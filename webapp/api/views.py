@@ -123,8 +123,9 @@ LISTING_EXISTS = OpenApiResponse(
 
 
 def listing_visible(view: APIView, request: Request, pk: int) -> Listing:
-    """The listing `pk` if the caller may see it and act on it (404 or 403 otherwise)."""
-    listing = selectors.listing_get_visible(user=request.user, listing_id=pk)
+    """The listing `pk` if the caller may see it and act on it (404 or 403 otherwise): its row
+    alone, for a change (the answer, where there is one, reads the listing afresh)."""
+    listing = selectors.listing_row_visible(user=request.user, listing_id=pk)
     if listing is None:
         raise Http404
     view.check_object_permissions(request, listing)
@@ -252,7 +253,7 @@ class ListingDetail(generics.RetrieveAPIView):
         "read.",
     )
     def patch(self, request: Request, pk: int) -> Response:
-        listing = self.get_object()
+        listing = listing_visible(self, request, pk)
         serializer = ListingDeclaredSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         try:
@@ -276,7 +277,7 @@ class ListingDetail(generics.RetrieveAPIView):
         "listing is still as read.",
     )
     def delete(self, request: Request, pk: int) -> Response:
-        listing = self.get_object()
+        listing = listing_visible(self, request, pk)
         try:
             services.listing_delete(
                 listing_id=listing.pk, precondition=listing_precondition(request)
