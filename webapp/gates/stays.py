@@ -9,23 +9,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import (
-    Case,
-    Count,
-    DateTimeField,
-    Exists,
-    F,
-    FloatField,
-    Func,
-    OuterRef,
-    Q,
-    Value,
-    When,
-)
+from django.db.models import Case, Count, DateTimeField, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from registry.spreadsheet import spreadsheet_safe
+from webapp.db_functions import EpochSeconds
 from webapp.gates import rules
 from webapp.gates.models import Direction, Gate, Site, Visit
 
@@ -195,24 +184,6 @@ class Occupancy:
     most: list[int]
 
 
-class _EpochSeconds(Func):
-    """A time as seconds since 1970 (UTC), a float: a week of a busy site's stays comes back as
-    numbers, not as thousands of datetimes to parse. On the gate bench's year of stays the
-    occupancy took 54-59 ms with datetimes, 26-31 ms so (2026-12-06, `runs/s43/site_prof.py`)."""
-
-    output_field = FloatField()
-
-    def as_postgresql(self, compiler, connection, **extra):  # type: ignore[no-untyped-def]
-        template = "EXTRACT(EPOCH FROM %(expressions)s)::double precision"
-        return self.as_sql(compiler, connection, template=template, **extra)
-
-    def as_sqlite(self, compiler, connection, **extra):  # type: ignore[no-untyped-def]
-        # julianday's float is off by a few microseconds: rounded to the millisecond, a car that
-        # left on the hour left on it (SQLite 3.40 has no unixepoch(..., 'subsec')).
-        template = "ROUND((julianday(%(expressions)s) - 2440587.5) * 86400.0, 3)"
-        return self.as_sql(compiler, connection, template=template, **extra)
-
-
 def site_occupancy(
     *, site: Site, now: datetime | None = None, days: int = OCCUPANCY_DAYS
 ) -> Occupancy:
@@ -241,7 +212,7 @@ def site_occupancy(
                 entered_at__gte=window_start - LONGEST_STAY,
             )
         )
-        .values_list(_EpochSeconds("entered_at"), _EpochSeconds(end))
+        .values_list(EpochSeconds("entered_at"), EpochSeconds(end))
     )
     events: list[tuple[float, int]] = []
     for entered_at, ended_at in rows:

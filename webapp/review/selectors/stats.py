@@ -17,7 +17,6 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     FloatField,
-    Func,
     OuterRef,
     Q,
     QuerySet,
@@ -29,14 +28,10 @@ from django.db.models.functions import Coalesce, NullIf, TruncDate
 from django.utils import timezone
 
 from webapp.checks.models import Flag
+from webapp.db_functions import EpochSeconds
 from webapp.filters import day_start
 from webapp.listings.models import Photo
 from webapp.review.models import AuditEntry
-
-
-class _Epoch(Func):
-    template = "EXTRACT(EPOCH FROM %(expressions)s)"
-    output_field = FloatField()
 
 
 class _Median(Aggregate):
@@ -109,7 +104,7 @@ def _median_wait_by_day(decided: QuerySet[Flag]) -> dict[dt.date, float]:
     or EXTRACT, so there the window's (day, wait) pairs are read and the medians taken here.
     """
     if connection.vendor == "postgresql":
-        wait = _Epoch(
+        wait = EpochSeconds(
             ExpressionWrapper(F("reviewed_at") - F("created_at"), output_field=DurationField())
         )
         return dict(
