@@ -52,11 +52,6 @@ class Direction(models.TextChoices):
     EXIT = "exit", pgettext_lazy("gate direction", "Exit")
 
 
-# A gate opens once its voted plate reaches this confidence, unless set otherwise; the flag page
-# marks a character read with less (webapp.review.selectors.detail).
-MIN_CONFIDENCE_DEFAULT = 0.6
-
-
 class Gate(models.Model):
     name = models.CharField(max_length=64, unique=True)
     site = models.ForeignKey(
@@ -80,7 +75,7 @@ class Gate(models.Model):
         "character (0/O/D, 8/B, 1/I, 5/S, 2/Z). Off: it would also admit look-alike plates.",
     )
     min_confidence = models.FloatField(
-        default=MIN_CONFIDENCE_DEFAULT, help_text="Voted confidence needed before the gate opens."
+        default=0.6, help_text="Voted confidence needed before the gate opens."
     )
     deny_after_frames = models.PositiveSmallIntegerField(
         default=5, help_text="Frames of one passage without a match before the gate says deny."
