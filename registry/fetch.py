@@ -6,7 +6,11 @@ portal), a new file each month. `register_fetch` looks at the source once:
   (If-None-Match, If-Modified-Since), so a file that has not changed costs one 304;
 - a CKAN dataset's `package_show` URL (`.../api/3/action/package_show?id=...`): each CSV or ZIP
   resource of the dataset not yet imported, oldest first, at most `max_files` a look (the full
-  history is tens of GB: a first look imports the oldest ones, the next days the rest).
+  history is tens of GB: a first look imports the oldest ones, the next days the rest). A file
+  imported before is looked at again when the listing says it changed (its `last_modified`,
+  `size` or `hash`): the ministry corrects a month's file in place, under the same URL. That look
+  sends the validators too, so a file the listing touched but the server did not change costs
+  one 304, and the same bytes are not imported again.
 
 Each file is streamed into a temporary file (at most `max_bytes`, refused whole above), imported
 in one transaction by `services.register_import` (all or nothing) and deleted. A file whose
@@ -53,6 +57,10 @@ LOCK_KEY = "platecheck.registry.fetch"
 LOCK_S = 6 * 3600
 BUSY = "another fetch of the register's source is running"
 DONE = (RegisterFetch.Outcome.IMPORTED, RegisterFetch.Outcome.UNCHANGED)
+# The looks after which the file is what the register holds (a 304 says it still is).
+SETTLED = (*DONE, RegisterFetch.Outcome.NOT_MODIFIED)
+# What a CKAN resource says of its file's version, in the order it is written on a look's row.
+LISTED_FIELDS = ("last_modified", "size", "hash")
 CKAN_ACTION = "/api/3/action/package_show"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -100,10 +108,11 @@ def register_fetch(
                 finished_at=timezone.now(),
             )
             return [failed]
-        for file_url in files[:max_files]:
+        for file_url, listed in files[:max_files]:
             row = _fetch_file(
                 source_url=url,
                 file_url=file_url,
+                listed=listed,
                 session=session,
                 timeout=timeout,
                 force=force,
@@ -160,11 +169,12 @@ def _interrupted_close() -> None:
 
 def _files(
     url: str, session: requests.Session, timeout: tuple[float, float], *, force: bool
-) -> list[str]:
-    """The files to look at: the URL itself, or a CKAN dataset's register files not yet
-    imported, oldest first."""
+) -> list[tuple[str, str]]:
+    """The files to look at, each with what the listing says of its version: the URL itself,
+    or a CKAN dataset's register files not yet imported or listed otherwise since, oldest
+    first."""
     if not urlsplit(url).path.rstrip("/").endswith(CKAN_ACTION):
-        return [url]
+        return [(url, "")]
     try:
         answer = session.get(url, timeout=timeout)
         answer.raise_for_status()
@@ -179,12 +189,44 @@ def _files(
         if isinstance(r, dict) and isinstance(r.get("url"), str) and _is_register(r)
     ]
     listed.sort(key=lambda r: (str(r.get("created") or ""), str(r["url"])))
-    done = set(
-        RegisterFetch.objects.filter(
-            file_url__in=[r["url"] for r in listed], outcome__in=DONE
-        ).values_list("file_url", flat=True)
-    )
-    return [r["url"] for r in listed if force or r["url"] not in done]
+    files = [(str(r["url"]), _listed_version(r)) for r in listed]
+    if force:
+        return files
+    settled = _settled_versions([file_url for file_url, _ in files])
+    return [(u, version) for u, version in files if _changed(u, version, settled)]
+
+
+def _listed_version(resource: dict[str, object]) -> str:
+    """What the listing says of a resource's file: "last_modified|size|hash" ("" when it says
+    nothing of them)."""
+    said = [str(resource.get(name) or "").strip() for name in LISTED_FIELDS]
+    return "|".join(said)[:255] if any(said) else ""
+
+
+def _settled_versions(file_urls: list[str]) -> dict[str, tuple[int, str]]:
+    """Each imported file's newest look that left it settled (imported, unchanged or not
+    modified): its id and what the listing said then. A few rows a file: one per version."""
+    imported = RegisterFetch.objects.filter(file_url__in=file_urls, outcome__in=DONE)
+    rows = RegisterFetch.objects.filter(
+        file_url__in=imported.values("file_url"), outcome__in=SETTLED
+    ).order_by("started_at", "id")
+    return {
+        file_url: (pk, listed)
+        for pk, file_url, listed in rows.values_list("pk", "file_url", "listed")
+    }
+
+
+def _changed(file_url: str, version: str, settled: dict[str, tuple[int, str]]) -> bool:
+    """Whether to look at a file: never imported, or listed otherwise than at its last settled
+    look. A look from before versions were kept takes the listing's as its own (no look: the
+    file was imported, and nothing says it changed since)."""
+    if file_url not in settled:
+        return True
+    pk, listed = settled[file_url]
+    if not listed and version:
+        RegisterFetch.objects.filter(pk=pk).update(listed=version)
+        return False
+    return bool(version) and version != listed
 
 
 def _is_register(resource: dict[str, object]) -> bool:
@@ -197,13 +239,14 @@ def _fetch_file(
     *,
     source_url: str,
     file_url: str,
+    listed: str,
     session: requests.Session,
     timeout: tuple[float, float],
     force: bool,
     max_bytes: int,
     enqueue_crosscheck: bool,
 ) -> RegisterFetch:
-    row = RegisterFetch.objects.create(source_url=source_url, file_url=file_url)
+    row = RegisterFetch.objects.create(source_url=source_url, file_url=file_url, listed=listed)
     folder = Path(tempfile.mkdtemp(prefix="register-fetch-"))
     sha256 = ""
     try:

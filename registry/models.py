@@ -267,6 +267,12 @@ class RegisterFetch(models.Model):
     etag = models.CharField(max_length=255, blank=True)
     last_modified = models.CharField(max_length=64, blank=True)
     bytes = models.BigIntegerField(default=0)
+    listed = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="What the dataset listing said of the file when it was looked at (its "
+        "last_modified, size and hash): a file listed otherwise later is looked at again",
+    )
     import_run = models.ForeignKey(
         ImportRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="fetches"
     )

@@ -4,6 +4,7 @@ every way a look can fail leaving nothing imported."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 import time
@@ -163,6 +164,84 @@ def test_a_ckan_dataset_is_imported_file_by_file_oldest_first(httpserver, sample
     assert all(rows[0].outcome == Outcome.IMPORTED for rows in looks[:2])
     assert looks[0][0].source_url == url
     assert RegisterRecord.objects.count() > 6
+
+
+def _mutable_dataset(httpserver, files: dict[str, bytes], modified: dict[str, str]) -> str:
+    """A CKAN dataset whose listing and files the test changes between looks: `files` by name,
+    and each file's `last_modified` in the listing. Files are served with their sha256 as ETag
+    (304 to a request that sends the current one)."""
+
+    def listing(request: Request) -> Response:
+        resources = [
+            {
+                "url": httpserver.url_for(f"/files/{name}"),
+                "format": "CSV",
+                "created": f"2024-0{i + 1}-01",
+                "last_modified": modified[name],
+            }
+            for i, name in enumerate(files)
+        ]
+        return Response(json.dumps({"success": True, "result": {"resources": resources}}))
+
+    def file(request: Request) -> Response:
+        body = files[request.path.rsplit("/", 1)[-1]]
+        etag = f'"{hashlib.sha256(body).hexdigest()}"'
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status=304, headers={"ETag": etag})
+        return Response(body, headers={"ETag": etag}, content_type="text/csv")
+
+    httpserver.expect_request("/api/3/action/package_show").respond_with_handler(listing)
+    for name in files:
+        httpserver.expect_request(f"/files/{name}").respond_with_handler(file)
+    return httpserver.url_for("/api/3/action/package_show") + "?id=register"
+
+
+def test_a_ckan_file_corrected_in_place_is_imported_again(httpserver, samples) -> None:
+    # given a dataset of two monthly files, both imported
+    month = (samples / "register_2024.csv").read_bytes()
+    lines = month.splitlines(keepends=True)
+    files = {
+        "2024-01.csv": (samples / "register_2016.csv").read_bytes(),
+        "2024-02.csv": b"".join(lines[:-1]),  # the month as first published: a row short
+    }
+    modified = dict.fromkeys(files, "2024-03-01T10:00:00")
+    url = _mutable_dataset(httpserver, files, modified)
+    first = register_fetch(url=url, enqueue_crosscheck=False)
+    assert [row.outcome for row in first] == [Outcome.IMPORTED, Outcome.IMPORTED]
+    assert first[1].listed == "2024-03-01T10:00:00||"
+    held = RegisterRecord.objects.count()
+    # when the ministry corrects February in place (same URL, a new last_modified)
+    files["2024-02.csv"] = month
+    modified["2024-02.csv"] = "2024-03-09T08:00:00"
+    [corrected] = register_fetch(url=url, enqueue_crosscheck=False)
+    # then only February is looked at again, and its new row is imported
+    assert (Path(corrected.file_url).name, corrected.outcome) == ("2024-02.csv", Outcome.IMPORTED)
+    assert corrected.import_run.rows_inserted == 1
+    assert RegisterRecord.objects.count() == held + 1
+    # and a listing that touches a file the server did not change costs one 304, once
+    modified["2024-01.csv"] = "2024-03-10T00:00:00"
+    [touched] = register_fetch(url=url, enqueue_crosscheck=False)
+    assert (Path(touched.file_url).name, touched.outcome) == ("2024-01.csv", Outcome.NOT_MODIFIED)
+    assert register_fetch(url=url, enqueue_crosscheck=False) == []
+    assert ImportRun.objects.count() == 3
+
+
+def test_a_file_imported_before_versions_were_kept_is_not_fetched_again(httpserver, samples):
+    # given a file imported by a look that kept no listed version (before this field existed)
+    files = {"2024-01.csv": (samples / "register_2024.csv").read_bytes()}
+    modified = {"2024-01.csv": "2024-02-01T10:00:00"}
+    url = _mutable_dataset(httpserver, files, modified)
+    [old] = register_fetch(url=url, enqueue_crosscheck=False)
+    RegisterFetch.objects.filter(pk=old.pk).update(listed="")
+    # when the source is looked at
+    again = register_fetch(url=url, enqueue_crosscheck=False)
+    # then nothing is fetched: the listing's version becomes the look's, for later looks
+    assert again == []
+    old.refresh_from_db()
+    assert old.listed == "2024-02-01T10:00:00||"
+    modified["2024-01.csv"] = "2024-05-01T10:00:00"
+    [changed] = register_fetch(url=url, enqueue_crosscheck=False)
+    assert changed.outcome == Outcome.NOT_MODIFIED
 
 
 @pytest.mark.parametrize(
