@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -100,8 +101,13 @@ def _scenes(data_root: Path, split: str) -> list[datasets.SceneRecord]:
     return scenes
 
 
-# Tries at a place clear of the scene's labelled plates (the last try is kept if none is).
+# Tries at a place clear of the scene's labelled plates, first where plates usually sit, then
+# anywhere in the frame (the last try is kept if none is clear).
 PLACEMENT_TRIES = 20
+FALLBACK_TRIES = 200
+# Where a plate's centre is drawn, as shares of the width and height: (x from, x to, y from, y to).
+USUAL_PLACES = (0.3, 0.7, 0.4, 0.8)
+ANYWHERE = (0.12, 0.88, 0.1, 0.9)
 # The clearance kept around a labelled plate, as a share of the pasted plate's width.
 PLATE_CLEARANCE = 0.1
 
@@ -116,16 +122,13 @@ def _paste_sample(
     image = image.copy()
     plate = render_plate(fmt, rng)
     yaw = rng.uniform(*yaw_range) * rng.choice((-1, 1))
-    h, w = image.shape[:2]
     labelled = [np.asarray(b, np.float32) * scale for b in scene.boxes]
-    for _ in range(PLACEMENT_TRIES):
-        width = rng.uniform(0.14, 0.3) * w
-        centre = (rng.uniform(0.3, 0.7) * w, rng.uniform(0.4, 0.8) * h)
-        quad = pose_corners(
-            plate.image.shape[:2], centre, width, yaw, rng.uniform(-12, 12), rng.uniform(-3, 3)
-        )
-        if not any(_near(quad, box, PLATE_CLEARANCE * width) for box in labelled):
-            break
+    place = partial(_place, plate.image.shape[:2], image.shape[:2], yaw, labelled)
+    quad, clear = place(rng, PLACEMENT_TRIES, USUAL_PLACES)
+    if not clear:
+        # A scene whose own plate fills the usual places (a large close-up plate). The wider
+        # tries draw from the sample's own generator, so the set's other samples stay the same.
+        quad, _ = place(random.Random(f"{scene.path.name}/{plate.text}"), FALLBACK_TRIES, ANYWHERE)
     pasted = paste(image, degrade_surface(plate.image, rng, 0.5), quad)
     image = degrade_camera(image, rng, strength=0.4)
     bucket = next((b for b in YAW_BUCKETS if b[0] <= abs(yaw) < b[1]), YAW_BUCKETS[-1])
@@ -134,6 +137,30 @@ def _paste_sample(
     return AngleSample(
         image, pasted.corners, plate.text, fmt, abs(yaw), bucket_name(bucket), plate.lines
     )
+
+
+def _place(
+    plate_shape: tuple[int, int],
+    image_shape: tuple[int, int],
+    yaw: float,
+    labelled: list[np.ndarray],
+    rng: random.Random,
+    tries: int,
+    places: tuple[float, float, float, float],
+) -> tuple[np.ndarray, bool]:
+    """The plate's corners at up to `tries` random places, and whether they are clear of the
+    `labelled` plates (the first clear one, else the last tried)."""
+    h, w = image_shape
+    x_from, x_to, y_from, y_to = places
+    for _ in range(tries):
+        width = rng.uniform(0.14, 0.3) * w
+        centre = (rng.uniform(x_from, x_to) * w, rng.uniform(y_from, y_to) * h)
+        quad = pose_corners(
+            plate_shape, centre, width, yaw, rng.uniform(-12, 12), rng.uniform(-3, 3)
+        )
+        if not any(_near(quad, box, PLATE_CLEARANCE * width) for box in labelled):
+            return quad, True
+    return quad, False
 
 
 def _near(quad: np.ndarray, box: np.ndarray, clearance: float) -> bool:

@@ -79,3 +79,26 @@ def test_a_synthetic_plate_is_pasted_clear_of_the_plates_the_scene_already_shows
     for s in samples:
         bx1, by1, bx2, by2 = s.box
         assert bx2 <= x1 or bx1 >= x2 or by2 <= y1 or by1 >= y2
+
+
+def test_a_plate_is_pasted_clear_even_of_a_close_up_plate_that_fills_the_usual_places(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a close-up scene whose plate covers every centre the usual places offer
+    cv2.imwrite(str(tmp_path / "scene.jpg"), np.full((600, 800, 3), 90, np.uint8))
+    plate_box = (150.0, 200.0, 650.0, 520.0)
+    scene = datasets.SceneRecord(tmp_path / "scene.jpg", "test", (plate_box,), ("W1MIRAI",))
+    monkeypatch.setattr(datasets, "load_records", lambda root, split: [scene])
+    # when synthetic plates are pasted into it
+    samples = list(ua_type_set(tmp_path, per_type=1, seed=8))
+    # then each lies clear of the scene's plate, inside the frame
+    x1, y1, x2, y2 = plate_box
+    for s in samples:
+        bx1, by1, bx2, by2 = s.box
+        assert bx2 <= x1 or bx1 >= x2 or by2 <= y1 or by1 >= y2
+        assert min(bx1, by1) >= 0
+        assert bx2 <= 800
+        assert by2 <= 600
+    # and the same seed gives the same photos
+    again = list(ua_type_set(tmp_path, per_type=1, seed=8))
+    assert all(np.array_equal(a.image, s.image) for a, s in zip(again, samples, strict=True))
