@@ -128,7 +128,8 @@ def _paste_sample(
     if not clear:
         # A scene whose own plate fills the usual places (a large close-up plate). The wider
         # tries draw from the sample's own generator, so the set's other samples stay the same.
-        quad, _ = place(random.Random(f"{scene.path.name}/{plate.text}"), FALLBACK_TRIES, ANYWHERE)
+        own = random.Random(f"{scene.path.name}/{plate.text}")
+        quad, _ = place(own, FALLBACK_TRIES, ANYWHERE, in_frame=True)
     pasted = paste(image, degrade_surface(plate.image, rng, 0.5), quad)
     image = degrade_camera(image, rng, strength=0.4)
     bucket = next((b for b in YAW_BUCKETS if b[0] <= abs(yaw) < b[1]), YAW_BUCKETS[-1])
@@ -147,9 +148,12 @@ def _place(
     rng: random.Random,
     tries: int,
     places: tuple[float, float, float, float],
+    *,
+    in_frame: bool = False,
 ) -> tuple[np.ndarray, bool]:
     """The plate's corners at up to `tries` random places, and whether they are clear of the
-    `labelled` plates (the first clear one, else the last tried)."""
+    `labelled` plates (the first clear one, else the last tried); `in_frame`: and wholly inside
+    the photo."""
     h, w = image_shape
     x_from, x_to, y_from, y_to = places
     for _ in range(tries):
@@ -158,6 +162,8 @@ def _place(
         quad = pose_corners(
             plate_shape, centre, width, yaw, rng.uniform(-12, 12), rng.uniform(-3, 3)
         )
+        if in_frame and (quad.min() < 0 or quad[:, 0].max() > w or quad[:, 1].max() > h):
+            continue
         if not any(_near(quad, box, PLATE_CLEARANCE * width) for box in labelled):
             return quad, True
     return quad, False

@@ -64,41 +64,42 @@ def test_the_ukrainian_type_set_holds_every_type_at_yaw_up_to_60() -> None:
     assert np.array_equal(again[0].image, samples[0].image)
 
 
-def test_a_synthetic_plate_is_pasted_clear_of_the_plates_the_scene_already_shows(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def _scene_showing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plate_box: tuple[float, ...]
 ) -> None:
-    # given a scene whose labelled plate sits where a pasted plate would most often land
+    """The only scene of the sets: an 800 x 600 photo with one labelled plate at `plate_box`."""
     cv2.imwrite(str(tmp_path / "scene.jpg"), np.full((600, 800, 3), 90, np.uint8))
-    plate_box = (330.0, 330.0, 470.0, 370.0)
     scene = datasets.SceneRecord(tmp_path / "scene.jpg", "test", (plate_box,), ("AA1234BB",))
     monkeypatch.setattr(datasets, "load_records", lambda root, split: [scene])
-    # when synthetic plates are pasted into it
-    samples = list(ua_type_set(tmp_path, per_type=3, seed=6))
-    # then none of them covers or touches the scene's own plate
+
+
+def _clear_of(box: np.ndarray, plate_box: tuple[float, ...]) -> bool:
+    """Whether `box` neither covers nor touches `plate_box`."""
     x1, y1, x2, y2 = plate_box
-    for s in samples:
-        bx1, by1, bx2, by2 = s.box
-        assert bx2 <= x1 or bx1 >= x2 or by2 <= y1 or by1 >= y2
+    bx1, by1, bx2, by2 = box
+    return bool(bx2 <= x1 or bx1 >= x2 or by2 <= y1 or by1 >= y2)
 
 
-def test_a_plate_is_pasted_clear_even_of_a_close_up_plate_that_fills_the_usual_places(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "plate_box",
+    [
+        # where a pasted plate would most often land
+        (330.0, 330.0, 470.0, 370.0),
+        # a close-up: the plate covers every centre the usual places offer
+        (150.0, 200.0, 650.0, 520.0),
+    ],
+    ids=["central", "close-up"],
+)
+def test_a_synthetic_plate_is_pasted_clear_of_the_plates_the_scene_already_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plate_box: tuple[float, ...]
 ) -> None:
-    # given a close-up scene whose plate covers every centre the usual places offer
-    cv2.imwrite(str(tmp_path / "scene.jpg"), np.full((600, 800, 3), 90, np.uint8))
-    plate_box = (150.0, 200.0, 650.0, 520.0)
-    scene = datasets.SceneRecord(tmp_path / "scene.jpg", "test", (plate_box,), ("W1MIRAI",))
-    monkeypatch.setattr(datasets, "load_records", lambda root, split: [scene])
-    # when synthetic plates are pasted into it
-    samples = list(ua_type_set(tmp_path, per_type=1, seed=8))
-    # then each lies clear of the scene's plate, inside the frame
-    x1, y1, x2, y2 = plate_box
-    for s in samples:
-        bx1, by1, bx2, by2 = s.box
-        assert bx2 <= x1 or bx1 >= x2 or by2 <= y1 or by1 >= y2
-        assert min(bx1, by1) >= 0
-        assert bx2 <= 800
-        assert by2 <= 600
+    # given a scene with a labelled plate
+    _scene_showing(tmp_path, monkeypatch, plate_box)
+    # when synthetic plates of every type are pasted into it
+    samples = list(ua_type_set(tmp_path, per_type=2, seed=6))
+    # then none of them covers or touches the scene's own plate, and each lies inside the frame
+    assert all(_clear_of(s.box, plate_box) for s in samples)
+    assert all(s.box.min() >= 0 and s.box[2] <= 800 and s.box[3] <= 600 for s in samples)
     # and the same seed gives the same photos
-    again = list(ua_type_set(tmp_path, per_type=1, seed=8))
+    again = list(ua_type_set(tmp_path, per_type=2, seed=6))
     assert all(np.array_equal(a.image, s.image) for a, s in zip(again, samples, strict=True))
