@@ -13,6 +13,9 @@ photo's reported plates, as its README says). Besides accuracy, per system:
   counted when our reader or the generic recogniser reads the full labelled text from one of
   the crops the engine cuts (a lower bound: a misread whole crop counts as clipped).
 
+It writes the report (`endtoend.json`), a chart by group and a contact sheet of our misses
+(`endtoend_misses.png`, `recognition.evaluation.miss_sheet`) into `--out`.
+
 Choices (a threshold, a margin, a prior) are made on `--split train`: the real train photos and
 synthetic plates drawn with other seeds on train scenes, no `ua_parking_val`. The val figures
 report them; they never pick them.
@@ -34,6 +37,7 @@ from tqdm import tqdm
 
 from recognition.datasets import load_records, plate_texts, read_rgb
 from recognition.evaluation.metrics import box_iou, score_key, score_text
+from recognition.evaluation.miss_sheet import miss_sheet
 from recognition.pipeline.regions import DEFAULT_REGIONS
 from recognition.synth.angle_set import angle_set, ua_type_set
 
@@ -192,7 +196,8 @@ def run_benchmark(
 ) -> dict[str, object]:
     """Accuracy and ms/photo per system and group; junk per photo for the plate readers (the
     generic OCR reports every text line, so junk means nothing for it), with each plate
-    reader's misses (group, labelled text, texts reported) to look into."""
+    reader's misses (group, labelled text, texts and boxes reported, the case's index) to look
+    into."""
     report: dict[str, object] = {}
     for name, (reader, judge) in readers.items():
         hits: dict[str, list[bool]] = {}
@@ -201,7 +206,7 @@ def run_benchmark(
         times: list[float] = []
         if cases:
             reader(cases[0])  # warm-up: lazy model builds are not per-photo cost
-        for case in tqdm(cases, desc=f"end-to-end {name}", unit="photo"):
+        for index, case in enumerate(tqdm(cases, desc=f"end-to-end {name}", unit="photo")):
             t0 = time.perf_counter()
             found = reader(case)
             times.append((time.perf_counter() - t0) * 1000)
@@ -209,7 +214,13 @@ def run_benchmark(
             extra = sum(not _is_label(b, t, case) for b, t in found)
             if not ok:
                 misses.append(
-                    {"group": case.group, "want": case.text, "got": [t for _, t in found]}
+                    {
+                        "group": case.group,
+                        "want": case.text,
+                        "got": [t for _, t in found],
+                        "boxes": [[round(float(v), 1) for v in b] for b, _ in found],
+                        "case": index,
+                    }
                 )
             for key in case.keys():
                 hits.setdefault(key, []).append(ok)
@@ -332,6 +343,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     systems = {k: v for k, v in report.items() if k != "whole_plate"}
     _plot(systems, args.out / f"{stem}_by_group.png")
     _print(report)
+    sheet = args.out / f"{stem}_misses.png"
+    drawn = miss_sheet(cases, report["platecheck"]["misses"], sheet)  # type: ignore[index]
+    print(f"platecheck's misses drawn: {drawn} in {sheet} (ua_parking_val's never)")  # noqa: T201
     return report
 
 

@@ -57,7 +57,15 @@ def test_the_report_lists_each_plate_readers_misses_with_what_it_read() -> None:
     ours = report["ours"]
     assert isinstance(ours, dict)
     assert ours["hits"]["real"] == 1
-    assert ours["misses"] == [{"group": "real/eu", "want": "KMBORAK", "got": ["KM80RAK"]}]
+    assert ours["misses"] == [
+        {
+            "group": "real/eu",
+            "want": "KMBORAK",
+            "got": ["KM80RAK"],
+            "boxes": [[0.0, 0.0, 10.0, 5.0]],
+            "case": 1,
+        }
+    ]
 
 
 def test_val_photos_of_plates_a_train_label_shows_are_not_counted_as_unseen(tmp_path: Path) -> None:
