@@ -193,6 +193,7 @@ def _files(
     if force:
         return files
     settled = _settled_versions([file_url for file_url, _ in files])
+    _adopt_listed(files, settled)
     return [(u, version) for u, version in files if _changed(u, version, settled)]
 
 
@@ -216,17 +217,23 @@ def _settled_versions(file_urls: list[str]) -> dict[str, tuple[int, str]]:
     }
 
 
+def _adopt_listed(files: list[tuple[str, str]], settled: dict[str, tuple[int, str]]) -> None:
+    """Looks from before versions were kept take the listing's version as their own (the file
+    was imported, and nothing says it changed since): no look now, and a later change of the
+    listing leads to one. Updates `settled` to match."""
+    for file_url, version in files:
+        last = settled.get(file_url)
+        if last is not None and not last[1] and version:
+            RegisterFetch.objects.filter(pk=last[0]).update(listed=version)
+            settled[file_url] = (last[0], version)
+
+
 def _changed(file_url: str, version: str, settled: dict[str, tuple[int, str]]) -> bool:
     """Whether to look at a file: never imported, or listed otherwise than at its last settled
-    look. A look from before versions were kept takes the listing's as its own (no look: the
-    file was imported, and nothing says it changed since)."""
+    look (a listing that says nothing of versions changes nothing)."""
     if file_url not in settled:
         return True
-    pk, listed = settled[file_url]
-    if not listed and version:
-        RegisterFetch.objects.filter(pk=pk).update(listed=version)
-        return False
-    return bool(version) and version != listed
+    return bool(version) and version != settled[file_url][1]
 
 
 def _is_register(resource: dict[str, object]) -> bool:
