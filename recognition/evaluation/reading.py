@@ -8,7 +8,8 @@ saw); and a fixed synthetic Ukrainian set in yaw buckets (the lead's `angle_set`
 warped into val scenes, straightened back with the exact corners plus noise). Systems: our reader
 with the format rules, its raw best path, the rapidocr recogniser on the same crops through the
 same rules, and both combined. Scores map O->0 and I->1 on both sides.
-Writes bench/out/read.json and PNG plots.
+Writes bench/out/read.json (each system's misses listed per set), PNG plots, and a contact
+sheet of our reader's misread crops (`read_misses.png`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 
 from recognition.datasets import load_real_crops, plate_texts
 from recognition.evaluation.metrics import edit_distance, score_key
+from recognition.evaluation.miss_sheet import LABEL, READ, Tile, contact_sheet
 from recognition.pipeline.engine import CombinedReader
 from recognition.pipeline.format_hint import format_hint
 from recognition.pipeline.ocr import OcrResult, PlateReader
@@ -207,6 +209,11 @@ def evaluate_system(name: str, fn: System, sets: dict[str, list[Item]]) -> dict:
             "by_format": grouped(items, texts, lambda i: i.format),
             "valid_share": round(sum(r.valid for r in results) / max(len(results), 1), 4),
             "confusions": confusions(items, texts),
+            "misses": [
+                {"index": k, "group": item.group, "truth": item.truth, "read": text}
+                for k, (item, text) in enumerate(zip(items, texts, strict=True))
+                if score_key(text) != score_key(item.truth)
+            ],
         }
     report["ms_per_crop"] = {
         "p50": round(float(np.percentile(all_ms, 50)), 2),
@@ -269,6 +276,24 @@ def plot(report: dict, out: Path) -> None:
         plt.close(fig)
 
 
+# The sets whose misreads are drawn (`real_unseen` is part of `real`).
+DRAWN_SETS = ("real", "synth_ua")
+
+
+def misread_sheet(sets: dict[str, list[Item]], system: dict, path: Path) -> int:  # type: ignore[type-arg]
+    """A system's misread crops of DRAWN_SETS, each with its label and reading, in one PNG."""
+    tiles = [
+        Tile(
+            sets[name][m["index"]].crop,
+            caption=((f"{name}/{m['group']}: {m['truth']}", LABEL), (f"read: {m['read']}", READ)),
+        )
+        for name in DRAWN_SETS
+        if name in sets
+        for m in system[name]["misses"]
+    ]
+    return contact_sheet(tiles, path)
+
+
 def reader_systems(reader: PlateReader, peer: RapidPeer | None) -> dict[str, System]:
     """The systems measured: our reader, its raw best path and, with a peer, rapidocr alone and
     the engine's own combination (`CombinedReader`, the path that ships)."""
@@ -318,6 +343,8 @@ def main(argv: list[str] | None = None) -> dict:
     }
     (args.out / "read.json").write_text(json.dumps(report, indent=2) + "\n")
     plot(report, args.out)
+    drawn = misread_sheet(sets, report["systems"]["platereader"], args.out / "read_misses.png")
+    log.warning("our reader's misreads drawn: %d in %s", drawn, args.out / "read_misses.png")
     log.warning("wrote %s", args.out / "read.json")
     return report
 

@@ -1,5 +1,5 @@
-"""`evaluation e2e`'s contact sheet of misses: each drawn round its labelled plate, with what was
-read; `ua_parking_val` never drawn."""
+"""The benchmarks' contact sheets of misses: `evaluation e2e`'s photos drawn round their labelled
+plate, with what was read (`ua_parking_val` never drawn); `evaluation read`'s misread crops."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import numpy as np
 from PIL import Image
 
 from recognition.evaluation.endtoend import Case, judge_plate_reader, run_benchmark
-from recognition.evaluation.miss_sheet import COLUMNS, LABEL, READ, TILE, miss_sheet
+from recognition.evaluation.miss_sheet import CAPTION_H, COLUMNS, LABEL, READ, TILE, miss_sheet
+from recognition.evaluation.reading import Item, evaluate_system, misread_sheet
+from recognition.pipeline.ocr import OcrResult
 
 
 def _photo() -> np.ndarray:
@@ -54,3 +56,27 @@ def test_no_sheet_without_a_miss_to_draw(tmp_path: Path) -> None:
     miss = {"group": case.group, "want": case.text, "got": [], "boxes": [], "case": 0}
     assert miss_sheet([case], [miss], tmp_path / "misses.png") == 0
     assert not (tmp_path / "misses.png").exists()
+
+
+def test_the_reading_benchmark_lists_and_draws_each_misread_crop(tmp_path: Path) -> None:
+    # given two sets of crops and a system that reads O for 0 in one and B as D in the other
+    crop = np.full((40, 160, 3), 200, np.uint8)
+    sets = {
+        "real": [Item(crop, "ABC123", "us_crops", "us"), Item(crop, "KMBORAK", "eu", "eu")],
+        "synth_ua": [Item(crop, "AA1234BB", "0-15", "ua_2015")],
+    }
+    reads = iter(["KMB0RAK", "ABC123", "AA1234BD"])  # read region by region: eu, us, then ua
+
+    def system(crops: list[np.ndarray], formats: object) -> list[OcrResult]:
+        return [OcrResult(next(reads), "", 0.9, (), (), ()) for _ in crops]
+
+    # when it is evaluated and its misses drawn
+    report = evaluate_system("ours", system, sets)
+    drawn = misread_sheet(sets, report, tmp_path / "read_misses.png")
+    # then only the crop read wrong is listed (O and 0 alike), and drawn
+    assert report["real"]["misses"] == []
+    assert report["synth_ua"]["misses"] == [
+        {"index": 0, "group": "0-15", "truth": "AA1234BB", "read": "AA1234BD"}
+    ]
+    assert drawn == 1
+    assert Image.open(tmp_path / "read_misses.png").size == (COLUMNS * TILE[0], TILE[1] + CAPTION_H)
