@@ -84,12 +84,15 @@ def _cut_round_label(case: Any, miss: dict[str, Any]) -> Tile:
     return Tile(
         case.image[top:bottom, left:right],
         (*reported, (on_cut(case.box), LABEL)),
-        ((f"{miss['group']}: {miss['want']}", LABEL), (_read(miss["got"]), READ)),
+        miss_caption(miss["group"], miss["want"], miss["got"]),
     )
 
 
-def _read(texts: Sequence[str]) -> str:
-    return f"read: {', '.join(texts) or 'nothing'}"[:60]
+def miss_caption(
+    group: str, label: str, read: Sequence[str]
+) -> tuple[tuple[str, Colour], tuple[str, Colour]]:
+    """A miss's two caption lines: where it is from and its label, then what was read."""
+    return (f"{group}: {label}", LABEL), (f"read: {', '.join(read) or 'nothing'}"[:60], READ)
 
 
 def _drawn(tile: Tile) -> Image.Image:
@@ -110,4 +113,4 @@ def _drawn(tile: Tile) -> Image.Image:
     return out
 
 
-__all__ = ["Tile", "contact_sheet", "miss_sheet"]
+__all__ = ["Tile", "contact_sheet", "miss_caption", "miss_sheet"]

@@ -28,7 +28,7 @@ import numpy as np
 
 from recognition.datasets import load_real_crops, plate_texts
 from recognition.evaluation.metrics import edit_distance, score_key
-from recognition.evaluation.miss_sheet import LABEL, READ, Tile, contact_sheet
+from recognition.evaluation.miss_sheet import Tile, contact_sheet, miss_caption
 from recognition.pipeline.engine import CombinedReader
 from recognition.pipeline.format_hint import format_hint
 from recognition.pipeline.ocr import OcrResult, PlateReader
@@ -285,7 +285,7 @@ def misread_sheet(sets: dict[str, list[Item]], system: dict, path: Path) -> int:
     tiles = [
         Tile(
             sets[name][m["index"]].crop,
-            caption=((f"{name}/{m['group']}: {m['truth']}", LABEL), (f"read: {m['read']}", READ)),
+            caption=miss_caption(f"{name}/{m['group']}", m["truth"], [m["read"]]),
         )
         for name in DRAWN_SETS
         if name in sets
