@@ -12,6 +12,8 @@ photo's reported plates, as its README says). Besides accuracy, per system:
 - whole plate (ours only): the share of labelled plates with a crop that holds the whole text,
   counted when our reader or the generic recogniser reads the full labelled text from one of
   the crops the engine cuts (a lower bound: a misread whole crop counts as clipped).
+Each set's one-row plates are also counted by their width in the photo (`WIDTH_BANDS`: under
+100 px, 100-170, 170 and over), the measure ALPR vendors state their minimum plate size in.
 
 It writes the report (`endtoend.json`), a chart by group and a contact sheet of our misses
 (`endtoend_misses.png`, `recognition.evaluation.miss_sheet`) into `--out`.
@@ -47,6 +49,12 @@ log = logging.getLogger(__name__)
 # ("us,br,eu,ua"), the Ukrainian ones with the marketplace's default regions.
 SYNTHETIC_REGIONS = "us,br,eu,ua"
 
+# One-row plates are also counted by their labelled box's width in the photo (px), the measure
+# ALPR vendors state their minimum in: Milestone's XProtect LPR asks at least 170 px of a
+# European one-row plate ("plate width recommendations"); under 100 px a 52 cm plate's 1 cm
+# strokes are under 2 px. (lower bound, upper bound, the group's suffix)
+WIDTH_BANDS = ((0.0, 100.0, "px<100"), (100.0, 170.0, "px100-170"), (170.0, float("inf"), "px170+"))
+
 
 @dataclass(frozen=True)
 class Case:
@@ -62,14 +70,24 @@ class Case:
 
     def keys(self) -> tuple[str, ...]:
         """The report's groups this case counts in (its set, its subgroup, two-row plates, real
-        plates unseen in training)."""
+        plates unseen in training, a one-row plate's width band)."""
         top = self.group.split("/")[0]
+        band = self.width_band()
         return (
             top,
             self.group,
             *((f"{top}/two-row",) if self.rows > 1 else ()),
             *((f"{top}/unseen",) if self.unseen else ()),
+            *((f"{top}/{band}",) if band else ()),
         )
+
+    def width_band(self) -> str | None:
+        """The `WIDTH_BANDS` suffix of a one-row plate's box width; None without a box, or for a
+        plate of several rows (its width says less of its characters' size)."""
+        if self.box is None or self.rows > 1:
+            return None
+        width = float(self.box[2] - self.box[0])
+        return next(name for low, high, name in WIDTH_BANDS if low <= width < high)
 
 
 Reader = Callable[[Case], list[tuple[np.ndarray, str]]]
