@@ -53,7 +53,12 @@ SYNTHETIC_REGIONS = "us,br,eu,ua"
 # ALPR vendors state their minimum in: Milestone's XProtect LPR asks at least 170 px of a
 # European one-row plate ("plate width recommendations"); under 100 px a 52 cm plate's 1 cm
 # strokes are under 2 px. (lower bound, upper bound, the group's suffix)
-WIDTH_BANDS = ((0.0, 100.0, "px<100"), (100.0, 170.0, "px100-170"), (170.0, float("inf"), "px170+"))
+# The suffixes sort in width order in the report and its chart.
+WIDTH_BANDS = (
+    (0.0, 100.0, "px0-100"),
+    (100.0, 170.0, "px100-170"),
+    (170.0, float("inf"), "px170+"),
+)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ def _case(width: float | None, *, rows: int = 1, group: str = "ua_types/ua_2015"
 
 @pytest.mark.parametrize(
     ("width", "band"),
-    [(66.0, "px<100"), (99.9, "px<100"), (100.0, "px100-170"), (169.5, "px100-170"),
+    [(66.0, "px0-100"), (99.9, "px0-100"), (100.0, "px100-170"), (169.5, "px100-170"),
      (170.0, "px170+"), (640.0, "px170+")],
 )  # fmt: skip
 def test_a_one_row_plate_counts_in_the_band_of_its_width(width: float, band: str) -> None:
